@@ -1,0 +1,111 @@
+# aurora - alert webhooks to incidents, as a toolkit of small C filters.
+#
+#   make            build build/aurora-*
+#   make check      build with ASan+UBSan into build-san/ and run the bats suite on it
+#   make lint       cppcheck, clang-tidy, mandoc -Tlint, shellcheck, banned functions
+#   make run        install what is missing, build, start aurora on 127.0.0.1
+#   make bench      the performance figures of the issues, each beside its baseline
+#   make fuzz       libFuzzer targets under tests/fuzz (clang)
+#   make install    PREFIX=/usr/local DESTDIR= BINDIR= MANDIR= SHAREDIR=
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+SHAREDIR  ?= $(PREFIX)/share/aurora
+DESTDIR   ?=
+
+CC        ?= cc
+OPT       ?= -O2
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wwrite-strings -Wformat=2 -Wvla
+CFLAGS    ?= $(OPT) -g
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -Ilib -Ibuild/gen \
+             -DAURORA_VERSION='"$(VERSION)"' -DAURORA_SHAREDIR='"$(SHAREDIR)"' \
+             $(shell pkg-config --cflags sqlite3 libcurl libmicrohttpd libcrypto)
+LDLIBS    := -Wl,--as-needed -ljq $(shell pkg-config --libs sqlite3 libcurl libmicrohttpd libcrypto) \
+             -lpthread -lm
+SAN       := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+CMDS      := $(patsubst cmd/%.c,%,$(wildcard cmd/aurora-*.c))
+LIB_SRC   := $(wildcard lib/*.c)
+LIB_HDR   := $(wildcard lib/*.h)
+MAPPINGS  := $(wildcard lib/mappings/*.jq)
+SAMPLES   := $(wildcard lib/samples/*.json)
+MANPAGES  := $(wildcard man/*.1 man/*.7)
+BATS      := $(sort $(wildcard tests/*.bats))
+
+# one variant of the build per directory: build/ (plain) and build-san/ (sanitizers)
+define variant
+$(1)/obj/%.o: %.c $(LIB_HDR) build/gen/embedded.h | $(1)/obj/lib $(1)/obj/cmd
+	$$(CC) $$(ALL_CFLAGS) $(2) -c -o $$@ $$<
+$(1)/libaurora.a: $(patsubst %.c,$(1)/obj/%.o,$(LIB_SRC)) $(1)/obj/build/gen/embedded.o
+	rm -f $$@ && ar rcs $$@ $$^
+$(1)/obj/build/gen/embedded.o: build/gen/embedded.c build/gen/embedded.h | $(1)/obj/build/gen
+	$$(CC) $$(ALL_CFLAGS) $(2) -c -o $$@ $$<
+$(1)/aurora-%: $(1)/obj/cmd/aurora-%.o $(1)/libaurora.a
+	$$(CC) $$(ALL_CFLAGS) $(2) -o $$@ $$^ $$(LDLIBS)
+$(1)/obj/lib $(1)/obj/cmd $(1)/obj/build/gen:
+	mkdir -p $$@
+endef
+
+.PHONY: all san check test lint run bench fuzz install uninstall clean deps
+.SECONDARY:
+
+all: $(addprefix build/,$(CMDS))
+san: $(addprefix build-san/,$(CMDS))
+
+$(eval $(call variant,build,))
+$(eval $(call variant,build-san,$(SAN)))
+
+# mappings and sample payloads are data files compiled into the binaries
+build/gen/embedded.c: scripts/embed $(MAPPINGS) $(SAMPLES)
+	mkdir -p build/gen
+	sh scripts/embed build/gen/embedded $(MAPPINGS) $(SAMPLES)
+build/gen/embedded.h: build/gen/embedded.c
+	@test -f $@
+
+deps:
+	sh scripts/install-deps
+
+# the whole suite against the sanitized build; TESTS=tests/x.bats for one file
+TESTS ?= $(BATS)
+JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
+check: san
+	AURORA_BIN=$(CURDIR)/build-san ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1 bats --timing $(TESTS)
+
+test: all
+	AURORA_BIN=$(CURDIR)/build bats $(TESTS)
+
+lint: build/gen/embedded.h
+	sh scripts/lint
+
+run: 
+	sh scripts/install-deps
+	$(MAKE) all
+	sh scripts/run
+
+bench: all
+	sh scripts/bench
+
+fuzz:
+	sh scripts/fuzz
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(SHAREDIR)/mappings $(DESTDIR)$(SHAREDIR)/examples
+	install -m 0755 $(addprefix build/,$(CMDS)) $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7/
+	$(if $(MAPPINGS),install -m 0644 $(MAPPINGS) $(DESTDIR)$(SHAREDIR)/mappings/)
+	install -m 0644 $(wildcard examples/*.*) $(DESTDIR)$(SHAREDIR)/examples/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(CMDS))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/*.1)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(wildcard man/*.7)))
+	rm -rf $(DESTDIR)$(SHAREDIR)
+
+clean:
+	rm -rf build build-san

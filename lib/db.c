@@ -1,0 +1,322 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "xalloc.h"
+#include "banned.h"
+
+/*
+ * Forward migrations, one per schema version, applied in order inside one
+ * transaction each. Never edit a released entry: add the next one.
+ */
+static const char *const migrations[] = {
+	/* 1: the inbox, the connectors, the shared rate limiter, settings */
+	"CREATE TABLE inbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  platform TEXT NOT NULL,"
+	"  received_at TEXT NOT NULL,"
+	"  received_ms INTEGER NOT NULL,"
+	"  remote TEXT NOT NULL DEFAULT '',"
+	"  content_type TEXT NOT NULL DEFAULT '',"
+	"  headers TEXT NOT NULL DEFAULT '{}',"
+	"  body BLOB NOT NULL,"
+	"  body_sha256 TEXT NOT NULL,"
+	"  delivery_key TEXT UNIQUE,"
+	"  test INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX inbox_platform_id ON inbox(platform, id);"
+	"CREATE INDEX inbox_body ON inbox(platform, body_sha256, received_ms);"
+	"CREATE INDEX inbox_received ON inbox(received_ms);"
+	"CREATE TABLE connectors ("
+	"  platform TEXT PRIMARY KEY,"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  token_hash TEXT,"
+	"  hmac_secret TEXT,"
+	"  rca INTEGER NOT NULL DEFAULT 1,"
+	"  base_url TEXT,"
+	"  last_received TEXT,"
+	"  last_received_ms INTEGER,"
+	"  last_test_ok_ms INTEGER,"
+	"  received_count INTEGER NOT NULL DEFAULT 0,"
+	"  rejected_count INTEGER NOT NULL DEFAULT 0,"
+	"  test_token_hash TEXT,"
+	"  test_token_expires_ms INTEGER"
+	");"
+	"INSERT INTO connectors(platform, rca) VALUES"
+	"  ('grafana', 1), ('alertmanager', 1), ('pagerduty', 1), ('datadog', 1),"
+	"  ('netdata', 1), ('dynatrace', 1), ('splunk', 1), ('jenkins', 0), ('cloudbees', 0);"
+	"CREATE TABLE rate_limits ("
+	"  platform TEXT PRIMARY KEY,"
+	"  tokens REAL NOT NULL,"
+	"  updated_ms INTEGER NOT NULL"
+	");"
+	"CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE VIEW grafana_alerts AS SELECT * FROM inbox WHERE platform = 'grafana';"
+	"CREATE VIEW alertmanager_alerts AS SELECT * FROM inbox WHERE platform = 'alertmanager';"
+	"CREATE VIEW pagerduty_alerts AS SELECT * FROM inbox WHERE platform = 'pagerduty';"
+	"CREATE VIEW datadog_alerts AS SELECT * FROM inbox WHERE platform = 'datadog';"
+	"CREATE VIEW netdata_alerts AS SELECT * FROM inbox WHERE platform = 'netdata';"
+	"CREATE VIEW dynatrace_alerts AS SELECT * FROM inbox WHERE platform = 'dynatrace';"
+	"CREATE VIEW splunk_alerts AS SELECT * FROM inbox WHERE platform = 'splunk';"
+	"CREATE VIEW jenkins_alerts AS SELECT * FROM inbox WHERE platform = 'jenkins';"
+	"CREATE VIEW cloudbees_alerts AS SELECT * FROM inbox WHERE platform = 'cloudbees';",
+};
+
+void aur_db_options_init(struct aur_db_options *o)
+{
+	o->busy_timeout_ms = 5000;
+	o->synchronous_full = 1;
+	o->readonly = 0;
+}
+
+const char *aur_db_default_path(const char *arg)
+{
+	const char *env;
+
+	if (arg && *arg)
+		return arg;
+	env = getenv("AURORA_DB");
+	if (env && *env)
+		return env;
+	return "./aurora.db";
+}
+
+int aur_db_errno(int sqlite_rc)
+{
+	switch (sqlite_rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	default:
+		return -EIO;
+	}
+}
+
+static void set_err(char *err, size_t errlen, const char *what, sqlite3 *db)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+int aur_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		set_err(err, errlen, "sqlite", db);
+	return aur_db_errno(rc);
+}
+
+int aur_db_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql, char *err, size_t errlen)
+{
+	int rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
+
+	if (rc != SQLITE_OK) {
+		set_err(err, errlen, "prepare", db);
+		*st = NULL;
+	}
+	return aur_db_errno(rc);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void pause_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static int exec_retry(sqlite3 *db, const char *sql, int deadline_ms, char *err, size_t errlen)
+{
+	long long until = now_ms() + deadline_ms;
+	int rc;
+
+	for (;;) {
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+			break;
+		if (now_ms() >= until)
+			break;
+		pause_ms(5);
+	}
+	if (rc != SQLITE_OK)
+		set_err(err, errlen, sql, db);
+	return aur_db_errno(rc);
+}
+
+int aur_db_begin(sqlite3 *db, int deadline_ms, char *err, size_t errlen)
+{
+	return exec_retry(db, "BEGIN IMMEDIATE", deadline_ms, err, errlen);
+}
+
+int aur_db_commit(sqlite3 *db, int deadline_ms, char *err, size_t errlen)
+{
+	return exec_retry(db, "COMMIT", deadline_ms, err, errlen);
+}
+
+void aur_db_rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int user_version(sqlite3 *db, int *version, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = aur_db_prepare(db, &st, "PRAGMA user_version", err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*version = sqlite3_column_int(st, 0);
+		rc = 0;
+	} else {
+		set_err(err, errlen, "user_version", db);
+		rc = aur_db_errno(rc);
+		if (rc == 0)
+			rc = -EIO;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int migrate(sqlite3 *db, int busy_ms, char *err, size_t errlen)
+{
+	int target = (int)(sizeof(migrations) / sizeof(migrations[0]));
+	char pragma[64];
+	int version = 0;
+	int rc;
+
+	rc = user_version(db, &version, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (version >= target)
+		return 0;
+	rc = aur_db_begin(db, busy_ms, err, errlen);
+	if (rc < 0)
+		return rc;
+	/* another process may have migrated while we waited for the lock */
+	rc = user_version(db, &version, err, errlen);
+	while (rc == 0 && version < target) {
+		rc = aur_db_exec(db, migrations[version], err, errlen);
+		version++;
+	}
+	if (rc == 0) {
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", version);
+		rc = aur_db_exec(db, pragma, err, errlen);
+	}
+	if (rc == 0)
+		rc = aur_db_commit(db, busy_ms, err, errlen);
+	if (rc < 0)
+		aur_db_rollback(db);
+	return rc;
+}
+
+int aur_db_open(sqlite3 **out, const char *path, const struct aur_db_options *o,
+		char *err, size_t errlen)
+{
+	struct aur_db_options defaults;
+	sqlite3 *db = NULL;
+	int flags;
+	int rc;
+
+	if (!o) {
+		aur_db_options_init(&defaults);
+		o = &defaults;
+	}
+	*out = NULL;
+	flags = o->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	flags |= SQLITE_OPEN_NOMUTEX;
+	rc = sqlite3_open_v2(path, &db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		if (err && errlen)
+			snprintf(err, errlen, "cannot open database %s: %s", path,
+				 db ? sqlite3_errmsg(db) : "out of memory");
+		rc = aur_db_errno(rc);
+		goto out;
+	}
+	sqlite3_busy_timeout(db, o->busy_timeout_ms);
+	sqlite3_extended_result_codes(db, 1);
+	if (!o->readonly) {
+		rc = exec_retry(db, "PRAGMA journal_mode = WAL", o->busy_timeout_ms, err, errlen);
+		if (rc < 0)
+			goto out;
+	}
+	rc = aur_db_exec(db, o->synchronous_full ? "PRAGMA synchronous = FULL"
+						 : "PRAGMA synchronous = NORMAL",
+			 err, errlen);
+	if (rc == 0)
+		rc = aur_db_exec(db, "PRAGMA foreign_keys = ON", err, errlen);
+	if (rc == 0 && !o->readonly)
+		rc = migrate(db, o->busy_timeout_ms, err, errlen);
+	if (rc < 0)
+		goto out;
+	*out = db;
+	db = NULL;
+out:
+	if (rc < 0 && err && errlen && !err[0])
+		snprintf(err, errlen, "cannot open database %s", path);
+	sqlite3_close(db);
+	return rc < 0 ? (rc == -EBUSY ? -EBUSY : rc == -ENOSPC ? -ENOSPC : -EIO) : 0;
+}
+
+void aur_db_close(sqlite3 *db)
+{
+	if (db)
+		sqlite3_close(db);
+}
+
+char *aur_db_setting_get(sqlite3 *db, const char *key)
+{
+	sqlite3_stmt *st = NULL;
+	char *value = NULL;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM settings WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		value = aur_xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return value;
+}
+
+int aur_db_setting_set(sqlite3 *db, const char *key, const char *value, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = aur_db_prepare(db, &st,
+			    value ? "INSERT INTO settings(key, value) VALUES (?, ?)"
+				    " ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+				  : "DELETE FROM settings WHERE key = ?",
+			    err, errlen);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (value)
+		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		set_err(err, errlen, "settings", db);
+	rc = aur_db_errno(rc);
+	sqlite3_finalize(st);
+	return rc;
+}
