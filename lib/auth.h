@@ -1,0 +1,55 @@
+/*
+ * auth.h - webhook tokens and signatures.
+ *
+ * Tokens are stored as SHA-256 hex digests and compared in constant time;
+ * signatures are HMAC-SHA256 over the raw body as each platform defines it
+ * (shared PLATFORMS.md): PagerDuty "X-PagerDuty-Signature: v1=<hex>[,v1=<hex>]",
+ * Grafana "X-Grafana-Alerting-Signature: <hex>" over the body, or over
+ * "<unix seconds>:<body>" when a timestamp header is sent.
+ */
+#ifndef AURORA_AUTH_H
+#define AURORA_AUTH_H
+
+#include <stddef.h>
+
+#define AUR_HEX_SHA256_LEN 64
+
+/* out gets 64 lowercase hex characters and a NUL. */
+void aur_sha256_hex(const void *data, size_t len, char out[AUR_HEX_SHA256_LEN + 1]);
+/* out gets HMAC-SHA256(key, msg) as 64 lowercase hex characters and a NUL. */
+void aur_hmac_sha256_hex(const char *key, size_t keylen, const void *msg, size_t msglen,
+			 char out[AUR_HEX_SHA256_LEN + 1]);
+/*
+ * 1 when a and b are equal, comparing in time independent of where they
+ * differ (lengths are not secret: different lengths compare unequal at once).
+ */
+int aur_ct_streq(const char *a, size_t alen, const char *b, size_t blen);
+/* 1 when sha256(token) equals the stored hex digest, in constant time. */
+int aur_token_matches(const char *token, size_t tokenlen, const char *stored_hex);
+/*
+ * Fill out with 2*bytes hex characters from the kernel's CSPRNG and a NUL;
+ * outlen must be at least 2*bytes+1. 0 or -EIO.
+ */
+int aur_random_hex(char *out, size_t outlen, size_t bytes);
+/*
+ * From an "Authorization: Basic <base64>" value, copy the password into out.
+ * 0, or -EINVAL when the value is not Basic, not base64 or has no colon,
+ * -E2BIG when the password does not fit.
+ */
+int aur_basic_password(const char *value, char *out, size_t outlen);
+/*
+ * PagerDuty: 0 when any v1= entry of header is the HMAC of body under
+ * secret; -EACCES otherwise (reason says why).
+ */
+int aur_verify_pagerduty(const char *secret, const char *header, const void *body, size_t len,
+			 char *reason, size_t reasonlen);
+/*
+ * Grafana: 0 when signature is the HMAC of body (timestamp NULL) or of
+ * "timestamp:body" and the timestamp is within max_skew_s of now_s;
+ * -EACCES otherwise (reason says why: missing, mismatch, stale).
+ */
+int aur_verify_grafana(const char *secret, const char *signature, const char *timestamp,
+		       const void *body, size_t len, long long now_s, long long max_skew_s,
+		       char *reason, size_t reasonlen);
+
+#endif

@@ -1,0 +1,377 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "db.h"
+#include "inbox.h"
+#include "timeutil.h"
+#include "xalloc.h"
+#include "banned.h"
+
+enum {
+	ST_FIND_KEY,
+	ST_FIND_BODY,
+	ST_BUCKET_GET,
+	ST_BUCKET_PUT,
+	ST_INSERT,
+	ST_COUNT_OK,
+	ST_COUNT_REJECT,
+	ST_COUNT
+};
+
+static const char *const statements[ST_COUNT] = {
+	[ST_FIND_KEY] = "SELECT id FROM inbox WHERE delivery_key = ?",
+	[ST_FIND_BODY] = "SELECT id FROM inbox WHERE platform = ? AND body_sha256 = ?"
+			 " AND received_ms >= ? ORDER BY id DESC LIMIT 1",
+	[ST_BUCKET_GET] = "SELECT tokens, updated_ms FROM rate_limits WHERE platform = ?",
+	[ST_BUCKET_PUT] = "INSERT INTO rate_limits(platform, tokens, updated_ms) VALUES (?, ?, ?)"
+			  " ON CONFLICT(platform) DO UPDATE SET tokens = excluded.tokens,"
+			  " updated_ms = excluded.updated_ms",
+	[ST_INSERT] = "INSERT INTO inbox(platform, received_at, received_ms, remote, content_type,"
+		      " headers, body, body_sha256, delivery_key, test)"
+		      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_COUNT_OK] = "UPDATE connectors SET received_count = received_count + 1,"
+			" last_received = CASE WHEN ?1 THEN last_received ELSE ?2 END,"
+			" last_received_ms = CASE WHEN ?1 THEN last_received_ms ELSE ?3 END,"
+			" last_test_ok_ms = CASE WHEN ?1 THEN ?3 ELSE last_test_ok_ms END,"
+			" test_token_hash = CASE WHEN ?1 THEN NULL ELSE test_token_hash END"
+			" WHERE platform = ?4",
+	[ST_COUNT_REJECT] = "UPDATE connectors SET rejected_count = rejected_count + 1 WHERE platform = ?",
+};
+
+struct aur_inbox_writer {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+};
+
+void aur_inbox_limits_init(struct aur_inbox_limits *l)
+{
+	l->rate_per_s = 200;
+	l->burst = 2000;
+	l->dedup_window_ms = 10 * 60 * 1000;
+	l->commit_deadline_ms = 5000;
+}
+
+int aur_inbox_writer_new(struct aur_inbox_writer **out, sqlite3 *db, char *err, size_t errlen)
+{
+	struct aur_inbox_writer *w = aur_xcalloc(1, sizeof(*w));
+	int rc = 0;
+
+	w->db = db;
+	for (int i = 0; i < ST_COUNT && rc == 0; i++)
+		rc = aur_db_prepare(db, &w->st[i], statements[i], err, errlen);
+	if (rc < 0) {
+		aur_inbox_writer_free(w);
+		w = NULL;
+	}
+	*out = w;
+	return rc;
+}
+
+void aur_inbox_writer_free(struct aur_inbox_writer *w)
+{
+	if (!w)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(w->st[i]);
+	free(w);
+}
+
+/* Step a statement expected to return at most one integer; 1 found, 0 none, <0 error. */
+static int step_id(sqlite3_stmt *st, long long *id)
+{
+	int rc = sqlite3_step(st);
+	int ret;
+
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		ret = 1;
+	} else {
+		ret = rc == SQLITE_DONE ? 0 : aur_db_errno(rc);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return ret;
+}
+
+static int step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : aur_db_errno(rc);
+}
+
+static int find_retry(struct aur_inbox_writer *w, const struct aur_inbox_limits *lim,
+		      struct aur_delivery *d, const char *key, const char *sha)
+{
+	sqlite3_stmt *st;
+
+	if (key) {
+		st = w->st[ST_FIND_KEY];
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		return step_id(st, &d->id);
+	}
+	st = w->st[ST_FIND_BODY];
+	sqlite3_bind_text(st, 1, d->platform, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sha, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, d->received_ms - lim->dedup_window_ms);
+	return step_id(st, &d->id);
+}
+
+/* Take one token from the platform's bucket: 1 taken, 0 empty (retry_after set), <0 error. */
+static int take_token(struct aur_inbox_writer *w, const struct aur_inbox_limits *lim,
+		      struct aur_delivery *d)
+{
+	sqlite3_stmt *st = w->st[ST_BUCKET_GET];
+	double tokens = lim->burst;
+	long long now = d->received_ms;
+	int taken = 1;
+	int rc;
+
+	if (lim->rate_per_s <= 0)
+		return 1;
+	sqlite3_bind_text(st, 1, d->platform, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		long long then = sqlite3_column_int64(st, 1);
+
+		tokens = sqlite3_column_double(st, 0);
+		if (now > then)
+			tokens += (double)(now - then) / 1000.0 * lim->rate_per_s;
+		else
+			now = then;
+		if (tokens > lim->burst)
+			tokens = lim->burst;
+	} else if (rc != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return aur_db_errno(rc);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (tokens >= 1.0) {
+		tokens -= 1.0;
+	} else {
+		taken = 0;
+		d->retry_after_s = (int)((1.0 - tokens) / lim->rate_per_s) + 1;
+	}
+	st = w->st[ST_BUCKET_PUT];
+	sqlite3_bind_text(st, 1, d->platform, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 2, tokens);
+	sqlite3_bind_int64(st, 3, now);
+	rc = step_done(st);
+	return rc < 0 ? rc : taken;
+}
+
+static int insert(struct aur_inbox_writer *w, struct aur_delivery *d, const char *key, const char *sha)
+{
+	sqlite3_stmt *st = w->st[ST_INSERT];
+	char when[32];
+	int rc;
+
+	aur_time_format_ms(d->received_ms, when, sizeof(when));
+	sqlite3_bind_text(st, 1, d->platform, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, d->received_ms);
+	sqlite3_bind_text(st, 4, d->remote ? d->remote : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, d->content_type ? d->content_type : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, d->headers_json ? d->headers_json : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_blob64(st, 7, d->body_len ? d->body : "", d->body_len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, sha, -1, SQLITE_STATIC);
+	if (key)
+		sqlite3_bind_text(st, 9, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 10, d->test != 0);
+	rc = step_done(st);
+	if (rc < 0)
+		return rc;
+	d->id = sqlite3_last_insert_rowid(w->db);
+	st = w->st[ST_COUNT_OK];
+	sqlite3_bind_int(st, 1, d->test != 0);
+	sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, d->received_ms);
+	sqlite3_bind_text(st, 4, d->platform, -1, SQLITE_STATIC);
+	return step_done(st);
+}
+
+static int store_one(struct aur_inbox_writer *w, const struct aur_inbox_limits *lim,
+		     struct aur_delivery *d)
+{
+	char sha[AUR_HEX_SHA256_LEN + 1];
+	struct aur_buf key;
+	int rc;
+
+	if (d->kind == AUR_DELIVERY_REJECT) {
+		sqlite3_bind_text(w->st[ST_COUNT_REJECT], 1, d->platform, -1, SQLITE_STATIC);
+		rc = step_done(w->st[ST_COUNT_REJECT]);
+		if (rc == 0)
+			d->result = AUR_DELIVERY_COUNTED;
+		return rc;
+	}
+	aur_sha256_hex(d->body_len ? d->body : "", d->body_len, sha);
+	aur_buf_init(&key, 1024);
+	if (d->delivery_id && *d->delivery_id &&
+	    aur_buf_addf(&key, "%s:%s", d->platform, d->delivery_id) < 0)
+		aur_buf_reset(&key);
+	rc = find_retry(w, lim, d, key.len ? key.data : NULL, sha);
+	if (rc == 1) {
+		d->result = AUR_DELIVERY_DUPLICATE;
+		rc = 0;
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	rc = take_token(w, lim, d);
+	if (rc == 0) {
+		d->result = AUR_DELIVERY_RATE_LIMITED;
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	rc = insert(w, d, key.len ? key.data : NULL, sha);
+	if (rc == 0)
+		d->result = AUR_DELIVERY_STORED;
+out:
+	aur_buf_release(&key);
+	return rc;
+}
+
+int aur_inbox_store(struct aur_inbox_writer *w, const struct aur_inbox_limits *lim,
+		    struct aur_delivery **batch, size_t n, char *err, size_t errlen)
+{
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		batch[i]->result = AUR_DELIVERY_PENDING;
+		batch[i]->id = 0;
+		batch[i]->retry_after_s = 0;
+	}
+	rc = aur_db_begin(w->db, lim->commit_deadline_ms, err, errlen);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = store_one(w, lim, batch[i]);
+		if (rc < 0)
+			snprintf(err, errlen, "inbox: %s", sqlite3_errmsg(w->db));
+	}
+	if (rc == 0)
+		rc = aur_db_commit(w->db, lim->commit_deadline_ms, err, errlen);
+	if (rc < 0) {
+		aur_db_rollback(w->db);
+		for (size_t i = 0; i < n; i++) {
+			batch[i]->result = AUR_DELIVERY_PENDING;
+			batch[i]->id = 0;
+		}
+	}
+	return rc;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static jv form_unescape(const char *s, size_t n)
+{
+	struct aur_buf b;
+	jv out;
+
+	aur_buf_init(&b, 0);
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
+			   hexval((unsigned char)s[i + 2]) >= 0) {
+			c = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
+			i += 2;
+		}
+		aur_buf_add(&b, &c, 1);
+	}
+	out = jv_string_sized(b.data ? b.data : "", (int)b.len);
+	aur_buf_release(&b);
+	return out;
+}
+
+jv aur_inbox_form_decode(const char *body, size_t len)
+{
+	jv obj = jv_object();
+	size_t i = 0;
+
+	while (i < len) {
+		size_t end = i;
+		size_t eq;
+
+		while (end < len && body[end] != '&')
+			end++;
+		eq = i;
+		while (eq < end && body[eq] != '=')
+			eq++;
+		if (end > i) {
+			jv key = form_unescape(body + i, eq - i);
+			jv val = eq < end ? form_unescape(body + eq + 1, end - eq - 1) : jv_string("");
+
+			obj = jv_object_set(obj, key, val);
+		}
+		i = end + 1;
+	}
+	return obj;
+}
+
+static int is_form(const char *content_type)
+{
+	return content_type && !strncasecmp(content_type, "application/x-www-form-urlencoded", 33);
+}
+
+jv aur_inbox_row_to_raw(sqlite3_stmt *st)
+{
+	const char *platform = (const char *)sqlite3_column_text(st, 1);
+	const char *received = (const char *)sqlite3_column_text(st, 2);
+	const char *remote = (const char *)sqlite3_column_text(st, 3);
+	const char *ctype = (const char *)sqlite3_column_text(st, 4);
+	const char *headers_text = (const char *)sqlite3_column_text(st, 5);
+	const char *body = sqlite3_column_blob(st, 6);
+	int body_len = sqlite3_column_bytes(st, 6);
+	jv headers = headers_text ? jv_parse(headers_text) : jv_object();
+	jv payload;
+	jv raw;
+
+	if (jv_get_kind(headers) != JV_KIND_OBJECT) {
+		jv_free(headers);
+		headers = jv_object();
+	}
+	if (!body)
+		body = "";
+	if (is_form(ctype)) {
+		payload = aur_inbox_form_decode(body, (size_t)body_len);
+	} else {
+		payload = jv_parse_sized(body, body_len);
+		if (!jv_is_valid(payload)) {
+			jv_free(payload);
+			payload = jv_string_sized(body, body_len);
+		}
+	}
+	raw = jv_object();
+	raw = jv_object_set(raw, jv_string("v"), jv_number(1));
+	raw = jv_object_set(raw, jv_string("type"), jv_string("raw"));
+	raw = jv_object_set(raw, jv_string("id"), jv_number((double)sqlite3_column_int64(st, 0)));
+	raw = jv_object_set(raw, jv_string("platform"), jv_string(platform ? platform : ""));
+	raw = jv_object_set(raw, jv_string("received_at"), jv_string(received ? received : ""));
+	raw = jv_object_set(raw, jv_string("remote"), jv_string(remote ? remote : ""));
+	raw = jv_object_set(raw, jv_string("headers"), headers);
+	raw = jv_object_set(raw, jv_string("body"), payload);
+	if (sqlite3_column_int(st, 7))
+		raw = jv_object_set(raw, jv_string("test"), jv_true());
+	return raw;
+}

@@ -1,0 +1,55 @@
+# common.bash - shared by every bats file: binaries, a fresh database, ports.
+#
+#   load helpers/common
+#
+# AURORA_BIN is the directory of the binaries under test (make check sets it
+# to the sanitized build); PATH gets it first so tests run commands by name.
+
+AURORA_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+: "${AURORA_BIN:=$AURORA_TOP/build}"
+export AURORA_BIN
+PATH="$AURORA_BIN:$PATH"
+FIXTURES="$AURORA_TOP/tests/fixtures"
+
+load /usr/lib/bats/bats-support/load
+load /usr/lib/bats/bats-assert/load
+
+# A fresh database per test, in the test's own temporary directory.
+aurora_fresh_db() {
+	export AURORA_DB="$BATS_TEST_TMPDIR/aurora.db"
+	rm -f "$AURORA_DB" "$AURORA_DB-wal" "$AURORA_DB-shm"
+}
+
+# A TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+	local port
+	for _ in $(seq 1 50); do
+		port=$((20000 + RANDOM % 30000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "$port"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Wait until something accepts connections on 127.0.0.1:$1 (up to ~10 s).
+wait_port() {
+	local port=$1
+	for _ in $(seq 1 200); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "nothing listens on 127.0.0.1:$port" >&2
+	return 1
+}
+
+# Skip the test when an optional peer is missing; required peers must not use this.
+requires() {
+	local cmd
+	for cmd in "$@"; do
+		command -v "$cmd" >/dev/null 2>&1 || skip "$cmd is not installed"
+	done
+}
