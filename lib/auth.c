@@ -191,7 +191,7 @@ int aur_verify_grafana(const char *secret, const char *signature, const char *ti
 			return -EACCES;
 		}
 		msg = aur_xmalloc(tslen + 1 + len);
-		memcpy(msg, timestamp, tslen);
+		memcpy(msg, timestamp, tslen); /* NOLINT(bugprone-not-null-terminated-result): a byte message, not a string */
 		msg[tslen] = ':';
 		if (len)
 			memcpy(msg + tslen + 1, body, len);

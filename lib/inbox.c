@@ -52,7 +52,7 @@ void aur_inbox_limits_init(struct aur_inbox_limits *l)
 {
 	l->rate_per_s = 200;
 	l->burst = 2000;
-	l->dedup_window_ms = 10 * 60 * 1000;
+	l->dedup_window_ms = 10LL * 60 * 1000;
 	l->commit_deadline_ms = 5000;
 }
 

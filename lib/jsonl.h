@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <jq.h>
 
-#define AUR_JSONL_MAX_LINE (16u * 1024u * 1024u)
+#define AUR_JSONL_MAX_LINE ((size_t)16 * 1024 * 1024)
 
 struct aur_jsonl_reader {
 	FILE *in;           /* borrowed */

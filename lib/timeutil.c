@@ -130,7 +130,7 @@ int aur_time_parse_ms(const char *s, long long *ms)
 				p++;
 			if (*p && digits(&p, 2, &om))
 				return -EINVAL;
-			offset_min = sign * (oh * 60 + om);
+			offset_min = (long long)sign * (oh * 60 + om);
 		}
 	}
 	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)

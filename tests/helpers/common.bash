@@ -9,7 +9,7 @@ AURORA_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${AURORA_BIN:=$AURORA_TOP/build}"
 export AURORA_BIN
 PATH="$AURORA_BIN:$PATH"
-FIXTURES="$AURORA_TOP/tests/fixtures"
+export FIXTURES="$AURORA_TOP/tests/fixtures"
 
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
