@@ -37,7 +37,7 @@ BATS      := $(sort $(wildcard tests/*.bats))
 
 # one variant of the build per directory: build/ (plain) and build-san/ (sanitizers)
 define variant
-$(1)/obj/%.o: %.c $(LIB_HDR) build/gen/embedded.h | $(1)/obj/lib $(1)/obj/cmd
+$(1)/obj/%.o: %.c $(LIB_HDR) build/gen/embedded.h | $(1)/obj/lib $(1)/obj/cmd $(1)/obj/tests/unit
 	$$(CC) $$(ALL_CFLAGS) $(2) -c -o $$@ $$<
 $(1)/libaurora.a: $(patsubst %.c,$(1)/obj/%.o,$(LIB_SRC)) $(1)/obj/build/gen/embedded.o
 	rm -f $$@ && ar rcs $$@ $$^
@@ -45,15 +45,17 @@ $(1)/obj/build/gen/embedded.o: build/gen/embedded.c build/gen/embedded.h | $(1)/
 	$$(CC) $$(ALL_CFLAGS) $(2) -c -o $$@ $$<
 $(1)/aurora-%: $(1)/obj/cmd/aurora-%.o $(1)/libaurora.a
 	$$(CC) $$(ALL_CFLAGS) $(2) -o $$@ $$^ $$(LDLIBS)
-$(1)/obj/lib $(1)/obj/cmd $(1)/obj/build/gen:
+$(1)/unit-tests: $(1)/obj/tests/unit/unit.o $(1)/libaurora.a
+	$$(CC) $$(ALL_CFLAGS) $(2) -o $$@ $$^ $$(LDLIBS)
+$(1)/obj/lib $(1)/obj/cmd $(1)/obj/build/gen $(1)/obj/tests/unit:
 	mkdir -p $$@
 endef
 
 .PHONY: all san check test lint run bench fuzz install uninstall clean deps
 .SECONDARY:
 
-all: $(addprefix build/,$(CMDS))
-san: $(addprefix build-san/,$(CMDS))
+all: $(addprefix build/,$(CMDS)) build/unit-tests
+san: $(addprefix build-san/,$(CMDS)) build-san/unit-tests
 
 $(eval $(call variant,build,))
 $(eval $(call variant,build-san,$(SAN)))

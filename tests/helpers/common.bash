@@ -11,6 +11,7 @@ export AURORA_BIN
 PATH="$AURORA_BIN:$PATH"
 export FIXTURES="$AURORA_TOP/tests/fixtures"
 
+bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
 
