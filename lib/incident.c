@@ -259,7 +259,7 @@ static int reindex(sqlite3 *db, long long id)
 		char key[128];
 
 		snprintf(key, sizeof(key), "%s", (const char *)sqlite3_column_text(st, 0));
-		aur_textvec_terms((const char *)sqlite3_column_text(st, 1), &terms);
+		aur_textvec_terms((const char *)sqlite3_column_text(st, 1), &terms, 0);
 		if (aur_incident_index(db, id, key, &terms) < 0)
 			break;
 	}

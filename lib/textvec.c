@@ -138,7 +138,7 @@ static void add_term(struct aur_textvec_terms *t, const char *w, size_t n)
 	memcpy(t->term[t->n++], term, n + 1);
 }
 
-void aur_textvec_terms(const char *text, struct aur_textvec_terms *out)
+void aur_textvec_terms(const char *text, struct aur_textvec_terms *out, int parts)
 {
 	const char *p = text ? text : "";
 
@@ -162,7 +162,7 @@ void aur_textvec_terms(const char *text, struct aur_textvec_terms *out)
 		if (!n)
 			continue;
 		add_term(out, start, n);
-		if (memchr(start, '-', n) || memchr(start, '_', n)) {
+		if (parts && (memchr(start, '-', n) || memchr(start, '_', n))) {
 			size_t i = 0;
 
 			while (i < n) {
@@ -203,7 +203,7 @@ static void features_of(const char *text, struct features *f)
 	struct aur_textvec_terms terms;
 
 	f->n = 0;
-	aur_textvec_terms(text, &terms);
+	aur_textvec_terms(text, &terms, 1);
 	for (size_t i = 0; i < terms.n; i++) {
 		const char *w = terms.term[i];
 		size_t n = strlen(w);

@@ -52,10 +52,12 @@ void aur_textvec_host_key(const char *host, char *out, size_t outlen);
 /*
  * The distinct terms of text, in order of first appearance, at most
  * AUR_TEXTVEC_MAX_TERMS; words shorter than 2 characters, numbers-only words
- * and stop words are left out. Hyphenated names count as one term and their
- * parts as further terms ("users-db" gives "users-db", "users", "db").
+ * and stop words are left out. Hyphenated names count as one term
+ * ("users-db"); with parts, their parts are further terms ("users", "db").
+ * Whole terms are what a mention of a service is matched on: "catalog-db-1"
+ * does not mention "catalog".
  */
-void aur_textvec_terms(const char *text, struct aur_textvec_terms *out);
+void aur_textvec_terms(const char *text, struct aur_textvec_terms *out, int parts);
 
 /*
  * Count text as one more document in stats (each bucket once per document).

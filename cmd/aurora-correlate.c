@@ -1,0 +1,301 @@
+/*
+ * aurora-correlate - alert records in, incidents in the store, decisions out.
+ *
+ * Reads alert (and note) records, one per line, from standard input; for
+ * each, in one transaction, dedups, correlates and writes alerts, incidents,
+ * incident_alerts and events; prints one decision record per input record.
+ * Bad lines are reported and skipped. See aurora-correlate(1).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jq.h>
+
+#include "cli.h"
+#include "correlate.h"
+#include "db.h"
+#include "exitcodes.h"
+#include "jsonl.h"
+#include "log.h"
+#include "banned.h"
+
+#define PROG "aurora-correlate"
+
+static const char usage_short[] =
+	"usage: aurora-correlate [--db PATH] [--window DUR] [--time-window DUR] [--threshold X]\n"
+	"                        [--service-score X] [--mention-score X] [--time-score X]\n"
+	"                        [--max-distance X] [--sync full|normal] [--strict] [-q|-v] < alerts\n";
+
+static const char usage_long[] =
+	"aurora-correlate - alert records into incidents\n"
+	"\n"
+	"Reads alert records (aurora-normalize's output) on standard input and writes one\n"
+	"decision record per input record on standard output: the alert plus incident_id,\n"
+	"action (created|attached|deduplicated|resolved|logged) and correlation\n"
+	"{strategy, score, matched_incident, reason}.\n"
+	"\n"
+	"Options:\n"
+	"  --db PATH            database (default $AURORA_DB, else ./aurora.db)\n"
+	"  --window DUR         candidates: open incidents active within DUR (default 30m)\n"
+	"  --time-window DUR    time_cluster window from an incident's latest activity (5m)\n"
+	"  --threshold X        join the best candidate scoring at least X (0.75)\n"
+	"  --service-score X    score of service_match (0.9)\n"
+	"  --mention-score X    score of service_mention (0.85)\n"
+	"  --time-score X       score of time_cluster (0.7: alone it does not join)\n"
+	"  --max-distance X     semantic_similarity kept when 1 - cosine < X (0.3)\n"
+	"  --sync full|normal   SQLite synchronous level (normal: the inbox is the durable\n"
+	"                       record; decisions can be replayed from it)\n"
+	"  --busy-timeout MS    give up on a locked database after MS (5000)\n"
+	"  --strict             exit 65 instead of 1 when records were rejected\n"
+	"  -q, -v               fewer or more diagnostics\n"
+	"  -h, --help           this text\n"
+	"      --version        print the version\n"
+	"\n"
+	"Environment: AURORA_DB; AURORA_EMBED_URL, AURORA_EMBED_MODEL, AURORA_EMBED_KEY for\n"
+	"an OpenAI-compatible embeddings endpoint in place of the built-in vectorizer.\n"
+	"Exit: 0 ok, 1 some records rejected, 2 usage, 65 rejected under --strict,\n"
+	"74 I/O error, 75 database busy.\n";
+
+enum { O_DB = 256, O_WINDOW, O_TIME_WINDOW, O_THRESHOLD, O_W_SERVICE, O_W_MENTION, O_W_TIME,
+       O_MAX_DISTANCE, O_SYNC, O_BUSY, O_STRICT, O_VERSION };
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static int parse_score(const char *opt, const char *s, double *out)
+{
+	char *end = NULL;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || v < 0 || v > 1) {
+		fprintf(stderr, "%s: %s: '%s' is not a number from 0 to 1\n", PROG, opt, s);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_dur(const char *opt, const char *s, long long *out)
+{
+	if (aur_cli_parse_duration_ms(s, out) < 0 || *out <= 0) {
+		fprintf(stderr, "%s: %s: '%s' is not a duration (like 90s, 5m, 1h)\n", PROG, opt, s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, O_DB },
+		{ "window", required_argument, NULL, O_WINDOW },
+		{ "time-window", required_argument, NULL, O_TIME_WINDOW },
+		{ "threshold", required_argument, NULL, O_THRESHOLD },
+		{ "service-score", required_argument, NULL, O_W_SERVICE },
+		{ "mention-score", required_argument, NULL, O_W_MENTION },
+		{ "time-score", required_argument, NULL, O_W_TIME },
+		{ "max-distance", required_argument, NULL, O_MAX_DISTANCE },
+		{ "sync", required_argument, NULL, O_SYNC },
+		{ "busy-timeout", required_argument, NULL, O_BUSY },
+		{ "strict", no_argument, NULL, O_STRICT },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct aur_correlate_config cfg;
+	struct aur_db_options dbo;
+	struct aur_correlator *corr = NULL;
+	struct aur_jsonl_reader in;
+	struct aur_jsonl_writer out;
+	struct sigaction sa;
+	const char *db_arg = NULL;
+	sqlite3 *db = NULL;
+	char err[1024];
+	unsigned long rejected = 0;
+	int strict = 0;
+	int level = AUR_LOG_WARN;
+	int rc = AUR_EXIT_SOFTWARE;
+	int ch;
+
+	aur_log_init(PROG);
+	level = aur_log_level();
+	aur_correlate_config_init(&cfg);
+	aur_db_options_init(&dbo);
+	dbo.synchronous_full = 0;
+	aur_jsonl_reader_init(&in, stdin, 0);
+	while ((ch = getopt_long(argc, argv, "qvh", longopts, NULL)) != -1) {
+		long long n;
+		int bad = 0;
+
+		switch (ch) {
+		case O_DB:
+			db_arg = optarg;
+			break;
+		case O_WINDOW:
+			bad = parse_dur("--window", optarg, &cfg.window_ms);
+			break;
+		case O_TIME_WINDOW:
+			bad = parse_dur("--time-window", optarg, &cfg.time_window_ms);
+			break;
+		case O_THRESHOLD:
+			bad = parse_score("--threshold", optarg, &cfg.threshold);
+			break;
+		case O_W_SERVICE:
+			bad = parse_score("--service-score", optarg, &cfg.w_service);
+			break;
+		case O_W_MENTION:
+			bad = parse_score("--mention-score", optarg, &cfg.w_mention);
+			break;
+		case O_W_TIME:
+			bad = parse_score("--time-score", optarg, &cfg.w_time);
+			break;
+		case O_MAX_DISTANCE:
+			bad = parse_score("--max-distance", optarg, &cfg.max_distance);
+			break;
+		case O_SYNC:
+			if (!strcmp(optarg, "full")) {
+				dbo.synchronous_full = 1;
+			} else if (!strcmp(optarg, "normal")) {
+				dbo.synchronous_full = 0;
+			} else {
+				fprintf(stderr, "%s: --sync: '%s' is not full or normal\n", PROG, optarg);
+				bad = 1;
+			}
+			break;
+		case O_BUSY:
+			if (aur_cli_parse_ll(optarg, 1, 3600000, &n) < 0) {
+				fprintf(stderr, "%s: --busy-timeout: '%s' is not milliseconds\n", PROG, optarg);
+				bad = 1;
+			} else {
+				dbo.busy_timeout_ms = (int)n;
+				cfg.busy_ms = (int)n;
+			}
+			break;
+		case O_STRICT:
+			strict = 1;
+			break;
+		case 'q':
+			level--;
+			break;
+		case 'v':
+			level++;
+			break;
+		case 'h':
+			fputs(usage_long, stdout);
+			rc = fclose(stdout) == 0 ? AUR_EXIT_OK : AUR_EXIT_IOERR;
+			goto out;
+		case O_VERSION:
+			printf("%s %s\n", PROG, AURORA_VERSION);
+			rc = fclose(stdout) == 0 ? AUR_EXIT_OK : AUR_EXIT_IOERR;
+			goto out;
+		default:
+			bad = 1;
+			break;
+		}
+		if (bad) {
+			fputs(usage_short, stderr);
+			rc = AUR_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n%s", PROG, argv[optind], usage_short);
+		rc = AUR_EXIT_USAGE;
+		goto out;
+	}
+	aur_log_set_level(level);
+	cfg.embed_url = getenv("AURORA_EMBED_URL");
+	cfg.embed_model = getenv("AURORA_EMBED_MODEL");
+	cfg.embed_key = getenv("AURORA_EMBED_KEY");
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	err[0] = '\0';
+	if (aur_db_open(&db, aur_db_default_path(db_arg), &dbo, err, sizeof(err)) < 0) {
+		aur_err("%s", err);
+		rc = AUR_EXIT_TEMPFAIL;
+		if (!strstr(err, "locked") && !strstr(err, "busy"))
+			rc = AUR_EXIT_IOERR;
+		goto out;
+	}
+	if (aur_correlator_new(&corr, db, &cfg, err, sizeof(err)) < 0) {
+		aur_err("%s", err);
+		rc = AUR_EXIT_IOERR;
+		goto out;
+	}
+	aur_jsonl_writer_init(&out, stdout, -1);
+	rc = AUR_EXIT_OK;
+	while (!stop_requested) {
+		jv rec;
+		jv decision;
+		int r = aur_jsonl_read(&in, &rec, err, sizeof(err));
+
+		if (r == 0)
+			break;
+		if (r == -E2BIG) {
+			aur_warn("line %lu: longer than %zu bytes, skipped", in.lineno, in.max_line);
+			rejected++;
+			continue;
+		}
+		if (r == -EINVAL) {
+			aur_warn("line %lu: %s", in.lineno, err);
+			rejected++;
+			continue;
+		}
+		if (r < 0) {
+			aur_err("reading standard input: %s", strerror(-r));
+			rc = AUR_EXIT_IOERR;
+			break;
+		}
+		r = aur_correlator_process(corr, rec, &decision, err, sizeof(err));
+		if (r == -EINVAL) {
+			aur_warn("line %lu: %s", in.lineno, err);
+			rejected++;
+			continue;
+		}
+		if (r < 0) {
+			aur_err("line %lu: %s", in.lineno, err);
+			rc = r == -EBUSY ? AUR_EXIT_TEMPFAIL : AUR_EXIT_IOERR;
+			break;
+		}
+		if (aur_jsonl_write(&out, decision) < 0) {
+			aur_err("writing standard output: %s", strerror(errno));
+			rc = AUR_EXIT_IOERR;
+			break;
+		}
+	}
+	if (corr && aur_correlator_flush(corr, err, sizeof(err)) < 0) {
+		aur_err("saving vectorizer statistics: %s", err);
+		if (rc == AUR_EXIT_OK)
+			rc = AUR_EXIT_TEMPFAIL;
+	}
+	if (rc == AUR_EXIT_OK && rejected) {
+		aur_warn("%lu record%s rejected", rejected, rejected == 1 ? "" : "s");
+		rc = strict ? AUR_EXIT_DATAERR : AUR_EXIT_REJECTED;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		aur_err("writing standard output failed");
+		rc = AUR_EXIT_IOERR;
+	}
+out:
+	aur_correlator_free(corr);
+	aur_db_close(db);
+	aur_jsonl_reader_release(&in);
+	return rc;
+}

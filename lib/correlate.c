@@ -1,0 +1,903 @@
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "correlate.h"
+#include "db.h"
+#include "incident.h"
+#include "textvec.h"
+#include "timeutil.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define MAX_CANDIDATES 64
+#define TERM_CANDIDATES 16
+#define STATS_FLUSH_EVERY 256
+#define MERGE_CHAIN_MAX 16
+
+enum {
+	S_ALERT_GET,
+	S_ALERT_INSERT,
+	S_ALERT_UPDATE,
+	S_RCA_GET,
+	S_CAND_SERVICE,
+	S_CAND_TERM,
+	S_CAND_RECENT,
+	S_INC_GET,
+	S_INC_TOUCH,
+	S_IA_INSERT,
+	S_FIRING_COUNT,
+	S_INC_ACTIVITY,
+	S_STATS_GET,
+	S_STATS_PUT,
+	S_COUNT
+};
+
+static const char *const sql[S_COUNT] = {
+	[S_ALERT_GET] = "SELECT a.id, a.status, coalesce(a.incident_id, 0), coalesce(a.last_inbox_id, 0),"
+			" a.count, coalesce(i.status, ''), coalesce(i.merged_into, 0)"
+			" FROM alerts a LEFT JOIN incidents i ON i.id = a.incident_id"
+			" WHERE a.source = ? AND a.dedup_key = ?",
+	[S_ALERT_INSERT] = "INSERT INTO alerts(source, dedup_key, fingerprint, status, severity, title, service,"
+			   " service_key, host, record, first_seen, first_seen_ms, last_seen, last_seen_ms,"
+			   " first_inbox_id, last_inbox_id, incident_id, vector)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?11, ?12, ?13, ?13, ?14, ?15)",
+	[S_ALERT_UPDATE] = "UPDATE alerts SET status = ?2, severity = ?3, title = ?4, record = ?5, last_seen = ?6,"
+			   " last_seen_ms = max(last_seen_ms, ?7), count = count + 1, last_inbox_id = ?8,"
+			   " incident_id = ?9 WHERE id = ?1",
+	[S_RCA_GET] = "SELECT rca FROM connectors WHERE platform = ?",
+	[S_CAND_SERVICE] = "SELECT s.incident_id FROM open_incident_services s JOIN incidents i ON i.id = s.incident_id"
+			   " WHERE s.service_key = ? AND i.last_activity_ms >= ? AND i." AUR_INCIDENT_OPEN_SQL
+			   " ORDER BY i.last_activity_ms DESC LIMIT 8",
+	[S_CAND_TERM] = "SELECT t.incident_id FROM open_incident_terms t JOIN incidents i ON i.id = t.incident_id"
+			" WHERE t.term = ? AND i.last_activity_ms >= ? AND i." AUR_INCIDENT_OPEN_SQL
+			" ORDER BY i.last_activity_ms DESC LIMIT 16",
+	[S_CAND_RECENT] = "SELECT id FROM incidents WHERE " AUR_INCIDENT_OPEN_SQL " AND last_activity_ms >= ?"
+			  " ORDER BY last_activity_ms DESC LIMIT 4",
+	[S_INC_GET] = "SELECT status, last_activity_ms, vector, severity, merged_into FROM incidents WHERE id = ?",
+	[S_INC_TOUCH] = "UPDATE incidents SET last_activity_ms = max(last_activity_ms, ?2), updated_at = ?3,"
+			" severity = ?4, vector = ?5 WHERE id = ?1",
+	[S_IA_INSERT] = "INSERT OR REPLACE INTO incident_alerts(incident_id, alert_id, strategy, score,"
+			" matched_incident, reason, inbox_id, joined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	[S_FIRING_COUNT] = "SELECT count(*), sum(status = 'firing') FROM alerts WHERE incident_id = ?",
+	[S_INC_ACTIVITY] = "UPDATE incidents SET last_activity_ms = max(last_activity_ms, ?2), updated_at = ?3"
+			   " WHERE id = ?1",
+	[S_STATS_GET] = "SELECT term, docs FROM term_stats",
+	[S_STATS_PUT] = "INSERT INTO term_stats(term, docs) VALUES (?, ?)"
+			" ON CONFLICT(term) DO UPDATE SET docs = excluded.docs",
+};
+
+struct aur_correlator {
+	sqlite3 *db;
+	struct aur_correlate_config cfg;
+	sqlite3_stmt *st[S_COUNT];
+	struct aur_textvec_stats *stats;
+	uint32_t *stats_saved;  /* df as last written, to write only what changed */
+	uint32_t docs_saved;
+	unsigned unsaved;
+};
+
+/* The parts of an alert record correlation reads; strings borrowed from the record. */
+struct alert_in {
+	const char *source;
+	const char *dedup_key;
+	const char *fingerprint;
+	const char *status;
+	const char *severity;
+	const char *title;
+	const char *description;
+	const char *service;
+	const char *host;
+	const char *link;
+	long long t_ms;        /* when it was observed */
+	long long started_ms;
+	long long inbox_id;
+	int test;
+	char service_key[128];
+	char text[2048];
+};
+
+struct candidate {
+	long long id;
+	double score;
+	const char *strategy;
+	char reason[160];
+};
+
+struct verdict {
+	const char *action;
+	long long incident_id;
+	const char *strategy;
+	double score;
+	long long matched;
+	char reason[512];
+};
+
+void aur_correlate_config_init(struct aur_correlate_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->window_ms = 30LL * 60 * 1000;
+	c->time_window_ms = 5LL * 60 * 1000;
+	c->w_service = 0.9;
+	c->w_mention = 0.85;
+	c->w_time = 0.7;
+	c->max_distance = 0.3;
+	c->threshold = 0.75;
+	c->busy_ms = 5000;
+	c->embed_timeout_ms = 5000;
+}
+
+static int reset(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return 0;
+}
+
+static int load_stats(struct aur_correlator *c, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = c->st[S_STATS_GET];
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *term = (const char *)sqlite3_column_text(st, 0);
+		long long docs = sqlite3_column_int64(st, 1);
+		char *end = NULL;
+		unsigned long b;
+
+		if (!term || docs < 0 || docs > UINT32_MAX)
+			continue;
+		if (!strcmp(term, "_docs")) {
+			c->stats->docs = (uint32_t)docs;
+			continue;
+		}
+		if (strncmp(term, "b:", 2) != 0)
+			continue;
+		b = strtoul(term + 2, &end, 10);
+		if (*end || b >= AUR_TEXTVEC_BUCKETS)
+			continue;
+		c->stats->df[b] = (uint32_t)docs;
+	}
+	reset(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "term_stats: %s", sqlite3_errmsg(c->db));
+		return aur_db_errno(rc);
+	}
+	memcpy(c->stats_saved, c->stats->df, sizeof(c->stats->df));
+	c->docs_saved = c->stats->docs;
+	return 0;
+}
+
+/* Write changed statistics inside the caller's transaction. */
+static int save_stats(struct aur_correlator *c)
+{
+	sqlite3_stmt *st = c->st[S_STATS_PUT];
+	char term[24];
+	int rc = 0;
+
+	for (uint32_t b = 0; b < AUR_TEXTVEC_BUCKETS && rc == 0; b++) {
+		if (c->stats->df[b] == c->stats_saved[b])
+			continue;
+		snprintf(term, sizeof(term), "b:%u", b);
+		sqlite3_bind_text(st, 1, term, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, c->stats->df[b]);
+		rc = aur_db_errno(sqlite3_step(st));
+		reset(st);
+		if (rc == 0)
+			c->stats_saved[b] = c->stats->df[b];
+	}
+	if (rc == 0 && c->stats->docs != c->docs_saved) {
+		sqlite3_bind_text(st, 1, "_docs", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, c->stats->docs);
+		rc = aur_db_errno(sqlite3_step(st));
+		reset(st);
+		if (rc == 0)
+			c->docs_saved = c->stats->docs;
+	}
+	if (rc == 0)
+		c->unsaved = 0;
+	return rc;
+}
+
+int aur_correlator_flush(struct aur_correlator *c, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!c->unsaved)
+		return 0;
+	rc = aur_db_begin(c->db, c->cfg.busy_ms, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = save_stats(c);
+	if (rc == 0)
+		rc = aur_db_commit(c->db, c->cfg.busy_ms, err, errlen);
+	if (rc < 0)
+		aur_db_rollback(c->db);
+	return rc;
+}
+
+int aur_correlator_new(struct aur_correlator **out, sqlite3 *db, const struct aur_correlate_config *cfg,
+		       char *err, size_t errlen)
+{
+	struct aur_correlator *c = aur_xcalloc(1, sizeof(*c));
+	int rc = 0;
+
+	c->db = db;
+	c->cfg = *cfg;
+	c->stats = aur_xcalloc(1, sizeof(*c->stats));
+	c->stats_saved = aur_xcalloc(AUR_TEXTVEC_BUCKETS, sizeof(uint32_t));
+	for (int i = 0; i < S_COUNT && rc == 0; i++)
+		rc = aur_db_prepare(db, &c->st[i], sql[i], err, errlen);
+	if (rc == 0)
+		rc = load_stats(c, err, errlen);
+	if (rc < 0) {
+		c->unsaved = 0;
+		aur_correlator_free(c);
+		c = NULL;
+	}
+	*out = c;
+	return rc;
+}
+
+void aur_correlator_free(struct aur_correlator *c)
+{
+	char err[256];
+
+	if (!c)
+		return;
+	if (c->unsaved)
+		aur_correlator_flush(c, err, sizeof(err));
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(c->st[i]);
+	free(c->stats);
+	free(c->stats_saved);
+	free(c);
+}
+
+/* A string field of obj, borrowed from obj (which must outlive the use), or NULL. */
+static const char *str_field(jv obj, const char *key)
+{
+	jv v = jv_object_get(jv_copy(obj), jv_string(key));
+	const char *s = NULL;
+
+	/* jv strings are reference counted: obj keeps this one alive */
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		s = jv_string_value(v);
+	jv_free(v);
+	return s && *s ? s : NULL;
+}
+
+static long long time_field(jv obj, const char *key)
+{
+	const char *s = str_field(obj, key);
+	long long ms;
+
+	if (s && aur_time_parse_ms(s, &ms) == 0 && ms > 0)
+		return ms;
+	return 0;
+}
+
+static int read_alert(jv rec, struct alert_in *a, char *err, size_t errlen)
+{
+	jv v;
+
+	memset(a, 0, sizeof(*a));
+	a->source = str_field(rec, "source");
+	a->dedup_key = str_field(rec, "dedup_key");
+	a->fingerprint = str_field(rec, "fingerprint");
+	a->status = str_field(rec, "status");
+	a->severity = str_field(rec, "severity");
+	a->title = str_field(rec, "title");
+	a->description = str_field(rec, "description");
+	a->service = str_field(rec, "service");
+	a->host = str_field(rec, "host");
+	a->link = str_field(rec, "link");
+	v = jv_object_get(jv_copy(rec), jv_string("test"));
+	a->test = jv_get_kind(v) == JV_KIND_TRUE;
+	jv_free(v);
+	v = jv_object_get(jv_copy(rec), jv_string("inbox_id"));
+	if (jv_get_kind(v) == JV_KIND_NUMBER)
+		a->inbox_id = (long long)jv_number_value(v);
+	jv_free(v);
+	a->started_ms = time_field(rec, "started_at");
+	a->t_ms = time_field(rec, "received_at");
+	if (!a->t_ms)
+		a->t_ms = a->started_ms;
+	if (!a->started_ms)
+		a->started_ms = a->t_ms;
+	if (!a->source || !a->dedup_key) {
+		snprintf(err, errlen, "alert record without %s", a->source ? "dedup_key" : "source");
+		return -EINVAL;
+	}
+	if (!a->status || (strcmp(a->status, "firing") && strcmp(a->status, "resolved"))) {
+		snprintf(err, errlen, "alert status must be firing or resolved");
+		return -EINVAL;
+	}
+	if (!a->t_ms) {
+		snprintf(err, errlen, "alert record has neither received_at nor started_at as a time");
+		return -EINVAL;
+	}
+	if (!aur_incident_severity_valid(a->severity))
+		a->severity = "medium";
+	if (!a->title)
+		a->title = a->dedup_key;
+	/* a numbered host names a fleet when the platform gives no service */
+	if (a->service && (!a->host || strcmp(a->service, a->host)))
+		aur_textvec_service_key(a->service, a->service_key, sizeof(a->service_key));
+	else
+		aur_textvec_host_key(a->host, a->service_key, sizeof(a->service_key));
+	snprintf(a->text, sizeof(a->text), "%s %s", a->title, a->description ? a->description : "");
+	return 0;
+}
+
+/* Incident vector blobs are a 4-byte count of alerts followed by the textvec. */
+static void vector_blob(const struct aur_textvec *v, uint32_t count, struct aur_buf *out)
+{
+	unsigned char head[4] = { (unsigned char)(count >> 24), (unsigned char)(count >> 16),
+				  (unsigned char)(count >> 8), (unsigned char)count };
+	size_t n = aur_textvec_blob_size(v);
+	unsigned char *tmp = aur_xmalloc(n);
+
+	aur_textvec_to_blob(v, tmp);
+	aur_buf_reset(out);
+	aur_buf_add(out, head, 4);
+	aur_buf_add(out, tmp, n);
+	free(tmp);
+}
+
+static uint32_t vector_unblob(const void *blob, size_t len, struct aur_textvec *v)
+{
+	const unsigned char *p = blob;
+
+	v->n = 0;
+	if (!blob || len < 4 || aur_textvec_from_blob(p + 4, len - 4, v) < 0)
+		return 0;
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static struct candidate *find_candidate(struct candidate *cand, size_t *n, long long id)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (cand[i].id == id)
+			return &cand[i];
+	if (*n >= MAX_CANDIDATES)
+		return NULL;
+	memset(&cand[*n], 0, sizeof(cand[*n]));
+	cand[*n].id = id;
+	return &cand[(*n)++];
+}
+
+static void offer(struct candidate *cand, size_t *n, long long id, double score, const char *strategy,
+		  const char *reason)
+{
+	struct candidate *c = find_candidate(cand, n, id);
+
+	if (!c || score <= c->score)
+		return;
+	c->score = score;
+	c->strategy = strategy;
+	snprintf(c->reason, sizeof(c->reason), "%s", reason);
+}
+
+/* Incident ids from a candidate query bound to (text, since). */
+static int query_ids(sqlite3_stmt *st, const char *text, long long since, long long *ids, size_t max, size_t *n)
+{
+	int rc;
+
+	*n = 0;
+	if (text)
+		sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, text ? 2 : 1, since);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (*n < max)
+			ids[(*n)++] = sqlite3_column_int64(st, 0);
+	reset(st);
+	return rc == SQLITE_DONE ? 0 : aur_db_errno(rc);
+}
+
+static int gather(struct aur_correlator *c, const struct alert_in *a, const struct aur_textvec *vec,
+		  struct candidate *cand, size_t *ncand)
+{
+	const struct aur_correlate_config *cfg = &c->cfg;
+	long long since = a->t_ms - cfg->window_ms;
+	struct aur_textvec_terms terms;
+	long long ids[TERM_CANDIDATES];
+	char reason[160];
+	size_t n;
+	int rc;
+
+	*ncand = 0;
+	if (a->service_key[0]) {
+		rc = query_ids(c->st[S_CAND_SERVICE], a->service_key, since, ids, TERM_CANDIDATES, &n);
+		if (rc < 0)
+			return rc;
+		snprintf(reason, sizeof(reason), "same service '%s'", a->service_key);
+		for (size_t i = 0; i < n; i++)
+			offer(cand, ncand, ids[i], cfg->w_service, "service_match", reason);
+		/* the incident's alerts name this alert's service */
+		rc = query_ids(c->st[S_CAND_TERM], a->service_key, since, ids, TERM_CANDIDATES, &n);
+		if (rc < 0)
+			return rc;
+		snprintf(reason, sizeof(reason), "the incident's alerts name '%s'", a->service_key);
+		for (size_t i = 0; i < n; i++)
+			offer(cand, ncand, ids[i], cfg->w_mention, "service_mention", reason);
+	}
+	aur_textvec_terms(a->text, &terms, 0);
+	for (size_t t = 0; t < terms.n; t++) {
+		/* this alert names the incident's service */
+		if (strcmp(terms.term[t], a->service_key) != 0) {
+			rc = query_ids(c->st[S_CAND_SERVICE], terms.term[t], since, ids, TERM_CANDIDATES, &n);
+			if (rc < 0)
+				return rc;
+			snprintf(reason, sizeof(reason), "the alert names the incident's service '%s'", terms.term[t]);
+			for (size_t i = 0; i < n; i++)
+				offer(cand, ncand, ids[i], cfg->w_mention, "service_mention", reason);
+		}
+		/* incidents sharing words are the ones worth a similarity */
+		rc = query_ids(c->st[S_CAND_TERM], terms.term[t], since, ids, TERM_CANDIDATES, &n);
+		if (rc < 0)
+			return rc;
+		for (size_t i = 0; i < n; i++)
+			find_candidate(cand, ncand, ids[i]);
+	}
+	rc = query_ids(c->st[S_CAND_RECENT], NULL, a->t_ms - cfg->time_window_ms, ids, TERM_CANDIDATES, &n);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		offer(cand, ncand, ids[i], cfg->w_time, "time_cluster", "active within the time window");
+	/* similarity for every candidate found */
+	for (size_t i = 0; i < *ncand; i++) {
+		sqlite3_stmt *st = c->st[S_INC_GET];
+		struct aur_textvec iv;
+		double sim;
+
+		sqlite3_bind_int64(st, 1, cand[i].id);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			vector_unblob(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), &iv);
+			sim = aur_textvec_cosine(vec, &iv);
+			if (1.0 - sim < cfg->max_distance) {
+				snprintf(reason, sizeof(reason), "similar text (cosine %.2f)", sim);
+				offer(cand, ncand, cand[i].id, sim, "semantic_similarity", reason);
+			}
+		}
+		reset(st);
+	}
+	return 0;
+}
+
+static int rca_enabled(struct aur_correlator *c, const char *source)
+{
+	sqlite3_stmt *st = c->st[S_RCA_GET];
+	int on = 1;
+
+	sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		on = sqlite3_column_int(st, 0);
+	reset(st);
+	return on;
+}
+
+static int is_build_source(const char *source)
+{
+	return !strcmp(source, "jenkins") || !strcmp(source, "cloudbees");
+}
+
+/* Attach alert_id to incident id: join record, indexes, vector, severity, activity. */
+static int join_incident(struct aur_correlator *c, const struct alert_in *a, const struct aur_textvec *vec,
+			 long long alert_id, long long id, const struct verdict *v, const char *when)
+{
+	sqlite3_stmt *st = c->st[S_INC_GET];
+	struct aur_textvec iv;
+	struct aur_textvec_terms terms;
+	struct aur_buf blob;
+	const char *sev = a->severity;
+	uint32_t count = 0;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		reset(st);
+		return rc == SQLITE_DONE ? -ENOENT : aur_db_errno(rc);
+	}
+	count = vector_unblob(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), &iv);
+	if (aur_incident_severity_rank((const char *)sqlite3_column_text(st, 3)) > aur_incident_severity_rank(sev))
+		sev = NULL;
+	{
+		char keep[16];
+
+		snprintf(keep, sizeof(keep), "%s", (const char *)sqlite3_column_text(st, 3));
+		reset(st);
+		aur_textvec_add(&iv, count, vec);
+		aur_buf_init(&blob, 0);
+		vector_blob(&iv, count + 1, &blob);
+		st = c->st[S_INC_TOUCH];
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, a->t_ms);
+		sqlite3_bind_text(st, 3, when, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, sev ? sev : keep, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 5, blob.data, (int)blob.len, SQLITE_STATIC);
+		rc = aur_db_errno(sqlite3_step(st));
+		reset(st);
+		aur_buf_release(&blob);
+	}
+	if (rc < 0)
+		return rc;
+	st = c->st[S_IA_INSERT];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, alert_id);
+	sqlite3_bind_text(st, 3, v->strategy, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 4, v->score);
+	if (v->matched > 0)
+		sqlite3_bind_int64(st, 5, v->matched);
+	sqlite3_bind_text(st, 6, v->reason, -1, SQLITE_STATIC);
+	if (a->inbox_id > 0)
+		sqlite3_bind_int64(st, 7, a->inbox_id);
+	sqlite3_bind_text(st, 8, when, -1, SQLITE_STATIC);
+	rc = aur_db_errno(sqlite3_step(st));
+	reset(st);
+	if (rc < 0)
+		return rc;
+	aur_textvec_terms(a->text, &terms, 0);
+	return aur_incident_index(c->db, id, a->service_key, &terms);
+}
+
+static int upsert_alert(struct aur_correlator *c, const struct alert_in *a, const char *record_text,
+			const struct aur_textvec *vec, long long existing, long long incident_id, const char *when,
+			long long *alert_id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (existing) {
+		st = c->st[S_ALERT_UPDATE];
+		sqlite3_bind_int64(st, 1, existing);
+		sqlite3_bind_text(st, 2, a->status, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, a->severity, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, a->title, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, record_text, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, when, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 7, a->t_ms);
+		if (a->inbox_id > 0)
+			sqlite3_bind_int64(st, 8, a->inbox_id);
+		if (incident_id > 0)
+			sqlite3_bind_int64(st, 9, incident_id);
+		rc = aur_db_errno(sqlite3_step(st));
+		reset(st);
+		*alert_id = existing;
+		return rc;
+	}
+	st = c->st[S_ALERT_INSERT];
+	{
+		size_t n = aur_textvec_blob_size(vec);
+		unsigned char *blob = aur_xmalloc(n);
+
+		aur_textvec_to_blob(vec, blob);
+		sqlite3_bind_text(st, 1, a->source, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, a->dedup_key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, a->fingerprint ? a->fingerprint : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, a->status, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, a->severity, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, a->title, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, a->service ? a->service : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, a->service_key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 9, a->host ? a->host : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 10, record_text, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 11, when, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 12, a->t_ms);
+		if (a->inbox_id > 0)
+			sqlite3_bind_int64(st, 13, a->inbox_id);
+		if (incident_id > 0)
+			sqlite3_bind_int64(st, 14, incident_id);
+		sqlite3_bind_blob(st, 15, blob, (int)n, SQLITE_TRANSIENT);
+		rc = aur_db_errno(sqlite3_step(st));
+		reset(st);
+		free(blob);
+	}
+	*alert_id = sqlite3_last_insert_rowid(c->db);
+	return rc;
+}
+
+/* Resolve the incident when none of its alerts fires any more. */
+static int maybe_auto_resolve(struct aur_correlator *c, long long id, long long at_ms, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = c->st[S_FIRING_COUNT];
+	long long total = 0;
+	long long firing = 0;
+	char reason[96];
+	int rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		total = sqlite3_column_int64(st, 0);
+		firing = sqlite3_column_int64(st, 1);
+	}
+	reset(st);
+	if (rc != SQLITE_ROW)
+		return aur_db_errno(rc);
+	if (firing > 0 || total == 0)
+		return 0;
+	snprintf(reason, sizeof(reason), "all %lld alert%s resolved", total, total == 1 ? "" : "s");
+	return aur_incident_set_status(c->db, id, "resolved", reason, at_ms, err, errlen);
+}
+
+/* Follow merged_into from id to the incident that absorbed it; its status into status. */
+static long long final_incident(struct aur_correlator *c, long long id, char *status, size_t statuslen)
+{
+	for (int hops = 0; hops < MERGE_CHAIN_MAX && id > 0; hops++) {
+		sqlite3_stmt *st = c->st[S_INC_GET];
+		long long next = 0;
+
+		sqlite3_bind_int64(st, 1, id);
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			reset(st);
+			return 0;
+		}
+		snprintf(status, statuslen, "%s", (const char *)sqlite3_column_text(st, 0));
+		next = sqlite3_column_int64(st, 4);
+		reset(st);
+		if (strcmp(status, "merged") || next <= 0)
+			return id;
+		id = next;
+	}
+	return id;
+}
+
+static int decide(struct aur_correlator *c, const struct alert_in *a, const char *record_text,
+		  struct verdict *v, char *err, size_t errlen)
+{
+	struct aur_textvec vec;
+	struct candidate cand[MAX_CANDIDATES];
+	size_t ncand = 0;
+	sqlite3_stmt *st = c->st[S_ALERT_GET];
+	long long existing = 0;
+	long long prev_incident = 0;
+	long long last_inbox = 0;
+	long long count = 0;
+	char prev_status[32] = "";
+	char when[32];
+	long long alert_id = 0;
+	int firing = !strcmp(a->status, "firing");
+	int rc;
+
+	aur_time_format_ms(a->t_ms, when, sizeof(when));
+	sqlite3_bind_text(st, 1, a->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->dedup_key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		existing = sqlite3_column_int64(st, 0);
+		prev_incident = sqlite3_column_int64(st, 2);
+		last_inbox = sqlite3_column_int64(st, 3);
+		count = sqlite3_column_int64(st, 4);
+	}
+	reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return aur_db_errno(rc);
+	if (prev_incident)
+		prev_incident = final_incident(c, prev_incident, prev_status, sizeof(prev_status));
+
+	/* a replay of a delivery already counted changes nothing */
+	if (existing && a->inbox_id > 0 && last_inbox >= a->inbox_id) {
+		v->action = "deduplicated";
+		v->incident_id = prev_incident;
+		v->strategy = "dedup";
+		v->score = 1.0;
+		v->matched = prev_incident;
+		snprintf(v->reason, sizeof(v->reason), "delivery %lld was already counted", a->inbox_id);
+		return 0;
+	}
+
+	if (is_build_source(a->source) && !rca_enabled(c, a->source)) {
+		v->action = "logged";
+		v->strategy = "none";
+		snprintf(v->reason, sizeof(v->reason), "RCA is off for %s: build events are logged only",
+			 a->source);
+		aur_textvec_vector(c->stats, a->text, &vec);
+		return upsert_alert(c, a, record_text, &vec, existing, 0, when, &alert_id);
+	}
+
+	/* the same alert again, in an incident that is still open */
+	if (existing && prev_incident && (!strcmp(prev_status, "investigating") || !strcmp(prev_status, "analyzed"))) {
+		aur_textvec_vector(c->stats, a->text, &vec);
+		rc = upsert_alert(c, a, record_text, &vec, existing, prev_incident, when, &alert_id);
+		if (rc < 0)
+			return rc;
+		v->incident_id = prev_incident;
+		v->matched = prev_incident;
+		v->score = 1.0;
+		v->strategy = "dedup";
+		if (firing) {
+			v->action = "deduplicated";
+			snprintf(v->reason, sizeof(v->reason), "the same alert (%s %s), seen %lld times", a->source,
+				 a->dedup_key, count + 1);
+			st = c->st[S_INC_ACTIVITY];
+			sqlite3_bind_int64(st, 1, prev_incident);
+			sqlite3_bind_int64(st, 2, a->t_ms);
+			sqlite3_bind_text(st, 3, when, -1, SQLITE_STATIC);
+			rc = aur_db_errno(sqlite3_step(st));
+			reset(st);
+			return rc;
+		}
+		v->action = "resolved";
+		snprintf(v->reason, sizeof(v->reason), "the alert resolved");
+		{
+			jv data = jv_object();
+
+			data = jv_object_set(data, jv_string("alert_id"), jv_number((double)alert_id));
+			data = jv_object_set(data, jv_string("source"), jv_string(a->source));
+			data = jv_object_set(data, jv_string("title"), jv_string(a->title));
+			if (aur_incident_event(c->db, prev_incident, "alert.resolved", data, a->t_ms) < 0)
+				return -EIO;
+		}
+		return maybe_auto_resolve(c, prev_incident, a->t_ms, err, errlen);
+	}
+
+	if (!firing) {
+		/* a resolve for an alert with no open incident: record it, nothing to correlate */
+		aur_textvec_vector(c->stats, a->text, &vec);
+		v->action = "resolved";
+		v->incident_id = prev_incident;
+		v->strategy = "none";
+		snprintf(v->reason, sizeof(v->reason), "%s", prev_incident ? "the incident was already closed"
+								    : "resolved before it was seen firing");
+		return upsert_alert(c, a, record_text, &vec, existing, prev_incident, when, &alert_id);
+	}
+
+	/* a new alert, or one firing again after its incident closed */
+	if (!existing) {
+		aur_textvec_learn(c->stats, a->text);
+		c->unsaved++;
+	}
+	aur_textvec_vector(c->stats, a->text, &vec);
+	rc = gather(c, a, &vec, cand, &ncand);
+	if (rc < 0)
+		return rc;
+	{
+		struct candidate *best = NULL;
+
+		for (size_t i = 0; i < ncand; i++)
+			if (cand[i].strategy && (!best || cand[i].score > best->score ||
+						 (cand[i].score == best->score && cand[i].id > best->id)))
+				best = &cand[i];
+		if (best && best->score >= c->cfg.threshold) {
+			v->action = "attached";
+			v->incident_id = best->id;
+			v->strategy = best->strategy;
+			v->score = best->score;
+			v->matched = best->id;
+			snprintf(v->reason, sizeof(v->reason), "%s", best->reason);
+		} else {
+			struct aur_incident_new n = { 0 };
+			long long id = 0;
+
+			v->action = "created";
+			v->strategy = best ? best->strategy : "none";
+			v->score = best ? best->score : 0;
+			v->matched = best ? best->id : 0;
+			if (best)
+				snprintf(v->reason, sizeof(v->reason), "best candidate %lld scored %.2f (%s), under %.2f",
+					 best->id, best->score, best->reason, c->cfg.threshold);
+			else
+				snprintf(v->reason, sizeof(v->reason), "no open incident within the window");
+			if (prev_incident)
+				snprintf(v->reason + strlen(v->reason), sizeof(v->reason) - strlen(v->reason),
+					 "; recurs after incident %lld", prev_incident);
+			n.title = a->title;
+			n.severity = a->severity;
+			n.service = a->service ? a->service : a->host;
+			n.source_type = a->source;
+			n.source_link = a->link;
+			n.started_ms = a->started_ms;
+			n.previous_incident = prev_incident;
+			rc = aur_incident_insert(c->db, &n, a->t_ms, &id, err, errlen);
+			if (rc < 0)
+				return rc;
+			v->incident_id = id;
+		}
+	}
+	rc = upsert_alert(c, a, record_text, &vec, existing, v->incident_id, when, &alert_id);
+	if (rc == 0)
+		rc = join_incident(c, a, &vec, alert_id, v->incident_id, v, when);
+	if (rc == 0 && !strcmp(v->action, "attached")) {
+		jv data = jv_object();
+
+		data = jv_object_set(data, jv_string("alert_id"), jv_number((double)alert_id));
+		data = jv_object_set(data, jv_string("source"), jv_string(a->source));
+		data = jv_object_set(data, jv_string("title"), jv_string(a->title));
+		data = jv_object_set(data, jv_string("strategy"), jv_string(v->strategy));
+		data = jv_object_set(data, jv_string("score"), jv_number(v->score));
+		data = jv_object_set(data, jv_string("reason"), jv_string(v->reason));
+		if (aur_incident_event(c->db, v->incident_id, "alert.attached", data, a->t_ms) < 0)
+			rc = -EIO;
+	}
+	if (rc == 0 && c->unsaved >= STATS_FLUSH_EVERY)
+		rc = save_stats(c);
+	return rc;
+}
+
+static jv decision_of(jv rec, const struct verdict *v)
+{
+	jv corr = jv_object();
+	jv d = jv_object_set(jv_object(), jv_string("v"), jv_number(1));
+
+	d = jv_object_set(d, jv_string("type"), jv_string("decision"));
+	d = jv_object_merge(d, jv_object_delete(jv_object_delete(rec, jv_string("v")), jv_string("type")));
+	d = jv_object_set(d, jv_string("incident_id"),
+			  v->incident_id > 0 ? jv_number((double)v->incident_id) : jv_null());
+	d = jv_object_set(d, jv_string("action"), jv_string(v->action));
+	corr = jv_object_set(corr, jv_string("strategy"), jv_string(v->strategy ? v->strategy : "none"));
+	corr = jv_object_set(corr, jv_string("score"), jv_number(round(v->score * 1000) / 1000));
+	corr = jv_object_set(corr, jv_string("matched_incident"),
+			     v->matched > 0 ? jv_number((double)v->matched) : jv_null());
+	corr = jv_object_set(corr, jv_string("reason"), jv_string(v->reason));
+	return jv_object_set(d, jv_string("correlation"), corr);
+}
+
+int aur_correlator_process(struct aur_correlator *c, jv rec, jv *decision, char *err, size_t errlen)
+{
+	struct verdict v;
+	struct alert_in a;
+	jv type;
+	jv text = jv_invalid();
+	int rc = 0;
+
+	memset(&v, 0, sizeof(v));
+	*decision = jv_invalid();
+	err[0] = '\0';
+	if (jv_get_kind(rec) != JV_KIND_OBJECT) {
+		snprintf(err, errlen, "not a JSON object");
+		rc = -EINVAL;
+		goto out;
+	}
+	type = jv_object_get(jv_copy(rec), jv_string("type"));
+	if (jv_get_kind(type) == JV_KIND_STRING && !strcmp(jv_string_value(type), "note")) {
+		jv_free(type);
+		v.action = "logged";
+		v.strategy = "none";
+		snprintf(v.reason, sizeof(v.reason), "a note, not an alert");
+		*decision = decision_of(rec, &v);
+		return 0;
+	}
+	if (jv_get_kind(type) != JV_KIND_STRING || strcmp(jv_string_value(type), "alert") != 0) {
+		snprintf(err, errlen, "not an alert record (type %s)",
+			 jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type) : "missing");
+		jv_free(type);
+		rc = -EINVAL;
+		goto out;
+	}
+	jv_free(type);
+	rc = read_alert(rec, &a, err, errlen);
+	if (rc < 0)
+		goto out;
+	if (a.test) {
+		v.action = "logged";
+		v.strategy = "none";
+		snprintf(v.reason, sizeof(v.reason), "a test delivery, not an alert");
+		*decision = decision_of(rec, &v);
+		return 0;
+	}
+	text = jv_dump_string(jv_copy(rec), 0);
+	rc = aur_db_begin(c->db, c->cfg.busy_ms, err, errlen);
+	if (rc < 0)
+		goto out;
+	rc = decide(c, &a, jv_string_value(text), &v, err, errlen);
+	if (rc == 0)
+		rc = aur_db_commit(c->db, c->cfg.busy_ms, err, errlen);
+	if (rc < 0) {
+		aur_db_rollback(c->db);
+		if (!err[0])
+			snprintf(err, errlen, "database: %s", sqlite3_errmsg(c->db));
+		goto out;
+	}
+	*decision = decision_of(rec, &v);
+	rec = jv_invalid();
+out:
+	jv_free(text);
+	jv_free(rec);
+	return rc;
+}

@@ -1,0 +1,66 @@
+/*
+ * correlate.h - alert records into incidents.
+ *
+ * For each alert record, in one transaction: dedup on the alert identity
+ * (source + dedup_key), then correlation against OPEN incidents whose latest
+ * activity lies within the candidate window, then the writes (alerts,
+ * incidents, incident_alerts, events) and a decision record for stdout.
+ *
+ * Strategies, each a score; the best-scoring candidate joins when its score
+ * reaches the threshold, otherwise the alert opens a new incident:
+ *   service_match        same service key (labels, tags, impacted entity,
+ *                        a numbered host's fleet) as an alert of the incident
+ *   service_mention      the alert's text names the incident's service, or
+ *                        the incident's alerts name the alert's service
+ *                        (a database and the clients that fail talking to it)
+ *   semantic_similarity  cosine of the alert's text vector and the
+ *                        incident's, kept when 1 - cosine < max_distance
+ *   time_cluster         within time_window of the incident's latest activity
+ * Time comes only from the records (received_at, else started_at), so a
+ * replay of the same input makes the same incidents.
+ */
+#ifndef AURORA_CORRELATE_H
+#define AURORA_CORRELATE_H
+
+#include <stddef.h>
+#include <sqlite3.h>
+#include <jq.h>
+
+struct aur_correlate_config {
+	long long window_ms;       /* candidates: open incidents active this recently (30 min) */
+	long long time_window_ms;  /* time_cluster window from the latest activity (5 min) */
+	double w_service;          /* service_match score (0.9) */
+	double w_mention;          /* service_mention score (0.85) */
+	double w_time;             /* time_cluster score (0.7) */
+	double max_distance;       /* semantic_similarity kept under this distance (0.3) */
+	double threshold;          /* join at or above this score (0.75) */
+	int busy_ms;               /* transaction deadline (5000) */
+	const char *embed_url;     /* OpenAI-compatible embeddings endpoint, or NULL */
+	const char *embed_model;
+	const char *embed_key;
+	long embed_timeout_ms;
+};
+
+/* The measured defaults (see aurora-correlate(1) for the measurements). */
+void aur_correlate_config_init(struct aur_correlate_config *c);
+
+struct aur_correlator;
+
+/* Prepare statements and load the vectorizer's statistics. 0 or aur_db_errno(). */
+int aur_correlator_new(struct aur_correlator **out, sqlite3 *db, const struct aur_correlate_config *cfg,
+		       char *err, size_t errlen);
+/* Flush statistics (errors ignored) and free. NULL-safe. */
+void aur_correlator_free(struct aur_correlator *c);
+
+/*
+ * Process one record (consumed). Alerts and notes produce a decision in
+ * *decision (caller frees). Returns 0; -EINVAL for a record that is not an
+ * alert or note or lacks what correlation needs (err says what; nothing
+ * written); -EBUSY when the database stayed locked; -EIO otherwise.
+ */
+int aur_correlator_process(struct aur_correlator *c, jv record, jv *decision, char *err, size_t errlen);
+
+/* Persist the vectorizer's document statistics. 0 or aur_db_errno(). */
+int aur_correlator_flush(struct aur_correlator *c, char *err, size_t errlen);
+
+#endif
