@@ -1,0 +1,266 @@
+#!/usr/bin/env bats
+# aurora-correlate: dedup, every strategy, resolution, recurrence, gating, bad input.
+
+load helpers/common
+load helpers/correlate
+
+setup() {
+	aurora_fresh_db
+	IN="$BATS_TEST_TMPDIR/in.jsonl"
+	: > "$IN"
+}
+
+@test "the first alert creates an incident, a second on the same service attaches by service_match" {
+	alert grafana fp1 firing 2026-03-03T18:00:00Z checkout "checkout p95 above 2s" >> "$IN"
+	alert datadog cyc1 firing 2026-03-03T18:01:00Z "Checkout API" "checkout error rate high" >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	decision 1 | jq -e '.type == "decision" and .action == "created" and .incident_id == 1
+		and .source == "grafana" and .dedup_key == "fp1" and .v == 1'
+	decision 2 | jq -e '.action == "attached" and .incident_id == 1
+		and .correlation.strategy == "service_match" and .correlation.score == 0.9
+		and .correlation.matched_incident == 1 and (.correlation.reason | test("checkout"))'
+	[ "$(sql 'SELECT count(*) FROM incidents')" = 1 ]
+	[ "$(sql "SELECT strategy || ' ' || score FROM incident_alerts WHERE alert_id = 2")" = "service_match 0.9" ]
+	[ "$(sql "SELECT type FROM events ORDER BY id")" = "$(printf 'incident.created\nalert.attached')" ]
+}
+
+@test "the same alert identity again is deduplicated: one alert row, its count grows, no second incident" {
+	alert grafana fp1 firing 2026-03-03T18:00:00Z checkout "checkout slow" >> "$IN"
+	alert grafana fp1 firing 2026-03-03T18:04:00Z checkout "checkout slow" >> "$IN"
+	alert grafana fp1 firing 2026-03-03T22:04:00Z checkout "checkout slow" >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	decision 2 | jq -e '.action == "deduplicated" and .incident_id == 1 and .correlation.strategy == "dedup"'
+	decision 3 | jq -e '.action == "deduplicated" and .incident_id == 1'
+	[ "$(sql 'SELECT count(*) || " " || max(count) FROM alerts')" = "1 3" ]
+	[ "$(sql 'SELECT count(*) FROM incidents')" = 1 ]
+}
+
+@test "a replayed delivery (same inbox id) changes nothing" {
+	INBOX_ID=7 alert grafana fp1 firing 2026-03-03T18:00:00Z checkout "checkout slow" >> "$IN"
+	INBOX_ID=7 alert grafana fp1 firing 2026-03-03T18:00:00Z checkout "checkout slow" >> "$IN"
+	correlate "$IN"
+	decision 2 | jq -e '.action == "deduplicated" and (.correlation.reason | test("already counted"))'
+	[ "$(sql 'SELECT count FROM alerts')" = 1 ]
+}
+
+@test "when every alert of an incident resolves, the incident resolves itself and says why" {
+	alert alertmanager a1 firing 2026-03-03T03:02:00Z payments "payments 5xx ratio above 5%" >> "$IN"
+	alert grafana g1 firing 2026-03-03T03:02:30Z payments "payments 5xx ratio above 5%" >> "$IN"
+	alert alertmanager a1 resolved 2026-03-03T03:09:00Z payments "payments 5xx ratio above 5%" >> "$IN"
+	alert grafana g1 resolved 2026-03-03T03:11:00Z payments "payments 5xx ratio above 5%" >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	decision 3 | jq -e '.action == "resolved" and .incident_id == 1'
+	[ "$(sql 'SELECT status FROM incidents WHERE id = 1')" = resolved ]
+	decision 4 | jq -e '.action == "resolved" and .incident_id == 1'
+	[ "$(sql 'SELECT status FROM incidents WHERE id = 1')" = resolved ]
+	sql "SELECT data FROM events WHERE type = 'incident.status_changed'" |
+		jq -e '.from == "investigating" and .to == "resolved" and .reason == "all 2 alerts resolved"'
+}
+
+@test "a resolved incident never absorbs new alerts: a recurrence opens a new incident linked to it" {
+	alert grafana g1 firing 2026-03-03T03:00:00Z payments "payments errors" >> "$IN"
+	alert grafana g1 resolved 2026-03-03T03:05:00Z payments "payments errors" >> "$IN"
+	alert datadog d1 firing 2026-03-03T03:06:00Z payments "payments latency" >> "$IN"
+	alert grafana g1 firing 2026-03-03T03:10:00Z payments "payments errors" >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	decision 3 | jq -e '.action == "created" and .incident_id == 2'
+	decision 4 | jq -e '.action == "attached" and .incident_id == 2'
+	[ "$(sql 'SELECT incident_id FROM alerts WHERE dedup_key = "g1"')" = 2 ]
+	[ "$(sql 'SELECT status FROM incidents WHERE id = 1')" = resolved ]
+	# a recurrence that creates its incident links back to the earlier one
+	: > "$IN"
+	alert grafana g1 resolved 2026-03-03T03:12:00Z payments "payments errors" >> "$IN"
+	alert datadog d1 resolved 2026-03-03T03:12:00Z payments "payments latency" >> "$IN"
+	alert grafana g1 firing 2026-03-03T08:00:00Z payments "payments errors" >> "$IN"
+	correlate "$IN"
+	decision 3 | jq -e '.action == "created" and .incident_id == 3 and (.correlation.reason | test("recurs after incident 2"))'
+	[ "$(sql 'SELECT previous_incident FROM incidents WHERE id = 3')" = 2 ]
+}
+
+@test "service_mention joins a database's incident and the clients that name it, both ways" {
+	alert alertmanager db1 firing 2026-03-03T18:00:00Z users-db "users-db replica lagging" >> "$IN"
+	alert grafana c1 firing 2026-03-03T18:00:30Z search "search errors talking to users-db" >> "$IN"
+	alert grafana c2 firing 2026-03-03T18:01:00Z profile "profile consumer lag growing" >> "$IN"
+	correlate "$IN"
+	decision 2 | jq -e '.action == "attached" and .incident_id == 1 and .correlation.strategy == "service_mention"
+		and .correlation.score == 0.85'
+	decision 3 | jq -e '.action == "created" and .incident_id == 2'
+	# the other order: the clients first, then the database they named
+	aurora_fresh_db
+	: > "$IN"
+	alert grafana c1 firing 2026-03-03T18:00:00Z search "search errors talking to orders-db" >> "$IN"
+	alert alertmanager db1 firing 2026-03-03T18:01:00Z orders-db "orders-db connection pool exhausted" >> "$IN"
+	correlate "$IN"
+	decision 2 | jq -e '.action == "attached" and .incident_id == 1 and .correlation.strategy == "service_mention"'
+}
+
+@test "a hyphenated host name is not a mention of its first word" {
+	alert netdata "catalog-db-1:disk" firing 2026-03-03T15:00:00Z "" "disk_space_usage on catalog-db-1" "disk /var space" catalog-db-1 >> "$IN"
+	alert datadog cyc firing 2026-03-03T15:02:00Z catalog "catalog container OOM killed" >> "$IN"
+	correlate "$IN"
+	decision 2 | jq -e '.action == "created" and .incident_id == 2'
+}
+
+@test "the same alarm on a fleet of numbered hosts is one incident" {
+	for h in 1 2 3; do
+		alert netdata "search-$h:cpu" firing "2026-03-03T21:00:1${h}Z" "" "10min_cpu_usage on search-$h" "average CPU" "search-$h" >> "$IN"
+	done
+	correlate "$IN"
+	decision 1 | jq -e '.action == "created"'
+	decision 2 | jq -e '.action == "attached" and .incident_id == 1 and .correlation.strategy == "service_match"'
+	decision 3 | jq -e '.action == "attached" and .incident_id == 1'
+}
+
+@test "semantic_similarity joins alerts without a service that say the same thing" {
+	alert splunk s1 firing 2026-03-03T12:00:00Z "" "disk latency spike on storage array" >> "$IN"
+	alert dynatrace p1 firing 2026-03-03T12:02:00Z "" "storage array disk latency spike" >> "$IN"
+	correlate "$IN"
+	decision 2 | jq -e '.action == "attached" and .correlation.strategy == "semantic_similarity"
+		and .correlation.score >= 0.7 and (.correlation.reason | test("cosine"))'
+}
+
+@test "time alone does not join unrelated services by default; --time-score above the threshold makes it" {
+	alert grafana s1 firing 2026-03-03T12:00:00Z search "search requests slow" >> "$IN"
+	alert datadog c1 firing 2026-03-03T12:01:00Z cart "cart container OOM killed" >> "$IN"
+	correlate "$IN"
+	decision 2 | jq -e '.action == "created" and .incident_id == 2 and .correlation.strategy == "time_cluster"
+		and .correlation.matched_incident == 1 and (.correlation.reason | test("under 0.75"))'
+	aurora_fresh_db
+	correlate "$IN" --time-score 0.8
+	decision 2 | jq -e '.action == "attached" and .incident_id == 1 and .correlation.strategy == "time_cluster"'
+}
+
+@test "an open incident past the window is no candidate" {
+	alert grafana s1 firing 2026-03-03T12:00:00Z search "search requests slow" >> "$IN"
+	alert grafana s2 firing 2026-03-03T13:00:00Z search "search p99 above 2s" >> "$IN"
+	correlate "$IN"
+	decision 2 | jq -e '.action == "created" and .incident_id == 2'
+	aurora_fresh_db
+	correlate "$IN" --window 2h
+	decision 2 | jq -e '.action == "attached" and .incident_id == 1'
+}
+
+@test "jenkins builds are logged while RCA is off for the connector, and make incidents when it is on" {
+	alert jenkins shop-api firing 2026-03-03T09:00:00Z shop-api "shop-api build #128 FAILURE" >> "$IN"
+	alert jenkins shop-api resolved 2026-03-03T09:20:00Z shop-api "shop-api build #129 SUCCESS" >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	decision 1 | jq -e '.action == "logged" and .incident_id == null'
+	decision 2 | jq -e '.action == "logged" and .incident_id == null'
+	[ "$(sql 'SELECT count(*) FROM incidents')" = 0 ]
+	[ "$(sql 'SELECT count(*) || " " || status FROM alerts')" = "1 resolved" ]
+
+	aurora_fresh_db
+	aurora-connector rca jenkins on >/dev/null
+	correlate "$IN"
+	decision 1 | jq -e '.action == "created" and .incident_id == 1'
+	decision 2 | jq -e '.action == "resolved" and .incident_id == 1'
+	[ "$(sql 'SELECT status FROM incidents WHERE id = 1')" = resolved ]
+}
+
+@test "notes and test deliveries are logged, never incidents" {
+	jq -cn '{v:1, type:"note", source:"jenkins", inbox_id:3, text:"build queued"}' >> "$IN"
+	alert pagerduty ping firing 2026-03-03T12:00:00Z "" "pagey ping" | jq -c '.test = true' >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	decision 1 | jq -e '.type == "decision" and .action == "logged" and .incident_id == null and .inbox_id == 3'
+	decision 2 | jq -e '.action == "logged" and .incident_id == null'
+	[ "$(sql 'SELECT count(*) FROM incidents')" = 0 ]
+}
+
+@test "bad lines are reported with their line number, skipped, and counted in the exit code" {
+	alert grafana fp1 firing 2026-03-03T18:00:00Z checkout "checkout slow" >> "$IN"
+	echo '{"v":1,"type":"alert","source":"grafana"' >> "$IN"
+	echo '{"v":1,"type":"alert","source":"grafana","status":"firing","received_at":"2026-03-03T18:00:00Z"}' >> "$IN"
+	echo '{"v":1,"type":"alert","source":"grafana","dedup_key":"x","status":"burning","received_at":"2026-03-03T18:00:00Z"}' >> "$IN"
+	echo '{"v":1,"type":"alert","source":"grafana","dedup_key":"x","status":"firing"}' >> "$IN"
+	echo '{"v":1,"type":"raw","id":1}' >> "$IN"
+	alert grafana fp2 firing 2026-03-03T18:01:00Z checkout "checkout errors" >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 1 ]
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/out.jsonl")" -eq 2 ]
+	decision 2 | jq -e '.action == "attached" and .dedup_key == "fp2"'
+	[[ "$stderr" == *"line 2: invalid JSON"* ]]
+	[[ "$stderr" == *"line 3: alert record without dedup_key"* ]]
+	[[ "$stderr" == *"line 4: alert status must be firing or resolved"* ]]
+	[[ "$stderr" == *"line 5: alert record has neither received_at nor started_at"* ]]
+	[[ "$stderr" == *"line 6: not an alert record (type raw)"* ]]
+	[[ "$stderr" == *"5 records rejected"* ]]
+	aurora_fresh_db
+	correlate "$IN" --strict
+	[ "$status" -eq 65 ]
+}
+
+@test "the same input gives the same incidents and decisions, run after run (time comes from the records)" {
+	alert grafana a firing 2026-03-03T18:00:00Z checkout "checkout slow" >> "$IN"
+	alert grafana b firing 2026-03-03T18:00:10Z search "search errors talking to checkout" >> "$IN"
+	alert datadog c firing 2026-03-03T18:20:00Z cart "cart OOM" >> "$IN"
+	alert grafana a resolved 2026-03-03T18:30:00Z checkout "checkout slow" >> "$IN"
+	correlate "$IN"
+	cp "$BATS_TEST_TMPDIR/out.jsonl" "$BATS_TEST_TMPDIR/first.jsonl"
+	sql "SELECT id, title, status, started_at, last_activity_ms FROM incidents" > "$BATS_TEST_TMPDIR/first.sql"
+	AURORA_DB="$BATS_TEST_TMPDIR/second.db"
+	sleep 1
+	correlate "$IN"
+	sql "SELECT id, title, status, started_at, last_activity_ms FROM incidents" > "$BATS_TEST_TMPDIR/second.sql"
+	cmp "$BATS_TEST_TMPDIR/first.jsonl" "$BATS_TEST_TMPDIR/out.jsonl"
+	cmp "$BATS_TEST_TMPDIR/first.sql" "$BATS_TEST_TMPDIR/second.sql"
+}
+
+@test "an alert of a merged incident follows it into the incident that absorbed it" {
+	alert grafana a firing 2026-03-03T18:00:00Z checkout "checkout slow" >> "$IN"
+	alert datadog b firing 2026-03-03T18:00:10Z cart "cart OOM" >> "$IN"
+	correlate "$IN"
+	sql "BEGIN; UPDATE incidents SET status = 'merged', merged_into = 2 WHERE id = 1;
+	     UPDATE alerts SET incident_id = 2 WHERE incident_id = 1; COMMIT;"
+	: > "$IN"
+	alert grafana a firing 2026-03-03T18:05:00Z checkout "checkout slow" >> "$IN"
+	correlate "$IN"
+	decision 1 | jq -e '.action == "deduplicated" and .incident_id == 2'
+}
+
+@test "incident severity is the worst of its alerts" {
+	alert grafana a firing 2026-03-03T18:00:00Z checkout "checkout slow" | jq -c '.severity = "low"' >> "$IN"
+	alert grafana b firing 2026-03-03T18:01:00Z checkout "checkout down" | jq -c '.severity = "critical"' >> "$IN"
+	alert grafana c firing 2026-03-03T18:02:00Z checkout "checkout meh" | jq -c '.severity = "medium"' >> "$IN"
+	correlate "$IN"
+	[ "$(sql 'SELECT severity FROM incidents WHERE id = 1')" = critical ]
+}
+
+@test "usage: --help, --version, bad options and values" {
+	run -0 aurora-correlate --help
+	[[ "$output" == *"--time-window"* ]]
+	run -0 aurora-correlate --version
+	[ "$output" = "aurora-correlate 0.1.0" ]
+	run -2 --separate-stderr aurora-correlate --bogus
+	[[ "$stderr" == *"usage:"* ]]
+	run -2 --separate-stderr aurora-correlate --threshold 2
+	[[ "$stderr" == *"not a number from 0 to 1"* ]]
+	run -2 --separate-stderr aurora-correlate --window soon
+	[[ "$stderr" == *"not a duration"* ]]
+	run -2 --separate-stderr aurora-correlate extra
+	[[ "$stderr" == *"unexpected argument 'extra'"* ]]
+}
+
+@test "a database locked past the busy timeout exits 75 and the record is not half-written" {
+	alert grafana a firing 2026-03-03T18:00:00Z checkout "checkout slow" >> "$IN"
+	correlate "$IN"
+	: > "$IN"
+	alert grafana b firing 2026-03-03T18:01:00Z checkout "checkout down" >> "$IN"
+	mkfifo "$BATS_TEST_TMPDIR/hold"
+	sqlite3 "$AURORA_DB" < "$BATS_TEST_TMPDIR/hold" &
+	holder=$!
+	exec 9>"$BATS_TEST_TMPDIR/hold"
+	echo "BEGIN EXCLUSIVE; SELECT 1;" >&9
+	sleep 0.3
+	correlate "$IN" --busy-timeout 200
+	echo "COMMIT;" >&9
+	exec 9>&-
+	wait "$holder"
+	[ "$status" -eq 75 ]
+	[ "$(sql 'SELECT count(*) FROM alerts')" = 1 ]
+}

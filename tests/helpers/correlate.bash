@@ -1,0 +1,33 @@
+# correlate.bash - alert records for aurora-correlate tests.
+#
+# alert SOURCE KEY STATUS TIME SERVICE TITLE [DESCRIPTION [HOST]]
+# prints one alert record line (the contract aurora-normalize writes).
+alert() {
+	jq -cn --arg source "$1" --arg key "$2" --arg status "$3" --arg at "$4" \
+		--arg service "$5" --arg title "$6" --arg desc "${7:-}" --arg host "${8:-}" \
+		--argjson inbox "${INBOX_ID:-0}" '
+		{v: 1, type: "alert", source: $source, dedup_key: $key, fingerprint: ($source + ":" + $key),
+		 status: $status, severity: "high", title: $title, description: $desc,
+		 service: (if $service == "" then null else $service end),
+		 host: (if $host == "" then null else $host end),
+		 tags: {}, labels: {}, started_at: $at, ended_at: null, link: "https://example.test/\($key)",
+		 context: {}, received_at: $at}
+		+ (if $inbox > 0 then {inbox_id: $inbox} else {} end)'
+}
+
+# correlate FILE [ARGS...]: run aurora-correlate on FILE into $BATS_TEST_TMPDIR/out.jsonl
+correlate() {
+	local in=$1
+	shift
+	run --separate-stderr aurora-correlate --db "$AURORA_DB" "$@" < "$in"
+	printf '%s\n' "$output" > "$BATS_TEST_TMPDIR/out.jsonl"
+}
+
+# decision N: the Nth decision line (1-based) of the last correlate run
+decision() {
+	sed -n "${1}p" "$BATS_TEST_TMPDIR/out.jsonl"
+}
+
+sql() {
+	sqlite3 "$AURORA_DB" "$@"
+}
