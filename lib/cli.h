@@ -1,0 +1,71 @@
+/*
+ * cli.h - small helpers every command's option parsing shares.
+ *
+ * Numbers and times given on the command line are checked whole: "12x",
+ * "", "-3" and values out of range are refused, never half-read as
+ * atoi would.
+ */
+#ifndef AURORA_CLI_H
+#define AURORA_CLI_H
+
+#include <getopt.h>
+#include <stddef.h>
+
+#define AUR_CLI_MAX_ARGS 4
+/* Long-only option codes start here; a command has at most 32 of them. */
+#define AUR_CLI_BASE 256
+#define AUR_CLI_OPT(code) (1ul << ((code) - AUR_CLI_BASE))
+
+struct aur_cli_command {
+	const char *name;
+	unsigned long options; /* AUR_CLI_OPT(code) for each option it takes */
+	int min_args;          /* arguments after the command name */
+	int max_args;
+};
+
+struct aur_cli {
+	const struct aur_cli_command *cmd; /* the command given (NULL with help or version) */
+	const char *args[AUR_CLI_MAX_ARGS];/* its arguments, borrowed from argv */
+	int nargs;
+	int log_level;                     /* from -q/-v; -1 when neither was given */
+	int help;                          /* -h or --help */
+	int version;                       /* --version */
+};
+
+/*
+ * Parse argv the way every aurora command does: options may stand before
+ * or after the command and between its arguments ("--" ends them); -q,
+ * -v (twice for debug), -h/--help and --version are handled here, each of
+ * longopts (codes from AUR_CLI_BASE) is handed to set(code, optarg, ctx) in
+ * order. Then the command must be one of cmds, with an allowed number of
+ * arguments and only the options it takes. Returns 0 (with help or version
+ * set nothing else is checked), or -EINVAL with err saying what is wrong.
+ */
+int aur_cli_parse(struct aur_cli *cli, int argc, char **argv, const struct option *longopts,
+		  const struct aur_cli_command *cmds, size_t ncmds,
+		  void (*set)(int code, const char *arg, void *ctx), void *ctx, char *err, size_t errlen);
+
+/* Parse a decimal integer in [min, max]. 0 with *out set, or -EINVAL / -ERANGE. */
+int aur_cli_parse_ll(const char *s, long long min, long long max, long long *out);
+
+/*
+ * Parse a length of time: digits and a unit, "90s", "10m", "2h", "7d",
+ * "500ms". 0 with *ms set, or -EINVAL.
+ */
+int aur_cli_parse_duration_ms(const char *s, long long *ms);
+
+/*
+ * Parse a point in time: a duration (aur_cli_parse_duration_ms) meaning that
+ * long before now_ms, or anything aur_time_parse_ms reads (RFC 3339, epoch
+ * seconds, epoch milliseconds). 0 with *ms set, or -EINVAL.
+ */
+int aur_cli_parse_time_ms(const char *s, long long now_ms, long long *ms);
+
+/*
+ * Map a negative errno from lib/ to the exit-code table: -EBUSY (and
+ * -EAGAIN, -ETIMEDOUT) to 75, -ENOMEM to 70, -EINVAL to 65, anything
+ * else (-EIO, -ENOSPC, ...) to 74. 0 maps to 0.
+ */
+int aur_cli_exit_code(int err);
+
+#endif
