@@ -1,0 +1,99 @@
+/*
+ * follow.h - waiting for new commits to the SQLite file, and resumable cursors.
+ *
+ * Waiting: inotify on the database's directory reports writes to the
+ * database file and to its -wal (IN_MODIFY, IN_CLOSE_WRITE, IN_CREATE,
+ * IN_MOVED_TO); other files in the directory are ignored. A write to the
+ * -wal is not yet a visible commit: SQLite writes the frames, syncs them,
+ * and only then publishes the commit in the -shm index, which makes no
+ * inotify event. So when a look after an event finds nothing new, the next
+ * waits are short (1, 2, 4 ... 256 ms, restarting at each new write) until
+ * rows show up or the schedule ends; after that only the fallback poll
+ * remains. Idle, the process sleeps
+ * in poll(2) and wakes once per poll interval.
+ *
+ * When inotify is unavailable (no watches left, a file system without it),
+ * aur_follow_init says why and the waiter polls at the fallback interval.
+ *
+ * Cursor files hold one inbox id and a newline. They are replaced with a
+ * temporary file, fsync and rename(2), so a reader sees the old id or the
+ * new one, never a torn file.
+ */
+#ifndef AURORA_FOLLOW_H
+#define AURORA_FOLLOW_H
+
+#include <poll.h>
+#include <stddef.h>
+#include <sqlite3.h>
+
+#define AUR_FOLLOW_NAME_MAX 256
+
+enum aur_follow_woke {
+	AUR_FOLLOW_WOKE_NONE = 0,  /* poll interval, or the caller's fds */
+	AUR_FOLLOW_WOKE_EVENT,     /* inotify reported a write to the database or -wal */
+	AUR_FOLLOW_WOKE_SETTLE     /* a short wait after such a write ended */
+};
+
+struct aur_follow {
+	int ifd;                             /* inotify descriptor; -1 when polling only */
+	char db_name[AUR_FOLLOW_NAME_MAX];   /* base name of the database file */
+	char wal_name[AUR_FOLLOW_NAME_MAX];  /* base name of its -wal */
+	int settle;                          /* step of the short-wait schedule; -1 when none */
+	enum aur_follow_woke woke;           /* why the last wait ended */
+};
+
+/*
+ * Watch the directory of db_path. Returns 0; -ENAMETOOLONG when the base
+ * name does not fit (f unusable); any other -errno when inotify cannot
+ * watch: f then works by polling alone and err says why.
+ */
+int aur_follow_init(struct aur_follow *f, const char *db_path, char *err, size_t errlen);
+/* Close the inotify descriptor. NULL-safe; f may be initialised again. */
+void aur_follow_release(struct aur_follow *f);
+
+/*
+ * Sleep until the database may hold new commits, poll_ms passes, or one of
+ * the caller's fds (may be NULL when nfds is 0) is ready; their revents are
+ * filled. Returns 1 when the caller should look for new rows, 0 when only
+ * the caller's fds are ready, -errno when poll or read fails (EINTR is
+ * answered with 0, so the caller can check its own state).
+ */
+int aur_follow_wait(struct aur_follow *f, int poll_ms, struct pollfd *fds, size_t nfds);
+
+/*
+ * After each look: found is 1 when it printed rows. A look that found
+ * nothing right after an event starts (or continues) the short waits.
+ */
+void aur_follow_found(struct aur_follow *f, int found);
+
+/*
+ * Open the database read-only for a reader. 0 with *db set (close with
+ * aur_db_close); -ENOENT when there is no file at path (nothing is created);
+ * -ENODATA when the file has no aurora schema; -EBUSY or -EIO as
+ * aur_db_open. err says what happened.
+ */
+int aur_follow_open_db(sqlite3 **db, const char *path, char *err, size_t errlen);
+
+/*
+ * Block SIGTERM, SIGINT and SIGHUP and return a non-blocking signalfd that
+ * reports them, for a poll set; -errno on failure. Call before any thread
+ * starts; the caller closes the descriptor.
+ */
+int aur_follow_stop_fd(void);
+/* Read one signal from that descriptor: its number, or 0 when none is pending. */
+int aur_follow_stop_read(int fd);
+
+/*
+ * Read the id kept in a cursor file. 0 with *id set; -ENOENT when the file
+ * does not exist; -EINVAL when it does not hold one non-negative id (err
+ * says what it holds); other -errno on read errors.
+ */
+int aur_follow_cursor_read(const char *path, long long *id, char *err, size_t errlen);
+
+/*
+ * Replace the cursor file with id: write "<path>.XXXXXX", fsync, rename.
+ * 0 or -errno with err set; on failure the old file is intact.
+ */
+int aur_follow_cursor_write(const char *path, long long id, char *err, size_t errlen);
+
+#endif
