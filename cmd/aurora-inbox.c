@@ -1,0 +1,496 @@
+/*
+ * aurora-inbox - read the inbox: list, show, follow, replay.
+ *
+ * Raw records go to stdout as JSON lines; people get a table (list) or
+ * pretty JSON (show). The database is opened read-only. See aurora-inbox(1).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jq.h>
+#include <sqlite3.h>
+
+#include "cli.h"
+#include "connector.h"
+#include "db.h"
+#include "exitcodes.h"
+#include "follow.h"
+#include "inbox.h"
+#include "inboxscan.h"
+#include "jsonl.h"
+#include "log.h"
+#include "timeutil.h"
+#include "banned.h"
+
+#define PROG "aurora-inbox"
+#define DEFAULT_LIMIT 50
+#define EXIT_GONE (-1) /* internal: stdout's reader went away; exits 0 */
+
+enum { O_DB = AUR_CLI_BASE, O_PLATFORM, O_SINCE, O_UNTIL, O_FROM, O_CURSOR, O_LIMIT, O_POLL, O_JSON };
+
+struct opts {
+	const char *db;
+	const char *platform;
+	const char *since;
+	const char *until;
+	const char *from;
+	const char *cursor;
+	const char *limit;
+	const char *poll_ms;
+	int json;
+	const char *cmd;
+	const char *arg;
+};
+
+static const char usage_text[] =
+	"usage: aurora-inbox [--db PATH] COMMAND [options]\n"
+	"\n"
+	"Read the inbox: every webhook delivery aurora-recv accepted, as stored.\n"
+	"\n"
+	"commands:\n"
+	"  list [--platform P] [--since ID] [--limit N] [--json]\n"
+	"        the newest N rows (default 50, 0 for all), or the first N after ID;\n"
+	"        a table, or raw records as JSON lines with --json\n"
+	"  show ID [--json]\n"
+	"        one row as a raw record, pretty-printed, or one line with --json\n"
+	"  follow [--from ID] [--cursor FILE] [--platform P] [--poll-ms N]\n"
+	"        print rows as raw records the moment they commit, until SIGTERM or\n"
+	"        SIGINT; start at ID (inclusive), else after the id in FILE, else\n"
+	"        after the newest row; FILE is rewritten after each batch printed;\n"
+	"        N is the fallback poll interval in ms (default 1000)\n"
+	"  replay (--since TIME | --from ID) [--until TIME] [--platform P]\n"
+	"        print the matching rows as raw records and exit; TIME is RFC 3339,\n"
+	"        epoch seconds or ms, or a duration before now (90s, 10m, 2h, 7d);\n"
+	"        --since is inclusive, --until exclusive\n"
+	"\n"
+	"options (before or after the command):\n"
+	"  --db PATH      the database (default $AURORA_DB, else ./aurora.db)\n"
+	"  -q, --quiet    print errors only\n"
+	"  -v, --verbose  print more on stderr (twice for debug)\n"
+	"  -h, --help     print this help\n"
+	"  --version      print the version\n"
+	"\n"
+	"exit status: 0 ok (also when the reader of stdout went away), 1 no such\n"
+	"row (show), 2 usage, 65 unreadable cursor file, 74 I/O error, 75 database\n"
+	"busy, 78 no database at PATH\n";
+
+static int usage_short(void)
+{
+	fputs("usage: aurora-inbox [--db PATH] list|show|follow|replay [options]\n"
+	      "try 'aurora-inbox --help' for more\n",
+	      stderr);
+	return AUR_EXIT_USAGE;
+}
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return usage_short();
+}
+
+static void set_opt(int code, const char *arg, void *ctx)
+{
+	struct opts *o = ctx;
+
+	switch (code) {
+	case O_DB: o->db = arg; break;
+	case O_PLATFORM: o->platform = arg; break;
+	case O_SINCE: o->since = arg; break;
+	case O_UNTIL: o->until = arg; break;
+	case O_FROM: o->from = arg; break;
+	case O_CURSOR: o->cursor = arg; break;
+	case O_LIMIT: o->limit = arg; break;
+	case O_POLL: o->poll_ms = arg; break;
+	case O_JSON: o->json = 1; break;
+	}
+}
+
+/* Parse argv; returns -1 to go on, else an exit code (help, version, misuse). */
+static int parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, O_DB },
+		{ "platform", required_argument, NULL, O_PLATFORM },
+		{ "since", required_argument, NULL, O_SINCE },
+		{ "until", required_argument, NULL, O_UNTIL },
+		{ "from", required_argument, NULL, O_FROM },
+		{ "cursor", required_argument, NULL, O_CURSOR },
+		{ "limit", required_argument, NULL, O_LIMIT },
+		{ "poll-ms", required_argument, NULL, O_POLL },
+		{ "json", no_argument, NULL, O_JSON },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct aur_cli_command cmds[] = {
+		{ "list", AUR_CLI_OPT(O_PLATFORM) | AUR_CLI_OPT(O_SINCE) | AUR_CLI_OPT(O_LIMIT) |
+			  AUR_CLI_OPT(O_JSON), 0, 0 },
+		{ "show", AUR_CLI_OPT(O_JSON), 1, 1 },
+		{ "follow", AUR_CLI_OPT(O_FROM) | AUR_CLI_OPT(O_CURSOR) | AUR_CLI_OPT(O_PLATFORM) |
+			    AUR_CLI_OPT(O_POLL), 0, 0 },
+		{ "replay", AUR_CLI_OPT(O_SINCE) | AUR_CLI_OPT(O_FROM) | AUR_CLI_OPT(O_UNTIL) |
+			    AUR_CLI_OPT(O_PLATFORM), 0, 0 },
+	};
+	const unsigned long global = AUR_CLI_OPT(O_DB);
+	struct aur_cli_command with_db[sizeof(cmds) / sizeof(cmds[0])];
+	struct aur_cli cli;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		with_db[i] = cmds[i];
+		with_db[i].options |= global;
+	}
+	if (aur_cli_parse(&cli, argc, argv, longopts, with_db, sizeof(cmds) / sizeof(cmds[0]), set_opt, o,
+			  err, sizeof(err)) < 0)
+		return usage_error("%s", err);
+	if (cli.help) {
+		fputs(usage_text, stdout);
+		return AUR_EXIT_OK;
+	}
+	if (cli.version) {
+		puts(PROG " " AURORA_VERSION);
+		return AUR_EXIT_OK;
+	}
+	if (cli.log_level >= 0)
+		aur_log_set_level(cli.log_level);
+	o->cmd = cli.cmd->name;
+	o->arg = cli.args[0];
+	if (o->platform && !aur_platform_known(o->platform)) {
+		fprintf(stderr, PROG ": unknown platform '%s'; platforms:", o->platform);
+		for (int i = 0; aur_platforms[i]; i++)
+			fprintf(stderr, " %s", aur_platforms[i]);
+		fputc('\n', stderr);
+		return AUR_EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* Report a lib/ failure with its message and map it to an exit code. */
+static int failed(int rc, const char *err)
+{
+	aur_err("%s", err);
+	return aur_cli_exit_code(rc == -EINVAL ? -EIO : rc);
+}
+
+/* Open the database read-only; a missing file or one without the schema is a configuration error. */
+static int open_reader(const char *path, sqlite3 **db)
+{
+	char err[512] = "";
+	int rc = aur_follow_open_db(db, path, err, sizeof(err));
+
+	if (rc == -ENOENT)
+		aur_err("%s (aurora-recv or aurora-connector creates it; check --db and AURORA_DB)", err);
+	else if (rc == -ENODATA)
+		aur_err("%s", err);
+	if (rc == -ENOENT || rc == -ENODATA)
+		return AUR_EXIT_CONFIG;
+	return rc < 0 ? failed(rc, err) : 0;
+}
+
+/* A write to stdout failed: EXIT_GONE when the reader went away, else 74. */
+static int write_failed(void)
+{
+	if (errno == EPIPE)
+		return EXIT_GONE;
+	aur_err("write error: %s", strerror(errno ? errno : EIO));
+	return AUR_EXIT_IOERR;
+}
+
+enum emit_mode { EMIT_JSONL, EMIT_TABLE, EMIT_PRETTY };
+
+struct emit {
+	struct aur_jsonl_writer w;
+	enum emit_mode mode;
+	const char *cursor; /* follow: rewritten after each batch */
+};
+
+static int emit_row(sqlite3_stmt *st, void *arg)
+{
+	struct emit *e = arg;
+	const unsigned char *ctype;
+
+	errno = 0;
+	if (e->mode == EMIT_JSONL)
+		return aur_jsonl_write(&e->w, aur_inbox_row_to_raw(st)) < 0 ? write_failed() : 0;
+	if (e->mode == EMIT_PRETTY) {
+		jv_dumpf(aur_inbox_row_to_raw(st), stdout,
+			 JV_PRINT_INDENT_FLAGS(2) | (isatty(1) ? JV_PRINT_COLOR : 0));
+		return putchar('\n') == EOF ? write_failed() : 0;
+	}
+	ctype = sqlite3_column_text(st, 4);
+	if (printf("%7lld  %-24s  %-12s  %-15s  %8d  %-32s  %s\n", sqlite3_column_int64(st, 0),
+		   (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 1),
+		   (const char *)sqlite3_column_text(st, 3), sqlite3_column_bytes(st, 6),
+		   ctype && *ctype ? (const char *)ctype : "-", sqlite3_column_int(st, 7) ? "test" : "") < 0)
+		return write_failed();
+	return 0;
+}
+
+static int emit_batch(long long last, void *arg)
+{
+	struct emit *e = arg;
+	char err[512];
+
+	errno = 0;
+	if (fflush(stdout) != 0)
+		return write_failed();
+	if (e->cursor && aur_follow_cursor_write(e->cursor, last, err, sizeof(err)) < 0) {
+		aur_err("%s", err);
+		return AUR_EXIT_IOERR;
+	}
+	return 0;
+}
+
+/* Run a scan; a SQLite failure is reported and mapped to an exit code. */
+static int run_scan(sqlite3 *db, struct aur_inboxscan *s, struct emit *e, long long *count)
+{
+	char err[512] = "";
+	int cb_rc = 0;
+	int rc;
+
+	rc = aur_inboxscan_run(db, s, emit_row, emit_batch, e, &cb_rc, count, err, sizeof(err));
+	return rc < 0 ? failed(rc, err) : cb_rc;
+}
+
+static int cmd_list(sqlite3 *db, const struct opts *o)
+{
+	struct aur_inboxscan s;
+	struct emit e = { .mode = o->json ? EMIT_JSONL : EMIT_TABLE };
+	long long limit = DEFAULT_LIMIT;
+	long long after = -1;
+	long long count = 0;
+	char err[512] = "";
+	int rc;
+
+	if (o->limit && aur_cli_parse_ll(o->limit, 0, INT64_MAX, &limit) < 0)
+		return usage_error("--limit wants a number (0 for all): %s", o->limit);
+	if (o->since && aur_cli_parse_ll(o->since, 0, INT64_MAX, &after) < 0)
+		return usage_error("--since wants an inbox id: %s", o->since);
+	if (!o->since && limit > 0) {
+		rc = aur_inboxscan_newest(db, o->platform, limit, &after, err, sizeof(err));
+		if (rc < 0)
+			return failed(rc, err);
+	}
+	aur_inboxscan_init(&s);
+	s.after = after;
+	s.platform = o->platform;
+	s.limit = limit;
+	aur_jsonl_writer_init(&e.w, stdout, -1);
+	if (e.mode == EMIT_TABLE && printf("%7s  %-24s  %-12s  %-15s  %8s  %-32s  %s\n", "ID", "RECEIVED AT",
+			      "PLATFORM", "REMOTE", "BYTES", "CONTENT TYPE", "TEST") < 0)
+		return write_failed();
+	return run_scan(db, &s, &e, &count);
+}
+
+static int cmd_show(sqlite3 *db, const struct opts *o)
+{
+	struct aur_inboxscan s;
+	struct emit e = { .mode = o->json ? EMIT_JSONL : EMIT_PRETTY };
+	long long id;
+	long long count = 0;
+	int rc;
+
+	if (aur_cli_parse_ll(o->arg, 0, INT64_MAX, &id) < 0)
+		return usage_error("show wants an inbox id: %s", o->arg);
+	aur_inboxscan_init(&s);
+	s.after = id - 1;
+	s.upto = id;
+	s.limit = 1;
+	aur_jsonl_writer_init(&e.w, stdout, -1);
+	rc = run_scan(db, &s, &e, &count);
+	if (rc == 0 && count == 0) {
+		aur_err("no inbox row with id %lld", id);
+		rc = AUR_EXIT_REJECTED;
+	}
+	return rc;
+}
+
+static int cmd_replay(sqlite3 *db, const struct opts *o)
+{
+	struct aur_inboxscan s;
+	struct emit e = { .mode = EMIT_JSONL };
+	long long now = aur_time_now_ms();
+	long long count = 0;
+	long long v;
+	char err[512] = "";
+	int rc;
+
+	if (!o->since == !o->from)
+		return usage_error("replay needs exactly one of --since TIME and --from ID");
+	aur_inboxscan_init(&s);
+	s.platform = o->platform;
+	if (o->from) {
+		if (aur_cli_parse_ll(o->from, 0, INT64_MAX, &v) < 0)
+			return usage_error("--from wants an inbox id: %s", o->from);
+		s.after = v - 1;
+	}
+	if (o->since && aur_cli_parse_time_ms(o->since, now, &s.since_ms) < 0)
+		return usage_error("--since wants RFC 3339 or a duration like 10m: %s", o->since);
+	if (o->until && aur_cli_parse_time_ms(o->until, now, &s.until_ms) < 0)
+		return usage_error("--until wants RFC 3339 or a duration like 10m: %s", o->until);
+	rc = aur_inboxscan_bound(db, &s, err, sizeof(err));
+	if (rc < 0)
+		return failed(rc, err);
+	aur_jsonl_writer_init(&e.w, stdout, -1);
+	return run_scan(db, &s, &e, &count);
+}
+
+/* Where follow starts: --from, else the cursor file, else after the newest row. */
+static int follow_start(sqlite3 *db, const struct opts *o, long long *after)
+{
+	char err[512] = "";
+	long long newest = 0;
+	long long v;
+	int rc;
+
+	rc = aur_inboxscan_max_id(db, &newest, err, sizeof(err));
+	if (rc < 0)
+		return failed(rc, err);
+	if (o->from) {
+		if (aur_cli_parse_ll(o->from, 0, INT64_MAX, &v) < 0)
+			return usage_error("--from wants an inbox id: %s", o->from);
+		*after = v > 0 ? v - 1 : 0;
+	} else if (o->cursor) {
+		rc = aur_follow_cursor_read(o->cursor, after, err, sizeof(err));
+		if (rc == 0) {
+			if (*after > newest)
+				aur_warn("cursor %s is at %lld, past the newest row %lld (another database?)",
+					 o->cursor, *after, newest);
+			return 0;
+		}
+		if (rc != -ENOENT) {
+			aur_err("%s", err);
+			return rc == -EINVAL ? AUR_EXIT_DATAERR : AUR_EXIT_IOERR;
+		}
+		*after = newest;
+	} else {
+		*after = newest;
+	}
+	/* a new start is written at once: a restart before the first row leaves no gap */
+	if (o->cursor && aur_follow_cursor_write(o->cursor, *after, err, sizeof(err)) < 0) {
+		aur_err("%s", err);
+		return AUR_EXIT_IOERR;
+	}
+	return 0;
+}
+
+static int cmd_follow(sqlite3 *db, const char *path, const struct opts *o)
+{
+	struct aur_inboxscan s;
+	struct aur_follow f = { .ifd = -1 };
+	struct emit e = { .mode = EMIT_JSONL, .cursor = o->cursor };
+	struct pollfd fds[2] = { { .fd = -1 }, { .fd = -1 } };
+	struct stat st;
+	long long poll_ms = 1000;
+	long long count;
+	char err[512] = "";
+	size_t nfds = 1;
+	int rc;
+
+	if (o->poll_ms && aur_cli_parse_ll(o->poll_ms, 1, 3600000, &poll_ms) < 0)
+		return usage_error("--poll-ms wants milliseconds (1 to 3600000): %s", o->poll_ms);
+	aur_inboxscan_init(&s);
+	s.platform = o->platform;
+	rc = follow_start(db, o, &s.after);
+	if (rc != 0)
+		return rc;
+	fds[0].fd = aur_follow_stop_fd();
+	fds[0].events = POLLIN;
+	if (fds[0].fd < 0) {
+		aur_err("signalfd: %s", strerror(-fds[0].fd));
+		return AUR_EXIT_SOFTWARE;
+	}
+	/* a pipe or socket on stdout reports its reader leaving even while we sleep */
+	if (fstat(1, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+		fds[1].fd = 1;
+		fds[1].events = 0;
+		nfds = 2;
+	}
+	rc = aur_follow_init(&f, path, err, sizeof(err));
+	if (rc == -ENAMETOOLONG) {
+		rc = failed(rc, err);
+		goto out;
+	}
+	if (rc < 0)
+		aur_warn("%s", err);
+	aur_jsonl_writer_init(&e.w, stdout, 1);
+	aur_debug("following %s after id %lld (%s)", path, s.after, f.ifd >= 0 ? "inotify" : "polling");
+	for (;;) {
+		count = 0;
+		rc = run_scan(db, &s, &e, &count);
+		if (rc != 0)
+			break;
+		aur_follow_found(&f, count > 0);
+		do {
+			rc = aur_follow_wait(&f, (int)poll_ms, fds, nfds);
+			if (fds[0].revents & POLLIN) {
+				aur_info("signal %d: stopping", aur_follow_stop_read(fds[0].fd));
+				rc = AUR_EXIT_OK;
+				goto out;
+			}
+			if (nfds > 1 && (fds[1].revents & (POLLERR | POLLHUP))) {
+				aur_info("the reader of stdout went away");
+				rc = EXIT_GONE;
+				goto out;
+			}
+		} while (rc == 0);
+		if (rc < 0) {
+			aur_err("waiting for changes: %s", strerror(-rc));
+			rc = AUR_EXIT_IOERR;
+			break;
+		}
+	}
+out:
+	aur_follow_release(&f);
+	if (fds[0].fd >= 0)
+		close(fds[0].fd);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	sqlite3 *db = NULL;
+	const char *path;
+	int rc;
+
+	aur_log_init(PROG);
+	signal(SIGPIPE, SIG_IGN);
+	rc = parse(argc, argv, &o);
+	if (rc >= 0)
+		goto out;
+	path = aur_db_default_path(o.db);
+	rc = open_reader(path, &db);
+	if (rc != 0)
+		goto out;
+	if (!strcmp(o.cmd, "list"))
+		rc = cmd_list(db, &o);
+	else if (!strcmp(o.cmd, "show"))
+		rc = cmd_show(db, &o);
+	else if (!strcmp(o.cmd, "follow"))
+		rc = cmd_follow(db, path, &o);
+	else
+		rc = cmd_replay(db, &o);
+out:
+	aur_db_close(db);
+	if (rc == 0) {
+		errno = 0;
+		if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0)
+			rc = write_failed();
+	}
+	return rc == EXIT_GONE ? AUR_EXIT_OK : rc;
+}
