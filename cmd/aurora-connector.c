@@ -1,0 +1,604 @@
+/*
+ * aurora-connector - the connectors page: per-platform switches, tokens,
+ * secrets, URLs, and a test delivery through the running receiver.
+ * See aurora-connector(1).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jq.h>
+#include <sqlite3.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "cli.h"
+#include "connector.h"
+#include "db.h"
+#include "embed.h"
+#include "exitcodes.h"
+#include "jsonl.h"
+#include "log.h"
+#include "timeutil.h"
+#include "webhook.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define PROG "aurora-connector"
+#define TOKEN_BYTES 32
+
+enum { O_DB = AUR_CLI_BASE, O_JSON, O_VALUE, O_STDIN, O_CLEAR, O_URL, O_TIMEOUT };
+
+struct opts {
+	const char *db;
+	const char *value;
+	const char *url;
+	const char *timeout;
+	int json;
+	int from_stdin;
+	int clear;
+	const char *cmd;
+	const char *args[AUR_CLI_MAX_ARGS];
+	int nargs;
+};
+
+static const char usage_text[] =
+	"usage: aurora-connector [--db PATH] COMMAND [options]\n"
+	"\n"
+	"Configure the platforms aurora receives webhooks from.\n"
+	"\n"
+	"commands:\n"
+	"  list [--json]              every platform: enabled, RCA, token and secret set,\n"
+	"                             webhook URL, last delivery, counts, connected\n"
+	"  enable P | disable P       accept or refuse (404) the platform's deliveries\n"
+	"  rca P on|off               investigate its incidents or not\n"
+	"  token P [--json]           create or rotate the token; prints the webhook URL\n"
+	"                             with ?token= once (only a hash is kept)\n"
+	"  secret P [--value S | --stdin | --clear] [--json]\n"
+	"                             the HMAC secret of a signing platform (grafana,\n"
+	"                             pagerduty); without a value one is generated and\n"
+	"                             printed once\n"
+	"  url P                      the webhook URL, without any secret\n"
+	"  public-url [URL]           print or set aurora's public base URL\n"
+	"  base-url P [URL | --clear] print, set or clear the platform's own base URL\n"
+	"  test P [--url BASE] [--timeout SEC] [--json]\n"
+	"                             send the platform's sample payload through the\n"
+	"                             running receiver and report status and time\n"
+	"\n"
+	"platforms: grafana alertmanager pagerduty datadog netdata dynatrace splunk\n"
+	"           jenkins cloudbees\n"
+	"\n"
+	"options (before or after the command):\n"
+	"  --db PATH      the database (default $AURORA_DB, else ./aurora.db); created\n"
+	"                 when missing\n"
+	"  -q, --quiet    print errors only\n"
+	"  -v, --verbose  print more on stderr\n"
+	"  -h, --help     print this help\n"
+	"  --version      print the version\n"
+	"\n"
+	"exit status: 0 ok, 1 the receiver refused the test (4xx), 2 usage or unknown\n"
+	"platform, 65 bad secret on stdin, 74 I/O error, 75 database busy or the\n"
+	"receiver unreachable, timed out or failing (5xx, 429), 78 bad public URL\n";
+
+static int usage_short(void)
+{
+	fputs("usage: aurora-connector [--db PATH] list|enable|disable|rca|token|secret|url|\n"
+	      "       public-url|base-url|test [ARGS] [options]\n"
+	      "try 'aurora-connector --help' for more\n",
+	      stderr);
+	return AUR_EXIT_USAGE;
+}
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return usage_short();
+}
+
+static void set_opt(int code, const char *arg, void *ctx)
+{
+	struct opts *o = ctx;
+
+	switch (code) {
+	case O_DB: o->db = arg; break;
+	case O_JSON: o->json = 1; break;
+	case O_VALUE: o->value = arg; break;
+	case O_STDIN: o->from_stdin = 1; break;
+	case O_CLEAR: o->clear = 1; break;
+	case O_URL: o->url = arg; break;
+	case O_TIMEOUT: o->timeout = arg; break;
+	}
+}
+
+#define OPT(x) AUR_CLI_OPT(O_##x)
+#define DB OPT(DB)
+
+/* Parse argv; -1 to go on, else an exit code (help, version, misuse). */
+static int parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, O_DB },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "value", required_argument, NULL, O_VALUE },
+		{ "stdin", no_argument, NULL, O_STDIN },
+		{ "clear", no_argument, NULL, O_CLEAR },
+		{ "url", required_argument, NULL, O_URL },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ NULL, 0, NULL, 0 },
+	};
+	/* the commands whose first argument is a platform come after public-url */
+	static const struct aur_cli_command cmds[] = {
+		{ "list", DB | OPT(JSON), 0, 0 },
+		{ "public-url", DB, 0, 1 },
+		{ "enable", DB, 1, 1 },
+		{ "disable", DB, 1, 1 },
+		{ "rca", DB, 2, 2 },
+		{ "token", DB | OPT(JSON), 1, 1 },
+		{ "secret", DB | OPT(VALUE) | OPT(STDIN) | OPT(CLEAR) | OPT(JSON), 1, 1 },
+		{ "url", DB, 1, 1 },
+		{ "base-url", DB | OPT(CLEAR), 1, 2 },
+		{ "test", DB | OPT(URL) | OPT(TIMEOUT) | OPT(JSON), 1, 1 },
+	};
+	struct aur_cli cli;
+	char err[256];
+
+	if (aur_cli_parse(&cli, argc, argv, longopts, cmds, sizeof(cmds) / sizeof(cmds[0]), set_opt, o,
+			  err, sizeof(err)) < 0)
+		return usage_error("%s", err);
+	if (cli.help) {
+		fputs(usage_text, stdout);
+		return AUR_EXIT_OK;
+	}
+	if (cli.version) {
+		puts(PROG " " AURORA_VERSION);
+		return AUR_EXIT_OK;
+	}
+	if (cli.log_level >= 0)
+		aur_log_set_level(cli.log_level);
+	o->cmd = cli.cmd->name;
+	o->nargs = cli.nargs;
+	for (int i = 0; i < cli.nargs; i++)
+		o->args[i] = cli.args[i];
+	if (cli.cmd > &cmds[1] && !aur_platform_known(o->args[0])) {
+		fprintf(stderr, PROG ": unknown platform '%s'; platforms:", o->args[0]);
+		for (int i = 0; aur_platforms[i]; i++)
+			fprintf(stderr, " %s", aur_platforms[i]);
+		fputc('\n', stderr);
+		return AUR_EXIT_USAGE;
+	}
+	if (!!o->value + o->from_stdin + o->clear > 1)
+		return usage_error("--value, --stdin and --clear exclude each other");
+	if (o->clear && o->nargs > 1)
+		return usage_error("base-url: a URL or --clear, not both");
+	return -1;
+}
+
+/* Report a lib/ failure and map it to an exit code. */
+static int failed(int rc, const char *err)
+{
+	aur_err("%s", err);
+	return aur_cli_exit_code(rc == -EINVAL ? -EIO : rc);
+}
+
+static int write_failed(void)
+{
+	aur_err("write error: %s", strerror(errno ? errno : EIO));
+	return AUR_EXIT_IOERR;
+}
+
+/* An http(s) URL without spaces, query or fragment: the shape of a base URL. */
+static int base_url_ok(const char *u)
+{
+	size_t n = strlen(u);
+
+	if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8))
+		return 0;
+	if (n > AUR_URL_MAX || strcspn(u, " \t\r\n\"<>?#") != n)
+		return 0;
+	return u[strncmp(u, "http://", 7) ? 8 : 7] != '\0';
+}
+
+static jv opt_text(const char *s)
+{
+	return s && *s ? jv_string(s) : jv_null();
+}
+
+static int cmd_list(sqlite3 *db, const struct opts *o)
+{
+	struct aur_connector c[AUR_PLATFORM_COUNT];
+	struct aur_jsonl_writer w;
+	char err[512] = "";
+	char when[32];
+	char *pub;
+	long long now = aur_time_now_ms();
+	int rc;
+
+	rc = aur_connector_load_all(db, c, err, sizeof(err));
+	if (rc < 0)
+		return failed(rc, err);
+	pub = aur_connector_public_url(db);
+	aur_jsonl_writer_init(&w, stdout, -1);
+	errno = 0;
+	if (!o->json && printf("%-13s %-8s %-4s %-6s %-7s %8s %8s  %-24s  %-9s  %s\n", "PLATFORM",
+			       "ENABLED", "RCA", "TOKEN", "SECRET", "RECEIVED", "REJECTED",
+			       "LAST RECEIVED", "CONNECTED", "WEBHOOK URL") < 0)
+		rc = write_failed();
+	for (int i = 0; i < AUR_PLATFORM_COUNT && rc == 0; i++) {
+		const struct aur_connector *k = &c[i];
+		int signs = aur_platform_signs(k->platform);
+		int connected = aur_connector_connected(k, now);
+		char *url = aur_webhook_url(pub, k->platform, NULL);
+
+		if (k->last_received_ms)
+			aur_time_format_ms(k->last_received_ms, when, sizeof(when));
+		if (o->json) {
+			jv v = jv_object();
+
+			v = jv_object_set(v, jv_string("v"), jv_number(1));
+			v = jv_object_set(v, jv_string("type"), jv_string("connector"));
+			v = jv_object_set(v, jv_string("platform"), jv_string(k->platform));
+			v = jv_object_set(v, jv_string("enabled"), jv_bool(k->enabled));
+			v = jv_object_set(v, jv_string("rca"), jv_bool(k->rca));
+			v = jv_object_set(v, jv_string("token_set"), jv_bool(k->token_hash[0] != '\0'));
+			v = jv_object_set(v, jv_string("signs"), jv_bool(signs));
+			v = jv_object_set(v, jv_string("secret_set"), jv_bool(k->hmac_secret[0] != '\0'));
+			v = jv_object_set(v, jv_string("webhook_url"), jv_string(url));
+			v = jv_object_set(v, jv_string("base_url"), opt_text(k->base_url));
+			v = jv_object_set(v, jv_string("last_received"),
+					  opt_text(k->last_received_ms ? when : NULL));
+			if (k->last_test_ok_ms)
+				aur_time_format_ms(k->last_test_ok_ms, when, sizeof(when));
+			v = jv_object_set(v, jv_string("last_test_ok"),
+					  opt_text(k->last_test_ok_ms ? when : NULL));
+			v = jv_object_set(v, jv_string("received"), jv_number((double)k->received));
+			v = jv_object_set(v, jv_string("rejected"), jv_number((double)k->rejected));
+			v = jv_object_set(v, jv_string("connected"), jv_bool(connected));
+			if (aur_jsonl_write(&w, v) < 0)
+				rc = write_failed();
+		} else if (printf("%-13s %-8s %-4s %-6s %-7s %8lld %8lld  %-24s  %-9s  %s\n", k->platform,
+				  k->enabled ? "yes" : "no", k->rca ? "on" : "off",
+				  k->token_hash[0] ? "set" : "-",
+				  !signs ? "n/a" : k->hmac_secret[0] ? "set" : "-", k->received, k->rejected,
+				  k->last_received_ms ? when : "never", connected ? "yes" : "no", url) < 0) {
+			rc = write_failed();
+		}
+		free(url);
+	}
+	free(pub);
+	return rc;
+}
+
+static int cmd_token(sqlite3 *db, const struct opts *o)
+{
+	const char *p = o->args[0];
+	char token[2 * TOKEN_BYTES + 1];
+	char hash[AUR_HEX_SHA256_LEN + 1];
+	struct aur_connector c;
+	struct aur_jsonl_writer w;
+	char err[512] = "";
+	char *pub = NULL;
+	char *url = NULL;
+	int rc;
+
+	rc = aur_connector_load(db, p, &c, err, sizeof(err));
+	if (rc == 0 && aur_random_hex(token, sizeof(token), TOKEN_BYTES) < 0) {
+		snprintf(err, sizeof(err), "no randomness from the kernel");
+		rc = -EIO;
+	}
+	if (rc == 0) {
+		aur_sha256_hex(token, strlen(token), hash);
+		rc = aur_connector_set_token_hash(db, p, hash, err, sizeof(err));
+	}
+	if (rc < 0)
+		return failed(rc, err);
+	if (c.token_hash[0])
+		aur_info("%s: the previous token no longer works", p);
+	pub = aur_connector_public_url(db);
+	url = aur_webhook_url(pub, p, token);
+	errno = 0;
+	if (o->json) {
+		jv v = jv_object();
+
+		v = jv_object_set(v, jv_string("platform"), jv_string(p));
+		v = jv_object_set(v, jv_string("token"), jv_string(token));
+		v = jv_object_set(v, jv_string("webhook_url"), jv_string(url));
+		aur_jsonl_writer_init(&w, stdout, -1);
+		rc = aur_jsonl_write(&w, v) < 0 ? write_failed() : 0;
+	} else if (printf("%s\nAuthorization: Bearer %s\n", url, token) < 0) {
+		rc = write_failed();
+	}
+	memset(token, 0, sizeof(token));
+	free(url);
+	free(pub);
+	return rc;
+}
+
+/* Read a secret from stdin: one line, without its newline. 0, or an exit code. */
+static int read_secret(char *out, size_t outlen)
+{
+	size_t n = fread(out, 1, outlen - 1, stdin);
+	size_t lead;
+	int extra;
+
+	if (ferror(stdin)) {
+		aur_err("reading the secret from stdin: %s", strerror(errno));
+		return AUR_EXIT_IOERR;
+	}
+	out[n] = '\0';
+	if (n == outlen - 1 && (extra = getchar()) != EOF && extra != '\n') {
+		aur_err("the secret on stdin is longer than %zu bytes", outlen - 2);
+		return AUR_EXIT_DATAERR;
+	}
+	/* a pasted secret: the line end and surrounding blanks are not part of it */
+	while (n > 0 && out[n - 1] && strchr(" \t\r\n", out[n - 1]))
+		out[--n] = '\0';
+	lead = strspn(out, " \t");
+	memmove(out, out + lead, n - lead + 1);
+	n -= lead;
+	if (n == 0 || strlen(out) != n || strcspn(out, "\r\n") != n) {
+		aur_err("stdin must hold one line with the secret");
+		return AUR_EXIT_DATAERR;
+	}
+	return 0;
+}
+
+static int cmd_secret(sqlite3 *db, const struct opts *o)
+{
+	const char *p = o->args[0];
+	char secret[AUR_SECRET_MAX + 2] = "";
+	struct aur_jsonl_writer w;
+	char err[512] = "";
+	int generated = 0;
+	int rc;
+
+	if (!aur_platform_signs(p)) {
+		aur_err("%s does not sign its deliveries; only grafana and pagerduty take a secret "
+			"(use 'aurora-connector token %s')", p, p);
+		return AUR_EXIT_USAGE;
+	}
+	if (o->value) {
+		if (!*o->value || strlen(o->value) > AUR_SECRET_MAX)
+			return usage_error("--value: the secret must have 1 to %d bytes", AUR_SECRET_MAX);
+		snprintf(secret, sizeof(secret), "%s", o->value);
+	} else if (o->from_stdin) {
+		rc = read_secret(secret, sizeof(secret));
+		if (rc != 0)
+			return rc;
+	} else if (!o->clear) {
+		if (aur_random_hex(secret, sizeof(secret), TOKEN_BYTES) < 0) {
+			aur_err("no randomness from the kernel");
+			return AUR_EXIT_IOERR;
+		}
+		generated = 1;
+	}
+	rc = aur_connector_set_secret(db, p, o->clear ? NULL : secret, err, sizeof(err));
+	if (rc < 0) {
+		rc = failed(rc, err);
+		goto out;
+	}
+	errno = 0;
+	if (o->json) {
+		jv v = jv_object();
+
+		v = jv_object_set(v, jv_string("platform"), jv_string(p));
+		if (generated)
+			v = jv_object_set(v, jv_string("secret"), jv_string(secret));
+		v = jv_object_set(v, jv_string("secret_set"), jv_bool(!o->clear));
+		aur_jsonl_writer_init(&w, stdout, -1);
+		rc = aur_jsonl_write(&w, v) < 0 ? write_failed() : 0;
+	} else if (generated && printf("%s\n", secret) < 0) {
+		rc = write_failed();
+	}
+out:
+	memset(secret, 0, sizeof(secret));
+	return rc;
+}
+
+static int cmd_switch(sqlite3 *db, const struct opts *o)
+{
+	const char *p = o->args[0];
+	char err[512] = "";
+	int rc;
+
+	if (!strcmp(o->cmd, "rca")) {
+		if (strcmp(o->args[1], "on") && strcmp(o->args[1], "off"))
+			return usage_error("rca: on or off, not '%s'", o->args[1]);
+		rc = aur_connector_set_rca(db, p, !strcmp(o->args[1], "on"), err, sizeof(err));
+	} else {
+		rc = aur_connector_set_enabled(db, p, !strcmp(o->cmd, "enable"), err, sizeof(err));
+	}
+	if (rc < 0)
+		return failed(rc, err);
+	aur_info("%s: %s%s%s", p, o->cmd, o->nargs > 1 ? " " : "", o->nargs > 1 ? o->args[1] : "");
+	return 0;
+}
+
+static int cmd_urls(sqlite3 *db, const struct opts *o)
+{
+	struct aur_connector c;
+	char err[512] = "";
+	char *pub = NULL;
+	char *url = NULL;
+	int rc = 0;
+
+	errno = 0;
+	if (!strcmp(o->cmd, "url")) {
+		pub = aur_connector_public_url(db);
+		url = aur_webhook_url(pub, o->args[0], NULL);
+		if (printf("%s\n", url) < 0)
+			rc = write_failed();
+	} else if (!strcmp(o->cmd, "public-url") && o->nargs == 0) {
+		pub = aur_connector_public_url(db);
+		if (printf("%s\n", pub) < 0)
+			rc = write_failed();
+	} else if (!strcmp(o->cmd, "public-url")) {
+		if (!base_url_ok(o->args[0]))
+			return usage_error("public-url: an http:// or https:// URL without query, "
+					   "fragment or spaces: %s", o->args[0]);
+		url = aur_xstrdup(o->args[0]);
+		for (size_t n = strlen(url); n > 0 && url[n - 1] == '/'; n--)
+			url[n - 1] = '\0';
+		rc = aur_db_setting_set(db, "public_url", url, err, sizeof(err));
+		if (rc < 0)
+			rc = failed(rc, err);
+		else if (getenv("AURORA_PUBLIC_URL") && *getenv("AURORA_PUBLIC_URL"))
+			aur_warn("AURORA_PUBLIC_URL is set and wins over the stored public URL");
+	} else if (o->nargs == 2 || o->clear) { /* base-url P URL | --clear */
+		if (!o->clear && !base_url_ok(o->args[1]))
+			return usage_error("base-url: an http:// or https:// URL without query, "
+					   "fragment or spaces: %s", o->args[1]);
+		rc = aur_connector_set_base_url(db, o->args[0], o->clear ? NULL : o->args[1], err,
+						sizeof(err));
+		if (rc < 0)
+			rc = failed(rc, err);
+	} else {
+		rc = aur_connector_load(db, o->args[0], &c, err, sizeof(err));
+		if (rc < 0)
+			rc = failed(rc, err);
+		else if (c.base_url[0] && printf("%s\n", c.base_url) < 0)
+			rc = write_failed();
+	}
+	free(url);
+	free(pub);
+	return rc;
+}
+
+/* Print the outcome of a test delivery; returns its exit code. */
+static int test_report(const struct opts *o, const char *url, int rc, struct aur_webhook_response *r)
+{
+	const char *p = o->args[0];
+	const char *body = r->body.data ? r->body.data : "";
+	double ms = r->seconds * 1000.0;
+	jv answer = jv_parse_sized(body, (int)r->body.len);
+	int code;
+
+	if (rc < 0)
+		code = rc == -EINVAL ? AUR_EXIT_CONFIG : AUR_EXIT_TEMPFAIL;
+	else if (r->status >= 200 && r->status < 300)
+		code = AUR_EXIT_OK;
+	else if (r->status >= 500 || r->status == 429)
+		code = AUR_EXIT_TEMPFAIL;
+	else
+		code = AUR_EXIT_REJECTED;
+	if (rc < 0)
+		aur_err("%s: no answer from %s: %s", p, url, r->error);
+	else if (code != AUR_EXIT_OK)
+		aur_err("%s: the receiver answered %ld: %.*s", p, r->status, (int)r->body.len, body);
+	errno = 0;
+	if (o->json) {
+		struct aur_jsonl_writer w;
+		jv v = jv_object();
+
+		v = jv_object_set(v, jv_string("v"), jv_number(1));
+		v = jv_object_set(v, jv_string("type"), jv_string("connector_test"));
+		v = jv_object_set(v, jv_string("platform"), jv_string(p));
+		v = jv_object_set(v, jv_string("url"), jv_string(url));
+		v = jv_object_set(v, jv_string("status"), rc < 0 ? jv_null() : jv_number((double)r->status));
+		v = jv_object_set(v, jv_string("time_ms"), jv_number((double)(long long)(ms * 10) / 10));
+		v = jv_object_set(v, jv_string("ok"), jv_bool(code == AUR_EXIT_OK));
+		if (rc < 0)
+			v = jv_object_set(v, jv_string("error"), jv_string(r->error));
+		else
+			v = jv_object_set(v, jv_string("response"),
+					  jv_is_valid(answer) ? jv_copy(answer) : jv_string(body));
+		aur_jsonl_writer_init(&w, stdout, -1);
+		if (aur_jsonl_write(&w, v) < 0)
+			code = write_failed();
+	} else if (rc == 0) {
+		jv id = jv_get_kind(answer) == JV_KIND_OBJECT ? jv_object_get(jv_copy(answer), jv_string("id"))
+							      : jv_invalid();
+
+		if (printf("%s: HTTP %ld in %.1f ms", p, r->status, ms) < 0 ||
+		    (jv_get_kind(id) == JV_KIND_NUMBER && printf(", inbox id %.0f", jv_number_value(id)) < 0) ||
+		    printf("\n") < 0)
+			code = write_failed();
+		jv_free(id);
+	}
+	jv_free(answer);
+	return code;
+}
+
+static int cmd_test(sqlite3 *db, const struct opts *o)
+{
+	struct aur_webhook_test t;
+	long long timeout_s = 10;
+	char err[512] = "";
+	int rc;
+
+	if (o->timeout && aur_cli_parse_ll(o->timeout, 1, 3600, &timeout_s) < 0)
+		return usage_error("--timeout wants seconds (1 to 3600): %s", o->timeout);
+	if (o->url && !base_url_ok(o->url))
+		return usage_error("--url: an http:// or https:// base URL: %s", o->url);
+	aur_webhook_test_init(&t);
+	t.platform = o->args[0];
+	t.base = o->url;
+	t.timeout_ms = (long)timeout_s * 1000;
+	t.user_agent = PROG "/" AURORA_VERSION;
+	rc = aur_webhook_test_send(db, &t, err, sizeof(err));
+	if (t.disabled)
+		aur_warn("%s is disabled: the receiver answers 404 (aurora-connector enable %s)", t.platform,
+			 t.platform);
+	if (!t.sent)
+		rc = rc == -ENOENT ? (aur_err("%s", err), AUR_EXIT_SOFTWARE) : failed(rc, err);
+	else
+		rc = test_report(o, t.url, rc, &t.resp);
+	aur_webhook_test_release(&t);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct aur_db_options dbo;
+	struct opts o = { 0 };
+	sqlite3 *db = NULL;
+	char err[512] = "";
+	int curl_up = 0;
+	int rc;
+
+	aur_log_init(PROG);
+	rc = parse(argc, argv, &o);
+	if (rc >= 0)
+		goto out;
+	aur_db_options_init(&dbo);
+	rc = aur_db_open(&db, aur_db_default_path(o.db), &dbo, err, sizeof(err));
+	if (rc < 0) {
+		rc = failed(rc, err);
+		goto out;
+	}
+	if (!strcmp(o.cmd, "list")) {
+		rc = cmd_list(db, &o);
+	} else if (!strcmp(o.cmd, "token")) {
+		rc = cmd_token(db, &o);
+	} else if (!strcmp(o.cmd, "secret")) {
+		rc = cmd_secret(db, &o);
+	} else if (!strcmp(o.cmd, "test")) {
+		curl_up = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+		rc = curl_up ? cmd_test(db, &o) : AUR_EXIT_SOFTWARE;
+		if (!curl_up)
+			aur_err("libcurl could not start");
+	} else if (!strcmp(o.cmd, "url") || !strcmp(o.cmd, "public-url") || !strcmp(o.cmd, "base-url")) {
+		rc = cmd_urls(db, &o);
+	} else {
+		rc = cmd_switch(db, &o);
+	}
+out:
+	aur_db_close(db);
+	if (curl_up)
+		curl_global_cleanup();
+	errno = 0;
+	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
+		if (rc == 0)
+			rc = write_failed();
+	}
+	return rc;
+}
