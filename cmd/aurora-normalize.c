@@ -1,0 +1,323 @@
+/*
+ * aurora-normalize - raw webhook deliveries in, common alert records out.
+ *
+ * Reads raw records (aurora-inbox's JSON lines) from standard input or the
+ * files named, runs each through its platform's jq mapping and prints the
+ * alert and note records, one compact JSON object per line. A bad line is
+ * reported on stderr with its number and skipped; the stream goes on.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "exitcodes.h"
+#include "jsonl.h"
+#include "jvio.h"
+#include "log.h"
+#include "normalize.h"
+#include "banned.h"
+
+static const char usage_short[] =
+	"usage: aurora-normalize [--mappings DIR] [--platform NAME] [--strict] [--check]\n"
+	"                        [--jenkins-url URL] [--cloudbees-url URL] [--db PATH]\n"
+	"                        [--splunk-{service,severity,host,status}-fields LIST]\n"
+	"                        [-q] [-v] [FILE...]\n"
+	"       aurora-normalize -h | --help | --version\n";
+
+static const char usage_long[] =
+	"\n"
+	"Turn raw webhook deliveries (aurora-inbox's raw records, one JSON object a\n"
+	"line) into aurora alert and note records, one JSON object a line, through one\n"
+	"jq mapping per platform. Reads standard input when no FILE is given.\n"
+	"\n"
+	"  --mappings DIR        operator mappings: DIR/<platform>.jq overrides the built-in\n"
+	"                        mapping of <platform> or adds a platform ($AURORA_MAPPINGS)\n"
+	"  -p, --platform NAME   lines that are not raw records are bodies from platform NAME\n"
+	"      --strict          exit 65 instead of 1 when some lines were rejected\n"
+	"      --check           compile every mapping, list them, and exit (78 on an error)\n"
+	"      --jenkins-url URL base of relative Jenkins URLs ($AURORA_JENKINS_URL)\n"
+	"      --cloudbees-url URL  the same for CloudBees CI ($AURORA_CLOUDBEES_URL)\n"
+	"      --db PATH         read connector base URLs from this database when it exists\n"
+	"                        ($AURORA_DB); never created, opened read-only\n"
+	"      --splunk-service-fields LIST   Splunk result fields naming the service\n"
+	"                        (default service,app,source)\n"
+	"      --splunk-severity-fields LIST  ... the severity (default severity,urgency,log_level)\n"
+	"      --splunk-host-fields LIST      ... the host (default host)\n"
+	"      --splunk-status-fields LIST    ... a resolve (default aurora_status,alert_status,status)\n"
+	"  -q, --quiet           report errors only (not rejected lines)\n"
+	"  -v, --verbose         also report counts and start-up remarks\n"
+	"  -h, --help            this text\n"
+	"      --version         print the version\n"
+	"\n"
+	"Exit status: 0 all lines normalized; 1 some lines rejected (65 with --strict);\n"
+	"2 usage; 74 input/output error; 78 a mapping that does not compile or a\n"
+	"missing mappings directory. See aurora-normalize(1) and aurora(7).\n";
+
+enum {
+	OPT_STRICT = 256,
+	OPT_CHECK,
+	OPT_MAPPINGS,
+	OPT_JENKINS_URL,
+	OPT_CLOUDBEES_URL,
+	OPT_DB,
+	OPT_SPLUNK_SERVICE,
+	OPT_SPLUNK_SEVERITY,
+	OPT_SPLUNK_HOST,
+	OPT_SPLUNK_STATUS,
+	OPT_VERSION
+};
+
+static const struct option long_options[] = {
+	{ "mappings", required_argument, NULL, OPT_MAPPINGS },
+	{ "platform", required_argument, NULL, 'p' },
+	{ "strict", no_argument, NULL, OPT_STRICT },
+	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "jenkins-url", required_argument, NULL, OPT_JENKINS_URL },
+	{ "cloudbees-url", required_argument, NULL, OPT_CLOUDBEES_URL },
+	{ "db", required_argument, NULL, OPT_DB },
+	{ "splunk-service-fields", required_argument, NULL, OPT_SPLUNK_SERVICE },
+	{ "splunk-severity-fields", required_argument, NULL, OPT_SPLUNK_SEVERITY },
+	{ "splunk-host-fields", required_argument, NULL, OPT_SPLUNK_HOST },
+	{ "splunk-status-fields", required_argument, NULL, OPT_SPLUNK_STATUS },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+struct counts {
+	unsigned long lines;
+	unsigned long rejected;
+	unsigned long alerts;
+	unsigned long notes;
+	unsigned long tests;
+};
+
+static const char *env_or(const char *value, const char *name)
+{
+	const char *env;
+
+	if (value)
+		return value;
+	env = getenv(name);
+	return env && *env ? env : NULL;
+}
+
+static void print_mapping(const char *platform, const char *origin, void *arg)
+{
+	(void)arg;
+	printf("%s\t%s\n", platform, origin);
+}
+
+static int blank(const char *s, size_t len)
+{
+	return strspn(s, " \t\r") == len;
+}
+
+/*
+ * Normalize every line of fd (name is NULL for standard input). Returns
+ * AUR_EXIT_OK, or the exit code of a failure that ends the run.
+ */
+static int normalize_fd(struct aur_normalizer *n, int fd, const char *name, int flush,
+			struct aur_buf *out, struct counts *c)
+{
+	struct aur_jvio_reader r;
+	struct aur_normalize_result res;
+	char err[1024];
+	char *line;
+	size_t len;
+	int rc;
+	int code = AUR_EXIT_OK;
+
+	aur_jvio_reader_init(&r, fd, 0);
+	for (;;) {
+		rc = aur_jvio_read_line(&r, &line, &len);
+		if (rc == 0)
+			break;
+		if (rc == -EIO) {
+			aur_err("%s%sread error: %s", name ? name : "", name ? ": " : "", strerror(errno));
+			code = AUR_EXIT_IOERR;
+			break;
+		}
+		c->lines++;
+		if (rc == -E2BIG) {
+			c->rejected++;
+			aur_warn("%s%sline %lu: line longer than %u bytes", name ? name : "", name ? ": " : "",
+				 r.lineno, AUR_JVIO_MAX_LINE);
+			continue;
+		}
+		if (blank(line, len))
+			continue;
+		rc = aur_normalize_line(n, line, len, out, &res, err, sizeof(err));
+		if (rc == -ENOEXEC) {
+			aur_err("%s", err);
+			code = AUR_EXIT_CONFIG;
+			break;
+		}
+		if (rc < 0) {
+			c->rejected++;
+			aur_warn("%s%sline %lu: %s", name ? name : "", name ? ": " : "", r.lineno, err);
+			continue;
+		}
+		c->alerts += res.alerts;
+		c->notes += res.notes;
+		c->tests += res.tests;
+		if (out->len && fwrite(out->data, 1, out->len, stdout) != out->len) {
+			aur_err("write error: %s", strerror(errno));
+			code = AUR_EXIT_IOERR;
+			break;
+		}
+		aur_buf_reset(out);
+		if (flush && fflush(stdout) != 0) {
+			aur_err("write error: %s", strerror(errno));
+			code = AUR_EXIT_IOERR;
+			break;
+		}
+	}
+	aur_jvio_reader_release(&r);
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	struct aur_normalize_options o = { 0 };
+	struct aur_normalizer *n = NULL;
+	struct aur_jsonl_writer w;
+	struct aur_buf out;
+	struct counts c = { 0 };
+	const char *mappings = NULL, *jenkins = NULL, *cloudbees = NULL, *db = NULL;
+	char err[1024];
+	int strict = 0, check = 0, verbosity = 0;
+	int code = AUR_EXIT_SOFTWARE;
+	int opt, rc;
+
+	aur_log_init("aurora-normalize");
+	aur_buf_init(&out, 0);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "p:qvh", long_options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_MAPPINGS:
+			mappings = optarg;
+			break;
+		case 'p':
+			o.default_platform = optarg;
+			break;
+		case OPT_STRICT:
+			strict = 1;
+			break;
+		case OPT_CHECK:
+			check = 1;
+			break;
+		case OPT_JENKINS_URL:
+			jenkins = optarg;
+			break;
+		case OPT_CLOUDBEES_URL:
+			cloudbees = optarg;
+			break;
+		case OPT_DB:
+			db = optarg;
+			break;
+		case OPT_SPLUNK_SERVICE:
+			o.splunk_service_fields = optarg;
+			break;
+		case OPT_SPLUNK_SEVERITY:
+			o.splunk_severity_fields = optarg;
+			break;
+		case OPT_SPLUNK_HOST:
+			o.splunk_host_fields = optarg;
+			break;
+		case OPT_SPLUNK_STATUS:
+			o.splunk_status_fields = optarg;
+			break;
+		case 'q':
+			verbosity--;
+			break;
+		case 'v':
+			verbosity++;
+			break;
+		case 'h':
+			fputs(usage_short, stdout);
+			fputs(usage_long, stdout);
+			code = AUR_EXIT_OK;
+			goto flush;
+		case OPT_VERSION:
+			printf("aurora-normalize %s\n", AURORA_VERSION);
+			code = AUR_EXIT_OK;
+			goto flush;
+		default:
+			if (optopt && optopt < 256)
+				fprintf(stderr, "aurora-normalize: bad option -%c\n", optopt);
+			else
+				fprintf(stderr, "aurora-normalize: bad option %s\n", argv[optind - 1]);
+			fputs(usage_short, stderr);
+			code = AUR_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (verbosity)
+		aur_log_set_level(aur_log_level() + verbosity);
+	o.mappings_dir = env_or(mappings, "AURORA_MAPPINGS");
+	o.jenkins_url = env_or(jenkins, "AURORA_JENKINS_URL");
+	o.cloudbees_url = env_or(cloudbees, "AURORA_CLOUDBEES_URL");
+	o.db_path = env_or(db, "AURORA_DB");
+
+	rc = aur_normalize_new(&n, &o, err, sizeof(err));
+	if (rc < 0) {
+		aur_err("%s", err);
+		code = AUR_EXIT_CONFIG;
+		goto out;
+	}
+	if (aur_normalize_remark(n))
+		aur_info("%s", aur_normalize_remark(n));
+	if (check) {
+		if (aur_normalize_check(n, err, sizeof(err)) < 0) {
+			aur_err("%s", err);
+			code = AUR_EXIT_CONFIG;
+			goto out;
+		}
+		aur_normalize_each(n, print_mapping, NULL);
+		code = AUR_EXIT_OK;
+		goto flush;
+	}
+
+	aur_jsonl_writer_init(&w, stdout, -1);
+	code = AUR_EXIT_OK;
+	if (optind >= argc) {
+		code = normalize_fd(n, STDIN_FILENO, NULL, w.flush, &out, &c);
+	} else {
+		for (int i = optind; i < argc && code == AUR_EXIT_OK; i++) {
+			int fd = strcmp(argv[i], "-") ? open(argv[i], O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+
+			if (fd < 0) {
+				aur_err("%s: %s", argv[i], strerror(errno));
+				code = AUR_EXIT_IOERR;
+				break;
+			}
+			code = normalize_fd(n, fd, argv[i], w.flush, &out, &c);
+			if (fd != STDIN_FILENO)
+				close(fd);
+		}
+	}
+	aur_info("%lu lines: %lu alerts (%lu tests), %lu notes, %lu rejected", c.lines, c.alerts,
+		 c.tests, c.notes, c.rejected);
+	if (c.rejected && code == AUR_EXIT_OK) {
+		if (verbosity <= 0)
+			aur_warn("%lu of %lu lines rejected", c.rejected, c.lines);
+		code = strict ? AUR_EXIT_DATAERR : AUR_EXIT_REJECTED;
+	}
+flush:
+	if (ferror(stdout) || fclose(stdout) != 0) {
+		aur_err("write error on standard output");
+		code = AUR_EXIT_IOERR;
+	}
+out:
+	aur_normalize_free(n);
+	aur_buf_release(&out);
+	return code;
+}

@@ -1,0 +1,1278 @@
+#define _DEFAULT_SOURCE /* realpath */
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <openssl/evp.h>
+
+#include "db.h"
+#include "embed.h"
+#include "jvio.h"
+#include "normalize.h"
+#include "timeutil.h"
+#include "xalloc.h"
+#include "banned.h"
+
+/* a mapping file larger than this is not a mapping */
+#define MAX_MAPPING_BYTES (1024u * 1024u)
+/* records one raw record may produce (a 16 MiB line holds ~100k alerts) */
+#define MAX_RECORDS_PER_LINE 1000000u
+/* bytes of output one raw record may produce */
+#define MAX_OUTPUT_BYTES (1024u * 1024u * 1024u)
+/* timestamps after 9999-12-31 are nonsense */
+#define MAX_TIME_MS 253402300800000LL
+
+/* The fields a mapping's record may carry, in the order they are printed. */
+enum field {
+	F_TYPE,
+	F_SOURCE,
+	F_KIND,
+	F_DEDUP_KEY,
+	F_STATUS,
+	F_SEVERITY,
+	F_TEST,
+	F_TITLE,
+	F_DESCRIPTION,
+	F_SERVICE,
+	F_HOST,
+	F_ENTITY,
+	F_ENVIRONMENT,
+	F_TAGS,
+	F_LABELS,
+	F_STARTED_AT,
+	F_ENDED_AT,
+	F_OCCURRED_AT,
+	F_LINK,
+	F_CONTEXT,
+	/* set by aurora-normalize whatever the mapping says */
+	F_V,
+	F_FINGERPRINT,
+	F_INBOX_ID,
+	F_RECEIVED_AT,
+	F_COUNT
+};
+
+static const char *const field_names[F_COUNT] = {
+	"type", "source", "kind", "dedup_key", "status", "severity", "test", "title",
+	"description", "service", "host", "entity", "environment", "tags", "labels",
+	"started_at", "ended_at", "occurred_at", "link", "context",
+	"v", "fingerprint", "inbox_id", "received_at",
+};
+
+/* keys of the raw record */
+enum raw_field { R_TYPE, R_PLATFORM, R_ID, R_RECEIVED_AT, R_HEADERS, R_BODY, R_CONTENT_TYPE, R_COUNT };
+
+static const char *const raw_names[R_COUNT] = {
+	"type", "platform", "id", "received_at", "headers", "body", "content-type",
+};
+
+struct mapping {
+	char *platform;  /* owned */
+	char *origin;    /* owned: "built-in" or the file's path */
+	char *program;   /* owned text of an operator's file; NULL for a built-in */
+	const char *text;
+	int user;        /* from the operator's directory */
+	jq_state *jq;    /* NULL until compiled */
+};
+
+struct aur_normalizer {
+	struct mapping *maps;
+	size_t nmaps;
+	struct mapping *last;      /* the mapping used last, looked at first */
+	char *libdir;              /* absolute operator directory, for include/import */
+	char *default_platform;
+	jv config;
+	jv fkeys[F_COUNT];
+	jv rkeys[R_COUNT];
+	jv *outs;                  /* one raw record's output, before checking */
+	size_t nouts;
+	size_t capouts;
+	EVP_MD *sha256;
+	EVP_MD_CTX *md;
+	struct aur_buf msgs;       /* jq's compile messages */
+	struct aur_buf tmp_source; /* texts of numbers */
+	struct aur_buf tmp_key;
+	char remark[512];
+};
+
+/* what one raw record contributes to every record it produces */
+struct line_ctx {
+	const char *platform;
+	size_t platform_len;
+	jv id;               /* borrowed */
+	char received[32];   /* RFC 3339 */
+	long long received_ms;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+#define ADD(b, lit) aur_buf_add((b), (lit), sizeof(lit) - 1)
+
+static jv get(jv obj, jv key)
+{
+	return jv_object_get(jv_copy(obj), jv_copy(key));
+}
+
+static size_t str_len(jv s)
+{
+	return (size_t)jv_string_length_bytes(jv_copy(s));
+}
+
+/*
+ * The text of v: a non-empty string as it is, a number or boolean as its
+ * JSON text (kept in tmp). 1 with *s and *len set, or 0 for anything else.
+ */
+static int text_of(jv v, struct aur_buf *tmp, const char **s, size_t *len)
+{
+	switch (jv_get_kind(v)) {
+	case JV_KIND_STRING:
+		*s = jv_string_value(v);
+		*len = str_len(v);
+		return *len > 0;
+	case JV_KIND_NUMBER:
+		aur_buf_reset(tmp);
+		if (aur_jvio_dump(v, tmp) < 0)
+			return 0;
+		*s = tmp->data;
+		*len = tmp->len;
+		return 1;
+	case JV_KIND_TRUE:
+		*s = "true";
+		*len = 4;
+		return 1;
+	case JV_KIND_FALSE:
+		*s = "false";
+		*len = 5;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Print v as a string field: strings, numbers and booleans as text, the rest null. */
+static int put_text(struct aur_buf *b, jv v)
+{
+	int rc;
+
+	switch (jv_get_kind(v)) {
+	case JV_KIND_STRING:
+		if (str_len(v) == 0)
+			return ADD(b, "null");
+		return aur_jvio_dump_str(jv_string_value(v), str_len(v), b);
+	case JV_KIND_NUMBER:
+		rc = ADD(b, "\"");
+		if (rc == 0)
+			rc = aur_jvio_dump(v, b);
+		if (rc == 0)
+			rc = ADD(b, "\"");
+		return rc;
+	case JV_KIND_TRUE:
+		return ADD(b, "\"true\"");
+	case JV_KIND_FALSE:
+		return ADD(b, "\"false\"");
+	default:
+		return ADD(b, "null");
+	}
+}
+
+/* Print v as an object field: an object as it is (without null members when drop_null), else {}. */
+static int put_object(struct aur_buf *b, jv v, int drop_null)
+{
+	int rc;
+	int first = 1;
+
+	if (jv_get_kind(v) != JV_KIND_OBJECT)
+		return ADD(b, "{}");
+	if (!drop_null)
+		return aur_jvio_dump(v, b);
+	rc = ADD(b, "{");
+	for (int i = jv_object_iter(v); rc == 0 && jv_object_iter_valid(v, i); i = jv_object_iter_next(v, i)) {
+		jv x = jv_object_iter_value(v, i);
+		jv k;
+
+		if (jv_get_kind(x) == JV_KIND_NULL) {
+			jv_free(x);
+			continue;
+		}
+		k = jv_object_iter_key(v, i);
+		if (!first)
+			rc = ADD(b, ",");
+		first = 0;
+		if (rc == 0)
+			rc = aur_jvio_dump_str(jv_string_value(k), str_len(k), b);
+		if (rc == 0)
+			rc = ADD(b, ":");
+		if (rc == 0)
+			rc = aur_jvio_dump(x, b);
+		jv_free(k);
+		jv_free(x);
+	}
+	return rc ? rc : ADD(b, "}");
+}
+
+/* Epoch seconds, milliseconds, microseconds or nanoseconds, told apart by size. */
+static int epoch_ms(double d, long long *ms)
+{
+	double a;
+
+	if (!isfinite(d) || d <= 0)
+		return -1;
+	if (d >= 1e17)
+		a = d / 1e6;
+	else if (d >= 1e14)
+		a = d / 1e3;
+	else if (d >= 1e11)
+		a = d;
+	else
+		a = d * 1000.0;
+	if (a >= (double)MAX_TIME_MS)
+		return -1;
+	*ms = llround(a);
+	return *ms > 0 ? 0 : -1;
+}
+
+/* digits with at most one decimal point */
+static int is_decimal(const char *s, size_t len)
+{
+	int dots = 0;
+	int digits = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '.')
+			dots++;
+		else if (s[i] >= '0' && s[i] <= '9')
+			digits++;
+		else
+			return 0;
+	}
+	return digits > 0 && dots <= 1;
+}
+
+/* A timestamp of any form aurora meets into ms since the epoch; -1 when v is none. */
+static int time_of(jv v, long long *ms)
+{
+	const char *s;
+	size_t len;
+	char buf[64];
+
+	switch (jv_get_kind(v)) {
+	case JV_KIND_NUMBER:
+		return epoch_ms(jv_number_value(v), ms);
+	case JV_KIND_STRING:
+		s = jv_string_value(v);
+		len = str_len(v);
+		while (len && isspace((unsigned char)*s)) {
+			s++;
+			len--;
+		}
+		while (len && isspace((unsigned char)s[len - 1]))
+			len--;
+		if (len == 0 || len >= sizeof(buf))
+			return -1;
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		if (is_decimal(buf, len))
+			return epoch_ms(strtod(buf, NULL), ms);
+		if (aur_time_parse_ms(buf, ms) < 0)
+			return -1;
+		return *ms > 0 && *ms < MAX_TIME_MS ? 0 : -1;
+	default:
+		return -1;
+	}
+}
+
+static int put_time(struct aur_buf *b, long long ms)
+{
+	char t[32];
+	int rc;
+
+	if (ms < 0)
+		return ADD(b, "null");
+	aur_time_format_ms(ms, t, sizeof(t));
+	rc = ADD(b, "\"");
+	if (rc == 0)
+		rc = aur_buf_adds(b, t);
+	if (rc == 0)
+		rc = ADD(b, "\"");
+	return rc;
+}
+
+/* Lower-case copy of a short word into out (NUL-terminated); 0 when it does not fit. */
+static int lower_word(const char *s, size_t len, char *out, size_t outlen)
+{
+	if (len + 1 > outlen)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		out[i] = (char)tolower((unsigned char)s[i]);
+	out[len] = '\0';
+	return 1;
+}
+
+/* A value quoted for a message: strings as they are (cut), others as JSON. */
+static void describe(jv v, char *out, size_t outlen)
+{
+	struct aur_buf b;
+
+	if (jv_get_kind(v) == JV_KIND_STRING) {
+		snprintf(out, outlen, "%s", jv_string_value(v));
+		return;
+	}
+	aur_buf_init(&b, 512);
+	if (aur_jvio_dump(v, &b) < 0)
+		snprintf(out, outlen, "%s", jv_kind_name(jv_get_kind(v)));
+	else
+		snprintf(out, outlen, "%s", b.data);
+	aur_buf_release(&b);
+}
+
+/* ---- the record checker and printer ----------------------------------- */
+
+static const char *const severities[] = { "critical", "high", "medium", "low", "info" };
+
+static int fingerprint(struct aur_normalizer *n, const char *src, size_t srclen, const char *key,
+		       size_t keylen, char hex[33])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	static const char digits[] = "0123456789abcdef";
+
+	if (!EVP_DigestInit_ex(n->md, n->sha256, NULL) || !EVP_DigestUpdate(n->md, src, srclen) ||
+	    !EVP_DigestUpdate(n->md, ":", 1) || !EVP_DigestUpdate(n->md, key, keylen) ||
+	    !EVP_DigestFinal_ex(n->md, md, &mdlen) || mdlen < 16)
+		return -EIO;
+	for (int i = 0; i < 16; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[32] = '\0';
+	return 0;
+}
+
+/* Copy the members of rec that are none of aurora's fields. */
+static int put_extras(struct aur_buf *b, jv rec)
+{
+	int rc = 0;
+
+	for (int i = jv_object_iter(rec); rc == 0 && jv_object_iter_valid(rec, i);
+	     i = jv_object_iter_next(rec, i)) {
+		jv k = jv_object_iter_key(rec, i);
+		const char *name = jv_string_value(k);
+		int known = 0;
+
+		for (int f = 0; f < F_COUNT && !known; f++)
+			known = !strcmp(name, field_names[f]);
+		if (!known) {
+			jv x = jv_object_iter_value(rec, i);
+
+			rc = ADD(b, ",");
+			if (rc == 0)
+				rc = aur_jvio_dump_str(name, str_len(k), b);
+			if (rc == 0)
+				rc = ADD(b, ":");
+			if (rc == 0)
+				rc = aur_jvio_dump(x, b);
+			jv_free(x);
+		}
+		jv_free(k);
+	}
+	return rc;
+}
+
+static int put_tail(struct aur_buf *b, const struct line_ctx *lc)
+{
+	int rc = ADD(b, ",\"inbox_id\":");
+
+	if (rc == 0)
+		rc = jv_is_valid(lc->id) ? aur_jvio_dump(lc->id, b) : ADD(b, "null");
+	if (rc == 0)
+		rc = ADD(b, ",\"received_at\":\"");
+	if (rc == 0)
+		rc = aur_buf_adds(b, lc->received);
+	if (rc == 0)
+		rc = ADD(b, "\"");
+	return rc;
+}
+
+/* The record's source, or the platform when it names none. */
+static void source_of(struct aur_normalizer *n, jv v, const struct line_ctx *lc, const char **s,
+		      size_t *len)
+{
+	const char *t;
+	size_t tl;
+
+	if (text_of(v, &n->tmp_source, &t, &tl)) {
+		*s = t;
+		*len = tl;
+	} else {
+		*s = lc->platform;
+		*len = lc->platform_len;
+	}
+}
+
+/*
+ * Check one record a mapping emitted (rec, borrowed) and print it to b.
+ * 0, or -EINVAL with the reason in err.
+ */
+static int finish(struct aur_normalizer *n, jv rec, const struct line_ctx *lc, struct aur_buf *b,
+		  struct aur_normalize_result *res, char *err, size_t errlen)
+{
+	jv f[F_COUNT];
+	int present = 0;
+	const char *type = "alert";
+	const char *src, *key = NULL, *word;
+	size_t srclen, keylen = 0, wlen;
+	char status[16], severity[16], hex[33];
+	long long ms;
+	int note;
+	int rc = -EINVAL;
+	int out = 0;
+
+	if (jv_get_kind(rec) != JV_KIND_OBJECT) {
+		snprintf(err, errlen, "mapping emitted a %s, not a record object",
+			 jv_kind_name(jv_get_kind(rec)));
+		return -EINVAL;
+	}
+	for (int i = 0; i < F_COUNT; i++) {
+		f[i] = get(rec, n->fkeys[i]);
+		present += jv_is_valid(f[i]);
+	}
+	if (jv_get_kind(f[F_TYPE]) == JV_KIND_STRING) {
+		type = jv_string_value(f[F_TYPE]);
+	} else if (jv_is_valid(f[F_TYPE]) && jv_get_kind(f[F_TYPE]) != JV_KIND_NULL) {
+		snprintf(err, errlen, "record \"type\" is a %s", jv_kind_name(jv_get_kind(f[F_TYPE])));
+		goto out;
+	}
+	note = !strcmp(type, "note");
+	if (!note && strcmp(type, "alert")) {
+		snprintf(err, errlen, "record type \"%.40s\" is neither alert nor note", type);
+		goto out;
+	}
+	source_of(n, f[F_SOURCE], lc, &src, &srclen);
+	if (text_of(f[F_DEDUP_KEY], &n->tmp_key, &key, &keylen) == 0) {
+		key = NULL;
+		if (!note) {
+			snprintf(err, errlen, "alert without a dedup_key");
+			goto out;
+		}
+	}
+
+	if (note) {
+		out |= ADD(b, "{\"v\":1,\"type\":\"note\",\"source\":");
+		out |= aur_jvio_dump_str(src, srclen, b);
+		out |= ADD(b, ",\"kind\":");
+		if (text_of(f[F_KIND], &n->tmp_source, &word, &wlen))
+			out |= aur_jvio_dump_str(word, wlen, b);
+		else
+			out |= ADD(b, "\"note\"");
+		if (jv_get_kind(f[F_TEST]) == JV_KIND_TRUE)
+			out |= ADD(b, ",\"test\":true");
+		out |= ADD(b, ",\"dedup_key\":");
+		out |= key ? aur_jvio_dump_str(key, keylen, b) : ADD(b, "null");
+		out |= ADD(b, ",\"title\":");
+		if (text_of(f[F_TITLE], &n->tmp_source, &word, &wlen))
+			out |= aur_jvio_dump_str(word, wlen, b);
+		else
+			out |= put_text(b, f[F_KIND]);
+		out |= ADD(b, ",\"description\":");
+		out |= put_text(b, f[F_DESCRIPTION]);
+		out |= ADD(b, ",\"service\":");
+		out |= put_text(b, f[F_SERVICE]);
+		out |= ADD(b, ",\"host\":");
+		out |= put_text(b, f[F_HOST]);
+		out |= ADD(b, ",\"link\":");
+		out |= put_text(b, f[F_LINK]);
+		out |= ADD(b, ",\"occurred_at\":");
+		out |= put_time(b, time_of(f[F_OCCURRED_AT], &ms) == 0 ? ms : lc->received_ms);
+		out |= ADD(b, ",\"context\":");
+		out |= put_object(b, f[F_CONTEXT], 1);
+		if (res)
+			res->notes++;
+	} else {
+		int resolved;
+
+		if (!text_of(f[F_STATUS], &n->tmp_source, &word, &wlen) ||
+		    !lower_word(word, wlen, status, sizeof(status)) ||
+		    (strcmp(status, "firing") && strcmp(status, "resolved"))) {
+			char what[64];
+
+			describe(f[F_STATUS], what, sizeof(what));
+			snprintf(err, errlen, "alert status must be firing or resolved, not %s", what);
+			goto out;
+		}
+		resolved = status[0] == 'r';
+		if (!text_of(f[F_SEVERITY], &n->tmp_source, &word, &wlen) ||
+		    !lower_word(word, wlen, severity, sizeof(severity))) {
+			severity[0] = '\0';
+		}
+		{
+			size_t i;
+
+			for (i = 0; i < sizeof(severities) / sizeof(severities[0]); i++)
+				if (!strcmp(severity, severities[i]))
+					break;
+			if (i == sizeof(severities) / sizeof(severities[0])) {
+				char what[64];
+
+				describe(f[F_SEVERITY], what, sizeof(what));
+				snprintf(err, errlen,
+					 "alert severity must be critical, high, medium, low or info, not %s",
+					 what);
+				goto out;
+			}
+		}
+		/* a source given as a number lives in tmp_source: take it again */
+		source_of(n, f[F_SOURCE], lc, &src, &srclen);
+		if (fingerprint(n, src, srclen, key, keylen, hex) < 0) {
+			snprintf(err, errlen, "cannot compute the fingerprint");
+			goto out;
+		}
+		out |= ADD(b, "{\"v\":1,\"type\":\"alert\",\"source\":");
+		out |= aur_jvio_dump_str(src, srclen, b);
+		out |= ADD(b, ",\"dedup_key\":");
+		out |= aur_jvio_dump_str(key, keylen, b);
+		out |= ADD(b, ",\"fingerprint\":\"");
+		out |= aur_buf_add(b, hex, 32);
+		out |= ADD(b, "\",\"status\":\"");
+		out |= aur_buf_adds(b, status);
+		out |= ADD(b, "\",\"severity\":\"");
+		out |= aur_buf_adds(b, severity);
+		out |= ADD(b, "\"");
+		if (jv_get_kind(f[F_TEST]) == JV_KIND_TRUE)
+			out |= ADD(b, ",\"test\":true");
+		out |= ADD(b, ",\"title\":");
+		if (text_of(f[F_TITLE], &n->tmp_source, &word, &wlen))
+			out |= aur_jvio_dump_str(word, wlen, b);
+		else
+			out |= aur_jvio_dump_str(key, keylen, b);
+		out |= ADD(b, ",\"description\":");
+		out |= put_text(b, f[F_DESCRIPTION]);
+		out |= ADD(b, ",\"service\":");
+		out |= put_text(b, f[F_SERVICE]);
+		out |= ADD(b, ",\"host\":");
+		out |= put_text(b, f[F_HOST]);
+		out |= ADD(b, ",\"entity\":");
+		out |= put_text(b, f[F_ENTITY]);
+		out |= ADD(b, ",\"environment\":");
+		out |= put_text(b, f[F_ENVIRONMENT]);
+		out |= ADD(b, ",\"tags\":");
+		out |= put_object(b, f[F_TAGS], 0);
+		out |= ADD(b, ",\"labels\":");
+		out |= put_object(b, f[F_LABELS], 0);
+		out |= ADD(b, ",\"started_at\":");
+		out |= put_time(b, time_of(f[F_STARTED_AT], &ms) == 0 ? ms : lc->received_ms);
+		out |= ADD(b, ",\"ended_at\":");
+		if (!resolved)
+			out |= ADD(b, "null");
+		else
+			out |= put_time(b, time_of(f[F_ENDED_AT], &ms) == 0 ? ms : lc->received_ms);
+		out |= ADD(b, ",\"link\":");
+		out |= put_text(b, f[F_LINK]);
+		out |= ADD(b, ",\"context\":");
+		out |= put_object(b, f[F_CONTEXT], 1);
+		if (res) {
+			res->alerts++;
+			res->tests += jv_get_kind(f[F_TEST]) == JV_KIND_TRUE;
+		}
+	}
+	out |= put_tail(b, lc);
+	if (present < jv_object_length(jv_copy(rec)))
+		out |= put_extras(b, rec);
+	out |= ADD(b, "}\n");
+	if (out) {
+		snprintf(err, errlen, "record too large to print");
+		goto out;
+	}
+	rc = 0;
+out:
+	for (int i = 0; i < F_COUNT; i++)
+		jv_free(f[i]);
+	return rc;
+}
+
+/* ---- compiling -------------------------------------------------------- */
+
+/* jq's error callback while compiling: keep the first line of each message. */
+static void compile_msg(void *data, jv msg)
+{
+	struct aur_buf *b = data;
+	jv s = jv_get_kind(msg) == JV_KIND_STRING ? msg : jq_format_error(msg);
+	const char *text;
+	size_t len;
+	int count;
+
+	if (jv_get_kind(s) != JV_KIND_STRING) {
+		jv_free(s);
+		return;
+	}
+	text = jv_string_value(s);
+	if (!strncmp(text, "jq: error: ", 11))
+		text += 11;
+	else if (!strncmp(text, "jq: ", 4))
+		text += 4;
+	/* "jq: 2 compile errors" only counts the messages before it */
+	if (sscanf(text, "%d compile error", &count) == 1) {
+		jv_free(s);
+		return;
+	}
+	len = strcspn(text, "\n");
+	while (len && (text[len - 1] == ':' || text[len - 1] == ' '))
+		len--;
+	if (b->len)
+		aur_buf_add(b, "; ", 2);
+	aur_buf_add(b, text, len);
+	jv_free(s);
+}
+
+static int compile(struct aur_normalizer *n, struct mapping *m, char *err, size_t errlen)
+{
+	jv arg, args;
+
+	aur_buf_reset(&n->msgs);
+	m->jq = jq_init();
+	if (!m->jq) {
+		snprintf(err, errlen, "mapping %s: out of memory", m->origin);
+		return -ENOMEM;
+	}
+	jq_set_error_cb(m->jq, compile_msg, &n->msgs);
+	if (m->user && n->libdir)
+		jq_set_attr(m->jq, jv_string("JQ_LIBRARY_PATH"),
+			    jv_array_append(jv_array(), jv_string(n->libdir)));
+	arg = jv_object_set(jv_object(), jv_string("name"), jv_string("config"));
+	arg = jv_object_set(arg, jv_string("value"), jv_copy(n->config));
+	args = jv_array_append(jv_array(), arg);
+	if (!jq_compile_args(m->jq, m->text, args)) {
+		snprintf(err, errlen, "mapping %s does not compile: %s", m->origin,
+			 n->msgs.len ? n->msgs.data : "unknown error");
+		jq_teardown(&m->jq);
+		m->jq = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- set-up ----------------------------------------------------------- */
+
+static struct mapping *find_mapping(struct aur_normalizer *n, const char *platform)
+{
+	if (n->last && !strcasecmp(n->last->platform, platform))
+		return n->last;
+	for (size_t i = 0; i < n->nmaps; i++) {
+		if (!strcasecmp(n->maps[i].platform, platform)) {
+			n->last = &n->maps[i];
+			return n->last;
+		}
+	}
+	return NULL;
+}
+
+static struct mapping *add_mapping(struct aur_normalizer *n, const char *platform)
+{
+	struct mapping *m = find_mapping(n, platform);
+
+	if (m) {
+		free(m->origin);
+		free(m->program);
+		m->origin = NULL;
+		m->program = NULL;
+		return m;
+	}
+	n->maps = aur_xrealloc(n->maps, (n->nmaps + 1) * sizeof(*n->maps));
+	n->last = NULL;
+	m = &n->maps[n->nmaps++];
+	memset(m, 0, sizeof(*m));
+	m->platform = aur_xstrdup(platform);
+	return m;
+}
+
+static void add_builtin(const char *name, const char *data, size_t len, void *arg)
+{
+	struct aur_normalizer *n = arg;
+	struct mapping *m;
+
+	(void)len;
+	m = add_mapping(n, name);
+	m->origin = aur_xstrdup("built-in");
+	m->text = data;
+}
+
+/* a platform name: letters, digits, '-' and '_', not starting with '_' */
+static int platform_name_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > 64 || s[0] == '_')
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return 0;
+	return 1;
+}
+
+static int read_file(const char *path, char **out, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	struct aur_buf b;
+	char chunk[8192];
+	size_t got;
+	int rc = -EIO;
+
+	aur_buf_init(&b, MAX_MAPPING_BYTES);
+	if (!f) {
+		snprintf(err, errlen, "mapping %s: %s", path, strerror(errno));
+		goto out;
+	}
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (aur_buf_add(&b, chunk, got) < 0) {
+			snprintf(err, errlen, "mapping %s: larger than %u bytes", path, MAX_MAPPING_BYTES);
+			goto out;
+		}
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "mapping %s: read error", path);
+		goto out;
+	}
+	*out = aur_buf_detach(&b, NULL);
+	rc = 0;
+out:
+	if (f)
+		fclose(f);
+	aur_buf_release(&b);
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int load_dir(struct aur_normalizer *n, const char *dir, char *err, size_t errlen)
+{
+	DIR *d = NULL;
+	struct dirent *e;
+	char **names = NULL;
+	size_t nnames = 0;
+	struct aur_buf path;
+	int rc = -EIO;
+
+	aur_buf_init(&path, PATH_MAX);
+	d = opendir(dir);
+	if (!d) {
+		rc = errno == ENOTDIR ? -ENOTDIR : errno == ENOENT ? -ENOENT : -EIO;
+		snprintf(err, errlen, "mappings directory %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	n->libdir = realpath(dir, NULL);
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+
+		if (len <= 3 || strcmp(e->d_name + len - 3, ".jq") ||
+		    !platform_name_ok(e->d_name, len - 3))
+			continue;
+		names = aur_xrealloc(names, (nnames + 1) * sizeof(*names));
+		names[nnames++] = aur_xstrndup(e->d_name, len - 3);
+	}
+	qsort(names, nnames, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < nnames; i++) {
+		struct mapping *m;
+		char *text = NULL;
+
+		aur_buf_reset(&path);
+		if (aur_buf_addf(&path, "%s/%s.jq", dir, names[i]) < 0) {
+			snprintf(err, errlen, "mappings directory %s: path too long", dir);
+			goto out;
+		}
+		rc = read_file(path.data, &text, err, errlen);
+		if (rc < 0)
+			goto out;
+		m = add_mapping(n, names[i]);
+		if (m->jq)
+			jq_teardown(&m->jq);
+		m->jq = NULL;
+		m->origin = aur_xstrdup(path.data);
+		m->program = text;
+		m->text = text;
+		m->user = 1;
+		rc = compile(n, m, err, errlen);
+		if (rc < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	if (d)
+		closedir(d);
+	aur_buf_release(&path);
+	return rc;
+}
+
+/* "a, b,c" -> ["a","b","c"]; NULL -> the defaults */
+static jv field_list(const char *csv, const char *defaults)
+{
+	jv list = jv_array();
+	const char *p = csv ? csv : defaults;
+
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		size_t a = 0, z = len;
+
+		while (a < z && isspace((unsigned char)p[a]))
+			a++;
+		while (z > a && isspace((unsigned char)p[z - 1]))
+			z--;
+		if (z > a)
+			list = jv_array_append(list, jv_string_sized(p + a, (int)(z - a)));
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return list;
+}
+
+/* Base URLs from the connectors table, for the platforms not set yet. */
+static jv read_db_base_urls(struct aur_normalizer *n, const char *path, jv base)
+{
+	struct aur_db_options o;
+	struct stat st;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st_urls = NULL;
+	char e[256] = "";
+
+	if (stat(path, &st) != 0) {
+		snprintf(n->remark, sizeof(n->remark),
+			 "database %s does not exist; no connector base URLs read", path);
+		goto out;
+	}
+	aur_db_options_init(&o);
+	o.readonly = 1;
+	if (aur_db_open(&db, path, &o, e, sizeof(e)) < 0) {
+		snprintf(n->remark, sizeof(n->remark), "connector base URLs not read: %s", e);
+		goto out;
+	}
+	if (aur_db_prepare(db, &st_urls,
+			   "SELECT platform, base_url FROM connectors"
+			   " WHERE base_url IS NOT NULL AND base_url <> ''",
+			   e, sizeof(e)) < 0) {
+		snprintf(n->remark, sizeof(n->remark), "connector base URLs not read from %s: %s", path, e);
+		goto out;
+	}
+	while (sqlite3_step(st_urls) == SQLITE_ROW) {
+		const char *platform = (const char *)sqlite3_column_text(st_urls, 0);
+		const char *url = (const char *)sqlite3_column_text(st_urls, 1);
+		jv have;
+
+		if (!platform || !url)
+			continue;
+		have = jv_object_get(jv_copy(base), jv_string(platform));
+		if (!jv_is_valid(have))
+			base = jv_object_set(base, jv_string(platform), jv_string(url));
+		jv_free(have);
+	}
+out:
+	sqlite3_finalize(st_urls);
+	aur_db_close(db);
+	return base;
+}
+
+int aur_normalize_new(struct aur_normalizer **out, const struct aur_normalize_options *o,
+		      char *err, size_t errlen)
+{
+	struct aur_normalizer *n = aur_xcalloc(1, sizeof(*n));
+	jv base, splunk;
+	int rc = -EIO;
+
+	*out = NULL;
+	for (int i = 0; i < F_COUNT; i++)
+		n->fkeys[i] = jv_string(field_names[i]);
+	for (int i = 0; i < R_COUNT; i++)
+		n->rkeys[i] = jv_string(raw_names[i]);
+	n->config = jv_null();
+	aur_buf_init(&n->msgs, 4096);
+	aur_buf_init(&n->tmp_source, 0);
+	aur_buf_init(&n->tmp_key, 0);
+	n->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	n->md = EVP_MD_CTX_new();
+	if (!n->sha256 || !n->md) {
+		snprintf(err, errlen, "cannot set up SHA-256");
+		goto out;
+	}
+	if (o->default_platform && *o->default_platform)
+		n->default_platform = aur_xstrdup(o->default_platform);
+
+	base = jv_object();
+	if (o->jenkins_url && *o->jenkins_url)
+		base = jv_object_set(base, jv_string("jenkins"), jv_string(o->jenkins_url));
+	if (o->cloudbees_url && *o->cloudbees_url)
+		base = jv_object_set(base, jv_string("cloudbees"), jv_string(o->cloudbees_url));
+	if (o->db_path && *o->db_path)
+		base = read_db_base_urls(n, o->db_path, base);
+	splunk = jv_object();
+	splunk = jv_object_set(splunk, jv_string("service_fields"),
+			       field_list(o->splunk_service_fields, "service,app,source"));
+	splunk = jv_object_set(splunk, jv_string("severity_fields"),
+			       field_list(o->splunk_severity_fields, "severity,urgency,log_level"));
+	splunk = jv_object_set(splunk, jv_string("host_fields"), field_list(o->splunk_host_fields, "host"));
+	splunk = jv_object_set(splunk, jv_string("status_fields"),
+			       field_list(o->splunk_status_fields, "aurora_status,alert_status,status"));
+	jv_free(n->config);
+	n->config = jv_object_set(jv_object_set(jv_object(), jv_string("base_url"), base),
+				  jv_string("splunk"), splunk);
+
+	aur_embed_each("mappings", add_builtin, n);
+	if (o->mappings_dir && *o->mappings_dir) {
+		rc = load_dir(n, o->mappings_dir, err, errlen);
+		if (rc < 0)
+			goto out;
+	}
+	*out = n;
+	n = NULL;
+	rc = 0;
+out:
+	aur_normalize_free(n);
+	return rc;
+}
+
+void aur_normalize_free(struct aur_normalizer *n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->nmaps; i++) {
+		if (n->maps[i].jq)
+			jq_teardown(&n->maps[i].jq);
+		free(n->maps[i].platform);
+		free(n->maps[i].origin);
+		free(n->maps[i].program);
+	}
+	free(n->maps);
+	for (size_t i = 0; i < n->nouts; i++)
+		jv_free(n->outs[i]);
+	free(n->outs);
+	for (int i = 0; i < F_COUNT; i++)
+		jv_free(n->fkeys[i]);
+	for (int i = 0; i < R_COUNT; i++)
+		jv_free(n->rkeys[i]);
+	jv_free(n->config);
+	free(n->libdir);
+	free(n->default_platform);
+	EVP_MD_CTX_free(n->md);
+	EVP_MD_free(n->sha256);
+	aur_buf_release(&n->msgs);
+	aur_buf_release(&n->tmp_source);
+	aur_buf_release(&n->tmp_key);
+	free(n);
+}
+
+const char *aur_normalize_remark(const struct aur_normalizer *n)
+{
+	return n && n->remark[0] ? n->remark : NULL;
+}
+
+int aur_normalize_check(struct aur_normalizer *n, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n->nmaps; i++) {
+		if (!n->maps[i].jq) {
+			int rc = compile(n, &n->maps[i], err, errlen);
+
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int cmp_mapping(const void *a, const void *b)
+{
+	const struct mapping *x = *(const struct mapping *const *)a;
+	const struct mapping *y = *(const struct mapping *const *)b;
+
+	return strcmp(x->platform, y->platform);
+}
+
+void aur_normalize_each(const struct aur_normalizer *n,
+			void (*fn)(const char *platform, const char *origin, void *arg), void *arg)
+{
+	const struct mapping **v = aur_xcalloc(n->nmaps ? n->nmaps : 1, sizeof(*v));
+
+	for (size_t i = 0; i < n->nmaps; i++)
+		v[i] = &n->maps[i];
+	qsort(v, n->nmaps, sizeof(*v), cmp_mapping);
+	for (size_t i = 0; i < n->nmaps; i++)
+		fn(v[i]->platform, v[i]->origin, arg);
+	free(v);
+}
+
+/* ---- running ---------------------------------------------------------- */
+
+static void clear_outs(struct aur_normalizer *n)
+{
+	for (size_t i = 0; i < n->nouts; i++)
+		jv_free(n->outs[i]);
+	n->nouts = 0;
+}
+
+/* Run m on raw (consumed); the records land in n->outs. 0 or -EINVAL. */
+static int run(struct aur_normalizer *n, struct mapping *m, jv raw, char *err, size_t errlen)
+{
+	jq_start(m->jq, raw, 0);
+	for (;;) {
+		jv r = jq_next(m->jq);
+
+		if (!jv_is_valid(r)) {
+			if (jv_invalid_has_msg(jv_copy(r))) {
+				jv msg = jv_invalid_get_msg(r);
+
+				describe(msg, err, errlen);
+				jv_free(msg);
+				return -EINVAL;
+			}
+			jv_free(r);
+			if (jq_halted(m->jq)) {
+				snprintf(err, errlen, "mapping halted");
+				return -EINVAL;
+			}
+			return 0;
+		}
+		if (n->nouts >= MAX_RECORDS_PER_LINE) {
+			jv_free(r);
+			snprintf(err, errlen, "mapping emitted more than %u records", MAX_RECORDS_PER_LINE);
+			return -EINVAL;
+		}
+		if (n->nouts == n->capouts) {
+			n->capouts = n->capouts ? n->capouts * 2 : 64;
+			n->outs = aur_xrealloc(n->outs, n->capouts * sizeof(*n->outs));
+		}
+		n->outs[n->nouts++] = r;
+	}
+}
+
+static int hexdigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Percent- and plus-decode s[a..z) into out; the decoded length. */
+static size_t form_unescape(const char *s, size_t a, size_t z, char *out)
+{
+	size_t len = 0;
+
+	for (size_t i = a; i < z; i++) {
+		if (s[i] == '+') {
+			out[len++] = ' ';
+		} else if (s[i] == '%' && i + 2 < z && hexdigit(s[i + 1]) >= 0 &&
+			   hexdigit(s[i + 2]) >= 0) {
+			out[len++] = (char)(hexdigit(s[i + 1]) * 16 + hexdigit(s[i + 2]));
+			i += 2;
+		} else {
+			out[len++] = s[i];
+		}
+	}
+	return len;
+}
+
+/* An application/x-www-form-urlencoded text as an object of strings. */
+static jv form_decode(const char *s, size_t len)
+{
+	jv o = jv_object();
+	char *tmp = aur_xmalloc(len + 1);
+	size_t i = 0;
+
+	while (i < len) {
+		size_t amp = i, eq;
+
+		while (amp < len && s[amp] != '&')
+			amp++;
+		eq = i;
+		while (eq < amp && s[eq] != '=')
+			eq++;
+		if (amp > i) {
+			size_t kl = form_unescape(s, i, eq, tmp);
+			jv k = jv_string_sized(tmp, (int)kl);
+			size_t vl = eq < amp ? form_unescape(s, eq + 1, amp, tmp) : 0;
+
+			o = jv_object_set(o, k, jv_string_sized(tmp, (int)vl));
+		}
+		i = amp + 1;
+	}
+	free(tmp);
+	return o;
+}
+
+/* A raw record whose body is form text that nobody decoded yet: decode it. */
+static jv decode_form_body(struct aur_normalizer *n, jv raw)
+{
+	jv body = get(raw, n->rkeys[R_BODY]);
+	jv headers, ctype;
+	static const char form[] = "application/x-www-form-urlencoded";
+
+	if (jv_get_kind(body) != JV_KIND_STRING) {
+		jv_free(body);
+		return raw;
+	}
+	headers = get(raw, n->rkeys[R_HEADERS]);
+	ctype = jv_get_kind(headers) == JV_KIND_OBJECT ? get(headers, n->rkeys[R_CONTENT_TYPE]) : jv_null();
+	if (jv_get_kind(ctype) == JV_KIND_STRING &&
+	    !strncasecmp(jv_string_value(ctype), form, sizeof(form) - 1))
+		raw = jv_object_set(raw, jv_copy(n->rkeys[R_BODY]),
+				    form_decode(jv_string_value(body), str_len(body)));
+	jv_free(ctype);
+	jv_free(headers);
+	jv_free(body);
+	return raw;
+}
+
+/* a platform name fit to quote in a message */
+static void quote_platform(jv p, char *out, size_t outlen)
+{
+	const char *s = jv_string_value(p);
+	size_t len = str_len(p);
+
+	if (platform_name_ok(s, len))
+		snprintf(out, outlen, "\"%s\"", s);
+	else
+		snprintf(out, outlen, "(a name that is not one)");
+}
+
+int aur_normalize_value(struct aur_normalizer *n, jv in, struct aur_buf *out,
+			struct aur_normalize_result *res, char *err, size_t errlen)
+{
+	struct line_ctx lc;
+	struct mapping *m;
+	jv raw = jv_invalid(), type = jv_invalid(), platform = jv_invalid(), id = jv_invalid();
+	jv received = jv_invalid(), body = jv_invalid();
+	size_t mark = out->len;
+	size_t max = out->max;
+	char why[512] = "";
+	char prefix[128] = "";
+	int rc = -EINVAL;
+
+	if (res)
+		memset(res, 0, sizeof(*res));
+	if (jv_get_kind(in) == JV_KIND_OBJECT)
+		type = get(in, n->rkeys[R_TYPE]);
+	if (jv_get_kind(type) == JV_KIND_STRING && !strcmp(jv_string_value(type), "raw")) {
+		raw = in;
+	} else if (n->default_platform) {
+		raw = jv_object_set(jv_object(), jv_string("v"), jv_number(1));
+		raw = jv_object_set(raw, jv_string("type"), jv_string("raw"));
+		raw = jv_object_set(raw, jv_string("id"), jv_null());
+		raw = jv_object_set(raw, jv_string("platform"), jv_string(n->default_platform));
+		raw = jv_object_set(raw, jv_string("received_at"), jv_null());
+		raw = jv_object_set(raw, jv_string("headers"), jv_object());
+		raw = jv_object_set(raw, jv_string("body"), in);
+	} else {
+		if (jv_get_kind(in) != JV_KIND_OBJECT)
+			snprintf(err, errlen, "not a raw record: a JSON %s", jv_kind_name(jv_get_kind(in)));
+		else if (!jv_is_valid(type))
+			snprintf(err, errlen, "not a raw record: no \"type\" (give --platform for bare payloads)");
+		else
+			snprintf(err, errlen, "not a raw record: \"type\" is not \"raw\"");
+		jv_free(in);
+		goto out;
+	}
+	platform = get(raw, n->rkeys[R_PLATFORM]);
+	if (jv_get_kind(platform) != JV_KIND_STRING || str_len(platform) == 0) {
+		snprintf(err, errlen, "raw record without a platform");
+		goto out;
+	}
+	id = get(raw, n->rkeys[R_ID]);
+	if (jv_get_kind(id) == JV_KIND_NUMBER || jv_get_kind(id) == JV_KIND_STRING) {
+		char idtext[48];
+
+		describe(id, idtext, sizeof(idtext));
+		snprintf(prefix, sizeof(prefix), "%.64s (inbox %s): ", jv_string_value(platform), idtext);
+	} else {
+		snprintf(prefix, sizeof(prefix), "%.64s: ", jv_string_value(platform));
+	}
+	m = find_mapping(n, jv_string_value(platform));
+	if (!m) {
+		char q[80];
+
+		quote_platform(platform, q, sizeof(q));
+		snprintf(err, errlen, "unknown platform %s: no built-in mapping%s", q,
+			 n->libdir ? " and none in the mappings directory" : "");
+		goto out;
+	}
+	if (!m->jq) {
+		rc = compile(n, m, err, errlen);
+		if (rc < 0) {
+			rc = -ENOEXEC;
+			goto out;
+		}
+		rc = -EINVAL;
+	}
+	body = get(raw, n->rkeys[R_BODY]);
+	if (!jv_is_valid(body)) {
+		snprintf(err, errlen, "%sraw record without a body", prefix);
+		goto out;
+	}
+	raw = decode_form_body(n, raw);
+
+	lc.platform = m->platform;
+	lc.platform_len = strlen(m->platform);
+	lc.id = jv_get_kind(id) == JV_KIND_INVALID ? jv_null() : id;
+	received = get(raw, n->rkeys[R_RECEIVED_AT]);
+	if (time_of(received, &lc.received_ms) < 0)
+		lc.received_ms = aur_time_now_ms();
+	aur_time_format_ms(lc.received_ms, lc.received, sizeof(lc.received));
+
+	clear_outs(n);
+	rc = run(n, m, raw, why, sizeof(why));
+	raw = jv_invalid();
+	if (rc < 0) {
+		snprintf(err, errlen, "%s%s", prefix, why);
+		goto out;
+	}
+	if (out->max > mark + MAX_OUTPUT_BYTES)
+		out->max = mark + MAX_OUTPUT_BYTES;
+	for (size_t i = 0; i < n->nouts; i++) {
+		rc = finish(n, n->outs[i], &lc, out, res, why, sizeof(why));
+		if (rc < 0) {
+			snprintf(err, errlen, "%s%s", prefix, why);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	if (rc < 0 && out->len > mark) {
+		out->len = mark;
+		out->data[mark] = '\0';
+		if (res)
+			memset(res, 0, sizeof(*res));
+	}
+	out->max = max;
+	clear_outs(n);
+	jv_free(raw);
+	jv_free(type);
+	jv_free(platform);
+	jv_free(id);
+	jv_free(received);
+	jv_free(body);
+	return rc;
+}
+
+int aur_normalize_line(struct aur_normalizer *n, const char *line, size_t len,
+		       struct aur_buf *out, struct aur_normalize_result *res,
+		       char *err, size_t errlen)
+{
+	jv v;
+	char why[256];
+
+	if (res)
+		memset(res, 0, sizeof(*res));
+	if (aur_jvio_parse(line, len, &v, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "invalid JSON: %s", why);
+		return -EINVAL;
+	}
+	return aur_normalize_value(n, v, out, res, err, errlen);
+}
