@@ -123,6 +123,7 @@ int main(int argc, char **argv)
 	const char *db_arg = NULL;
 	sqlite3 *db = NULL;
 	char err[1024];
+	char warning[256];
 	unsigned long rejected = 0;
 	int strict = 0;
 	int level = AUR_LOG_WARN;
@@ -219,6 +220,8 @@ int main(int argc, char **argv)
 	cfg.embed_url = getenv("AURORA_EMBED_URL");
 	cfg.embed_model = getenv("AURORA_EMBED_MODEL");
 	cfg.embed_key = getenv("AURORA_EMBED_KEY");
+	if (cfg.embed_url && !*cfg.embed_url)
+		cfg.embed_url = NULL;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -264,6 +267,8 @@ int main(int argc, char **argv)
 			break;
 		}
 		r = aur_correlator_process(corr, rec, &decision, err, sizeof(err));
+		if (aur_correlator_take_warning(corr, warning, sizeof(warning)))
+			aur_warn("line %lu: %s", in.lineno, warning);
 		if (r == -EINVAL) {
 			aur_warn("line %lu: %s", in.lineno, err);
 			rejected++;

@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "correlate.h"
 #include "db.h"
+#include "embeddings.h"
 #include "incident.h"
 #include "textvec.h"
 #include "timeutil.h"
@@ -79,6 +80,22 @@ struct aur_correlator {
 	uint32_t *stats_saved;  /* df as last written, to write only what changed */
 	uint32_t docs_saved;
 	unsigned unsaved;
+	struct aur_embeddings embed;  /* embed.url NULL: the built-in vectorizer */
+	float *scratch;               /* an incident's dense vector while it is compared */
+	float *alert_scratch;         /* the alert's dense vector */
+	unsigned long embed_failures;
+	char warning[320];            /* the last embeddings failure, until taken */
+};
+
+/*
+ * A text's vector: the built-in sparse one, or a dense embedding. Vectors of
+ * different kinds (an endpoint added or removed later) compare as 0.
+ */
+struct semvec {
+	int dense;
+	struct aur_textvec sparse;
+	size_t dims;
+	float *v; /* AUR_EMBEDDINGS_MAX_DIMS floats when dense is possible */
 };
 
 /* The parts of an alert record correlation reads; strings borrowed from the record. */
@@ -230,6 +247,15 @@ int aur_correlator_new(struct aur_correlator **out, sqlite3 *db, const struct au
 	c->cfg = *cfg;
 	c->stats = aur_xcalloc(1, sizeof(*c->stats));
 	c->stats_saved = aur_xcalloc(AUR_TEXTVEC_BUCKETS, sizeof(uint32_t));
+	if (cfg->embed_url && *cfg->embed_url) {
+		c->embed.url = cfg->embed_url;
+		c->embed.model = cfg->embed_model;
+		c->embed.key = cfg->embed_key;
+		c->embed.timeout_ms = cfg->embed_timeout_ms;
+	}
+	/* dense vectors may be stored even when this run has no endpoint */
+	c->scratch = aur_xcalloc(AUR_EMBEDDINGS_MAX_DIMS, sizeof(float));
+	c->alert_scratch = aur_xcalloc(AUR_EMBEDDINGS_MAX_DIMS, sizeof(float));
 	for (int i = 0; i < S_COUNT && rc == 0; i++)
 		rc = aur_db_prepare(db, &c->st[i], sql[i], err, errlen);
 	if (rc == 0)
@@ -255,6 +281,8 @@ void aur_correlator_free(struct aur_correlator *c)
 		sqlite3_finalize(c->st[i]);
 	free(c->stats);
 	free(c->stats_saved);
+	free(c->scratch);
+	free(c->alert_scratch);
 	free(c);
 }
 
@@ -330,33 +358,136 @@ static int read_alert(jv rec, struct alert_in *a, char *err, size_t errlen)
 		aur_textvec_service_key(a->service, a->service_key, sizeof(a->service_key));
 	else
 		aur_textvec_host_key(a->host, a->service_key, sizeof(a->service_key));
-	snprintf(a->text, sizeof(a->text), "%s %s", a->title, a->description ? a->description : "");
+	snprintf(a->text, sizeof(a->text), "%s%s%s", a->title, a->description ? " " : "",
+		 a->description ? a->description : "");
 	return 0;
 }
 
-/* Incident vector blobs are a 4-byte count of alerts followed by the textvec. */
-static void vector_blob(const struct aur_textvec *v, uint32_t count, struct aur_buf *out)
+static void put_u32(unsigned char *p, uint32_t x)
 {
-	unsigned char head[4] = { (unsigned char)(count >> 24), (unsigned char)(count >> 16),
-				  (unsigned char)(count >> 8), (unsigned char)count };
-	size_t n = aur_textvec_blob_size(v);
-	unsigned char *tmp = aur_xmalloc(n);
-
-	aur_textvec_to_blob(v, tmp);
-	aur_buf_reset(out);
-	aur_buf_add(out, head, 4);
-	aur_buf_add(out, tmp, n);
-	free(tmp);
+	p[0] = (unsigned char)(x >> 24);
+	p[1] = (unsigned char)(x >> 16);
+	p[2] = (unsigned char)(x >> 8);
+	p[3] = (unsigned char)x;
 }
 
-static uint32_t vector_unblob(const void *blob, size_t len, struct aur_textvec *v)
+static uint32_t get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Vector blobs: a 4-byte count of the texts averaged, a kind byte, the vector. */
+static void semvec_blob(const struct semvec *v, uint32_t count, struct aur_buf *out)
+{
+	unsigned char head[5];
+
+	put_u32(head, count);
+	head[4] = v->dense ? 'D' : 'S';
+	aur_buf_reset(out);
+	aur_buf_add(out, head, sizeof(head));
+	if (v->dense) {
+		unsigned char dims[4];
+
+		put_u32(dims, (uint32_t)v->dims);
+		aur_buf_add(out, dims, 4);
+		aur_buf_add(out, v->v, v->dims * sizeof(float));
+	} else {
+		size_t n = aur_textvec_blob_size(&v->sparse);
+		unsigned char *tmp = aur_xmalloc(n);
+
+		aur_textvec_to_blob(&v->sparse, tmp);
+		aur_buf_add(out, tmp, n);
+		free(tmp);
+	}
+}
+
+/* The count of texts in blob, with v filled (empty when the blob is none or foreign). */
+static uint32_t semvec_unblob(const void *blob, size_t len, struct semvec *v)
 {
 	const unsigned char *p = blob;
 
-	v->n = 0;
-	if (!blob || len < 4 || aur_textvec_from_blob(p + 4, len - 4, v) < 0)
+	v->dense = 0;
+	v->sparse.n = 0;
+	v->dims = 0;
+	if (!blob || len < 5)
 		return 0;
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	if (p[4] == 'D' && v->v && len >= 9) {
+		uint32_t dims = get_u32(p + 5);
+
+		if (dims == 0 || dims > AUR_EMBEDDINGS_MAX_DIMS || len != 9 + (size_t)dims * sizeof(float))
+			return 0;
+		memcpy(v->v, p + 9, (size_t)dims * sizeof(float));
+		v->dims = dims;
+		v->dense = 1;
+		return get_u32(p);
+	}
+	if (p[4] != 'S' || aur_textvec_from_blob(p + 5, len - 5, &v->sparse) < 0)
+		return 0;
+	return get_u32(p);
+}
+
+static double semvec_cosine(const struct semvec *a, const struct semvec *b)
+{
+	if (a->dense != b->dense)
+		return 0;
+	if (a->dense)
+		return a->dims == b->dims ? aur_embeddings_cosine(a->v, b->v, a->dims) : 0;
+	return aur_textvec_cosine(&a->sparse, &b->sparse);
+}
+
+/* acc = the centroid of its count texts and v. */
+static void semvec_add(struct semvec *acc, uint32_t count, const struct semvec *v)
+{
+	double norm = 0;
+
+	if (!v->dense) {
+		if (acc->dense) {
+			acc->dense = 0;
+			count = 0;
+		}
+		aur_textvec_add(&acc->sparse, count, &v->sparse);
+		return;
+	}
+	if (!acc->v)
+		return;
+	if (!acc->dense || acc->dims != v->dims) {
+		acc->dense = 1;
+		acc->dims = v->dims;
+		count = 0;
+	}
+	for (size_t i = 0; i < v->dims; i++) {
+		acc->v[i] = acc->v[i] * (float)count + v->v[i];
+		norm += (double)acc->v[i] * acc->v[i];
+	}
+	norm = sqrt(norm);
+	for (size_t i = 0; i < v->dims && norm > 0; i++)
+		acc->v[i] = (float)(acc->v[i] / norm);
+}
+
+/* The vector of an alert's text: the endpoint's embedding when configured and reachable. */
+static void semvec_of(struct aur_correlator *c, const struct alert_in *a, struct semvec *out)
+{
+	char err[200];
+
+	out->dense = 0;
+	if (c->embed.url && out->v) {
+		if (aur_embeddings_fetch(&c->embed, a->text, out->v, &out->dims, err, sizeof(err)) == 0) {
+			out->dense = 1;
+			return;
+		}
+		c->embed_failures++;
+		snprintf(c->warning, sizeof(c->warning), "%s; using the built-in vectorizer", err);
+	}
+	aur_textvec_vector(c->stats, a->text, &out->sparse);
+}
+
+int aur_correlator_take_warning(struct aur_correlator *c, char *out, size_t outlen)
+{
+	if (!c->warning[0])
+		return 0;
+	snprintf(out, outlen, "%s", c->warning);
+	c->warning[0] = '\0';
+	return 1;
 }
 
 static struct candidate *find_candidate(struct candidate *cand, size_t *n, long long id)
@@ -399,7 +530,7 @@ static int query_ids(sqlite3_stmt *st, const char *text, long long since, long l
 	return rc == SQLITE_DONE ? 0 : aur_db_errno(rc);
 }
 
-static int gather(struct aur_correlator *c, const struct alert_in *a, const struct aur_textvec *vec,
+static int gather(struct aur_correlator *c, const struct alert_in *a, const struct semvec *vec,
 		  struct candidate *cand, size_t *ncand)
 {
 	const struct aur_correlate_config *cfg = &c->cfg;
@@ -452,13 +583,13 @@ static int gather(struct aur_correlator *c, const struct alert_in *a, const stru
 	/* similarity for every candidate found */
 	for (size_t i = 0; i < *ncand; i++) {
 		sqlite3_stmt *st = c->st[S_INC_GET];
-		struct aur_textvec iv;
+		struct semvec iv = { 0, { 0, { { 0, 0 } } }, 0, c->scratch };
 		double sim;
 
 		sqlite3_bind_int64(st, 1, cand[i].id);
 		if (sqlite3_step(st) == SQLITE_ROW) {
-			vector_unblob(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), &iv);
-			sim = aur_textvec_cosine(vec, &iv);
+			semvec_unblob(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), &iv);
+			sim = semvec_cosine(vec, &iv);
 			if (1.0 - sim < cfg->max_distance) {
 				snprintf(reason, sizeof(reason), "similar text (cosine %.2f)", sim);
 				offer(cand, ncand, cand[i].id, sim, "semantic_similarity", reason);
@@ -487,11 +618,11 @@ static int is_build_source(const char *source)
 }
 
 /* Attach alert_id to incident id: join record, indexes, vector, severity, activity. */
-static int join_incident(struct aur_correlator *c, const struct alert_in *a, const struct aur_textvec *vec,
+static int join_incident(struct aur_correlator *c, const struct alert_in *a, const struct semvec *vec,
 			 long long alert_id, long long id, const struct verdict *v, const char *when)
 {
 	sqlite3_stmt *st = c->st[S_INC_GET];
-	struct aur_textvec iv;
+	struct semvec iv = { 0, { 0, { { 0, 0 } } }, 0, c->scratch };
 	struct aur_textvec_terms terms;
 	struct aur_buf blob;
 	const char *sev = a->severity;
@@ -504,7 +635,7 @@ static int join_incident(struct aur_correlator *c, const struct alert_in *a, con
 		reset(st);
 		return rc == SQLITE_DONE ? -ENOENT : aur_db_errno(rc);
 	}
-	count = vector_unblob(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), &iv);
+	count = semvec_unblob(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), &iv);
 	if (aur_incident_severity_rank((const char *)sqlite3_column_text(st, 3)) > aur_incident_severity_rank(sev))
 		sev = NULL;
 	{
@@ -512,9 +643,9 @@ static int join_incident(struct aur_correlator *c, const struct alert_in *a, con
 
 		snprintf(keep, sizeof(keep), "%s", (const char *)sqlite3_column_text(st, 3));
 		reset(st);
-		aur_textvec_add(&iv, count, vec);
+		semvec_add(&iv, count, vec);
 		aur_buf_init(&blob, 0);
-		vector_blob(&iv, count + 1, &blob);
+		semvec_blob(&iv, count + 1, &blob);
 		st = c->st[S_INC_TOUCH];
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, a->t_ms);
@@ -547,7 +678,7 @@ static int join_incident(struct aur_correlator *c, const struct alert_in *a, con
 }
 
 static int upsert_alert(struct aur_correlator *c, const struct alert_in *a, const char *record_text,
-			const struct aur_textvec *vec, long long existing, long long incident_id, const char *when,
+			const struct semvec *vec, long long existing, long long incident_id, const char *when,
 			long long *alert_id)
 {
 	sqlite3_stmt *st;
@@ -573,10 +704,10 @@ static int upsert_alert(struct aur_correlator *c, const struct alert_in *a, cons
 	}
 	st = c->st[S_ALERT_INSERT];
 	{
-		size_t n = aur_textvec_blob_size(vec);
-		unsigned char *blob = aur_xmalloc(n);
+		struct aur_buf blob;
 
-		aur_textvec_to_blob(vec, blob);
+		aur_buf_init(&blob, 0);
+		semvec_blob(vec, 1, &blob);
 		sqlite3_bind_text(st, 1, a->source, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, a->dedup_key, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, a->fingerprint ? a->fingerprint : "", -1, SQLITE_STATIC);
@@ -593,10 +724,10 @@ static int upsert_alert(struct aur_correlator *c, const struct alert_in *a, cons
 			sqlite3_bind_int64(st, 13, a->inbox_id);
 		if (incident_id > 0)
 			sqlite3_bind_int64(st, 14, incident_id);
-		sqlite3_bind_blob(st, 15, blob, (int)n, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 15, blob.data, (int)blob.len, SQLITE_STATIC);
 		rc = aur_db_errno(sqlite3_step(st));
 		reset(st);
-		free(blob);
+		aur_buf_release(&blob);
 	}
 	*alert_id = sqlite3_last_insert_rowid(c->db);
 	return rc;
@@ -651,7 +782,7 @@ static long long final_incident(struct aur_correlator *c, long long id, char *st
 static int decide(struct aur_correlator *c, const struct alert_in *a, const char *record_text,
 		  struct verdict *v, char *err, size_t errlen)
 {
-	struct aur_textvec vec;
+	struct semvec vec = { 0, { 0, { { 0, 0 } } }, 0, c->alert_scratch };
 	struct candidate cand[MAX_CANDIDATES];
 	size_t ncand = 0;
 	sqlite3_stmt *st = c->st[S_ALERT_GET];
@@ -697,13 +828,13 @@ static int decide(struct aur_correlator *c, const struct alert_in *a, const char
 		v->strategy = "none";
 		snprintf(v->reason, sizeof(v->reason), "RCA is off for %s: build events are logged only",
 			 a->source);
-		aur_textvec_vector(c->stats, a->text, &vec);
+		aur_textvec_vector(c->stats, a->text, &vec.sparse);
 		return upsert_alert(c, a, record_text, &vec, existing, 0, when, &alert_id);
 	}
 
 	/* the same alert again, in an incident that is still open */
 	if (existing && prev_incident && (!strcmp(prev_status, "investigating") || !strcmp(prev_status, "analyzed"))) {
-		aur_textvec_vector(c->stats, a->text, &vec);
+		aur_textvec_vector(c->stats, a->text, &vec.sparse);
 		rc = upsert_alert(c, a, record_text, &vec, existing, prev_incident, when, &alert_id);
 		if (rc < 0)
 			return rc;
@@ -739,7 +870,7 @@ static int decide(struct aur_correlator *c, const struct alert_in *a, const char
 
 	if (!firing) {
 		/* a resolve for an alert with no open incident: record it, nothing to correlate */
-		aur_textvec_vector(c->stats, a->text, &vec);
+		aur_textvec_vector(c->stats, a->text, &vec.sparse);
 		v->action = "resolved";
 		v->incident_id = prev_incident;
 		v->strategy = "none";
@@ -753,7 +884,7 @@ static int decide(struct aur_correlator *c, const struct alert_in *a, const char
 		aur_textvec_learn(c->stats, a->text);
 		c->unsaved++;
 	}
-	aur_textvec_vector(c->stats, a->text, &vec);
+	semvec_of(c, a, &vec);
 	rc = gather(c, a, &vec, cand, &ncand);
 	if (rc < 0)
 		return rc;

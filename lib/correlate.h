@@ -60,6 +60,12 @@ void aur_correlator_free(struct aur_correlator *c);
  */
 int aur_correlator_process(struct aur_correlator *c, jv record, jv *decision, char *err, size_t errlen);
 
+/*
+ * 1 with a message in out when something degraded since the last call (the
+ * embeddings endpoint failed and the built-in vectorizer stood in), else 0.
+ */
+int aur_correlator_take_warning(struct aur_correlator *c, char *out, size_t outlen);
+
 /* Persist the vectorizer's document statistics. 0 or aur_db_errno(). */
 int aur_correlator_flush(struct aur_correlator *c, char *err, size_t errlen);
 

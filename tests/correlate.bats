@@ -264,3 +264,45 @@ setup() {
 	[ "$status" -eq 75 ]
 	[ "$(sql 'SELECT count(*) FROM alerts')" = 1 ]
 }
+
+start_embeddings() {
+	python3 "$AURORA_TOP/tests/helpers/embeddings-standin.py" "$BATS_TEST_TMPDIR/embed.port" \
+		"$BATS_TEST_TMPDIR/embed.log" &
+	EMBED_PID=$!
+	for _ in $(seq 1 100); do
+		[ -s "$BATS_TEST_TMPDIR/embed.port" ] && break
+		sleep 0.05
+	done
+	EMBED_PORT=$(cat "$BATS_TEST_TMPDIR/embed.port")
+}
+
+teardown() {
+	[ -z "${EMBED_PID:-}" ] || kill "$EMBED_PID" 2>/dev/null || true
+}
+
+@test "with AURORA_EMBED_URL the similarity comes from the embeddings endpoint" {
+	start_embeddings
+	alert splunk s1 firing 2026-03-03T12:00:00Z "" "disk latency spike on storage array" >> "$IN"
+	alert dynatrace p1 firing 2026-03-03T12:02:00Z "" "storage array disk latency spike" >> "$IN"
+	alert dynatrace p2 firing 2026-03-03T12:03:00Z "" "login page returns blank" >> "$IN"
+	AURORA_EMBED_URL="http://127.0.0.1:$EMBED_PORT/v1/embeddings" AURORA_EMBED_MODEL=nomic-embed-text \
+		AURORA_EMBED_KEY=sk-test correlate "$IN"
+	[ "$status" -eq 0 ]
+	decision 2 | jq -e '.action == "attached" and .correlation.strategy == "semantic_similarity"
+		and .correlation.score >= 0.9'
+	decision 3 | jq -e '.action == "created"'
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/embed.log")" -eq 3 ]
+	head -n 1 "$BATS_TEST_TMPDIR/embed.log" | jq -e '.path == "/v1/embeddings" and .authorization == "Bearer sk-test"
+		and .body.model == "nomic-embed-text" and .body.input == "disk latency spike on storage array"'
+	[ "$(sql "SELECT substr(hex(vector), 9, 2) FROM incidents WHERE id = 1")" = 44 ]
+}
+
+@test "an unreachable embeddings endpoint is a warning: the built-in vectorizer stands in" {
+	port=$(free_port)
+	alert splunk s1 firing 2026-03-03T12:00:00Z "" "disk latency spike on storage array" >> "$IN"
+	alert dynatrace p1 firing 2026-03-03T12:02:00Z "" "storage array disk latency spike" >> "$IN"
+	AURORA_EMBED_URL="http://127.0.0.1:$port/v1/embeddings" correlate "$IN"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"line 1: embeddings endpoint http://127.0.0.1:$port/v1/embeddings"*"using the built-in vectorizer"* ]]
+	decision 2 | jq -e '.action == "attached" and .correlation.strategy == "semantic_similarity"'
+}
