@@ -33,13 +33,15 @@ background() {
 
 setup() {
 	PEER_PIDS=()
+	RECV_PID=
 	aurora_fresh_db
 	need aurora-recv aurora-connector aurora-inbox jq curl
 	background recv aurora-recv --listen 127.0.0.1:0 --port-file "$BATS_TEST_TMPDIR/recv.port" \
 		--db "$AURORA_DB" --log-file "$BATS_TEST_TMPDIR/recv-diagnostics.log"
+	RECV_PID=$!
 	for _ in $(seq 1 200); do
 		[ -s "$BATS_TEST_TMPDIR/recv.port" ] && break
-		kill -0 "${PEER_PIDS[0]}" 2>/dev/null || break
+		kill -0 "$RECV_PID" 2>/dev/null || break
 		sleep 0.05
 	done
 	RECV_PORT=$(cat "$BATS_TEST_TMPDIR/recv.port" 2>/dev/null) ||
@@ -49,14 +51,26 @@ setup() {
 	RECV=http://127.0.0.1:$RECV_PORT
 }
 
+# End every background process; the receiver must stop cleanly on SIGTERM
+# (exit 0) with no sanitizer report (make check runs the ASan+UBSan build).
 teardown() {
-	local pid
+	local pid rc=0
 	for pid in "${PEER_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null || true
 	done
 	for pid in "${PEER_PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
+		if [ "$pid" = "${RECV_PID-}" ]; then
+			wait "$pid" 2>/dev/null || rc=$?
+		else
+			wait "$pid" 2>/dev/null || true
+		fi
 	done
+	if [ -n "${RECV_PID-}" ] && { [ "$rc" -ne 0 ] ||
+		grep -qE 'Sanitizer|runtime error' "$BATS_TEST_TMPDIR/recv.log"; }; then
+		echo "aurora-recv exited $rc:" >&2
+		cat "$BATS_TEST_TMPDIR/recv.log" >&2
+		return 1
+	fi
 }
 
 # A token for platform $1, from aurora-connector, in $TOKEN.
