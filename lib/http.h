@@ -1,0 +1,198 @@
+/*
+ * http.h - a thin layer over libmicrohttpd: launch modes, routes, bodies,
+ * JSON answers.
+ *
+ * One server serves either an accept loop (a listening socket: libmicrohttpd's
+ * own threads, epoll, a thread pool, suspend/resume) or exactly one
+ * connection that was accepted by someone else (inetd, tcpserver, systemd
+ * Accept=yes), run in the caller's thread until the peer closes it.
+ *
+ * A request walks through a route's handler in phases:
+ *   HEADERS  the request line and the headers are in. The handler answers
+ *            at once, or asks for the body (AUR_HTTP_READ_BODY).
+ *   BODY     the whole body is in (aur_http_body). The handler answers, or
+ *            suspends the connection (accept loop only) and has another
+ *            thread call aur_http_resume later.
+ *   RESUMED  after aur_http_resume: the handler answers now.
+ *   DONE     the request is over, answered or not (client gone, timeout,
+ *            shutdown): the handler releases what it keeps for the request.
+ * The layer itself answers what no handler needs to know about, each with
+ * a JSON body {"error": "..."}: 431 for too many header fields or bytes
+ * (before routing), 404 for a path no route has, 405 with Allow for a path
+ * whose routes take other methods, 413 for a chunked body that passes the
+ * limit as it arrives. A body must be complete within the read timeout after
+ * the headers, else the connection is dropped. libmicrohttpd still answers
+ * a few framing errors itself (a malformed request line, headers past its
+ * memory limit) with its own short HTML bodies.
+ *
+ * Threads: in the accept loop, handlers run on libmicrohttpd's worker
+ * threads, several at once; aur_http_resume may be called from any thread.
+ * In one-connection mode everything runs in the thread that calls
+ * aur_http_run_connection.
+ */
+#ifndef AURORA_HTTP_H
+#define AURORA_HTTP_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <jq.h>
+
+enum aur_http_method {
+	AUR_HTTP_GET = 1,
+	AUR_HTTP_HEAD = 2,
+	AUR_HTTP_POST = 4,
+	AUR_HTTP_PUT = 8,
+	AUR_HTTP_DELETE = 16,
+	AUR_HTTP_PATCH = 32,
+	AUR_HTTP_OPTIONS = 64,
+	AUR_HTTP_OTHER = 128,
+	AUR_HTTP_ANY = 255
+};
+
+enum aur_http_phase {
+	AUR_HTTP_HEADERS = 0,
+	AUR_HTTP_BODY,
+	AUR_HTTP_RESUMED,
+	AUR_HTTP_DONE
+};
+
+/* What a handler returns from the HEADERS, BODY and RESUMED phases (DONE ignores it). */
+enum aur_http_next {
+	AUR_HTTP_ANSWERED = 0, /* a response was queued with aur_http_respond* */
+	AUR_HTTP_READ_BODY,    /* HEADERS only: read the body, then call BODY */
+	AUR_HTTP_SUSPENDED,    /* aur_http_suspend succeeded: RESUMED follows aur_http_resume */
+	AUR_HTTP_CLOSE         /* drop the connection without an answer */
+};
+
+struct aur_http;
+struct aur_http_req;
+
+struct aur_http_options {
+	unsigned threads;         /* accept loop: worker threads; default: the CPUs online */
+	unsigned max_connections; /* accept loop: concurrent connections; default 256 */
+	unsigned read_timeout_s;  /* idle connections are closed after it, and a body must
+				     be complete within it after the headers; default 10 */
+	size_t max_body;          /* bytes; default 1 MiB */
+	size_t max_header_bytes;  /* request line and header fields; default 16384 */
+	unsigned max_headers;     /* header fields; default 64 */
+	/* Diagnostics of this layer and of libmicrohttpd (level as in log.h); NULL drops them. */
+	void (*log)(int level, const char *msg);
+};
+
+/* Fill o with the defaults above. */
+void aur_http_options_init(struct aur_http_options *o);
+
+/* A server with no route yet. *out is freed with aur_http_free. */
+void aur_http_new(struct aur_http **out, const struct aur_http_options *o);
+
+/*
+ * Add a route before the server starts. pattern is a path whose segments are
+ * literal or "{}" (one non-empty segment, read back with aur_http_param).
+ * methods is a mask of enum aur_http_method; GET includes HEAD. A route
+ * with AUR_HTTP_ANY sees every method and answers 405 itself when it must
+ * (so it can answer 404 for an unknown {} first). Routes are tried in the
+ * order they were added; the first whose pattern and method match wins.
+ * pattern (borrowed) and arg must outlive the server. 0, or -E2BIG past
+ * the route table's size or -EINVAL for a pattern with more than
+ * AUR_HTTP_MAX_PARAMS parameters.
+ */
+#define AUR_HTTP_MAX_ROUTES 32
+#define AUR_HTTP_MAX_PARAMS 4
+int aur_http_route(struct aur_http *h, unsigned methods, const char *pattern,
+		   enum aur_http_next (*handler)(struct aur_http_req *req, enum aur_http_phase phase,
+						 void *arg),
+		   void *arg);
+
+/*
+ * Serve the listening socket fd in libmicrohttpd's threads (thread pool,
+ * epoll, suspend/resume). fd is set non-blocking and is closed when the
+ * server is freed. 0, or -EIO with err set when libmicrohttpd does not start.
+ */
+int aur_http_start_listener(struct aur_http *h, int fd, char *err, size_t errlen);
+
+/*
+ * Serve one accepted connection fd: from now on libmicrohttpd owns and closes
+ * it. remote is the peer address to report (borrowed; copied), or NULL to
+ * ask the socket. 0, or -EIO with err set. Then call aur_http_run_connection.
+ */
+int aur_http_start_connection(struct aur_http *h, int fd, const char *remote, char *err, size_t errlen);
+
+/*
+ * One-connection mode: serve requests (keep-alive included) until the peer
+ * closes the connection or it times out, or *stop becomes non-zero (a signal
+ * handler sets it): then the request in progress, if any, is finished
+ * (waiting at most 2 s). 0, or -EIO when the event loop fails.
+ */
+int aur_http_run_connection(struct aur_http *h, const volatile sig_atomic_t *stop);
+
+/* 1 when handlers may suspend connections (the accept loop). */
+int aur_http_can_suspend(const struct aur_http *h);
+
+/* Accept loop: stop accepting new connections; the open ones are still served. */
+void aur_http_quiesce(struct aur_http *h);
+
+/* Requests begun and not yet over; suspended requests among them. Any thread. */
+unsigned aur_http_active(const struct aur_http *h);
+unsigned aur_http_suspended(const struct aur_http *h);
+
+/*
+ * Stop serving (closing every connection, which ends their requests with
+ * DONE) and free. Suspended requests must be resumed before: libmicrohttpd
+ * cannot stop with a connection suspended. NULL-safe.
+ */
+void aur_http_free(struct aur_http *h);
+
+/* The request. Strings are borrowed until the DONE phase returns. */
+enum aur_http_method aur_http_method(const struct aur_http_req *req);
+const char *aur_http_method_name(const struct aur_http_req *req);
+const char *aur_http_path(const struct aur_http_req *req);
+/* The i-th "{}" of the route's pattern, or NULL. */
+const char *aur_http_param(const struct aur_http_req *req, unsigned i);
+/* A request header (name case-insensitive) or NULL; the first when repeated. */
+const char *aur_http_header(const struct aur_http_req *req, const char *name);
+/* A query-string argument, decoded, or NULL. */
+const char *aur_http_query(const struct aur_http_req *req, const char *name);
+/* The peer's address as text ("127.0.0.1", "::1"), or "" when unknown. */
+const char *aur_http_remote(struct aur_http_req *req);
+/* The body read so far (all of it from the BODY phase on); never NULL, NUL-terminated. */
+const void *aur_http_body(const struct aur_http_req *req, size_t *len);
+/* The status answered, 0 before an answer (so DONE can tell what happened). */
+unsigned aur_http_status(const struct aur_http_req *req);
+/* 1 when the request ended because the body was late or the client went away. */
+int aur_http_cut_off(const struct aur_http_req *req);
+
+/* A handler's own per-request pointer; it frees it in DONE. */
+void aur_http_set_data(struct aur_http_req *req, void *data);
+void *aur_http_data(const struct aur_http_req *req);
+
+/*
+ * HEADERS phase of a route that takes a body: answer 411 when there is no
+ * Content-Length and no chunked transfer coding, and 413 when Content-Length
+ * passes max_body (without reading the body). Returns AUR_HTTP_READ_BODY when
+ * the body may be read, else AUR_HTTP_ANSWERED (or AUR_HTTP_CLOSE).
+ */
+enum aur_http_next aur_http_expect_body(struct aur_http_req *req);
+
+/*
+ * Suspend the connection from the BODY phase, then return AUR_HTTP_SUSPENDED
+ * (even when something resumes it before the handler returns). 0, or
+ * -ENOTSUP when this server cannot suspend (one-connection mode): answer
+ * directly then.
+ */
+int aur_http_suspend(struct aur_http_req *req);
+/* Resume a suspended request; any thread. Do not touch req afterwards. */
+void aur_http_resume(struct aur_http_req *req);
+
+/* An extra header for the response about to be queued (at most 4; copied). */
+void aur_http_add_header(struct aur_http_req *req, const char *name, const char *value);
+
+/* Queue a response; body copied. AUR_HTTP_ANSWERED, or AUR_HTTP_CLOSE when it cannot be queued. */
+enum aur_http_next aur_http_respond(struct aur_http_req *req, unsigned status, const char *content_type,
+				    const void *body, size_t len);
+/* The same with value dumped as compact JSON (application/json); consumes value. */
+enum aur_http_next aur_http_respond_json(struct aur_http_req *req, unsigned status, jv value);
+/* {"error": "<formatted message>"} with status. */
+enum aur_http_next aur_http_respond_error(struct aur_http_req *req, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif
