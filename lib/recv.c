@@ -1,0 +1,549 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "log.h"
+#include "recv.h"
+#include "timeutil.h"
+#include "xalloc.h"
+#include "banned.h"
+
+/* How old a cached connector row may be: normally, and when a credential did not match. */
+#define CACHE_MAX_AGE_MS 1000
+#define CACHE_RECHECK_MS 100
+
+#define MAX_TOKENS 3
+
+struct aur_recv {
+	struct aur_recv_options o;
+	struct aur_conncache *cc;
+	struct aur_committer *c;
+	char ts_header[128]; /* the Grafana timestamp header, lowercase, as kept in inbox.headers */
+};
+
+/* One webhook request. */
+struct wreq {
+	struct aur_recv *r;
+	struct aur_http_req *req;
+	const char *platform;       /* an aur_platforms entry */
+	struct aur_connector c;     /* the row the request was checked against */
+	const char *tokens[MAX_TOKENS];
+	size_t ntokens;
+	char basic[512];
+	int test;                   /* authenticated by the one-use test token */
+	int need_signature;
+	int reading;                /* the body was asked for */
+	int suspended;
+	struct aur_commit_item item;
+	char *headers_json;
+};
+
+static const char *const kept_headers[] = {
+	"content-type", "user-agent", "x-webhook-id", "x-webhook-subscription", "x-pagerduty-signature",
+	"x-grafana-alerting-signature", "x-request-id", "x-forwarded-for", NULL,
+};
+
+void aur_recv_options_init(struct aur_recv_options *o)
+{
+	o->grafana_timestamp_header = "X-Grafana-Alerting-Signature-Timestamp";
+	o->signature_skew_s = 300;
+	o->log = NULL;
+}
+
+void aur_recv_new(struct aur_recv **out, const struct aur_recv_options *o, struct aur_conncache *cc,
+		  struct aur_committer *c)
+{
+	struct aur_recv *r = aur_xcalloc(1, sizeof(*r));
+	size_t i;
+
+	r->o = *o;
+	r->cc = cc;
+	r->c = c;
+	for (i = 0; o->grafana_timestamp_header[i] && i + 1 < sizeof(r->ts_header); i++)
+		r->ts_header[i] = (char)tolower((unsigned char)o->grafana_timestamp_header[i]);
+	r->ts_header[i] = '\0';
+	*out = r;
+}
+
+void aur_recv_free(struct aur_recv *r)
+{
+	free(r);
+}
+
+static void say(const struct aur_recv *r, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void say(const struct aur_recv *r, int level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!r->o.log || level > aur_log_level())
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	r->o.log(level, msg);
+}
+
+static const char *known_platform(const char *name)
+{
+	for (int i = 0; name && aur_platforms[i]; i++)
+		if (!strcmp(aur_platforms[i], name))
+			return aur_platforms[i];
+	return NULL;
+}
+
+/* The credentials the request presents: Bearer, the Basic password, ?token=. */
+static void collect_tokens(struct wreq *w)
+{
+	const char *auth = aur_http_header(w->req, "Authorization");
+	const char *q = aur_http_query(w->req, "token");
+
+	if (auth && !strncasecmp(auth, "Bearer", 6) && (auth[6] == ' ' || auth[6] == '\t')) {
+		const char *t = auth + 7;
+
+		while (*t == ' ' || *t == '\t')
+			t++;
+		if (*t)
+			w->tokens[w->ntokens++] = t;
+	} else if (auth && aur_basic_password(auth, w->basic, sizeof(w->basic)) == 0 && w->basic[0]) {
+		w->tokens[w->ntokens++] = w->basic;
+	}
+	if (q && *q)
+		w->tokens[w->ntokens++] = q;
+}
+
+static int presents(const struct wreq *w, const char *hash)
+{
+	int match = 0;
+
+	/* every candidate is hashed, so timing does not tell which one matched */
+	for (size_t i = 0; i < w->ntokens; i++) {
+		size_t len = strlen(w->tokens[i]);
+
+		while (len && (w->tokens[i][len - 1] == ' ' || w->tokens[i][len - 1] == '\t'))
+			len--;
+		match |= aur_token_matches(w->tokens[i], len, hash);
+	}
+	return match;
+}
+
+static int secret_set(const struct aur_connector *c)
+{
+	return c->hmac_secret[0] && aur_platform_signs(c->platform);
+}
+
+static int verify_signature(const struct wreq *w, const struct aur_connector *c, char *why, size_t n)
+{
+	size_t len;
+	const void *body = aur_http_body(w->req, &len);
+
+	if (!strcmp(w->platform, "pagerduty"))
+		return aur_verify_pagerduty(c->hmac_secret, aur_http_header(w->req, "X-PagerDuty-Signature"),
+					    body, len, why, n);
+	return aur_verify_grafana(c->hmac_secret, aur_http_header(w->req, "X-Grafana-Alerting-Signature"),
+				  aur_http_header(w->req, w->r->o.grafana_timestamp_header), body, len,
+				  aur_time_now_ms() / 1000, w->r->o.signature_skew_s, why, n);
+}
+
+/*
+ * May the request go on, as far as c says? 0, or the status to answer with
+ * why filled. Without the body the signature is only noted as needed.
+ */
+static unsigned check(struct wreq *w, const struct aur_connector *c, int with_body, char *why, size_t n)
+{
+	w->test = 0;
+	w->need_signature = 0;
+	if (!c->enabled) {
+		snprintf(why, n, "platform %s is disabled", w->platform);
+		return 404;
+	}
+	if (c->test_token_hash[0] && c->test_token_expires_ms > aur_time_now_ms() &&
+	    presents(w, c->test_token_hash)) {
+		w->test = 1;
+		return 0;
+	}
+	if (c->token_hash[0]) {
+		if (w->ntokens == 0) {
+			snprintf(why, n, "missing token: send it as Authorization: Bearer, as the HTTP Basic"
+					 " password or as ?token=");
+			return 401;
+		}
+		if (!presents(w, c->token_hash)) {
+			snprintf(why, n, "wrong token for platform %s", w->platform);
+			return 401;
+		}
+	} else if (!secret_set(c)) {
+		snprintf(why, n, "no token or secret is configured for platform %s: run"
+				 " `aurora-connector token %s`", w->platform, w->platform);
+		return 401;
+	}
+	if (secret_set(c)) {
+		if (!with_body) {
+			w->need_signature = 1;
+			return 0;
+		}
+		if (verify_signature(w, c, why, n) < 0)
+			return 401;
+	}
+	return 0;
+}
+
+/*
+ * check() against the cached row; when it fails and the row is older than
+ * CACHE_RECHECK_MS, against a fresh one (a rotated token or a new secret
+ * counts at once). 0, a status with why, or 503 when the row cannot be read.
+ */
+static unsigned authorize(struct wreq *w, int with_body, char *why, size_t n)
+{
+	char err[256];
+	unsigned status;
+	int rc;
+
+	if (!with_body) {
+		rc = aur_conncache_get(w->r->cc, w->platform, CACHE_MAX_AGE_MS, &w->c, err, sizeof(err));
+		if (rc < 0) {
+			snprintf(why, n, "cannot read the connector of %s: %s", w->platform, err);
+			return 503;
+		}
+	}
+	status = check(w, &w->c, with_body, why, n);
+	if (status == 0)
+		return 0;
+	rc = aur_conncache_get(w->r->cc, w->platform, CACHE_RECHECK_MS, &w->c, err, sizeof(err));
+	if (rc == 1)
+		status = check(w, &w->c, with_body, why, n);
+	return status;
+}
+
+/* JSON (application/json, text/json, anything +json), or none; Datadog may also send a form. */
+static int content_type_ok(const char *platform, const char *ct, int *form)
+{
+	size_t len;
+
+	*form = 0;
+	if (!ct)
+		return 1;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	len = strcspn(ct, ";");
+	while (len && (ct[len - 1] == ' ' || ct[len - 1] == '\t'))
+		len--;
+	if (len == 0)
+		return 1;
+	if ((len == 16 && !strncasecmp(ct, "application/json", 16)) ||
+	    (len == 9 && !strncasecmp(ct, "text/json", 9)) ||
+	    (len > 5 && !strncasecmp(ct + len - 5, "+json", 5)))
+		return 1;
+	if (!strcmp(platform, "datadog") && len == 33 &&
+	    !strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
+		*form = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static enum aur_http_next reject(struct wreq *w, unsigned status, const char *why)
+{
+	say(w->r, AUR_LOG_INFO, "%s %s from %s: %u %s", aur_http_method_name(w->req), aur_http_path(w->req),
+	    aur_http_remote(w->req), status, why);
+	if (status == 503)
+		aur_http_add_header(w->req, "Retry-After", "1");
+	return aur_http_respond_error(w->req, status, "%s", why);
+}
+
+static enum aur_http_next webhook_headers(struct wreq *w)
+{
+	char why[512];
+	unsigned status;
+	int form;
+	enum aur_http_next next;
+	const char *ct;
+
+	if (aur_http_method(w->req) != AUR_HTTP_POST && aur_http_method(w->req) != AUR_HTTP_PUT) {
+		aur_http_add_header(w->req, "Allow", "POST, PUT");
+		snprintf(why, sizeof(why), "method %s is not allowed: deliver webhooks with POST or PUT",
+			 aur_http_method_name(w->req));
+		return reject(w, 405, why);
+	}
+	collect_tokens(w);
+	status = authorize(w, 0, why, sizeof(why));
+	if (status)
+		return reject(w, status, why);
+	next = aur_http_expect_body(w->req);
+	if (next != AUR_HTTP_READ_BODY)
+		return next;
+	ct = aur_http_header(w->req, "Content-Type");
+	if (!content_type_ok(w->platform, ct, &form)) {
+		snprintf(why, sizeof(why), "content type '%.64s' is not JSON%s", ct,
+			 strcmp(w->platform, "datadog") ? "" : " or application/x-www-form-urlencoded");
+		return reject(w, 415, why);
+	}
+	w->reading = 1;
+	return AUR_HTTP_READ_BODY;
+}
+
+/* The headers worth keeping, as a compact JSON object with lowercase names. Caller frees. */
+static char *kept_headers_json(const struct wreq *w)
+{
+	jv obj = jv_object();
+	jv text;
+	char *out;
+
+	for (size_t i = 0; kept_headers[i]; i++) {
+		const char *v = aur_http_header(w->req, kept_headers[i]);
+
+		if (v)
+			obj = jv_object_set(obj, jv_string(kept_headers[i]), jv_string(v));
+	}
+	if (w->r->ts_header[0]) {
+		const char *v = aur_http_header(w->req, w->r->ts_header);
+
+		if (v)
+			obj = jv_object_set(obj, jv_string(w->r->ts_header), jv_string(v));
+	}
+	text = jv_dump_string(obj, 0);
+	out = aur_xstrdup(jv_string_value(text));
+	jv_free(text);
+	return out;
+}
+
+/* 0 when body is one JSON value; else why says what jq found, with its line and column. */
+static int json_ok(const void *body, size_t len, char *why, size_t n)
+{
+	jv v = jv_parse_sized(body, (int)len);
+	jv msg;
+	const char *m;
+	const char *cut;
+	int rc = 0;
+
+	if (jv_is_valid(v)) {
+		jv_free(v);
+		return 0;
+	}
+	msg = jv_invalid_get_msg(v);
+	m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "not JSON";
+	/* jq appends the whole input; the position is what helps */
+	cut = strstr(m, " (while parsing '");
+	snprintf(why, n, "malformed JSON: %.*s", cut ? (int)(cut - m) : (int)strlen(m), m);
+	jv_free(msg);
+	rc = -EINVAL;
+	return rc;
+}
+
+static void on_stored(struct aur_commit_item *it, void *arg)
+{
+	struct wreq *w = arg;
+
+	(void)it;
+	if (w->suspended)
+		aur_http_resume(w->req);
+}
+
+static enum aur_http_next answer_stored(struct wreq *w)
+{
+	const struct aur_delivery *d = &w->item.d;
+	char num[32];
+	jv body;
+
+	if (w->item.rc < 0) {
+		const char *why = w->item.rc == -ESHUTDOWN ? "aurora-recv is shutting down"
+				  : w->item.rc == -EBUSY   ? "the database stayed locked past the busy timeout"
+				  : w->item.rc == -ENOSPC  ? "the disk is full"
+							   : "the database could not commit";
+
+		say(w->r, AUR_LOG_WARN, "%s %s from %s: 503 %s", aur_http_method_name(w->req),
+		    aur_http_path(w->req), aur_http_remote(w->req), why);
+		aur_http_add_header(w->req, "Retry-After", w->item.rc == -ENOSPC ? "60" : "5");
+		return aur_http_respond_error(w->req, 503, "delivery not stored: %s", why);
+	}
+	if (d->test)
+		aur_conncache_invalidate(w->r->cc, w->platform);
+	switch (d->result) {
+	case AUR_DELIVERY_STORED:
+	case AUR_DELIVERY_DUPLICATE:
+		say(w->r, AUR_LOG_DEBUG, "%s %s from %s: 202 id %lld%s", aur_http_method_name(w->req),
+		    aur_http_path(w->req), aur_http_remote(w->req), d->id,
+		    d->result == AUR_DELIVERY_DUPLICATE ? " (retry)" : "");
+		body = jv_object_set(jv_object(), jv_string("accepted"), jv_true());
+		body = jv_object_set(body, jv_string("id"), jv_number((double)d->id));
+		if (d->result == AUR_DELIVERY_DUPLICATE)
+			body = jv_object_set(body, jv_string("duplicate"), jv_true());
+		return aur_http_respond_json(w->req, 202, body);
+	case AUR_DELIVERY_RATE_LIMITED:
+		snprintf(num, sizeof(num), "%d", d->retry_after_s > 0 ? d->retry_after_s : 1);
+		say(w->r, AUR_LOG_INFO, "%s %s from %s: 429 rate limited", aur_http_method_name(w->req),
+		    aur_http_path(w->req), aur_http_remote(w->req));
+		aur_http_add_header(w->req, "Retry-After", num);
+		return aur_http_respond_error(w->req, 429, "platform %s is over its rate limit; retry after %s s",
+					      w->platform, num);
+	case AUR_DELIVERY_PENDING:
+	case AUR_DELIVERY_COUNTED:
+		break;
+	}
+	return aur_http_respond_error(w->req, 500, "delivery in an unexpected state");
+}
+
+static enum aur_http_next webhook_body(struct wreq *w)
+{
+	struct aur_delivery *d = &w->item.d;
+	const char *ct = aur_http_header(w->req, "Content-Type");
+	char why[1200];
+	const void *body;
+	size_t len;
+	int form = 0;
+	int rc;
+
+	body = aur_http_body(w->req, &len);
+	if (w->need_signature) {
+		unsigned status = authorize(w, 1, why, sizeof(why));
+
+		if (status)
+			return reject(w, status, why);
+	}
+	if (len == 0)
+		return reject(w, 400, "empty body");
+	content_type_ok(w->platform, ct, &form);
+	if (!form && json_ok(body, len, why, sizeof(why)) < 0)
+		return reject(w, 400, why);
+	w->headers_json = kept_headers_json(w);
+	d->kind = AUR_DELIVERY_STORE;
+	d->platform = w->platform;
+	d->remote = aur_http_remote(w->req);
+	d->content_type = ct ? ct : "";
+	d->headers_json = w->headers_json;
+	d->body = body;
+	d->body_len = len;
+	/* only PagerDuty promises a unique id per delivery; elsewhere a static header could merge deliveries */
+	d->delivery_id = !strcmp(w->platform, "pagerduty") ? aur_http_header(w->req, "X-Webhook-Id") : NULL;
+	d->test = w->test;
+	d->received_ms = aur_time_now_ms();
+	w->item.done = on_stored;
+	w->item.arg = w;
+	w->suspended = aur_http_suspend(w->req) == 0;
+	rc = aur_committer_submit(w->r->c, &w->item);
+	if (rc < 0) {
+		w->item.rc = rc;
+		if (w->suspended) {
+			aur_http_resume(w->req);
+			return AUR_HTTP_SUSPENDED;
+		}
+	}
+	return w->suspended ? AUR_HTTP_SUSPENDED : answer_stored(w);
+}
+
+static void webhook_done(struct wreq *w)
+{
+	unsigned status = aur_http_status(w->req);
+
+	if (status == 0 && w->reading)
+		say(w->r, AUR_LOG_INFO, "%s %s from %s: cut off before the body was complete",
+		    aur_http_method_name(w->req), aur_http_path(w->req), aur_http_remote(w->req));
+	/* a failed delivery counts; "try again later" (429, 503) does not */
+	if ((status >= 400 && status < 500 && status != 429) || (status == 0 && w->reading))
+		aur_committer_count_reject(w->r->c, w->platform);
+	free(w->headers_json);
+	free(w);
+}
+
+static enum aur_http_next webhook(struct aur_http_req *req, enum aur_http_phase phase, void *arg)
+{
+	struct aur_recv *r = arg;
+	struct wreq *w = aur_http_data(req);
+	const char *platform;
+
+	switch (phase) {
+	case AUR_HTTP_HEADERS:
+		platform = known_platform(aur_http_param(req, 0));
+		if (!platform) {
+			return aur_http_respond_error(req, 404, "unknown platform '%s'; known: grafana, alertmanager,"
+						      " pagerduty, datadog, netdata, dynatrace, splunk, jenkins,"
+						      " cloudbees", aur_http_param(req, 0));
+		}
+		w = aur_xcalloc(1, sizeof(*w));
+		w->r = r;
+		w->req = req;
+		w->platform = platform;
+		aur_http_set_data(req, w);
+		return webhook_headers(w);
+	case AUR_HTTP_BODY:
+		return webhook_body(w);
+	case AUR_HTTP_RESUMED:
+		return answer_stored(w);
+	case AUR_HTTP_DONE:
+		if (w)
+			webhook_done(w);
+		break;
+	}
+	return AUR_HTTP_ANSWERED;
+}
+
+static enum aur_http_next status_route(struct aur_http_req *req, enum aur_http_phase phase, void *arg)
+{
+	struct aur_recv *r = arg;
+	const char *platform;
+	struct aur_connector c;
+	struct aur_buf url;
+	char err[256];
+	char when[32];
+	char *pub;
+	jv body;
+	int rc;
+
+	if (phase != AUR_HTTP_HEADERS)
+		return AUR_HTTP_ANSWERED;
+	platform = known_platform(aur_http_param(req, 0));
+	if (!platform)
+		return aur_http_respond_error(req, 404, "unknown platform '%s'", aur_http_param(req, 0));
+	rc = aur_conncache_get(r->cc, platform, 0, &c, err, sizeof(err));
+	if (rc < 0) {
+		aur_http_add_header(req, "Retry-After", "1");
+		return aur_http_respond_error(req, 503, "cannot read the connector of %s: %s", platform, err);
+	}
+	pub = aur_conncache_public_url(r->cc);
+	aur_buf_init(&url, 0);
+	aur_buf_addf(&url, "%s/api/webhooks/%s", pub, platform);
+	body = jv_object();
+	body = jv_object_set(body, jv_string("platform"), jv_string(platform));
+	body = jv_object_set(body, jv_string("enabled"), jv_bool(c.enabled));
+	body = jv_object_set(body, jv_string("connected"),
+			     jv_bool(aur_connector_connected(&c, aur_time_now_ms())));
+	body = jv_object_set(body, jv_string("base_url"), c.base_url[0] ? jv_string(c.base_url) : jv_null());
+	body = jv_object_set(body, jv_string("webhook_url"), jv_string(url.data));
+	body = jv_object_set(body, jv_string("last_webhook_received"),
+			     c.last_received_ms ? jv_string(aur_time_format_ms(c.last_received_ms, when,
+									       sizeof(when)))
+						: jv_null());
+	body = jv_object_set(body, jv_string("received"), jv_number((double)c.received));
+	body = jv_object_set(body, jv_string("rejected"), jv_number((double)c.rejected));
+	aur_buf_release(&url);
+	free(pub);
+	return aur_http_respond_json(req, 200, body);
+}
+
+static enum aur_http_next healthz(struct aur_http_req *req, enum aur_http_phase phase, void *arg)
+{
+	(void)arg;
+	if (phase != AUR_HTTP_HEADERS)
+		return AUR_HTTP_ANSWERED;
+	return aur_http_respond_json(req, 200, jv_object_set(jv_object(), jv_string("status"), jv_string("ok")));
+}
+
+int aur_recv_routes(struct aur_recv *r, struct aur_http *h)
+{
+	int rc;
+
+	rc = aur_http_route(h, AUR_HTTP_ANY, "/api/webhooks/{}", webhook, r);
+	if (rc == 0)
+		rc = aur_http_route(h, AUR_HTTP_GET, "/api/{}/status", status_route, r);
+	if (rc == 0)
+		rc = aur_http_route(h, AUR_HTTP_GET, "/healthz", healthz, r);
+	return rc;
+}
