@@ -1,0 +1,579 @@
+/*
+ * aurora-recv - receive alert webhooks and store them, durably, in the inbox.
+ *
+ * Launched by systemd (Accept=no or yes), inetd, tcpserver, with a listening
+ * socket on stdin, or with --listen for development; lib/listen.c tells
+ * which. A listening socket gets the accept loop: libmicrohttpd's threads and
+ * one writer thread committing the deliveries of concurrent requests
+ * together. One accepted connection is served in this thread, keep-alive
+ * included, and the process exits when it closes. The routes are in
+ * lib/recv.c; docs/recv-interface.md and aurora-recv(1) are the contract.
+ */
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "committer.h"
+#include "conncache.h"
+#include "db.h"
+#include "exitcodes.h"
+#include "http.h"
+#include "listen.h"
+#include "log.h"
+#include "recv.h"
+#include "timeutil.h"
+#include "banned.h"
+
+static const char short_usage[] =
+	"usage: aurora-recv [--db PATH] [--listen ADDR:PORT] [options]\n"
+	"Try 'aurora-recv --help' for more information.\n";
+
+static const char usage[] =
+	"usage: aurora-recv [options]\n"
+	"\n"
+	"Receive alert webhooks (POST|PUT /api/webhooks/PLATFORM) and store each one in\n"
+	"the inbox before answering 202. Launched by systemd (Accept=no or yes), inetd or\n"
+	"tcpserver, or with --listen for development.\n"
+	"\n"
+	"  --db PATH                 database (default $AURORA_DB, else ./aurora.db)\n"
+	"  --listen ADDR:PORT        bind here when no socket is handed over (port 0: any)\n"
+	"  --port-file PATH          write the bound port and a newline to PATH\n"
+	"  --max-body BYTES          largest body, 413 past it (default 1048576)\n"
+	"  --max-header-bytes BYTES  request line and headers, 431 past it (default 16384)\n"
+	"  --max-headers N           header fields, 431 past it (default 64)\n"
+	"  --read-timeout SEC        idle connections close, and a body must be complete,\n"
+	"                            within SEC after the headers (default 10)\n"
+	"  --max-connections N       concurrent connections of the accept loop (default 256)\n"
+	"  --threads N               worker threads of the accept loop (default: CPUs)\n"
+	"  --rate PER_SEC            per-platform rate limit, shared by all receivers\n"
+	"                            (default 200; 0 disables)\n"
+	"  --burst N                 rate-limit bucket size (default 2000)\n"
+	"  --dedup-window SEC        a retry with the same platform and body within SEC is\n"
+	"                            answered with the first id (default 600)\n"
+	"  --max-batch N             deliveries per transaction (default 256; 1: a commit\n"
+	"                            per request)\n"
+	"  --sync full|normal        SQLite synchronous level (default full: survives power\n"
+	"                            loss)\n"
+	"  --busy-timeout MS         wait this long for the database lock, then answer 503\n"
+	"                            (default 5000)\n"
+	"  --signature-skew SEC      Grafana signature timestamp bound (default 300)\n"
+	"  --grafana-timestamp-header NAME\n"
+	"                            (default X-Grafana-Alerting-Signature-Timestamp)\n"
+	"  --log-file PATH           diagnostics to PATH\n"
+	"  --syslog                  diagnostics to syslog (forced when stderr is the client\n"
+	"                            socket, unless --log-file)\n"
+	"  -q, --quiet               errors only\n"
+	"  -v, --verbose             more (twice: every request)\n"
+	"  -h, --help                this text\n"
+	"      --version             print the version\n"
+	"\n"
+	"Exit status: 0 stopped by SIGTERM/SIGINT or the connection closed; 2 usage;\n"
+	"70 internal error; 74 I/O error; 75 database busy.\n";
+
+struct options {
+	const char *db;
+	const char *listen;
+	const char *port_file;
+	const char *log_file;
+	int use_syslog;
+	int verbosity;
+	struct aur_http_options http;
+	struct aur_recv_options recv;
+	struct aur_committer_options commit;
+	struct aur_db_options dbo;
+};
+
+/* Set by SIGTERM/SIGINT in one-connection mode (the accept loop uses sigwait). */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void log_line(int level, const char *msg)
+{
+	aur_log(level, "%s", msg);
+}
+
+/* An integer option in [min, max]; 0, or -1 with err set. */
+static int parse_int(const char *name, const char *arg, long long min, long long max, long long *out,
+		     char *err, size_t errlen)
+{
+	char *end = NULL;
+	long long v;
+
+	errno = 0;
+	v = strtoll(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max) {
+		snprintf(err, errlen, "--%s: '%s' is not a number from %lld to %lld", name, arg, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_rate(const char *arg, double *out, char *err, size_t errlen)
+{
+	char *end = NULL;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !(v >= 0) || v > 1e9) {
+		snprintf(err, errlen, "--rate: '%s' is not a rate from 0 to 1e9 per second", arg);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+enum { OPT_OK = 0, OPT_HELP, OPT_VERSION, OPT_ERROR };
+
+enum {
+	OP_DB = 256, OP_LISTEN, OP_PORT_FILE, OP_MAX_BODY, OP_MAX_HEADER_BYTES, OP_MAX_HEADERS, OP_READ_TIMEOUT,
+	OP_MAX_CONNECTIONS, OP_THREADS, OP_RATE, OP_BURST, OP_DEDUP, OP_MAX_BATCH, OP_SYNC, OP_BUSY, OP_SKEW,
+	OP_TS_HEADER, OP_LOG_FILE, OP_SYSLOG, OP_VERSION
+};
+
+static int parse_options(int argc, char **argv, struct options *o, char *err, size_t errlen)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, OP_DB },
+		{ "listen", required_argument, NULL, OP_LISTEN },
+		{ "port-file", required_argument, NULL, OP_PORT_FILE },
+		{ "max-body", required_argument, NULL, OP_MAX_BODY },
+		{ "max-header-bytes", required_argument, NULL, OP_MAX_HEADER_BYTES },
+		{ "max-headers", required_argument, NULL, OP_MAX_HEADERS },
+		{ "read-timeout", required_argument, NULL, OP_READ_TIMEOUT },
+		{ "max-connections", required_argument, NULL, OP_MAX_CONNECTIONS },
+		{ "threads", required_argument, NULL, OP_THREADS },
+		{ "rate", required_argument, NULL, OP_RATE },
+		{ "burst", required_argument, NULL, OP_BURST },
+		{ "dedup-window", required_argument, NULL, OP_DEDUP },
+		{ "max-batch", required_argument, NULL, OP_MAX_BATCH },
+		{ "sync", required_argument, NULL, OP_SYNC },
+		{ "busy-timeout", required_argument, NULL, OP_BUSY },
+		{ "signature-skew", required_argument, NULL, OP_SKEW },
+		{ "grafana-timestamp-header", required_argument, NULL, OP_TS_HEADER },
+		{ "log-file", required_argument, NULL, OP_LOG_FILE },
+		{ "syslog", no_argument, NULL, OP_SYSLOG },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OP_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	long long n = 0;
+	int c;
+
+	/* getopt must not print: stderr may be the client's socket */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":qvh", longopts, NULL)) != -1) {
+		int bad = 0;
+
+		switch (c) {
+		case OP_DB:
+			o->db = optarg;
+			break;
+		case OP_LISTEN:
+			o->listen = optarg;
+			break;
+		case OP_PORT_FILE:
+			o->port_file = optarg;
+			break;
+		case OP_MAX_BODY:
+			bad = parse_int("max-body", optarg, 1, 1LL << 30, &n, err, errlen);
+			o->http.max_body = (size_t)n;
+			break;
+		case OP_MAX_HEADER_BYTES:
+			bad = parse_int("max-header-bytes", optarg, 256, 1LL << 20, &n, err, errlen);
+			o->http.max_header_bytes = (size_t)n;
+			break;
+		case OP_MAX_HEADERS:
+			bad = parse_int("max-headers", optarg, 1, 10000, &n, err, errlen);
+			o->http.max_headers = (unsigned)n;
+			break;
+		case OP_READ_TIMEOUT:
+			bad = parse_int("read-timeout", optarg, 1, 3600, &n, err, errlen);
+			o->http.read_timeout_s = (unsigned)n;
+			break;
+		case OP_MAX_CONNECTIONS:
+			bad = parse_int("max-connections", optarg, 1, 100000, &n, err, errlen);
+			o->http.max_connections = (unsigned)n;
+			break;
+		case OP_THREADS:
+			bad = parse_int("threads", optarg, 1, 1024, &n, err, errlen);
+			o->http.threads = (unsigned)n;
+			break;
+		case OP_RATE:
+			bad = parse_rate(optarg, &o->commit.limits.rate_per_s, err, errlen);
+			break;
+		case OP_BURST:
+			bad = parse_int("burst", optarg, 1, 1000000000, &n, err, errlen);
+			o->commit.limits.burst = (double)n;
+			break;
+		case OP_DEDUP:
+			bad = parse_int("dedup-window", optarg, 0, 365LL * 24 * 3600, &n, err, errlen);
+			o->commit.limits.dedup_window_ms = n * 1000;
+			break;
+		case OP_MAX_BATCH:
+			bad = parse_int("max-batch", optarg, 1, 100000, &n, err, errlen);
+			o->commit.max_batch = (size_t)n;
+			break;
+		case OP_SYNC:
+			if (!strcmp(optarg, "full") || !strcmp(optarg, "normal")) {
+				o->dbo.synchronous_full = !strcmp(optarg, "full");
+			} else {
+				snprintf(err, errlen, "--sync: '%s' is neither full nor normal", optarg);
+				bad = -1;
+			}
+			break;
+		case OP_BUSY:
+			bad = parse_int("busy-timeout", optarg, 0, 600000, &n, err, errlen);
+			o->dbo.busy_timeout_ms = (int)n;
+			o->commit.limits.commit_deadline_ms = (int)n;
+			break;
+		case OP_SKEW:
+			bad = parse_int("signature-skew", optarg, 1, 365LL * 24 * 3600, &n, err, errlen);
+			o->recv.signature_skew_s = n;
+			break;
+		case OP_TS_HEADER:
+			if (!*optarg || strcspn(optarg, " \t\r\n:") != strlen(optarg)) {
+				snprintf(err, errlen, "--grafana-timestamp-header: '%s' is not a header name", optarg);
+				bad = -1;
+			}
+			o->recv.grafana_timestamp_header = optarg;
+			break;
+		case OP_LOG_FILE:
+			o->log_file = optarg;
+			break;
+		case OP_SYSLOG:
+			o->use_syslog = 1;
+			break;
+		case 'q':
+			o->verbosity--;
+			break;
+		case 'v':
+			o->verbosity++;
+			break;
+		case 'h':
+			return OPT_HELP;
+		case OP_VERSION:
+			return OPT_VERSION;
+		case ':':
+			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+			return OPT_ERROR;
+		default:
+			snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
+			return OPT_ERROR;
+		}
+		if (bad)
+			return OPT_ERROR;
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return OPT_ERROR;
+	}
+	return OPT_OK;
+}
+
+static int same_file(int a, int b)
+{
+	struct stat sa;
+	struct stat sb;
+
+	if (fstat(a, &sa) < 0 || fstat(b, &sb) < 0)
+		return 0;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Point fd at /dev/null: the launcher's copies of the client socket must not keep it open. */
+static void to_dev_null(int fd)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null < 0)
+		return;
+	if (null != fd) {
+		dup2(null, fd);
+		close(null);
+	}
+}
+
+/* Write "PORT\n" to path through a rename, so a reader never sees half of it. */
+static int write_port_file(const char *path, int port)
+{
+	struct aur_buf tmp;
+	FILE *f;
+	int rc = -1;
+
+	aur_buf_init(&tmp, PATH_MAX);
+	if (aur_buf_addf(&tmp, "%s.tmp", path) < 0)
+		goto out;
+	f = fopen(tmp.data, "w");
+	if (!f)
+		goto out;
+	fprintf(f, "%d\n", port);
+	if (ferror(f) | fclose(f))
+		goto out;
+	rc = rename(tmp.data, path);
+out:
+	if (rc < 0)
+		aur_err("--port-file %s: %s", path, strerror(errno));
+	aur_buf_release(&tmp);
+	return rc;
+}
+
+static int open_db(sqlite3 **db, const char *path, const struct aur_db_options *dbo, int readonly)
+{
+	struct aur_db_options o = *dbo;
+	char err[512] = "";
+	int rc;
+
+	o.readonly = readonly;
+	rc = aur_db_open(db, path, &o, err, sizeof(err));
+	if (rc < 0) {
+		aur_err("%s", err);
+		return rc == -EBUSY ? AUR_EXIT_TEMPFAIL : AUR_EXIT_IOERR;
+	}
+	return AUR_EXIT_OK;
+}
+
+/* One accepted connection, served in this thread until it closes. */
+static int serve_connection(const struct options *o, const struct aur_listen *l, sqlite3 *db)
+{
+	struct aur_conncache *cc = NULL;
+	struct aur_committer *c = NULL;
+	struct aur_recv *r = NULL;
+	struct aur_http *h = NULL;
+	struct aur_committer_options co = o->commit;
+	struct sigaction sa;
+	char err[256];
+	int rc = AUR_EXIT_SOFTWARE;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	/* no other thread: the connection's own thread is the writer, on the one connection */
+	aur_conncache_new(&cc, db);
+	co.threaded = 0;
+	if (aur_committer_new(&c, db, &co, err, sizeof(err)) < 0) {
+		aur_err("%s", err);
+		goto out;
+	}
+	aur_recv_new(&r, &o->recv, cc, c);
+	aur_http_new(&h, &o->http);
+	if (aur_recv_routes(r, h) < 0) {
+		aur_err("cannot set up the routes");
+		goto out;
+	}
+	if (aur_http_start_connection(h, l->fd, l->remote[0] ? l->remote : NULL, err, sizeof(err)) < 0) {
+		aur_err("%s", err);
+		goto out;
+	}
+	if (aur_http_run_connection(h, &stop_requested) < 0) {
+		aur_err("the event loop failed");
+		goto out;
+	}
+	aur_info("%s", stop_requested ? "stopped by a signal" : "connection closed");
+	rc = AUR_EXIT_OK;
+out:
+	aur_http_free(h);
+	aur_recv_free(r);
+	aur_committer_free(c);
+	aur_conncache_free(cc);
+	return rc;
+}
+
+/* The accept loop, until SIGTERM or SIGINT. */
+static int serve_listener(const struct options *o, const struct aur_listen *l, const char *path, sqlite3 *db)
+{
+	struct aur_conncache *cc = NULL;
+	struct aur_committer *c = NULL;
+	struct aur_recv *r = NULL;
+	struct aur_http *h = NULL;
+	struct aur_committer_options co = o->commit;
+	struct aur_http_options ho = o->http;
+	sqlite3 *rdb = NULL;
+	sigset_t stop;
+	char err[256];
+	int sig = 0;
+	int rc;
+
+	/* the reader is the connector cache's own, so lookups never wait for a commit */
+	rc = open_db(&rdb, path, &o->dbo, 1);
+	if (rc != AUR_EXIT_OK)
+		goto out;
+	rc = AUR_EXIT_SOFTWARE;
+	/* every thread started from here on leaves these signals to sigwait below */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	aur_conncache_new(&cc, rdb);
+	co.threaded = 1;
+	if (aur_committer_new(&c, db, &co, err, sizeof(err)) < 0) {
+		aur_err("%s", err);
+		goto out;
+	}
+	aur_recv_new(&r, &o->recv, cc, c);
+	if (ho.threads > ho.max_connections)
+		ho.threads = ho.max_connections;
+	aur_http_new(&h, &ho);
+	if (aur_recv_routes(r, h) < 0) {
+		aur_err("cannot set up the routes");
+		goto out;
+	}
+	if (aur_http_start_listener(h, l->fd, err, sizeof(err)) < 0) {
+		aur_err("%s", err);
+		goto out;
+	}
+	if (o->port_file && write_port_file(o->port_file, aur_listen_port(l->fd)) < 0) {
+		rc = AUR_EXIT_IOERR;
+		goto out;
+	}
+	aur_info("accepting on %s (%s), %u threads", l->local, aur_listen_mode_name(l->mode), ho.threads);
+	while (sigwait(&stop, &sig) != 0)
+		;
+	aur_info("%s: finishing the queued deliveries", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	aur_http_quiesce(h);
+	/* stores what is queued and resumes each waiting request */
+	aur_committer_close(c);
+	/* let the resumed requests send their answers; libmicrohttpd cannot stop with one suspended */
+	for (long long until = aur_time_mono_ms() + 5000;
+	     aur_http_suspended(h) > 0 && aur_time_mono_ms() < until;) {
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+	rc = AUR_EXIT_OK;
+out:
+	aur_http_free(h);
+	aur_recv_free(r);
+	aur_committer_free(c);
+	aur_conncache_free(cc);
+	aur_db_close(rdb);
+	return rc;
+}
+
+static void options_init(struct options *o)
+{
+	memset(o, 0, sizeof(*o));
+	aur_http_options_init(&o->http);
+	o->http.log = log_line;
+	aur_recv_options_init(&o->recv);
+	o->recv.log = log_line;
+	aur_committer_options_init(&o->commit);
+	o->commit.log = log_line;
+	aur_db_options_init(&o->dbo);
+	o->commit.limits.commit_deadline_ms = o->dbo.busy_timeout_ms;
+}
+
+/* Diagnostics go where they cannot reach the client: before anything logs. */
+static int choose_log_sink(const struct options *o, const struct aur_listen *l)
+{
+	int rc;
+
+	if (o->log_file) {
+		rc = aur_log_set_sink(AUR_LOG_FILE, o->log_file);
+		if (rc < 0) {
+			if (l->fd2_is_client)
+				aur_log_set_sink(AUR_LOG_SYSLOG, NULL);
+			aur_err("--log-file %s: %s", o->log_file, strerror(-rc));
+			return -1;
+		}
+	} else if (o->use_syslog || l->fd2_is_client) {
+		aur_log_set_sink(AUR_LOG_SYSLOG, NULL);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct aur_listen l;
+	sqlite3 *db = NULL;
+	char perr[512] = "";
+	char lerr[512] = "";
+	const char *path;
+	int prc;
+	int lrc;
+	int rc = AUR_EXIT_SOFTWARE;
+
+	signal(SIGPIPE, SIG_IGN);
+	aur_log_init("aurora-recv");
+	options_init(&o);
+	prc = parse_options(argc, argv, &o, perr, sizeof(perr));
+	if (prc == OPT_HELP || prc == OPT_VERSION) {
+		if (prc == OPT_HELP)
+			fputs(usage, stdout);
+		else
+			printf("aurora-recv %s\n", AURORA_VERSION);
+		rc = ferror(stdout) | fclose(stdout) ? AUR_EXIT_IOERR : AUR_EXIT_OK;
+		goto out;
+	}
+	/* with bad options, only learn what fd 2 is: bind nothing */
+	lrc = aur_listen_detect(&l, prc == OPT_OK ? o.listen : NULL, lerr, sizeof(lerr));
+	if (choose_log_sink(&o, &l) < 0) {
+		rc = AUR_EXIT_IOERR;
+		goto out;
+	}
+	if (o.verbosity)
+		aur_log_set_level(aur_log_level() + o.verbosity);
+	if (prc == OPT_ERROR) {
+		if (aur_log_sink() == AUR_LOG_STDERR)
+			fprintf(stderr, "aurora-recv: %s\n%s", perr, short_usage);
+		else
+			aur_err("%s", perr);
+		rc = AUR_EXIT_USAGE;
+		goto out;
+	}
+	if (lrc < 0) {
+		aur_err("%s", lerr);
+		rc = lrc == -ENOENT || lrc == -EINVAL ? AUR_EXIT_USAGE : AUR_EXIT_IOERR;
+		goto out;
+	}
+	if (lerr[0])
+		aur_warn("%s", lerr);
+	path = aur_db_default_path(o.db);
+	if (l.mode == AUR_LISTEN_SYSTEMD_CONN || l.mode == AUR_LISTEN_STDIN_CONN) {
+		/* only the connection's own fd may keep the socket open, and fd 2 must never reach it */
+		if (l.fd != 1 && same_file(1, l.fd))
+			to_dev_null(1);
+		if (l.fd2_is_client)
+			to_dev_null(2);
+		aur_info("serving one connection (%s) from %s", aur_listen_mode_name(l.mode),
+			 l.remote[0] ? l.remote : "an unknown peer");
+		rc = open_db(&db, path, &o.dbo, 0);
+		if (rc == AUR_EXIT_OK)
+			rc = serve_connection(&o, &l, db);
+		else
+			close(l.fd);
+	} else {
+		rc = open_db(&db, path, &o.dbo, 0);
+		if (rc == AUR_EXIT_OK)
+			rc = serve_listener(&o, &l, path, db);
+		else
+			close(l.fd);
+	}
+out:
+	aur_db_close(db);
+	return rc;
+}
