@@ -1,0 +1,131 @@
+# recv.bash - aurora-recv in the background, HTTP through curl, tokens and
+# signatures made here, raw sockets through bash's /dev/tcp.
+#
+#   load helpers/recv      (after helpers/common)
+
+RECV_FIXTURES="$FIXTURES/recv"
+
+# recv_start [OPTION...]: aurora-recv --listen 127.0.0.1:0 in the background,
+# diagnostics in $BATS_TEST_TMPDIR/recv.log; sets RECV_PID, RECV_PORT, RECV_URL.
+recv_start() {
+	local portfile="$BATS_TEST_TMPDIR/recv.port"
+	rm -f "$portfile"
+	aurora-recv --listen 127.0.0.1:0 --port-file "$portfile" \
+		--log-file "$BATS_TEST_TMPDIR/recv.log" "$@" \
+		>"$BATS_TEST_TMPDIR/recv.out" 2>"$BATS_TEST_TMPDIR/recv.err" 3>&- &
+	RECV_PID=$!
+	for _ in $(seq 1 200); do
+		[ -s "$portfile" ] && break
+		kill -0 "$RECV_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	[ -s "$portfile" ] || fail "aurora-recv did not start: $(cat "$BATS_TEST_TMPDIR"/recv.*)"
+	RECV_PORT=$(cat "$portfile")
+	RECV_URL=http://127.0.0.1:$RECV_PORT
+}
+
+# recv_stop: SIGTERM, then the exit status must be 0 and stderr empty
+# (nothing stray, no sanitizer report).
+recv_stop() {
+	local rc=0
+	[ -n "${RECV_PID:-}" ] || return 0
+	kill -TERM "$RECV_PID" 2>/dev/null || true
+	wait "$RECV_PID" || rc=$?
+	RECV_PID=
+	[ "$rc" -eq 0 ] || fail "aurora-recv exited $rc: $(cat "$BATS_TEST_TMPDIR/recv.err")"
+	[ ! -s "$BATS_TEST_TMPDIR/recv.err" ] || fail "aurora-recv wrote to stderr: $(cat "$BATS_TEST_TMPDIR/recv.err")"
+}
+
+# A token for platform $1 from aurora-connector, in $TOKEN.
+new_token() {
+	run -0 --separate-stderr aurora-connector token "$1" --json
+	TOKEN=$(jq -er .token <<<"$output") || fail "no token in: $output"
+}
+
+# set_secret PLATFORM SECRET
+set_secret() {
+	run -0 --separate-stderr aurora-connector secret "$1" --value "$2"
+}
+
+# hmac SECRET FILE: lowercase hex HMAC-SHA256 of the file's bytes
+hmac() {
+	openssl dgst -sha256 -hmac "$1" -r "$2" | cut -d' ' -f1
+}
+
+# http CURL-ARGS...: curl with the answer's body in $RESP and headers in
+# $RESP_HEADERS; $output is the status code.
+http() {
+	RESP=$BATS_TEST_TMPDIR/resp.body
+	RESP_HEADERS=$BATS_TEST_TMPDIR/resp.headers
+	run -0 curl -sS -o "$RESP" -D "$RESP_HEADERS" -w '%{http_code}' "$@"
+}
+
+# post PLATFORM FILE [CURL-ARGS...]: POST FILE as JSON to the webhook route.
+post() {
+	local platform=$1 file=$2
+	shift 2
+	http -H 'Content-Type: application/json' --data-binary "@$file" "$@" \
+		"$RECV_URL/api/webhooks/$platform"
+}
+
+# header NAME: the value of a response header of the last http call
+header() {
+	tr -d '\r' <"$RESP_HEADERS" | awk -v n="$(tr '[:upper:]' '[:lower:]' <<<"$1")" -F': ' \
+		'tolower($1) == n { print $2 }'
+}
+
+# json FILTER: jq -e on the last answer's body
+json() {
+	jq -e "$1" "$RESP" >/dev/null || fail "answer $(cat "$RESP") does not satisfy $1"
+}
+
+# body N: a small distinct JSON body in $BATS_TEST_TMPDIR/body.N; prints the path
+body() {
+	printf '{"n":%s,"pad":"%s"}' "$1" "$(head -c 48 /dev/zero | tr '\0' x)" >"$BATS_TEST_TMPDIR/body.$1"
+	echo "$BATS_TEST_TMPDIR/body.$1"
+}
+
+# rows [WHERE]: number of inbox rows
+rows() {
+	sqlite3 "$AURORA_DB" "SELECT count(*) FROM inbox ${1:-}"
+}
+
+# raw PORT TEXT [SECONDS]: send TEXT (printf %b escapes) on a new connection
+# and read until the server closes it or SECONDS (default 5) pass; the answer
+# is in $RAW, the milliseconds it took in $RAW_MS. Not through `run`: it
+# sets variables.
+raw() {
+	local port=$1 text=$2 secs=${3:-5} start rc=0
+	RAW=$BATS_TEST_TMPDIR/raw.out
+	exec 5<>"/dev/tcp/127.0.0.1/$port"
+	start=$(date +%s%N)
+	printf '%b' "$text" >&5
+	timeout "$secs" cat <&5 >"$RAW" || rc=$?
+	exec 5<&- 5>&-
+	RAW_MS=$((($(date +%s%N) - start) / 1000000))
+	return "$rc"
+}
+
+# wait_file_line FILE PATTERN: wait (up to ~10 s) until FILE has a line matching PATTERN
+wait_file_line() {
+	for _ in $(seq 1 200); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "no line matching '$2' in $1: $(cat "$1" 2>/dev/null)"
+}
+
+# hold_lock SECONDS: a background sqlite3 holds the database's write lock
+# (BEGIN EXCLUSIVE) for SECONDS; returns once it has it. LOCK_PID is it.
+hold_lock() {
+	local mark=$BATS_TEST_TMPDIR/locked
+	rm -f "$mark"
+	sqlite3 "$AURORA_DB" "BEGIN EXCLUSIVE;" ".shell touch $mark" ".shell sleep $1" "ROLLBACK;" \
+		>/dev/null 2>&1 3>&- &
+	LOCK_PID=$!
+	for _ in $(seq 1 200); do
+		[ -e "$mark" ] && return 0
+		sleep 0.02
+	done
+	fail "sqlite3 did not take the lock"
+}

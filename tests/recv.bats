@@ -1,0 +1,636 @@
+#!/usr/bin/env bats
+# recv.bats - aurora-recv: every route and status, tokens and signatures,
+# limits, each launch mode for real (--listen, systemd-socket-activate with
+# and without Accept, --inetd, tcpserver), and durability under concurrency
+# and kill -9. Real processes, real sockets on 127.0.0.1, real SQLite files.
+
+bats_require_minimum_version 1.5.0
+load helpers/common
+load helpers/recv
+
+setup() {
+	aurora_fresh_db
+	RECV_PID=
+	LOCK_PID=
+	PIDS=()
+	export AURORA_PUBLIC_URL=https://aurora.example.test
+}
+
+teardown() {
+	local pid
+	for pid in "${PIDS[@]}" $LOCK_PID; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	recv_stop
+}
+
+# launcher NAME COMMAND...: a launcher (systemd-socket-activate, tcpserver)
+# in the background, its stderr in $BATS_TEST_TMPDIR/NAME.err; teardown ends it.
+launcher() {
+	local name=$1
+	shift
+	"$@" >"$BATS_TEST_TMPDIR/$name.out" 2>"$BATS_TEST_TMPDIR/$name.err" 3>&- &
+	PIDS+=("$!")
+}
+
+# --- the command line -------------------------------------------------------
+
+@test "--help prints the whole usage on stdout and exits 0" {
+	run -0 --separate-stderr aurora-recv --help
+	assert_output --partial 'usage: aurora-recv'
+	assert_output --partial '--max-batch N'
+	assert_output --partial '--grafana-timestamp-header NAME'
+	assert_equal "$stderr" ""
+}
+
+@test "--version prints the version and exits 0" {
+	run -0 --separate-stderr aurora-recv --version
+	assert_output --regexp '^aurora-recv [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "a bad option, value or argument exits 2 with a short usage on stderr" {
+	run -2 --separate-stderr aurora-recv --no-such-option
+	assert_output ""
+	[[ $stderr == *"unknown option '--no-such-option'"* ]]
+	[[ $stderr == *"usage: aurora-recv"* ]]
+	run -2 --separate-stderr aurora-recv --max-body 0 --listen 127.0.0.1:0
+	[[ $stderr == *"--max-body: '0' is not a number"* ]]
+	run -2 --separate-stderr aurora-recv --sync sometimes
+	[[ $stderr == *"--sync"* ]]
+	run -2 --separate-stderr aurora-recv --listen
+	[[ $stderr == *"needs a value"* ]]
+	run -2 --separate-stderr aurora-recv stray
+	[[ $stderr == *"unexpected argument 'stray'"* ]]
+}
+
+@test "with no socket handed over and no --listen it exits 2 and says why" {
+	run -2 --separate-stderr aurora-recv </dev/null
+	[[ $stderr == *"no --listen"* ]]
+	[ ! -e "$AURORA_DB" ]
+}
+
+# --- routes ------------------------------------------------------------------
+
+@test "GET /healthz is 200 {status: ok}; an unknown path is 404 and a wrong method 405, in JSON" {
+	recv_start
+	http "$RECV_URL/healthz"
+	assert_output 200
+	json '.status == "ok"'
+	assert_equal "$(header Content-Type)" application/json
+	http "$RECV_URL/api/nothing/here"
+	assert_output 404
+	json '.error | test("no such resource")'
+	http -X POST --data-binary '{}' "$RECV_URL/healthz"
+	assert_output 405
+	json '.error | test("POST")'
+	assert_equal "$(header Allow)" "GET, HEAD"
+}
+
+@test "a delivery with a Bearer token is answered 202 with its id and kept byte for byte" {
+	new_token grafana
+	recv_start
+	post grafana "$RECV_FIXTURES/grafana.json" -H "Authorization: Bearer $TOKEN" -H 'X-Request-Id: r-1'
+	assert_output 202
+	json '.accepted == true and .id == 1 and (has("duplicate") | not)'
+	assert_equal "$(header Content-Type)" application/json
+	assert_equal "$(sqlite3 "$AURORA_DB" 'SELECT lower(hex(body)) FROM inbox WHERE id = 1')" \
+		"$(od -An -tx1 -v "$RECV_FIXTURES/grafana.json" | tr -d ' \n')"
+	run -0 sqlite3 -json "$AURORA_DB" 'SELECT platform, remote, content_type, headers, test FROM inbox'
+	jq -e 'length == 1 and (.[0] | .platform == "grafana" and .remote == "127.0.0.1"
+		and .content_type == "application/json" and .test == 0
+		and (.headers | fromjson | .["content-type"] == "application/json"
+			and .["x-request-id"] == "r-1" and (.["user-agent"] | startswith("curl/"))
+			and (has("authorization") | not)))' <<<"$output"
+}
+
+@test "PUT with the token as the Basic password, and POST with ?token=, are accepted" {
+	new_token alertmanager
+	recv_start
+	http -X PUT -H 'Content-Type: application/json' --data-binary "@$(body 1)" -u "am:$TOKEN" \
+		"$RECV_URL/api/webhooks/alertmanager"
+	assert_output 202
+	json '.id == 1'
+	http -H 'Content-Type: application/json' --data-binary "@$(body 2)" \
+		"$RECV_URL/api/webhooks/alertmanager?token=$TOKEN"
+	assert_output 202
+	json '.id == 2'
+	assert_equal "$(rows "WHERE platform = 'alertmanager'")" 2
+}
+
+@test "a missing or wrong token is 401 each way, before the body is read" {
+	new_token splunk
+	recv_start
+	post splunk "$(body 1)"
+	assert_output 401
+	json '.error | test("missing token")'
+	post splunk "$(body 1)" -H 'Authorization: Bearer not-the-token'
+	assert_output 401
+	json '.error == "wrong token for platform splunk"'
+	post splunk "$(body 1)" -u "splunk:not-the-token"
+	assert_output 401
+	http -H 'Content-Type: application/json' --data-binary "@$(body 1)" \
+		"$RECV_URL/api/webhooks/splunk?token=not-the-token"
+	assert_output 401
+	# decided at header time: the answer comes without the body being sent
+	raw "$RECV_PORT" "POST /api/webhooks/splunk?token=nope HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+	grep -q '^HTTP/1.1 401' "$RAW"
+	[ "$RAW_MS" -lt 3000 ]
+	assert_equal "$(rows)" 0
+}
+
+@test "a platform with neither token nor secret is 401 telling the operator what to run" {
+	recv_start
+	post dynatrace "$(body 1)" -H 'Authorization: Bearer anything'
+	assert_output 401
+	json '.error | test("aurora-connector token dynatrace")'
+	assert_equal "$(rows)" 0
+}
+
+@test "an unknown platform is 404, a disabled one is 404 saying so" {
+	new_token jenkins
+	run -0 --separate-stderr aurora-connector disable jenkins
+	recv_start
+	post nosuch "$(body 1)" -H "Authorization: Bearer $TOKEN"
+	assert_output 404
+	json ".error | test(\"unknown platform 'nosuch'\")"
+	post jenkins "$(body 1)" -H "Authorization: Bearer $TOKEN"
+	assert_output 404
+	json '.error == "platform jenkins is disabled"'
+	assert_equal "$(rows)" 0
+}
+
+@test "other methods on a webhook are 405 with Allow: POST, PUT" {
+	new_token grafana
+	recv_start
+	http "$RECV_URL/api/webhooks/grafana?token=$TOKEN"
+	assert_output 405
+	assert_equal "$(header Allow)" "POST, PUT"
+	json '.error | test("GET")'
+	http -X DELETE "$RECV_URL/api/webhooks/grafana?token=$TOKEN"
+	assert_output 405
+	# an unknown platform is 404 before the method matters
+	http -X DELETE "$RECV_URL/api/webhooks/nosuch"
+	assert_output 404
+}
+
+@test "no length is 411, and a Content-Length over --max-body is 413 without reading the body" {
+	new_token grafana
+	recv_start --max-body 100
+	raw "$RECV_PORT" "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+	grep -q '^HTTP/1.1 411' "$RAW"
+	sed '1,/^\r$/d' "$RAW" >"$BATS_TEST_TMPDIR/raw.json"
+	jq -e '.error | test("Content-Length required")' "$BATS_TEST_TMPDIR/raw.json"
+	# the body is never sent: the answer must not wait for it
+	raw "$RECV_PORT" "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n"
+	grep -q '^HTTP/1.1 413' "$RAW"
+	[ "$RAW_MS" -lt 3000 ]
+	sed '1,/^\r$/d' "$RAW" >"$BATS_TEST_TMPDIR/raw.json"
+	jq -e '.error | test("5000 bytes passes the limit of 100 bytes")' "$BATS_TEST_TMPDIR/raw.json"
+	post grafana "$(body 1)" -H "Authorization: Bearer $TOKEN"
+	assert_output 202
+	assert_equal "$(rows)" 1
+}
+
+@test "a chunked body is counted as it arrives: over --max-body is 413, under is stored" {
+	new_token grafana
+	recv_start --max-body 1000
+	{ printf '{"pad":"'; head -c 5000 /dev/zero | tr '\0' x; printf '"}'; } >"$BATS_TEST_TMPDIR/big.json"
+	post grafana "$BATS_TEST_TMPDIR/big.json" -H 'Transfer-Encoding: chunked' -H "Authorization: Bearer $TOKEN"
+	assert_output 413
+	json '.error | test("limit of 1000 bytes")'
+	post grafana "$(body 1)" -H 'Transfer-Encoding: chunked' -H "Authorization: Bearer $TOKEN"
+	assert_output 202
+	assert_equal "$(rows)" 1
+}
+
+@test "a content type that is not JSON is 415; Datadog may post a form; none means JSON" {
+	new_token grafana
+	local grafana=$TOKEN
+	new_token datadog
+	recv_start
+	http -H 'Content-Type: text/plain' --data-binary "@$(body 1)" "$RECV_URL/api/webhooks/grafana?token=$grafana"
+	assert_output 415
+	json ".error | test(\"'text/plain' is not JSON\")"
+	http -H 'Content-Type: application/x-www-form-urlencoded' --data-binary "@$(body 2)" \
+		"$RECV_URL/api/webhooks/grafana?token=$grafana"
+	assert_output 415
+	http -H 'Content-Type: application/x-www-form-urlencoded' --data-binary "@$RECV_FIXTURES/datadog.form" \
+		"$RECV_URL/api/webhooks/datadog?token=$TOKEN"
+	assert_output 202
+	http -H 'Content-Type;' --data-binary "@$(body 3)" "$RECV_URL/api/webhooks/grafana?token=$grafana"
+	assert_output 202
+	http -H 'Content-Type: application/json; charset=UTF-8' --data-binary "@$(body 4)" \
+		"$RECV_URL/api/webhooks/grafana?token=$grafana"
+	assert_output 202
+	assert_equal "$(sqlite3 "$AURORA_DB" "SELECT content_type FROM inbox WHERE platform = 'datadog'")" \
+		application/x-www-form-urlencoded
+	assert_equal "$(rows)" 3
+}
+
+@test "malformed JSON is 400 with jq's line and column; an empty body is 400" {
+	new_token grafana
+	recv_start
+	printf '{"a": 1,\n "b": }\n' >"$BATS_TEST_TMPDIR/bad.json"
+	post grafana "$BATS_TEST_TMPDIR/bad.json" -H "Authorization: Bearer $TOKEN"
+	assert_output 400
+	json '.error | test("^malformed JSON: .* at line 2, column [0-9]+$")'
+	: >"$BATS_TEST_TMPDIR/empty.json"
+	post grafana "$BATS_TEST_TMPDIR/empty.json" -H "Authorization: Bearer $TOKEN"
+	assert_output 400
+	json '.error == "empty body"'
+	assert_equal "$(rows)" 0
+}
+
+@test "over the platform's rate limit is 429 with Retry-After, and nothing is stored" {
+	new_token grafana
+	recv_start --rate 0.01 --burst 1
+	post grafana "$(body 1)" -H "Authorization: Bearer $TOKEN"
+	assert_output 202
+	post grafana "$(body 2)" -H "Authorization: Bearer $TOKEN"
+	assert_output 429
+	json '.error | test("rate limit")'
+	[[ $(header Retry-After) =~ ^[1-9][0-9]*$ ]]
+	assert_equal "$(rows)" 1
+}
+
+@test "a database locked past --busy-timeout is 503 with Retry-After, and 202 once it is free" {
+	new_token grafana
+	recv_start --busy-timeout 200
+	hold_lock 4
+	post grafana "$(body 1)" -H "Authorization: Bearer $TOKEN"
+	assert_output 503
+	json '.error | test("locked")'
+	[[ $(header Retry-After) =~ ^[1-9][0-9]*$ ]]
+	wait "$LOCK_PID"
+	LOCK_PID=
+	post grafana "$(body 1)" -H "Authorization: Bearer $TOKEN"
+	assert_output 202
+	assert_equal "$(rows)" 1
+}
+
+@test "too many header fields or too many header bytes are 431" {
+	new_token grafana
+	recv_start --max-headers 20 --max-header-bytes 2048
+	local extra=()
+	for i in $(seq 1 25); do extra+=(-H "X-Extra-$i: $i"); done
+	post grafana "$(body 1)" -H "Authorization: Bearer $TOKEN" "${extra[@]}"
+	assert_output 431
+	json '.error | test("header fields \\(limit 20\\)")'
+	post grafana "$(body 1)" -H "Authorization: Bearer $TOKEN" -H "X-Big: $(head -c 3000 /dev/zero | tr '\0' a)"
+	assert_output 431
+	json '.error | test("bytes \\(limit 2048\\)")'
+	post grafana "$(body 1)" -H "Authorization: Bearer $TOKEN"
+	assert_output 202
+}
+
+# --- signatures ----------------------------------------------------------------
+
+@test "Grafana: a valid signature alone authenticates, with and without the timestamp header" {
+	set_secret grafana gr-secret
+	recv_start
+	local f sig ts
+	f=$(body 1)
+	sig=$(hmac gr-secret "$f")
+	post grafana "$f" -H "X-Grafana-Alerting-Signature: $sig"
+	assert_output 202
+	f=$(body 2)
+	ts=$(date +%s)
+	{ printf '%s:' "$ts"; cat "$f"; } >"$BATS_TEST_TMPDIR/signed"
+	sig=$(hmac gr-secret "$BATS_TEST_TMPDIR/signed")
+	post grafana "$f" -H "X-Grafana-Alerting-Signature: $sig" -H "X-Grafana-Alerting-Signature-Timestamp: $ts"
+	assert_output 202
+	run -0 sqlite3 "$AURORA_DB" 'SELECT headers FROM inbox WHERE id = 2'
+	jq -e --arg ts "$ts" --arg sig "$sig" '.["x-grafana-alerting-signature-timestamp"] == $ts
+		and .["x-grafana-alerting-signature"] == $sig' <<<"$output"
+}
+
+@test "Grafana: a wrong, a missing and a stale signature are 401" {
+	set_secret grafana gr-secret
+	recv_start --signature-skew 60
+	local f sig ts
+	f=$(body 1)
+	post grafana "$f" -H "X-Grafana-Alerting-Signature: $(hmac other-secret "$f")"
+	assert_output 401
+	json '.error | test("does not match")'
+	post grafana "$f"
+	assert_output 401
+	json '.error | test("missing X-Grafana-Alerting-Signature")'
+	ts=$(($(date +%s) - 3600))
+	{ printf '%s:' "$ts"; cat "$f"; } >"$BATS_TEST_TMPDIR/signed"
+	sig=$(hmac gr-secret "$BATS_TEST_TMPDIR/signed")
+	post grafana "$f" -H "X-Grafana-Alerting-Signature: $sig" -H "X-Grafana-Alerting-Signature-Timestamp: $ts"
+	assert_output 401
+	json '.error | test("away from now \\(limit 60 s\\)")'
+	assert_equal "$(rows)" 0
+}
+
+@test "a platform with a secret rejects unsigned deliveries even with the right token" {
+	new_token grafana
+	set_secret grafana gr-secret
+	recv_start
+	local f
+	f=$(body 1)
+	post grafana "$f" -H "Authorization: Bearer $TOKEN"
+	assert_output 401
+	json '.error == "missing X-Grafana-Alerting-Signature header"'
+	post grafana "$f" -H "X-Grafana-Alerting-Signature: $(hmac gr-secret "$f")"
+	assert_output 401
+	json '.error | test("missing token")'
+	post grafana "$f" -H "Authorization: Bearer $TOKEN" -H "X-Grafana-Alerting-Signature: $(hmac gr-secret "$f")"
+	assert_output 202
+}
+
+@test "PagerDuty: during a rotation two v1= signatures, one valid, pass; none valid is 401" {
+	set_secret pagerduty pd-secret
+	recv_start
+	local f="$RECV_FIXTURES/pagerduty.json"
+	post pagerduty "$f" -H 'X-Webhook-Id: w-1' \
+		-H "X-PagerDuty-Signature: v1=$(hmac old-secret "$f"),v1=$(hmac pd-secret "$f")"
+	assert_output 202
+	post pagerduty "$f" -H 'X-Webhook-Id: w-2' \
+		-H "X-PagerDuty-Signature: v1=$(hmac old-secret "$f"),v1=$(hmac older-secret "$f")"
+	assert_output 401
+	json '.error | test("does not match")'
+	post pagerduty "$f" -H 'X-Webhook-Id: w-3'
+	assert_output 401
+	assert_equal "$(rows)" 1
+}
+
+@test "a rotated secret and a rotated token count at once; the old ones stop working" {
+	set_secret pagerduty first-secret
+	new_token splunk
+	local old_token=$TOKEN f
+	recv_start
+	f=$(body 1)
+	post pagerduty "$f" -H "X-PagerDuty-Signature: v1=$(hmac first-secret "$f")"
+	assert_output 202
+	post splunk "$f" -H "Authorization: Bearer $TOKEN"
+	assert_output 202
+	set_secret pagerduty second-secret
+	new_token splunk
+	# past the cache's recheck interval (100 ms), well inside its refresh (1 s)
+	sleep 0.2
+	f=$(body 2)
+	post pagerduty "$f" -H "X-PagerDuty-Signature: v1=$(hmac second-secret "$f")"
+	assert_output 202
+	post splunk "$f" -H "Authorization: Bearer $TOKEN"
+	assert_output 202
+	f=$(body 3)
+	post pagerduty "$f" -H "X-PagerDuty-Signature: v1=$(hmac first-secret "$f")"
+	assert_output 401
+	post splunk "$f" -H "Authorization: Bearer $old_token"
+	assert_output 401
+	assert_equal "$(rows)" 4
+}
+
+# --- idempotency, status ----------------------------------------------------------
+
+@test "a sender's retry is answered with the first id and stored once (X-Webhook-Id; the same body)" {
+	set_secret pagerduty pd-secret
+	new_token grafana
+	recv_start
+	local f="$RECV_FIXTURES/pagerduty.json" sig first
+	sig="v1=$(hmac pd-secret "$f")"
+	post pagerduty "$f" -H "X-PagerDuty-Signature: $sig" -H 'X-Webhook-Id: d-1'
+	assert_output 202
+	first=$(jq .id "$RESP")
+	post pagerduty "$f" -H "X-PagerDuty-Signature: $sig" -H 'X-Webhook-Id: d-1'
+	assert_output 202
+	json ".id == $first and .duplicate == true"
+	# the same body under another delivery id is another delivery
+	post pagerduty "$f" -H "X-PagerDuty-Signature: $sig" -H 'X-Webhook-Id: d-2'
+	assert_output 202
+	json ".id != $first and (has(\"duplicate\") | not)"
+	post grafana "$RECV_FIXTURES/grafana.json" -H "Authorization: Bearer $TOKEN"
+	assert_output 202
+	first=$(jq .id "$RESP")
+	post grafana "$RECV_FIXTURES/grafana.json" -H "Authorization: Bearer $TOKEN"
+	assert_output 202
+	json ".id == $first and .duplicate == true"
+	assert_equal "$(rows "WHERE platform = 'pagerduty'")" 2
+	assert_equal "$(rows "WHERE platform = 'grafana'")" 1
+}
+
+@test "GET /api/PLATFORM/status reports the connector; its webhook URL holds no secret" {
+	new_token grafana
+	run -0 --separate-stderr aurora-connector base-url grafana https://grafana.example.test
+	recv_start
+	http "$RECV_URL/api/grafana/status"
+	assert_output 200
+	json '.platform == "grafana" and .enabled == true and .connected == false
+		and .base_url == "https://grafana.example.test"
+		and .webhook_url == "https://aurora.example.test/api/webhooks/grafana"
+		and .last_webhook_received == null and .received == 0 and .rejected == 0'
+	refute grep -q "$TOKEN" "$RESP"
+	post grafana "$(body 1)" -H "Authorization: Bearer $TOKEN"
+	assert_output 202
+	post grafana "$(body 2)" -H "Authorization: Bearer wrong"
+	assert_output 401
+	http -H 'Content-Type: text/csv' --data-binary "@$(body 3)" "$RECV_URL/api/webhooks/grafana?token=$TOKEN"
+	assert_output 415
+	# rejections are counted through the writer, with the next batch
+	for _ in $(seq 1 100); do
+		http "$RECV_URL/api/grafana/status"
+		jq -e '.rejected == 2' "$RESP" >/dev/null && break
+		sleep 0.05
+	done
+	json '.connected == true and (.last_webhook_received | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T"))
+		and .received == 1 and .rejected == 2'
+	http "$RECV_URL/api/nosuch/status"
+	assert_output 404
+	http -X POST "$RECV_URL/api/grafana/status"
+	assert_output 405
+}
+
+# --- slow clients -------------------------------------------------------------------
+
+@test "a client that stops halfway is cut off within --read-timeout" {
+	new_token grafana
+	recv_start --read-timeout 2
+	raw "$RECV_PORT" "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"half\":" 10
+	[ "$RAW_MS" -ge 1500 ] && [ "$RAW_MS" -lt 5000 ]
+	raw "$RECV_PORT" "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\n" 10
+	[ "$RAW_MS" -ge 1500 ] && [ "$RAW_MS" -lt 5000 ]
+	assert_equal "$(rows)" 0
+}
+
+@test "a body trickling in byte by byte must still be complete within --read-timeout" {
+	new_token grafana
+	recv_start --read-timeout 2
+	local start rc=0 ms
+	exec 5<>"/dev/tcp/127.0.0.1/$RECV_PORT"
+	printf 'POST /api/webhooks/grafana?token=%s HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n' "$TOKEN" >&5
+	start=$(date +%s%N)
+	# one byte every 0.25 s keeps the idle timer young for 10 s
+	(for _ in $(seq 1 40); do printf ' ' >&5 || exit 0; sleep 0.25; done) 2>/dev/null 3>&- &
+	PIDS+=("$!")
+	timeout 10 cat <&5 >"$BATS_TEST_TMPDIR/trickle.out" || rc=$?
+	ms=$((($(date +%s%N) - start) / 1000000))
+	exec 5<&- 5>&-
+	assert_equal "$rc" 0
+	[ "$ms" -lt 5000 ] || fail "the trickling client was served for $ms ms"
+	assert_equal "$(rows)" 0
+}
+
+# --- concurrency and durability -----------------------------------------------------
+
+@test "200 concurrent deliveries are all answered 202 and stored exactly once" {
+	new_token grafana
+	recv_start
+	seq 1 200 >"$BATS_TEST_TMPDIR/nums"
+	mkdir "$BATS_TEST_TMPDIR/answers"
+	run -0 xargs -a "$BATS_TEST_TMPDIR/nums" -P 50 -I{} curl -sS -o "$BATS_TEST_TMPDIR/answers/{}" \
+		-w '%{http_code}\n' -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" \
+		--data-binary '{"n":{}}' "$RECV_URL/api/webhooks/grafana"
+	assert_equal "$(grep -c '^202$' <<<"$output")" 200
+	cat "$BATS_TEST_TMPDIR"/answers/* | jq -r .id | sort -n >"$BATS_TEST_TMPDIR/ids"
+	sqlite3 "$AURORA_DB" 'SELECT id FROM inbox ORDER BY id' >"$BATS_TEST_TMPDIR/rows"
+	assert_equal "$(sort -un "$BATS_TEST_TMPDIR/ids" | wc -l)" 200
+	run -0 diff "$BATS_TEST_TMPDIR/ids" "$BATS_TEST_TMPDIR/rows"
+	assert_equal "$(sqlite3 "$AURORA_DB" 'SELECT count(DISTINCT body) FROM inbox')" 200
+}
+
+@test "kill -9 in the middle of a load loses no delivery that was answered 202" {
+	new_token grafana
+	recv_start
+	local w acked
+	for w in 1 2 3 4; do
+		(for i in $(seq 1 1000); do
+			curl -sS -w ' %{http_code}\n' -H 'Content-Type: application/json' \
+				-H "Authorization: Bearer $TOKEN" --data-binary "{\"w\":$w,\"i\":$i}" \
+				"$RECV_URL/api/webhooks/grafana" >>"$BATS_TEST_TMPDIR/acks.$w" 2>/dev/null || break
+		done) 3>&- &
+		PIDS+=("$!")
+	done
+	for _ in $(seq 1 200); do
+		[ "$(cat "$BATS_TEST_TMPDIR"/acks.* 2>/dev/null | grep -c ' 202$')" -ge 100 ] && break
+		sleep 0.05
+	done
+	kill -9 "$RECV_PID"
+	wait "$RECV_PID" || true
+	RECV_PID=
+	for w in "${PIDS[@]}"; do wait "$w" || true; done
+	PIDS=()
+	cat "$BATS_TEST_TMPDIR"/acks.* | grep ' 202$' | sed 's/ 202$//' | jq -r .id | sort -n >"$BATS_TEST_TMPDIR/acked"
+	acked=$(wc -l <"$BATS_TEST_TMPDIR/acked")
+	[ "$acked" -ge 100 ] || fail "only $acked deliveries were acknowledged before the kill"
+	assert_equal "$(sqlite3 "$AURORA_DB" "SELECT count(*) FROM inbox WHERE id IN ($(paste -sd, "$BATS_TEST_TMPDIR/acked"))")" "$acked"
+}
+
+@test "SIGTERM lets the queued deliveries finish and exits 0" {
+	new_token grafana
+	recv_start -v
+	post grafana "$(body 1)" -H "Authorization: Bearer $TOKEN"
+	assert_output 202
+	recv_stop
+	grep -q 'SIGTERM: finishing the queued deliveries' "$BATS_TEST_TMPDIR/recv.log"
+	assert_equal "$(rows)" 1
+}
+
+# --- launch modes -----------------------------------------------------------------
+
+@test "systemd Accept=no: one process serves every connection of the listening socket on fd 3" {
+	new_token grafana
+	local port
+	port=$(free_port)
+	launcher sa systemd-socket-activate -l "127.0.0.1:$port" \
+		aurora-recv -v --db "$AURORA_DB" --log-file "$BATS_TEST_TMPDIR/recv.log"
+	wait_port "$port"
+	RECV_URL=http://127.0.0.1:$port
+	for i in 1 2 3; do
+		post grafana "$(body "$i")" -H "Authorization: Bearer $TOKEN" -H 'Connection: close'
+		assert_output 202
+	done
+	assert_equal "$(grep -c "accepting on 127.0.0.1:$port (systemd accept=no)" "$BATS_TEST_TMPDIR/recv.log")" 1
+	assert_equal "$(rows)" 3
+	# systemd-socket-activate became aurora-recv: SIGTERM ends it cleanly
+	local rc=0
+	kill -TERM "${PIDS[0]}"
+	wait "${PIDS[0]}" || rc=$?
+	PIDS=()
+	assert_equal "$rc" 0
+	refute grep -v -e '^Listening on' -e '^Communication attempt' -e '^Execing' "$BATS_TEST_TMPDIR/sa.err"
+}
+
+@test "systemd Accept=yes: the connection on fd 3 is served, keep-alive included, then the process exits" {
+	new_token grafana
+	local port
+	port=$(free_port)
+	launcher sa systemd-socket-activate -a -l "127.0.0.1:$port" \
+		aurora-recv -v --db "$AURORA_DB" --log-file "$BATS_TEST_TMPDIR/recv.log"
+	wait_port "$port"
+	wait_file_line "$BATS_TEST_TMPDIR/recv.log" 'connection closed'
+	: >"$BATS_TEST_TMPDIR/recv.log"
+	# two requests on one connection: one process answers both
+	run -0 curl -sS -w ' %{http_code}\n' -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" \
+		--data-binary "@$(body 1)" "http://127.0.0.1:$port/api/webhooks/grafana" \
+		--next -sS -w ' %{http_code}\n' -X PUT -H 'Content-Type: application/json' \
+		-H "Authorization: Bearer $TOKEN" --data-binary "@$(body 2)" "http://127.0.0.1:$port/api/webhooks/grafana"
+	assert_line --index 0 '{"accepted":true,"id":1} 202'
+	assert_line --index 1 '{"accepted":true,"id":2} 202'
+	wait_file_line "$BATS_TEST_TMPDIR/recv.log" 'connection closed'
+	assert_equal "$(grep -c 'serving one connection (systemd accept=yes) from 127.0.0.1' "$BATS_TEST_TMPDIR/recv.log")" 1
+	grep -q 'Child [0-9]* died with code 0' "$BATS_TEST_TMPDIR/sa.err"
+	refute grep -q 'died with code [1-9]' "$BATS_TEST_TMPDIR/sa.err"
+	run -0 sqlite3 "$AURORA_DB" "SELECT remote FROM inbox"
+	assert_output $'127.0.0.1\n127.0.0.1'
+}
+
+@test "systemd Accept=yes with StandardInput=socket (--inetd): the connection on fd 0 is served" {
+	new_token grafana
+	local port
+	port=$(free_port)
+	launcher sa systemd-socket-activate -a --inetd -l "127.0.0.1:$port" \
+		aurora-recv -v --db "$AURORA_DB" --log-file "$BATS_TEST_TMPDIR/recv.log"
+	wait_port "$port"
+	RECV_URL=http://127.0.0.1:$port
+	post grafana "$(body 1)" -H "Authorization: Bearer $TOKEN"
+	assert_output 202
+	json '.id == 1'
+	wait_file_line "$BATS_TEST_TMPDIR/recv.log" 'serving one connection (inetd) from 127.0.0.1'
+	refute grep -q 'died with code [1-9]' "$BATS_TEST_TMPDIR/sa.err"
+	assert_equal "$(rows)" 1
+}
+
+@test "tcpserver: POST and PUT with bodies are answered 202, the peer comes from TCPREMOTEIP" {
+	new_token grafana
+	launcher tcp tcpserver -1 -H -R 127.0.0.1 0 aurora-recv -v --db "$AURORA_DB" --log-file "$BATS_TEST_TMPDIR/recv.log"
+	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp.out" ] && break; sleep 0.05; done
+	RECV_PORT=$(cat "$BATS_TEST_TMPDIR/tcp.out")
+	RECV_URL=http://127.0.0.1:$RECV_PORT
+	post grafana "$(body 1)" -H "Authorization: Bearer $TOKEN"
+	assert_output 202
+	post grafana "$(body 2)" -X PUT -H "Authorization: Bearer $TOKEN"
+	assert_output 202
+	http "$RECV_URL/healthz"
+	assert_output 200
+	wait_file_line "$BATS_TEST_TMPDIR/recv.log" 'serving one connection (inetd) from 127.0.0.1'
+	run -0 sqlite3 "$AURORA_DB" "SELECT remote FROM inbox"
+	assert_output $'127.0.0.1\n127.0.0.1'
+	# nothing stray on tcpserver's stderr, which the handlers inherit
+	for _ in $(seq 1 100); do [ "$(grep -c 'connection closed' "$BATS_TEST_TMPDIR/recv.log")" -ge 3 ] && break; sleep 0.05; done
+	assert_equal "$(wc -c <"$BATS_TEST_TMPDIR/tcp.err")" 0
+}
+
+@test "when fd 2 is the client socket, diagnostics never reach the client" {
+	new_token grafana
+	# inetd style: the connection on fds 0, 1 and 2; debug logging says a lot
+	launcher tcp env AURORA_LOG=debug tcpserver -1 -H -R 127.0.0.1 0 \
+		sh -c 'exec aurora-recv -vv "$@" 2>&1' aurora-recv
+	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp.out" ] && break; sleep 0.05; done
+	RECV_PORT=$(cat "$BATS_TEST_TMPDIR/tcp.out")
+	raw "$RECV_PORT" "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 8\r\nConnection: close\r\n\r\n{\"a\":1}\n"
+	grep -q '^HTTP/1.1 202' "$RAW"
+	sed '1,/^\r$/d' "$RAW" >"$BATS_TEST_TMPDIR/raw.json"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/raw.json")" '{"accepted":true,"id":1}'
+	refute grep -q 'aurora-recv' "$RAW"
+	# with --log-file the same lines go to the file instead
+	launcher tcp2 env AURORA_LOG=debug tcpserver -1 -H -R 127.0.0.1 0 \
+		sh -c 'exec aurora-recv -vv "$@" 2>&1' aurora-recv --log-file "$BATS_TEST_TMPDIR/recv.log"
+	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp2.out" ] && break; sleep 0.05; done
+	raw "$(cat "$BATS_TEST_TMPDIR/tcp2.out")" "POST /api/webhooks/grafana?token=nope HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 8\r\nConnection: close\r\n\r\n{\"a\":2}\n"
+	grep -q '^HTTP/1.1 401' "$RAW"
+	refute grep -q 'aurora-recv' "$RAW"
+	wait_file_line "$BATS_TEST_TMPDIR/recv.log" '401 wrong token for platform grafana'
+}
