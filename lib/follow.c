@@ -263,6 +263,19 @@ int aur_follow_open_db(sqlite3 **db, const char *path, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		return rc == -ENOENT ? -ENOENT : -EIO;
 	}
+	if (sb.st_size > 0) {
+		static const char magic[16] = "SQLite format 3";
+		char head[16] = "";
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, head, sizeof(head)) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		if (n >= 0 && (n < (ssize_t)sizeof(head) || memcmp(head, magic, sizeof(magic)))) {
+			snprintf(err, errlen, "%s is not an aurora database (not SQLite)", path);
+			return -ENODATA;
+		}
+	}
 	aur_db_options_init(&o);
 	o.readonly = 1;
 	rc = aur_db_open(db, path, &o, err, errlen);

@@ -69,7 +69,7 @@ void aur_follow_found(struct aur_follow *f, int found);
 /*
  * Open the database read-only for a reader. 0 with *db set (close with
  * aur_db_close); -ENOENT when there is no file at path (nothing is created);
- * -ENODATA when the file has no aurora schema; -EBUSY or -EIO as
+ * -ENODATA when the file is not SQLite or has no inbox table; -EBUSY or -EIO as
  * aur_db_open. err says what happened.
  */
 int aur_follow_open_db(sqlite3 **db, const char *path, char *err, size_t errlen);
