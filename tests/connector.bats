@@ -1,0 +1,400 @@
+#!/usr/bin/env bats
+# aurora-connector: the connectors page - switches, tokens, secrets, URLs, test deliveries.
+
+load helpers/common
+
+PLATFORMS="grafana alertmanager pagerduty datadog netdata dynatrace splunk jenkins cloudbees"
+
+setup() {
+	aurora_fresh_db
+	unset AURORA_PUBLIC_URL
+	STANDIN_PID=
+	RECV_PID=
+}
+
+teardown() {
+	local pid
+	for pid in $STANDIN_PID $RECV_PID; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+}
+
+sql() {
+	sqlite3 "$AURORA_DB" "$1"
+}
+
+# connector P: that platform's line of `list --json`
+connector() {
+	run -0 --separate-stderr aurora-connector list --json
+	printf '%s\n' "$output" | jq -c --arg p "$1" 'select(.platform == $p)'
+}
+
+# standin STATUS [BODY] [SLEEP]: the HTTP stand-in on a free port, in $STANDIN_PORT;
+# each request lands in $BATS_TEST_TMPDIR/standin/. A port that free_port
+# found free may still be bound by a client socket: then try another.
+standin() {
+	local try
+	mkdir -p "$BATS_TEST_TMPDIR/standin"
+	for try in 1 2 3 4 5; do
+		STANDIN_PORT=$(free_port)
+		STANDIN_DIR="$BATS_TEST_TMPDIR/standin" STANDIN_STATUS=$1 STANDIN_BODY=${2:-} \
+			STANDIN_SLEEP=${3:-0} STANDIN_DB=$AURORA_DB \
+			tcpserver 127.0.0.1 "$STANDIN_PORT" "$FIXTURES/connector/standin-http" \
+			2> "$BATS_TEST_TMPDIR/standin.err" &
+		STANDIN_PID=$!
+		for _ in $(seq 1 100); do
+			if (exec 3<>"/dev/tcp/127.0.0.1/$STANDIN_PORT") 2>/dev/null; then
+				return 0
+			fi
+			kill -0 "$STANDIN_PID" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill "$STANDIN_PID" 2>/dev/null || true
+		wait "$STANDIN_PID" 2>/dev/null || true
+	done
+	cat "$BATS_TEST_TMPDIR/standin.err" >&2
+	return 1
+}
+
+# the value of header NAME in the request the stand-in recorded
+header() {
+	sed -n "s/^$1: //Ip" "$BATS_TEST_TMPDIR/standin/request.headers"
+}
+
+@test "--help prints the full usage on stdout and exits 0; --version prints the version" {
+	run -0 --separate-stderr aurora-connector --help
+	assert_output --partial "usage: aurora-connector"
+	assert_output --partial "secret P [--value S | --stdin | --clear] [--json]"
+	assert_output --partial "test P [--url BASE] [--timeout SEC] [--json]"
+	[ -z "$stderr" ]
+	run -0 --separate-stderr aurora-connector --version
+	assert_output "aurora-connector 0.1.0"
+	[ ! -e "$AURORA_DB" ]
+}
+
+@test "misuse prints a short usage on stderr and exits 2" {
+	run -2 --separate-stderr aurora-connector
+	[ -z "$output" ]
+	[[ $stderr == *"no command given"* ]]
+	[[ $stderr == *"usage: aurora-connector"* ]]
+	run -2 --separate-stderr aurora-connector launch grafana
+	[[ $stderr == *"unknown command 'launch'"* ]]
+	run -2 --separate-stderr aurora-connector enable
+	[[ $stderr == *"enable: wrong number of arguments"* ]]
+	run -2 --separate-stderr aurora-connector list extra
+	run -2 --separate-stderr aurora-connector token grafana --value x
+	[[ $stderr == *"token does not take --value"* ]]
+	run -2 --separate-stderr aurora-connector rca grafana maybe
+	[[ $stderr == *"rca: on or off, not 'maybe'"* ]]
+	run -2 --separate-stderr aurora-connector secret grafana --value a --clear
+	[[ $stderr == *"exclude each other"* ]]
+	run -2 --separate-stderr aurora-connector base-url jenkins https://ci.example.test --clear
+	run -2 --separate-stderr aurora-connector test grafana --timeout 0
+	run -2 --separate-stderr aurora-connector test grafana --url ftp://x
+}
+
+@test "an unknown platform exits 2 with the list of platforms, for every command that takes one" {
+	for cmd in enable disable "rca" token secret url base-url test; do
+		if [ "$cmd" = rca ]; then
+			run -2 --separate-stderr aurora-connector rca graphite on
+		else
+			run -2 --separate-stderr aurora-connector "$cmd" graphite
+		fi
+		[[ $stderr == *"unknown platform 'graphite'; platforms: $PLATFORMS"* ]]
+	done
+}
+
+@test "list creates the database and shows every platform; Jenkins and CloudBees start with RCA off" {
+	run -0 --separate-stderr aurora-connector list
+	[ -f "$AURORA_DB" ]
+	[ "${#lines[@]}" -eq 10 ]
+	assert_line --index 0 --regexp '^PLATFORM +ENABLED +RCA +TOKEN +SECRET +RECEIVED +REJECTED +LAST RECEIVED +CONNECTED +WEBHOOK URL$'
+	assert_line --index 1 --regexp '^grafana +yes +on +- +- +0 +0 +never +no +http://127\.0\.0\.1:9797/api/webhooks/grafana$'
+	assert_line --index 2 --regexp '^alertmanager +yes +on +- +n/a +0 +0 +never +no +http://127\.0\.0\.1:9797/api/webhooks/alertmanager$'
+	assert_line --index 8 --regexp '^jenkins +yes +off +- +n/a '
+	assert_line --index 9 --regexp '^cloudbees +yes +off +- +n/a '
+	run -0 --separate-stderr aurora-connector list --json
+	[ "${#lines[@]}" -eq 9 ]
+	printf '%s\n' "$output" | jq -se --arg ps "$PLATFORMS" '
+		map(.platform) == ($ps | split(" ")) and
+		all(.[]; .v == 1 and .type == "connector" and .enabled == true and .token_set == false
+			and .secret_set == false and .connected == false and .received == 0 and .rejected == 0
+			and .last_received == null and .base_url == null
+			and .webhook_url == "http://127.0.0.1:9797/api/webhooks/" + .platform) and
+		(map(select(.rca == false)) | map(.platform)) == ["jenkins", "cloudbees"] and
+		(map(select(.signs)) | map(.platform)) == ["grafana", "pagerduty"]'
+}
+
+@test "list shows counts, the last delivery and connected from the store" {
+	aurora-connector list >/dev/null
+	now=$(date +%s%3N)
+	sql "UPDATE connectors SET received_count = 12, rejected_count = 3, last_received_ms = $now
+		WHERE platform = 'datadog'"
+	sql "UPDATE connectors SET received_count = 1, last_received_ms = $((now - 25 * 3600 * 1000))
+		WHERE platform = 'splunk'"
+	connector datadog | jq -e '.received == 12 and .rejected == 3 and .connected == true
+		and (.last_received | test("^20[0-9-]{8}T[0-9:.]{12}Z$"))'
+	connector splunk | jq -e '.connected == false and .last_received != null'
+	run -0 --separate-stderr aurora-connector list
+	assert_line --regexp '^datadog +yes +on +- +n/a +12 +3 +20[0-9-]{8}T[0-9:.]{12}Z +yes '
+}
+
+@test "enable, disable and rca change only what they name" {
+	run -0 --separate-stderr aurora-connector disable netdata
+	[ -z "$output" ]
+	run -0 --separate-stderr aurora-connector rca jenkins on
+	run -0 --separate-stderr aurora-connector rca grafana off
+	connector netdata | jq -e '.enabled == false and .rca == true'
+	connector jenkins | jq -e '.enabled == true and .rca == true'
+	connector grafana | jq -e '.enabled == true and .rca == false'
+	connector cloudbees | jq -e '.rca == false'
+	run -0 --separate-stderr aurora-connector enable netdata
+	connector netdata | jq -e '.enabled == true'
+	[ "$(sql "SELECT count(*) FROM connectors WHERE enabled = 1")" = 9 ]
+}
+
+@test "token prints the webhook URL with ?token= and the Bearer form once, and keeps only its hash" {
+	run -0 --separate-stderr aurora-connector token grafana
+	[ "${#lines[@]}" -eq 2 ]
+	[[ ${lines[0]} =~ ^http://127\.0\.0\.1:9797/api/webhooks/grafana\?token=([0-9a-f]{64})$ ]]
+	token=${BASH_REMATCH[1]}
+	assert_line --index 1 "Authorization: Bearer $token"
+	[ "$(sql "SELECT token_hash FROM connectors WHERE platform = 'grafana'")" = \
+	  "$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)" ]
+	sql "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+	run -1 grep -q "$token" "$AURORA_DB"
+	connector grafana | jq -e '.token_set == true and (.webhook_url | contains("token") | not)'
+	# rotation: a new token, the old hash is gone
+	old=$(sql "SELECT token_hash FROM connectors WHERE platform = 'grafana'")
+	run -0 --separate-stderr aurora-connector token grafana
+	[[ ${lines[0]} != *"$token"* ]]
+	[ "$(sql "SELECT token_hash FROM connectors WHERE platform = 'grafana'")" != "$old" ]
+}
+
+@test "token --json prints platform, token and the webhook URL with the token" {
+	aurora-connector public-url https://aurora.example.test/hooks/
+	run -0 --separate-stderr aurora-connector --json token jenkins
+	printf '%s\n' "$output" | jq -e '(keys == ["platform","token","webhook_url"]) and .platform == "jenkins"
+		and (.token | test("^[0-9a-f]{64}$"))
+		and .webhook_url == "https://aurora.example.test/hooks/api/webhooks/jenkins?token=" + .token'
+	token=$(printf '%s\n' "$output" | jq -r .token)
+	[ "$(sql "SELECT token_hash FROM connectors WHERE platform = 'jenkins'")" = \
+	  "$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)" ]
+}
+
+@test "secret is refused for platforms that do not sign, with the reason" {
+	for p in alertmanager datadog netdata dynatrace splunk jenkins cloudbees; do
+		run -2 --separate-stderr aurora-connector secret "$p"
+		[[ $stderr == *"$p does not sign its deliveries; only grafana and pagerduty take a secret"* ]]
+	done
+	[ "$(sql "SELECT count(*) FROM connectors WHERE hmac_secret IS NOT NULL")" = 0 ]
+}
+
+@test "secret generates one and prints it once; --value, --stdin and --clear set and clear it" {
+	run -0 --separate-stderr aurora-connector secret grafana
+	[[ $output =~ ^[0-9a-f]{64}$ ]]
+	[ "$(sql "SELECT hmac_secret FROM connectors WHERE platform = 'grafana'")" = "$output" ]
+	run -0 --separate-stderr aurora-connector secret pagerduty --value 'pd-s3cret/+='
+	[ -z "$output" ]
+	[ "$(sql "SELECT hmac_secret FROM connectors WHERE platform = 'pagerduty'")" = 'pd-s3cret/+=' ]
+	printf '  pasted-secret\r\n' > "$BATS_TEST_TMPDIR/secret"
+	run -0 --separate-stderr aurora-connector secret pagerduty --stdin < "$BATS_TEST_TMPDIR/secret"
+	[ "$(sql "SELECT hmac_secret FROM connectors WHERE platform = 'pagerduty'")" = 'pasted-secret' ]
+	connector pagerduty | jq -e '.secret_set == true'
+	run -0 --separate-stderr aurora-connector secret pagerduty --clear
+	[ "$(sql "SELECT hmac_secret IS NULL FROM connectors WHERE platform = 'pagerduty'")" = 1 ]
+	connector pagerduty | jq -e '.secret_set == false'
+}
+
+@test "secret --json; a bad secret on stdin exits 65 and changes nothing" {
+	run -0 --separate-stderr aurora-connector secret grafana --json
+	printf '%s\n' "$output" | jq -e '.platform == "grafana" and .secret_set == true and (.secret | test("^[0-9a-f]{64}$"))'
+	run -0 --separate-stderr aurora-connector secret grafana --json --clear
+	printf '%s\n' "$output" | jq -e '. == {"platform":"grafana","secret_set":false}'
+	run -65 --separate-stderr aurora-connector secret pagerduty --stdin < /dev/null
+	[[ $stderr == *"one line with the secret"* ]]
+	printf 'line one\nline two\n' > "$BATS_TEST_TMPDIR/two"
+	run -65 --separate-stderr aurora-connector secret pagerduty --stdin < "$BATS_TEST_TMPDIR/two"
+	head -c 300 /dev/zero | tr '\0' a > "$BATS_TEST_TMPDIR/long"
+	run -65 --separate-stderr aurora-connector secret pagerduty --stdin < "$BATS_TEST_TMPDIR/long"
+	run -2 --separate-stderr aurora-connector secret pagerduty --value ""
+	[ "$(sql "SELECT count(*) FROM connectors WHERE hmac_secret IS NOT NULL")" = 0 ]
+}
+
+@test "url prints the webhook URL without any secret; public-url prints, sets and yields to the environment" {
+	aurora-connector token splunk >/dev/null
+	run -0 --separate-stderr aurora-connector url splunk
+	assert_output "http://127.0.0.1:9797/api/webhooks/splunk"
+	run -0 --separate-stderr aurora-connector public-url
+	assert_output "http://127.0.0.1:9797"
+	run -0 --separate-stderr aurora-connector public-url https://aurora.example.test:8443/
+	[ "$(sql "SELECT value FROM settings WHERE key = 'public_url'")" = "https://aurora.example.test:8443" ]
+	run -0 --separate-stderr aurora-connector public-url
+	assert_output "https://aurora.example.test:8443"
+	run -0 --separate-stderr aurora-connector url splunk
+	assert_output "https://aurora.example.test:8443/api/webhooks/splunk"
+	AURORA_PUBLIC_URL=http://10.0.0.5:9797 run -0 --separate-stderr aurora-connector url splunk
+	assert_output "http://10.0.0.5:9797/api/webhooks/splunk"
+	run -2 --separate-stderr aurora-connector public-url "aurora.example.test"
+	run -2 --separate-stderr aurora-connector public-url "https://a.example.test/?token=x"
+	[ "$(sql "SELECT value FROM settings WHERE key = 'public_url'")" = "https://aurora.example.test:8443" ]
+}
+
+@test "base-url prints, sets and clears the platform's own URL" {
+	run -0 --separate-stderr aurora-connector base-url jenkins
+	[ -z "$output" ]
+	run -0 --separate-stderr aurora-connector base-url jenkins https://ci.example.test/jenkins/
+	run -0 --separate-stderr aurora-connector base-url jenkins
+	assert_output "https://ci.example.test/jenkins/"
+	connector jenkins | jq -e '.base_url == "https://ci.example.test/jenkins/"'
+	run -2 --separate-stderr aurora-connector base-url jenkins "not a url"
+	run -0 --separate-stderr aurora-connector base-url jenkins --clear
+	[ "$(sql "SELECT base_url IS NULL FROM connectors WHERE platform = 'jenkins'")" = 1 ]
+}
+
+@test "options mean the same before and after the command" {
+	other="$BATS_TEST_TMPDIR/other.db"
+	unset AURORA_DB
+	run -0 --separate-stderr aurora-connector --db "$other" rca cloudbees on
+	run -0 --separate-stderr aurora-connector --db "$other" list --json
+	first=$output
+	run -0 --separate-stderr aurora-connector list --db "$other" --json
+	[ "$output" = "$first" ]
+	run -0 --separate-stderr aurora-connector --json list --db="$other"
+	[ "$output" = "$first" ]
+	printf '%s\n' "$output" | jq -se 'map(select(.platform == "cloudbees"))[0].rca == true'
+	[ ! -e ./aurora.db ]
+}
+
+@test "test: nothing listening is a temporary failure (75) and the test token is spent" {
+	port=$(free_port)
+	run -75 --separate-stderr aurora-connector test grafana --url "http://127.0.0.1:$port"
+	[[ $stderr == *"grafana: no answer from http://127.0.0.1:$port/api/webhooks/grafana"* ]]
+	run -75 --separate-stderr aurora-connector test datadog --url "http://127.0.0.1:$port" --json
+	printf '%s\n' "$output" | jq -e '.type == "connector_test" and .platform == "datadog" and .status == null
+		and .ok == false and (.error | length > 0)'
+	[ "$(sql "SELECT count(*) FROM connectors WHERE test_token_hash IS NOT NULL")" = 0 ]
+}
+
+@test "test: the request carries the sample, a stored one-use Bearer token, and the PagerDuty signature and id" {
+	run -0 aurora-connector secret pagerduty --value pd-secret
+	standin "401 Unauthorized" '{"error":"bad token"}'
+	start=$(date +%s%3N)
+	run -1 --separate-stderr aurora-connector test pagerduty --url "http://127.0.0.1:$STANDIN_PORT/"
+	assert_output --regexp '^pagerduty: HTTP 401 in [0-9.]+ ms$'
+	[[ $stderr == *'pagerduty: the receiver answered 401: {"error":"bad token"}'* ]]
+	head -n 1 "$BATS_TEST_TMPDIR/standin/request.headers" | grep -qx 'POST /api/webhooks/pagerduty HTTP/1.1'
+	[ "$(header Content-Type)" = application/json ]
+	token=$(header Authorization | sed -n 's/^Bearer \([0-9a-f]\{64\}\)$/\1/p')
+	[ -n "$token" ]
+	# during the request the store held the token's hash, valid for about a minute
+	IFS='|' read -r hash expires < "$BATS_TEST_TMPDIR/standin/connector.row"
+	[ "$hash" = "$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)" ]
+	[ "$expires" -ge $((start + 59000)) ]
+	[ "$expires" -le $((start + 62000)) ]
+	# afterwards it is spent
+	[ "$(sql "SELECT test_token_hash IS NULL FROM connectors WHERE platform = 'pagerduty'")" = 1 ]
+	body="$BATS_TEST_TMPDIR/standin/request.body"
+	expect="v1=$(openssl dgst -sha256 -hmac pd-secret -r < "$body" | cut -d' ' -f1)"
+	[ "$(header X-PagerDuty-Signature)" = "$expect" ]
+	[[ $(header X-Webhook-Id) =~ ^[0-9a-f]{32}$ ]]
+	jq -e '.event.event_type == "incident.triggered" and .event.resource_type == "incident"
+		and (.event.data.number | type) == "number" and .event.data.status == "triggered"' "$body"
+	run -1 grep -q '@NOW\|@NONCE' "$body"
+}
+
+@test "test: Grafana signs '<unix>:<body>' and sends the timestamp header; times are now" {
+	run -0 --separate-stderr aurora-connector secret grafana --json
+	secret=$(printf '%s\n' "$output" | jq -r .secret)
+	standin "400 Bad Request" '{"error":"nope"}'
+	run -1 --separate-stderr aurora-connector test grafana --url "http://127.0.0.1:$STANDIN_PORT"
+	stamp=$(header X-Grafana-Alerting-Signature-Timestamp)
+	now=$(date +%s)
+	[ "$stamp" -ge $((now - 30)) ]
+	[ "$stamp" -le "$now" ]
+	body="$BATS_TEST_TMPDIR/standin/request.body"
+	expect=$({ printf '%s:' "$stamp"; cat "$body"; } | openssl dgst -sha256 -hmac "$secret" -r | cut -d' ' -f1)
+	[ "$(header X-Grafana-Alerting-Signature)" = "$expect" ]
+	jq -e --arg day "$(date -u +%Y-%m-%d)" '.version == "1" and .alerts[0].labels.alertname == "TestAlert"
+		and (.alerts[0].startsAt | startswith($day)) and (.alerts[0].fingerprint | test("^[0-9a-f]{16}$"))' "$body"
+	[ -z "$(header X-Webhook-Id)" ]
+}
+
+@test "test: platforms without a secret send no signature; every sample is valid JSON with no placeholder left" {
+	standin "404 Not Found" '{"error":"unknown or disabled platform"}'
+	for p in $PLATFORMS; do
+		rm -f "$BATS_TEST_TMPDIR/standin/request.body"
+		run -1 --separate-stderr aurora-connector test "$p" --url "http://127.0.0.1:$STANDIN_PORT"
+		body="$BATS_TEST_TMPDIR/standin/request.body"
+		jq -e 'type == "object"' "$body"
+		run -1 grep -q '@NOW\|@NONCE\|@@' "$body"
+		[ -z "$(header X-Grafana-Alerting-Signature)" ]
+		[ -z "$(header X-PagerDuty-Signature)" ]
+	done
+}
+
+@test "test: a 5xx or 429 from the receiver is temporary (75), another 4xx exits 1 with its error" {
+	standin "503 Service Unavailable" '{"error":"store busy"}'
+	run -75 --separate-stderr aurora-connector test alertmanager --url "http://127.0.0.1:$STANDIN_PORT"
+	assert_output --regexp '^alertmanager: HTTP 503 in [0-9.]+ ms$'
+	[[ $stderr == *'the receiver answered 503: {"error":"store busy"}'* ]]
+	kill "$STANDIN_PID"; wait "$STANDIN_PID" 2>/dev/null || true
+	standin "429 Too Many Requests" '{"error":"rate limited"}'
+	run -75 --separate-stderr aurora-connector test splunk --url "http://127.0.0.1:$STANDIN_PORT" --json
+	printf '%s\n' "$output" | jq -e '.status == 429 and .ok == false and .response == {"error":"rate limited"}'
+	kill "$STANDIN_PID"; wait "$STANDIN_PID" 2>/dev/null || true
+	standin "413 Payload Too Large" '{"error":"too large"}'
+	run -1 --separate-stderr aurora-connector test jenkins --url "http://127.0.0.1:$STANDIN_PORT"
+	[[ $stderr == *'jenkins: the receiver answered 413: {"error":"too large"}'* ]]
+}
+
+@test "test: a receiver that does not answer in --timeout is temporary (75)" {
+	standin "202 Accepted" '{"accepted":true,"id":1}' 5
+	started=$(date +%s)
+	run -75 --separate-stderr aurora-connector test dynatrace --url "http://127.0.0.1:$STANDIN_PORT" --timeout 1
+	[ $(($(date +%s) - started)) -lt 4 ]
+	[[ $stderr == *"dynatrace: no answer from"* ]]
+}
+
+@test "test: without --url the delivery goes to the public URL; a disabled platform is warned about" {
+	standin "404 Not Found" '{"error":"platform disabled"}'
+	aurora-connector public-url "http://127.0.0.1:$STANDIN_PORT"
+	aurora-connector disable netdata
+	run -1 --separate-stderr aurora-connector test netdata
+	[[ $stderr == *"netdata is disabled"* ]]
+	head -n 1 "$BATS_TEST_TMPDIR/standin/request.headers" | grep -qx 'POST /api/webhooks/netdata HTTP/1.1'
+	jq -e '.alarm == "test_alarm" and .chart == "test.chart" and (.when | type) == "number"
+		and (.unique_id | type) == "number"' "$BATS_TEST_TMPDIR/standin/request.body"
+}
+
+# The success path needs the real receiver (cmd/aurora-recv.c); the failure
+# paths above use the stand-in. Skipped only while aurora-recv is not built.
+@test "test through aurora-recv: every platform's sample is accepted (202), stored with test=1, connected" {
+	[ -x "$AURORA_BIN/aurora-recv" ] || skip "aurora-recv is not built yet (cmd/aurora-recv.c)"
+	run -0 aurora-connector secret grafana
+	run -0 aurora-connector secret pagerduty
+	port_file="$BATS_TEST_TMPDIR/port"
+	aurora-recv --listen 127.0.0.1:0 --port-file "$port_file" 2> "$BATS_TEST_TMPDIR/recv.err" &
+	RECV_PID=$!
+	for _ in $(seq 1 200); do [ -s "$port_file" ] && break; sleep 0.05; done
+	port=$(cat "$port_file")
+	wait_port "$port"
+	n=0
+	for p in $PLATFORMS; do
+		n=$((n + 1))
+		run -0 --separate-stderr aurora-connector test "$p" --url "http://127.0.0.1:$port"
+		assert_output --regexp "^$p: HTTP 202 in [0-9.]+ ms, inbox id $n\$"
+	done
+	# a second test is a new delivery, not a sender's retry
+	run -0 --separate-stderr aurora-connector test grafana --url "http://127.0.0.1:$port" --json
+	printf '%s\n' "$output" | jq -e '.status == 202 and .ok == true and .response.accepted == true
+		and .response.id == 10 and (.response.duplicate // false) == false'
+	run -0 --separate-stderr aurora-inbox list --json
+	printf '%s\n' "$output" | jq -se --arg ps "$PLATFORMS" '
+		length == 10 and all(.[]; .test == true and (.body | type) == "object")
+		and (.[0:9] | map(.platform)) == ($ps | split(" "))'
+	run -0 --separate-stderr aurora-connector list --json
+	printf '%s\n' "$output" | jq -se 'all(.[]; .connected == true and .last_test_ok != null)'
+	[ "$(sql "SELECT count(*) FROM connectors WHERE test_token_hash IS NOT NULL")" = 0 ]
+}
