@@ -362,3 +362,26 @@ ids_in() {
 	[ "$(sha256sum < "$AURORA_DB")" = "$before" ]
 	[ "$(sqlite3 "$AURORA_DB" 'SELECT count(*) FROM inbox')" = 3 ]
 }
+
+# inbox_insert_file PLATFORM FILE CONTENT_TYPE: a row whose body is FILE, byte for byte
+inbox_insert_file() {
+	sqlite3 "$AURORA_DB" "INSERT INTO inbox(platform, received_at, received_ms, content_type, body, body_sha256)
+		VALUES ('$1', '2025-03-04T08:47:01.000Z', 1741078021000, '$3', readfile('$2'), 'x')" >/dev/null
+}
+
+@test "raw records from stored payloads: multi-line Unicode JSON, a Datadog form body, bytes that are not UTF-8" {
+	inbox_insert_file alertmanager "$FIXTURES/inbox/alertmanager-resolved.json" application/json
+	inbox_insert_file datadog "$FIXTURES/inbox/datadog-form.txt" "application/x-www-form-urlencoded; charset=utf-8"
+	inbox_insert_file splunk "$FIXTURES/inbox/latin1.txt" text/plain
+	run -0 --separate-stderr aurora-inbox replay --from 1
+	[ "${#lines[@]}" -eq 3 ]
+	printf '%s\n' "${lines[0]}" > "$BATS_TEST_TMPDIR/am"
+	jq -e --slurpfile want "$FIXTURES/inbox/alertmanager-resolved.json" '.body == $want[0]
+		and .received_at == "2025-03-04T08:47:01.000Z"
+		and .body.commonAnnotations.summary == "Disk /var above 90% — “db-3” ✓"' "$BATS_TEST_TMPDIR/am"
+	printf '%s\n' "${lines[1]}" | jq -e '.body.title == "[Triggered on {host:web-7}] CPU high"
+		and .body.tags == "monitor,env:prod,service:web" and .body.date == "1741086900000"
+		and .body.body == "%%%\nCPU above 80%\n%%%" and .body.alert_transition == "Triggered"'
+	printf '%s\n' "${lines[2]}" | jq -e '(.body | type) == "string" and (.body | startswith("caf"))
+		and (.body | contains("not utf-8"))'
+}
