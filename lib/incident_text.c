@@ -220,6 +220,25 @@ static void put_event_details(struct w *w, jv ev)
 		put(w, ")");
 	} else if (!strcmp(type, "incident.merged_in") && gn(data, "from", &from)) {
 		putf(w, " (incident #%lld merged in)", from);
+	} else if ((!strcmp(type, "alert.attached") || !strcmp(type, "alert.resolved")) &&
+		   gn(data, "alert_id", &from)) {
+		jv score = get(data, "score");
+
+		putf(w, " (alert #%lld ", from);
+		put_clean(w, gsd(data, "title", ""), 0);
+		if (!strcmp(type, "alert.resolved")) {
+			put(w, " resolved");
+		} else {
+			put(w, " joined by ");
+			put_clean(w, gsd(data, "strategy", "-"), 0);
+			putf(w, " %.2f", jv_get_kind(score) == JV_KIND_NUMBER ? jv_number_value(score) : 0.0);
+			if (gsd(data, "reason", NULL)) {
+				put(w, ": ");
+				put_clean(w, gs(data, "reason"), 0);
+			}
+		}
+		put(w, ")");
+		jv_free(score);
 	} else if (jv_get_kind(data) == JV_KIND_OBJECT) {
 		jv rest = jv_object_delete(jv_copy(data), jv_string("incident"));
 
@@ -294,12 +313,16 @@ static void put_alert(struct w *w, jv a)
 		jv score = get(c, "score");
 		long long matched = 0;
 
-		put(w, "      joined by ");
-		put_clean(w, gsd(c, "strategy", "-"), 0);
-		putf(w, " (score %.2f", jv_get_kind(score) == JV_KIND_NUMBER ? jv_number_value(score) : 0.0);
-		if (gn(c, "matched_incident", &matched))
-			putf(w, ", matched #%lld", matched);
-		put(w, ")");
+		if (!strcmp(gsd(c, "strategy", "none"), "none")) {
+			put(w, "      opened the incident");
+		} else {
+			put(w, "      joined by ");
+			put_clean(w, gsd(c, "strategy", "-"), 0);
+			putf(w, " (score %.2f", jv_get_kind(score) == JV_KIND_NUMBER ? jv_number_value(score) : 0.0);
+			if (gn(c, "matched_incident", &matched))
+				putf(w, ", matched #%lld", matched);
+			put(w, ")");
+		}
 		if (gsd(c, "reason", NULL)) {
 			put(w, ": ");
 			put_clean(w, gs(c, "reason"), 0);
@@ -508,9 +531,13 @@ static void md_alert(struct w *w, jv a)
 	if (jv_get_kind(c) == JV_KIND_OBJECT) {
 		jv score = get(c, "score");
 
-		put(w, "; joined by ");
-		put_code(w, gsd(c, "strategy", "-"));
-		putf(w, " (score %.2f)", jv_get_kind(score) == JV_KIND_NUMBER ? jv_number_value(score) : 0.0);
+		if (!strcmp(gsd(c, "strategy", "none"), "none")) {
+			put(w, "; opened the incident");
+		} else {
+			put(w, "; joined by ");
+			put_code(w, gsd(c, "strategy", "-"));
+			putf(w, " (score %.2f)", jv_get_kind(score) == JV_KIND_NUMBER ? jv_number_value(score) : 0.0);
+		}
 		if (gsd(c, "reason", NULL)) {
 			put(w, ": ");
 			put_clean(w, gs(c, "reason"), 0);
