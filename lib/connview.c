@@ -1,0 +1,60 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "connector.h"
+#include "connview.h"
+#include "timeutil.h"
+#include "webhook.h"
+#include "banned.h"
+
+static jv opt_text(const char *s)
+{
+	return s && *s ? jv_string(s) : jv_null();
+}
+
+static jv opt_time(long long ms)
+{
+	char when[32];
+
+	return ms ? jv_string(aur_time_format_ms(ms, when, sizeof(when))) : jv_null();
+}
+
+jv aur_connview_json(const struct aur_connector *c, const char *public_url, long long now_ms, int detail)
+{
+	char *url = aur_webhook_url(public_url, c->platform, NULL);
+	jv v = jv_object();
+
+	v = jv_object_set(v, jv_string("platform"), jv_string(c->platform));
+	v = jv_object_set(v, jv_string("enabled"), jv_bool(c->enabled));
+	v = jv_object_set(v, jv_string("connected"), jv_bool(aur_connector_connected(c, now_ms)));
+	v = jv_object_set(v, jv_string("base_url"), opt_text(c->base_url));
+	v = jv_object_set(v, jv_string("webhook_url"), jv_string(url));
+	v = jv_object_set(v, jv_string("last_webhook_received"), opt_time(c->last_received_ms));
+	v = jv_object_set(v, jv_string("received"), jv_number((double)c->received));
+	v = jv_object_set(v, jv_string("rejected"), jv_number((double)c->rejected));
+	if (detail) {
+		v = jv_object_set(v, jv_string("rca"), jv_bool(c->rca));
+		v = jv_object_set(v, jv_string("token_set"), jv_bool(c->token_hash[0] != '\0'));
+		v = jv_object_set(v, jv_string("signs"), jv_bool(aur_platform_signs(c->platform)));
+		v = jv_object_set(v, jv_string("secret_set"), jv_bool(c->hmac_secret[0] != '\0'));
+		v = jv_object_set(v, jv_string("last_test_ok"), opt_time(c->last_test_ok_ms));
+	}
+	free(url);
+	return v;
+}
+
+int aur_connview_url_ok(const char *url)
+{
+	size_t n = strlen(url);
+	size_t scheme;
+
+	if (!strncmp(url, "http://", 7))
+		scheme = 7;
+	else if (!strncmp(url, "https://", 8))
+		scheme = 8;
+	else
+		return 0;
+	if (n > AUR_URL_MAX || strcspn(url, " \t\r\n\"'<>?#\\") != n)
+		return 0;
+	return url[scheme] != '\0' && url[scheme] != '/';
+}

@@ -1,0 +1,33 @@
+/*
+ * connview.h - a connector as people and programs see it.
+ *
+ * One definition of the connector record, shared by
+ * `aurora-connector list --json` and the receiver's
+ * GET /api/{platform}/status, so both say the same thing with the same
+ * names. The token hash and the HMAC secret never appear in it.
+ */
+#ifndef AURORA_CONNVIEW_H
+#define AURORA_CONNVIEW_H
+
+#include <jq.h>
+
+#include "connector.h"
+
+/*
+ * The record of c, as of now_ms, with its webhook URL under public_url
+ * (no secret in it):
+ *   {"platform","enabled","connected","base_url","webhook_url",
+ *    "last_webhook_received","received","rejected"}
+ * (base_url and last_webhook_received null when unset); with detail also
+ *   "rca","token_set","signs","secret_set","last_test_ok".
+ * Caller frees.
+ */
+jv aur_connview_json(const struct aur_connector *c, const char *public_url, long long now_ms, int detail);
+
+/*
+ * 1 when url has the shape of a base URL: http:// or https://, a host,
+ * at most AUR_URL_MAX bytes, no blanks, quotes, query or fragment.
+ */
+int aur_connview_url_ok(const char *url);
+
+#endif
