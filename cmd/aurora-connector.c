@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "connector.h"
+#include "connview.h"
 #include "db.h"
 #include "embed.h"
 #include "exitcodes.h"
@@ -196,23 +197,6 @@ static int write_failed(void)
 	return AUR_EXIT_IOERR;
 }
 
-/* An http(s) URL without spaces, query or fragment: the shape of a base URL. */
-static int base_url_ok(const char *u)
-{
-	size_t n = strlen(u);
-
-	if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8))
-		return 0;
-	if (n > AUR_URL_MAX || strcspn(u, " \t\r\n\"<>?#") != n)
-		return 0;
-	return u[strncmp(u, "http://", 7) ? 8 : 7] != '\0';
-}
-
-static jv opt_text(const char *s)
-{
-	return s && *s ? jv_string(s) : jv_null();
-}
-
 static int cmd_list(sqlite3 *db, const struct opts *o)
 {
 	struct aur_connector c[AUR_PLATFORM_COUNT];
@@ -235,43 +219,26 @@ static int cmd_list(sqlite3 *db, const struct opts *o)
 		rc = write_failed();
 	for (int i = 0; i < AUR_PLATFORM_COUNT && rc == 0; i++) {
 		const struct aur_connector *k = &c[i];
-		int signs = aur_platform_signs(k->platform);
-		int connected = aur_connector_connected(k, now);
-		char *url = aur_webhook_url(pub, k->platform, NULL);
+		char *url;
 
-		if (k->last_received_ms)
-			aur_time_format_ms(k->last_received_ms, when, sizeof(when));
 		if (o->json) {
-			jv v = jv_object();
+			jv v = jv_object_set(jv_object(), jv_string("v"), jv_number(1));
 
-			v = jv_object_set(v, jv_string("v"), jv_number(1));
 			v = jv_object_set(v, jv_string("type"), jv_string("connector"));
-			v = jv_object_set(v, jv_string("platform"), jv_string(k->platform));
-			v = jv_object_set(v, jv_string("enabled"), jv_bool(k->enabled));
-			v = jv_object_set(v, jv_string("rca"), jv_bool(k->rca));
-			v = jv_object_set(v, jv_string("token_set"), jv_bool(k->token_hash[0] != '\0'));
-			v = jv_object_set(v, jv_string("signs"), jv_bool(signs));
-			v = jv_object_set(v, jv_string("secret_set"), jv_bool(k->hmac_secret[0] != '\0'));
-			v = jv_object_set(v, jv_string("webhook_url"), jv_string(url));
-			v = jv_object_set(v, jv_string("base_url"), opt_text(k->base_url));
-			v = jv_object_set(v, jv_string("last_received"),
-					  opt_text(k->last_received_ms ? when : NULL));
-			if (k->last_test_ok_ms)
-				aur_time_format_ms(k->last_test_ok_ms, when, sizeof(when));
-			v = jv_object_set(v, jv_string("last_test_ok"),
-					  opt_text(k->last_test_ok_ms ? when : NULL));
-			v = jv_object_set(v, jv_string("received"), jv_number((double)k->received));
-			v = jv_object_set(v, jv_string("rejected"), jv_number((double)k->rejected));
-			v = jv_object_set(v, jv_string("connected"), jv_bool(connected));
+			v = jv_object_merge(v, aur_connview_json(k, pub, now, 1));
 			if (aur_jsonl_write(&w, v) < 0)
 				rc = write_failed();
-		} else if (printf("%-13s %-8s %-4s %-6s %-7s %8lld %8lld  %-24s  %-9s  %s\n", k->platform,
-				  k->enabled ? "yes" : "no", k->rca ? "on" : "off",
-				  k->token_hash[0] ? "set" : "-",
-				  !signs ? "n/a" : k->hmac_secret[0] ? "set" : "-", k->received, k->rejected,
-				  k->last_received_ms ? when : "never", connected ? "yes" : "no", url) < 0) {
-			rc = write_failed();
+			continue;
 		}
+		url = aur_webhook_url(pub, k->platform, NULL);
+		if (printf("%-13s %-8s %-4s %-6s %-7s %8lld %8lld  %-24s  %-9s  %s\n", k->platform,
+			   k->enabled ? "yes" : "no", k->rca ? "on" : "off", k->token_hash[0] ? "set" : "-",
+			   !aur_platform_signs(k->platform) ? "n/a" : k->hmac_secret[0] ? "set" : "-",
+			   k->received, k->rejected,
+			   k->last_received_ms ? aur_time_format_ms(k->last_received_ms, when, sizeof(when))
+					       : "never",
+			   aur_connector_connected(k, now) ? "yes" : "no", url) < 0)
+			rc = write_failed();
 		free(url);
 	}
 	free(pub);
@@ -442,7 +409,7 @@ static int cmd_urls(sqlite3 *db, const struct opts *o)
 		if (printf("%s\n", pub) < 0)
 			rc = write_failed();
 	} else if (!strcmp(o->cmd, "public-url")) {
-		if (!base_url_ok(o->args[0]))
+		if (!aur_connview_url_ok(o->args[0]))
 			return usage_error("public-url: an http:// or https:// URL without query, "
 					   "fragment or spaces: %s", o->args[0]);
 		url = aur_xstrdup(o->args[0]);
@@ -454,7 +421,7 @@ static int cmd_urls(sqlite3 *db, const struct opts *o)
 		else if (getenv("AURORA_PUBLIC_URL") && *getenv("AURORA_PUBLIC_URL"))
 			aur_warn("AURORA_PUBLIC_URL is set and wins over the stored public URL");
 	} else if (o->nargs == 2 || o->clear) { /* base-url P URL | --clear */
-		if (!o->clear && !base_url_ok(o->args[1]))
+		if (!o->clear && !aur_connview_url_ok(o->args[1]))
 			return usage_error("base-url: an http:// or https:// URL without query, "
 					   "fragment or spaces: %s", o->args[1]);
 		rc = aur_connector_set_base_url(db, o->args[0], o->clear ? NULL : o->args[1], err,
@@ -537,7 +504,7 @@ static int cmd_test(sqlite3 *db, const struct opts *o)
 
 	if (o->timeout && aur_cli_parse_ll(o->timeout, 1, 3600, &timeout_s) < 0)
 		return usage_error("--timeout wants seconds (1 to 3600): %s", o->timeout);
-	if (o->url && !base_url_ok(o->url))
+	if (o->url && !aur_connview_url_ok(o->url))
 		return usage_error("--url: an http:// or https:// base URL: %s", o->url);
 	aur_webhook_test_init(&t);
 	t.platform = o->args[0];

@@ -120,7 +120,7 @@ header() {
 		map(.platform) == ($ps | split(" ")) and
 		all(.[]; .v == 1 and .type == "connector" and .enabled == true and .token_set == false
 			and .secret_set == false and .connected == false and .received == 0 and .rejected == 0
-			and .last_received == null and .base_url == null
+			and .last_webhook_received == null and .base_url == null
 			and .webhook_url == "http://127.0.0.1:9797/api/webhooks/" + .platform) and
 		(map(select(.rca == false)) | map(.platform)) == ["jenkins", "cloudbees"] and
 		(map(select(.signs)) | map(.platform)) == ["grafana", "pagerduty"]'
@@ -134,8 +134,8 @@ header() {
 	sql "UPDATE connectors SET received_count = 1, last_received_ms = $((now - 25 * 3600 * 1000))
 		WHERE platform = 'splunk'"
 	connector datadog | jq -e '.received == 12 and .rejected == 3 and .connected == true
-		and (.last_received | test("^20[0-9-]{8}T[0-9:.]{12}Z$"))'
-	connector splunk | jq -e '.connected == false and .last_received != null'
+		and (.last_webhook_received | test("^20[0-9-]{8}T[0-9:.]{12}Z$"))'
+	connector splunk | jq -e '.connected == false and .last_webhook_received != null'
 	run -0 --separate-stderr aurora-connector list
 	assert_line --regexp '^datadog +yes +on +- +n/a +12 +3 +20[0-9-]{8}T[0-9:.]{12}Z +yes '
 }
