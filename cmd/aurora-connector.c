@@ -378,7 +378,7 @@ static int cmd_switch(sqlite3 *db, const struct opts *o)
 	int rc;
 
 	if (!strcmp(o->cmd, "rca")) {
-		if (strcmp(o->args[1], "on") && strcmp(o->args[1], "off"))
+		if (strcmp(o->args[1], "on") != 0 && strcmp(o->args[1], "off") != 0)
 			return usage_error("rca: on or off, not '%s'", o->args[1]);
 		rc = aur_connector_set_rca(db, p, !strcmp(o->args[1], "on"), err, sizeof(err));
 	} else {
@@ -409,6 +409,8 @@ static int cmd_urls(sqlite3 *db, const struct opts *o)
 		if (printf("%s\n", pub) < 0)
 			rc = write_failed();
 	} else if (!strcmp(o->cmd, "public-url")) {
+		const char *env = getenv("AURORA_PUBLIC_URL");
+
 		if (!aur_connview_url_ok(o->args[0]))
 			return usage_error("public-url: an http:// or https:// URL without query, "
 					   "fragment or spaces: %s", o->args[0]);
@@ -418,7 +420,7 @@ static int cmd_urls(sqlite3 *db, const struct opts *o)
 		rc = aur_db_setting_set(db, "public_url", url, err, sizeof(err));
 		if (rc < 0)
 			rc = failed(rc, err);
-		else if (getenv("AURORA_PUBLIC_URL") && *getenv("AURORA_PUBLIC_URL"))
+		else if (env && *env)
 			aur_warn("AURORA_PUBLIC_URL is set and wins over the stored public URL");
 	} else if (o->nargs == 2 || o->clear) { /* base-url P URL | --clear */
 		if (!o->clear && !aur_connview_url_ok(o->args[1]))

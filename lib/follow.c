@@ -94,9 +94,8 @@ static int drain(struct aur_follow *f)
 		for (ssize_t off = 0; off < n;) {
 			const struct inotify_event *e = (const struct inotify_event *)(void *)(ev + off);
 
-			if (e->mask & IN_Q_OVERFLOW)
-				hit = 1;
-			else if (e->len && (!strcmp(e->name, f->db_name) || !strcmp(e->name, f->wal_name)))
+			if ((e->mask & IN_Q_OVERFLOW) ||
+			    (e->len && (!strcmp(e->name, f->db_name) || !strcmp(e->name, f->wal_name))))
 				hit = 1;
 			off += (ssize_t)sizeof(*e) + e->len;
 		}
@@ -271,7 +270,7 @@ int aur_follow_open_db(sqlite3 **db, const char *path, char *err, size_t errlen)
 
 		if (fd >= 0)
 			close(fd);
-		if (n >= 0 && (n < (ssize_t)sizeof(head) || memcmp(head, magic, sizeof(magic)))) {
+		if (n >= 0 && (n < (ssize_t)sizeof(head) || memcmp(head, magic, sizeof(magic)) != 0)) {
 			snprintf(err, errlen, "%s is not an aurora database (not SQLite)", path);
 			return -ENODATA;
 		}

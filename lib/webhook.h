@@ -14,7 +14,7 @@
 
 #include "buf.h"
 
-#define AUR_WEBHOOK_RESPONSE_MAX (64 * 1024)
+#define AUR_WEBHOOK_RESPONSE_MAX ((size_t)64 * 1024)
 #define AUR_WEBHOOK_HEADERS_MAX 8
 
 /*
