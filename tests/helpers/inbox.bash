@@ -68,6 +68,7 @@ wait_file() {
 }
 
 # wait_exit PID: wait up to ~10 s for PID to end; its status goes to $waited.
+# shellcheck disable=SC2034 # $waited is what the caller reads
 wait_exit() {
 	local pid=$1
 
