@@ -256,6 +256,8 @@ header() {
 @test "options mean the same before and after the command" {
 	other="$BATS_TEST_TMPDIR/other.db"
 	unset AURORA_DB
+	mkdir "$BATS_TEST_TMPDIR/cwd"
+	cd "$BATS_TEST_TMPDIR/cwd"
 	run -0 --separate-stderr aurora-connector --db "$other" rca cloudbees on
 	run -0 --separate-stderr aurora-connector --db "$other" list --json
 	first=$output

@@ -154,6 +154,8 @@ ids_in() {
 	other="$BATS_TEST_TMPDIR/other.db"
 	cp "$AURORA_DB" "$other"
 	unset AURORA_DB
+	mkdir "$BATS_TEST_TMPDIR/cwd"
+	cd "$BATS_TEST_TMPDIR/cwd"
 	run -0 --separate-stderr aurora-inbox --db "$other" list --json --platform alertmanager
 	first=$output
 	run -0 --separate-stderr aurora-inbox list --db "$other" --json --platform alertmanager
