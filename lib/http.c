@@ -465,6 +465,17 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		h->closed = 1;
 }
 
+/*
+ * A connection's memory: the headers up to the limit with room to spare, so
+ * a request over the limit still gets our own 431. Not more: libmicrohttpd
+ * clears the pool for every request, and maps pools past 32 KiB per
+ * connection.
+ */
+static size_t pool_size(const struct aur_http *h)
+{
+	return h->o.max_header_bytes + 8192;
+}
+
 int aur_http_start_listener(struct aur_http *h, int fd, char *err, size_t errlen)
 {
 	struct MHD_OptionItem ops[8];
@@ -481,9 +492,8 @@ int aur_http_start_listener(struct aur_http *h, int fd, char *err, size_t errlen
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, fd, NULL };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, h->o.max_connections, NULL };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, h->o.read_timeout_s, NULL };
-	/* the headers must fit with room to spare, so oversized ones get our own 431 */
-	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-					    (intptr_t)(2 * h->o.max_header_bytes + 16384), NULL };
+	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)pool_size(h),
+					    NULL };
 	if (h->o.threads > 1)
 		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, h->o.threads, NULL };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
@@ -519,8 +529,7 @@ int aur_http_start_connection(struct aur_http *h, int fd, const char *remote, ch
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 				MHD_OPTION_CONNECTION_TIMEOUT, h->o.read_timeout_s,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-				(size_t)(2 * h->o.max_header_bytes + 16384),
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool_size(h),
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 				MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 				MHD_OPTION_END);
@@ -654,11 +663,6 @@ const void *aur_http_body(const struct aur_http_req *req, size_t *len)
 unsigned aur_http_status(const struct aur_http_req *req)
 {
 	return req->status;
-}
-
-int aur_http_cut_off(const struct aur_http_req *req)
-{
-	return req->state != ST_ANSWERED;
 }
 
 void aur_http_set_data(struct aur_http_req *req, void *data)

@@ -158,8 +158,6 @@ const char *aur_http_remote(struct aur_http_req *req);
 const void *aur_http_body(const struct aur_http_req *req, size_t *len);
 /* The status answered, 0 before an answer (so DONE can tell what happened). */
 unsigned aur_http_status(const struct aur_http_req *req);
-/* 1 when the request ended because the body was late or the client went away. */
-int aur_http_cut_off(const struct aur_http_req *req);
 
 /* A handler's own per-request pointer; it frees it in DONE. */
 void aur_http_set_data(struct aur_http_req *req, void *data);
