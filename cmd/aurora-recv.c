@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "buf.h"
 #include "committer.h"
 #include "conncache.h"
@@ -371,7 +373,12 @@ static int serve_connection(const struct options *o, const struct aur_listen *l,
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	/* no other thread: the connection's own thread is the writer, on the one connection */
+	/*
+	 * One thread and one database connection for everything. Many of these
+	 * processes come and go: the last one out must not checkpoint and
+	 * delete the WAL each time, which would cost every process fsyncs.
+	 */
+	sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	aur_conncache_new(&cc, db);
 	co.threaded = 0;
 	if (aur_committer_new(&c, db, &co, err, sizeof(err)) < 0) {
@@ -518,6 +525,8 @@ int main(int argc, char **argv)
 	int rc = AUR_EXIT_SOFTWARE;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* hashing needs no openssl.cnf; parsing it is most of a short process's crypto cost */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 	aur_log_init("aurora-recv");
 	options_init(&o);
 	prc = parse_options(argc, argv, &o, perr, sizeof(perr));
