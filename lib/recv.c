@@ -8,6 +8,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "jsonvalid.h"
 #include "log.h"
 #include "recv.h"
 #include "timeutil.h"
@@ -315,15 +316,21 @@ static char *kept_headers_json(const struct wreq *w)
 	return out;
 }
 
-/* 0 when body is one JSON value; else why says what jq found, with its line and column. */
+/*
+ * 0 when body is one JSON value; else -EINVAL with why saying what libjq
+ * found, with its line and column. libjq decides: the quick check only
+ * spares building the value when the body is plain valid JSON.
+ */
 static int json_ok(const void *body, size_t len, char *why, size_t n)
 {
-	jv v = jv_parse_sized(body, (int)len);
+	jv v;
 	jv msg;
 	const char *m;
 	const char *cut;
-	int rc = 0;
 
+	if (aur_jsonvalid_check(body, len))
+		return 0;
+	v = jv_parse_sized(body, (int)len);
 	if (jv_is_valid(v)) {
 		jv_free(v);
 		return 0;
@@ -334,8 +341,7 @@ static int json_ok(const void *body, size_t len, char *why, size_t n)
 	cut = strstr(m, " (while parsing '");
 	snprintf(why, n, "malformed JSON: %.*s", cut ? (int)(cut - m) : (int)strlen(m), m);
 	jv_free(msg);
-	rc = -EINVAL;
-	return rc;
+	return -EINVAL;
 }
 
 static void on_stored(struct aur_commit_item *it, void *arg)

@@ -239,7 +239,20 @@ launcher() {
 	post grafana "$BATS_TEST_TMPDIR/empty.json" -H "Authorization: Bearer $TOKEN"
 	assert_output 400
 	json '.error == "empty body"'
+	printf '{"s": "\\ud83d"}' >"$BATS_TEST_TMPDIR/surrogate.json"
+	post grafana "$BATS_TEST_TMPDIR/surrogate.json" -H "Authorization: Bearer $TOKEN"
+	assert_output 400
+	json '.error | test("surrogate")'
+	printf '[1, 2]\n[3]' >"$BATS_TEST_TMPDIR/two.json"
+	post grafana "$BATS_TEST_TMPDIR/two.json" -H "Authorization: Bearer $TOKEN"
+	assert_output 400
 	assert_equal "$(rows)" 0
+	# escapes, pairs, UTF-8, nesting, numbers: JSON that is fine is stored
+	printf '{"a":[{"b":"\\ud83d\\ude00 \\u00e9 \xc3\xa9 \\n"},-0.5e+3,true,false,null,[[]],{}]}' \
+		>"$BATS_TEST_TMPDIR/good.json"
+	post grafana "$BATS_TEST_TMPDIR/good.json" -H "Authorization: Bearer $TOKEN"
+	assert_output 202
+	assert_equal "$(rows)" 1
 }
 
 @test "over the platform's rate limit is 429 with Retry-After, and nothing is stored" {
