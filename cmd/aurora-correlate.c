@@ -96,6 +96,110 @@ static int parse_dur(const char *opt, const char *s, long long *out)
 	return 0;
 }
 
+/*
+ * Records that are already waiting share one transaction (at most BATCH_MAX,
+ * never waiting for more input), so a burst costs one commit instead of one
+ * per record; a lone record is committed at once. Decisions are printed
+ * only after their commit.
+ */
+#define BATCH_MAX 128
+
+static int flush_batch(struct aur_correlator *corr, struct aur_jsonl_writer *out, jv *batch, size_t *n,
+		       int open)
+{
+	char err[1024];
+	int rc = AUR_EXIT_OK;
+
+	if (open && aur_correlator_commit(corr, err, sizeof(err)) < 0) {
+		aur_err("committing %zu decision%s: %s", *n, *n == 1 ? "" : "s", err);
+		rc = AUR_EXIT_TEMPFAIL;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		if (rc == AUR_EXIT_OK && aur_jsonl_write(out, batch[i]) < 0) {
+			aur_err("writing standard output: %s", strerror(errno));
+			rc = AUR_EXIT_IOERR;
+			continue;
+		}
+		if (rc != AUR_EXIT_OK)
+			jv_free(batch[i]);
+	}
+	*n = 0;
+	return rc;
+}
+
+static int run(struct aur_correlator *corr, struct aur_jsonl_reader *in, struct aur_jsonl_writer *out,
+	       unsigned long *rejected)
+{
+	jv batch[BATCH_MAX];
+	size_t n = 0;
+	int open = 0;
+	int rc = AUR_EXIT_OK;
+	char err[1024];
+	char warning[320];
+
+	while (!stop_requested) {
+		jv rec;
+		jv decision;
+		int r = aur_jsonl_read(in, &rec, err, sizeof(err));
+
+		if (r == 0)
+			break;
+		if (r == -E2BIG || r == -EINVAL) {
+			if (r == -E2BIG)
+				aur_warn("line %lu: longer than %zu bytes, skipped", in->lineno, in->max_line);
+			else
+				aur_warn("line %lu: %s", in->lineno, err);
+			(*rejected)++;
+			goto next;
+		}
+		if (r < 0) {
+			aur_err("reading standard input: %s", strerror(-r));
+			rc = AUR_EXIT_IOERR;
+			break;
+		}
+		if (!open && aur_jsonl_reader_ready(in)) {
+			if (aur_correlator_begin(corr, err, sizeof(err)) < 0) {
+				jv_free(rec);
+				aur_err("line %lu: %s", in->lineno, err);
+				rc = AUR_EXIT_TEMPFAIL;
+				break;
+			}
+			open = 1;
+		}
+		r = aur_correlator_process(corr, rec, &decision, err, sizeof(err));
+		if (aur_correlator_take_warning(corr, warning, sizeof(warning)))
+			aur_warn("line %lu: %s", in->lineno, warning);
+		if (r == -EINVAL) {
+			aur_warn("line %lu: %s", in->lineno, err);
+			(*rejected)++;
+			goto next;
+		}
+		if (r < 0) {
+			aur_err("line %lu: %s", in->lineno, err);
+			rc = r == -EBUSY ? AUR_EXIT_TEMPFAIL : AUR_EXIT_IOERR;
+			break;
+		}
+		batch[n++] = decision;
+next:
+		if (n == BATCH_MAX || !aur_jsonl_reader_ready(in)) {
+			rc = flush_batch(corr, out, batch, &n, open);
+			open = 0;
+			if (rc != AUR_EXIT_OK)
+				break;
+		}
+	}
+	if (rc == AUR_EXIT_OK) {
+		rc = flush_batch(corr, out, batch, &n, open);
+	} else {
+		/* nothing of an unfinished batch was committed: print none of it */
+		if (open)
+			aur_correlator_rollback(corr);
+		for (size_t i = 0; i < n; i++)
+			jv_free(batch[i]);
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -123,7 +227,6 @@ int main(int argc, char **argv)
 	const char *db_arg = NULL;
 	sqlite3 *db = NULL;
 	char err[1024];
-	char warning[256];
 	unsigned long rejected = 0;
 	int strict = 0;
 	int level = AUR_LOG_WARN;
@@ -243,48 +346,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	aur_jsonl_writer_init(&out, stdout, -1);
-	rc = AUR_EXIT_OK;
-	while (!stop_requested) {
-		jv rec;
-		jv decision;
-		int r = aur_jsonl_read(&in, &rec, err, sizeof(err));
-
-		if (r == 0)
-			break;
-		if (r == -E2BIG) {
-			aur_warn("line %lu: longer than %zu bytes, skipped", in.lineno, in.max_line);
-			rejected++;
-			continue;
-		}
-		if (r == -EINVAL) {
-			aur_warn("line %lu: %s", in.lineno, err);
-			rejected++;
-			continue;
-		}
-		if (r < 0) {
-			aur_err("reading standard input: %s", strerror(-r));
-			rc = AUR_EXIT_IOERR;
-			break;
-		}
-		r = aur_correlator_process(corr, rec, &decision, err, sizeof(err));
-		if (aur_correlator_take_warning(corr, warning, sizeof(warning)))
-			aur_warn("line %lu: %s", in.lineno, warning);
-		if (r == -EINVAL) {
-			aur_warn("line %lu: %s", in.lineno, err);
-			rejected++;
-			continue;
-		}
-		if (r < 0) {
-			aur_err("line %lu: %s", in.lineno, err);
-			rc = r == -EBUSY ? AUR_EXIT_TEMPFAIL : AUR_EXIT_IOERR;
-			break;
-		}
-		if (aur_jsonl_write(&out, decision) < 0) {
-			aur_err("writing standard output: %s", strerror(errno));
-			rc = AUR_EXIT_IOERR;
-			break;
-		}
-	}
+	rc = run(corr, &in, &out, &rejected);
 	if (corr && aur_correlator_flush(corr, err, sizeof(err)) < 0) {
 		aur_err("saving vectorizer statistics: %s", err);
 		if (rc == AUR_EXIT_OK)

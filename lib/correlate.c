@@ -45,18 +45,17 @@ static const char *const sql[S_COUNT] = {
 			" WHERE a.source = ? AND a.dedup_key = ?",
 	[S_ALERT_INSERT] = "INSERT INTO alerts(source, dedup_key, fingerprint, status, severity, title, service,"
 			   " service_key, host, record, first_seen, first_seen_ms, last_seen, last_seen_ms,"
-			   " first_inbox_id, last_inbox_id, incident_id, vector)"
-			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?11, ?12, ?13, ?13, ?14, ?15)",
+			   " first_inbox_id, last_inbox_id, incident_id)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?11, ?12, ?13, ?13, ?14)",
 	[S_ALERT_UPDATE] = "UPDATE alerts SET status = ?2, severity = ?3, title = ?4, record = ?5, last_seen = ?6,"
 			   " last_seen_ms = max(last_seen_ms, ?7), count = count + 1, last_inbox_id = ?8,"
 			   " incident_id = ?9 WHERE id = ?1",
 	[S_RCA_GET] = "SELECT rca FROM connectors WHERE platform = ?",
-	[S_CAND_SERVICE] = "SELECT s.incident_id FROM open_incident_services s JOIN incidents i ON i.id = s.incident_id"
-			   " WHERE s.service_key = ? AND i.last_activity_ms >= ? AND i." AUR_INCIDENT_OPEN_SQL
-			   " ORDER BY i.last_activity_ms DESC LIMIT 8",
-	[S_CAND_TERM] = "SELECT t.incident_id FROM open_incident_terms t JOIN incidents i ON i.id = t.incident_id"
-			" WHERE t.term = ? AND i.last_activity_ms >= ? AND i." AUR_INCIDENT_OPEN_SQL
-			" ORDER BY i.last_activity_ms DESC LIMIT 16",
+	[S_CAND_SERVICE] = "SELECT incident_id FROM open_incident_services WHERE service_key = ?"
+			   " ORDER BY incident_id DESC LIMIT 16",
+	/* newest first straight from the primary key: a common term costs at most the LIMIT */
+	[S_CAND_TERM] = "SELECT incident_id FROM open_incident_terms WHERE term = ?"
+			" ORDER BY incident_id DESC LIMIT 16",
 	[S_CAND_RECENT] = "SELECT id FROM incidents WHERE " AUR_INCIDENT_OPEN_SQL " AND last_activity_ms >= ?"
 			  " ORDER BY last_activity_ms DESC LIMIT 4",
 	[S_INC_GET] = "SELECT status, last_activity_ms, vector, severity, merged_into FROM incidents WHERE id = ?",
@@ -481,6 +480,31 @@ static void semvec_of(struct aur_correlator *c, const struct alert_in *a, struct
 	aur_textvec_vector(c->stats, a->text, &out->sparse);
 }
 
+int aur_correlator_begin(struct aur_correlator *c, char *err, size_t errlen)
+{
+	return aur_db_begin(c->db, c->cfg.busy_ms, err, errlen);
+}
+
+int aur_correlator_commit(struct aur_correlator *c, char *err, size_t errlen)
+{
+	int rc = aur_db_commit(c->db, c->cfg.busy_ms, err, errlen);
+
+	if (rc < 0)
+		aur_correlator_rollback(c);
+	return rc;
+}
+
+void aur_correlator_rollback(struct aur_correlator *c)
+{
+	char err[256];
+
+	aur_db_rollback(c->db);
+	/* the statistics learned from rolled-back records go with them */
+	memset(c->stats, 0, sizeof(*c->stats));
+	c->unsaved = 0;
+	load_stats(c, err, sizeof(err));
+}
+
 int aur_correlator_take_warning(struct aur_correlator *c, char *out, size_t outlen)
 {
 	if (!c->warning[0])
@@ -514,7 +538,7 @@ static void offer(struct candidate *cand, size_t *n, long long id, double score,
 	snprintf(c->reason, sizeof(c->reason), "%s", reason);
 }
 
-/* Incident ids from a candidate query bound to (text, since). */
+/* Incident ids from a candidate query: bound to text, or to since when text is NULL. */
 static int query_ids(sqlite3_stmt *st, const char *text, long long since, long long *ids, size_t max, size_t *n)
 {
 	int rc;
@@ -522,12 +546,25 @@ static int query_ids(sqlite3_stmt *st, const char *text, long long since, long l
 	*n = 0;
 	if (text)
 		sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, text ? 2 : 1, since);
+	else
+		sqlite3_bind_int64(st, 1, since);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (*n < max)
 			ids[(*n)++] = sqlite3_column_int64(st, 0);
 	reset(st);
 	return rc == SQLITE_DONE ? 0 : aur_db_errno(rc);
+}
+
+/*
+ * A term most alerts share ("errors", "high") finds nothing worth finding
+ * and would make every alert a candidate of every incident: such terms are
+ * left to the similarity of the candidates found otherwise.
+ */
+static int common_term(const struct aur_correlator *c, const char *term)
+{
+	uint32_t df = aur_textvec_term_df(c->stats, term);
+
+	return c->stats->docs >= 50 && df * 10 > c->stats->docs;
 }
 
 static int gather(struct aur_correlator *c, const struct alert_in *a, const struct semvec *vec,
@@ -543,14 +580,14 @@ static int gather(struct aur_correlator *c, const struct alert_in *a, const stru
 
 	*ncand = 0;
 	if (a->service_key[0]) {
-		rc = query_ids(c->st[S_CAND_SERVICE], a->service_key, since, ids, TERM_CANDIDATES, &n);
+		rc = query_ids(c->st[S_CAND_SERVICE], a->service_key, 0, ids, TERM_CANDIDATES, &n);
 		if (rc < 0)
 			return rc;
 		snprintf(reason, sizeof(reason), "same service '%s'", a->service_key);
 		for (size_t i = 0; i < n; i++)
 			offer(cand, ncand, ids[i], cfg->w_service, "service_match", reason);
 		/* the incident's alerts name this alert's service */
-		rc = query_ids(c->st[S_CAND_TERM], a->service_key, since, ids, TERM_CANDIDATES, &n);
+		rc = query_ids(c->st[S_CAND_TERM], a->service_key, 0, ids, TERM_CANDIDATES, &n);
 		if (rc < 0)
 			return rc;
 		snprintf(reason, sizeof(reason), "the incident's alerts name '%s'", a->service_key);
@@ -561,15 +598,17 @@ static int gather(struct aur_correlator *c, const struct alert_in *a, const stru
 	for (size_t t = 0; t < terms.n; t++) {
 		/* this alert names the incident's service */
 		if (strcmp(terms.term[t], a->service_key) != 0) {
-			rc = query_ids(c->st[S_CAND_SERVICE], terms.term[t], since, ids, TERM_CANDIDATES, &n);
+			rc = query_ids(c->st[S_CAND_SERVICE], terms.term[t], 0, ids, TERM_CANDIDATES, &n);
 			if (rc < 0)
 				return rc;
 			snprintf(reason, sizeof(reason), "the alert names the incident's service '%s'", terms.term[t]);
 			for (size_t i = 0; i < n; i++)
 				offer(cand, ncand, ids[i], cfg->w_mention, "service_mention", reason);
 		}
-		/* incidents sharing words are the ones worth a similarity */
-		rc = query_ids(c->st[S_CAND_TERM], terms.term[t], since, ids, TERM_CANDIDATES, &n);
+		if (common_term(c, terms.term[t]))
+			continue;
+		/* incidents sharing a word are the ones worth a similarity */
+		rc = query_ids(c->st[S_CAND_TERM], terms.term[t], 0, ids, TERM_CANDIDATES, &n);
 		if (rc < 0)
 			return rc;
 		for (size_t i = 0; i < n; i++)
@@ -580,22 +619,30 @@ static int gather(struct aur_correlator *c, const struct alert_in *a, const stru
 		return rc;
 	for (size_t i = 0; i < n; i++)
 		offer(cand, ncand, ids[i], cfg->w_time, "time_cluster", "active within the time window");
-	/* similarity for every candidate found */
+	/* keep open candidates active within the window; add their similarity */
 	for (size_t i = 0; i < *ncand; i++) {
 		sqlite3_stmt *st = c->st[S_INC_GET];
 		struct semvec iv = { 0, { 0, { { 0, 0 } } }, 0, c->scratch };
+		const char *status;
 		double sim;
 
 		sqlite3_bind_int64(st, 1, cand[i].id);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			semvec_unblob(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), &iv);
-			sim = semvec_cosine(vec, &iv);
-			if (1.0 - sim < cfg->max_distance) {
-				snprintf(reason, sizeof(reason), "similar text (cosine %.2f)", sim);
-				offer(cand, ncand, cand[i].id, sim, "semantic_similarity", reason);
-			}
+		rc = sqlite3_step(st);
+		status = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "";
+		if (rc != SQLITE_ROW || sqlite3_column_int64(st, 1) < since ||
+		    (strcmp(status, "investigating") && strcmp(status, "analyzed"))) {
+			cand[i].strategy = NULL;
+			cand[i].score = 0;
+			reset(st);
+			continue;
 		}
+		semvec_unblob(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), &iv);
 		reset(st);
+		sim = semvec_cosine(vec, &iv);
+		if (1.0 - sim < cfg->max_distance) {
+			snprintf(reason, sizeof(reason), "similar text (cosine %.2f)", sim);
+			offer(cand, ncand, cand[i].id, sim, "semantic_similarity", reason);
+		}
 	}
 	return 0;
 }
@@ -678,7 +725,7 @@ static int join_incident(struct aur_correlator *c, const struct alert_in *a, con
 }
 
 static int upsert_alert(struct aur_correlator *c, const struct alert_in *a, const char *record_text,
-			const struct semvec *vec, long long existing, long long incident_id, const char *when,
+			long long existing, long long incident_id, const char *when,
 			long long *alert_id)
 {
 	sqlite3_stmt *st;
@@ -704,10 +751,6 @@ static int upsert_alert(struct aur_correlator *c, const struct alert_in *a, cons
 	}
 	st = c->st[S_ALERT_INSERT];
 	{
-		struct aur_buf blob;
-
-		aur_buf_init(&blob, 0);
-		semvec_blob(vec, 1, &blob);
 		sqlite3_bind_text(st, 1, a->source, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, a->dedup_key, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, a->fingerprint ? a->fingerprint : "", -1, SQLITE_STATIC);
@@ -724,10 +767,8 @@ static int upsert_alert(struct aur_correlator *c, const struct alert_in *a, cons
 			sqlite3_bind_int64(st, 13, a->inbox_id);
 		if (incident_id > 0)
 			sqlite3_bind_int64(st, 14, incident_id);
-		sqlite3_bind_blob(st, 15, blob.data, (int)blob.len, SQLITE_STATIC);
 		rc = aur_db_errno(sqlite3_step(st));
 		reset(st);
-		aur_buf_release(&blob);
 	}
 	*alert_id = sqlite3_last_insert_rowid(c->db);
 	return rc;
@@ -828,14 +869,12 @@ static int decide(struct aur_correlator *c, const struct alert_in *a, const char
 		v->strategy = "none";
 		snprintf(v->reason, sizeof(v->reason), "RCA is off for %s: build events are logged only",
 			 a->source);
-		aur_textvec_vector(c->stats, a->text, &vec.sparse);
-		return upsert_alert(c, a, record_text, &vec, existing, 0, when, &alert_id);
+		return upsert_alert(c, a, record_text, existing, 0, when, &alert_id);
 	}
 
 	/* the same alert again, in an incident that is still open */
 	if (existing && prev_incident && (!strcmp(prev_status, "investigating") || !strcmp(prev_status, "analyzed"))) {
-		aur_textvec_vector(c->stats, a->text, &vec.sparse);
-		rc = upsert_alert(c, a, record_text, &vec, existing, prev_incident, when, &alert_id);
+		rc = upsert_alert(c, a, record_text, existing, prev_incident, when, &alert_id);
 		if (rc < 0)
 			return rc;
 		v->incident_id = prev_incident;
@@ -870,13 +909,12 @@ static int decide(struct aur_correlator *c, const struct alert_in *a, const char
 
 	if (!firing) {
 		/* a resolve for an alert with no open incident: record it, nothing to correlate */
-		aur_textvec_vector(c->stats, a->text, &vec.sparse);
 		v->action = "resolved";
 		v->incident_id = prev_incident;
 		v->strategy = "none";
 		snprintf(v->reason, sizeof(v->reason), "%s", prev_incident ? "the incident was already closed"
 								    : "resolved before it was seen firing");
-		return upsert_alert(c, a, record_text, &vec, existing, prev_incident, when, &alert_id);
+		return upsert_alert(c, a, record_text, existing, prev_incident, when, &alert_id);
 	}
 
 	/* a new alert, or one firing again after its incident closed */
@@ -931,7 +969,7 @@ static int decide(struct aur_correlator *c, const struct alert_in *a, const char
 			v->incident_id = id;
 		}
 	}
-	rc = upsert_alert(c, a, record_text, &vec, existing, v->incident_id, when, &alert_id);
+	rc = upsert_alert(c, a, record_text, existing, v->incident_id, when, &alert_id);
 	if (rc == 0)
 		rc = join_incident(c, a, &vec, alert_id, v->incident_id, v, when);
 	if (rc == 0 && !strcmp(v->action, "attached")) {
@@ -1013,14 +1051,26 @@ int aur_correlator_process(struct aur_correlator *c, jv rec, jv *decision, char 
 		return 0;
 	}
 	text = jv_dump_string(jv_copy(rec), 0);
-	rc = aur_db_begin(c->db, c->cfg.busy_ms, err, errlen);
-	if (rc < 0)
-		goto out;
-	rc = decide(c, &a, jv_string_value(text), &v, err, errlen);
-	if (rc == 0)
-		rc = aur_db_commit(c->db, c->cfg.busy_ms, err, errlen);
+	if (sqlite3_get_autocommit(c->db)) {
+		rc = aur_db_begin(c->db, c->cfg.busy_ms, err, errlen);
+		if (rc < 0)
+			goto out;
+		rc = decide(c, &a, jv_string_value(text), &v, err, errlen);
+		if (rc == 0)
+			rc = aur_db_commit(c->db, c->cfg.busy_ms, err, errlen);
+		if (rc < 0)
+			aur_db_rollback(c->db);
+	} else {
+		/* inside the caller's batch: this record's writes stand or fall alone */
+		rc = aur_db_exec(c->db, "SAVEPOINT record", err, errlen);
+		if (rc == 0)
+			rc = decide(c, &a, jv_string_value(text), &v, err, errlen);
+		if (rc == 0)
+			rc = aur_db_exec(c->db, "RELEASE record", err, errlen);
+		else
+			sqlite3_exec(c->db, "ROLLBACK TO record; RELEASE record", NULL, NULL, NULL);
+	}
 	if (rc < 0) {
-		aur_db_rollback(c->db);
 		if (!err[0])
 			snprintf(err, errlen, "database: %s", sqlite3_errmsg(c->db));
 		goto out;

@@ -61,6 +61,18 @@ void aur_correlator_free(struct aur_correlator *c);
 int aur_correlator_process(struct aur_correlator *c, jv record, jv *decision, char *err, size_t errlen);
 
 /*
+ * Group several records into one transaction: begin, process each (each
+ * record's writes then live in a savepoint, so a rejected record leaves no
+ * trace), commit. Decisions are final only once the commit returned 0; on
+ * failure everything since begin is rolled back. Without begin, every
+ * record is its own transaction.
+ */
+int aur_correlator_begin(struct aur_correlator *c, char *err, size_t errlen);
+int aur_correlator_commit(struct aur_correlator *c, char *err, size_t errlen);
+/* Abandon the open batch: its writes and what the vectorizer learned from it. */
+void aur_correlator_rollback(struct aur_correlator *c);
+
+/*
  * 1 with a message in out when something degraded since the last call (the
  * embeddings endpoint failed and the built-in vectorizer stood in), else 0.
  */

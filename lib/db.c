@@ -117,7 +117,6 @@ static const char *const migrations[] = {
 	"  first_inbox_id INTEGER,"
 	"  last_inbox_id INTEGER,"
 	"  incident_id INTEGER REFERENCES incidents(id),"
-	"  vector BLOB,"
 	"  UNIQUE (source, dedup_key)"
 	");"
 	"CREATE INDEX alerts_incident ON alerts(incident_id);"
@@ -381,6 +380,9 @@ int aur_db_open(sqlite3 **out, const char *path, const struct aur_db_options *o,
 			 err, errlen);
 	if (rc == 0)
 		rc = aur_db_exec(db, "PRAGMA foreign_keys = ON", err, errlen);
+	/* savepoint journals and sorts in memory: they are small and short-lived */
+	if (rc == 0)
+		rc = aur_db_exec(db, "PRAGMA temp_store = MEMORY", err, errlen);
 	if (rc == 0 && !o->readonly)
 		rc = migrate(db, o->busy_timeout_ms, err, errlen);
 	if (rc < 0)

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,11 @@
 
 void aur_jsonl_reader_init(struct aur_jsonl_reader *r, FILE *in, size_t max_line)
 {
-	r->in = in;
+	r->fd = fileno(in);
+	r->pos = 0;
+	r->end = 0;
+	r->eof = 0;
+	r->error = 0;
 	r->max_line = max_line ? max_line : AUR_JSONL_MAX_LINE;
 	r->line = NULL;
 	r->cap = 0;
@@ -28,6 +33,39 @@ void aur_jsonl_reader_release(struct aur_jsonl_reader *r)
 	r->cap = 0;
 }
 
+int aur_jsonl_reader_ready(struct aur_jsonl_reader *r)
+{
+	struct pollfd p = { r->fd, POLLIN, 0 };
+
+	if (r->pos < r->end || r->eof || r->error)
+		return 1;
+	return poll(&p, 1, 0) > 0;
+}
+
+/* The next byte of input, or EOF (r->error set on a read error). */
+static int next_byte(struct aur_jsonl_reader *r)
+{
+	ssize_t n;
+
+	if (r->pos < r->end)
+		return (unsigned char)r->buf[r->pos++];
+	if (r->eof || r->error)
+		return EOF;
+	do
+		n = read(r->fd, r->buf, sizeof(r->buf));
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		if (n < 0)
+			r->error = 1;
+		else
+			r->eof = 1;
+		return EOF;
+	}
+	r->pos = 1;
+	r->end = (size_t)n;
+	return (unsigned char)r->buf[0];
+}
+
 /* Read one line into r->line; 1, 0 at EOF, -E2BIG when too long (rest drained), -EIO. */
 static int read_line(struct aur_jsonl_reader *r)
 {
@@ -36,9 +74,9 @@ static int read_line(struct aur_jsonl_reader *r)
 
 	r->len = 0;
 	for (;;) {
-		c = getc(r->in);
+		c = next_byte(r);
 		if (c == EOF) {
-			if (ferror(r->in))
+			if (r->error)
 				return -EIO;
 			if (r->len == 0 && !too_long)
 				return 0;

@@ -16,17 +16,33 @@
 #define AUR_JSONL_MAX_LINE ((size_t)16 * 1024 * 1024)
 
 struct aur_jsonl_reader {
-	FILE *in;           /* borrowed */
+	int fd;             /* borrowed; read with read(2) through buf */
 	size_t max_line;    /* lines longer than this are skipped as too long */
 	char *line;         /* owned; the current line without its newline */
 	size_t cap;
 	size_t len;
 	unsigned long lineno; /* 1-based number of the line last read */
+	char buf[65536];
+	size_t pos;         /* next unread byte of buf */
+	size_t end;         /* bytes in buf */
+	int eof;
+	int error;
 };
 
-/* Fill r to read from in (borrowed); max_line 0 means AUR_JSONL_MAX_LINE. */
+/*
+ * Fill r to read from in (borrowed). The reader does its own buffering on
+ * in's file descriptor: nothing else may read from in. max_line 0 means
+ * AUR_JSONL_MAX_LINE.
+ */
 void aur_jsonl_reader_init(struct aur_jsonl_reader *r, FILE *in, size_t max_line);
 void aur_jsonl_reader_release(struct aur_jsonl_reader *r);
+
+/*
+ * 1 when the next aur_jsonl_read will not block: bytes are buffered, the
+ * input is at its end, or the descriptor is readable right now. Lets a
+ * caller group records that arrive together without waiting for more.
+ */
+int aur_jsonl_reader_ready(struct aur_jsonl_reader *r);
 
 /*
  * Read the next non-blank line and parse it. Returns 1 with *out a valid jv

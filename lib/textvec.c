@@ -38,6 +38,11 @@ static uint32_t fnv1a(uint32_t h, const char *s, size_t n)
 	return h;
 }
 
+static uint32_t word_bucket(const char *w, size_t n)
+{
+	return fnv1a(fnv1a(2166136261u, "w", 1), w, n) % AUR_TEXTVEC_BUCKETS;
+}
+
 /* Lowercase and trim into out; returns the length. */
 static size_t lower_trim(const char *in, char *out, size_t outlen)
 {
@@ -209,13 +214,18 @@ static void features_of(const char *text, struct features *f)
 		size_t n = strlen(w);
 		char padded[AUR_TEXTVEC_TERM_MAX + 2];
 
-		feature_add(f, fnv1a(fnv1a(2166136261u, "w", 1), w, n) % AUR_TEXTVEC_BUCKETS, 1.0f);
+		feature_add(f, word_bucket(w, n), 1.0f);
 		if (memchr(w, '-', n) || memchr(w, '_', n))
 			continue;
 		snprintf(padded, sizeof(padded), " %s ", w);
 		for (size_t j = 0; j + 3 <= n + 2; j++)
 			feature_add(f, fnv1a(fnv1a(2166136261u, "c", 1), padded + j, 3) % AUR_TEXTVEC_BUCKETS, 0.3f);
 	}
+}
+
+uint32_t aur_textvec_term_df(const struct aur_textvec_stats *stats, const char *term)
+{
+	return stats->df[word_bucket(term, strlen(term))];
 }
 
 void aur_textvec_learn(struct aur_textvec_stats *stats, const char *text)

@@ -65,6 +65,9 @@ void aur_textvec_terms(const char *text, struct aur_textvec_terms *out, int part
  */
 void aur_textvec_learn(struct aur_textvec_stats *stats, const char *text);
 
+/* In how many documents of stats the word term appeared (hash collisions included). */
+uint32_t aur_textvec_term_df(const struct aur_textvec_stats *stats, const char *term);
+
 /* The TF-IDF vector of text under stats (stats may be NULL: plain TF). */
 void aur_textvec_vector(const struct aur_textvec_stats *stats, const char *text, struct aur_textvec *out);
 
