@@ -466,7 +466,7 @@ static int serve_listener(const struct options *o, const struct aur_listen *l, c
 	/* let the resumed requests send their answers; libmicrohttpd cannot stop with one suspended */
 	for (long long until = aur_time_mono_ms() + 5000;
 	     aur_http_suspended(h) > 0 && aur_time_mono_ms() < until;) {
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		struct timespec ts = { 0, 5L * 1000 * 1000 };
 
 		nanosleep(&ts, NULL);
 	}

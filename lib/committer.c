@@ -77,7 +77,7 @@ static void store_batch(struct aur_committer *c, struct aur_commit_item *list)
 		n++;
 	if (n > c->batch_cap) {
 		c->batch_cap = n > 64 ? n : 64;
-		c->batch = aur_xrealloc(c->batch, c->batch_cap * sizeof(*c->batch));
+		c->batch = aur_xrealloc(c->batch, c->batch_cap * sizeof(struct aur_delivery *));
 	}
 	n = 0;
 	for (struct aur_commit_item *it = list; it; it = it->next)

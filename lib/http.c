@@ -80,7 +80,7 @@ void aur_http_options_init(struct aur_http_options *o)
 	o->threads = n > 0 ? (unsigned)n : 1;
 	o->max_connections = 256;
 	o->read_timeout_s = 10;
-	o->max_body = 1024 * 1024;
+	o->max_body = (size_t)1024 * 1024;
 	o->max_header_bytes = 16384;
 	o->max_headers = 64;
 	o->log = NULL;
@@ -348,7 +348,8 @@ static enum MHD_Result take_body(struct aur_http_req *req, const char *data, siz
 	struct aur_http *h = req->h;
 	long long now = aur_time_mono_ms();
 	long long left = req->deadline_ms - now;
-	size_t discard_cap = (h->o.max_body > 1024 * 1024 ? h->o.max_body : 1024 * 1024) * 4;
+	const size_t mib = (size_t)1024 * 1024;
+	size_t discard_cap = (h->o.max_body > mib ? h->o.max_body : mib) * 4;
 
 	if (left <= 0) {
 		say(h, AUR_LOG_INFO, "%s %s: body not complete within %u s, closing", req->method_name,

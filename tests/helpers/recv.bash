@@ -2,6 +2,10 @@
 # signatures made here, raw sockets through bash's /dev/tcp.
 #
 #   load helpers/recv      (after helpers/common)
+#
+# The variables these functions set (TOKEN, RESP, RAW_MS, LOCK_PID, ...) are
+# what the tests read.
+# shellcheck disable=SC2034,SC2154
 
 RECV_FIXTURES="$FIXTURES/recv"
 
