@@ -182,22 +182,35 @@ static int put_text(struct aur_buf *b, jv v)
 	}
 }
 
-/* Print v as an object field: an object as it is (without null members when drop_null), else {}. */
-static int put_object(struct aur_buf *b, jv v, int drop_null)
+enum object_kind {
+	OBJ_AS_IS,    /* the object as the mapping made it */
+	OBJ_STRINGS,  /* tags, labels: string values; numbers and booleans as text; the rest dropped */
+	OBJ_SPARSE    /* context: null and empty-string members dropped */
+};
+
+/* Print v as an object field (see enum object_kind); anything but an object is {}. */
+static int put_object(struct aur_buf *b, jv v, enum object_kind kind)
 {
 	int rc;
 	int first = 1;
 
 	if (jv_get_kind(v) != JV_KIND_OBJECT)
 		return ADD(b, "{}");
-	if (!drop_null)
+	if (kind == OBJ_AS_IS)
 		return aur_jvio_dump(v, b);
 	rc = ADD(b, "{");
 	for (int i = jv_object_iter(v); rc == 0 && jv_object_iter_valid(v, i); i = jv_object_iter_next(v, i)) {
 		jv x = jv_object_iter_value(v, i);
+		jv_kind xk = jv_get_kind(x);
+		int keep;
 		jv k;
 
-		if (jv_get_kind(x) == JV_KIND_NULL) {
+		if (kind == OBJ_STRINGS)
+			keep = (xk == JV_KIND_STRING && str_len(x) > 0) || xk == JV_KIND_NUMBER ||
+			       xk == JV_KIND_TRUE || xk == JV_KIND_FALSE;
+		else
+			keep = xk != JV_KIND_NULL && !(xk == JV_KIND_STRING && str_len(x) == 0);
+		if (!keep) {
 			jv_free(x);
 			continue;
 		}
@@ -210,7 +223,7 @@ static int put_object(struct aur_buf *b, jv v, int drop_null)
 		if (rc == 0)
 			rc = ADD(b, ":");
 		if (rc == 0)
-			rc = aur_jvio_dump(x, b);
+			rc = kind == OBJ_STRINGS ? put_text(b, x) : aur_jvio_dump(x, b);
 		jv_free(k);
 		jv_free(x);
 	}
@@ -491,7 +504,7 @@ static int finish(struct aur_normalizer *n, jv rec, const struct line_ctx *lc, s
 		out |= ADD(b, ",\"occurred_at\":");
 		out |= put_time(b, time_of(f[F_OCCURRED_AT], &ms) == 0 ? ms : lc->received_ms);
 		out |= ADD(b, ",\"context\":");
-		out |= put_object(b, f[F_CONTEXT], 1);
+		out |= put_object(b, f[F_CONTEXT], OBJ_SPARSE);
 		if (res)
 			res->notes++;
 	} else {
@@ -562,9 +575,9 @@ static int finish(struct aur_normalizer *n, jv rec, const struct line_ctx *lc, s
 		out |= ADD(b, ",\"environment\":");
 		out |= put_text(b, f[F_ENVIRONMENT]);
 		out |= ADD(b, ",\"tags\":");
-		out |= put_object(b, f[F_TAGS], 0);
+		out |= put_object(b, f[F_TAGS], OBJ_STRINGS);
 		out |= ADD(b, ",\"labels\":");
-		out |= put_object(b, f[F_LABELS], 0);
+		out |= put_object(b, f[F_LABELS], OBJ_STRINGS);
 		out |= ADD(b, ",\"started_at\":");
 		out |= put_time(b, time_of(f[F_STARTED_AT], &ms) == 0 ? ms : lc->received_ms);
 		out |= ADD(b, ",\"ended_at\":");
@@ -575,7 +588,7 @@ static int finish(struct aur_normalizer *n, jv rec, const struct line_ctx *lc, s
 		out |= ADD(b, ",\"link\":");
 		out |= put_text(b, f[F_LINK]);
 		out |= ADD(b, ",\"context\":");
-		out |= put_object(b, f[F_CONTEXT], 1);
+		out |= put_object(b, f[F_CONTEXT], OBJ_SPARSE);
 		if (res) {
 			res->alerts++;
 			res->tests += jv_get_kind(f[F_TEST]) == JV_KIND_TRUE;

@@ -21,39 +21,55 @@
 #
 # Input: one raw record {v, type:"raw", id, platform, received_at, headers,
 # body}. Try it alone:
-#   jq -c --argjson config '{"base_url":{"jenkins":"https://ci.example.test/"}}' -f jenkins.jq raw.jsonl
+#   jq -c --argjson config '{"base_url":{"cloudbees":"https://ci.example.test/"}}' -f cloudbees.jq raw.jsonl
 
-def str: if type == "string" then . elif type == "number" or type == "boolean" then tostring else null end;
-def nz: str | if . == "" then null else . end;
 def obj: if type == "object" then . else {} end;
-def arr: if type == "array" then . else [] end;
+def num: if type == "number" then . elif type == "string" then (tonumber? // null) else null end;
 
+# an absolute URL as it is; a relative one joined to $base; null without a base
 def join_url($base):
-	nz | if . == null then null
-	elif startswith("http://") or startswith("https://") then .
-	elif ($base | nz) == null then null
+	if type != "string" or . == "" then null
+	elif startswith("https://") or startswith("http://") then .
+	elif $base == null or $base == "" then null
 	else ($base | rtrimstr("/")) + "/" + ltrimstr("/") end;
 
 # "job/team/job/shop-api/" -> "team/shop-api"
 def job_path:
-	nz | if . == null then null
+	if type != "string" then null
 	else split("/") | map(select(. != "" and . != "job")) | join("/") | if . == "" then null else . end end;
+
+# words in upper case, the usual spellings without the cost of ascii_upcase
+def upper_words: {"QUEUED": "QUEUED", "STARTED": "STARTED", "COMPLETED": "COMPLETED",
+	"FINALIZED": "FINALIZED", "NONE": "NONE", "SUCCESS": "SUCCESS", "FAILURE": "FAILURE",
+	"UNSTABLE": "UNSTABLE", "ABORTED": "ABORTED", "NOT_BUILT": "NOT_BUILT",
+	"queued": "QUEUED", "started": "STARTED", "completed": "COMPLETED", "finalized": "FINALIZED",
+	"success": "SUCCESS", "failure": "FAILURE", "unstable": "UNSTABLE", "aborted": "ABORTED",
+	"not_built": "NOT_BUILT", "failed": "FAILED", "FAILED": "FAILED", "fixed": "FIXED", "FIXED": "FIXED"};
+def upper: if type == "string" then upper_words[.] // ascii_upcase else null end;
 
 def result_status:
 	{"FAILURE": "firing", "UNSTABLE": "firing", "ABORTED": "firing", "SUCCESS": "resolved",
-	 "FAILED": "firing", "FIXED": "resolved", "BACK TO NORMAL": "resolved"}[. // ""];
+	 "FAILED": "firing", "FIXED": "resolved"}[. // ""];
 def result_severity:
 	{"FAILURE": "high", "FAILED": "high", "UNSTABLE": "medium", "ABORTED": "low",
-	 "SUCCESS": "info", "FIXED": "info", "BACK TO NORMAL": "info"}[. // ""] // "medium";
+	 "SUCCESS": "info", "FIXED": "info"}[. // ""] // "medium";
+def result_words:
+	{"FAILURE": "failed", "FAILED": "failed", "UNSTABLE": "is unstable", "ABORTED": "was aborted",
+	 "SUCCESS": "succeeded", "FIXED": "succeeded"};
+def phase_words:
+	{"QUEUED": "queued", "STARTED": "started", "COMPLETED": "completed", "FINALIZED": "finalized",
+	 "NOT_BUILT": "not built", "NONE": "event"};
 
+# the service: a SERVICE-like build parameter, else the job's own name
+# (the last part of its path, the branch dropped for a multibranch job)
 def service_of($params; $job; $branch):
-	($params.SERVICE // $params.service // $params.APP // $params.app // $params.SERVICE_NAME | nz)
-	// ($job | if . == null then null
+	($params.SERVICE // $params.service // $params.APP // $params.app // $params.SERVICE_NAME)
+	// ($job | if type != "string" then null
 		else split("/") as $p
-		| (if ($p | length) > 1 and ($branch != null) and ($p[-1] == $branch) then $p[:-1] else $p end)
+		| (if ($p | length) > 1 and $branch != null and $p[-1] == $branch then $p[:-1] else $p end)
 		| .[-1] end);
 
-# one finished or unfinished build; every argument already normalized
+# one build event; every argument already read from the payload
 def build_record($src; $job; $number; $phase; $result; $link; $started; $ctx; $params; $branch; $env):
 	($result | result_status) as $status
 	| ($job // "build") as $name
@@ -61,11 +77,11 @@ def build_record($src; $job; $number; $phase; $result; $link; $started; $ctx; $p
 	| if $status == null then
 		{type: "note", source: $src,
 		 kind: (if $result == "NOT_BUILT" then "build_not_built"
-			elif $phase != null then "build_\($phase | ascii_downcase)"
+			elif $phase != null then "build_\(phase_words[$phase] // "event" | split(" ") | join("_"))"
 			else "build_event" end),
 		 dedup_key: $job,
-		 title: "Build \($what) \(if $result != null then $result
-			elif $phase != null then $phase else "event" end | ascii_downcase)",
+		 title: "Build \($what) \(if $result != null then (phase_words[$result] // $result)
+			else phase_words[$phase // "NONE"] // $phase end)",
 		 service: service_of($params; $job; $branch),
 		 link: $link, occurred_at: $started, context: $ctx}
 	else {
@@ -74,118 +90,112 @@ def build_record($src; $job; $number; $phase; $result; $link; $started; $ctx; $p
 		dedup_key: $job,
 		status: $status,
 		severity: ($result | result_severity),
-		title: "Build \($what) \({"FAILURE": "failed", "FAILED": "failed", "UNSTABLE": "is unstable",
-			"ABORTED": "was aborted"}[$result] // (if $status == "resolved" then "succeeded"
-			else $result | ascii_downcase end))",
-		description: ($ctx.log_tail // (if $ctx.tests_failed != null and $ctx.tests_failed > 0
+		title: "Build \($what) \(result_words[$result])",
+		description: ($ctx.log_tail // (if ($ctx.tests_failed // 0) > 0
 			then "\($ctx.tests_failed) of \($ctx.tests_total) tests failed" else null end)),
 		service: service_of($params; $job; $branch),
-		host: null,
 		entity: $job,
-		environment: ($env // $params.DEPLOY_ENV // $params.ENVIRONMENT // $params.ENV // $params.environment | nz),
-		tags: {},
-		labels: {},
+		environment: ($env // $params.DEPLOY_ENV // $params.ENVIRONMENT // $params.ENV // $params.environment),
 		started_at: $started,
 		ended_at: (if $status == "resolved" then $started else null end),
 		link: $link,
 		context: $ctx
 	} end;
 
-# the last lines of a log, bounded
-def log_tail: nz | if . == null then null else (if length > 2000 then .[-2000:] else . end) end;
+# the last 2000 characters of a log
+def log_tail: if type == "string" and length > 2000 then .[-2000:] else . end;
+
+def console($url): if $url != null then ($url | rtrimstr("/")) + "/console" else null end;
 
 def notification_plugin($b; $src; $base):
 	($b.build | obj) as $bd
 	| ($bd.scm | obj) as $scm
 	| ($bd.parameters | obj) as $params
-	| (($b.url | job_path) // ($b.fullName // $b.full_name | nz) // ($b.name | nz)) as $job
-	| ($bd.number | if type == "number" then . else (str | tonumber? // null) end) as $number
-	| ($bd.phase | nz // "" | ascii_upcase) as $phase
-	| ($bd.status | nz | if . == null then null else ascii_upcase end) as $result
+	| (($b.url | job_path) // $b.fullName // $b.full_name // $b.name) as $job
+	| ($bd.number | num) as $number
+	| ($bd.phase | upper) as $phase
+	| ($bd.status | upper) as $result
 	| (($bd.full_url | join_url($base)) // ($bd.url | join_url($base))) as $build_url
-	| ($scm.branch | nz) as $branch_raw
-	| ($branch_raw | if . == null then null else ltrimstr("origin/") | ltrimstr("refs/heads/") end) as $branch
+	| ($scm.branch | if type == "string" then ltrimstr("origin/") | ltrimstr("refs/heads/") else null end) as $branch
 	| ($bd.test_summary | obj) as $tests
-	| if $job == null then error("not a Jenkins notification: no job name or url") else . end
-	| if ($phase == "COMPLETED" or $phase == "FINALIZED" or $phase == "NONE") | not then
-		build_record($src; $job; $number; (if $phase == "" then null else $phase end); null;
-			$build_url; $bd.timestamp;
-			{job: $job, build_number: $number, phase: $phase, queue_id: $bd.queue_id,
-			 build_url: ($bd.url | nz)}; $params; $branch; null)
-	  else
+	| if $job == null or $job == "" then error("not a Jenkins notification: no job name or url") else . end
+	| if $phase == "COMPLETED" or $phase == "FINALIZED" or ($phase == "NONE" and $result != null) then
 		build_record($src; $job; $number; $phase; $result; $build_url; $bd.timestamp; {
 			job: $job,
-			display_name: ($b.display_name | nz),
+			display_name: $b.display_name,
 			build_number: $number,
 			occurrence: $number,
 			phase: $phase,
 			result: $result,
 			queue_id: $bd.queue_id,
-			duration_ms: ($bd.duration | if type == "number" then . else null end),
-			build_url: $build_url,
-			console_url: (if $build_url != null then ($build_url | rtrimstr("/")) + "/console" else null end),
+			duration_ms: $bd.duration,
+			build_url: ($build_url // $bd.url),
+			console_url: console($build_url),
 			job_url: ($b.url | join_url($base)),
-			commit: ($scm.commit | nz),
-			branch: $branch_raw,
-			scm_url: ($scm.url | nz),
+			commit: $scm.commit,
+			branch: $scm.branch,
+			scm_url: $scm.url,
 			changes: ($scm.changes | if type == "array" and length > 0 then . else null end),
 			culprits: ($scm.culprits | if type == "array" and length > 0 then . else null end),
-			parameters: (if ($params | length) > 0 then $params else null end),
-			tests_total: ($tests.total | if type == "number" then . else null end),
-			tests_failed: ($tests.failed | if type == "number" then . else null end),
+			parameters: (if $params != {} then $params else null end),
+			tests_total: $tests.total,
+			tests_failed: $tests.failed,
 			failed_tests: ($tests.failed_tests | if type == "array" and length > 0 then .[0:50] else null end),
-			notes: ($bd.notes | nz),
+			notes: $bd.notes,
 			log_tail: ($bd.log | log_tail)
 		}; $params; $branch; null)
+	  else
+		build_record($src; $job; $number; $phase; null; $build_url; $bd.timestamp;
+			{job: $job, build_number: $number, phase: $phase, queue_id: $bd.queue_id,
+			 build_url: ($build_url // $bd.url)}; $params; $branch; null)
 	  end;
 
 # a pipeline step posting aurora's snippet
 def snippet($b; $src; $base):
 	($b.git | obj) as $git
-	| ($b.result // $b.status | nz | if . == null then null else ascii_upcase end) as $result
-	| ($b.job_name // $b.job // $b.service | nz) as $job
-	| ($b.build_number | if type == "number" then . else (str | tonumber? // null) end) as $number
+	| ($b.result // $b.status | upper) as $result
+	| ($b.job_name // $b.job // $b.service) as $job
+	| ($b.build_number | num) as $number
 	| ($b.build_url | join_url($base)) as $build_url
+	| ($git.branch // $b.branch) as $branch
 	| build_record($src; $job; $number; null; $result; $build_url; ($b.timestamp // $b.finished_at); {
 		job: $job, build_number: $number, occurrence: $number, result: $result,
-		build_url: $build_url,
-		console_url: (if $build_url != null then ($build_url | rtrimstr("/")) + "/console" else null end),
-		commit: ($git.commit_sha // $git.commit // $b.commit | nz),
-		branch: ($git.branch // $b.branch | nz),
+		build_url: ($build_url // $b.build_url), console_url: console($build_url),
+		commit: ($git.commit_sha // $git.commit // $b.commit), branch: $branch,
 		log_tail: ($b.log | log_tail)
-	  }; {SERVICE: ($b.service | nz)}; ($git.branch // $b.branch | nz); ($b.environment // $b.env | nz));
+	  }; {SERVICE: $b.service}; $branch; ($b.environment // $b.env));
 
 # Outbound WebHook plugin: event start|success|failure|unstable
 def outbound($b; $src; $base):
-	($b.event | nz // "" | ascii_downcase) as $ev
-	| ($b.projectName | nz) as $job
-	| ($b.buildName | nz // "" | ltrimstr("#") | tonumber? // null) as $number
+	($b.event | upper) as $ev
+	| $b.projectName as $job
+	| ($b.buildName | if type == "string" then ltrimstr("#") else . end | num) as $number
 	| ($b.buildUrl | join_url($base)) as $build_url
-	| ({"success": "SUCCESS", "failure": "FAILURE", "unstable": "UNSTABLE", "aborted": "ABORTED"}[$ev]) as $result
-	| build_record($src; $job; $number; (if $result == null then ($ev | ascii_upcase) else null end);
+	| (if $ev == "SUCCESS" or $ev == "FAILURE" or $ev == "UNSTABLE" or $ev == "ABORTED" then $ev
+	   else null end) as $result
+	| build_record($src; $job; $number; (if $result == null then ({"START": "STARTED"}[$ev] // $ev) else null end);
 		$result; $build_url; null; {
-		job: $job, build_number: $number, occurrence: $number, event: $ev, build_url: $build_url,
-		console_url: (if $build_url != null then ($build_url | rtrimstr("/")) + "/console" else null end),
-		build_vars: ($b.buildVars | if type == "object" then . else null end)
+		job: $job, build_number: $number, occurrence: $number, event: $b.event,
+		build_url: ($build_url // $b.buildUrl), console_url: console($build_url),
+		build_vars: $b.buildVars
 	  }; ($b.buildVars | obj); null; null);
 
 # Global Build Notification plugin: eventType started|completed
 def global_notification($b; $src; $base):
-	($b.eventType | nz // "" | ascii_downcase) as $ev
-	| ($b.jobName | nz) as $job
-	| ($b.result | nz | if . == null then null else ascii_upcase end) as $result
+	($b.eventType | upper) as $ev
+	| $b.jobName as $job
+	| ($b.result | upper) as $result
 	| ($b.url | join_url($base)) as $build_url
-	| ($b.number // $b.buildNumber | if type == "number" then . else (str | tonumber? // null) end) as $number
-	| build_record($src; $job; $number; (if $ev == "completed" then null else ($ev | ascii_upcase) end);
-		(if $ev == "completed" then $result else null end); $build_url; $b.timestamp; {
-		job: $job, build_number: $number, occurrence: $number, event_id: ($b.eventId | nz),
-		result: $result, duration_ms: $b.duration, build_url: $build_url,
-		console_url: (if $build_url != null then ($build_url | rtrimstr("/")) + "/console" else null end),
-		causes: $b.causes, annotation: $b.annotation
+	| ($b.number // $b.buildNumber | num) as $number
+	| build_record($src; $job; $number; (if $ev == "COMPLETED" then null else $ev end);
+		(if $ev == "COMPLETED" then $result else null end); $build_url; $b.timestamp; {
+		job: $job, build_number: $number, occurrence: $number, event_id: $b.eventId,
+		result: $result, duration_ms: $b.duration, build_url: ($build_url // $b.url),
+		console_url: console($build_url), causes: $b.causes, annotation: $b.annotation
 	  }; ($b.parameters | obj); null; null);
 
-(.platform | nz // "jenkins") as $src
-| ($config.base_url? | obj | .[$src] | nz) as $base
+(.platform // "jenkins") as $src
+| ($config | obj | .base_url | obj | .[$src | tostring]) as $base
 | .body as $b
 | if ($b | type) != "object" then
 	error("body is not a JSON object (\($b | type)); only the JSON format of the Notification plugin is read")
@@ -193,11 +203,11 @@ elif ($b.build | type) == "object" then
 	notification_plugin($b; $src; $base)
 elif $b.build != null then
 	error("\"build\" is a \($b.build | type), not an object")
-elif ($b.projectName | nz) != null and ($b.event | nz) != null then
+elif $b.projectName != null and $b.event != null then
 	outbound($b; $src; $base)
-elif ($b.jobName | nz) != null and ($b.eventType | nz) != null then
+elif $b.jobName != null and $b.eventType != null then
 	global_notification($b; $src; $base)
-elif ($b.result // $b.status | nz) != null and ($b.build_number != null or $b.build_url != null) then
+elif ($b.result // $b.status) != null and ($b.build_number != null or $b.build_url != null) then
 	snippet($b; $src; $base)
 else
 	error("not a Jenkins build notification: no \"build\" object")

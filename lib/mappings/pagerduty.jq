@@ -10,110 +10,104 @@
 # record per message.
 #
 # Input: one raw record {v, type:"raw", id, platform, received_at, headers,
-# body}. $config: {base_url:{PLATFORM:URL}, splunk:{...}} (unused here).
-# aurora-normalize adds v, fingerprint, inbox_id and received_at and turns
-# every timestamp into RFC 3339 UTC. Try it alone:
+# body}; $config: {base_url:{PLATFORM:URL}, splunk:{...}} (unused here).
+# Output: alert and note objects. aurora-normalize completes them: it adds
+# v, fingerprint, inbox_id and received_at, turns timestamps of any form
+# into RFC 3339 UTC, text fields into strings or null, drops null and empty
+# context members and keeps only string values in tags and labels.
+# Try it alone:
 #   jq -c --argjson config '{}' -f pagerduty.jq raw.jsonl
 
-def str: if type == "string" then . elif type == "number" or type == "boolean" then tostring else null end;
-def nz: str | if . == "" then null else . end;
 def obj: if type == "object" then . else {} end;
 def arr: if type == "array" then . else [] end;
 
-# a PagerDuty reference object ({id, type, summary, ...}) as its name
-def ref_name: obj | (.summary // .name // .id | nz);
+# a PagerDuty reference ({id, type, summary, ...}) as its name
+def ref_name: if type == "object" then .summary // .name // .id else null end;
 
 # priority P1..P5 first (when the account uses priorities), else urgency
+def priorities: {"P1": "critical", "P2": "high", "P3": "medium", "P4": "low", "P5": "info",
+	"p1": "critical", "p2": "high", "p3": "medium", "p4": "low", "p5": "info"};
+def urgencies: {"high": "high", "low": "low", "HIGH": "high", "LOW": "low"};
 def severity_of($d):
-	({"P1": "critical", "P2": "high", "P3": "medium", "P4": "low", "P5": "info"}
-	 [($d.priority | obj | (.summary // .name) | nz // "" | ascii_upcase)])
-	// ({"high": "high", "low": "low"}[($d.urgency | nz // "" | ascii_downcase)])
+	($d.priority | ref_name) as $p
+	| (if $p | type == "string" then priorities[$p] else null end)
+	// (if $d.urgency | type == "string" then urgencies[$d.urgency] else null end)
 	// "medium";
 
 def incident_alert($e; $d; $version):
-	($e.event_type // $e.event | nz // "") as $type
-	| ($d.status | nz // "") as $st
-	| (if $st == "resolved" or $type == "incident.resolved" or $type == "incident.resolve"
+	($e.event_type // $e.event) as $type
+	| (if $d.status == "resolved" or $type == "incident.resolved" or $type == "incident.resolve"
 	   then "resolved" else "firing" end) as $status
-	| ([$d.teams | arr[] | ref_name | select(. != null)] | join(",")) as $teams
 	| {
 		type: "alert",
 		source: "pagerduty",
-		dedup_key: ($d.id | nz),
+		dedup_key: $d.id,
 		status: $status,
 		severity: severity_of($d),
-		title: ($d.title // $d.summary // ($d.trigger_summary_data | obj | .subject)
-			// $d.description | nz // "PagerDuty incident \($d.incident_number // $d.number // $d.id)"),
-		description: ($d.description // ($d.body | obj | .details) | nz),
+		title: ($d.title // $d.summary // ($d.trigger_summary_data | obj | .subject) // $d.description
+			// "PagerDuty incident \($d.number // $d.incident_number // $d.id)"),
+		description: ($d.description // ($d.body | obj | .details)),
 		service: ($d.service | ref_name),
-		host: null,
-		entity: ($d.incident_key | nz),
-		environment: null,
-		tags: ({}
-			+ (if $teams != "" then {team: $teams} else {} end)
-			+ (if ($d.urgency | nz) != null then {urgency: ($d.urgency | nz)} else {} end)
-			+ (if ($d.priority | ref_name) != null then {priority: ($d.priority | ref_name)} else {} end)),
-		labels: {},
+		entity: $d.incident_key,
+		tags: {urgency: $d.urgency, priority: ($d.priority | ref_name),
+			team: ([$d.teams | arr[] | ref_name | strings] | join(","))},
 		started_at: ($d.created_at // $d.created_on),
-		ended_at: (if $status == "resolved"
-			then ($e.occurred_at // $e.created_on // $d.last_status_change_at // $d.last_status_change_on)
-			else null end),
-		link: ($d.html_url | nz),
+		ended_at: (if $status == "resolved" then $e.occurred_at // $e.created_on // $d.last_status_change_at
+			// $d.last_status_change_on else null end),
+		link: $d.html_url,
 		context: {
 			webhook_version: $version,
-			event_id: ($e.id | nz),
-			event_type: (if $type == "" then null else $type end),
-			occurred_at: ($e.occurred_at // $e.created_on | nz),
+			event_id: $e.id,
+			event_type: $type,
+			occurred_at: ($e.occurred_at // $e.created_on),
 			incident_number: ($d.number // $d.incident_number),
-			incident_key: ($d.incident_key | nz),
-			pagerduty_status: (if $st == "" then null else $st end),
-			acknowledged: (if $st == "acknowledged" then true else null end),
-			urgency: ($d.urgency | nz),
+			incident_key: $d.incident_key,
+			pagerduty_status: $d.status,
+			acknowledged: (if $d.status == "acknowledged" then true else null end),
+			urgency: $d.urgency,
 			priority: ($d.priority | ref_name),
-			service_id: ($d.service | obj | .id | nz),
+			service_id: ($d.service | obj | .id),
 			escalation_policy: ($d.escalation_policy | ref_name),
-			assignees: ([$d.assignees | arr[] | obj | (.summary // (.assignee | obj | .summary) // .name) | nz]
+			assignees: ([$d.assignees | arr[] | obj | (.summary // (.assignee | ref_name))]
 				| if length > 0 then . else null end),
-			teams: (if $teams != "" then $teams else null end),
 			agent: ($e.agent | ref_name),
-			resolve_reason: (if ($d.resolve_reason | type) == "object" then $d.resolve_reason else null end),
-			incident_type: ($d.incident_type | obj | .name | nz)
+			resolve_reason: ($d.resolve_reason | if type == "object" then . else null end),
+			incident_type: ($d.incident_type | obj | .name)
 		}
 	};
 
 def v3($e):
-	($e.event_type | nz // "") as $type
+	$e.event_type as $type
 	| ($e.data | obj) as $d
 	| if $type == "pagey.ping" or $e.resource_type == "pagey" then
 		{type: "alert", source: "pagerduty", test: true,
-		 dedup_key: ("pagey.ping:" + ($e.id | nz // "ping")),
+		 dedup_key: "pagey.ping:\($e.id // "ping")",
 		 status: "firing", severity: "info",
-		 title: ($d.message | nz // "PagerDuty webhook ping"),
+		 title: ($d.message // "PagerDuty webhook ping"),
 		 started_at: $e.occurred_at,
-		 context: {event_id: ($e.id | nz), event_type: $type}}
-	elif $d.type == "incident" or ($type | startswith("incident.")) and ($d.id | nz) != null
-		and ($d.status | nz) != null then
+		 context: {event_id: $e.id, event_type: $type}}
+	elif $d.type == "incident" or ($type | type == "string" and startswith("incident."))
+		and $d.id != null and $d.status != null then
 		incident_alert($e; $d; 3)
 	else
 		($d.incident | obj) as $inc
+		| ($type // "event") as $what
 		| {type: "note", source: "pagerduty",
-		   kind: (if $type == "" then "pagerduty_event" else $type end),
-		   dedup_key: ($inc.id | nz),
-		   title: ("PagerDuty \(if $type == "" then "event" else $type end)"
-			+ (if ($inc | ref_name) != null then " on \($inc | ref_name)" else "" end)),
+		   kind: (if $type == null then "pagerduty_event" else $type end),
+		   dedup_key: $inc.id,
+		   title: ("PagerDuty \($what)" + (if ($inc | ref_name) != null then " on \($inc | ref_name)" else "" end)),
 		   service: ($d.service | ref_name),
-		   link: ($inc.html_url // $d.html_url | nz),
+		   link: ($inc.html_url // $d.html_url),
 		   occurred_at: $e.occurred_at,
-		   context: {event_id: ($e.id | nz), event_type: $type, resource_type: ($e.resource_type | nz),
-			     data: $d}}
+		   context: {event_id: $e.id, event_type: $type, resource_type: $e.resource_type, data: $d}}
 	end;
 
 def v2($m):
 	if ($m | type) != "object" then error("messages[] holds a \($m | type), not a message object")
 	elif ($m.incident | type) == "object" then incident_alert($m; $m.incident; 2)
-	else {type: "note", source: "pagerduty", kind: ($m.event // $m.type | nz // "pagerduty_v2_message"),
-	      title: "PagerDuty V2 \($m.event // $m.type | nz // "message") without an incident",
-	      occurred_at: $m.created_on, context: {webhook_version: 2, message_id: ($m.id | nz)}}
+	else {type: "note", source: "pagerduty", kind: ($m.event // $m.type // "pagerduty_v2_message"),
+	      title: "PagerDuty V2 \($m.event // $m.type // "message") without an incident",
+	      occurred_at: $m.created_on, context: {webhook_version: 2, message_id: $m.id}}
 	end;
 
 .body as $b

@@ -20,17 +20,16 @@
 # body}. Try it alone:
 #   jq -c --argjson config '{"splunk":{}}' -f splunk.jq raw.jsonl
 
-def str: if type == "string" then . elif type == "number" or type == "boolean" then tostring else null end;
-def nz: str | if . == "" then null else . end;
 def obj: if type == "object" then . else {} end;
-def fieldlist($default): if type == "array" then map(str // empty) else $default end;
+def fieldlist($default): if type == "array" then map(strings) else $default end;
 
 # the first non-empty value among the result fields named in $names
 def pick($row; $names):
-	[$names[] as $f | $row[$f] | (if type == "array" then .[0] else . end) | nz] | .[0];
+	first($names[] as $f | $row[$f] | (if type == "array" then .[0] else . end)
+		| select(. != null and . != "")) // null;
 
 # Splunk alert severities (1 debug .. 6 fatal), ES urgencies, log levels, words
-def severity_of:
+def severities:
 	{"6": "critical", "5": "critical", "4": "high", "3": "medium", "2": "info", "1": "info",
 	 "critical": "critical", "crit": "critical", "fatal": "critical", "severe": "critical",
 	 "emergency": "critical", "emerg": "critical", "alert": "critical", "p1": "critical",
@@ -38,10 +37,15 @@ def severity_of:
 	 "medium": "medium", "warning": "medium", "warn": "medium", "moderate": "medium", "p3": "medium",
 	 "low": "low", "minor": "low", "p4": "low",
 	 "info": "info", "informational": "info", "information": "info", "notice": "info",
-	 "debug": "info", "trace": "info", "p5": "info"}[nz // "" | ascii_downcase];
+	 "debug": "info", "trace": "info", "p5": "info"};
+def severity_of:
+	if type == "string" then severities[.] // severities[ascii_downcase]
+	elif type == "number" then severities[tostring]
+	else null end;
 
 def resolved_words: {"resolved": true, "ok": true, "clear": true, "cleared": true,
 	"recovered": true, "closed": true, "normal": true, "success": true};
+def is_resolve: type == "string" and (resolved_words[.] // resolved_words[ascii_downcase] // false);
 
 .body as $b
 | if ($b | type) != "object" then
@@ -49,43 +53,39 @@ def resolved_words: {"resolved": true, "ok": true, "clear": true, "cleared": tru
 elif $b.sid == null and $b.search_name == null and $b.result == null then
 	error("not a Splunk webhook: no sid, search_name or result")
 else . end
-| ($config.splunk? | obj) as $cfg
+| ($config | obj | .splunk | obj) as $cfg
 | ($b.result | if type == "array" then (.[0] // {}) else . end | obj) as $row
-| ($cfg.service_fields | fieldlist(["service", "app", "source"])) as $service_fields
-| ($cfg.severity_fields | fieldlist(["severity", "urgency", "log_level"])) as $severity_fields
-| ($cfg.host_fields | fieldlist(["host"])) as $host_fields
+| pick($row; $cfg.service_fields | fieldlist(["service", "app", "source"])) as $service
+| pick($row; $cfg.host_fields | fieldlist(["host"])) as $host
 | ($cfg.status_fields | fieldlist(["aurora_status", "alert_status", "status"])) as $status_fields
-| ($b.search_name | nz) as $name
-| ($b.app | nz // "search") as $app
-| ($b.sid | nz) as $sid
-| pick($row; $service_fields) as $service
-| pick($row; $host_fields) as $host
-| ([$status_fields[] as $f | $row[$f] | nz // empty | ascii_downcase | select(resolved_words[.])] | length > 0) as $resolved
+| ([$status_fields[] as $f | $row[$f] | select(is_resolve)] | length > 0) as $resolved
+| (if $b.search_name == "" then null else $b.search_name end) as $name
+| ($b.app // "search") as $app
+| $b.sid as $sid
 | {
 	type: "alert",
 	source: "splunk",
 	dedup_key: ("\($app)/" + (if $name != null then $name else "adhoc/\($sid // "unknown")" end)
-		+ (if $service != null then "|service=" + $service else "" end)
-		+ (if $host != null then "|host=" + $host else "" end)),
+		+ (if $service != null then "|service=\($service)" else "" end)
+		+ (if $host != null then "|host=\($host)" else "" end)),
 	status: (if $resolved then "resolved" else "firing" end),
-	severity: ((pick($row; $severity_fields) | severity_of) // "medium"),
+	severity: ((pick($row; $cfg.severity_fields | fieldlist(["severity", "urgency", "log_level"]))
+		| severity_of) // "medium"),
 	title: ($name // "Splunk ad-hoc search \($sid // "")"),
-	description: ($row.description // $row.message // $row.summary // $row.reason | nz),
+	description: ($row.description // $row.message // $row.summary // $row.reason),
 	service: $service,
 	host: $host,
-	entity: ($row.entity // $row.instance // $row.src // $row.dest | nz // $host),
-	environment: ($row.environment // $row.env | nz),
-	tags: {},
-	labels: {},
+	entity: ($row.entity // $row.instance // $row.src // $row.dest // $host),
+	environment: ($row.environment // $row.env),
 	started_at: ($row._time // $row.time),
 	ended_at: (if $resolved then ($row._time // $row.time) else null end),
-	link: ($b.results_link | nz),
+	link: $b.results_link,
 	context: {
 		sid: $sid,
 		occurrence: $sid,
 		search_name: $name,
-		app: ($b.app | nz),
-		owner: ($b.owner | nz),
+		app: $b.app,
+		owner: $b.owner,
 		result: $row
 	}
 }
