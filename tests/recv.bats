@@ -566,6 +566,27 @@ launcher() {
 	refute grep -v -e '^Listening on' -e '^Communication attempt' -e '^Execing' "$BATS_TEST_TMPDIR/sa.err"
 }
 
+@test "a listening socket on fd 0 (s6-tcpserverd, inetd wait): one process runs the accept loop on it" {
+	new_token grafana
+	local port rc=0
+	port=$(free_port)
+	# without --accept, --inetd hands over the listening socket itself on fd 0
+	launcher sa systemd-socket-activate --inetd -l "127.0.0.1:$port" \
+		aurora-recv -v --db "$AURORA_DB" --log-file "$BATS_TEST_TMPDIR/recv.log"
+	wait_port "$port"
+	RECV_URL=http://127.0.0.1:$port
+	for i in 1 2; do
+		post grafana "$(body "$i")" -H "Authorization: Bearer $TOKEN" -H 'Connection: close'
+		assert_output 202
+	done
+	assert_equal "$(grep -c "accepting on 127.0.0.1:$port (listening socket on stdin)" "$BATS_TEST_TMPDIR/recv.log")" 1
+	assert_equal "$(rows)" 2
+	kill -TERM "${PIDS[0]}"
+	wait "${PIDS[0]}" || rc=$?
+	PIDS=()
+	assert_equal "$rc" 0
+}
+
 @test "systemd Accept=yes: the connection on fd 3 is served, keep-alive included, then the process exits" {
 	new_token grafana
 	local port
