@@ -123,6 +123,11 @@ static int flush_batch(struct aur_correlator *corr, struct aur_jsonl_writer *out
 		if (rc != AUR_EXIT_OK)
 			jv_free(batch[i]);
 	}
+	/* a live pipeline sees each batch at once, even when stdout is a file */
+	if (rc == AUR_EXIT_OK && *n && fflush(stdout) != 0) {
+		aur_err("writing standard output: %s", strerror(errno));
+		rc = AUR_EXIT_IOERR;
+	}
 	*n = 0;
 	return rc;
 }

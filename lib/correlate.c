@@ -117,11 +117,22 @@ struct alert_in {
 	char text[2048];
 };
 
+/* The strategies, strongest evidence first: a join is explained by the first that suffices. */
+enum { K_SERVICE, K_MENTION, K_SEMANTIC, K_TIME, K_COUNT };
+
+static const char *const strategy_names[K_COUNT] = {
+	"service_match", "service_mention", "semantic_similarity", "time_cluster",
+};
+
 struct candidate {
 	long long id;
+	int dropped;               /* closed, or inactive past the window */
+	double s[K_COUNT];         /* each strategy's score, 0 when it did not match */
+	char why[K_COUNT][160];
+	/* after settle(): */
 	double score;
 	const char *strategy;
-	char reason[160];
+	const char *reason;
 };
 
 struct verdict {
@@ -526,16 +537,41 @@ static struct candidate *find_candidate(struct candidate *cand, size_t *n, long 
 	return &cand[(*n)++];
 }
 
-static void offer(struct candidate *cand, size_t *n, long long id, double score, const char *strategy,
-		  const char *reason)
+static void offer(struct candidate *cand, size_t *n, long long id, int k, double score, const char *reason)
 {
 	struct candidate *c = find_candidate(cand, n, id);
 
-	if (!c || score <= c->score)
+	if (!c || score <= c->s[k])
 		return;
-	c->score = score;
-	c->strategy = strategy;
-	snprintf(c->reason, sizeof(c->reason), "%s", reason);
+	c->s[k] = score;
+	snprintf(c->why[k], sizeof(c->why[k]), "%s", reason);
+}
+
+/*
+ * A candidate's score and explanation: the strongest kind of evidence that
+ * reaches the threshold (a service match stays a service match even when the
+ * texts are as alike), else the best score it has.
+ */
+static void settle(struct candidate *c, double threshold)
+{
+	int pick = -1;
+
+	c->score = 0;
+	c->strategy = NULL;
+	c->reason = "";
+	if (c->dropped)
+		return;
+	for (int k = 0; k < K_COUNT && pick < 0; k++)
+		if (c->s[k] > 0 && c->s[k] >= threshold)
+			pick = k;
+	for (int k = 0; k < K_COUNT && pick < 0; k++)
+		if (c->s[k] > 0 && (pick < 0 || c->s[k] > c->s[pick]))
+			pick = k;
+	if (pick < 0)
+		return;
+	c->score = c->s[pick];
+	c->strategy = strategy_names[pick];
+	c->reason = c->why[pick];
 }
 
 /* Incident ids from a candidate query: bound to text, or to since when text is NULL. */
@@ -585,14 +621,14 @@ static int gather(struct aur_correlator *c, const struct alert_in *a, const stru
 			return rc;
 		snprintf(reason, sizeof(reason), "same service '%s'", a->service_key);
 		for (size_t i = 0; i < n; i++)
-			offer(cand, ncand, ids[i], cfg->w_service, "service_match", reason);
+			offer(cand, ncand, ids[i], K_SERVICE, cfg->w_service, reason);
 		/* the incident's alerts name this alert's service */
 		rc = query_ids(c->st[S_CAND_TERM], a->service_key, 0, ids, TERM_CANDIDATES, &n);
 		if (rc < 0)
 			return rc;
 		snprintf(reason, sizeof(reason), "the incident's alerts name '%s'", a->service_key);
 		for (size_t i = 0; i < n; i++)
-			offer(cand, ncand, ids[i], cfg->w_mention, "service_mention", reason);
+			offer(cand, ncand, ids[i], K_MENTION, cfg->w_mention, reason);
 	}
 	aur_textvec_terms(a->text, &terms, 0);
 	for (size_t t = 0; t < terms.n; t++) {
@@ -603,7 +639,7 @@ static int gather(struct aur_correlator *c, const struct alert_in *a, const stru
 				return rc;
 			snprintf(reason, sizeof(reason), "the alert names the incident's service '%s'", terms.term[t]);
 			for (size_t i = 0; i < n; i++)
-				offer(cand, ncand, ids[i], cfg->w_mention, "service_mention", reason);
+				offer(cand, ncand, ids[i], K_MENTION, cfg->w_mention, reason);
 		}
 		if (common_term(c, terms.term[t]))
 			continue;
@@ -618,7 +654,7 @@ static int gather(struct aur_correlator *c, const struct alert_in *a, const stru
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < n; i++)
-		offer(cand, ncand, ids[i], cfg->w_time, "time_cluster", "active within the time window");
+		offer(cand, ncand, ids[i], K_TIME, cfg->w_time, "active within the time window");
 	/* keep open candidates active within the window; add their similarity */
 	for (size_t i = 0; i < *ncand; i++) {
 		sqlite3_stmt *st = c->st[S_INC_GET];
@@ -631,8 +667,7 @@ static int gather(struct aur_correlator *c, const struct alert_in *a, const stru
 		status = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "";
 		if (rc != SQLITE_ROW || sqlite3_column_int64(st, 1) < since ||
 		    (strcmp(status, "investigating") && strcmp(status, "analyzed"))) {
-			cand[i].strategy = NULL;
-			cand[i].score = 0;
+			cand[i].dropped = 1;
 			reset(st);
 			continue;
 		}
@@ -641,9 +676,11 @@ static int gather(struct aur_correlator *c, const struct alert_in *a, const stru
 		sim = semvec_cosine(vec, &iv);
 		if (1.0 - sim < cfg->max_distance) {
 			snprintf(reason, sizeof(reason), "similar text (cosine %.2f)", sim);
-			offer(cand, ncand, cand[i].id, sim, "semantic_similarity", reason);
+			offer(cand, ncand, cand[i].id, K_SEMANTIC, sim, reason);
 		}
 	}
+	for (size_t i = 0; i < *ncand; i++)
+		settle(&cand[i], cfg->threshold);
 	return 0;
 }
 
