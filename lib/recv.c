@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
+
 #include "auth.h"
 #include "buf.h"
 #include "jsonvalid.h"
@@ -455,6 +457,9 @@ static void webhook_done(struct wreq *w)
 	/* a failed delivery counts; "try again later" (429, 503) does not */
 	if ((status >= 400 && status < 500 && status != 429) || (status == 0 && w->reading))
 		aur_committer_count_reject(w->r->c, w->platform);
+	/* the Basic password and the connector's secret do not outlive the request */
+	OPENSSL_cleanse(w->basic, sizeof(w->basic));
+	OPENSSL_cleanse(w->c.hmac_secret, sizeof(w->c.hmac_secret));
 	free(w->headers_json);
 	free(w);
 }
@@ -531,6 +536,7 @@ static enum aur_http_next status_route(struct aur_http_req *req, enum aur_http_p
 	body = jv_object_set(body, jv_string("rejected"), jv_number((double)c.rejected));
 	aur_buf_release(&url);
 	free(pub);
+	OPENSSL_cleanse(c.hmac_secret, sizeof(c.hmac_secret));
 	return aur_http_respond_json(req, 200, body);
 }
 
