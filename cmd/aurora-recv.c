@@ -564,6 +564,8 @@ int main(int argc, char **argv)
 	path = aur_db_default_path(o.db);
 	if (l.mode == AUR_LISTEN_SYSTEMD_CONN || l.mode == AUR_LISTEN_STDIN_CONN) {
 		/* only the connection's own fd may keep the socket open, and fd 2 must never reach it */
+		if (l.fd != 0 && same_file(0, l.fd))
+			to_dev_null(0);
 		if (l.fd != 1 && same_file(1, l.fd))
 			to_dev_null(1);
 		if (l.fd2_is_client)
