@@ -92,7 +92,8 @@ wait_inbox() {
 		[ "$n" -ge "$want" ] && return 0
 		sleep 0.1
 	done
-	fail "the inbox holds $n of $want $platform deliveries; receiver log: $(cat "$BATS_TEST_TMPDIR/recv-diagnostics.log" 2>/dev/null)"
+	fail "the inbox holds $n of $want $platform deliveries; logs:
+$(tail -n 20 "$BATS_TEST_TMPDIR"/*.log 2>/dev/null)"
 }
 
 # RFC 3339 UTC time, $1 seconds from now (negative: in the past).
