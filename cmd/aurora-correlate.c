@@ -352,7 +352,7 @@ int main(int argc, char **argv)
 	}
 	aur_jsonl_writer_init(&out, stdout, -1);
 	rc = run(corr, &in, &out, &rejected);
-	if (corr && aur_correlator_flush(corr, err, sizeof(err)) < 0) {
+	if (aur_correlator_flush(corr, err, sizeof(err)) < 0) {
 		aur_err("saving vectorizer statistics: %s", err);
 		if (rc == AUR_EXIT_OK)
 			rc = AUR_EXIT_TEMPFAIL;

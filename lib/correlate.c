@@ -351,7 +351,7 @@ static int read_alert(jv rec, struct alert_in *a, char *err, size_t errlen)
 		snprintf(err, errlen, "alert record without %s", a->source ? "dedup_key" : "source");
 		return -EINVAL;
 	}
-	if (!a->status || (strcmp(a->status, "firing") && strcmp(a->status, "resolved"))) {
+	if (!a->status || (strcmp(a->status, "firing") != 0 && strcmp(a->status, "resolved") != 0)) {
 		snprintf(err, errlen, "alert status must be firing or resolved");
 		return -EINVAL;
 	}
@@ -364,7 +364,7 @@ static int read_alert(jv rec, struct alert_in *a, char *err, size_t errlen)
 	if (!a->title)
 		a->title = a->dedup_key;
 	/* a numbered host names a fleet when the platform gives no service */
-	if (a->service && (!a->host || strcmp(a->service, a->host)))
+	if (a->service && (!a->host || strcmp(a->service, a->host) != 0))
 		aur_textvec_service_key(a->service, a->service_key, sizeof(a->service_key));
 	else
 		aur_textvec_host_key(a->host, a->service_key, sizeof(a->service_key));
@@ -666,7 +666,7 @@ static int gather(struct aur_correlator *c, const struct alert_in *a, const stru
 		rc = sqlite3_step(st);
 		status = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "";
 		if (rc != SQLITE_ROW || sqlite3_column_int64(st, 1) < since ||
-		    (strcmp(status, "investigating") && strcmp(status, "analyzed"))) {
+		    (strcmp(status, "investigating") != 0 && strcmp(status, "analyzed") != 0)) {
 			cand[i].dropped = 1;
 			reset(st);
 			continue;
@@ -850,7 +850,7 @@ static long long final_incident(struct aur_correlator *c, long long id, char *st
 		snprintf(status, statuslen, "%s", (const char *)sqlite3_column_text(st, 0));
 		next = sqlite3_column_int64(st, 4);
 		reset(st);
-		if (strcmp(status, "merged") || next <= 0)
+		if (strcmp(status, "merged") != 0 || next <= 0)
 			return id;
 		id = next;
 	}

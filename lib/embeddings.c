@@ -37,8 +37,8 @@ static int parse_answer(const struct aur_buf *b, float *out, size_t *dims, char 
 			 JV_ARRAY(jv_string("data"), jv_number(0), jv_string("embedding")));
 	if (jv_get_kind(vec) != JV_KIND_ARRAY || (n = jv_array_length(jv_copy(vec))) <= 0 ||
 	    n > (int)AUR_EMBEDDINGS_MAX_DIMS) {
-		snprintf(err, errlen, "embeddings answer has no data[0].embedding array of 1..%u numbers",
-			 AUR_EMBEDDINGS_MAX_DIMS);
+		snprintf(err, errlen, "embeddings answer has no data[0].embedding array of 1..%d numbers",
+			 (int)AUR_EMBEDDINGS_MAX_DIMS);
 		goto out;
 	}
 	for (int i = 0; i < n; i++) {

@@ -97,13 +97,12 @@ void aur_textvec_host_key(const char *host, char *out, size_t outlen)
 	out[0] = '\0';
 	if (!host)
 		return;
-	n = lower_trim(host, out, outlen);
+	lower_trim(host, out, outlen);
 	/* a URL or host:port: keep the host; an IP address stays whole */
 	if (strstr(out, "://")) {
 		char *p = strstr(out, "://") + 3;
 
 		memmove(out, p, strlen(p) + 1);
-		n = strlen(out);
 	}
 	end = strcspn(out, ":/");
 	out[end] = '\0';

@@ -1,4 +1,5 @@
 # correlate.bash - alert records for aurora-correlate tests.
+# shellcheck disable=SC2154 # $output and $status come from bats' run
 #
 # alert SOURCE KEY STATUS TIME SERVICE TITLE [DESCRIPTION [HOST]]
 # prints one alert record line (the contract aurora-normalize writes).
