@@ -25,8 +25,11 @@ static const int settle_ms[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256 };
 
 int aur_follow_init(struct aur_follow *f, const char *db_path, char *err, size_t errlen)
 {
-	const char *slash = strrchr(db_path, '/');
-	const char *base = slash ? slash + 1 : db_path;
+	/* SQLite puts the -wal beside the file a symlink points to: watch there */
+	char *real = realpath(db_path, NULL);
+	const char *path = real ? real : db_path;
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
 	char dir[PATH_MAX];
 	int rc = 0;
 	int n;
@@ -37,17 +40,19 @@ int aur_follow_init(struct aur_follow *f, const char *db_path, char *err, size_t
 	if ((size_t)snprintf(f->db_name, sizeof(f->db_name), "%s", base) >= sizeof(f->db_name) ||
 	    (size_t)snprintf(f->wal_name, sizeof(f->wal_name), "%s-wal", base) >= sizeof(f->wal_name)) {
 		snprintf(err, errlen, "database name too long: %s", db_path);
-		return -ENAMETOOLONG;
+		rc = -ENAMETOOLONG;
+		goto out;
 	}
 	if (!slash)
 		n = snprintf(dir, sizeof(dir), ".");
-	else if (slash == db_path)
+	else if (slash == path)
 		n = snprintf(dir, sizeof(dir), "/");
 	else
-		n = snprintf(dir, sizeof(dir), "%.*s", (int)(slash - db_path), db_path);
+		n = snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 	if (n < 0 || (size_t)n >= sizeof(dir)) {
 		snprintf(err, errlen, "database path too long: %s", db_path);
-		return -ENAMETOOLONG;
+		rc = -ENAMETOOLONG;
+		goto out;
 	}
 	f->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (f->ifd < 0) {
@@ -62,6 +67,7 @@ int aur_follow_init(struct aur_follow *f, const char *db_path, char *err, size_t
 		f->ifd = -1;
 	}
 out:
+	free(real);
 	return rc;
 }
 

@@ -387,3 +387,22 @@ inbox_insert_file() {
 	printf '%s\n' "${lines[2]}" | jq -e '(.body | type) == "string" and (.body | startswith("caf"))
 		and (.body | contains("not utf-8"))'
 }
+
+@test "follow is woken by commits, not the poll, also through a symlinked database path" {
+	# with an hour between polls only inotify can deliver these rows in time
+	mkdir "$BATS_TEST_TMPDIR/link"
+	ln -s "$AURORA_DB" "$BATS_TEST_TMPDIR/link/aurora.db"
+	for db in "$AURORA_DB" "$BATS_TEST_TMPDIR/link/aurora.db"; do
+		out="$BATS_TEST_TMPDIR/out.$RANDOM"
+		cursor="$out.cursor"
+		aurora-inbox follow --db "$db" --poll-ms 3600000 --cursor "$cursor" > "$out" 2>/dev/null &
+		FOLLOW_PID=$!
+		wait_file "$cursor"
+		inbox_insert netdata '{"via":"inotify"}'
+		wait_lines "$out" 1
+		jq -e '.platform == "netdata" and .body.via == "inotify"' "$out"
+		kill "$FOLLOW_PID"
+		wait_exit "$FOLLOW_PID"
+		FOLLOW_PID=
+	done
+}
