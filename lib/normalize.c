@@ -184,7 +184,7 @@ static int put_text(struct aur_buf *b, jv v)
 
 enum object_kind {
 	OBJ_AS_IS,    /* the object as the mapping made it */
-	OBJ_STRINGS,  /* tags, labels: string values; numbers and booleans as text; the rest dropped */
+	OBJ_STRINGS,  /* tags, labels: strings kept (even ""), numbers and booleans as text, the rest dropped */
 	OBJ_SPARSE    /* context: null and empty-string members dropped */
 };
 
@@ -206,8 +206,8 @@ static int put_object(struct aur_buf *b, jv v, enum object_kind kind)
 		jv k;
 
 		if (kind == OBJ_STRINGS)
-			keep = (xk == JV_KIND_STRING && str_len(x) > 0) || xk == JV_KIND_NUMBER ||
-			       xk == JV_KIND_TRUE || xk == JV_KIND_FALSE;
+			keep = xk == JV_KIND_STRING || xk == JV_KIND_NUMBER || xk == JV_KIND_TRUE ||
+			       xk == JV_KIND_FALSE;
 		else
 			keep = xk != JV_KIND_NULL && !(xk == JV_KIND_STRING && str_len(x) == 0);
 		if (!keep) {
@@ -223,7 +223,7 @@ static int put_object(struct aur_buf *b, jv v, enum object_kind kind)
 		if (rc == 0)
 			rc = ADD(b, ":");
 		if (rc == 0)
-			rc = kind == OBJ_STRINGS ? put_text(b, x) : aur_jvio_dump(x, b);
+			rc = kind == OBJ_STRINGS && xk != JV_KIND_STRING ? put_text(b, x) : aur_jvio_dump(x, b);
 		jv_free(k);
 		jv_free(x);
 	}
@@ -508,6 +508,7 @@ static int finish(struct aur_normalizer *n, jv rec, const struct line_ctx *lc, s
 		if (res)
 			res->notes++;
 	} else {
+		long long ended;
 		int resolved;
 
 		if (!text_of(f[F_STATUS], &n->tmp_source, &word, &wlen) ||
@@ -578,13 +579,20 @@ static int finish(struct aur_normalizer *n, jv rec, const struct line_ctx *lc, s
 		out |= put_object(b, f[F_TAGS], OBJ_STRINGS);
 		out |= ADD(b, ",\"labels\":");
 		out |= put_object(b, f[F_LABELS], OBJ_STRINGS);
+		/*
+		 * ended_at: a resolved alert's end, else the delivery's time;
+		 * started_at: the platform's start, else the end of a resolved
+		 * alert, else the delivery's time
+		 */
+		ended = -1;
+		if (resolved && time_of(f[F_ENDED_AT], &ended) < 0)
+			ended = lc->received_ms;
+		if (time_of(f[F_STARTED_AT], &ms) < 0)
+			ms = resolved ? ended : lc->received_ms;
 		out |= ADD(b, ",\"started_at\":");
-		out |= put_time(b, time_of(f[F_STARTED_AT], &ms) == 0 ? ms : lc->received_ms);
+		out |= put_time(b, ms);
 		out |= ADD(b, ",\"ended_at\":");
-		if (!resolved)
-			out |= ADD(b, "null");
-		else
-			out |= put_time(b, time_of(f[F_ENDED_AT], &ms) == 0 ? ms : lc->received_ms);
+		out |= put_time(b, ended);
 		out |= ADD(b, ",\"link\":");
 		out |= put_text(b, f[F_LINK]);
 		out |= ADD(b, ",\"context\":");

@@ -102,8 +102,8 @@ def build_record($src; $job; $number; $phase; $result; $link; $started; $ctx; $p
 		context: $ctx
 	} end;
 
-# the last 2000 characters of a log
-def log_tail: if type == "string" and length > 2000 then .[-2000:] else . end;
+# the last 2000 characters of a log; an empty log is none
+def log_tail: if type != "string" or . == "" then null elif length > 2000 then .[-2000:] else . end;
 
 def console($url): if $url != null then ($url | rtrimstr("/")) + "/console" else null end;
 

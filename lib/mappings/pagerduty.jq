@@ -50,7 +50,7 @@ def incident_alert($e; $d; $version):
 		service: ($d.service | ref_name),
 		entity: $d.incident_key,
 		tags: {urgency: $d.urgency, priority: ($d.priority | ref_name),
-			team: ([$d.teams | arr[] | ref_name | strings] | join(","))},
+			team: ([$d.teams | arr[] | ref_name | strings] | if length > 0 then join(",") else null end)},
 		started_at: ($d.created_at // $d.created_on),
 		ended_at: (if $status == "resolved" then $e.occurred_at // $e.created_on // $d.last_status_change_at
 			// $d.last_status_change_on else null end),
