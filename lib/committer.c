@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "committer.h"
 #include "log.h"
@@ -25,28 +24,7 @@ struct aur_committer {
 	struct aur_commit_item *tail;
 	struct aur_delivery **batch;
 	size_t batch_cap;
-	long long busy_since_ms; /* when the current wait for the lock began */
 };
-
-/*
- * SQLite's own busy handler sleeps 1, 2, 5, 10 ... 100 ms between tries.
- * Receivers under inetd or tcpserver are many processes taking turns at a
- * lock held for about one fsync each, so a waiter that backed off to tens
- * of milliseconds leaves the lock idle: try again every 0.2-1 ms instead.
- */
-static int busy_wait(void *arg, int count)
-{
-	struct aur_committer *c = arg;
-	long long now = aur_time_mono_ms();
-	struct timespec ts = { 0, (count < 4 ? 200L * (count + 1) : 1000L) * 1000L };
-
-	if (count == 0)
-		c->busy_since_ms = now;
-	else if (now - c->busy_since_ms >= c->o.limits.commit_deadline_ms)
-		return 0;
-	nanosleep(&ts, NULL);
-	return 1;
-}
 
 void aur_committer_options_init(struct aur_committer_options *o)
 {
@@ -149,7 +127,6 @@ int aur_committer_new(struct aur_committer **out, sqlite3 *db, const struct aur_
 		c->o.max_batch = 1;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
-	sqlite3_busy_handler(db, busy_wait, c);
 	*out = c;
 	if (!c->o.threaded)
 		return 0;

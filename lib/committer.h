@@ -56,10 +56,8 @@ struct aur_committer;
 
 /*
  * A committer writing through db (borrowed; must outlive it, and nobody else
- * may use it while a writer thread runs). It replaces db's busy handler with
- * one that retries every 0.2-1 ms for up to limits.commit_deadline_ms. The
- * inbox statements are prepared on first use. 0, or -EAGAIN with err set
- * when the thread cannot start.
+ * may use it while a writer thread runs). The inbox statements are prepared
+ * on first use. 0, or -EAGAIN with err set when the thread cannot start.
  */
 int aur_committer_new(struct aur_committer **out, sqlite3 *db, const struct aur_committer_options *o,
 		      char *err, size_t errlen);
