@@ -171,7 +171,7 @@ static int run(struct aur_correlator *corr, struct aur_jsonl_reader *in, struct 
 			}
 			open = 1;
 		}
-		r = aur_correlator_process(corr, rec, &decision, err, sizeof(err));
+		r = aur_correlator_process(corr, rec, in->line, &decision, err, sizeof(err));
 		if (aur_correlator_take_warning(corr, warning, sizeof(warning)))
 			aur_warn("line %lu: %s", in->lineno, warning);
 		if (r == -EINVAL) {
@@ -345,6 +345,8 @@ int main(int argc, char **argv)
 			rc = AUR_EXIT_IOERR;
 		goto out;
 	}
+	/* candidates, alerts and incidents stay in memory as the store grows */
+	aur_db_exec(db, "PRAGMA cache_size = -65536", NULL, 0);
 	if (aur_correlator_new(&corr, db, &cfg, err, sizeof(err)) < 0) {
 		aur_err("%s", err);
 		rc = AUR_EXIT_IOERR;

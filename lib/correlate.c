@@ -1044,7 +1044,21 @@ static jv decision_of(jv rec, const struct verdict *v)
 	return jv_object_set(d, jv_string("correlation"), corr);
 }
 
-int aur_correlator_process(struct aur_correlator *c, jv rec, jv *decision, char *err, size_t errlen)
+/* Run one statement without results through the connection's statement list. */
+static int step_sql(sqlite3 *db, const char *text)
+{
+	sqlite3_stmt *st = aur_db_stmt(db, text, NULL, 0);
+	int rc;
+
+	if (!st)
+		return aur_db_errno(sqlite3_errcode(db));
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return aur_db_errno(rc);
+}
+
+int aur_correlator_process(struct aur_correlator *c, jv rec, const char *record_text, jv *decision, char *err,
+			   size_t errlen)
 {
 	struct verdict v;
 	struct alert_in a;
@@ -1087,25 +1101,30 @@ int aur_correlator_process(struct aur_correlator *c, jv rec, jv *decision, char 
 		*decision = decision_of(rec, &v);
 		return 0;
 	}
-	text = jv_dump_string(jv_copy(rec), 0);
+	if (!record_text) {
+		text = jv_dump_string(jv_copy(rec), 0);
+		record_text = jv_string_value(text);
+	}
 	if (sqlite3_get_autocommit(c->db)) {
 		rc = aur_db_begin(c->db, c->cfg.busy_ms, err, errlen);
 		if (rc < 0)
 			goto out;
-		rc = decide(c, &a, jv_string_value(text), &v, err, errlen);
+		rc = decide(c, &a, record_text, &v, err, errlen);
 		if (rc == 0)
 			rc = aur_db_commit(c->db, c->cfg.busy_ms, err, errlen);
 		if (rc < 0)
 			aur_db_rollback(c->db);
 	} else {
 		/* inside the caller's batch: this record's writes stand or fall alone */
-		rc = aur_db_exec(c->db, "SAVEPOINT record", err, errlen);
+		rc = step_sql(c->db, "SAVEPOINT record");
 		if (rc == 0)
-			rc = decide(c, &a, jv_string_value(text), &v, err, errlen);
-		if (rc == 0)
-			rc = aur_db_exec(c->db, "RELEASE record", err, errlen);
-		else
-			sqlite3_exec(c->db, "ROLLBACK TO record; RELEASE record", NULL, NULL, NULL);
+			rc = decide(c, &a, record_text, &v, err, errlen);
+		if (rc == 0) {
+			rc = step_sql(c->db, "RELEASE record");
+		} else {
+			step_sql(c->db, "ROLLBACK TO record");
+			step_sql(c->db, "RELEASE record");
+		}
 	}
 	if (rc < 0) {
 		if (!err[0])

@@ -53,12 +53,15 @@ int aur_correlator_new(struct aur_correlator **out, sqlite3 *db, const struct au
 void aur_correlator_free(struct aur_correlator *c);
 
 /*
- * Process one record (consumed). Alerts and notes produce a decision in
- * *decision (caller frees). Returns 0; -EINVAL for a record that is not an
- * alert or note or lacks what correlation needs (err says what; nothing
- * written); -EBUSY when the database stayed locked; -EIO otherwise.
+ * Process one record (consumed); text is the record as it was read (kept
+ * as the alert's stored record), or NULL to have it written out again.
+ * Alerts and notes produce a decision in *decision (caller frees). Returns
+ * 0; -EINVAL for a record that is not an alert or note or lacks what
+ * correlation needs (err says what; nothing written); -EBUSY when the
+ * database stayed locked; -EIO otherwise.
  */
-int aur_correlator_process(struct aur_correlator *c, jv record, jv *decision, char *err, size_t errlen);
+int aur_correlator_process(struct aur_correlator *c, jv record, const char *text, jv *decision, char *err,
+			   size_t errlen);
 
 /*
  * Group several records into one transaction: begin, process each (each

@@ -398,8 +398,33 @@ out:
 
 void aur_db_close(sqlite3 *db)
 {
-	if (db)
-		sqlite3_close(db);
+	sqlite3_stmt *st;
+
+	if (!db)
+		return;
+	while ((st = sqlite3_next_stmt(db, NULL)) != NULL)
+		sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+sqlite3_stmt *aur_db_stmt(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+
+	/* the connection already lists its statements: no cache of our own to keep */
+	while ((st = sqlite3_next_stmt(db, st)) != NULL) {
+		const char *text = sqlite3_sql(st);
+
+		if (text && !sqlite3_stmt_busy(st) && !strcmp(text, sql)) {
+			sqlite3_clear_bindings(st);
+			return st;
+		}
+	}
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		set_err(err, errlen, "prepare", db);
+		return NULL;
+	}
+	return st;
 }
 
 char *aur_db_setting_get(sqlite3 *db, const char *key)

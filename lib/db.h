@@ -39,7 +39,7 @@ const char *aur_db_default_path(const char *arg);
  */
 int aur_db_open(sqlite3 **out, const char *path, const struct aur_db_options *o,
 		char *err, size_t errlen);
-/* Close, NULL-safe. */
+/* Finalize every statement of db (aur_db_stmt's among them) and close. NULL-safe. */
 void aur_db_close(sqlite3 *db);
 
 /*
@@ -67,6 +67,15 @@ void aur_db_rollback(sqlite3 *db);
  * The caller finalizes it with sqlite3_finalize.
  */
 int aur_db_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql, char *err, size_t errlen);
+
+/*
+ * A prepared statement for sql, from the connection's own list of
+ * statements when an idle one with the same text exists, else newly
+ * prepared. Borrowed: the caller resets it after use (sqlite3_reset) and
+ * never finalizes it; aur_db_close finalizes every statement. For hot paths
+ * that run the same SQL again and again. NULL on failure (err filled).
+ */
+sqlite3_stmt *aur_db_stmt(sqlite3 *db, const char *sql, char *err, size_t errlen);
 
 /* Read and write the settings table (key -> text). get: caller frees; NULL when unset. */
 char *aur_db_setting_get(sqlite3 *db, const char *key);

@@ -43,12 +43,12 @@ int aur_incident_transition_allowed(const char *from, const char *to)
 static int run(sqlite3 *db, const char *sql, long long a, long long b, const char *t1, const char *t2,
 	       char *err, size_t errlen)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = aur_db_prepare(db, &st, sql, err, errlen);
+	sqlite3_stmt *st = aur_db_stmt(db, sql, err, errlen);
+	int rc;
 	int n;
 
-	if (rc < 0)
-		return rc;
+	if (!st)
+		return aur_db_errno(sqlite3_errcode(db));
 	n = sqlite3_bind_parameter_count(st);
 	if (n >= 1)
 		sqlite3_bind_int64(st, 1, a);
@@ -62,7 +62,7 @@ static int run(sqlite3 *db, const char *sql, long long a, long long b, const cha
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW && err)
 		snprintf(err, errlen, "incident: %s", sqlite3_errmsg(db));
 	rc = aur_db_errno(rc);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
@@ -85,8 +85,7 @@ long long aur_incident_event(sqlite3 *db, long long incident_id, const char *typ
 		data = jv_object();
 	}
 	if (incident_id > 0 &&
-	    sqlite3_prepare_v2(db, "SELECT title, status, severity, service FROM incidents WHERE id = ?", -1, &st,
-			       NULL) == SQLITE_OK) {
+	    (st = aur_db_stmt(db, "SELECT title, status, severity, service FROM incidents WHERE id = ?", NULL, 0))) {
 		sqlite3_bind_int64(st, 1, incident_id);
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			jv inc = jv_object();
@@ -98,13 +97,13 @@ long long aur_incident_event(sqlite3 *db, long long incident_id, const char *typ
 			inc = jv_object_set(inc, jv_string("service"), column_text(st, 3));
 			data = jv_object_set(data, jv_string("incident"), inc);
 		}
+		sqlite3_reset(st);
 	}
-	sqlite3_finalize(st);
 	st = NULL;
 	text = jv_dump_string(data, 0);
 	aur_time_format_ms(at_ms, when, sizeof(when));
-	if (sqlite3_prepare_v2(db, "INSERT INTO events(at, type, incident_id, data) VALUES (?, ?, ?, ?)", -1, &st,
-			       NULL) == SQLITE_OK) {
+	if ((st = aur_db_stmt(db, "INSERT INTO events(at, type, incident_id, data) VALUES (?, ?, ?, ?)", NULL,
+			      0))) {
 		int rc;
 
 		sqlite3_bind_text(st, 1, when, -1, SQLITE_STATIC);
@@ -114,12 +113,12 @@ long long aur_incident_event(sqlite3 *db, long long incident_id, const char *typ
 		sqlite3_bind_text(st, 4, jv_string_value(text), -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
 		id = rc == SQLITE_DONE ? sqlite3_last_insert_rowid(db) : aur_db_errno(rc);
+		sqlite3_reset(st);
 	} else {
 		id = aur_db_errno(sqlite3_errcode(db));
 	}
 	if (id == 0)
 		id = -EIO;
-	sqlite3_finalize(st);
 	jv_free(text);
 	return id;
 }
@@ -133,13 +132,13 @@ int aur_incident_insert(sqlite3 *db, const struct aur_incident_new *n, long long
 	long long ev;
 	int rc;
 
-	rc = aur_db_prepare(db, &st,
-			    "INSERT INTO incidents(title, severity, service, source_type, source_link,"
-			    " started_at, started_ms, last_activity_ms, updated_at, metadata, previous_incident)"
-			    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			    err, errlen);
-	if (rc < 0)
-		return rc;
+	st = aur_db_stmt(db,
+			 "INSERT INTO incidents(title, severity, service, source_type, source_link,"
+			 " started_at, started_ms, last_activity_ms, updated_at, metadata, previous_incident)"
+			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			 err, errlen);
+	if (!st)
+		return aur_db_errno(sqlite3_errcode(db));
 	aur_time_format_ms(n->started_ms, started, sizeof(started));
 	aur_time_format_ms(at_ms, now, sizeof(now));
 	sqlite3_bind_text(st, 1, n->title, -1, SQLITE_STATIC);
@@ -161,6 +160,7 @@ int aur_incident_insert(sqlite3 *db, const struct aur_incident_new *n, long long
 		goto out;
 	}
 	*id = sqlite3_last_insert_rowid(db);
+	sqlite3_reset(st);
 	{
 		jv data = jv_object();
 
@@ -175,18 +175,18 @@ int aur_incident_insert(sqlite3 *db, const struct aur_incident_new *n, long long
 	if (rc < 0)
 		snprintf(err, errlen, "events: %s", sqlite3_errmsg(db));
 out:
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
 /* The status of incident id into out; -ENOENT when there is none. */
 static int status_of(sqlite3 *db, long long id, char *out, size_t outlen, char *err, size_t errlen)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = aur_db_prepare(db, &st, "SELECT status FROM incidents WHERE id = ?", err, errlen);
+	sqlite3_stmt *st = aur_db_stmt(db, "SELECT status FROM incidents WHERE id = ?", err, errlen);
+	int rc;
 
-	if (rc < 0)
-		return rc;
+	if (!st)
+		return aur_db_errno(sqlite3_errcode(db));
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -199,7 +199,7 @@ static int status_of(sqlite3 *db, long long id, char *out, size_t outlen, char *
 		snprintf(err, errlen, "incident: %s", sqlite3_errmsg(db));
 		rc = aur_db_errno(rc);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
@@ -218,19 +218,20 @@ int aur_incident_index(sqlite3 *db, long long id, const char *service_key, const
 	int rc = 0;
 
 	if (service_key && *service_key) {
-		if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO open_incident_services(service_key, incident_id)"
-					   " VALUES (?, ?)", -1, &st, NULL) != SQLITE_OK)
+		st = aur_db_stmt(db, "INSERT OR IGNORE INTO open_incident_services(service_key, incident_id) VALUES (?, ?)",
+				 NULL, 0);
+		if (!st)
 			return aur_db_errno(sqlite3_errcode(db));
 		sqlite3_bind_text(st, 1, service_key, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, id);
 		rc = aur_db_errno(sqlite3_step(st));
-		sqlite3_finalize(st);
+		sqlite3_reset(st);
 		st = NULL;
 	}
 	if (rc < 0 || !terms || !terms->n)
 		return rc;
-	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO open_incident_terms(term, incident_id) VALUES (?, ?)", -1,
-			       &st, NULL) != SQLITE_OK)
+	st = aur_db_stmt(db, "INSERT OR IGNORE INTO open_incident_terms(term, incident_id) VALUES (?, ?)", NULL, 0);
+	if (!st)
 		return aur_db_errno(sqlite3_errcode(db));
 	for (size_t i = 0; i < terms->n && rc == 0; i++) {
 		sqlite3_bind_text(st, 1, terms->term[i], -1, SQLITE_STATIC);
@@ -238,7 +239,6 @@ int aur_incident_index(sqlite3 *db, long long id, const char *service_key, const
 		rc = aur_db_errno(sqlite3_step(st));
 		sqlite3_reset(st);
 	}
-	sqlite3_finalize(st);
 	return rc;
 }
 
