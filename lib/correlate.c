@@ -114,6 +114,7 @@ struct alert_in {
 	long long inbox_id;
 	int test;
 	char service_key[128];
+	char host_name[128];
 	char text[2048];
 };
 
@@ -368,6 +369,7 @@ static int read_alert(jv rec, struct alert_in *a, char *err, size_t errlen)
 		aur_textvec_service_key(a->service, a->service_key, sizeof(a->service_key));
 	else
 		aur_textvec_host_key(a->host, a->service_key, sizeof(a->service_key));
+	aur_textvec_host_name(a->host, a->host_name, sizeof(a->host_name));
 	snprintf(a->text, sizeof(a->text), "%s%s%s", a->title, a->description ? " " : "",
 		 a->description ? a->description : "");
 	return 0;
@@ -758,7 +760,11 @@ static int join_incident(struct aur_correlator *c, const struct alert_in *a, con
 	if (rc < 0)
 		return rc;
 	aur_textvec_terms(a->text, &terms, 0);
-	return aur_incident_index(c->db, id, a->service_key, &terms);
+	rc = aur_incident_index(c->db, id, a->service_key, &terms);
+	/* the host by its own name too: "errors talking to db-3" names it */
+	if (rc == 0 && a->host_name[0] && strcmp(a->host_name, a->service_key) != 0)
+		rc = aur_incident_index(c->db, id, a->host_name, NULL);
+	return rc;
 }
 
 static int upsert_alert(struct aur_correlator *c, const struct alert_in *a, const char *record_text,

@@ -249,8 +249,8 @@ static int reindex(sqlite3 *db, long long id)
 	int rc;
 
 	if (sqlite3_prepare_v2(db,
-			       "SELECT service_key, title || ' ' || coalesce(json_extract(record, '$.description'), '')"
-			       " FROM alerts WHERE incident_id = ?",
+			       "SELECT service_key, title || ' ' || coalesce(json_extract(record, '$.description'), ''),"
+			       " host FROM alerts WHERE incident_id = ?",
 			       -1, &st, NULL) != SQLITE_OK)
 		return aur_db_errno(sqlite3_errcode(db));
 	sqlite3_bind_int64(st, 1, id);
@@ -258,9 +258,14 @@ static int reindex(sqlite3 *db, long long id)
 		struct aur_textvec_terms terms;
 		char key[128];
 
+		char host[128];
+
 		snprintf(key, sizeof(key), "%s", (const char *)sqlite3_column_text(st, 0));
 		aur_textvec_terms((const char *)sqlite3_column_text(st, 1), &terms, 0);
+		aur_textvec_host_name((const char *)sqlite3_column_text(st, 2), host, sizeof(host));
 		if (aur_incident_index(db, id, key, &terms) < 0)
+			break;
+		if (host[0] && strcmp(host, key) != 0 && aur_incident_index(db, id, host, NULL) < 0)
 			break;
 	}
 	rc = rc == SQLITE_DONE ? 0 : aur_db_errno(rc ? rc : SQLITE_ERROR);

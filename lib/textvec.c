@@ -87,9 +87,8 @@ void aur_textvec_service_key(const char *name, char *out, size_t outlen)
 	}
 }
 
-void aur_textvec_host_key(const char *host, char *out, size_t outlen)
+void aur_textvec_host_name(const char *host, char *out, size_t outlen)
 {
-	size_t n;
 	size_t end;
 
 	if (!outlen)
@@ -106,11 +105,19 @@ void aur_textvec_host_key(const char *host, char *out, size_t outlen)
 	}
 	end = strcspn(out, ":/");
 	out[end] = '\0';
-	n = end;
-	if (strspn(out, "0123456789.") == n)
+	if (strspn(out, "0123456789.") == end)
 		return;
-	n = strcspn(out, ".");
-	out[n] = '\0';
+	out[strcspn(out, ".")] = '\0';
+}
+
+void aur_textvec_host_key(const char *host, char *out, size_t outlen)
+{
+	size_t n;
+
+	aur_textvec_host_name(host, out, outlen);
+	n = strlen(out);
+	if (!n || strspn(out, "0123456789.") == n)
+		return;
 	/* web-7, web7, web_07: a numbered member of the "web" fleet */
 	while (n && isdigit((unsigned char)out[n - 1]))
 		n--;

@@ -46,6 +46,8 @@ struct aur_textvec_stats {
 
 /* Service key of a service name into out ("" when name is empty). */
 void aur_textvec_service_key(const char *name, char *out, size_t outlen);
+/* A host's own name: lowercase, no scheme, port or domain ("DB-3.prod:9100" -> "db-3"). */
+void aur_textvec_host_name(const char *host, char *out, size_t outlen);
 /* Service key of a host name into out ("" when host is empty). */
 void aur_textvec_host_key(const char *host, char *out, size_t outlen);
 

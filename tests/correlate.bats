@@ -306,3 +306,11 @@ teardown() {
 	[[ "$stderr" == *"line 1: embeddings endpoint http://127.0.0.1:$port/v1/embeddings"*"using the built-in vectorizer"* ]]
 	decision 2 | jq -e '.action == "attached" and .correlation.strategy == "semantic_similarity"'
 }
+
+@test "an alert naming a host of an incident by its own name joins it" {
+	alert alertmanager d1 firing 2026-03-03T15:00:00Z "" "disk almost full" "/var above 90%" "db-3.prod:9100" >> "$IN"
+	alert grafana e1 firing 2026-03-03T15:01:00Z orders "orders timeouts talking to db-3" >> "$IN"
+	correlate "$IN"
+	decision 2 | jq -e '.action == "attached" and .incident_id == 1 and .correlation.strategy == "service_mention"
+		and (.correlation.reason | test("db-3"))'
+}
