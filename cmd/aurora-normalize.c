@@ -148,7 +148,7 @@ static int normalize_fd(struct aur_normalizer *n, int fd, const char *name, int 
 		c->lines++;
 		if (rc == -E2BIG) {
 			c->rejected++;
-			aur_warn("%s%sline %lu: line longer than %u bytes", name ? name : "", name ? ": " : "",
+			aur_warn("%s%sline %lu: line longer than %zu bytes", name ? name : "", name ? ": " : "",
 				 r.lineno, AUR_JVIO_MAX_LINE);
 			continue;
 		}

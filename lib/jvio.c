@@ -311,7 +311,7 @@ static int parse_array(struct parser *ps, jv *out)
 		goto done;
 	}
 	for (;;) {
-		jv v;
+		jv v = jv_invalid();
 
 		rc = parse_value(ps, &v);
 		if (rc < 0) {
@@ -353,7 +353,7 @@ static int parse_object(struct parser *ps, jv *out)
 		goto done;
 	}
 	for (;;) {
-		jv k, v;
+		jv k = jv_invalid(), v = jv_invalid();
 
 		if (ps->p >= ps->end || *ps->p != '"') {
 			jv_free(o);
@@ -425,7 +425,7 @@ static int parse_value(struct parser *ps, jv *out)
 int aur_jvio_parse(const char *s, size_t len, jv *out, char *err, size_t errlen)
 {
 	struct parser ps = { s, s, s + len, err, errlen, 0 };
-	jv v;
+	jv v = jv_invalid();
 	int rc;
 
 	if (len > INT32_MAX) {
@@ -605,7 +605,7 @@ int aur_jvio_dump(jv v, struct aur_buf *b)
 
 /* ---- reading lines ---------------------------------------------------- */
 
-#define CHUNK (256u * 1024u)
+#define CHUNK ((size_t)256 * 1024)
 
 void aur_jvio_reader_init(struct aur_jvio_reader *r, int fd, size_t max_line)
 {

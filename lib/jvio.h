@@ -46,7 +46,7 @@ int aur_jvio_dump(jv v, struct aur_buf *b);
 /* Append s[0..len) (valid UTF-8) as a JSON string literal with quotes. */
 int aur_jvio_dump_str(const char *s, size_t len, struct aur_buf *b);
 
-#define AUR_JVIO_MAX_LINE (16u * 1024u * 1024u)
+#define AUR_JVIO_MAX_LINE ((size_t)16 * 1024 * 1024)
 
 /*
  * A line reader over a file descriptor that reads in large blocks with

@@ -21,11 +21,11 @@
 #include "banned.h"
 
 /* a mapping file larger than this is not a mapping */
-#define MAX_MAPPING_BYTES (1024u * 1024u)
+#define MAX_MAPPING_BYTES ((size_t)1024 * 1024)
 /* records one raw record may produce (a 16 MiB line holds ~100k alerts) */
 #define MAX_RECORDS_PER_LINE 1000000u
 /* bytes of output one raw record may produce */
-#define MAX_OUTPUT_BYTES (1024u * 1024u * 1024u)
+#define MAX_OUTPUT_BYTES ((size_t)1024 * 1024 * 1024)
 /* timestamps after 9999-12-31 are nonsense */
 #define MAX_TIME_MS 253402300800000LL
 
@@ -67,10 +67,10 @@ static const char *const field_names[F_COUNT] = {
 };
 
 /* keys of the raw record */
-enum raw_field { R_TYPE, R_PLATFORM, R_ID, R_RECEIVED_AT, R_HEADERS, R_BODY, R_CONTENT_TYPE, R_COUNT };
+enum raw_field { R_TYPE, R_PLATFORM, R_ID, R_RECEIVED_AT, R_HEADERS, R_BODY, R_CONTENT_TYPE, R_TEST, R_COUNT };
 
 static const char *const raw_names[R_COUNT] = {
-	"type", "platform", "id", "received_at", "headers", "body", "content-type",
+	"type", "platform", "id", "received_at", "headers", "body", "content-type", "test",
 };
 
 struct mapping {
@@ -109,6 +109,7 @@ struct line_ctx {
 	jv id;               /* borrowed */
 	char received[32];   /* RFC 3339 */
 	long long received_ms;
+	int test;            /* the delivery came from aurora-connector test */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -360,7 +361,7 @@ static int fingerprint(struct aur_normalizer *n, const char *src, size_t srclen,
 	    !EVP_DigestUpdate(n->md, ":", 1) || !EVP_DigestUpdate(n->md, key, keylen) ||
 	    !EVP_DigestFinal_ex(n->md, md, &mdlen) || mdlen < 16)
 		return -EIO;
-	for (int i = 0; i < 16; i++) {
+	for (size_t i = 0; i < 16; i++) {
 		hex[2 * i] = digits[md[i] >> 4];
 		hex[2 * i + 1] = digits[md[i] & 15];
 	}
@@ -443,7 +444,7 @@ static int finish(struct aur_normalizer *n, jv rec, const struct line_ctx *lc, s
 	size_t srclen, keylen = 0, wlen;
 	char status[16], severity[16], hex[33];
 	long long ms;
-	int note;
+	int note, test;
 	int rc = -EINVAL;
 	int out = 0;
 
@@ -462,8 +463,9 @@ static int finish(struct aur_normalizer *n, jv rec, const struct line_ctx *lc, s
 		snprintf(err, errlen, "record \"type\" is a %s", jv_kind_name(jv_get_kind(f[F_TYPE])));
 		goto out;
 	}
-	note = !strcmp(type, "note");
-	if (!note && strcmp(type, "alert")) {
+	note = strcmp(type, "note") == 0;
+	test = lc->test || jv_get_kind(f[F_TEST]) == JV_KIND_TRUE;
+	if (!note && strcmp(type, "alert") != 0) {
 		snprintf(err, errlen, "record type \"%.40s\" is neither alert nor note", type);
 		goto out;
 	}
@@ -484,7 +486,7 @@ static int finish(struct aur_normalizer *n, jv rec, const struct line_ctx *lc, s
 			out |= aur_jvio_dump_str(word, wlen, b);
 		else
 			out |= ADD(b, "\"note\"");
-		if (jv_get_kind(f[F_TEST]) == JV_KIND_TRUE)
+		if (test)
 			out |= ADD(b, ",\"test\":true");
 		out |= ADD(b, ",\"dedup_key\":");
 		out |= key ? aur_jvio_dump_str(key, keylen, b) : ADD(b, "null");
@@ -513,7 +515,7 @@ static int finish(struct aur_normalizer *n, jv rec, const struct line_ctx *lc, s
 
 		if (!text_of(f[F_STATUS], &n->tmp_source, &word, &wlen) ||
 		    !lower_word(word, wlen, status, sizeof(status)) ||
-		    (strcmp(status, "firing") && strcmp(status, "resolved"))) {
+		    (strcmp(status, "firing") != 0 && strcmp(status, "resolved") != 0)) {
 			char what[64];
 
 			describe(f[F_STATUS], what, sizeof(what));
@@ -558,7 +560,7 @@ static int finish(struct aur_normalizer *n, jv rec, const struct line_ctx *lc, s
 		out |= ADD(b, "\",\"severity\":\"");
 		out |= aur_buf_adds(b, severity);
 		out |= ADD(b, "\"");
-		if (jv_get_kind(f[F_TEST]) == JV_KIND_TRUE)
+		if (test)
 			out |= ADD(b, ",\"test\":true");
 		out |= ADD(b, ",\"title\":");
 		if (text_of(f[F_TITLE], &n->tmp_source, &word, &wlen))
@@ -599,7 +601,7 @@ static int finish(struct aur_normalizer *n, jv rec, const struct line_ctx *lc, s
 		out |= put_object(b, f[F_CONTEXT], OBJ_SPARSE);
 		if (res) {
 			res->alerts++;
-			res->tests += jv_get_kind(f[F_TEST]) == JV_KIND_TRUE;
+			res->tests += test;
 		}
 	}
 	out |= put_tail(b, lc);
@@ -625,8 +627,7 @@ static void compile_msg(void *data, jv msg)
 	struct aur_buf *b = data;
 	jv s = jv_get_kind(msg) == JV_KIND_STRING ? msg : jq_format_error(msg);
 	const char *text;
-	size_t len;
-	int count;
+	size_t len, digits;
 
 	if (jv_get_kind(s) != JV_KIND_STRING) {
 		jv_free(s);
@@ -638,7 +639,8 @@ static void compile_msg(void *data, jv msg)
 	else if (!strncmp(text, "jq: ", 4))
 		text += 4;
 	/* "jq: 2 compile errors" only counts the messages before it */
-	if (sscanf(text, "%d compile error", &count) == 1) {
+	digits = strspn(text, "0123456789");
+	if (digits > 0 && !strncmp(text + digits, " compile error", 14)) {
 		jv_free(s);
 		return;
 	}
@@ -749,7 +751,7 @@ static int read_file(const char *path, char **out, char *err, size_t errlen)
 	}
 	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		if (aur_buf_add(&b, chunk, got) < 0) {
-			snprintf(err, errlen, "mapping %s: larger than %u bytes", path, MAX_MAPPING_BYTES);
+			snprintf(err, errlen, "mapping %s: larger than %zu bytes", path, MAX_MAPPING_BYTES);
 			goto out;
 		}
 	}
@@ -791,13 +793,14 @@ static int load_dir(struct aur_normalizer *n, const char *dir, char *err, size_t
 	while ((e = readdir(d))) {
 		size_t len = strlen(e->d_name);
 
-		if (len <= 3 || strcmp(e->d_name + len - 3, ".jq") ||
+		if (len <= 3 || strcmp(e->d_name + len - 3, ".jq") != 0 ||
 		    !platform_name_ok(e->d_name, len - 3))
 			continue;
 		names = aur_xrealloc(names, (nnames + 1) * sizeof(*names));
 		names[nnames++] = aur_xstrndup(e->d_name, len - 3);
 	}
-	qsort(names, nnames, sizeof(*names), cmp_str);
+	if (nnames > 1)
+		qsort(names, nnames, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < nnames; i++) {
 		struct mapping *m;
 		char *text = NULL;
@@ -1018,11 +1021,11 @@ static int cmp_mapping(const void *a, const void *b)
 void aur_normalize_each(const struct aur_normalizer *n,
 			void (*fn)(const char *platform, const char *origin, void *arg), void *arg)
 {
-	const struct mapping **v = aur_xcalloc(n->nmaps ? n->nmaps : 1, sizeof(*v));
+	const struct mapping **v = aur_xcalloc(n->nmaps ? n->nmaps : 1, sizeof(struct mapping *));
 
 	for (size_t i = 0; i < n->nmaps; i++)
 		v[i] = &n->maps[i];
-	qsort(v, n->nmaps, sizeof(*v), cmp_mapping);
+	qsort(v, n->nmaps, sizeof(struct mapping *), cmp_mapping);
 	for (size_t i = 0; i < n->nmaps; i++)
 		fn(v[i]->platform, v[i]->origin, arg);
 	free(v);
@@ -1170,7 +1173,7 @@ int aur_normalize_value(struct aur_normalizer *n, jv in, struct aur_buf *out,
 	struct line_ctx lc;
 	struct mapping *m;
 	jv raw = jv_invalid(), type = jv_invalid(), platform = jv_invalid(), id = jv_invalid();
-	jv received = jv_invalid(), body = jv_invalid();
+	jv received = jv_invalid(), body = jv_invalid(), flag = jv_invalid();
 	size_t mark = out->len;
 	size_t max = out->max;
 	char why[512] = "";
@@ -1242,6 +1245,8 @@ int aur_normalize_value(struct aur_normalizer *n, jv in, struct aur_buf *out,
 	lc.platform = m->platform;
 	lc.platform_len = strlen(m->platform);
 	lc.id = jv_get_kind(id) == JV_KIND_INVALID ? jv_null() : id;
+	flag = get(raw, n->rkeys[R_TEST]);
+	lc.test = jv_get_kind(flag) == JV_KIND_TRUE;
 	received = get(raw, n->rkeys[R_RECEIVED_AT]);
 	if (time_of(received, &lc.received_ms) < 0)
 		lc.received_ms = aur_time_now_ms();
@@ -1279,6 +1284,7 @@ out:
 	jv_free(id);
 	jv_free(received);
 	jv_free(body);
+	jv_free(flag);
 	return rc;
 }
 
