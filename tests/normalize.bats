@@ -4,6 +4,7 @@
 # Fixtures under tests/fixtures/normalize/<platform>/ are payload bodies
 # composed from shared/PLATFORMS.md; add_raw wraps them into raw records the
 # way aurora-inbox writes them. Output is checked with jq -e, never as text.
+# shellcheck disable=SC2016 # jq filters in single quotes use jq's $variables
 
 bats_require_minimum_version 1.5.0
 load helpers/common
@@ -636,6 +637,22 @@ teardown() {
 	normalize 0 --mappings "$NFIX/mappings/override"
 	expect 'length == 2 and (.[0] | .source == "grafana-custom" and .title == "group of 2"
 		and .context.override == true and .severity == "low") and .[1].source == "netdata"'
+}
+
+@test "an operator's mappings can include helper files that start with an underscore" {
+	add_line '{"v":1,"type":"raw","id":1,"platform":"helped","body":{"id":"x1","level":"P","text":"pump down"}}'
+	add_line '{"v":1,"type":"raw","id":2,"platform":"_common","body":{}}'
+	normalize 1 --mappings "$NFIX/mappings/withhelper"
+	expect 'length == 1 and .[0].severity == "critical" and .[0].title == "pump down"'
+	[[ $stderr == *'line 2: unknown platform (a name that is not one)'* ]]
+}
+
+@test "a delivery from aurora-connector test marks every record a test" {
+	add_raw grafana grafana/mixed-group.json
+	jq -c '.test = true' "$IN" >"$BATS_TEST_TMPDIR/t.jsonl"
+	cat "$BATS_TEST_TMPDIR/t.jsonl" >>"$IN"
+	normalize 0
+	expect 'length == 4 and ([.[] | has("test")] == [false, false, true, true]) and .[2].test == true'
 }
 
 @test "a mapping that does not compile exits 78 naming the file and jq's message" {

@@ -30,9 +30,10 @@ add_raw() {
 
 # add_raw_text PLATFORM TEXTFILE CONTENT_TYPE: a raw record whose body arrived as text
 add_raw_text() {
-	local file=$2
+	local file=$2 id
 	[[ $file == /* ]] || file=$NFIX/$file
-	jq -c -R -s --arg p "$1" --arg ct "$3" --argjson id "$(($(wc -l <"$IN") + 1))" \
+	id=$(($(wc -l <"$IN") + 1))
+	jq -c -R -s --arg p "$1" --arg ct "$3" --argjson id "$id" \
 		'{v: 1, type: "raw", id: $id, platform: $p, received_at: "2026-03-04T10:00:00Z",
 		  remote: "127.0.0.1", headers: {"content-type": $ct}, body: .}' "$file" >>"$IN" ||
 		fail "bad fixture $file"
@@ -110,6 +111,7 @@ start_recv() {
 		fail "aurora-recv did not start: $(cat "$BATS_TEST_TMPDIR"/recv*.log)"
 	[[ $port =~ ^[0-9]+$ ]] || fail "bad port file: $port"
 	wait_port "$port"
+	# shellcheck disable=SC2034 # used by the tests
 	RECV=http://127.0.0.1:$port
 }
 
@@ -117,7 +119,9 @@ start_recv() {
 new_token() {
 	run -0 --separate-stderr aurora-connector token "$1" --json
 	TOKEN=$(jq -r .token <<<"$output")
-	[ -n "$TOKEN" ] && [ "$TOKEN" != null ] || fail "no token in: $output"
+	if [ -z "$TOKEN" ] || [ "$TOKEN" = null ]; then
+		fail "no token in: $output"
+	fi
 }
 
 # wait_inbox PLATFORM N: wait until the inbox holds N deliveries of PLATFORM;
