@@ -1,8 +1,15 @@
+#define _DEFAULT_SOURCE /* setitimer */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "db.h"
 
 #include "committer.h"
 #include "log.h"
@@ -24,7 +31,22 @@ struct aur_committer {
 	struct aur_commit_item *tail;
 	struct aur_delivery **batch;
 	size_t batch_cap;
+	/*
+	 * Threaded: WAL checkpoints run in their own thread on their own
+	 * connection, so the writer never stops to copy the WAL into the
+	 * database in the middle of answering requests.
+	 */
+	sqlite3 *ckpt_db;
+	pthread_t ckpt_thread;
+	int ckpt_running;
+	int ckpt_wanted;
+	pthread_cond_t ckpt_cv;
+	/* Synchronous: the side lock one-connection processes queue on. */
+	int lock_fd;
 };
+
+/* WAL pages past which the writer asks for a checkpoint (SQLite's own default). */
+#define CHECKPOINT_PAGES 1000
 
 void aur_committer_options_init(struct aur_committer_options *o)
 {
@@ -42,6 +64,123 @@ static void append(struct aur_committer *c, struct aur_commit_item *it)
 	else
 		c->head = it;
 	c->tail = it;
+}
+
+static void *checkpointer_main(void *arg)
+{
+	struct aur_committer *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		while (!c->ckpt_wanted && !c->closing)
+			if (pthread_cond_timedwait(&c->ckpt_cv, &c->mu, &until) == ETIMEDOUT)
+				break;
+		if (c->closing)
+			break;
+		c->ckpt_wanted = 0;
+		pthread_mutex_unlock(&c->mu);
+		/* PASSIVE: copies what it can without waiting for, or blocking, anyone */
+		sqlite3_wal_checkpoint_v2(c->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&c->mu);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+static int wal_grew(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct aur_committer *c = arg;
+
+	(void)db;
+	(void)name;
+	if (pages >= CHECKPOINT_PAGES) {
+		pthread_mutex_lock(&c->mu);
+		c->ckpt_wanted = 1;
+		pthread_cond_signal(&c->ckpt_cv);
+		pthread_mutex_unlock(&c->mu);
+	}
+	return SQLITE_OK;
+}
+
+/* Hand checkpoints to a thread of their own; without one SQLite's auto-checkpoint stays. */
+static void start_checkpointer(struct aur_committer *c)
+{
+	const char *path = sqlite3_db_filename(c->db, "main");
+	struct aur_db_options o;
+	char err[256];
+
+	if (!path || !*path)
+		return;
+	aur_db_options_init(&o);
+	if (aur_db_open(&c->ckpt_db, path, &o, err, sizeof(err)) < 0)
+		return;
+	if (pthread_create(&c->ckpt_thread, NULL, checkpointer_main, c) != 0) {
+		aur_db_close(c->ckpt_db);
+		c->ckpt_db = NULL;
+		return;
+	}
+	c->ckpt_running = 1;
+	sqlite3_wal_hook(c->db, wal_grew, c);
+}
+
+static void on_lock_timeout(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * One-connection processes (inetd, tcpserver, Accept=yes) each commit their
+ * own delivery. Waiting for SQLite's write lock means sleeping in its
+ * back-off (1, 2, 5 ... 100 ms) while the lock is free most of the time; a
+ * blocking fcntl lock on a side file queues them in the kernel instead, each
+ * woken the moment the one before is done. 0 with the lock, -EBUSY when
+ * timeout_ms passed first; without a lock file (none could be made) 0.
+ */
+static int queue_for_lock(struct aur_committer *c, int timeout_ms)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct itimerval timer = { { 0, 0 }, { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000 } };
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	struct sigaction sa;
+	struct sigaction old;
+	int rc;
+
+	if (c->lock_fd < 0)
+		return 0;
+	if (fcntl(c->lock_fd, F_SETLK, &fl) == 0)
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_lock_timeout; /* no SA_RESTART: the wait ends with EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old);
+	setitimer(ITIMER_REAL, &timer, NULL);
+	rc = fcntl(c->lock_fd, F_SETLKW, &fl);
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old, NULL);
+	return rc == 0 ? 0 : -EBUSY;
+}
+
+static void unlock_queue(struct aur_committer *c)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+
+	if (c->lock_fd >= 0)
+		fcntl(c->lock_fd, F_SETLK, &fl);
+}
+
+static void open_lock_file(struct aur_committer *c)
+{
+	const char *path = sqlite3_db_filename(c->db, "main");
+	char lock[4096];
+
+	c->lock_fd = -1;
+	if (!path || !*path || snprintf(lock, sizeof(lock), "%s-recvlock", path) >= (int)sizeof(lock))
+		return;
+	c->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 }
 
 /* Store the list starting at it in one transaction and tell each item. */
@@ -62,8 +201,15 @@ static void store_batch(struct aur_committer *c, struct aur_commit_item *list)
 		c->batch[n++] = &it->d;
 	if (!c->w)
 		rc = aur_inbox_writer_new(&c->w, c->db, err, sizeof(err));
+	if (rc == 0 && !c->o.threaded) {
+		rc = queue_for_lock(c, c->o.limits.commit_deadline_ms);
+		if (rc < 0)
+			snprintf(err, sizeof(err), "waited %d ms for the write lock", c->o.limits.commit_deadline_ms);
+	}
 	if (rc == 0)
 		rc = aur_inbox_store(c->w, &c->o.limits, c->batch, n, err, sizeof(err));
+	if (!c->o.threaded)
+		unlock_queue(c);
 	if (rc < 0 && c->o.log) {
 		char msg[640];
 
@@ -127,9 +273,14 @@ int aur_committer_new(struct aur_committer **out, sqlite3 *db, const struct aur_
 		c->o.max_batch = 1;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
+	pthread_cond_init(&c->ckpt_cv, NULL);
+	c->lock_fd = -1;
 	*out = c;
-	if (!c->o.threaded)
+	if (!c->o.threaded) {
+		open_lock_file(c);
 		return 0;
+	}
+	start_checkpointer(c);
 	rc = pthread_create(&c->thread, NULL, writer_main, c);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot start the writer thread: %s", strerror(rc));
@@ -200,6 +351,11 @@ void aur_committer_close(struct aur_committer *c)
 		pthread_join(c->thread, NULL);
 		c->running = 0;
 	}
+	if (c->ckpt_running) {
+		pthread_join(c->ckpt_thread, NULL);
+		c->ckpt_running = 0;
+		sqlite3_wal_hook(c->db, NULL, NULL);
+	}
 	if (list)
 		store_batch(c, list);
 }
@@ -210,8 +366,12 @@ void aur_committer_free(struct aur_committer *c)
 		return;
 	aur_committer_close(c);
 	aur_inbox_writer_free(c->w);
+	aur_db_close(c->ckpt_db);
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
+	pthread_cond_destroy(&c->ckpt_cv);
 	free(c->batch);
 	free(c);
 }

@@ -17,6 +17,12 @@
  *
  * Rejected requests only count (connectors.rejected_count); they ride in
  * the same batches.
+ *
+ * Threaded, WAL checkpoints move off the writer: a second connection in a
+ * thread of its own checkpoints (PASSIVE) once the WAL passes 1000 pages,
+ * so no request waits behind a checkpoint's copy and fsync. Synchronous,
+ * processes queue for the write lock on a side file (DB-recvlock) with a
+ * blocking fcntl lock instead of sleeping in SQLite's busy back-off.
  */
 #ifndef AURORA_COMMITTER_H
 #define AURORA_COMMITTER_H

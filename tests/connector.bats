@@ -40,7 +40,7 @@ standin() {
 		STANDIN_PORT=$(free_port)
 		STANDIN_DIR="$BATS_TEST_TMPDIR/standin" STANDIN_STATUS=$1 STANDIN_BODY=${2:-} \
 			STANDIN_SLEEP=${3:-0} STANDIN_DB=$AURORA_DB \
-			tcpserver 127.0.0.1 "$STANDIN_PORT" "$FIXTURES/connector/standin-http" \
+			tcpserver -H -R -l localhost 127.0.0.1 "$STANDIN_PORT" "$FIXTURES/connector/standin-http" \
 			2> "$BATS_TEST_TMPDIR/standin.err" &
 		STANDIN_PID=$!
 		for _ in $(seq 1 100); do

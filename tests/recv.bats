@@ -629,7 +629,7 @@ launcher() {
 
 @test "tcpserver: POST and PUT with bodies are answered 202, the peer comes from TCPREMOTEIP" {
 	new_token grafana
-	launcher tcp tcpserver -1 -H -R 127.0.0.1 0 aurora-recv -v --db "$AURORA_DB" --log-file "$BATS_TEST_TMPDIR/recv.log"
+	launcher tcp tcpserver -1 -H -R -l localhost 127.0.0.1 0 aurora-recv -v --db "$AURORA_DB" --log-file "$BATS_TEST_TMPDIR/recv.log"
 	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp.out" ] && break; sleep 0.05; done
 	RECV_PORT=$(cat "$BATS_TEST_TMPDIR/tcp.out")
 	RECV_URL=http://127.0.0.1:$RECV_PORT
@@ -650,7 +650,7 @@ launcher() {
 @test "when fd 2 is the client socket, diagnostics never reach the client" {
 	new_token grafana
 	# inetd style: the connection on fds 0, 1 and 2; debug logging says a lot
-	launcher tcp env AURORA_LOG=debug tcpserver -1 -H -R 127.0.0.1 0 \
+	launcher tcp env AURORA_LOG=debug tcpserver -1 -H -R -l localhost 127.0.0.1 0 \
 		sh -c 'exec aurora-recv -vv "$@" 2>&1' aurora-recv
 	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp.out" ] && break; sleep 0.05; done
 	RECV_PORT=$(cat "$BATS_TEST_TMPDIR/tcp.out")
@@ -660,7 +660,7 @@ launcher() {
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/raw.json")" '{"accepted":true,"id":1}'
 	refute grep -q 'aurora-recv' "$RAW"
 	# with --log-file the same lines go to the file instead
-	launcher tcp2 env AURORA_LOG=debug tcpserver -1 -H -R 127.0.0.1 0 \
+	launcher tcp2 env AURORA_LOG=debug tcpserver -1 -H -R -l localhost 127.0.0.1 0 \
 		sh -c 'exec aurora-recv -vv "$@" 2>&1' aurora-recv --log-file "$BATS_TEST_TMPDIR/recv.log"
 	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp2.out" ] && break; sleep 0.05; done
 	raw "$(cat "$BATS_TEST_TMPDIR/tcp2.out")" "POST /api/webhooks/grafana?token=nope HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 8\r\nConnection: close\r\n\r\n{\"a\":2}\n"
