@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -281,6 +282,9 @@ static int parse_number(struct parser *ps, jv *out)
 	d = strtod(tmp, NULL);
 	if (tmp != stackbuf)
 		free(tmp);
+	/* libjq prints an overflow as the largest double: keep that value */
+	if (isinf(d))
+		d = d > 0 ? DBL_MAX : -DBL_MAX;
 	*out = jv_number(d);
 	return 0;
 }

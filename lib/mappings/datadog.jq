@@ -33,8 +33,9 @@ def tag_object:
 		  else .[$p[0]] += "," + $v end);
 
 # the body may be the fields themselves or one form field holding the JSON
+# (text with NUL characters is left alone: libjq 1.6's parser leaks on it)
 def fields:
-	if length == 1 and ((.payload // .json // .data) | type) == "string" then
+	if length == 1 and ((.payload // .json // .data) | type == "string" and (split("\u0000") | length) == 1) then
 		((.payload // .json // .data) | try fromjson catch null) as $inner
 		| if ($inner | type) == "object" then $inner else . end
 	else . end;

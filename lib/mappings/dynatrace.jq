@@ -22,7 +22,10 @@
 def obj: if type == "object" then . else {} end;
 def arr: if type == "array" then . else [] end;
 # a placeholder the template author put in quotes arrives as JSON text
-def unquote: if type == "string" and (startswith("{") or startswith("[")) then (try fromjson catch .) else . end;
+# (text with NUL characters is left alone: libjq 1.6's parser leaks on it)
+def unquote:
+	if type == "string" and (startswith("{") or startswith("[")) and (split("\u0000") | length) == 1
+	then (try fromjson catch .) else . end;
 
 # "env:prod, team:payments, [Kubernetes]app:shop, tier-1" -> {"env":"prod",...,"tier-1":""}
 def tag_object:
