@@ -582,6 +582,18 @@ teardown() {
 	[[ $stderr == *"line 1: line longer than 16777216 bytes"* ]]
 }
 
+@test "aurora-connector's test samples normalize as tests, on every platform" {
+	local f
+	for f in "$AURORA_TOP"/lib/samples/*.json; do
+		jq -c --arg p "$(basename "$f" .json)" '{v: 1, type: "raw", id: 1, platform: $p,
+			received_at: "2026-03-04T10:00:00Z", headers: {}, body: ., test: true}' "$f" >>"$IN"
+	done
+	normalize 0
+	expect 'length == 9 and all(.[]; .type == "alert" and .test == true)
+		and ([.[].source] | sort == ["alertmanager", "cloudbees", "datadog", "dynatrace", "grafana",
+			"jenkins", "netdata", "pagerduty", "splunk"])'
+}
+
 @test "files named on the command line are read in turn; messages name the file" {
 	add_raw netdata netdata/warning.json
 	add_line 'oops'
@@ -617,15 +629,18 @@ teardown() {
 
 # ---- operator mappings ------------------------------------------------------
 
-@test "--mappings DIR adds a platform aurora does not ship (Zabbix)" {
+@test "--mappings DIR adds a platform aurora does not ship (Zabbix, the README's example)" {
 	add_raw zabbix zabbix-problem.json 3
+	add_raw zabbix zabbix-recovery.json 4
 	normalize 0 --mappings "$NFIX/mappings/zabbix"
-	expect 'length == 1 and (.[0] | .source == "zabbix" and .dedup_key == "20455/web-2"
+	expect 'length == 2 and (.[0] | .source == "zabbix" and .dedup_key == "20455/web-2"
 		and .status == "firing" and .severity == "high" and .service == "storefront" and .host == "web-2"
-		and .tags == {"service": "storefront", "env": "prod"} and .started_at == "2026-03-04T10:15:00.000Z"
-		and .inbox_id == 3)'
+		and .environment == "prod" and .tags == {"service": "storefront", "env": "prod"}
+		and .started_at == "2026-03-04T10:15:00.000Z" and .ended_at == null and .inbox_id == 3)
+		and (.[1] | .status == "resolved" and .fingerprint == $fp and .ended_at == "2026-03-04T10:41:00.000Z")' \
+		--arg fp "$(fingerprint_of zabbix 20455/web-2)"
 	AURORA_MAPPINGS=$NFIX/mappings/zabbix normalize 0
-	expect 'length == 1 and .[0].source == "zabbix"'
+	expect 'length == 2 and .[0].source == "zabbix"'
 	run -0 --separate-stderr aurora-normalize --mappings "$NFIX/mappings/zabbix" --check
 	assert_line "zabbix	$NFIX/mappings/zabbix/zabbix.jq"
 	assert_line "grafana	built-in"
