@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -41,6 +42,8 @@ struct aur_http {
 	char remote[64];    /* one-connection mode: the peer */
 	atomic_uint active;
 	atomic_uint suspended;
+	atomic_uint parked;      /* streams waiting for aur_http_stream_wake */
+	pthread_mutex_t park_mu; /* the parked and woken flags of every stream */
 };
 
 enum req_state {
@@ -71,6 +74,11 @@ struct aur_http_req {
 	unsigned nextra;
 	void *data;
 	char remote[64];
+	/* a streamed answer */
+	ssize_t (*more)(void *arg, char *buf, size_t max);
+	void *more_arg;
+	int parked; /* suspended until aur_http_stream_wake; under park_mu */
+	int woken;  /* a wake came while the callback ran; under park_mu */
 };
 
 void aur_http_options_init(struct aur_http_options *o)
@@ -114,6 +122,8 @@ void aur_http_new(struct aur_http **out, const struct aur_http_options *o)
 	h->listen_fd = -1;
 	atomic_init(&h->active, 0);
 	atomic_init(&h->suspended, 0);
+	atomic_init(&h->parked, 0);
+	pthread_mutex_init(&h->park_mu, NULL);
 	*out = h;
 }
 
@@ -590,7 +600,7 @@ unsigned aur_http_active(const struct aur_http *h)
 
 unsigned aur_http_suspended(const struct aur_http *h)
 {
-	return atomic_load(&h->suspended);
+	return atomic_load(&h->suspended) + atomic_load(&h->parked);
 }
 
 void aur_http_free(struct aur_http *h)
@@ -599,6 +609,7 @@ void aur_http_free(struct aur_http *h)
 		return;
 	if (h->d)
 		MHD_stop_daemon(h->d);
+	pthread_mutex_destroy(&h->park_mu);
 	free(h);
 }
 
@@ -630,6 +641,45 @@ const char *aur_http_header(const struct aur_http_req *req, const char *name)
 const char *aur_http_query(const struct aur_http_req *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *aur_http_cookie(const struct aur_http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+struct query_scan {
+	const char *const *known;
+	const char *other;
+};
+
+static enum MHD_Result find_other(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct query_scan *q = cls;
+
+	(void)kind;
+	(void)value;
+	for (size_t i = 0; q->known[i]; i++)
+		if (key && !strcmp(q->known[i], key))
+			return MHD_YES;
+	q->other = key ? key : "";
+	return MHD_NO;
+}
+
+const char *aur_http_query_other(const struct aur_http_req *req, const char *const *known)
+{
+	struct query_scan q = { known, NULL };
+
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, find_other, &q);
+	return q.other;
+}
+
+int aur_http_socket(const struct aur_http_req *req)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(req->conn,
+									MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	return info ? info->connect_fd : -1;
 }
 
 const char *aur_http_remote(struct aur_http_req *req)
@@ -774,4 +824,88 @@ enum aur_http_next aur_http_respond_error(struct aur_http_req *req, unsigned sta
 	va_end(ap);
 	body = jv_object_set(jv_object(), jv_string("error"), jv_string(msg));
 	return aur_http_respond_json(req, status, body);
+}
+
+/*
+ * libmicrohttpd asks a streamed answer for more. Accept loop: when the
+ * handler's callback has nothing, the connection is suspended (parked) and
+ * takes no thread until aur_http_stream_wake; a wake that lands while the
+ * callback runs makes it ask once more instead, so none is lost.
+ */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct aur_http_req *req = cls;
+	struct aur_http *h = req->h;
+	ssize_t n;
+
+	(void)pos;
+	for (;;) {
+		if (h->can_suspend) {
+			pthread_mutex_lock(&h->park_mu);
+			req->woken = 0;
+			pthread_mutex_unlock(&h->park_mu);
+		}
+		n = req->more(req->more_arg, buf, max);
+		if (n != 0 || !h->can_suspend)
+			break;
+		pthread_mutex_lock(&h->park_mu);
+		if (!req->woken) {
+			req->parked = 1;
+			atomic_fetch_add(&h->parked, 1);
+			MHD_suspend_connection(req->conn);
+			pthread_mutex_unlock(&h->park_mu);
+			return 0;
+		}
+		pthread_mutex_unlock(&h->park_mu);
+	}
+	if (n == AUR_HTTP_STREAM_END)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n < 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	return n;
+}
+
+enum aur_http_next aur_http_respond_stream(struct aur_http_req *req, unsigned status, const char *content_type,
+					   ssize_t (*more)(void *arg, char *buf, size_t max), void *arg,
+					   unsigned idle_timeout_s)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ok;
+
+	if (req->state == ST_ANSWERED)
+		return AUR_HTTP_ANSWERED;
+	req->more = more;
+	req->more_arg = arg;
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, AUR_HTTP_STREAM_BLOCK, stream_read, req, NULL);
+	if (!resp)
+		return AUR_HTTP_CLOSE;
+	MHD_add_response_header(resp, "Content-Type", content_type);
+	for (unsigned i = 0; i < req->nextra; i++)
+		MHD_add_response_header(resp, req->extra[i][0], req->extra[i][1]);
+	ok = MHD_queue_response(req->conn, status, resp);
+	MHD_destroy_response(resp);
+	if (ok != MHD_YES) {
+		say(req->h, AUR_LOG_WARN, "%s %s: could not queue the %u stream", req->method_name, req->path,
+		    status);
+		return AUR_HTTP_CLOSE;
+	}
+	req->status = status;
+	req->state = ST_ANSWERED;
+	MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT, idle_timeout_s);
+	return AUR_HTTP_ANSWERED;
+}
+
+void aur_http_stream_wake(struct aur_http_req *req)
+{
+	struct aur_http *h = req->h;
+
+	pthread_mutex_lock(&h->park_mu);
+	if (req->parked) {
+		req->parked = 0;
+		atomic_fetch_sub(&h->parked, 1);
+		MHD_resume_connection(req->conn);
+	} else {
+		req->woken = 1;
+	}
+	pthread_mutex_unlock(&h->park_mu);
 }

@@ -25,8 +25,15 @@
  * a few framing errors itself (a malformed request line, headers past its
  * memory limit) with its own short HTML bodies.
  *
+ * An answer may also be a stream (aur_http_respond_stream): a callback
+ * hands out the body as it is produced, chunk by chunk, for as long as the
+ * connection lives (Server-Sent Events). In the accept loop a stream with
+ * nothing to send is parked: suspended, holding no thread, until another
+ * thread calls aur_http_stream_wake.
+ *
  * Threads: in the accept loop, handlers run on libmicrohttpd's worker
- * threads, several at once; aur_http_resume may be called from any thread.
+ * threads, several at once; aur_http_resume and aur_http_stream_wake may be
+ * called from any thread.
  * In one-connection mode everything runs in the thread that calls
  * aur_http_run_connection.
  */
@@ -35,6 +42,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <jq.h>
 
 enum aur_http_method {
@@ -131,14 +139,15 @@ int aur_http_can_suspend(const struct aur_http *h);
 /* Accept loop: stop accepting new connections; the open ones are still served. */
 void aur_http_quiesce(struct aur_http *h);
 
-/* Requests begun and not yet over; suspended requests among them. Any thread. */
+/* Requests begun and not yet over; suspended requests and parked streams among them. Any thread. */
 unsigned aur_http_active(const struct aur_http *h);
 unsigned aur_http_suspended(const struct aur_http *h);
 
 /*
  * Stop serving (closing every connection, which ends their requests with
- * DONE) and free. Suspended requests must be resumed before: libmicrohttpd
- * cannot stop with a connection suspended. NULL-safe.
+ * DONE) and free. Suspended requests must be resumed and parked streams
+ * woken before: libmicrohttpd cannot stop with a connection suspended.
+ * NULL-safe.
  */
 void aur_http_free(struct aur_http *h);
 
@@ -152,6 +161,12 @@ const char *aur_http_param(const struct aur_http_req *req, unsigned i);
 const char *aur_http_header(const struct aur_http_req *req, const char *name);
 /* A query-string argument, decoded, or NULL. */
 const char *aur_http_query(const struct aur_http_req *req, const char *name);
+/* The name of the first query-string argument that is not in known (NULL-terminated), or NULL. */
+const char *aur_http_query_other(const struct aur_http_req *req, const char *const *known);
+/* A cookie of the request (Cookie: name=value), or NULL. */
+const char *aur_http_cookie(const struct aur_http_req *req, const char *name);
+/* The connection's socket (to watch for the peer leaving), or -1. */
+int aur_http_socket(const struct aur_http_req *req);
 /* The peer's address as text ("127.0.0.1", "::1"), or "" when unknown. */
 const char *aur_http_remote(struct aur_http_req *req);
 /* The body read so far (all of it from the BODY phase on); never NULL, NUL-terminated. */
@@ -172,7 +187,8 @@ void *aur_http_data(const struct aur_http_req *req);
 enum aur_http_next aur_http_expect_body(struct aur_http_req *req);
 
 /*
- * Suspend the connection from the BODY phase, then return AUR_HTTP_SUSPENDED
+ * Suspend the connection from the BODY phase (or the HEADERS phase of a
+ * request without a body), then return AUR_HTTP_SUSPENDED
  * (even when something resumes it before the handler returns). 0, or
  * -ENOTSUP when this server cannot suspend (one-connection mode): answer
  * directly then.
@@ -192,5 +208,39 @@ enum aur_http_next aur_http_respond_json(struct aur_http_req *req, unsigned stat
 /* {"error": "<formatted message>"} with status. */
 enum aur_http_next aur_http_respond_error(struct aur_http_req *req, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Answer status with a body of unknown length that more(arg, buf, max)
+ * produces as it goes (chunked transfer coding; HEAD gets the headers
+ * only). libmicrohttpd calls more whenever the connection can take bytes,
+ * from the thread serving the connection; more copies at most max bytes
+ * into buf and returns:
+ *   > 0                   that many bytes are in buf
+ *   0                     nothing now. Accept loop: the connection is
+ *                         parked until aur_http_stream_wake(req), then more
+ *                         is called again. One-connection mode: more is
+ *                         called again at once, so there it should block
+ *                         until it has something (it is the only work).
+ *   AUR_HTTP_STREAM_END   the body is complete (the connection may serve
+ *                         another request)
+ *   AUR_HTTP_STREAM_ERROR close the connection
+ * idle_timeout_s replaces the read timeout for the connection: it is
+ * closed when nothing could be sent for that long (a peer that stopped
+ * reading); a parked connection does not time out. arg must stay valid
+ * until the DONE phase. Extra headers apply as with aur_http_respond.
+ */
+#define AUR_HTTP_STREAM_END ((ssize_t)-1)
+#define AUR_HTTP_STREAM_ERROR ((ssize_t)-2)
+#define AUR_HTTP_STREAM_BLOCK 16384 /* the largest max more is asked for */
+enum aur_http_next aur_http_respond_stream(struct aur_http_req *req, unsigned status, const char *content_type,
+					   ssize_t (*more)(void *arg, char *buf, size_t max), void *arg,
+					   unsigned idle_timeout_s);
+
+/*
+ * Have a stream's more called again soon: at once when it is parked, else
+ * right after its current call returns 0. Any thread, until the request's
+ * DONE phase has begun (the caller keeps track of that under its own lock).
+ */
+void aur_http_stream_wake(struct aur_http_req *req);
 
 #endif
