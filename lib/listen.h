@@ -51,6 +51,14 @@ int aur_listen_detect(struct aur_listen *l, const char *listen_arg, char *err, s
  */
 void aur_listen_peer(int fd, char *out, size_t outlen);
 
+/*
+ * Is the local address of fd (a listening socket or a connection) on the
+ * loopback interface: 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104, or a Unix
+ * socket? 1 or 0; -errno when the socket cannot say. 0.0.0.0 and :: are
+ * not loopback: they listen on every interface.
+ */
+int aur_listen_is_loopback(int fd);
+
 /* The port a listening socket is bound to (for --listen with port 0); -1 on error. */
 int aur_listen_port(int fd);
 
