@@ -1,7 +1,7 @@
 /*
  * aurora-connector - the connectors page: per-platform switches, tokens,
- * secrets, URLs, and a test delivery through the running receiver.
- * See aurora-connector(1).
+ * secrets, URLs, a test delivery through the running receiver, and the
+ * operator tokens of the receiver's incident API. See aurora-connector(1).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,6 +24,7 @@
 #include "exitcodes.h"
 #include "jsonl.h"
 #include "log.h"
+#include "optoken.h"
 #include "timeutil.h"
 #include "webhook.h"
 #include "xalloc.h"
@@ -69,6 +70,11 @@ static const char usage_text[] =
 	"  test P [--url BASE] [--timeout SEC] [--json]\n"
 	"                             send the platform's sample payload through the\n"
 	"                             running receiver and report status and time\n"
+	"  operator-token NAME [--json]\n"
+	"                             create or rotate an operator token for the\n"
+	"                             receiver's incident API; prints it once\n"
+	"  operator-tokens [--json]   the operator tokens' names and creation times\n"
+	"  revoke-operator-token NAME delete an operator token\n"
 	"\n"
 	"platforms: grafana alertmanager pagerduty datadog netdata dynatrace splunk\n"
 	"           jenkins cloudbees\n"
@@ -81,14 +87,16 @@ static const char usage_text[] =
 	"  -h, --help     print this help\n"
 	"  --version      print the version\n"
 	"\n"
-	"exit status: 0 ok, 1 the receiver refused the test (4xx), 2 usage or unknown\n"
-	"platform, 65 bad secret on stdin, 74 I/O error, 75 database busy or the\n"
-	"receiver unreachable, timed out or failing (5xx, 429), 78 bad public URL\n";
+	"exit status: 0 ok, 1 the receiver refused the test (4xx) or no such operator\n"
+	"token, 2 usage or unknown platform, 65 bad secret on stdin, 74 I/O error,\n"
+	"75 database busy or the receiver unreachable, timed out or failing (5xx, 429),\n"
+	"78 bad public URL\n";
 
 static int usage_short(void)
 {
 	fputs("usage: aurora-connector [--db PATH] list|enable|disable|rca|token|secret|url|\n"
-	      "       public-url|base-url|test [ARGS] [options]\n"
+	      "       public-url|base-url|test|operator-token|operator-tokens|\n"
+	      "       revoke-operator-token [ARGS] [options]\n"
 	      "try 'aurora-connector --help' for more\n",
 	      stderr);
 	return AUR_EXIT_USAGE;
@@ -123,6 +131,7 @@ static void set_opt(int code, const char *arg, void *ctx)
 
 #define OPT(x) AUR_CLI_OPT(O_##x)
 #define DB OPT(DB)
+#define FIRST_PLATFORM_CMD 5
 
 /* Parse argv; -1 to go on, else an exit code (help, version, misuse). */
 static int parse(int argc, char **argv, struct opts *o)
@@ -137,10 +146,13 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
-	/* the commands whose first argument is a platform come after public-url */
+	/* the commands whose first argument is a platform come from FIRST_PLATFORM_CMD on */
 	static const struct aur_cli_command cmds[] = {
 		{ "list", DB | OPT(JSON), 0, 0 },
 		{ "public-url", DB, 0, 1 },
+		{ "operator-token", DB | OPT(JSON), 1, 1 },
+		{ "operator-tokens", DB | OPT(JSON), 0, 0 },
+		{ "revoke-operator-token", DB, 1, 1 },
 		{ "enable", DB, 1, 1 },
 		{ "disable", DB, 1, 1 },
 		{ "rca", DB, 2, 2 },
@@ -170,7 +182,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	o->nargs = cli.nargs;
 	for (int i = 0; i < cli.nargs; i++)
 		o->args[i] = cli.args[i];
-	if (cli.cmd > &cmds[1] && !aur_platform_known(o->args[0])) {
+	if (cli.cmd >= &cmds[FIRST_PLATFORM_CMD] && !aur_platform_known(o->args[0])) {
 		fprintf(stderr, PROG ": unknown platform '%s'; platforms:", o->args[0]);
 		for (int i = 0; aur_platforms[i]; i++)
 			fprintf(stderr, " %s", aur_platforms[i]);
@@ -497,6 +509,105 @@ static int test_report(const struct opts *o, const char *url, int rc, struct aur
 	return code;
 }
 
+static int cmd_operator_token(sqlite3 *db, const struct opts *o)
+{
+	const char *name = o->args[0];
+	char token[2 * TOKEN_BYTES + 1];
+	char hash[AUR_HEX_SHA256_LEN + 1];
+	struct aur_jsonl_writer w;
+	char err[512] = "";
+	int rotated = 0;
+	int rc;
+
+	if (!aur_optoken_name_ok(name))
+		return usage_error("operator-token: '%s' is not a name: 1 to %d of A-Z a-z 0-9 . _ @ -, starting"
+				   " with a letter or digit", name, AUR_OPTOKEN_NAME_MAX);
+	if (aur_random_hex(token, sizeof(token), TOKEN_BYTES) < 0) {
+		aur_err("no randomness from the kernel");
+		return AUR_EXIT_IOERR;
+	}
+	aur_sha256_hex(token, strlen(token), hash);
+	rc = aur_optoken_set(db, name, hash, aur_time_now_ms(), &rotated, err, sizeof(err));
+	if (rc < 0) {
+		rc = failed(rc, err);
+		goto out;
+	}
+	if (rotated)
+		aur_info("operator token %s: the previous token no longer works", name);
+	errno = 0;
+	if (o->json) {
+		jv v = jv_object();
+
+		v = jv_object_set(v, jv_string("name"), jv_string(name));
+		v = jv_object_set(v, jv_string("token"), jv_string(token));
+		v = jv_object_set(v, jv_string("rotated"), jv_bool(rotated));
+		aur_jsonl_writer_init(&w, stdout, -1);
+		rc = aur_jsonl_write(&w, v) < 0 ? write_failed() : 0;
+	} else if (printf("%s\n", token) < 0) {
+		rc = write_failed();
+	}
+out:
+	memset(token, 0, sizeof(token));
+	return rc;
+}
+
+static int cmd_operator_tokens(sqlite3 *db, const struct opts *o)
+{
+	struct aur_jsonl_writer w;
+	char err[512] = "";
+	jv list;
+	int n;
+	int rc;
+
+	rc = aur_optoken_list(db, &list, err, sizeof(err));
+	if (rc < 0)
+		return failed(rc, err);
+	n = jv_array_length(jv_copy(list));
+	aur_jsonl_writer_init(&w, stdout, -1);
+	errno = 0;
+	if (!o->json && printf("%-32s %s\n", "NAME", "CREATED") < 0)
+		rc = write_failed();
+	for (int i = 0; i < n && rc == 0; i++) {
+		jv t = jv_array_get(jv_copy(list), i);
+
+		if (o->json) {
+			jv v = jv_object_set(jv_object(), jv_string("v"), jv_number(1));
+
+			v = jv_object_set(v, jv_string("type"), jv_string("operator_token"));
+			v = jv_object_merge(v, t);
+			if (aur_jsonl_write(&w, v) < 0)
+				rc = write_failed();
+			continue;
+		}
+		{
+			jv name = jv_object_get(jv_copy(t), jv_string("name"));
+			jv at = jv_object_get(t, jv_string("created_at"));
+
+			if (printf("%-32s %s\n", jv_string_value(name), jv_string_value(at)) < 0)
+				rc = write_failed();
+			jv_free(name);
+			jv_free(at);
+		}
+	}
+	jv_free(list);
+	return rc;
+}
+
+static int cmd_revoke_operator_token(sqlite3 *db, const struct opts *o)
+{
+	char err[512] = "";
+	int rc = aur_optoken_revoke(db, o->args[0], err, sizeof(err));
+
+	if (rc == -ENOENT) {
+		aur_err("%s", err);
+		return AUR_EXIT_REJECTED;
+	}
+	if (rc < 0)
+		return failed(rc, err);
+	aur_info("operator token %s revoked", o->args[0]);
+	return 0;
+}
+
 static int cmd_test(sqlite3 *db, const struct opts *o)
 {
 	struct aur_webhook_test t;
@@ -548,6 +659,12 @@ int main(int argc, char **argv)
 		rc = cmd_list(db, &o);
 	} else if (!strcmp(o.cmd, "token")) {
 		rc = cmd_token(db, &o);
+	} else if (!strcmp(o.cmd, "operator-token")) {
+		rc = cmd_operator_token(db, &o);
+	} else if (!strcmp(o.cmd, "operator-tokens")) {
+		rc = cmd_operator_tokens(db, &o);
+	} else if (!strcmp(o.cmd, "revoke-operator-token")) {
+		rc = cmd_revoke_operator_token(db, &o);
 	} else if (!strcmp(o.cmd, "secret")) {
 		rc = cmd_secret(db, &o);
 	} else if (!strcmp(o.cmd, "test")) {

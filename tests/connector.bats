@@ -400,3 +400,59 @@ header() {
 	printf '%s\n' "$output" | jq -se 'all(.[]; .connected == true and .last_test_ok != null)'
 	[ "$(sql "SELECT count(*) FROM connectors WHERE test_token_hash IS NOT NULL")" = 0 ]
 }
+
+# --- operator tokens (the receiver's incident API) ------------------------------------
+
+@test "operator-token creates a token, prints it once and keeps only its SHA-256; again it rotates" {
+	run -0 --separate-stderr aurora-connector operator-token alice
+	assert_output --regexp '^[0-9a-f]{64}$'
+	local first=$output
+	[ "$(sql "SELECT token_hash FROM operator_tokens WHERE name = 'alice'")" = \
+		"$(printf '%s' "$first" | sha256sum | cut -d' ' -f1)" ]
+	[ "$(sql "SELECT count(*) FROM operator_tokens WHERE token_hash LIKE '%$first%'")" = 0 ]
+	sql "SELECT created_at FROM operator_tokens" | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$'
+	run -0 --separate-stderr aurora-connector operator-token alice --json
+	printf '%s\n' "$output" | jq -e '.name == "alice" and (.token | test("^[0-9a-f]{64}$")) and .rotated == true'
+	local second
+	second=$(jq -r .token <<<"$output")
+	[ "$second" != "$first" ]
+	[ "$(sql "SELECT count(*) FROM operator_tokens")" = 1 ]
+	[ "$(sql "SELECT token_hash FROM operator_tokens")" = "$(printf '%s' "$second" | sha256sum | cut -d' ' -f1)" ]
+	run -0 --separate-stderr aurora-connector operator-token bob --json
+	printf '%s\n' "$output" | jq -e '.name == "bob" and .rotated == false'
+}
+
+@test "operator-tokens lists names and creation times, never a token or its hash" {
+	run -0 --separate-stderr aurora-connector operator-tokens
+	assert_output "NAME                             CREATED"
+	run -0 --separate-stderr aurora-connector operator-tokens --json
+	assert_output ""
+	run -0 --separate-stderr aurora-connector operator-token ops
+	local token=$output
+	run -0 --separate-stderr aurora-connector operator-token dashboard.wall-1
+	run -0 --separate-stderr aurora-connector operator-tokens
+	assert_line --index 0 --regexp '^NAME +CREATED$'
+	assert_line --index 1 --regexp '^dashboard\.wall-1 +[0-9]{4}-[0-9]{2}-[0-9]{2}T'
+	assert_line --index 2 --regexp '^ops +[0-9]{4}-'
+	refute_output --partial "$token"
+	run -0 --separate-stderr aurora-connector operator-tokens --json
+	printf '%s\n' "$output" | jq -se 'map(.name) == ["dashboard.wall-1", "ops"]
+		and all(.[]; .v == 1 and .type == "operator_token" and keys == ["created_at", "name", "type", "v"])'
+	refute_output --partial "$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)"
+}
+
+@test "revoke-operator-token deletes the token; an unknown name exits 1; bad names are usage errors" {
+	run -0 --separate-stderr aurora-connector operator-token ops
+	run -0 --separate-stderr aurora-connector revoke-operator-token ops
+	[ "$(sql "SELECT count(*) FROM operator_tokens")" = 0 ]
+	run -1 --separate-stderr aurora-connector revoke-operator-token ops
+	[[ $stderr == *"no operator token named 'ops'"* ]]
+	for name in '' 'two words' '.leading-dot' "$(printf 'x%.0s' $(seq 1 65))" 'semi;colon'; do
+		run -2 --separate-stderr aurora-connector operator-token "$name"
+		[[ $stderr == *"is not a name"* ]] || fail "name '$name': $stderr"
+	done
+	run -2 --separate-stderr aurora-connector operator-token
+	run -2 --separate-stderr aurora-connector operator-tokens extra
+	run -2 --separate-stderr aurora-connector revoke-operator-token ops --json
+	[ "$(sql "SELECT count(*) FROM operator_tokens")" = 0 ]
+}
