@@ -1,5 +1,6 @@
 /*
- * aurora-recv - receive alert webhooks and store them, durably, in the inbox.
+ * aurora-recv - receive alert webhooks and store them, durably, in the inbox;
+ * serve the incident API and its event stream to operators.
  *
  * Launched by systemd (Accept=no or yes), inetd, tcpserver, with a listening
  * socket on stdin, or with --listen for development; lib/listen.c tells
@@ -7,7 +8,8 @@
  * one writer thread committing the deliveries of concurrent requests
  * together. One accepted connection is served in this thread, keep-alive
  * included, and the process exits when it closes. The routes are in
- * lib/recv.c; docs/recv-interface.md and aurora-recv(1) are the contract.
+ * lib/recv.c (webhooks, status) and lib/api.c (incidents, the stream);
+ * docs/recv-interface.md and aurora-recv(1) are the contract.
  */
 #define _GNU_SOURCE
 
@@ -20,21 +22,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
+#include "api.h"
 #include "buf.h"
 #include "committer.h"
 #include "conncache.h"
 #include "db.h"
+#include "dbpool.h"
 #include "exitcodes.h"
 #include "http.h"
 #include "listen.h"
 #include "log.h"
+#include "opauth.h"
 #include "recv.h"
+#include "sse.h"
 #include "timeutil.h"
 #include "banned.h"
 
@@ -46,8 +53,9 @@ static const char usage[] =
 	"usage: aurora-recv [options]\n"
 	"\n"
 	"Receive alert webhooks (POST|PUT /api/webhooks/PLATFORM) and store each one in\n"
-	"the inbox before answering 202. Launched by systemd (Accept=no or yes), inetd or\n"
-	"tcpserver, or with --listen for development.\n"
+	"the inbox before answering 202; serve the incident API (/api/incidents) and its\n"
+	"event stream to holders of an operator token. Launched by systemd (Accept=no or\n"
+	"yes), inetd or tcpserver, or with --listen for development.\n"
 	"\n"
 	"  --db PATH                 database (default $AURORA_DB, else ./aurora.db)\n"
 	"  --listen ADDR:PORT        bind here when no socket is handed over (port 0: any)\n"
@@ -73,6 +81,12 @@ static const char usage[] =
 	"  --signature-skew SEC      Grafana signature timestamp bound (default 300)\n"
 	"  --grafana-timestamp-header NAME\n"
 	"                            (default X-Grafana-Alerting-Signature-Timestamp)\n"
+	"  --no-auth                 operator routes without an operator token; only\n"
+	"                            when listening on loopback (webhook tokens and\n"
+	"                            signatures are still checked)\n"
+	"  --sse-heartbeat SEC       keep-alive comment period of event streams (default 15)\n"
+	"  --max-streams N           event streams at once, 503 past it (default 1000; in\n"
+	"                            addition to --max-connections)\n"
 	"  --log-file PATH           diagnostics to PATH\n"
 	"  --syslog                  diagnostics to syslog (forced when stderr is the client\n"
 	"                            socket, unless --log-file)\n"
@@ -81,7 +95,8 @@ static const char usage[] =
 	"  -h, --help                this text\n"
 	"      --version             print the version\n"
 	"\n"
-	"Exit status: 0 stopped by SIGTERM/SIGINT or the connection closed; 2 usage;\n"
+	"Exit status: 0 stopped by SIGTERM/SIGINT or the connection closed; 2 usage\n"
+	"(also --no-auth off loopback);\n"
 	"70 internal error; 74 I/O error; 75 database busy.\n";
 
 struct options {
@@ -91,7 +106,10 @@ struct options {
 	const char *log_file;
 	int use_syslog;
 	int verbosity;
+	int no_auth;
 	struct aur_http_options http;
+	struct aur_sse_options sse;
+	struct aur_api_options api;
 	struct aur_recv_options recv;
 	struct aur_committer_options commit;
 	struct aur_db_options dbo;
@@ -148,7 +166,7 @@ enum { OPT_OK = 0, OPT_HELP, OPT_VERSION, OPT_ERROR };
 enum {
 	OP_DB = 256, OP_LISTEN, OP_PORT_FILE, OP_MAX_BODY, OP_MAX_HEADER_BYTES, OP_MAX_HEADERS, OP_READ_TIMEOUT,
 	OP_MAX_CONNECTIONS, OP_THREADS, OP_RATE, OP_BURST, OP_DEDUP, OP_MAX_BATCH, OP_SYNC, OP_BUSY, OP_SKEW,
-	OP_TS_HEADER, OP_LOG_FILE, OP_SYSLOG, OP_VERSION
+	OP_TS_HEADER, OP_LOG_FILE, OP_SYSLOG, OP_VERSION, OP_NO_AUTH, OP_SSE_HEARTBEAT, OP_MAX_STREAMS
 };
 
 static int parse_options(int argc, char **argv, struct options *o, char *err, size_t errlen)
@@ -173,6 +191,9 @@ static int parse_options(int argc, char **argv, struct options *o, char *err, si
 		{ "grafana-timestamp-header", required_argument, NULL, OP_TS_HEADER },
 		{ "log-file", required_argument, NULL, OP_LOG_FILE },
 		{ "syslog", no_argument, NULL, OP_SYSLOG },
+		{ "no-auth", no_argument, NULL, OP_NO_AUTH },
+		{ "sse-heartbeat", required_argument, NULL, OP_SSE_HEARTBEAT },
+		{ "max-streams", required_argument, NULL, OP_MAX_STREAMS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -266,6 +287,17 @@ static int parse_options(int argc, char **argv, struct options *o, char *err, si
 		case OP_SYSLOG:
 			o->use_syslog = 1;
 			break;
+		case OP_NO_AUTH:
+			o->no_auth = 1;
+			break;
+		case OP_SSE_HEARTBEAT:
+			bad = parse_int("sse-heartbeat", optarg, 1, 3600, &n, err, errlen);
+			o->sse.heartbeat_s = (unsigned)n;
+			break;
+		case OP_MAX_STREAMS:
+			bad = parse_int("max-streams", optarg, 0, 100000, &n, err, errlen);
+			o->sse.max_streams = (unsigned)n;
+			break;
 		case 'q':
 			o->verbosity--;
 			break;
@@ -355,14 +387,69 @@ static int open_db(sqlite3 **db, const char *path, const struct aur_db_options *
 	return AUR_EXIT_OK;
 }
 
-/* One accepted connection, served in this thread until it closes. */
-static int serve_connection(const struct options *o, const struct aur_listen *l, sqlite3 *db)
+/* The operator side of the receiver: token check, event streams, incident API. */
+struct operator_routes {
+	struct aur_dbpool *pool;
+	struct aur_opauth *auth;
+	struct aur_sse *sse;
+	struct aur_api *api;
+};
+
+/*
+ * Set up the operator routes: reads through path (accept loop) or single
+ * (one-connection mode), creations through wdb. 0, or -1 after logging why.
+ */
+static int operator_routes_new(struct operator_routes *op, const struct options *o, const char *path,
+			       sqlite3 *single, sqlite3 *wdb, struct aur_http *h)
 {
+	struct aur_opauth_options ao;
+	char err[512] = "";
+	int threaded = single == NULL;
+
+	aur_dbpool_new(&op->pool, path, o->dbo.busy_timeout_ms, single);
+	ao.no_auth = o->no_auth;
+	ao.log = log_line;
+	aur_opauth_new(&op->auth, &ao, op->pool);
+	if (aur_sse_new(&op->sse, &o->sse, path, op->pool, threaded, err, sizeof(err)) < 0 ||
+	    aur_api_new(&op->api, &o->api, op->pool, wdb, threaded, op->auth, op->sse, err, sizeof(err)) < 0) {
+		aur_err("%s", err);
+		return -1;
+	}
+	if (aur_api_routes(op->api, h) < 0) {
+		aur_err("cannot set up the routes");
+		return -1;
+	}
+	return 0;
+}
+
+/* End the streams and the queued creations (the HTTP server still runs). */
+static void operator_routes_close(struct operator_routes *op)
+{
+	if (op->sse)
+		aur_sse_close(op->sse);
+	if (op->api)
+		aur_api_close(op->api);
+}
+
+/* After the HTTP server is freed. */
+static void operator_routes_free(struct operator_routes *op)
+{
+	aur_api_free(op->api);
+	aur_sse_free(op->sse);
+	aur_opauth_free(op->auth);
+	aur_dbpool_free(op->pool);
+}
+
+/* One accepted connection, served in this thread until it closes. */
+static int serve_connection(const struct options *o, const struct aur_listen *l, const char *path, sqlite3 *db)
+{
+	struct operator_routes op = { NULL, NULL, NULL, NULL };
 	struct aur_conncache *cc = NULL;
 	struct aur_committer *c = NULL;
 	struct aur_recv *r = NULL;
 	struct aur_http *h = NULL;
 	struct aur_committer_options co = o->commit;
+	struct aur_recv_options ro = o->recv;
 	struct sigaction sa;
 	char err[256];
 	int rc = AUR_EXIT_SOFTWARE;
@@ -385,8 +472,11 @@ static int serve_connection(const struct options *o, const struct aur_listen *l,
 		aur_err("%s", err);
 		goto out;
 	}
-	aur_recv_new(&r, &o->recv, cc, c);
 	aur_http_new(&h, &o->http);
+	if (operator_routes_new(&op, o, path, db, db, h) < 0)
+		goto out;
+	ro.operator_auth = op.auth;
+	aur_recv_new(&r, &ro, cc, c);
 	if (aur_recv_routes(r, h) < 0) {
 		aur_err("cannot set up the routes");
 		goto out;
@@ -403,22 +493,44 @@ static int serve_connection(const struct options *o, const struct aur_listen *l,
 	rc = AUR_EXIT_OK;
 out:
 	aur_http_free(h);
+	operator_routes_free(&op);
 	aur_recv_free(r);
 	aur_committer_free(c);
 	aur_conncache_free(cc);
 	return rc;
 }
 
+/*
+ * The accept loop holds up to --max-connections plus --max-streams
+ * sockets: raise the soft limit on open files towards the hard one when it
+ * is lower than that (1024 is a common default).
+ */
+static void raise_nofile(unsigned connections)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)connections + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
+		aur_warn("open files are limited to %llu: fewer than the %u connections allowed",
+			 (unsigned long long)rl.rlim_cur, connections);
+}
+
 /* The accept loop, until SIGTERM or SIGINT. */
 static int serve_listener(const struct options *o, const struct aur_listen *l, const char *path, sqlite3 *db)
 {
+	struct operator_routes op = { NULL, NULL, NULL, NULL };
 	struct aur_conncache *cc = NULL;
 	struct aur_committer *c = NULL;
 	struct aur_recv *r = NULL;
 	struct aur_http *h = NULL;
 	struct aur_committer_options co = o->commit;
 	struct aur_http_options ho = o->http;
+	struct aur_recv_options ro = o->recv;
 	sqlite3 *rdb = NULL;
+	sqlite3 *adb = NULL;
 	sigset_t stop;
 	char err[256];
 	int sig = 0;
@@ -426,6 +538,9 @@ static int serve_listener(const struct options *o, const struct aur_listen *l, c
 
 	/* the reader is the connector cache's own, so lookups never wait for a commit */
 	rc = open_db(&rdb, path, &o->dbo, 1);
+	/* manual incidents are written through a connection of their own, not the committer's */
+	if (rc == AUR_EXIT_OK)
+		rc = open_db(&adb, path, &o->dbo, 0);
 	if (rc != AUR_EXIT_OK)
 		goto out;
 	rc = AUR_EXIT_SOFTWARE;
@@ -440,10 +555,16 @@ static int serve_listener(const struct options *o, const struct aur_listen *l, c
 		aur_err("%s", err);
 		goto out;
 	}
-	aur_recv_new(&r, &o->recv, cc, c);
 	if (ho.threads > ho.max_connections)
 		ho.threads = ho.max_connections;
+	/* event streams are parked most of their life: they come on top of the other connections */
+	ho.max_connections += o->sse.max_streams;
+	raise_nofile(ho.max_connections);
 	aur_http_new(&h, &ho);
+	if (operator_routes_new(&op, o, path, NULL, adb, h) < 0)
+		goto out;
+	ro.operator_auth = op.auth;
+	aur_recv_new(&r, &ro, cc, c);
 	if (aur_recv_routes(r, h) < 0) {
 		aur_err("cannot set up the routes");
 		goto out;
@@ -456,11 +577,14 @@ static int serve_listener(const struct options *o, const struct aur_listen *l, c
 		rc = AUR_EXIT_IOERR;
 		goto out;
 	}
-	aur_info("accepting on %s (%s), %u threads", l->local, aur_listen_mode_name(l->mode), ho.threads);
+	aur_info("accepting on %s (%s), %u threads%s", l->local, aur_listen_mode_name(l->mode), ho.threads,
+		 o->no_auth ? ", operator routes without a token (--no-auth)" : "");
 	while (sigwait(&stop, &sig) != 0)
 		;
 	aur_info("%s: finishing the queued deliveries", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	aur_http_quiesce(h);
+	/* event streams end, queued creations finish and their requests resume */
+	operator_routes_close(&op);
 	/* stores what is queued and resumes each waiting request */
 	aur_committer_close(c);
 	/* let the resumed requests send their answers; libmicrohttpd cannot stop with one suspended */
@@ -473,9 +597,11 @@ static int serve_listener(const struct options *o, const struct aur_listen *l, c
 	rc = AUR_EXIT_OK;
 out:
 	aur_http_free(h);
+	operator_routes_free(&op);
 	aur_recv_free(r);
 	aur_committer_free(c);
 	aur_conncache_free(cc);
+	aur_db_close(adb);
 	aur_db_close(rdb);
 	return rc;
 }
@@ -491,6 +617,32 @@ static void options_init(struct options *o)
 	o->commit.log = log_line;
 	aur_db_options_init(&o->dbo);
 	o->commit.limits.commit_deadline_ms = o->dbo.busy_timeout_ms;
+	aur_sse_options_init(&o->sse);
+	o->sse.stop = &stop_requested;
+	o->sse.log = log_line;
+	aur_api_options_init(&o->api);
+	o->api.log = log_line;
+}
+
+/*
+ * --no-auth opens the operator routes to anyone who can connect: only
+ * where nobody but this machine can. 1 (after saying why) when the
+ * socket's local address is not loopback.
+ */
+static int no_auth_refused(const struct aur_listen *l)
+{
+	int loop = aur_listen_is_loopback(l->fd);
+	int conn = l->mode == AUR_LISTEN_SYSTEMD_CONN || l->mode == AUR_LISTEN_STDIN_CONN;
+
+	if (loop == 1)
+		return 0;
+	if (loop < 0)
+		aur_err("--no-auth: cannot tell the local address of the socket: %s", strerror(-loop));
+	else
+		aur_err("--no-auth is refused: %s %s, which is not a loopback address (127.0.0.0/8, ::1);"
+			" give operators tokens (aurora-connector operator-token NAME) instead",
+			conn ? "the connection came in on" : "listening on", l->local[0] ? l->local : "an unknown address");
+	return 1;
 }
 
 /* Diagnostics go where they cannot reach the client: before anything logs. */
@@ -561,6 +713,11 @@ int main(int argc, char **argv)
 	}
 	if (lerr[0])
 		aur_warn("%s", lerr);
+	if (o.no_auth && no_auth_refused(&l)) {
+		close(l.fd);
+		rc = AUR_EXIT_USAGE;
+		goto out;
+	}
 	path = aur_db_default_path(o.db);
 	if (l.mode == AUR_LISTEN_SYSTEMD_CONN || l.mode == AUR_LISTEN_STDIN_CONN) {
 		/* only the connection's own fd may keep the socket open, and fd 2 must never reach it */
@@ -574,7 +731,7 @@ int main(int argc, char **argv)
 			 l.remote[0] ? l.remote : "an unknown peer");
 		rc = open_db(&db, path, &o.dbo, 0);
 		if (rc == AUR_EXIT_OK)
-			rc = serve_connection(&o, &l, db);
+			rc = serve_connection(&o, &l, path, db);
 		else
 			close(l.fd);
 	} else {

@@ -56,6 +56,7 @@ void aur_recv_options_init(struct aur_recv_options *o)
 {
 	o->grafana_timestamp_header = "X-Grafana-Alerting-Signature-Timestamp";
 	o->signature_skew_s = 300;
+	o->operator_auth = NULL;
 	o->log = NULL;
 }
 
@@ -506,10 +507,13 @@ static enum aur_http_next status_route(struct aur_http_req *req, enum aur_http_p
 	char when[32];
 	char *pub;
 	jv body;
+	enum aur_http_next next;
 	int rc;
 
 	if (phase != AUR_HTTP_HEADERS)
 		return AUR_HTTP_ANSWERED;
+	if (r->o.operator_auth && !aur_opauth_require(r->o.operator_auth, req, &next))
+		return next;
 	platform = known_platform(aur_http_param(req, 0));
 	if (!platform)
 		return aur_http_respond_error(req, 404, "unknown platform '%s'", aur_http_param(req, 0));

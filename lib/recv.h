@@ -3,6 +3,7 @@
  *
  *   POST|PUT /api/webhooks/{platform}   store a delivery in the inbox
  *   GET      /api/{platform}/status     the connector as the receiver sees it
+ *                                       (operator token, opauth.h)
  *   GET      /healthz                   {"status":"ok"}
  *
  * A webhook goes through these checks, in order, and the first that fails
@@ -23,10 +24,12 @@
 #include "committer.h"
 #include "conncache.h"
 #include "http.h"
+#include "opauth.h"
 
 struct aur_recv_options {
 	const char *grafana_timestamp_header; /* borrowed; default X-Grafana-Alerting-Signature-Timestamp */
 	long long signature_skew_s;           /* Grafana timestamp bound; default 300 */
+	struct aur_opauth *operator_auth;     /* borrowed; checks /api/{platform}/status (NULL: open) */
 	/* One line per event (level as in log.h); NULL drops them. */
 	void (*log)(int level, const char *msg);
 };

@@ -1,0 +1,69 @@
+/*
+ * api.h - aurora-recv's incident API, for operators and their tools:
+ *
+ *   POST /api/incidents          a manual incident (incident_view.h,
+ *                                aur_incident_create_from_json):
+ *                                201 {"id":N} with Location
+ *   GET  /api/incidents          the list, newest first; filters status,
+ *                                service, since, limit, before
+ *   GET  /api/incidents/{id}     the full object (aurora-incident show --json)
+ *   GET  /api/incidents/stream   the events log as Server-Sent Events (sse.h)
+ *
+ * Every route asks for an operator token first (opauth.h). Answers are
+ * JSON, errors {"error": "..."}: 400 with the reason naming the field or
+ * filter, 401, 404 (no such incident), 405, 411, 413, 415 (a body that is
+ * not JSON by its Content-Type), 503 with Retry-After when the database
+ * stays locked or fails. docs/recv-interface.md and aurora-recv(1) are the
+ * contract.
+ *
+ * Reads go through a pool of read-only connections on the worker threads.
+ * A creation is a write that may wait for the database lock: in the accept
+ * loop it goes to a thread of its own (the request is suspended meanwhile,
+ * so no worker thread waits), in one-connection modes it runs in place.
+ */
+#ifndef AURORA_API_H
+#define AURORA_API_H
+
+#include <stddef.h>
+#include <sqlite3.h>
+
+#include "dbpool.h"
+#include "http.h"
+#include "opauth.h"
+#include "sse.h"
+
+struct aur_api_options {
+	long long list_limit; /* entries of GET /api/incidents without limit=; default 50 */
+	long long list_max;   /* the largest limit= taken; default 1000 */
+	/* One line per event (level as in log.h); NULL drops them. */
+	void (*log)(int level, const char *msg);
+};
+
+void aur_api_options_init(struct aur_api_options *o);
+
+struct aur_api;
+
+/*
+ * The routes' state. pool, auth and sse are borrowed and must outlive a
+ * and the server. wdb is the connection creations write through
+ * (borrowed): with threaded, a thread of the API's own uses it and nobody
+ * else may; without, the handlers use it in place. *out is freed with
+ * aur_api_free, also on failure. 0, or -EAGAIN with err set when the
+ * thread cannot start.
+ */
+int aur_api_new(struct aur_api **out, const struct aur_api_options *o, struct aur_dbpool *pool, sqlite3 *wdb,
+		int threaded, struct aur_opauth *auth, struct aur_sse *sse, char *err, size_t errlen);
+
+/* Add the routes above to h (before the receiver's own). 0, or aur_http_route's error. */
+int aur_api_routes(struct aur_api *a, struct aur_http *h);
+
+/*
+ * Refuse new creations (503), finish the queued ones (their requests
+ * resume) and stop the thread. Safe to call twice.
+ */
+void aur_api_close(struct aur_api *a);
+
+/* Close, then free. NULL-safe. */
+void aur_api_free(struct aur_api *a);
+
+#endif

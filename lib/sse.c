@@ -1,0 +1,641 @@
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "db.h"
+#include "follow.h"
+#include "incident_view.h"
+#include "log.h"
+#include "sse.h"
+#include "timeutil.h"
+#include "xalloc.h"
+#include "banned.h"
+
+/* Recent messages kept formatted in memory: at most this many, and this many bytes. */
+#define RING_MAX 4096
+#define RING_BYTES ((size_t)8 * 1024 * 1024)
+/* Events read per look, by the notifier and by a stream catching up. */
+#define READ_BATCH 512
+/* A stream's pending text: refilled when empty, up to about this much. */
+#define OUT_FILL ((size_t)64 * 1024)
+#define OUT_MAX ((size_t)16 * 1024 * 1024)
+
+static const char keep_alive[] = ": keep-alive\n\n";
+
+struct msg {
+	long long id;
+	char *text;
+	size_t len;
+};
+
+struct aur_sse_sub {
+	struct aur_sse *s;
+	struct aur_http_req *req;
+	struct aur_sse_sub *prev;
+	struct aur_sse_sub *next;
+	long long cursor;   /* the last event id put into out */
+	struct aur_buf out; /* text not yet handed to the connection, from off */
+	size_t off;
+	int beat_due;       /* accept loop: the notifier asked for a keep-alive */
+	int gone;           /* accept loop: the peer closed its end while the stream was parked */
+	int fd;             /* a copy of the connection's socket, watched while the stream lives; or -1 */
+	/* one-connection mode */
+	struct aur_follow follow;
+	long long next_beat_ms;
+};
+
+struct aur_sse {
+	struct aur_sse_options o;
+	char *path;
+	struct aur_dbpool *pool;
+	int threaded;
+	pthread_mutex_t mu; /* everything below */
+	struct aur_sse_sub *subs;
+	unsigned nsubs;
+	struct msg *ring;   /* a circular buffer of RING_MAX */
+	size_t ring_start;
+	size_t ring_n;
+	size_t ring_bytes;
+	long long ring_base; /* every event with an id in (ring_base, last_id] is in the ring */
+	long long last_id;   /* the newest event the notifier has read */
+	int closing;
+	/* the notifier */
+	pthread_t thread;
+	int running;
+	int wake[2];         /* a byte on wake[1] stops the notifier */
+	int ep;              /* epoll of the streams' sockets: a peer that leaves a parked stream */
+	sqlite3 *ndb;
+	struct aur_follow follow;
+};
+
+void aur_sse_options_init(struct aur_sse_options *o)
+{
+	o->heartbeat_s = 15;
+	o->max_streams = 1000;
+	o->poll_ms = 100;
+	o->stop = NULL;
+	o->log = NULL;
+}
+
+static void say(const struct aur_sse *s, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void say(const struct aur_sse *s, int level, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!s->o.log || level > aur_log_level())
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	s->o.log(level, msg);
+}
+
+/*
+ * Append the message of one event record (consumed) to b; *id gets its id.
+ * The event name keeps only characters that cannot end the field.
+ */
+static void format_event(struct aur_buf *b, jv ev, long long *id)
+{
+	jv type = jv_object_get(jv_copy(ev), jv_string("event"));
+	jv num = jv_object_get(jv_copy(ev), jv_string("id"));
+	char name[128] = "event";
+	jv text;
+
+	if (jv_get_kind(type) == JV_KIND_STRING) {
+		size_t i;
+
+		snprintf(name, sizeof(name), "%s", jv_string_value(type));
+		for (i = 0; name[i]; i++)
+			if (name[i] == '\n' || name[i] == '\r')
+				name[i] = '_';
+	}
+	*id = jv_get_kind(num) == JV_KIND_NUMBER ? (long long)jv_number_value(num) : *id;
+	text = jv_dump_string(ev, 0);
+	aur_buf_addf(b, "id: %lld\nevent: %s\ndata: %s\n\n", *id, name, jv_string_value(text));
+	jv_free(text);
+	jv_free(type);
+	jv_free(num);
+}
+
+/*
+ * Read up to READ_BATCH events after *after from db and append their
+ * messages to b; *after moves to the last one. The number read, or a
+ * negative errno with err set.
+ */
+static int read_events(sqlite3 *db, long long *after, struct aur_buf *b, char *err, size_t errlen)
+{
+	jv list = jv_invalid();
+	long long last = *after;
+	int n;
+	int rc;
+
+	rc = aur_incident_events_after(db, *after, READ_BATCH, &list, &last, err, errlen);
+	if (rc < 0)
+		return rc;
+	n = jv_array_length(jv_copy(list));
+	for (int i = 0; i < n; i++) {
+		long long id = last;
+
+		format_event(b, jv_array_get(jv_copy(list), i), &id);
+	}
+	jv_free(list);
+	*after = last;
+	return n;
+}
+
+/* Copy what is pending in sub->out into buf. */
+static ssize_t give(struct aur_sse_sub *sub, char *buf, size_t max)
+{
+	size_t n = sub->out.len - sub->off;
+
+	if (n > max)
+		n = max;
+	memcpy(buf, sub->out.data + sub->off, n);
+	sub->off += n;
+	if (sub->off == sub->out.len) {
+		aur_buf_reset(&sub->out);
+		sub->off = 0;
+	}
+	return (ssize_t)n;
+}
+
+/* The ring's i-th message, oldest first. Under s->mu. */
+static struct msg *ring_at(struct aur_sse *s, size_t i)
+{
+	return &s->ring[(s->ring_start + i) % RING_MAX];
+}
+
+/* Append the ring's messages after sub->cursor to sub->out, up to OUT_FILL. Under s->mu. */
+static void from_ring(struct aur_sse *s, struct aur_sse_sub *sub)
+{
+	size_t lo = 0;
+	size_t hi = s->ring_n;
+
+	/* the first message with an id above the cursor */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ring_at(s, mid)->id <= sub->cursor)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < s->ring_n && sub->out.len < OUT_FILL; lo++) {
+		const struct msg *m = ring_at(s, lo);
+
+		if (aur_buf_add(&sub->out, m->text, m->len) < 0)
+			break;
+		sub->cursor = m->id;
+	}
+}
+
+/* Accept loop: libmicrohttpd asks a stream for more (http.h). */
+static ssize_t more_threaded(void *arg, char *buf, size_t max)
+{
+	struct aur_sse_sub *sub = arg;
+	struct aur_sse *s = sub->s;
+	char err[256] = "";
+	int catch_up = 0;
+	sqlite3 *db = NULL;
+	int rc;
+
+	if (sub->out.len > sub->off)
+		return give(sub, buf, max);
+	pthread_mutex_lock(&s->mu);
+	if (s->closing) {
+		pthread_mutex_unlock(&s->mu);
+		return AUR_HTTP_STREAM_END;
+	}
+	if (sub->gone) {
+		pthread_mutex_unlock(&s->mu);
+		return AUR_HTTP_STREAM_ERROR;
+	}
+	if (sub->cursor < s->last_id) {
+		if (sub->cursor >= s->ring_base)
+			from_ring(s, sub);
+		else
+			catch_up = 1;
+	}
+	if (sub->beat_due && !catch_up && sub->out.len == 0)
+		aur_buf_adds(&sub->out, keep_alive);
+	sub->beat_due = 0;
+	pthread_mutex_unlock(&s->mu);
+	if (catch_up) {
+		/* behind what memory holds: the database has it, in the same order */
+		rc = aur_dbpool_get(s->pool, &db, err, sizeof(err));
+		if (rc == 0)
+			rc = read_events(db, &sub->cursor, &sub->out, err, sizeof(err));
+		aur_dbpool_put(s->pool, db);
+		if (rc < 0) {
+			say(s, AUR_LOG_WARN, "event stream to %s: cannot read the events: %s; closing it",
+			    aur_http_remote(sub->req), err);
+			return AUR_HTTP_STREAM_ERROR;
+		}
+	}
+	if (sub->out.len == 0)
+		return 0;
+	return give(sub, buf, max);
+}
+
+/*
+ * One-connection mode: wait here for new events, a heartbeat, the peer
+ * leaving or *stop; this connection is the process's only work.
+ */
+static ssize_t more_single(void *arg, char *buf, size_t max)
+{
+	struct aur_sse_sub *sub = arg;
+	struct aur_sse *s = sub->s;
+	struct pollfd peer;
+	char err[256] = "";
+	sqlite3 *db = NULL;
+	int rc;
+
+	if (sub->out.len > sub->off)
+		return give(sub, buf, max);
+	peer.fd = aur_http_socket(sub->req);
+	peer.events = POLLRDHUP;
+	for (;;) {
+		long long now;
+		long long wait;
+
+		if (s->o.stop && *s->o.stop)
+			return AUR_HTTP_STREAM_END;
+		rc = aur_dbpool_get(s->pool, &db, err, sizeof(err));
+		if (rc == 0)
+			rc = read_events(db, &sub->cursor, &sub->out, err, sizeof(err));
+		aur_dbpool_put(s->pool, db);
+		if (rc < 0) {
+			say(s, AUR_LOG_WARN, "event stream to %s: cannot read the events: %s; closing it",
+			    aur_http_remote(sub->req), err);
+			return AUR_HTTP_STREAM_ERROR;
+		}
+		aur_follow_found(&sub->follow, rc > 0);
+		now = aur_time_mono_ms();
+		if (sub->out.len == 0 && now >= sub->next_beat_ms)
+			aur_buf_adds(&sub->out, keep_alive);
+		if (sub->out.len > 0) {
+			sub->next_beat_ms = now + (long long)s->o.heartbeat_s * 1000;
+			break;
+		}
+		wait = sub->next_beat_ms - now;
+		if (wait > s->o.poll_ms)
+			wait = s->o.poll_ms;
+		peer.revents = 0;
+		rc = aur_follow_wait(&sub->follow, (int)wait, peer.fd >= 0 ? &peer : NULL, peer.fd >= 0 ? 1 : 0);
+		if (rc < 0) {
+			say(s, AUR_LOG_WARN, "event stream: waiting for changes: %s", strerror(-rc));
+			return AUR_HTTP_STREAM_ERROR;
+		}
+		if (peer.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+			return AUR_HTTP_STREAM_ERROR;
+	}
+	return give(sub, buf, max);
+}
+
+/* Add msgs[0..n) (ownership of their text taken) to the ring and wake the streams behind. Under s->mu. */
+static void publish(struct aur_sse *s, struct msg *msgs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct msg *m;
+
+		while (s->ring_n > 0 && (s->ring_n == RING_MAX || s->ring_bytes + msgs[i].len > RING_BYTES)) {
+			m = ring_at(s, 0);
+			s->ring_base = m->id;
+			s->ring_bytes -= m->len;
+			free(m->text);
+			s->ring_start = (s->ring_start + 1) % RING_MAX;
+			s->ring_n--;
+		}
+		*ring_at(s, s->ring_n) = msgs[i];
+		s->ring_bytes += msgs[i].len;
+		s->ring_n++;
+		s->last_id = msgs[i].id;
+	}
+	for (struct aur_sse_sub *sub = s->subs; sub; sub = sub->next)
+		if (sub->cursor < s->last_id)
+			aur_http_stream_wake(sub->req);
+}
+
+/*
+ * The notifier's look: read the events after s->last_id, format each once
+ * and publish them. The number read, or a negative errno with err set.
+ */
+static int look(struct aur_sse *s, struct msg *msgs, char *err, size_t errlen)
+{
+	jv list = jv_invalid();
+	long long last = s->last_id;
+	struct aur_buf b;
+	int n;
+	int rc;
+
+	/* only this thread moves last_id: reading it unlocked is safe here */
+	rc = aur_incident_events_after(s->ndb, s->last_id, READ_BATCH, &list, &last, err, errlen);
+	if (rc < 0)
+		return rc;
+	n = jv_array_length(jv_copy(list));
+	for (int i = 0; i < n; i++) {
+		long long id = last;
+
+		aur_buf_init(&b, 0);
+		format_event(&b, jv_array_get(jv_copy(list), i), &id);
+		msgs[i].id = id;
+		msgs[i].text = aur_buf_detach(&b, &msgs[i].len);
+	}
+	jv_free(list);
+	if (n > 0) {
+		pthread_mutex_lock(&s->mu);
+		publish(s, msgs, (size_t)n);
+		pthread_mutex_unlock(&s->mu);
+	}
+	return n;
+}
+
+/*
+ * Peers that closed their end of a stream: libmicrohttpd does not watch a
+ * parked connection, so the notifier does, and wakes the stream to end it.
+ * Under s->mu; an event of a stream that ended meanwhile is ignored.
+ */
+static void reap(struct aur_sse *s)
+{
+	struct epoll_event ev[64];
+	int n = epoll_wait(s->ep, ev, 64, 0);
+
+	for (int i = 0; i < n; i++)
+		for (struct aur_sse_sub *sub = s->subs; sub; sub = sub->next)
+			if (sub == ev[i].data.ptr) {
+				sub->gone = 1;
+				aur_http_stream_wake(sub->req);
+				break;
+			}
+}
+
+static void *notifier_main(void *arg)
+{
+	struct aur_sse *s = arg;
+	struct msg *msgs = aur_xcalloc(READ_BATCH, sizeof(*msgs));
+	struct pollfd fds[2];
+	long long next_beat = aur_time_mono_ms() + (long long)s->o.heartbeat_s * 1000;
+	int failing = 0;
+
+	for (;;) {
+		char err[256] = "";
+		long long now;
+		long long wait;
+		int n;
+		int rc;
+
+		n = look(s, msgs, err, sizeof(err));
+		if (n < 0 && !failing)
+			say(s, AUR_LOG_WARN, "event streams: cannot read the events: %s; trying again", err);
+		else if (n >= 0 && failing)
+			say(s, AUR_LOG_INFO, "event streams: the events can be read again");
+		failing = n < 0;
+		if (n == READ_BATCH)
+			continue;
+		aur_follow_found(&s->follow, n > 0);
+		now = aur_time_mono_ms();
+		if (now >= next_beat) {
+			pthread_mutex_lock(&s->mu);
+			for (struct aur_sse_sub *sub = s->subs; sub; sub = sub->next) {
+				sub->beat_due = 1;
+				aur_http_stream_wake(sub->req);
+			}
+			pthread_mutex_unlock(&s->mu);
+			next_beat = now + (long long)s->o.heartbeat_s * 1000;
+		}
+		wait = next_beat - now;
+		if (wait > s->o.poll_ms)
+			wait = s->o.poll_ms;
+		fds[0].fd = s->wake[0];
+		fds[0].events = POLLIN;
+		fds[1].fd = s->ep;
+		fds[1].events = POLLIN;
+		rc = aur_follow_wait(&s->follow, (int)wait, fds, 2);
+		if (fds[0].revents & POLLIN)
+			break;
+		if (fds[1].revents & POLLIN) {
+			pthread_mutex_lock(&s->mu);
+			reap(s);
+			pthread_mutex_unlock(&s->mu);
+		}
+		if (rc < 0) {
+			/* inotify failed: go on polling */
+			say(s, AUR_LOG_WARN, "event streams: waiting for changes: %s; polling", strerror(-rc));
+			aur_follow_release(&s->follow);
+		}
+	}
+	free(msgs);
+	return NULL;
+}
+
+int aur_sse_new(struct aur_sse **out, const struct aur_sse_options *o, const char *path, struct aur_dbpool *pool,
+		int threaded, char *err, size_t errlen)
+{
+	struct aur_sse *s = aur_xcalloc(1, sizeof(*s));
+	struct aur_db_options dbo;
+	char ferr[256] = "";
+	int rc = 0;
+
+	s->o = *o;
+	if (s->o.heartbeat_s == 0)
+		s->o.heartbeat_s = 1;
+	if (s->o.poll_ms <= 0)
+		s->o.poll_ms = 100;
+	s->path = aur_xstrdup(path);
+	s->pool = pool;
+	s->threaded = threaded;
+	s->wake[0] = s->wake[1] = -1;
+	s->ep = -1;
+	s->follow.ifd = -1;
+	pthread_mutex_init(&s->mu, NULL);
+	*out = s;
+	if (!threaded)
+		return 0;
+	s->ring = aur_xcalloc(RING_MAX, sizeof(*s->ring));
+	aur_db_options_init(&dbo);
+	dbo.readonly = 1;
+	rc = aur_db_open(&s->ndb, path, &dbo, err, errlen);
+	if (rc == 0)
+		rc = aur_incident_events_max_id(s->ndb, &s->last_id, err, errlen);
+	if (rc < 0)
+		return rc;
+	s->ring_base = s->last_id;
+	rc = aur_follow_init(&s->follow, path, ferr, sizeof(ferr));
+	if (rc < 0)
+		say(s, AUR_LOG_WARN, "event streams: %s", ferr);
+	if (pipe2(s->wake, O_CLOEXEC) < 0 || (s->ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "event streams: %s", strerror(errno));
+		return -EIO;
+	}
+	rc = pthread_create(&s->thread, NULL, notifier_main, s);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot start the event notifier thread: %s", strerror(rc));
+		return -EAGAIN;
+	}
+	s->running = 1;
+	return 0;
+}
+
+enum aur_http_next aur_sse_start(struct aur_sse *s, struct aur_http_req *req, long long after,
+				 struct aur_sse_sub **out)
+{
+	struct aur_sse_sub *sub;
+	char err[256] = "";
+	char ferr[256] = "";
+	sqlite3 *db = NULL;
+	unsigned n;
+	int rc = 0;
+
+	*out = NULL;
+	pthread_mutex_lock(&s->mu);
+	n = s->nsubs;
+	rc = s->closing;
+	pthread_mutex_unlock(&s->mu);
+	if (rc || n >= s->o.max_streams) {
+		say(s, AUR_LOG_INFO, "event stream to %s: 503 %s", aur_http_remote(req),
+		    rc ? "shutting down" : "too many streams");
+		aur_http_add_header(req, "Retry-After", rc ? "5" : "10");
+		if (rc)
+			return aur_http_respond_error(req, 503, "aurora-recv is shutting down");
+		return aur_http_respond_error(req, 503, "too many event streams (limit %u)", s->o.max_streams);
+	}
+	if (after < 0) {
+		/* from now on: after the newest event committed before this request */
+		rc = aur_dbpool_get(s->pool, &db, err, sizeof(err));
+		if (rc == 0)
+			rc = aur_incident_events_max_id(db, &after, err, sizeof(err));
+		aur_dbpool_put(s->pool, db);
+		if (rc < 0) {
+			say(s, AUR_LOG_WARN, "event stream to %s: 503 cannot read the events: %s",
+			    aur_http_remote(req), err);
+			aur_http_add_header(req, "Retry-After", "1");
+			return aur_http_respond_error(req, 503, "cannot read the events: %s", err);
+		}
+	}
+	sub = aur_xcalloc(1, sizeof(*sub));
+	sub->s = s;
+	sub->req = req;
+	sub->cursor = after;
+	sub->fd = -1;
+	sub->follow.ifd = -1;
+	aur_buf_init(&sub->out, OUT_MAX);
+	aur_buf_addf(&sub->out, ": events after %lld\n\n", after);
+	if (!s->threaded) {
+		if (aur_follow_init(&sub->follow, s->path, ferr, sizeof(ferr)) < 0)
+			say(s, AUR_LOG_INFO, "event stream: %s", ferr);
+		sub->next_beat_ms = aur_time_mono_ms() + (long long)s->o.heartbeat_s * 1000;
+	} else {
+		struct epoll_event ev;
+
+		/*
+		 * A copy of the socket of our own: its number cannot go to another
+		 * connection before aur_sse_done. Once: the stream ends right
+		 * after its peer leaves.
+		 */
+		ev.events = EPOLLRDHUP | EPOLLONESHOT;
+		ev.data.ptr = sub;
+		if (aur_http_socket(req) >= 0)
+			sub->fd = fcntl(aur_http_socket(req), F_DUPFD_CLOEXEC, 0);
+		if (sub->fd >= 0 && epoll_ctl(s->ep, EPOLL_CTL_ADD, sub->fd, &ev) < 0) {
+			close(sub->fd);
+			sub->fd = -1;
+		}
+	}
+	pthread_mutex_lock(&s->mu);
+	sub->next = s->subs;
+	if (s->subs)
+		s->subs->prev = sub;
+	s->subs = sub;
+	s->nsubs++;
+	pthread_mutex_unlock(&s->mu);
+	*out = sub;
+	say(s, AUR_LOG_DEBUG, "event stream to %s: events after %lld", aur_http_remote(req), after);
+	aur_http_add_header(req, "Cache-Control", "no-store");
+	aur_http_add_header(req, "X-Accel-Buffering", "no");
+	return aur_http_respond_stream(req, 200, "text/event-stream; charset=utf-8",
+				       s->threaded ? more_threaded : more_single, sub, s->o.heartbeat_s * 2 + 10);
+}
+
+void aur_sse_done(struct aur_sse *s, struct aur_sse_sub *sub)
+{
+	if (!sub)
+		return;
+	if (sub->fd >= 0) {
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, sub->fd, NULL);
+		close(sub->fd);
+	}
+	pthread_mutex_lock(&s->mu);
+	if (sub->prev)
+		sub->prev->next = sub->next;
+	else
+		s->subs = sub->next;
+	if (sub->next)
+		sub->next->prev = sub->prev;
+	s->nsubs--;
+	pthread_mutex_unlock(&s->mu);
+	aur_follow_release(&sub->follow);
+	aur_buf_release(&sub->out);
+	free(sub);
+}
+
+unsigned aur_sse_count(struct aur_sse *s)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&s->mu);
+	n = s->nsubs;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+void aur_sse_close(struct aur_sse *s)
+{
+	ssize_t w;
+
+	pthread_mutex_lock(&s->mu);
+	s->closing = 1;
+	if (s->threaded)
+		for (struct aur_sse_sub *sub = s->subs; sub; sub = sub->next)
+			aur_http_stream_wake(sub->req);
+	pthread_mutex_unlock(&s->mu);
+	if (s->running) {
+		do
+			w = write(s->wake[1], "x", 1);
+		while (w < 0 && errno == EINTR);
+		pthread_join(s->thread, NULL);
+		s->running = 0;
+	}
+}
+
+void aur_sse_free(struct aur_sse *s)
+{
+	if (!s)
+		return;
+	aur_sse_close(s);
+	for (size_t i = 0; s->ring && i < s->ring_n; i++)
+		free(ring_at(s, i)->text);
+	free(s->ring);
+	aur_follow_release(&s->follow);
+	aur_db_close(s->ndb);
+	if (s->wake[0] >= 0)
+		close(s->wake[0]);
+	if (s->wake[1] >= 0)
+		close(s->wake[1]);
+	if (s->ep >= 0)
+		close(s->ep);
+	pthread_mutex_destroy(&s->mu);
+	free(s->path);
+	free(s);
+}
