@@ -425,11 +425,17 @@ launcher() {
 	assert_equal "$(rows "WHERE platform = 'grafana'")" 1
 }
 
-@test "GET /api/PLATFORM/status reports the connector; its webhook URL holds no secret" {
+@test "GET /api/PLATFORM/status reports the connector to operators; its webhook URL holds no secret" {
 	new_token grafana
+	new_operator_token ops
 	run -0 --separate-stderr aurora-connector base-url grafana https://grafana.example.test
 	recv_start
+	# operational data: the operator token, never the platform's webhook token
 	http "$RECV_URL/api/grafana/status"
+	assert_output 401
+	http -H "Authorization: Bearer $TOKEN" "$RECV_URL/api/grafana/status"
+	assert_output 401
+	api /api/grafana/status
 	assert_output 200
 	json '.platform == "grafana" and .enabled == true and .connected == false
 		and .base_url == "https://grafana.example.test"
@@ -444,15 +450,15 @@ launcher() {
 	assert_output 415
 	# rejections are counted through the writer, with the next batch
 	for _ in $(seq 1 100); do
-		http "$RECV_URL/api/grafana/status"
+		api /api/grafana/status
 		jq -e '.rejected == 2' "$RESP" >/dev/null && break
 		sleep 0.05
 	done
 	json '.connected == true and (.last_webhook_received | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T"))
 		and .received == 1 and .rejected == 2'
-	http "$RECV_URL/api/nosuch/status"
+	api /api/nosuch/status
 	assert_output 404
-	http -X POST "$RECV_URL/api/grafana/status"
+	api -X POST /api/grafana/status
 	assert_output 405
 }
 

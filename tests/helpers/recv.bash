@@ -133,3 +133,52 @@ hold_lock() {
 	done
 	fail "sqlite3 did not take the lock"
 }
+
+# --- the operator side: tokens, the incident API, event streams -----------------
+
+# new_operator_token NAME: an operator token from aurora-connector, in $OPTOKEN.
+new_operator_token() {
+	run -0 --separate-stderr aurora-connector operator-token "$1" --json
+	OPTOKEN=$(jq -er .token <<<"$output") || fail "no token in: $output"
+}
+
+# api CURL-ARGS... PATH: http with the operator token (Bearer) to $RECV_URL$PATH.
+api() {
+	local path=${*: -1}
+	http -H "Authorization: Bearer $OPTOKEN" "${@:1:$#-1}" "$RECV_URL$path"
+}
+
+# create_incident JSON: POST it to /api/incidents; 201 expected; the id in $ID.
+create_incident() {
+	api -H 'Content-Type: application/json' --data-binary "$1" /api/incidents
+	[ "$output" = 201 ] || fail "POST /api/incidents answered $output: $(cat "$RESP")"
+	ID=$(jq -er .id "$RESP")
+}
+
+# stream_start NAME [CURL-ARGS...]: curl -sN on the event stream of $RECV_URL in the
+# background (output in $BATS_TEST_TMPDIR/NAME.sse, at most 60 s), with the
+# operator token unless CURL-ARGS bring their own; returns once the stream is open
+# (its ": events after" comment). The curl's pid is in STREAM_PID and in PIDS.
+stream_start() {
+	local name=$1 out
+	shift
+	out=$BATS_TEST_TMPDIR/$name.sse
+	: >"$out"
+	if [ $# -eq 0 ]; then
+		set -- -H "Authorization: Bearer $OPTOKEN"
+	fi
+	curl -sN --max-time 60 "$@" "${STREAM_URL:-$RECV_URL}/api/incidents/stream" >"$out" 2>&1 3>&- &
+	STREAM_PID=$!
+	PIDS+=("$STREAM_PID")
+	wait_file_line "$out" '^: events after'
+}
+
+# sse_ids NAME: the id: lines of a stream's output so far, one number a line
+sse_ids() {
+	sed -n 's/^id: //p' "$BATS_TEST_TMPDIR/$1.sse"
+}
+
+# sse_data NAME: the data: lines so far, as JSON lines
+sse_data() {
+	sed -n 's/^data: //p' "$BATS_TEST_TMPDIR/$1.sse"
+}
