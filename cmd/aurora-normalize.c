@@ -22,6 +22,9 @@
 #include "normalize.h"
 #include "banned.h"
 
+/* an output buffer larger than this is freed after its line */
+#define SHRINK_ABOVE ((size_t)4 * 1024 * 1024)
+
 static const char usage_short[] =
 	"usage: aurora-normalize [--mappings DIR] [--platform NAME] [--strict] [--check]\n"
 	"                        [--jenkins-url URL] [--cloudbees-url URL] [--db PATH]\n"
@@ -174,6 +177,11 @@ static int normalize_fd(struct aur_normalizer *n, int fd, const char *name, int 
 			break;
 		}
 		aur_buf_reset(out);
+		if (out->cap > SHRINK_ABOVE) {
+			/* a huge group's output: give the memory back */
+			aur_buf_release(out);
+			aur_buf_init(out, 0);
+		}
 		if (flush && fflush(stdout) != 0) {
 			aur_err("write error: %s", strerror(errno));
 			code = AUR_EXIT_IOERR;

@@ -669,6 +669,15 @@ int aur_jvio_read_line(struct aur_jvio_reader *r, char **line, size_t *len)
 	int skipping = 0;
 	int rc;
 
+	/* give back what one huge line made the buffer grow to */
+	if (r->start == r->end && r->cap > 8 * CHUNK) {
+		free(r->buf);
+		r->buf = NULL;
+		r->cap = 0;
+		r->start = 0;
+		r->end = 0;
+	}
+
 	for (;;) {
 		char *base = r->buf + r->start;
 		char *nl = r->end > r->start + scanned ?

@@ -1038,6 +1038,12 @@ static void clear_outs(struct aur_normalizer *n)
 	for (size_t i = 0; i < n->nouts; i++)
 		jv_free(n->outs[i]);
 	n->nouts = 0;
+	/* a huge group grew the list: give the memory back */
+	if (n->capouts > 4096) {
+		free(n->outs);
+		n->outs = NULL;
+		n->capouts = 0;
+	}
 }
 
 /* Run m on raw (consumed); the records land in n->outs. 0 or -EINVAL. */

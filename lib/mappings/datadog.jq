@@ -20,17 +20,20 @@
 # Try it alone:
 #   jq -c --argjson config '{}' -f datadog.jq raw.jsonl
 
-# "monitor,env:prod, service:web" or ["env:prod", ...] -> {"monitor":"","env":"prod","service":"web"}
+# "monitor,env:prod, service:web" or ["env:prod", ...] -> {"monitor":"","env":"prod","service":"web"};
+# a key given twice keeps both values, comma-separated
 def tag_object:
 	(if type == "string" then split(",")
 	 elif type == "array" then .
 	 elif type == "object" then [to_entries[] | "\(.key):\(.value)"]
 	 else [] end)
-	| reduce (.[] | strings | ltrimstr(" ") | rtrimstr(" ") | select(. != "") | split(":")) as $p ({};
-		($p[1:] | join(":")) as $v
-		| if .[$p[0]] == null or .[$p[0]] == "" then .[$p[0]] = $v
+	| reduce (.[] | strings | ltrimstr(" ") | rtrimstr(" ") | split(":")) as $p ({};
+		(if ($p | length) == 2 then $p[1] elif ($p | length) == 1 then "" else $p[1:] | join(":") end) as $v
+		| .[$p[0]] as $old
+		| if $old == null or $old == "" then setpath([$p[0]]; $v)
 		  elif $v == "" then .
-		  else .[$p[0]] += "," + $v end);
+		  else setpath([$p[0]]; $old + "," + $v) end)
+	| del(.[""]);
 
 # the body may be the fields themselves or one form field holding the JSON
 # (text with NUL characters is left alone: libjq 1.6's parser leaks on it)

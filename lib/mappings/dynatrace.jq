@@ -27,7 +27,8 @@ def unquote:
 	if type == "string" and (startswith("{") or startswith("[")) and (split("\u0000") | length) == 1
 	then (try fromjson catch .) else . end;
 
-# "env:prod, team:payments, [Kubernetes]app:shop, tier-1" -> {"env":"prod",...,"tier-1":""}
+# "env:prod, team:payments, [Kubernetes]app:shop, tier-1" -> {"env":"prod",...,"tier-1":""};
+# a key given twice keeps both values, comma-separated
 def tag_object:
 	(if type == "string" then split(",")
 	 elif type == "array" then map(if type == "object" then
@@ -35,11 +36,13 @@ def tag_object:
 	 else [] end)
 	| reduce (.[] | strings | ltrimstr(" ") | rtrimstr(" ")
 		| (if startswith("[") and contains("]") then split("]")[1:] | join("]") else . end)
-		| select(. != "") | split(":")) as $p ({};
-		($p[1:] | join(":")) as $v
-		| if .[$p[0]] == null or .[$p[0]] == "" then .[$p[0]] = $v
+		| split(":")) as $p ({};
+		(if ($p | length) == 2 then $p[1] elif ($p | length) == 1 then "" else $p[1:] | join(":") end) as $v
+		| .[$p[0]] as $old
+		| if $old == null or $old == "" then setpath([$p[0]]; $v)
 		  elif $v == "" then .
-		  else .[$p[0]] += "," + $v end);
+		  else setpath([$p[0]]; $old + "," + $v) end)
+	| del(.[""]);
 
 def severities: {"AVAILABILITY": "critical", "ERROR": "high", "PERFORMANCE": "medium",
 	"RESOURCE_CONTENTION": "medium", "RESOURCE": "medium", "CUSTOM_ALERT": "medium",
