@@ -430,23 +430,167 @@ static void source_of(struct aur_normalizer *n, jv v, const struct line_ctx *lc,
 	}
 }
 
+/* One record a mapping emitted, taken apart. */
+struct record {
+	jv f[F_COUNT];      /* each field, invalid when absent */
+	int present;        /* how many of them are present */
+	int test;
+	const char *key;    /* dedup_key as text, NULL when none */
+	size_t keylen;
+};
+
+static int put_note(struct aur_normalizer *n, const struct record *r, const struct line_ctx *lc,
+		    struct aur_buf *b)
+{
+	const char *src, *word;
+	size_t srclen, wlen;
+	long long ms;
+	int out = 0;
+
+	source_of(n, r->f[F_SOURCE], lc, &src, &srclen);
+	out |= ADD(b, "{\"v\":1,\"type\":\"note\",\"source\":");
+	out |= aur_jvio_dump_str(src, srclen, b);
+	out |= ADD(b, ",\"kind\":");
+	if (text_of(r->f[F_KIND], &n->tmp_source, &word, &wlen))
+		out |= aur_jvio_dump_str(word, wlen, b);
+	else
+		out |= ADD(b, "\"note\"");
+	if (r->test)
+		out |= ADD(b, ",\"test\":true");
+	out |= ADD(b, ",\"dedup_key\":");
+	out |= r->key ? aur_jvio_dump_str(r->key, r->keylen, b) : ADD(b, "null");
+	out |= ADD(b, ",\"title\":");
+	if (text_of(r->f[F_TITLE], &n->tmp_source, &word, &wlen))
+		out |= aur_jvio_dump_str(word, wlen, b);
+	else if (text_of(r->f[F_KIND], &n->tmp_source, &word, &wlen))
+		out |= aur_jvio_dump_str(word, wlen, b);
+	else
+		out |= ADD(b, "\"note\"");
+	out |= ADD(b, ",\"description\":");
+	out |= put_text(b, r->f[F_DESCRIPTION]);
+	out |= ADD(b, ",\"service\":");
+	out |= put_text(b, r->f[F_SERVICE]);
+	out |= ADD(b, ",\"host\":");
+	out |= put_text(b, r->f[F_HOST]);
+	out |= ADD(b, ",\"link\":");
+	out |= put_text(b, r->f[F_LINK]);
+	out |= ADD(b, ",\"occurred_at\":");
+	out |= put_time(b, time_of(r->f[F_OCCURRED_AT], &ms) == 0 ? ms : lc->received_ms);
+	out |= ADD(b, ",\"context\":");
+	out |= put_object(b, r->f[F_CONTEXT], OBJ_SPARSE);
+	return out ? -E2BIG : 0;
+}
+
+/* A word field (status, severity) in lower case into out; 0 when it is none or too long. */
+static int word_of(struct aur_normalizer *n, jv v, char *out, size_t outlen)
+{
+	const char *word;
+	size_t wlen;
+
+	return text_of(v, &n->tmp_source, &word, &wlen) && lower_word(word, wlen, out, outlen);
+}
+
+static int put_alert(struct aur_normalizer *n, const struct record *r, const struct line_ctx *lc,
+		     struct aur_buf *b, char *err, size_t errlen)
+{
+	const char *src, *word;
+	size_t srclen, wlen, i;
+	char status[16], severity[16], hex[33], what[64];
+	long long started, ended = -1;
+	int resolved;
+	int out = 0;
+
+	if (!word_of(n, r->f[F_STATUS], status, sizeof(status)) ||
+	    (strcmp(status, "firing") != 0 && strcmp(status, "resolved") != 0)) {
+		describe(r->f[F_STATUS], what, sizeof(what));
+		snprintf(err, errlen, "alert status must be firing or resolved, not %s", what);
+		return -EINVAL;
+	}
+	resolved = status[0] == 'r';
+	if (!word_of(n, r->f[F_SEVERITY], severity, sizeof(severity)))
+		severity[0] = '\0';
+	for (i = 0; i < sizeof(severities) / sizeof(severities[0]); i++)
+		if (!strcmp(severity, severities[i]))
+			break;
+	if (i == sizeof(severities) / sizeof(severities[0])) {
+		describe(r->f[F_SEVERITY], what, sizeof(what));
+		snprintf(err, errlen, "alert severity must be critical, high, medium, low or info, not %s",
+			 what);
+		return -EINVAL;
+	}
+	source_of(n, r->f[F_SOURCE], lc, &src, &srclen);
+	if (fingerprint(n, src, srclen, r->key, r->keylen, hex) < 0) {
+		snprintf(err, errlen, "cannot compute the fingerprint");
+		return -EIO;
+	}
+	/*
+	 * ended_at: a resolved alert's end, else the delivery's time;
+	 * started_at: the platform's start, else the end of a resolved alert,
+	 * else the delivery's time
+	 */
+	if (resolved && time_of(r->f[F_ENDED_AT], &ended) < 0)
+		ended = lc->received_ms;
+	if (time_of(r->f[F_STARTED_AT], &started) < 0)
+		started = resolved ? ended : lc->received_ms;
+
+	out |= ADD(b, "{\"v\":1,\"type\":\"alert\",\"source\":");
+	out |= aur_jvio_dump_str(src, srclen, b);
+	out |= ADD(b, ",\"dedup_key\":");
+	out |= aur_jvio_dump_str(r->key, r->keylen, b);
+	out |= ADD(b, ",\"fingerprint\":\"");
+	out |= aur_buf_add(b, hex, 32);
+	out |= ADD(b, "\",\"status\":\"");
+	out |= aur_buf_adds(b, status);
+	out |= ADD(b, "\",\"severity\":\"");
+	out |= aur_buf_adds(b, severity);
+	out |= ADD(b, "\"");
+	if (r->test)
+		out |= ADD(b, ",\"test\":true");
+	out |= ADD(b, ",\"title\":");
+	if (text_of(r->f[F_TITLE], &n->tmp_source, &word, &wlen))
+		out |= aur_jvio_dump_str(word, wlen, b);
+	else
+		out |= aur_jvio_dump_str(r->key, r->keylen, b);
+	out |= ADD(b, ",\"description\":");
+	out |= put_text(b, r->f[F_DESCRIPTION]);
+	out |= ADD(b, ",\"service\":");
+	out |= put_text(b, r->f[F_SERVICE]);
+	out |= ADD(b, ",\"host\":");
+	out |= put_text(b, r->f[F_HOST]);
+	out |= ADD(b, ",\"entity\":");
+	out |= put_text(b, r->f[F_ENTITY]);
+	out |= ADD(b, ",\"environment\":");
+	out |= put_text(b, r->f[F_ENVIRONMENT]);
+	out |= ADD(b, ",\"tags\":");
+	out |= put_object(b, r->f[F_TAGS], OBJ_STRINGS);
+	out |= ADD(b, ",\"labels\":");
+	out |= put_object(b, r->f[F_LABELS], OBJ_STRINGS);
+	out |= ADD(b, ",\"started_at\":");
+	out |= put_time(b, started);
+	out |= ADD(b, ",\"ended_at\":");
+	out |= put_time(b, ended);
+	out |= ADD(b, ",\"link\":");
+	out |= put_text(b, r->f[F_LINK]);
+	out |= ADD(b, ",\"context\":");
+	out |= put_object(b, r->f[F_CONTEXT], OBJ_SPARSE);
+	if (out) {
+		snprintf(err, errlen, "record too large to print");
+		return -E2BIG;
+	}
+	return 0;
+}
+
 /*
  * Check one record a mapping emitted (rec, borrowed) and print it to b.
- * 0, or -EINVAL with the reason in err.
+ * 0, or a negative errno with the reason in err (b may hold part of it).
  */
 static int finish(struct aur_normalizer *n, jv rec, const struct line_ctx *lc, struct aur_buf *b,
 		  struct aur_normalize_result *res, char *err, size_t errlen)
 {
-	jv f[F_COUNT];
-	int present = 0;
+	struct record r = { .present = 0 };
 	const char *type = "alert";
-	const char *src, *key = NULL, *word;
-	size_t srclen, keylen = 0, wlen;
-	char status[16], severity[16], hex[33];
-	long long ms;
-	int note, test;
+	int note;
 	int rc = -EINVAL;
-	int out = 0;
 
 	if (jv_get_kind(rec) != JV_KIND_OBJECT) {
 		snprintf(err, errlen, "mapping emitted a %s, not a record object",
@@ -454,168 +598,54 @@ static int finish(struct aur_normalizer *n, jv rec, const struct line_ctx *lc, s
 		return -EINVAL;
 	}
 	for (int i = 0; i < F_COUNT; i++) {
-		f[i] = get(rec, n->fkeys[i]);
-		present += jv_is_valid(f[i]);
+		r.f[i] = get(rec, n->fkeys[i]);
+		r.present += jv_is_valid(r.f[i]);
 	}
-	if (jv_get_kind(f[F_TYPE]) == JV_KIND_STRING) {
-		type = jv_string_value(f[F_TYPE]);
-	} else if (jv_is_valid(f[F_TYPE]) && jv_get_kind(f[F_TYPE]) != JV_KIND_NULL) {
-		snprintf(err, errlen, "record \"type\" is a %s", jv_kind_name(jv_get_kind(f[F_TYPE])));
+	if (jv_get_kind(r.f[F_TYPE]) == JV_KIND_STRING) {
+		type = jv_string_value(r.f[F_TYPE]);
+	} else if (jv_is_valid(r.f[F_TYPE]) && jv_get_kind(r.f[F_TYPE]) != JV_KIND_NULL) {
+		snprintf(err, errlen, "record \"type\" is a %s", jv_kind_name(jv_get_kind(r.f[F_TYPE])));
 		goto out;
 	}
 	note = strcmp(type, "note") == 0;
-	test = lc->test || jv_get_kind(f[F_TEST]) == JV_KIND_TRUE;
 	if (!note && strcmp(type, "alert") != 0) {
 		snprintf(err, errlen, "record type \"%.40s\" is neither alert nor note", type);
 		goto out;
 	}
-	source_of(n, f[F_SOURCE], lc, &src, &srclen);
-	if (text_of(f[F_DEDUP_KEY], &n->tmp_key, &key, &keylen) == 0) {
-		key = NULL;
+	r.test = lc->test || jv_get_kind(r.f[F_TEST]) == JV_KIND_TRUE;
+	if (!text_of(r.f[F_DEDUP_KEY], &n->tmp_key, &r.key, &r.keylen)) {
+		r.key = NULL;
 		if (!note) {
 			snprintf(err, errlen, "alert without a dedup_key");
 			goto out;
 		}
 	}
-
 	if (note) {
-		out |= ADD(b, "{\"v\":1,\"type\":\"note\",\"source\":");
-		out |= aur_jvio_dump_str(src, srclen, b);
-		out |= ADD(b, ",\"kind\":");
-		if (text_of(f[F_KIND], &n->tmp_source, &word, &wlen))
-			out |= aur_jvio_dump_str(word, wlen, b);
-		else
-			out |= ADD(b, "\"note\"");
-		if (test)
-			out |= ADD(b, ",\"test\":true");
-		out |= ADD(b, ",\"dedup_key\":");
-		out |= key ? aur_jvio_dump_str(key, keylen, b) : ADD(b, "null");
-		out |= ADD(b, ",\"title\":");
-		if (text_of(f[F_TITLE], &n->tmp_source, &word, &wlen))
-			out |= aur_jvio_dump_str(word, wlen, b);
-		else
-			out |= put_text(b, f[F_KIND]);
-		out |= ADD(b, ",\"description\":");
-		out |= put_text(b, f[F_DESCRIPTION]);
-		out |= ADD(b, ",\"service\":");
-		out |= put_text(b, f[F_SERVICE]);
-		out |= ADD(b, ",\"host\":");
-		out |= put_text(b, f[F_HOST]);
-		out |= ADD(b, ",\"link\":");
-		out |= put_text(b, f[F_LINK]);
-		out |= ADD(b, ",\"occurred_at\":");
-		out |= put_time(b, time_of(f[F_OCCURRED_AT], &ms) == 0 ? ms : lc->received_ms);
-		out |= ADD(b, ",\"context\":");
-		out |= put_object(b, f[F_CONTEXT], OBJ_SPARSE);
-		if (res)
-			res->notes++;
+		rc = put_note(n, &r, lc, b);
+		if (rc < 0)
+			snprintf(err, errlen, "record too large to print");
 	} else {
-		long long ended;
-		int resolved;
-
-		if (!text_of(f[F_STATUS], &n->tmp_source, &word, &wlen) ||
-		    !lower_word(word, wlen, status, sizeof(status)) ||
-		    (strcmp(status, "firing") != 0 && strcmp(status, "resolved") != 0)) {
-			char what[64];
-
-			describe(f[F_STATUS], what, sizeof(what));
-			snprintf(err, errlen, "alert status must be firing or resolved, not %s", what);
-			goto out;
-		}
-		resolved = status[0] == 'r';
-		if (!text_of(f[F_SEVERITY], &n->tmp_source, &word, &wlen) ||
-		    !lower_word(word, wlen, severity, sizeof(severity))) {
-			severity[0] = '\0';
-		}
-		{
-			size_t i;
-
-			for (i = 0; i < sizeof(severities) / sizeof(severities[0]); i++)
-				if (!strcmp(severity, severities[i]))
-					break;
-			if (i == sizeof(severities) / sizeof(severities[0])) {
-				char what[64];
-
-				describe(f[F_SEVERITY], what, sizeof(what));
-				snprintf(err, errlen,
-					 "alert severity must be critical, high, medium, low or info, not %s",
-					 what);
-				goto out;
-			}
-		}
-		/* a source given as a number lives in tmp_source: take it again */
-		source_of(n, f[F_SOURCE], lc, &src, &srclen);
-		if (fingerprint(n, src, srclen, key, keylen, hex) < 0) {
-			snprintf(err, errlen, "cannot compute the fingerprint");
-			goto out;
-		}
-		out |= ADD(b, "{\"v\":1,\"type\":\"alert\",\"source\":");
-		out |= aur_jvio_dump_str(src, srclen, b);
-		out |= ADD(b, ",\"dedup_key\":");
-		out |= aur_jvio_dump_str(key, keylen, b);
-		out |= ADD(b, ",\"fingerprint\":\"");
-		out |= aur_buf_add(b, hex, 32);
-		out |= ADD(b, "\",\"status\":\"");
-		out |= aur_buf_adds(b, status);
-		out |= ADD(b, "\",\"severity\":\"");
-		out |= aur_buf_adds(b, severity);
-		out |= ADD(b, "\"");
-		if (test)
-			out |= ADD(b, ",\"test\":true");
-		out |= ADD(b, ",\"title\":");
-		if (text_of(f[F_TITLE], &n->tmp_source, &word, &wlen))
-			out |= aur_jvio_dump_str(word, wlen, b);
-		else
-			out |= aur_jvio_dump_str(key, keylen, b);
-		out |= ADD(b, ",\"description\":");
-		out |= put_text(b, f[F_DESCRIPTION]);
-		out |= ADD(b, ",\"service\":");
-		out |= put_text(b, f[F_SERVICE]);
-		out |= ADD(b, ",\"host\":");
-		out |= put_text(b, f[F_HOST]);
-		out |= ADD(b, ",\"entity\":");
-		out |= put_text(b, f[F_ENTITY]);
-		out |= ADD(b, ",\"environment\":");
-		out |= put_text(b, f[F_ENVIRONMENT]);
-		out |= ADD(b, ",\"tags\":");
-		out |= put_object(b, f[F_TAGS], OBJ_STRINGS);
-		out |= ADD(b, ",\"labels\":");
-		out |= put_object(b, f[F_LABELS], OBJ_STRINGS);
-		/*
-		 * ended_at: a resolved alert's end, else the delivery's time;
-		 * started_at: the platform's start, else the end of a resolved
-		 * alert, else the delivery's time
-		 */
-		ended = -1;
-		if (resolved && time_of(f[F_ENDED_AT], &ended) < 0)
-			ended = lc->received_ms;
-		if (time_of(f[F_STARTED_AT], &ms) < 0)
-			ms = resolved ? ended : lc->received_ms;
-		out |= ADD(b, ",\"started_at\":");
-		out |= put_time(b, ms);
-		out |= ADD(b, ",\"ended_at\":");
-		out |= put_time(b, ended);
-		out |= ADD(b, ",\"link\":");
-		out |= put_text(b, f[F_LINK]);
-		out |= ADD(b, ",\"context\":");
-		out |= put_object(b, f[F_CONTEXT], OBJ_SPARSE);
-		if (res) {
-			res->alerts++;
-			res->tests += test;
-		}
+		rc = put_alert(n, &r, lc, b, err, errlen);
 	}
-	out |= put_tail(b, lc);
-	if (present < jv_object_length(jv_copy(rec)))
-		out |= put_extras(b, rec);
-	out |= ADD(b, "}\n");
-	if (out) {
+	if (rc < 0)
+		goto out;
+	rc = put_tail(b, lc);
+	if (rc == 0 && r.present < jv_object_length(jv_copy(rec)))
+		rc = put_extras(b, rec);
+	if (rc == 0)
+		rc = ADD(b, "}\n");
+	if (rc < 0) {
 		snprintf(err, errlen, "record too large to print");
 		goto out;
 	}
-	rc = 0;
+	if (res) {
+		res->alerts += !note;
+		res->notes += note;
+		res->tests += !note && r.test;
+	}
 out:
 	for (int i = 0; i < F_COUNT; i++)
-		jv_free(f[i]);
+		jv_free(r.f[i]);
 	return rc;
 }
 
