@@ -460,9 +460,9 @@ static int put_note(struct aur_normalizer *n, const struct record *r, const stru
 	out |= ADD(b, ",\"dedup_key\":");
 	out |= r->key ? aur_jvio_dump_str(r->key, r->keylen, b) : ADD(b, "null");
 	out |= ADD(b, ",\"title\":");
-	if (text_of(r->f[F_TITLE], &n->tmp_source, &word, &wlen))
-		out |= aur_jvio_dump_str(word, wlen, b);
-	else if (text_of(r->f[F_KIND], &n->tmp_source, &word, &wlen))
+	/* no title: the kind says what it is */
+	if (text_of(r->f[F_TITLE], &n->tmp_source, &word, &wlen) ||
+	    text_of(r->f[F_KIND], &n->tmp_source, &word, &wlen))
 		out |= aur_jvio_dump_str(word, wlen, b);
 	else
 		out |= ADD(b, "\"note\"");
