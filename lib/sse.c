@@ -48,7 +48,7 @@ struct aur_sse_sub {
 	size_t off;
 	int beat_due;       /* accept loop: the notifier asked for a keep-alive */
 	int gone;           /* accept loop: the peer closed its end while the stream was parked */
-	int fd;             /* a copy of the connection's socket, watched while the stream lives; or -1 */
+	int fd;             /* the connection's socket while the notifier watches it; or -1 */
 	/* one-connection mode */
 	struct aur_follow follow;
 	long long next_beat_ms;
@@ -365,7 +365,9 @@ static int look(struct aur_sse *s, struct msg *msgs, char *err, size_t errlen)
 /*
  * Peers that closed their end of a stream: libmicrohttpd does not watch a
  * parked connection, so the notifier does, and wakes the stream to end it.
- * Under s->mu; an event of a stream that ended meanwhile is ignored.
+ * Under s->mu, which aur_sse_done also takes to unlink a stream: an event
+ * read here names a stream that is still listed, or one already gone from
+ * the list (ignored).
  */
 static void reap(struct aur_sse *s)
 {
@@ -540,18 +542,16 @@ enum aur_http_next aur_sse_start(struct aur_sse *s, struct aur_http_req *req, lo
 		struct epoll_event ev;
 
 		/*
-		 * A copy of the socket of our own: its number cannot go to another
-		 * connection before aur_sse_done. Once: the stream ends right
-		 * after its peer leaves.
+		 * Once: the stream ends right after its peer leaves (or shuts
+		 * down its sending side, which an event-stream client has no
+		 * reason to do). libmicrohttpd closes the socket only after the
+		 * request's DONE phase, where aur_sse_done takes it out again.
 		 */
 		ev.events = EPOLLRDHUP | EPOLLONESHOT;
 		ev.data.ptr = sub;
-		if (aur_http_socket(req) >= 0)
-			sub->fd = fcntl(aur_http_socket(req), F_DUPFD_CLOEXEC, 0);
-		if (sub->fd >= 0 && epoll_ctl(s->ep, EPOLL_CTL_ADD, sub->fd, &ev) < 0) {
-			close(sub->fd);
+		sub->fd = aur_http_socket(req);
+		if (sub->fd >= 0 && epoll_ctl(s->ep, EPOLL_CTL_ADD, sub->fd, &ev) < 0)
 			sub->fd = -1;
-		}
 	}
 	pthread_mutex_lock(&s->mu);
 	sub->next = s->subs;
@@ -572,10 +572,8 @@ void aur_sse_done(struct aur_sse *s, struct aur_sse_sub *sub)
 {
 	if (!sub)
 		return;
-	if (sub->fd >= 0) {
+	if (sub->fd >= 0)
 		epoll_ctl(s->ep, EPOLL_CTL_DEL, sub->fd, NULL);
-		close(sub->fd);
-	}
 	pthread_mutex_lock(&s->mu);
 	if (sub->prev)
 		sub->prev->next = sub->next;
