@@ -26,9 +26,14 @@
 #define RING_BYTES ((size_t)8 * 1024 * 1024)
 /* Events read per look, by the notifier and by a stream catching up. */
 #define READ_BATCH 512
-/* A stream's pending text: refilled when empty, up to about this much. */
+/*
+ * A stream's pending text is refilled when empty, up to about this much
+ * (past it only the message being added): a stream's memory stays small
+ * whatever its backlog.
+ */
 #define OUT_FILL ((size_t)64 * 1024)
-#define OUT_MAX ((size_t)16 * 1024 * 1024)
+/* Events a stream that is behind reads from the database at a time. */
+#define CATCH_UP_BATCH 64
 
 static const char keep_alive[] = ": keep-alive\n\n";
 
@@ -130,29 +135,27 @@ static void format_event(struct aur_buf *b, jv ev, long long *id)
 }
 
 /*
- * Read up to READ_BATCH events after *after from db and append their
- * messages to b; *after moves to the last one. The number read, or a
- * negative errno with err set.
+ * Read up to CATCH_UP_BATCH events after *after from db and append their
+ * messages to b, stopping once b holds OUT_FILL bytes; *after moves to the
+ * last one appended (the rest are read again next time). The number
+ * appended, or a negative errno with err set.
  */
 static int read_events(sqlite3 *db, long long *after, struct aur_buf *b, char *err, size_t errlen)
 {
 	jv list = jv_invalid();
 	long long last = *after;
 	int n;
+	int i;
 	int rc;
 
-	rc = aur_incident_events_after(db, *after, READ_BATCH, &list, &last, err, errlen);
+	rc = aur_incident_events_after(db, *after, CATCH_UP_BATCH, &list, &last, err, errlen);
 	if (rc < 0)
 		return rc;
 	n = jv_array_length(jv_copy(list));
-	for (int i = 0; i < n; i++) {
-		long long id = last;
-
-		format_event(b, jv_array_get(jv_copy(list), i), &id);
-	}
+	for (i = 0; i < n && b->len < OUT_FILL; i++)
+		format_event(b, jv_array_get(jv_copy(list), i), after);
 	jv_free(list);
-	*after = last;
-	return n;
+	return i;
 }
 
 /* Copy what is pending in sub->out into buf. */
@@ -532,7 +535,7 @@ enum aur_http_next aur_sse_start(struct aur_sse *s, struct aur_http_req *req, lo
 	sub->cursor = after;
 	sub->fd = -1;
 	sub->follow.ifd = -1;
-	aur_buf_init(&sub->out, OUT_MAX);
+	aur_buf_init(&sub->out, 0);
 	aur_buf_addf(&sub->out, ": events after %lld\n\n", after);
 	if (!s->threaded) {
 		if (aur_follow_init(&sub->follow, s->path, ferr, sizeof(ferr)) < 0)
