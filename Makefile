@@ -74,8 +74,7 @@ deps:
 TESTS ?= $(BATS)
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 check: san
-	AURORA_BIN=$(CURDIR)/build-san ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
-	UBSAN_OPTIONS=print_stacktrace=1 bats --timing $(TESTS)
+	sh scripts/check $(CURDIR)/build-san $(TESTS)
 
 test: all
 	AURORA_BIN=$(CURDIR)/build bats $(TESTS)
