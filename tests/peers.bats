@@ -101,7 +101,7 @@ rfc3339() {
 	date -u -d "$1 sec" +%Y-%m-%dT%H:%M:%SZ
 }
 
-@test "a real Alertmanager delivers a firing group, then the resolved group" {
+@test "a real Alertmanager delivers a firing group, then the resolved group, which end as one resolved incident" {
 	need prometheus-alertmanager amtool
 	new_token alertmanager
 	local am_port cfg=$BATS_TEST_TMPDIR/alertmanager.yml
@@ -175,6 +175,22 @@ rfc3339() {
 	run -0 --separate-stderr aurora-inbox show "$first" --json
 	jq -e --argjson id "$first" '.id == $id and .platform == "alertmanager"
 		and .body.status == "firing" and .body.alerts[0].labels.alertname == "AuroraPeerTest"' <<<"$output"
+
+	# end to end: the two deliveries become alert records, then one incident that resolved
+	local alerts=$BATS_TEST_TMPDIR/alerts.jsonl decisions=$BATS_TEST_TMPDIR/decisions.jsonl
+	aurora-inbox replay --from 1 >"$BATS_TEST_TMPDIR/raw.jsonl"
+	run -0 --separate-stderr aurora-normalize <"$BATS_TEST_TMPDIR/raw.jsonl"
+	printf '%s\n' "$output" >"$alerts"
+	jq -e -s --arg started "$started" 'length == 2 and all(.[]; .type == "alert" and .source == "alertmanager")
+		and .[0].dedup_key == .[1].dedup_key
+		and .[0].status == "firing" and .[1].status == "resolved"
+		and .[0].severity == "critical" and .[0].title == "peer test: disk almost full"
+		and .[0].host == "db-3" and .[1].ended_at != null' "$alerts"
+	run -0 --separate-stderr aurora-correlate <"$alerts"
+	printf '%s\n' "$output" >"$decisions"
+	jq -e -s '[.[].action] == ["created", "resolved"] and .[0].incident_id == .[1].incident_id' "$decisions"
+	run -0 --separate-stderr aurora-incident show "$(jq -s '.[0].incident_id' "$decisions")" --json
+	jq -e '.status == "resolved" and (.alerts | length) == 1 and .severity == "critical"' <<<"$output"
 }
 
 # The Netdata notifier, its user configuration in $BATS_TEST_TMPDIR/netdata
@@ -199,7 +215,7 @@ netdata_test() {
 		NETDATA_REGISTRY_URL=http://127.0.0.1:1 "$NOTIFY" test
 }
 
-@test "the Netdata agent's alarm-notify.sh test delivers WARNING, CRITICAL and CLEAR" {
+@test "the Netdata agent's alarm-notify.sh test delivers WARNING, CRITICAL and CLEAR, which normalize as tests" {
 	new_token netdata
 	netdata_config "$RECV/api/webhooks/netdata?token=$TOKEN"
 	netdata_test -0
@@ -224,6 +240,17 @@ netdata_test() {
 		and .info == "this is a test alarm to verify notifications work"
 		and .alarm_id == 1 and .unique_id == 1
 		and (.when | type) == "number" and (now - .when | fabs) < 300)' "$f"
+
+	# end to end: the agent's test alarm normalizes as three test records, which open no incident
+	aurora-inbox replay --from 1 >"$BATS_TEST_TMPDIR/raw.jsonl"
+	run -0 --separate-stderr aurora-normalize <"$BATS_TEST_TMPDIR/raw.jsonl"
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/alerts.jsonl"
+	jq -e -s --arg host "$host" 'length == 3 and all(.[]; .type == "alert" and .source == "netdata"
+			and .test == true and .host == $host)
+		and ([.[].status] == ["firing", "firing", "resolved"])
+		and ([.[].dedup_key] | unique | length) == 1' "$BATS_TEST_TMPDIR/alerts.jsonl"
+	run -0 --separate-stderr aurora-correlate <"$BATS_TEST_TMPDIR/alerts.jsonl"
+	jq -e -s 'length == 3 and all(.[]; .action == "logged" and .incident_id == null)' <<<"$output"
 }
 
 @test "the Netdata custom_sender reports a rejected delivery as failed" {
