@@ -109,4 +109,4 @@ uninstall:
 	rm -rf $(DESTDIR)$(SHAREDIR)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
