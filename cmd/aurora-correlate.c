@@ -29,7 +29,8 @@
 static const char usage_short[] =
 	"usage: aurora-correlate [--db PATH] [--window DUR] [--time-window DUR] [--threshold X]\n"
 	"                        [--service-score X] [--mention-score X] [--time-score X]\n"
-	"                        [--max-distance X] [--sync full|normal] [--strict] [-q|-v] < alerts\n";
+	"                        [--max-distance X] [--semantic-across-services]\n"
+	"                        [--sync full|normal] [--strict] [-q|-v] < alerts\n";
 
 static const char usage_long[] =
 	"aurora-correlate - alert records into incidents\n"
@@ -48,6 +49,8 @@ static const char usage_long[] =
 	"  --mention-score X    score of service_mention (0.85)\n"
 	"  --time-score X       score of time_cluster (0.7: alone it does not join)\n"
 	"  --max-distance X     semantic_similarity kept when 1 - cosine < X (0.3)\n"
+	"  --semantic-across-services\n"
+	"                       let similar text join alerts of different named services\n"
 	"  --sync full|normal   SQLite synchronous level (normal: the inbox is the durable\n"
 	"                       record; decisions can be replayed from it)\n"
 	"  --busy-timeout MS    give up on a locked database after MS (5000)\n"
@@ -62,7 +65,7 @@ static const char usage_long[] =
 	"74 I/O error, 75 database busy.\n";
 
 enum { O_DB = 256, O_WINDOW, O_TIME_WINDOW, O_THRESHOLD, O_W_SERVICE, O_W_MENTION, O_W_TIME,
-       O_MAX_DISTANCE, O_SYNC, O_BUSY, O_STRICT, O_VERSION };
+       O_MAX_DISTANCE, O_ACROSS, O_SYNC, O_BUSY, O_STRICT, O_VERSION };
 
 static volatile sig_atomic_t stop_requested;
 
@@ -216,6 +219,7 @@ int main(int argc, char **argv)
 		{ "mention-score", required_argument, NULL, O_W_MENTION },
 		{ "time-score", required_argument, NULL, O_W_TIME },
 		{ "max-distance", required_argument, NULL, O_MAX_DISTANCE },
+		{ "semantic-across-services", no_argument, NULL, O_ACROSS },
 		{ "sync", required_argument, NULL, O_SYNC },
 		{ "busy-timeout", required_argument, NULL, O_BUSY },
 		{ "strict", no_argument, NULL, O_STRICT },
@@ -272,6 +276,9 @@ int main(int argc, char **argv)
 			break;
 		case O_MAX_DISTANCE:
 			bad = parse_score("--max-distance", optarg, &cfg.max_distance);
+			break;
+		case O_ACROSS:
+			cfg.semantic_across_services = 1;
 			break;
 		case O_SYNC:
 			if (!strcmp(optarg, "full")) {

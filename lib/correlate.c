@@ -33,6 +33,7 @@ enum {
 	S_IA_INSERT,
 	S_FIRING_COUNT,
 	S_INC_ACTIVITY,
+	S_INC_HAS_KEY,
 	S_STATS_GET,
 	S_STATS_PUT,
 	S_COUNT
@@ -66,6 +67,7 @@ static const char *const sql[S_COUNT] = {
 	[S_FIRING_COUNT] = "SELECT count(*), sum(status = 'firing') FROM alerts WHERE incident_id = ?",
 	[S_INC_ACTIVITY] = "UPDATE incidents SET last_activity_ms = max(last_activity_ms, ?2), updated_at = ?3"
 			   " WHERE id = ?1",
+	[S_INC_HAS_KEY] = "SELECT 1 FROM open_incident_services WHERE incident_id = ? LIMIT 1",
 	[S_STATS_GET] = "SELECT term, docs FROM term_stats",
 	[S_STATS_PUT] = "INSERT INTO term_stats(term, docs) VALUES (?, ?)"
 			" ON CONFLICT(term) DO UPDATE SET docs = excluded.docs",
@@ -605,6 +607,37 @@ static int common_term(const struct aur_correlator *c, const char *term)
 	return c->stats->docs >= 50 && df * 10 > c->stats->docs;
 }
 
+/*
+ * A term that reads as the name of a service or host: hyphenated
+ * ("orders-db", "web-3"), not the alert's own service or host. Words and
+ * metric or alarm names with underscores ("10min_cpu_usage") are not names.
+ */
+static int names_a_service(const char *term, const struct alert_in *a)
+{
+	size_t n = strlen(term);
+
+	if (!strchr(term, '-') || strchr(term, '_') || term[0] == '-' || term[n - 1] == '-')
+		return 0;
+	return strcmp(term, a->service_key) != 0 && strcmp(term, a->host_name) != 0;
+}
+
+/*
+ * Whether an open incident has a service (or host) key. Two alerts that name
+ * different services and say alike things ("search requests slow", "cart
+ * requests slow") are two problems with the same symptom, not one: their
+ * similarity is not allowed to join them, unless configured otherwise.
+ */
+static int has_service_key(struct aur_correlator *c, long long id)
+{
+	sqlite3_stmt *st = c->st[S_INC_HAS_KEY];
+	int found;
+
+	sqlite3_bind_int64(st, 1, id);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	reset(st);
+	return found;
+}
+
 static int gather(struct aur_correlator *c, const struct alert_in *a, const struct semvec *vec,
 		  struct candidate *cand, size_t *ncand)
 {
@@ -649,6 +682,16 @@ static int gather(struct aur_correlator *c, const struct alert_in *a, const stru
 		rc = query_ids(c->st[S_CAND_TERM], terms.term[t], 0, ids, TERM_CANDIDATES, &n);
 		if (rc < 0)
 			return rc;
+		/*
+		 * Both name the same third party ("payments errors talking to
+		 * orders-db", "inventory errors talking to orders-db"): a
+		 * dependency they share, before it has alerted itself.
+		 */
+		if (names_a_service(terms.term[t], a)) {
+			snprintf(reason, sizeof(reason), "both name '%s'", terms.term[t]);
+			for (size_t i = 0; i < n; i++)
+				offer(cand, ncand, ids[i], K_MENTION, cfg->w_mention, reason);
+		}
 		for (size_t i = 0; i < n; i++)
 			find_candidate(cand, ncand, ids[i]);
 	}
@@ -675,6 +718,9 @@ static int gather(struct aur_correlator *c, const struct alert_in *a, const stru
 		}
 		semvec_unblob(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), &iv);
 		reset(st);
+		if (!cfg->semantic_across_services && !cand[i].s[K_SERVICE] && !cand[i].s[K_MENTION] &&
+		    a->service_key[0] && has_service_key(c, cand[i].id))
+			continue;
 		sim = semvec_cosine(vec, &iv);
 		if (1.0 - sim < cfg->max_distance) {
 			snprintf(reason, sizeof(reason), "similar text (cosine %.2f)", sim);

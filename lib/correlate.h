@@ -14,7 +14,9 @@
  *                        the incident's alerts name the alert's service
  *                        (a database and the clients that fail talking to it)
  *   semantic_similarity  cosine of the alert's text vector and the
- *                        incident's, kept when 1 - cosine < max_distance
+ *                        incident's, kept when 1 - cosine < max_distance;
+ *                        not between an alert and an incident that both
+ *                        name services and share none
  *   time_cluster         within time_window of the incident's latest activity
  * Time comes only from the records (received_at, else started_at), so a
  * replay of the same input makes the same incidents.
@@ -34,6 +36,7 @@ struct aur_correlate_config {
 	double w_time;             /* time_cluster score (0.7) */
 	double max_distance;       /* semantic_similarity kept under this distance (0.3) */
 	double threshold;          /* join at or above this score (0.75) */
+	int semantic_across_services; /* let similarity join alerts of different named services (0) */
 	int busy_ms;               /* transaction deadline (5000) */
 	const char *embed_url;     /* OpenAI-compatible embeddings endpoint, or NULL */
 	const char *embed_model;

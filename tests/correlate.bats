@@ -314,3 +314,23 @@ teardown() {
 	decision 2 | jq -e '.action == "attached" and .incident_id == 1 and .correlation.strategy == "service_mention"
 		and (.correlation.reason | test("db-3"))'
 }
+
+@test "similar text does not join two named services that share nothing, unless asked to" {
+	alert grafana s1 firing 2026-03-03T12:00:00Z search "search requests slow" "median response time doubled" >> "$IN"
+	alert grafana c1 firing 2026-03-03T12:01:00Z cart "cart requests slow" "median response time doubled" >> "$IN"
+	correlate "$IN"
+	decision 2 | jq -e '.action == "created" and .incident_id == 2'
+	aurora_fresh_db
+	correlate "$IN" --semantic-across-services
+	decision 2 | jq -e '.action == "attached" and .correlation.strategy == "semantic_similarity"'
+}
+
+@test "two clients naming the same dependency join before the dependency alerts itself" {
+	alert grafana i1 firing 2026-03-03T18:01:00Z inventory "inventory errors talking to orders-db" >> "$IN"
+	alert grafana p1 firing 2026-03-03T18:01:30Z payments "payments errors talking to orders-db" >> "$IN"
+	alert grafana s1 firing 2026-03-03T18:02:00Z search "search p99 latency above 2s" >> "$IN"
+	correlate "$IN"
+	decision 2 | jq -e '.action == "attached" and .incident_id == 1 and .correlation.strategy == "service_mention"
+		and .correlation.reason == "both name '"'"'orders-db'"'"'"'
+	decision 3 | jq -e '.action == "created" and .incident_id == 2'
+}
