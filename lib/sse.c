@@ -332,6 +332,35 @@ static void publish(struct aur_sse *s, struct msg *msgs, size_t n)
 }
 
 /*
+ * With nobody listening there is nothing to format: move last_id to the
+ * newest event and empty the ring (every event in (ring_base, last_id] is
+ * still in the ring: none). A stream that starts later behind it catches up
+ * from the database. 1 when there were new events, 0 when not, or a
+ * negative errno.
+ */
+static int skip_ahead(struct aur_sse *s, char *err, size_t errlen)
+{
+	long long max = 0;
+	int moved = 0;
+	int rc = aur_incident_events_max_id(s->ndb, &max, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&s->mu);
+	if (s->nsubs == 0 && max > s->last_id) {
+		for (size_t i = 0; i < s->ring_n; i++)
+			free(ring_at(s, i)->text);
+		s->ring_n = 0;
+		s->ring_bytes = 0;
+		s->ring_base = max;
+		s->last_id = max;
+		moved = 1;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return moved;
+}
+
+/*
  * The notifier's look: read the events after s->last_id, format each once
  * and publish them. The number read, or a negative errno with err set.
  */
@@ -343,6 +372,11 @@ static int look(struct aur_sse *s, struct msg *msgs, char *err, size_t errlen)
 	int n;
 	int rc;
 
+	pthread_mutex_lock(&s->mu);
+	n = s->nsubs;
+	pthread_mutex_unlock(&s->mu);
+	if (n == 0)
+		return skip_ahead(s, err, errlen);
 	/* only this thread moves last_id: reading it unlocked is safe here */
 	rc = aur_incident_events_after(s->ndb, s->last_id, READ_BATCH, &list, &last, err, errlen);
 	if (rc < 0)
