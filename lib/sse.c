@@ -77,7 +77,7 @@ struct aur_sse {
 	/* the notifier */
 	pthread_t thread;
 	int running;
-	int wake[2];         /* a byte on wake[1] stops the notifier */
+	int wake[2];         /* a byte on wake[1]: a first stream began, or closing */
 	int ep;              /* epoll of the streams' sockets: a peer that leaves a parked stream */
 	sqlite3 *ndb;
 	struct aur_follow follow;
@@ -332,13 +332,14 @@ static void publish(struct aur_sse *s, struct msg *msgs, size_t n)
 }
 
 /*
- * With nobody listening there is nothing to format: move last_id to the
- * newest event and empty the ring (every event in (ring_base, last_id] is
- * still in the ring: none). A stream that starts later behind it catches up
- * from the database. 1 when there were new events, 0 when not, or a
+ * Move last_id to the newest event and empty the ring, so that every event
+ * in (ring_base, last_id] is still in the ring: none. Always safe, as the
+ * ring only caches what the database holds: a stream behind ring_base
+ * catches up from the database. With nobody listening (or force) there is
+ * nothing to format. 1 when there were new events, 0 when not, or a
  * negative errno.
  */
-static int skip_ahead(struct aur_sse *s, char *err, size_t errlen)
+static int skip_ahead(struct aur_sse *s, int force, char *err, size_t errlen)
 {
 	long long max = 0;
 	int moved = 0;
@@ -347,7 +348,7 @@ static int skip_ahead(struct aur_sse *s, char *err, size_t errlen)
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&s->mu);
-	if (s->nsubs == 0 && max > s->last_id) {
+	if ((force || s->nsubs == 0) && max > s->last_id) {
 		for (size_t i = 0; i < s->ring_n; i++)
 			free(ring_at(s, i)->text);
 		s->ring_n = 0;
@@ -376,7 +377,7 @@ static int look(struct aur_sse *s, struct msg *msgs, char *err, size_t errlen)
 	n = s->nsubs;
 	pthread_mutex_unlock(&s->mu);
 	if (n == 0)
-		return skip_ahead(s, err, errlen);
+		return skip_ahead(s, 0, err, errlen);
 	/* only this thread moves last_id: reading it unlocked is safe here */
 	rc = aur_incident_events_after(s->ndb, s->last_id, READ_BATCH, &list, &last, err, errlen);
 	if (rc < 0)
@@ -420,6 +421,45 @@ static void reap(struct aur_sse *s)
 			}
 }
 
+static unsigned listeners(struct aur_sse *s)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&s->mu);
+	n = s->nsubs;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+/* Empty the wake pipe: 1 when the notifier must stop, 0 when a stream began. */
+static int woken(struct aur_sse *s)
+{
+	char junk[64];
+	int closing;
+
+	while (read(s->wake[0], junk, sizeof(junk)) > 0)
+		;
+	pthread_mutex_lock(&s->mu);
+	closing = s->closing;
+	pthread_mutex_unlock(&s->mu);
+	return closing;
+}
+
+/* Sleep until a stream begins (0) or the notifier must stop (-1). */
+static int wait_for_listener(struct aur_sse *s)
+{
+	for (;;) {
+		struct pollfd fd = { .fd = s->wake[0], .events = POLLIN };
+
+		if (listeners(s) > 0)
+			return 0;
+		if (poll(&fd, 1, -1) < 0 && errno != EINTR)
+			return -1;
+		if ((fd.revents & POLLIN) && woken(s))
+			return -1;
+	}
+}
+
 static void *notifier_main(void *arg)
 {
 	struct aur_sse *s = arg;
@@ -435,6 +475,22 @@ static void *notifier_main(void *arg)
 		int n;
 		int rc;
 
+		if (listeners(s) == 0) {
+			/*
+			 * Nobody to tell: no inotify watch either, or every
+			 * write of the webhook load would wake this thread
+			 * and cost the writer fsnotify work.
+			 */
+			aur_follow_release(&s->follow);
+			if (wait_for_listener(s) < 0)
+				break;
+			if (aur_follow_init(&s->follow, s->path, err, sizeof(err)) < 0)
+				say(s, AUR_LOG_WARN, "event streams: %s", err);
+			if (skip_ahead(s, 1, err, sizeof(err)) < 0)
+				say(s, AUR_LOG_WARN, "event streams: cannot read the events: %s", err);
+			next_beat = aur_time_mono_ms() + (long long)s->o.heartbeat_s * 1000;
+			continue;
+		}
 		n = look(s, msgs, err, sizeof(err));
 		if (n < 0 && !failing)
 			say(s, AUR_LOG_WARN, "event streams: cannot read the events: %s; trying again", err);
@@ -462,7 +518,7 @@ static void *notifier_main(void *arg)
 		fds[1].fd = s->ep;
 		fds[1].events = POLLIN;
 		rc = aur_follow_wait(&s->follow, (int)wait, fds, 2);
-		if (fds[0].revents & POLLIN)
+		if ((fds[0].revents & POLLIN) && woken(s))
 			break;
 		if (fds[1].revents & POLLIN) {
 			pthread_mutex_lock(&s->mu);
@@ -514,7 +570,7 @@ int aur_sse_new(struct aur_sse **out, const struct aur_sse_options *o, const cha
 	rc = aur_follow_init(&s->follow, path, ferr, sizeof(ferr));
 	if (rc < 0)
 		say(s, AUR_LOG_WARN, "event streams: %s", ferr);
-	if (pipe2(s->wake, O_CLOEXEC) < 0 || (s->ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+	if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) < 0 || (s->ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "event streams: %s", strerror(errno));
 		return -EIO;
 	}
@@ -527,6 +583,16 @@ int aur_sse_new(struct aur_sse **out, const struct aur_sse_options *o, const cha
 	return 0;
 }
 
+/* Wake the notifier: it then reads s->closing and the streams. A full pipe is awake enough. */
+static void poke(struct aur_sse *s)
+{
+	ssize_t w;
+
+	do
+		w = write(s->wake[1], "x", 1);
+	while (w < 0 && errno == EINTR);
+}
+
 enum aur_http_next aur_sse_start(struct aur_sse *s, struct aur_http_req *req, long long after,
 				 struct aur_sse_sub **out)
 {
@@ -535,6 +601,7 @@ enum aur_http_next aur_sse_start(struct aur_sse *s, struct aur_http_req *req, lo
 	char ferr[256] = "";
 	sqlite3 *db = NULL;
 	unsigned n;
+	int first;
 	int rc = 0;
 
 	*out = NULL;
@@ -596,7 +663,10 @@ enum aur_http_next aur_sse_start(struct aur_sse *s, struct aur_http_req *req, lo
 		s->subs->prev = sub;
 	s->subs = sub;
 	s->nsubs++;
+	first = s->nsubs == 1;
 	pthread_mutex_unlock(&s->mu);
+	if (first && s->threaded)
+		poke(s);
 	*out = sub;
 	say(s, AUR_LOG_DEBUG, "event stream to %s: events after %lld", aur_http_remote(req), after);
 	aur_http_add_header(req, "Cache-Control", "no-store");
@@ -637,8 +707,6 @@ unsigned aur_sse_count(struct aur_sse *s)
 
 void aur_sse_close(struct aur_sse *s)
 {
-	ssize_t w;
-
 	pthread_mutex_lock(&s->mu);
 	s->closing = 1;
 	if (s->threaded)
@@ -646,9 +714,7 @@ void aur_sse_close(struct aur_sse *s)
 			aur_http_stream_wake(sub->req);
 	pthread_mutex_unlock(&s->mu);
 	if (s->running) {
-		do
-			w = write(s->wake[1], "x", 1);
-		while (w < 0 && errno == EINTR);
+		poke(s);
 		pthread_join(s->thread, NULL);
 		s->running = 0;
 	}
