@@ -356,6 +356,10 @@ static int skip_ahead(struct aur_sse *s, int force, char *err, size_t errlen)
 		s->ring_base = max;
 		s->last_id = max;
 		moved = 1;
+		/* the streams behind catch up from the database: they must be asked */
+		for (struct aur_sse_sub *sub = s->subs; sub; sub = sub->next)
+			if (sub->cursor < s->last_id)
+				aur_http_stream_wake(sub->req);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return moved;
