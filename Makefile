@@ -22,9 +22,13 @@ WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-protot
 CFLAGS    ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -Ilib -Ibuild/gen \
              -DAURORA_VERSION='"$(VERSION)"' -DAURORA_SHAREDIR='"$(SHAREDIR)"' \
-             $(shell pkg-config --cflags sqlite3 libcurl libmicrohttpd libcrypto)
-LDLIBS    := -Wl,--as-needed -ljq $(shell pkg-config --libs sqlite3 libcurl libmicrohttpd libcrypto) \
+             $(shell pkg-config --cflags sqlite3 libcurl libmicrohttpd)
+LDLIBS    := -Wl,--as-needed -ljq $(shell pkg-config --libs sqlite3 libcurl libmicrohttpd) \
              -lpthread -lm
+# SHA-256 and HMAC are built in (lib/sha256.c): the programs do not link libcrypto;
+# the unit tests do, as the reference they compare lib/sha256.c against
+CRYPTO_CFLAGS := $(shell pkg-config --cflags libcrypto)
+CRYPTO_LIBS   := $(shell pkg-config --libs libcrypto)
 SAN       := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 CMDS      := $(patsubst cmd/%.c,%,$(wildcard cmd/aurora-*.c))
@@ -45,8 +49,9 @@ $(1)/obj/build/gen/embedded.o: build/gen/embedded.c build/gen/embedded.h | $(1)/
 	$$(CC) $$(ALL_CFLAGS) $(2) -c -o $$@ $$<
 $(1)/aurora-%: $(1)/obj/cmd/aurora-%.o $(1)/libaurora.a
 	$$(CC) $$(ALL_CFLAGS) $(2) -o $$@ $$^ $$(LDLIBS)
+$(1)/obj/tests/unit/unit.o: ALL_CFLAGS += $$(CRYPTO_CFLAGS)
 $(1)/unit-tests: $(1)/obj/tests/unit/unit.o $(1)/libaurora.a
-	$$(CC) $$(ALL_CFLAGS) $(2) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(ALL_CFLAGS) $(2) -o $$@ $$^ $$(LDLIBS) $$(CRYPTO_LIBS)
 $(1)/obj/lib $(1)/obj/cmd $(1)/obj/build/gen $(1)/obj/tests/unit:
 	mkdir -p $$@
 endef

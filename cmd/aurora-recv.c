@@ -27,8 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "api.h"
 #include "buf.h"
 #include "committer.h"
@@ -677,8 +675,6 @@ int main(int argc, char **argv)
 	int rc = AUR_EXIT_SOFTWARE;
 
 	signal(SIGPIPE, SIG_IGN);
-	/* hashing needs no openssl.cnf; parsing it is most of a short process's crypto cost */
-	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 	aur_log_init("aurora-recv");
 	options_init(&o);
 	prc = parse_options(argc, argv, &o, perr, sizeof(perr));

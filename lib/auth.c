@@ -4,13 +4,10 @@
 #include <stdlib.h>
 #include <strings.h>
 #include <string.h>
-
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
+#include <sys/random.h>
 
 #include "auth.h"
+#include "sha256.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -27,28 +24,39 @@ static void to_hex(const unsigned char *in, size_t n, char *out)
 
 void aur_sha256_hex(const void *data, size_t len, char out[AUR_HEX_SHA256_LEN + 1])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char md[AUR_SHA256_LEN];
 
-	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-	to_hex(md, mdlen, out);
+	aur_sha256(data, len, md);
+	to_hex(md, sizeof(md), out);
 }
 
 void aur_hmac_sha256_hex(const char *key, size_t keylen, const void *msg, size_t msglen,
 			 char out[AUR_HEX_SHA256_LEN + 1])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char md[AUR_SHA256_LEN];
 
-	HMAC(EVP_sha256(), key, (int)keylen, msg, msglen, md, &mdlen);
-	to_hex(md, mdlen, out);
+	aur_hmac_sha256(key, keylen, msg, msglen, md);
+	to_hex(md, sizeof(md), out);
 }
 
 int aur_ct_streq(const char *a, size_t alen, const char *b, size_t blen)
 {
+	/* volatile: the compiler may not turn the loop into an early exit */
+	volatile unsigned char diff = 0;
+
 	if (alen != blen)
 		return 0;
-	return CRYPTO_memcmp(a, b, alen) == 0;
+	for (size_t i = 0; i < alen; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
+}
+
+void aur_wipe(void *p, size_t len)
+{
+	volatile unsigned char *v = p;
+
+	for (size_t i = 0; i < len; i++)
+		v[i] = 0;
 }
 
 int aur_token_matches(const char *token, size_t tokenlen, const char *stored_hex)
@@ -67,11 +75,61 @@ int aur_random_hex(char *out, size_t outlen, size_t bytes)
 
 	if (bytes > sizeof(raw) || outlen < 2 * bytes + 1)
 		return -EINVAL;
-	if (RAND_bytes(raw, (int)bytes) != 1)
+	/* getentropy(3): the kernel's CSPRNG, up to 256 bytes, blocks only before it is seeded */
+	if (getentropy(raw, bytes) != 0)
 		return -EIO;
 	to_hex(raw, bytes, out);
-	OPENSSL_cleanse(raw, sizeof(raw));
+	aur_wipe(raw, sizeof(raw));
 	return 0;
+}
+
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/*
+ * Decode standard base64 (RFC 4648 section 4): len a multiple of 4, '='
+ * only as the last one or two characters. out has room for len / 4 * 3
+ * bytes. The decoded length, or -1.
+ */
+static int b64_decode(const char *in, size_t len, unsigned char *out)
+{
+	size_t n = 0;
+
+	if (len % 4 != 0)
+		return -1;
+	for (size_t i = 0; i < len; i += 4) {
+		int last = i + 4 == len;
+		int pad3 = last && in[i + 3] == '=';
+		int pad2 = pad3 && in[i + 2] == '=';
+		int v0 = b64_value((unsigned char)in[i]);
+		int v1 = b64_value((unsigned char)in[i + 1]);
+		int v2 = pad2 ? 0 : b64_value((unsigned char)in[i + 2]);
+		int v3 = pad3 ? 0 : b64_value((unsigned char)in[i + 3]);
+		unsigned long group;
+
+		if (v0 < 0 || v1 < 0 || v2 < 0 || v3 < 0)
+			return -1;
+		group = ((unsigned long)v0 << 18) | ((unsigned long)v1 << 12) |
+			((unsigned long)v2 << 6) | (unsigned long)v3;
+		out[n++] = (unsigned char)(group >> 16);
+		if (!pad2)
+			out[n++] = (unsigned char)(group >> 8);
+		if (!pad3)
+			out[n++] = (unsigned char)group;
+	}
+	return (int)n;
 }
 
 int aur_basic_password(const char *value, char *out, size_t outlen)
@@ -93,14 +151,9 @@ int aur_basic_password(const char *value, char *out, size_t outlen)
 		inlen--;
 	if (inlen == 0 || inlen % 4 != 0 || inlen / 4 * 3 >= sizeof(decoded))
 		return -EINVAL;
-	n = EVP_DecodeBlock(decoded, (const unsigned char *)b64, (int)inlen);
+	n = b64_decode(b64, inlen, decoded);
 	if (n < 0)
 		return -EINVAL;
-	/* EVP_DecodeBlock counts padding as output bytes */
-	if (inlen >= 1 && b64[inlen - 1] == '=')
-		n--;
-	if (inlen >= 2 && b64[inlen - 2] == '=')
-		n--;
 	decoded[n] = '\0';
 	colon = memchr(decoded, ':', (size_t)n);
 	if (!colon)
@@ -110,7 +163,7 @@ int aur_basic_password(const char *value, char *out, size_t outlen)
 		return -E2BIG;
 	memcpy(out, colon + 1, pwlen);
 	out[pwlen] = '\0';
-	OPENSSL_cleanse(decoded, sizeof(decoded));
+	aur_wipe(decoded, sizeof(decoded));
 	return 0;
 }
 

@@ -6,6 +6,9 @@
  * (shared PLATFORMS.md): PagerDuty "X-PagerDuty-Signature: v1=<hex>[,v1=<hex>]",
  * Grafana "X-Grafana-Alerting-Signature: <hex>" over the body, or over
  * "<unix seconds>:<body>" when a timestamp header is sent.
+ *
+ * SHA-256 and HMAC come from lib/sha256.c, randomness from getentropy(3):
+ * the programs do not load libcrypto.
  */
 #ifndef AURORA_AUTH_H
 #define AURORA_AUTH_H
@@ -24,6 +27,12 @@ void aur_hmac_sha256_hex(const char *key, size_t keylen, const void *msg, size_t
  * differ (lengths are not secret: different lengths compare unequal at once).
  */
 int aur_ct_streq(const char *a, size_t alen, const char *b, size_t blen);
+/*
+ * Overwrite len bytes at p with zeros through a volatile pointer, so the
+ * compiler keeps the stores even when p is freed or goes out of scope next:
+ * for passwords and secrets that must not outlive their use.
+ */
+void aur_wipe(void *p, size_t len);
 /* 1 when sha256(token) equals the stored hex digest, in constant time. */
 int aur_token_matches(const char *token, size_t tokenlen, const char *stored_hex);
 /*

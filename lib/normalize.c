@@ -10,12 +10,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <openssl/evp.h>
 
 #include "db.h"
 #include "embed.h"
 #include "jvio.h"
 #include "normalize.h"
+#include "sha256.h"
 #include "timeutil.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -94,8 +94,6 @@ struct aur_normalizer {
 	jv *outs;                  /* one raw record's output, before checking */
 	size_t nouts;
 	size_t capouts;
-	EVP_MD *sha256;
-	EVP_MD_CTX *md;
 	struct aur_buf msgs;       /* jq's compile messages */
 	struct aur_buf tmp_source; /* texts of numbers */
 	struct aur_buf tmp_key;
@@ -350,23 +348,22 @@ static void describe(jv v, char *out, size_t outlen)
 
 static const char *const severities[] = { "critical", "high", "medium", "low", "info" };
 
-static int fingerprint(struct aur_normalizer *n, const char *src, size_t srclen, const char *key,
-		       size_t keylen, char hex[33])
+static void fingerprint(const char *src, size_t srclen, const char *key, size_t keylen, char hex[33])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	struct aur_sha256_ctx ctx;
+	unsigned char md[AUR_SHA256_LEN];
 	static const char digits[] = "0123456789abcdef";
 
-	if (!EVP_DigestInit_ex(n->md, n->sha256, NULL) || !EVP_DigestUpdate(n->md, src, srclen) ||
-	    !EVP_DigestUpdate(n->md, ":", 1) || !EVP_DigestUpdate(n->md, key, keylen) ||
-	    !EVP_DigestFinal_ex(n->md, md, &mdlen) || mdlen < 16)
-		return -EIO;
+	aur_sha256_init(&ctx);
+	aur_sha256_update(&ctx, src, srclen);
+	aur_sha256_update(&ctx, ":", 1);
+	aur_sha256_update(&ctx, key, keylen);
+	aur_sha256_final(&ctx, md);
 	for (size_t i = 0; i < 16; i++) {
 		hex[2 * i] = digits[md[i] >> 4];
 		hex[2 * i + 1] = digits[md[i] & 15];
 	}
 	hex[32] = '\0';
-	return 0;
 }
 
 /* Copy the members of rec that are none of aurora's fields. */
@@ -519,10 +516,7 @@ static int put_alert(struct aur_normalizer *n, const struct record *r, const str
 		return -EINVAL;
 	}
 	source_of(n, r->f[F_SOURCE], lc, &src, &srclen);
-	if (fingerprint(n, src, srclen, r->key, r->keylen, hex) < 0) {
-		snprintf(err, errlen, "cannot compute the fingerprint");
-		return -EIO;
-	}
+	fingerprint(src, srclen, r->key, r->keylen, hex);
 	/*
 	 * ended_at: a resolved alert's end, else the delivery's time;
 	 * started_at: the platform's start, else the end of a resolved alert,
@@ -950,12 +944,6 @@ int aur_normalize_new(struct aur_normalizer **out, const struct aur_normalize_op
 	aur_buf_init(&n->msgs, 4096);
 	aur_buf_init(&n->tmp_source, 0);
 	aur_buf_init(&n->tmp_key, 0);
-	n->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-	n->md = EVP_MD_CTX_new();
-	if (!n->sha256 || !n->md) {
-		snprintf(err, errlen, "cannot set up SHA-256");
-		goto out;
-	}
 	if (o->default_platform && *o->default_platform)
 		n->default_platform = aur_xstrdup(o->default_platform);
 
@@ -1014,8 +1002,6 @@ void aur_normalize_free(struct aur_normalizer *n)
 	jv_free(n->config);
 	free(n->libdir);
 	free(n->default_platform);
-	EVP_MD_CTX_free(n->md);
-	EVP_MD_free(n->sha256);
 	aur_buf_release(&n->msgs);
 	aur_buf_release(&n->tmp_source);
 	aur_buf_release(&n->tmp_key);

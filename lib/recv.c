@@ -6,8 +6,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
-
 #include "auth.h"
 #include "buf.h"
 #include "jsonvalid.h"
@@ -459,8 +457,8 @@ static void webhook_done(struct wreq *w)
 	if ((status >= 400 && status < 500 && status != 429) || (status == 0 && w->reading))
 		aur_committer_count_reject(w->r->c, w->platform);
 	/* the Basic password and the connector's secret do not outlive the request */
-	OPENSSL_cleanse(w->basic, sizeof(w->basic));
-	OPENSSL_cleanse(w->c.hmac_secret, sizeof(w->c.hmac_secret));
+	aur_wipe(w->basic, sizeof(w->basic));
+	aur_wipe(w->c.hmac_secret, sizeof(w->c.hmac_secret));
 	free(w->headers_json);
 	free(w);
 }
@@ -540,7 +538,7 @@ static enum aur_http_next status_route(struct aur_http_req *req, enum aur_http_p
 	body = jv_object_set(body, jv_string("rejected"), jv_number((double)c.rejected));
 	aur_buf_release(&url);
 	free(pub);
-	OPENSSL_cleanse(c.hmac_secret, sizeof(c.hmac_secret));
+	aur_wipe(c.hmac_secret, sizeof(c.hmac_secret));
 	return aur_http_respond_json(req, 200, body);
 }
 

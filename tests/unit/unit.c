@@ -1,19 +1,26 @@
 /*
  * unit.c - unit tests for lib/ modules whose behaviour is clearer tested
- * directly than through a command: time parsing, HMAC and token checks,
- * bounded buffers, form decoding. Run by tests/unit.bats; prints one line
- * per failed check and "N passed, N failed" at the end.
+ * directly than through a command: time parsing, SHA-256 and HMAC (against
+ * the published vectors and against libcrypto, which only this binary
+ * links), token checks, bounded buffers, form decoding. Run by
+ * tests/unit.bats; prints one line per failed check and "N passed,
+ * N failed" at the end.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jq.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 #include "auth.h"
 #include "buf.h"
 #include "inbox.h"
+#include "sha256.h"
 #include "timeutil.h"
 #include "banned.h"
 
@@ -46,6 +53,233 @@ static void test_time(void)
 	CHECK(aur_time_parse_ms("yesterday", &ms) == -EINVAL);
 	CHECK(aur_time_parse_ms("", &ms) == -EINVAL);
 	CHECK(aur_time_parse_ms("2026-03-03", &ms) == 0 && ms == 1772496000000LL);
+}
+
+/* 1 when the first n bytes of md are the hex digits in want (2n of them) */
+static int digest_is(const unsigned char *md, size_t n, const char *want)
+{
+	char hex[2 * AUR_SHA256_LEN + 1];
+
+	for (size_t i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return strlen(want) == 2 * n && memcmp(hex, want, 2 * n) == 0;
+}
+
+/* FIPS 180-4 / NIST CSRC examples for SHA-256, plus the empty message */
+static void test_sha256_vectors(void)
+{
+	static const char m448[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	static const char million_a[] = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+	unsigned char md[AUR_SHA256_LEN];
+	unsigned char chunk[997];
+	struct aur_sha256_ctx ctx;
+	unsigned char *a;
+	size_t left;
+
+	aur_sha256("abc", 3, md);
+	CHECK(digest_is(md, 32, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+	CHECK(strlen(m448) * 8 == 448);
+	aur_sha256(m448, strlen(m448), md);
+	CHECK(digest_is(md, 32, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"));
+	aur_sha256(NULL, 0, md);
+	CHECK(digest_is(md, 32, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+
+	a = malloc(1000000);
+	CHECK(a != NULL);
+	if (a) {
+		memset(a, 'a', 1000000);
+		aur_sha256(a, 1000000, md);
+		CHECK(digest_is(md, 32, million_a));
+		free(a);
+	}
+	/* the same million in pieces that straddle every block boundary differently */
+	memset(chunk, 'a', sizeof(chunk));
+	aur_sha256_init(&ctx);
+	for (left = 1000000; left > 0;) {
+		size_t n = left < sizeof(chunk) ? left : sizeof(chunk);
+
+		aur_sha256_update(&ctx, chunk, n);
+		left -= n;
+	}
+	aur_sha256_final(&ctx, md);
+	CHECK(digest_is(md, 32, million_a));
+	/* byte by byte, through the partial-block path only */
+	aur_sha256_init(&ctx);
+	for (int i = 0; i < 3; i++)
+		aur_sha256_update(&ctx, "abc" + i, 1);
+	aur_sha256_final(&ctx, md);
+	CHECK(digest_is(md, 32, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+}
+
+/* RFC 4231 section 4: HMAC-SHA-256 test cases 1 to 7 */
+static void test_hmac_rfc4231(void)
+{
+	static const char data6[] = "Test Using Larger Than Block-Size Key - Hash Key First";
+	static const char data7[] = "This is a test using a larger than block-size key and a larger "
+				    "than block-size data. The key needs to be hashed before being "
+				    "used by the HMAC algorithm.";
+	unsigned char key[131];
+	unsigned char data[50];
+	unsigned char md[AUR_SHA256_LEN];
+	struct aur_hmac_sha256_ctx ctx;
+
+	memset(key, 0x0b, 20);
+	aur_hmac_sha256(key, 20, "Hi There", 8, md);
+	CHECK(digest_is(md, 32, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"));
+
+	aur_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, md);
+	CHECK(digest_is(md, 32, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"));
+
+	memset(key, 0xaa, 20);
+	memset(data, 0xdd, 50);
+	aur_hmac_sha256(key, 20, data, 50, md);
+	CHECK(digest_is(md, 32, "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"));
+
+	for (int i = 0; i < 25; i++)
+		key[i] = (unsigned char)(i + 1);
+	memset(data, 0xcd, 50);
+	aur_hmac_sha256(key, 25, data, 50, md);
+	CHECK(digest_is(md, 32, "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"));
+
+	/* test case 5 publishes only the first 128 bits */
+	memset(key, 0x0c, 20);
+	aur_hmac_sha256(key, 20, "Test With Truncation", 20, md);
+	CHECK(digest_is(md, 16, "a3b6167473100ee06e0c796c2955552b"));
+
+	/* 6 and 7: a 131-byte key, longer than a block, is hashed first */
+	memset(key, 0xaa, 131);
+	aur_hmac_sha256(key, 131, data6, strlen(data6), md);
+	CHECK(digest_is(md, 32, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"));
+	CHECK(strlen(data7) == 152);
+	aur_hmac_sha256(key, 131, data7, strlen(data7), md);
+	CHECK(digest_is(md, 32, "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"));
+	aur_hmac_sha256_init(&ctx, key, 131);
+	aur_hmac_sha256_update(&ctx, data7, 100);
+	aur_hmac_sha256_update(&ctx, data7 + 100, strlen(data7) - 100);
+	aur_hmac_sha256_final(&ctx, md);
+	CHECK(digest_is(md, 32, "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"));
+}
+
+/* splitmix64: a fixed seed, so a failure reproduces */
+static uint64_t next_rand(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
+static size_t rand_below(uint64_t *state, size_t n)
+{
+	return (size_t)(next_rand(state) % n);
+}
+
+static void fill_rand(uint64_t *state, unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (unsigned char)next_rand(state);
+}
+
+/* up to 8 cut points in 0..len, sorted, duplicates (empty pieces) allowed; returns their number */
+static size_t random_cuts(uint64_t *state, size_t len, size_t cuts[8])
+{
+	size_t n = rand_below(state, 9);
+
+	for (size_t i = 0; i < n; i++) {
+		size_t c = rand_below(state, len + 1);
+		size_t j = i;
+
+		for (; j > 0 && cuts[j - 1] > c; j--)
+			cuts[j] = cuts[j - 1];
+		cuts[j] = c;
+	}
+	return n;
+}
+
+static void sha256_in_pieces(uint64_t *state, const unsigned char *msg, size_t len,
+			     unsigned char out[AUR_SHA256_LEN])
+{
+	struct aur_sha256_ctx ctx;
+	size_t cuts[8];
+	size_t n = random_cuts(state, len, cuts);
+	size_t at = 0;
+
+	aur_sha256_init(&ctx);
+	for (size_t i = 0; i < n; i++) {
+		aur_sha256_update(&ctx, msg + at, cuts[i] - at);
+		at = cuts[i];
+	}
+	aur_sha256_update(&ctx, msg + at, len - at);
+	aur_sha256_final(&ctx, out);
+}
+
+static void hmac_in_pieces(uint64_t *state, const unsigned char *key, size_t keylen,
+			   const unsigned char *msg, size_t len, unsigned char out[AUR_SHA256_LEN])
+{
+	struct aur_hmac_sha256_ctx ctx;
+	size_t cuts[8];
+	size_t n = random_cuts(state, len, cuts);
+	size_t at = 0;
+
+	aur_hmac_sha256_init(&ctx, key, keylen);
+	for (size_t i = 0; i < n; i++) {
+		aur_hmac_sha256_update(&ctx, msg + at, cuts[i] - at);
+		at = cuts[i];
+	}
+	aur_hmac_sha256_update(&ctx, msg + at, len - at);
+	aur_hmac_sha256_final(&ctx, out);
+}
+
+/* lib/sha256.c against libcrypto: every length 0..1000, then random keys and messages */
+static void test_sha256_vs_libcrypto(void)
+{
+	uint64_t state = 20260304;
+	unsigned char msg[1000];
+	unsigned char key[200];
+	unsigned char want[EVP_MAX_MD_SIZE];
+	unsigned char got[AUR_SHA256_LEN];
+	unsigned char got_pieces[AUR_SHA256_LEN];
+	unsigned int wantlen = 0;
+	int sha_bad = 0;
+	int hmac_bad = 0;
+
+	for (size_t len = 0; len <= sizeof(msg); len++) {
+		fill_rand(&state, msg, len);
+		SHA256(msg, len, want);
+		aur_sha256(msg, len, got);
+		sha256_in_pieces(&state, msg, len, got_pieces);
+		if (memcmp(got, want, 32) != 0 || memcmp(got_pieces, want, 32) != 0) {
+			if (!sha_bad)
+				printf("FAIL %s:%d: SHA-256 differs from libcrypto at length %zu\n",
+				       __FILE__, __LINE__, len);
+			sha_bad++;
+		}
+	}
+	CHECK(sha_bad == 0);
+
+	/* every key length 0..200 once (63, 64, 65 among them), then random ones */
+	for (size_t i = 0; i < 3000; i++) {
+		size_t keylen = i <= sizeof(key) ? i : rand_below(&state, sizeof(key) + 1);
+		size_t len = rand_below(&state, sizeof(msg) + 1);
+
+		fill_rand(&state, key, keylen);
+		fill_rand(&state, msg, len);
+		if (!HMAC(EVP_sha256(), key, (int)keylen, msg, len, want, &wantlen) || wantlen != 32) {
+			printf("FAIL %s:%d: libcrypto's HMAC failed\n", __FILE__, __LINE__);
+			hmac_bad++;
+			break;
+		}
+		aur_hmac_sha256(key, keylen, msg, len, got);
+		hmac_in_pieces(&state, key, keylen, msg, len, got_pieces);
+		if (memcmp(got, want, 32) != 0 || memcmp(got_pieces, want, 32) != 0) {
+			if (!hmac_bad)
+				printf("FAIL %s:%d: HMAC differs from libcrypto: key %zu bytes, message %zu\n",
+				       __FILE__, __LINE__, keylen, len);
+			hmac_bad++;
+		}
+	}
+	CHECK(hmac_bad == 0);
 }
 
 static void test_hmac(void)
@@ -93,6 +327,32 @@ static void test_basic(void)
 	/* "nocolon" */
 	CHECK(aur_basic_password("Basic bm9jb2xvbg==", pw, sizeof(pw)) == -EINVAL);
 	CHECK(aur_basic_password("Basic dXNlcjp0b2s6ZW4=", pw, 3) == -E2BIG);
+	/* "u:p", no padding; "u:p1", two padding characters */
+	CHECK(aur_basic_password("Basic dTpw", pw, sizeof(pw)) == 0 && !strcmp(pw, "p"));
+	CHECK(aur_basic_password("Basic dTpwMQ==  ", pw, sizeof(pw)) == 0 && !strcmp(pw, "p1"));
+	/* a length not a multiple of 4; padding anywhere but at the end */
+	CHECK(aur_basic_password("Basic dXNlcjp0b2s6ZW4", pw, sizeof(pw)) == -EINVAL);
+	CHECK(aur_basic_password("Basic Og==dTpw", pw, sizeof(pw)) == -EINVAL);
+	CHECK(aur_basic_password("Basic dTp=dTpw", pw, sizeof(pw)) == -EINVAL);
+	CHECK(aur_basic_password("Basic ====", pw, sizeof(pw)) == -EINVAL);
+	CHECK(aur_basic_password("Basic dT=w", pw, sizeof(pw)) == -EINVAL);
+	CHECK(aur_basic_password("Basic ", pw, sizeof(pw)) == -EINVAL);
+}
+
+static void test_random_wipe(void)
+{
+	char a[65];
+	char b[65];
+	unsigned char secret[16];
+
+	CHECK(aur_random_hex(a, sizeof(a), 32) == 0 && strlen(a) == 64);
+	CHECK(strspn(a, "0123456789abcdef") == 64);
+	CHECK(aur_random_hex(b, sizeof(b), 32) == 0 && strcmp(a, b) != 0);
+	CHECK(aur_random_hex(a, 64, 32) == -EINVAL);
+	CHECK(aur_random_hex(a, sizeof(a), 129) == -EINVAL);
+	memset(secret, 0x5a, sizeof(secret));
+	aur_wipe(secret, sizeof(secret));
+	CHECK(secret[0] == 0 && secret[15] == 0 && !memcmp(secret, secret + 1, sizeof(secret) - 1));
 }
 
 static void test_buf(void)
@@ -137,8 +397,12 @@ static void test_form(void)
 int main(void)
 {
 	test_time();
+	test_sha256_vectors();
+	test_hmac_rfc4231();
+	test_sha256_vs_libcrypto();
 	test_hmac();
 	test_basic();
+	test_random_wipe();
 	test_buf();
 	test_form();
 	printf("%d passed, %d failed\n", passed, failed);
