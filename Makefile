@@ -23,7 +23,8 @@ CFLAGS    ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -Ilib -Ibuild/gen \
              -DAURORA_VERSION='"$(VERSION)"' -DAURORA_SHAREDIR='"$(SHAREDIR)"' \
              $(shell pkg-config --cflags sqlite3 libcurl libmicrohttpd)
-LDLIBS    := -Wl,--as-needed -ljq $(shell pkg-config --libs sqlite3 libcurl libmicrohttpd) \
+# libmicrohttpd is compiled against, not linked: lib/http_mhd.c opens it with dlopen
+LDLIBS    := -Wl,--as-needed -ljq $(shell pkg-config --libs sqlite3 libcurl) \
              -lpthread -lm
 # SHA-256 and HMAC are built in (lib/sha256.c): the programs do not link libcrypto;
 # the unit tests do, as the reference they compare lib/sha256.c against

@@ -1,7 +1,12 @@
+/*
+ * http.c - what both modes of the HTTP layer share: options, routes, the
+ * request's accessors and the answers. How a request arrives and how an
+ * answer leaves is the backend's: http_mhd.c (accept loop) or http_conn.c
+ * (one connection); see http_impl.h.
+ */
 #define _GNU_SOURCE
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -13,73 +18,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
 #include "buf.h"
 #include "http.h"
+#include "http_impl.h"
 #include "log.h"
-#include "timeutil.h"
 #include "xalloc.h"
 #include "banned.h"
-
-#define MAX_EXTRA_HEADERS 4
-
-struct route {
-	unsigned methods;
-	const char *pattern;
-	enum aur_http_next (*handler)(struct aur_http_req *req, enum aur_http_phase phase, void *arg);
-	void *arg;
-};
-
-struct aur_http {
-	struct aur_http_options o;
-	struct route routes[AUR_HTTP_MAX_ROUTES];
-	unsigned nroutes;
-	struct MHD_Daemon *d;
-	int listen_fd;      /* accept loop: until quiesced */
-	int can_suspend;
-	int closed;         /* one-connection mode: the connection is gone */
-	char remote[64];    /* one-connection mode: the peer */
-	atomic_uint active;
-	atomic_uint suspended;
-	atomic_uint parked;      /* streams waiting for aur_http_stream_wake */
-	pthread_mutex_t park_mu; /* the parked and woken flags of every stream */
-};
-
-enum req_state {
-	ST_NEW = 0,   /* headers in, handler not asked yet */
-	ST_BODY,      /* reading the body */
-	ST_HANDLER,   /* the handler has it */
-	ST_SUSPENDED, /* suspended; the next call is the resume */
-	ST_ANSWERED   /* a response is queued */
-};
-
-struct aur_http_req {
-	struct aur_http *h;
-	struct MHD_Connection *conn;
-	const struct route *route;
-	enum aur_http_method method;
-	const char *method_name;
-	const char *path;
-	char *param_buf;
-	const char *params[AUR_HTTP_MAX_PARAMS];
-	enum req_state state;
-	struct aur_buf body;
-	int too_large;
-	size_t discarded;
-	long long deadline_ms;
-	unsigned status;
-	int was_suspended;
-	char *extra[MAX_EXTRA_HEADERS][2];
-	unsigned nextra;
-	void *data;
-	char remote[64];
-	/* a streamed answer */
-	ssize_t (*more)(void *arg, char *buf, size_t max);
-	void *more_arg;
-	int parked; /* suspended until aur_http_stream_wake; under park_mu */
-	int woken;  /* a wake came while the callback ran; under park_mu */
-};
 
 void aur_http_options_init(struct aur_http_options *o)
 {
@@ -94,10 +38,7 @@ void aur_http_options_init(struct aur_http_options *o)
 	o->log = NULL;
 }
 
-static void say(const struct aur_http *h, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void say(const struct aur_http *h, int level, const char *fmt, ...)
+void aur_http_say(const struct aur_http *h, int level, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -147,25 +88,6 @@ int aur_http_route(struct aur_http *h, unsigned methods, const char *pattern,
 	r->handler = handler;
 	r->arg = arg;
 	return 0;
-}
-
-/* libmicrohttpd's own messages, one line each, at info level. */
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
-
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	struct aur_http *h = cls;
-	char msg[512];
-	size_t n;
-
-	if (!h->o.log)
-		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-		msg[--n] = '\0';
-	h->o.log(AUR_LOG_INFO, msg);
 }
 
 static enum aur_http_method parse_method(const char *m)
@@ -254,80 +176,26 @@ static void allow_header(struct aur_http_req *req, unsigned methods)
 	aur_buf_release(&b);
 }
 
-struct header_tally {
-	unsigned count;
-	size_t bytes;
-};
-
-static enum MHD_Result tally_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+struct aur_http_req *aur_http_req_new(struct aur_http *h, const char *method, const char *path)
 {
-	struct header_tally *t = cls;
+	struct aur_http_req *req = aur_xcalloc(1, sizeof(*req));
 
-	if (kind == MHD_HEADER_KIND)
-		t->count++;
-	/* name, ": " (or "=" and "&" for query arguments) and CRLF */
-	t->bytes += (key ? strlen(key) : 0) + (value ? strlen(value) : 0) + 4;
-	return MHD_YES;
+	req->h = h;
+	req->path = path;
+	req->method_name = method;
+	req->method = parse_method(method);
+	aur_buf_init(&req->body, 1);
+	atomic_fetch_add(&h->active, 1);
+	return req;
 }
 
-static void restore_timeout(struct aur_http_req *req)
-{
-	MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT, req->h->o.read_timeout_s);
-}
-
-static enum MHD_Result internal_error(struct aur_http_req *req, const char *what)
-{
-	say(req->h, AUR_LOG_ERROR, "%s %s: %s", req->method_name, req->path, what);
-	if (req->state == ST_ANSWERED)
-		return MHD_YES;
-	return aur_http_respond_error(req, 500, "internal error") == AUR_HTTP_ANSWERED ? MHD_YES : MHD_NO;
-}
-
-static enum MHD_Result apply(struct aur_http_req *req, enum aur_http_next next, enum aur_http_phase phase)
-{
-	switch (next) {
-	case AUR_HTTP_ANSWERED:
-		if (req->state == ST_ANSWERED)
-			return MHD_YES;
-		return internal_error(req, "handler returned without an answer");
-	case AUR_HTTP_READ_BODY:
-		if (phase != AUR_HTTP_HEADERS || req->state != ST_NEW)
-			return internal_error(req, "handler asked for the body too late");
-		req->state = ST_BODY;
-		req->deadline_ms = aur_time_mono_ms() + (long long)req->h->o.read_timeout_s * 1000;
-		aur_buf_init(&req->body, req->h->o.max_body);
-		restore_timeout(req);
-		return MHD_YES;
-	case AUR_HTTP_SUSPENDED:
-		if (req->state == ST_SUSPENDED)
-			return MHD_YES;
-		return internal_error(req, "handler said suspended without suspending");
-	case AUR_HTTP_CLOSE:
-		return MHD_NO;
-	}
-	return internal_error(req, "handler returned an unknown value");
-}
-
-static enum MHD_Result start(struct aur_http_req *req)
+int aur_http_req_route(struct aur_http_req *req)
 {
 	struct aur_http *h = req->h;
-	struct header_tally t = { 0, 0 };
 	struct span spans[AUR_HTTP_MAX_PARAMS];
 	unsigned nspans = 0;
 	unsigned allowed = 0;
 
-	t.bytes = strlen(req->method_name) + strlen(req->path) + 12;
-	MHD_get_connection_values(req->conn, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND, tally_header, &t);
-	if (t.count > h->o.max_headers) {
-		aur_http_respond_error(req, 431, "request has %u header fields (limit %u)", t.count,
-				       h->o.max_headers);
-		return MHD_YES;
-	}
-	if (t.bytes > h->o.max_header_bytes) {
-		aur_http_respond_error(req, 431, "request line and headers are %zu bytes (limit %zu)", t.bytes,
-				       h->o.max_header_bytes);
-		return MHD_YES;
-	}
 	for (unsigned i = 0; i < h->nroutes; i++) {
 		const struct route *r = &h->routes[i];
 
@@ -347,110 +215,16 @@ static enum MHD_Result start(struct aur_http_req *req)
 		} else {
 			aur_http_respond_error(req, 404, "no such resource: %s", req->path);
 		}
-		return req->state == ST_ANSWERED ? MHD_YES : MHD_NO;
+		return 0;
 	}
 	set_params(req, spans, nspans);
-	return apply(req, req->route->handler(req, AUR_HTTP_HEADERS, req->route->arg), AUR_HTTP_HEADERS);
+	return 1;
 }
 
-static enum MHD_Result take_body(struct aur_http_req *req, const char *data, size_t n)
+void aur_http_req_end(struct aur_http_req *req)
 {
 	struct aur_http *h = req->h;
-	long long now = aur_time_mono_ms();
-	long long left = req->deadline_ms - now;
-	const size_t mib = (size_t)1024 * 1024;
-	size_t discard_cap = (h->o.max_body > mib ? h->o.max_body : mib) * 4;
 
-	if (left <= 0) {
-		say(h, AUR_LOG_INFO, "%s %s: body not complete within %u s, closing", req->method_name,
-		    req->path, h->o.read_timeout_s);
-		return MHD_NO;
-	}
-	if (!req->too_large && aur_buf_add(&req->body, data, n) < 0) {
-		/*
-		 * libmicrohttpd cannot answer while a body is still arriving:
-		 * count and drop the rest, answer 413 at its end; a sender that
-		 * goes on far past the limit is cut off instead.
-		 */
-		req->too_large = 1;
-		req->discarded = req->body.len;
-		aur_buf_release(&req->body);
-	}
-	if (req->too_large) {
-		req->discarded += n;
-		if (req->discarded > discard_cap) {
-			say(h, AUR_LOG_INFO, "%s %s: body passed %zu bytes, closing", req->method_name,
-			    req->path, discard_cap);
-			return MHD_NO;
-		}
-	}
-	/* the idle timer now counts down to the body's deadline */
-	MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT,
-				  (unsigned)((left + 999) / 1000));
-	return MHD_YES;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
-{
-	struct aur_http *h = cls;
-	struct aur_http_req *req = *con_cls;
-
-	(void)version;
-	if (!req) {
-		req = aur_xcalloc(1, sizeof(*req));
-		req->h = h;
-		req->conn = conn;
-		req->path = url;
-		req->method_name = method;
-		req->method = parse_method(method);
-		aur_buf_init(&req->body, 1);
-		atomic_fetch_add(&h->active, 1);
-		*con_cls = req;
-		return start(req);
-	}
-	switch (req->state) {
-	case ST_BODY:
-		if (*upload_size) {
-			enum MHD_Result rc = take_body(req, upload, *upload_size);
-
-			*upload_size = 0;
-			return rc;
-		}
-		req->state = ST_HANDLER;
-		restore_timeout(req);
-		if (req->too_large) {
-			aur_http_respond_error(req, 413, "body passed the limit of %zu bytes", h->o.max_body);
-			return req->state == ST_ANSWERED ? MHD_YES : MHD_NO;
-		}
-		return apply(req, req->route->handler(req, AUR_HTTP_BODY, req->route->arg), AUR_HTTP_BODY);
-	case ST_SUSPENDED:
-		req->state = ST_HANDLER;
-		return apply(req, req->route->handler(req, AUR_HTTP_RESUMED, req->route->arg),
-			     AUR_HTTP_RESUMED);
-	case ST_ANSWERED:
-		/* answered before the body: libmicrohttpd drops the rest */
-		*upload_size = 0;
-		return MHD_YES;
-	case ST_NEW:
-	case ST_HANDLER:
-		break;
-	}
-	return internal_error(req, "request in an unexpected state");
-}
-
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
-{
-	struct aur_http *h = cls;
-	struct aur_http_req *req = *con_cls;
-
-	(void)conn;
-	(void)toe;
-	if (!req)
-		return;
-	*con_cls = NULL;
 	if (req->route)
 		req->route->handler(req, AUR_HTTP_DONE, req->route->arg);
 	if (req->was_suspended)
@@ -465,115 +239,36 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(req);
 }
 
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-			  enum MHD_ConnectionNotificationCode toe)
+size_t aur_http_discard_cap(const struct aur_http *h)
 {
-	struct aur_http *h = cls;
+	const size_t mib = (size_t)1024 * 1024;
 
-	(void)conn;
-	(void)socket_context;
-	if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
-		h->closed = 1;
+	return (h->o.max_body > mib ? h->o.max_body : mib) * 4;
 }
 
-/*
- * A connection's memory: the headers up to the limit with room to spare, so
- * a request over the limit still gets our own 431. Not more: libmicrohttpd
- * clears the whole pool for every request (a memset that stood out in
- * profiles of the accept loop at twice this size).
- */
-static size_t pool_size(const struct aur_http *h)
+const char *aur_http_reason(unsigned status)
 {
-	return h->o.max_header_bytes + 8192;
-}
+	static const struct {
+		unsigned status;
+		const char *reason;
+	} reasons[] = {
+		{ 100, "Continue" },          { 200, "OK" },
+		{ 201, "Created" },           { 202, "Accepted" },
+		{ 204, "No Content" },        { 304, "Not Modified" },
+		{ 400, "Bad Request" },       { 401, "Unauthorized" },
+		{ 403, "Forbidden" },         { 404, "Not Found" },
+		{ 405, "Method Not Allowed" }, { 409, "Conflict" },
+		{ 411, "Length Required" },   { 413, "Content Too Large" },
+		{ 415, "Unsupported Media Type" }, { 422, "Unprocessable Content" },
+		{ 429, "Too Many Requests" }, { 431, "Request Header Fields Too Large" },
+		{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
+		{ 503, "Service Unavailable" }, { 505, "HTTP Version Not Supported" },
+	};
 
-int aur_http_start_listener(struct aur_http *h, int fd, char *err, size_t errlen)
-{
-	struct MHD_OptionItem ops[8];
-	unsigned n = 0;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-			 MHD_USE_ERROR_LOG;
-	int fl = fcntl(fd, F_GETFL);
-
-	/* several workers accept on it: a blocking accept would stall one */
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-		snprintf(err, errlen, "listening socket: %s", strerror(errno));
-		return -EIO;
-	}
-	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, fd, NULL };
-	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, h->o.max_connections, NULL };
-	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, h->o.read_timeout_s, NULL };
-	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)pool_size(h),
-					    NULL };
-	if (h->o.threads > 1)
-		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, h->o.threads, NULL };
-	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
-	/* the logger goes first, or libmicrohttpd prints to stderr before it is set */
-	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-				MHD_OPTION_ARRAY, ops,
-				MHD_OPTION_END);
-	if (!h->d) {
-		snprintf(err, errlen, "libmicrohttpd did not start on the listening socket");
-		return -EIO;
-	}
-	h->listen_fd = fd;
-	h->can_suspend = 1;
-	return 0;
-}
-
-int aur_http_start_connection(struct aur_http *h, int fd, const char *remote, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	unsigned flags = MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
-
-	if (remote)
-		snprintf(h->remote, sizeof(h->remote), "%s", remote);
-	memset(&ss, 0, sizeof(ss));
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0 || len == 0) {
-		/* libmicrohttpd wants some address; the real one may be unknowable */
-		ss.ss_family = AF_INET;
-		len = sizeof(struct sockaddr_in);
-	}
-	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-				MHD_OPTION_CONNECTION_TIMEOUT, h->o.read_timeout_s,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool_size(h),
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-				MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
-				MHD_OPTION_END);
-	if (!h->d) {
-		close(fd);
-		snprintf(err, errlen, "libmicrohttpd did not start");
-		return -EIO;
-	}
-	if (MHD_add_connection(h->d, fd, (struct sockaddr *)&ss, len) != MHD_YES) {
-		snprintf(err, errlen, "libmicrohttpd refused the connection: %s", strerror(errno));
-		return -EIO;
-	}
-	return 0;
-}
-
-int aur_http_run_connection(struct aur_http *h, const volatile sig_atomic_t *stop)
-{
-	long long give_up = 0;
-
-	while (!h->closed) {
-		if (*stop) {
-			long long now = aur_time_mono_ms();
-
-			if (!give_up)
-				give_up = now + 2000;
-			if (atomic_load(&h->active) == 0 || now >= give_up)
-				break;
-		}
-		/* bounded, so a signal that lands just before the wait is seen soon */
-		if (MHD_run_wait(h->d, 200) != MHD_YES)
-			return -EIO;
-	}
-	return 0;
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (reasons[i].status == status)
+			return reasons[i].reason;
+	return status < 300 ? "OK" : status < 400 ? "Redirect" : status < 500 ? "Client Error" : "Server Error";
 }
 
 int aur_http_can_suspend(const struct aur_http *h)
@@ -583,14 +278,8 @@ int aur_http_can_suspend(const struct aur_http *h)
 
 void aur_http_quiesce(struct aur_http *h)
 {
-	int fd;
-
-	if (!h->d || h->listen_fd < 0)
-		return;
-	fd = MHD_quiesce_daemon(h->d);
-	if (fd >= 0)
-		close(fd);
-	h->listen_fd = -1;
+	if (h->be && h->be->quiesce)
+		h->be->quiesce(h);
 }
 
 unsigned aur_http_active(const struct aur_http *h)
@@ -607,8 +296,8 @@ void aur_http_free(struct aur_http *h)
 {
 	if (!h)
 		return;
-	if (h->d)
-		MHD_stop_daemon(h->d);
+	if (h->be)
+		h->be->stop(h);
 	pthread_mutex_destroy(&h->park_mu);
 	free(h);
 }
@@ -635,72 +324,48 @@ const char *aur_http_param(const struct aur_http_req *req, unsigned i)
 
 const char *aur_http_header(const struct aur_http_req *req, const char *name)
 {
-	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+	return req->h->be->value(req, HTTP_KIND_HEADER, name);
 }
 
 const char *aur_http_query(const struct aur_http_req *req, const char *name)
 {
-	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+	return req->h->be->value(req, HTTP_KIND_QUERY, name);
 }
 
 const char *aur_http_cookie(const struct aur_http_req *req, const char *name)
 {
-	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
-}
-
-struct query_scan {
-	const char *const *known;
-	const char *other;
-};
-
-static enum MHD_Result find_other(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-	struct query_scan *q = cls;
-
-	(void)kind;
-	(void)value;
-	for (size_t i = 0; q->known[i]; i++)
-		if (key && !strcmp(q->known[i], key))
-			return MHD_YES;
-	q->other = key ? key : "";
-	return MHD_NO;
+	return req->h->be->value(req, HTTP_KIND_COOKIE, name);
 }
 
 const char *aur_http_query_other(const struct aur_http_req *req, const char *const *known)
 {
-	struct query_scan q = { known, NULL };
-
-	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, find_other, &q);
-	return q.other;
+	return req->h->be->query_other(req, known);
 }
 
 int aur_http_socket(const struct aur_http_req *req)
 {
-	const union MHD_ConnectionInfo *info = MHD_get_connection_info(req->conn,
-									MHD_CONNECTION_INFO_CONNECTION_FD);
-
-	return info ? info->connect_fd : -1;
+	return req->h->be->socket(req);
 }
 
 const char *aur_http_remote(struct aur_http_req *req)
 {
-	const union MHD_ConnectionInfo *info;
+	const struct sockaddr *sa;
 	socklen_t len;
 
 	if (req->h->remote[0])
 		return req->h->remote;
 	if (req->remote[0])
 		return req->remote;
-	info = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (!info || !info->client_addr)
+	sa = req->h->be->peer(req);
+	if (!sa)
 		return "";
-	if (info->client_addr->sa_family == AF_INET)
+	if (sa->sa_family == AF_INET)
 		len = sizeof(struct sockaddr_in);
-	else if (info->client_addr->sa_family == AF_INET6)
+	else if (sa->sa_family == AF_INET6)
 		len = sizeof(struct sockaddr_in6);
 	else
 		return "";
-	if (getnameinfo(info->client_addr, len, req->remote, sizeof(req->remote), NULL, 0, NI_NUMERICHOST))
+	if (getnameinfo(sa, len, req->remote, sizeof(req->remote), NULL, 0, NI_NUMERICHOST))
 		req->remote[0] = '\0';
 	return req->remote;
 }
@@ -739,7 +404,7 @@ enum aur_http_next aur_http_expect_body(struct aur_http_req *req)
 		return aur_http_respond_error(req, 411, "Content-Length required (or a chunked body)");
 	errno = 0;
 	n = strtoull(cl, &end, 10);
-	/* libmicrohttpd has already refused a malformed length; this is a guard */
+	/* both modes have already refused a malformed length; this is a guard */
 	if (errno || end == cl)
 		return aur_http_respond_error(req, 400, "bad Content-Length '%.32s'", cl);
 	if (n > req->h->o.max_body)
@@ -757,13 +422,13 @@ int aur_http_suspend(struct aur_http_req *req)
 		req->was_suspended = 1;
 		atomic_fetch_add(&req->h->suspended, 1);
 	}
-	MHD_suspend_connection(req->conn);
+	req->h->be->suspend(req);
 	return 0;
 }
 
 void aur_http_resume(struct aur_http_req *req)
 {
-	MHD_resume_connection(req->conn);
+	req->h->be->resume(req);
 }
 
 void aur_http_add_header(struct aur_http_req *req, const char *name, const char *value)
@@ -778,27 +443,15 @@ void aur_http_add_header(struct aur_http_req *req, const char *name, const char 
 enum aur_http_next aur_http_respond(struct aur_http_req *req, unsigned status, const char *content_type,
 				    const void *body, size_t len)
 {
-	struct MHD_Response *resp;
-	enum MHD_Result ok;
-
 	if (req->state == ST_ANSWERED)
 		return AUR_HTTP_ANSWERED;
-	resp = MHD_create_response_from_buffer(len, (void *)(len ? body : ""), MHD_RESPMEM_MUST_COPY);
-	if (!resp)
-		return AUR_HTTP_CLOSE;
-	MHD_add_response_header(resp, "Content-Type", content_type);
-	for (unsigned i = 0; i < req->nextra; i++)
-		MHD_add_response_header(resp, req->extra[i][0], req->extra[i][1]);
-	ok = MHD_queue_response(req->conn, status, resp);
-	MHD_destroy_response(resp);
-	if (ok != MHD_YES) {
-		say(req->h, AUR_LOG_WARN, "%s %s: could not queue the %u answer", req->method_name, req->path,
-		    status);
+	if (req->h->be->queue(req, status, content_type, len ? body : "", len) < 0) {
+		aur_http_say(req->h, AUR_LOG_WARN, "%s %s: could not queue the %u answer", req->method_name,
+			     req->path, status);
 		return AUR_HTTP_CLOSE;
 	}
 	req->status = status;
 	req->state = ST_ANSWERED;
-	restore_timeout(req);
 	return AUR_HTTP_ANSWERED;
 }
 
@@ -826,86 +479,25 @@ enum aur_http_next aur_http_respond_error(struct aur_http_req *req, unsigned sta
 	return aur_http_respond_json(req, status, body);
 }
 
-/*
- * libmicrohttpd asks a streamed answer for more. Accept loop: when the
- * handler's callback has nothing, the connection is suspended (parked) and
- * takes no thread until aur_http_stream_wake; a wake that lands while the
- * callback runs makes it ask once more instead, so none is lost.
- */
-static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	struct aur_http_req *req = cls;
-	struct aur_http *h = req->h;
-	ssize_t n;
-
-	(void)pos;
-	for (;;) {
-		if (h->can_suspend) {
-			pthread_mutex_lock(&h->park_mu);
-			req->woken = 0;
-			pthread_mutex_unlock(&h->park_mu);
-		}
-		n = req->more(req->more_arg, buf, max);
-		if (n != 0 || !h->can_suspend)
-			break;
-		pthread_mutex_lock(&h->park_mu);
-		if (!req->woken) {
-			req->parked = 1;
-			atomic_fetch_add(&h->parked, 1);
-			MHD_suspend_connection(req->conn);
-			pthread_mutex_unlock(&h->park_mu);
-			return 0;
-		}
-		pthread_mutex_unlock(&h->park_mu);
-	}
-	if (n == AUR_HTTP_STREAM_END)
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	if (n < 0)
-		return MHD_CONTENT_READER_END_WITH_ERROR;
-	return n;
-}
-
 enum aur_http_next aur_http_respond_stream(struct aur_http_req *req, unsigned status, const char *content_type,
 					   ssize_t (*more)(void *arg, char *buf, size_t max), void *arg,
 					   unsigned idle_timeout_s)
 {
-	struct MHD_Response *resp;
-	enum MHD_Result ok;
-
 	if (req->state == ST_ANSWERED)
 		return AUR_HTTP_ANSWERED;
 	req->more = more;
 	req->more_arg = arg;
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, AUR_HTTP_STREAM_BLOCK, stream_read, req, NULL);
-	if (!resp)
-		return AUR_HTTP_CLOSE;
-	MHD_add_response_header(resp, "Content-Type", content_type);
-	for (unsigned i = 0; i < req->nextra; i++)
-		MHD_add_response_header(resp, req->extra[i][0], req->extra[i][1]);
-	ok = MHD_queue_response(req->conn, status, resp);
-	MHD_destroy_response(resp);
-	if (ok != MHD_YES) {
-		say(req->h, AUR_LOG_WARN, "%s %s: could not queue the %u stream", req->method_name, req->path,
-		    status);
+	if (req->h->be->queue_stream(req, status, content_type, idle_timeout_s) < 0) {
+		aur_http_say(req->h, AUR_LOG_WARN, "%s %s: could not queue the %u stream", req->method_name,
+			     req->path, status);
 		return AUR_HTTP_CLOSE;
 	}
 	req->status = status;
 	req->state = ST_ANSWERED;
-	MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT, idle_timeout_s);
 	return AUR_HTTP_ANSWERED;
 }
 
 void aur_http_stream_wake(struct aur_http_req *req)
 {
-	struct aur_http *h = req->h;
-
-	pthread_mutex_lock(&h->park_mu);
-	if (req->parked) {
-		req->parked = 0;
-		atomic_fetch_sub(&h->parked, 1);
-		MHD_resume_connection(req->conn);
-	} else {
-		req->woken = 1;
-	}
-	pthread_mutex_unlock(&h->park_mu);
+	req->h->be->wake(req);
 }

@@ -1,11 +1,16 @@
 /*
- * http.h - a thin layer over libmicrohttpd: launch modes, routes, bodies,
- * JSON answers.
+ * http.h - aurora's HTTP layer: launch modes, routes, bodies, JSON answers.
  *
- * One server serves either an accept loop (a listening socket: libmicrohttpd's
- * own threads, epoll, a thread pool, suspend/resume) or exactly one
- * connection that was accepted by someone else (inetd, tcpserver, systemd
- * Accept=yes), run in the caller's thread until the peer closes it.
+ * One server serves either an accept loop (a listening socket:
+ * libmicrohttpd's own threads, epoll, a thread pool, suspend/resume;
+ * lib/http_mhd.c, which loads libmicrohttpd with dlopen when the loop
+ * starts) or exactly one connection that was accepted by someone else
+ * (inetd, tcpserver, systemd Accept=yes), run in the caller's thread until
+ * the peer closes it by aurora's own small HTTP/1.1 server (lib/http_conn.c,
+ * lib/http_parse.c), so that a process per connection never loads
+ * libmicrohttpd. Handlers see the same requests either way: the path
+ * percent-decoded, query arguments split on '&' and '=' with '+' as a
+ * space, the first of repeated names (case-insensitive) winning.
  *
  * A request walks through a route's handler in phases:
  *   HEADERS  the request line and the headers are in. The handler answers
@@ -21,9 +26,16 @@
  * (before routing), 404 for a path no route has, 405 with Allow for a path
  * whose routes take other methods, 413 for a chunked body that passes the
  * limit as it arrives. A body must be complete within the read timeout after
- * the headers, else the connection is dropped. libmicrohttpd still answers
- * a few framing errors itself (a malformed request line, headers past its
- * memory limit) with its own short HTML bodies.
+ * the headers, else the connection is dropped without an answer.
+ * Framing errors differ by mode. In one-connection mode this layer answers
+ * them too, in JSON, and closes the connection: 400 for a malformed request
+ * line or header field (obsolete line folding, whitespace before ':', no
+ * ':'), a bad or conflicting Content-Length, Content-Length beside
+ * Transfer-Encoding, a malformed chunk, or HTTP/1.1 without Host; 501 for a
+ * transfer coding other than chunked; 505 for a version other than HTTP/1.0
+ * and 1.1; 431 for a head that does not fit its limit. In the accept loop
+ * libmicrohttpd answers them itself (a malformed request line, headers past
+ * its memory limit) with its own short HTML bodies.
  *
  * An answer may also be a stream (aur_http_respond_stream): a callback
  * hands out the body as it is produced, chunk by chunk, for as long as the
@@ -114,22 +126,30 @@ int aur_http_route(struct aur_http *h, unsigned methods, const char *pattern,
 /*
  * Serve the listening socket fd in libmicrohttpd's threads (thread pool,
  * epoll, suspend/resume). fd is set non-blocking and is closed when the
- * server is freed. 0, or -EIO with err set when libmicrohttpd does not start.
+ * server is freed. libmicrohttpd (libmicrohttpd.so.12) is loaded now, the
+ * first time. 0, or -EIO with err set when it cannot be loaded (err names
+ * the library and its Debian package) or does not start.
  */
 int aur_http_start_listener(struct aur_http *h, int fd, char *err, size_t errlen);
 
 /*
- * Serve one accepted connection fd: from now on libmicrohttpd owns and closes
- * it. remote is the peer address to report (borrowed; copied), or NULL to
- * ask the socket. 0, or -EIO with err set. Then call aur_http_run_connection.
+ * Serve one accepted connection fd (a stream socket, or a pipe: then
+ * SIGPIPE is ignored from now on if it was not): from now on the server
+ * owns and closes it. remote is the peer address to report (borrowed;
+ * copied), or NULL to ask the socket (getpeername; "" when it cannot say).
+ * 0 (err is untouched). Then call aur_http_run_connection.
  */
 int aur_http_start_connection(struct aur_http *h, int fd, const char *remote, char *err, size_t errlen);
 
 /*
- * One-connection mode: serve requests (keep-alive included) until the peer
- * closes the connection or it times out, or *stop becomes non-zero (a signal
- * handler sets it): then the request in progress, if any, is finished
- * (waiting at most 2 s). 0, or -EIO when the event loop fails.
+ * One-connection mode: serve requests until the peer closes the connection
+ * or it times out, or *stop becomes non-zero (a signal handler sets it):
+ * then the request in progress, if any, is finished (waiting at most 2 s)
+ * and its answer says Connection: close. HTTP/1.1 keeps the connection
+ * unless Connection: close, HTTP/1.0 closes it unless Connection:
+ * keep-alive; pipelined requests are served in order. A connection that is
+ * idle for the read timeout is closed. 0, or -EIO when there is no
+ * connection (aur_http_start_connection was not called).
  */
 int aur_http_run_connection(struct aur_http *h, const volatile sig_atomic_t *stop);
 
@@ -212,8 +232,9 @@ enum aur_http_next aur_http_respond_error(struct aur_http_req *req, unsigned sta
 /*
  * Answer status with a body of unknown length that more(arg, buf, max)
  * produces as it goes (chunked transfer coding; HEAD gets the headers
- * only). libmicrohttpd calls more whenever the connection can take bytes,
- * from the thread serving the connection; more copies at most max bytes
+ * only; HTTP/1.0 gets the body up to the end of the connection). The
+ * server calls more whenever the connection can take bytes, from the
+ * thread serving the connection; more copies at most max bytes
  * into buf and returns:
  *   > 0                   that many bytes are in buf
  *   0                     nothing now. Accept loop: the connection is

@@ -674,3 +674,215 @@ launcher() {
 	refute grep -q 'aurora-recv' "$RAW"
 	wait_file_line "$BATS_TEST_TMPDIR/recv.log" '401 wrong token for platform grafana'
 }
+
+# --- one connection per process: aurora's own HTTP/1.1 (tcpserver) ---------------
+
+# tcp_start [OPTION...]: aurora-recv under tcpserver on 127.0.0.1, one process per
+# connection, diagnostics in recv.log; sets RECV_PORT and RECV_URL.
+tcp_start() {
+	launcher tcp tcpserver -1 -H -R 127.0.0.1 0 aurora-recv -v --db "$AURORA_DB" \
+		--log-file "$BATS_TEST_TMPDIR/recv.log" "$@"
+	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp.out" ] && break; sleep 0.05; done
+	RECV_PORT=$(cat "$BATS_TEST_TMPDIR/tcp.out")
+	RECV_URL=http://127.0.0.1:$RECV_PORT
+}
+
+# send [--timeout SEC] [--pause SEC] [--after-100] PIECE...: the pieces (printf-like
+# escapes) on one connection to $RECV_PORT through tests/helpers/rawhttp.py; what
+# came back is in the file $RAW, the helper's status in $RAW_RC (0: the server
+# closed the connection, 3: it did not within the timeout), the time in $RAW_MS.
+send() {
+	local opts=() start
+	while [[ $1 == --* ]]; do
+		opts+=("$1")
+		[ "$1" = --after-100 ] || { shift; opts+=("$1"); }
+		shift
+	done
+	RAW=$BATS_TEST_TMPDIR/raw.out
+	start=$(date +%s%N)
+	RAW_RC=0
+	"$AURORA_TOP/tests/helpers/rawhttp.py" "${opts[@]}" "$RECV_PORT" "$@" >"$RAW" || RAW_RC=$?
+	RAW_MS=$((($(date +%s%N) - start) / 1000000))
+}
+
+# status_lines: the status line of every answer in $RAW, one a line, without CR
+# (an answer's body need not end in a newline: the next one follows at once)
+status_lines() {
+	grep -ao $'HTTP/1\\.1 [0-9][0-9][0-9] [^\r]*' "$RAW"
+}
+
+# raw_body: the body of the (single) answer in $RAW
+raw_body() {
+	sed '1,/^\r$/d' "$RAW"
+}
+
+@test "one connection: pipelined requests are answered in order from one read" {
+	new_token grafana
+	tcp_start
+	local req="POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n"
+	send "$req{\"n\":1}$req{\"n\":2}GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+	assert_equal "$RAW_RC" 0
+	run -0 status_lines
+	assert_output $'HTTP/1.1 202 Accepted\nHTTP/1.1 202 Accepted\nHTTP/1.1 200 OK'
+	grep -aq '{"accepted":true,"id":1}HTTP/1.1 202' "$RAW"
+	grep -aq '{"accepted":true,"id":2}HTTP/1.1 200' "$RAW"
+	assert_equal "$(tail -c 15 "$RAW")" '{"status":"ok"}'
+	run -0 sqlite3 "$AURORA_DB" "SELECT CAST(body AS TEXT) FROM inbox ORDER BY id"
+	assert_output $'{"n":1}\n{"n":2}'
+	wait_file_line "$BATS_TEST_TMPDIR/recv.log" 'connection closed'
+	assert_equal "$(grep -c 'serving one connection' "$BATS_TEST_TMPDIR/recv.log")" 1
+}
+
+@test "one connection: a chunked body with extensions and a trailer is stored byte for byte" {
+	new_token grafana
+	tcp_start --max-body 64
+	send "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5;name=value\r\n{\"a\":\r\n0a\r\n\"\\\\u00e9 x\"\r\n1\r\n}\r\n0\r\nX-Checksum: 1\r\nX-Other: 2\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+	run -0 status_lines
+	assert_output $'HTTP/1.1 202 Accepted\nHTTP/1.1 200 OK'
+	run -0 sqlite3 "$AURORA_DB" "SELECT hex(body) FROM inbox"
+	assert_output "$(printf '{"a":"\\u00e9 x"}' | od -An -tx1 | tr -d ' \n' | tr '[:lower:]' '[:upper:]')"
+	# past --max-body as it arrives: 413, and the connection goes on
+	send "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n$(printf '%064d' 0)\r\n40\r\n$(printf '%064d' 0)\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+	run -0 status_lines
+	assert_output $'HTTP/1.1 413 Content Too Large\nHTTP/1.1 200 OK'
+	grep -aq '"error":"body passed the limit of 64 bytes"' "$RAW"
+	# a chunk size that is not hex is 400, and the connection ends
+	send "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+	assert_equal "$RAW_RC" 0
+	run -0 status_lines
+	assert_output 'HTTP/1.1 400 Bad Request'
+	assert_equal "$(rows)" 1
+}
+
+@test "one connection: Expect: 100-continue gets 100 only when the body is wanted" {
+	new_token grafana
+	tcp_start
+	send --after-100 "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 7\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n" '{"n":1}'
+	assert_equal "$RAW_RC" 0
+	assert_equal "$(head -c 25 "$RAW" | tr '\r\n' 'RN')" 'HTTP/1.1 100 ContinueRNRN'
+	run -0 status_lines
+	assert_output $'HTTP/1.1 100 Continue\nHTTP/1.1 202 Accepted'
+	# a wrong token is refused before the body: no 100, and the connection ends
+	send "POST /api/webhooks/grafana?token=nope HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 7\r\nExpect: 100-continue\r\n\r\n"
+	assert_equal "$RAW_RC" 0
+	run -0 status_lines
+	assert_output 'HTTP/1.1 401 Unauthorized'
+	grep -aq '^Connection: close' "$RAW"
+	assert_equal "$(rows)" 1
+}
+
+@test "one connection: HTTP/1.0 closes after the answer unless it asks for keep-alive" {
+	tcp_start
+	send --timeout 10 'GET /healthz HTTP/1.0\r\n\r\n'
+	assert_equal "$RAW_RC" 0
+	[ "$RAW_MS" -lt 3000 ]
+	run -0 status_lines
+	assert_output 'HTTP/1.1 200 OK'
+	grep -aq '^Connection: close' "$RAW"
+	assert_equal "$(raw_body)" '{"status":"ok"}'
+	send --timeout 10 'GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /healthz HTTP/1.0\r\n\r\n'
+	assert_equal "$RAW_RC" 0
+	run -0 status_lines
+	assert_output $'HTTP/1.1 200 OK\nHTTP/1.1 200 OK'
+}
+
+@test "one connection: a malformed request line is 400 in JSON, another version 505" {
+	tcp_start
+	send 'GET  /healthz HTTP/1.1\r\nHost: t\r\n\r\n'
+	assert_equal "$RAW_RC" 0
+	run -0 status_lines
+	assert_output 'HTTP/1.1 400 Bad Request'
+	grep -aq '^Content-Type: application/json' "$RAW"
+	raw_body | jq -e '.error == "malformed request line: expected METHOD SP target SP HTTP/1.1"'
+	send 'GET /healthz HTTP/1.1 extra\r\nHost: t\r\n\r\n'
+	run -0 status_lines
+	assert_output 'HTTP/1.1 400 Bad Request'
+	send 'GET /healthz HTTP/2.0\r\nHost: t\r\n\r\n'
+	run -0 status_lines
+	assert_output 'HTTP/1.1 505 HTTP Version Not Supported'
+	raw_body | jq -e '.error | test("version 2.0 is not supported")'
+}
+
+@test "one connection: obsolete line folding, whitespace before ':', no ':' are 400; gzip coding 501" {
+	tcp_start
+	send 'GET /healthz HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n  continued\r\n\r\n'
+	run -0 status_lines
+	assert_output 'HTTP/1.1 400 Bad Request'
+	raw_body | jq -e '.error == "obsolete line folding in the header fields"'
+	send 'GET /healthz HTTP/1.1\r\nHost : t\r\n\r\n'
+	run -0 status_lines
+	assert_output 'HTTP/1.1 400 Bad Request'
+	raw_body | jq -e '.error | test("whitespace between a header field name and")'
+	send 'GET /healthz HTTP/1.1\r\nHost: t\r\nno colon here\r\n\r\n'
+	run -0 status_lines
+	assert_output 'HTTP/1.1 400 Bad Request'
+	raw_body | jq -e ".error == \"header field without ':'\""
+	send 'POST /healthz HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n'
+	run -0 status_lines
+	assert_output 'HTTP/1.1 501 Not Implemented'
+	raw_body | jq -e '.error | test("transfer coding")'
+}
+
+@test "one connection: too many header fields or bytes are 431, and the connection ends" {
+	tcp_start --max-headers 5 --max-header-bytes 512
+	send 'GET /healthz HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n'
+	assert_equal "$RAW_RC" 0
+	run -0 status_lines
+	assert_output 'HTTP/1.1 431 Request Header Fields Too Large'
+	raw_body | jq -e '.error == "request has 6 header fields (limit 5)"'
+	send "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: $(printf '%0600d' 0)\r\n\r\n"
+	run -0 status_lines
+	assert_output 'HTTP/1.1 431 Request Header Fields Too Large'
+	raw_body | jq -e '.error | test("bytes \\(limit 512\\)$")'
+}
+
+@test "one connection: two different Content-Lengths, or one beside chunked, are 400" {
+	new_token grafana
+	tcp_start
+	send "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 7\r\nContent-Length: 8\r\n\r\n{\"n\":1}"
+	run -0 status_lines
+	assert_output 'HTTP/1.1 400 Bad Request'
+	raw_body | jq -e '.error == "conflicting Content-Length values"'
+	send "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n7\r\n{\"n\":1}\r\n0\r\n\r\n"
+	run -0 status_lines
+	assert_output 'HTTP/1.1 400 Bad Request'
+	raw_body | jq -e '.error == "both Content-Length and Transfer-Encoding"'
+	send "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: -7\r\n\r\n"
+	run -0 status_lines
+	assert_output 'HTTP/1.1 400 Bad Request'
+	# the same length twice is one length
+	send "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 7\r\nContent-Length: 7\r\nConnection: close\r\n\r\n{\"n\":1}"
+	run -0 status_lines
+	assert_output 'HTTP/1.1 202 Accepted'
+	assert_equal "$(rows)" 1
+}
+
+@test "one connection: HEAD gets the headers of GET and no body; the connection goes on" {
+	tcp_start
+	send 'HEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'
+	assert_equal "$RAW_RC" 0
+	run -0 status_lines
+	assert_output $'HTTP/1.1 200 OK\nHTTP/1.1 200 OK'
+	assert_equal "$(grep -ac '^Content-Length: 15' "$RAW")" 2
+	assert_equal "$(grep -ac 'status' "$RAW")" 1
+	assert_equal "$(tail -c 15 "$RAW")" '{"status":"ok"}'
+}
+
+@test "one connection: a client that stops halfway is cut off within --read-timeout, unanswered" {
+	new_token grafana
+	tcp_start --read-timeout 2
+	send --timeout 10 "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"half\":"
+	assert_equal "$RAW_RC" 0
+	[ "$RAW_MS" -ge 1500 ] && [ "$RAW_MS" -lt 5000 ]
+	assert_equal "$(wc -c <"$RAW")" 0
+	send --timeout 10 "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\n"
+	assert_equal "$RAW_RC" 0
+	[ "$RAW_MS" -ge 1500 ] && [ "$RAW_MS" -lt 5000 ]
+	assert_equal "$(wc -c <"$RAW")" 0
+	# a body trickling in must still be complete within the timeout after the headers
+	send --timeout 10 --pause 0.5 "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n" '{' '"' 'a' '"' ':' '1' '}' ' ' '\n'
+	[ "$RAW_MS" -lt 4500 ]
+	assert_equal "$(wc -c <"$RAW")" 0
+	assert_equal "$(rows)" 0
+	wait_file_line "$BATS_TEST_TMPDIR/recv.log" 'body not complete within 2 s, closing'
+}
