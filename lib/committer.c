@@ -199,8 +199,16 @@ static void store_batch(struct aur_committer *c, struct aur_commit_item *list)
 	n = 0;
 	for (struct aur_commit_item *it = list; it; it = it->next)
 		c->batch[n++] = &it->d;
-	if (!c->w)
+	if (!c->w) {
 		rc = aur_inbox_writer_new(&c->w, c->db, err, sizeof(err));
+		if (rc == 0 && aur_inbox_writer_note(c->w) && c->o.log) {
+			char msg[640];
+
+			snprintf(msg, sizeof(msg), "retries are recognised in this process only: %s",
+				 aur_inbox_writer_note(c->w));
+			c->o.log(AUR_LOG_WARN, msg);
+		}
+	}
 	if (rc == 0 && !c->o.threaded) {
 		rc = queue_for_lock(c, c->o.limits.commit_deadline_ms);
 		if (rc < 0)

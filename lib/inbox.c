@@ -8,13 +8,14 @@
 #include "buf.h"
 #include "db.h"
 #include "inbox.h"
+#include "recent.h"
 #include "timeutil.h"
 #include "xalloc.h"
 #include "banned.h"
 
 enum {
 	ST_FIND_KEY,
-	ST_FIND_BODY,
+	ST_CHECK_BODY,
 	ST_BUCKET_GET,
 	ST_BUCKET_PUT,
 	ST_INSERT,
@@ -25,8 +26,8 @@ enum {
 
 static const char *const statements[ST_COUNT] = {
 	[ST_FIND_KEY] = "SELECT id FROM inbox WHERE delivery_key = ?",
-	[ST_FIND_BODY] = "SELECT id FROM inbox WHERE platform = ? AND body_sha256 = ?"
-			 " AND received_ms >= ? ORDER BY id DESC LIMIT 1",
+	[ST_CHECK_BODY] = "SELECT 1 FROM inbox WHERE id = ?1 AND platform = ?2 AND body_sha256 = ?3"
+			  " AND received_ms >= ?4",
 	[ST_BUCKET_GET] = "SELECT tokens, updated_ms FROM rate_limits WHERE platform = ?",
 	[ST_BUCKET_PUT] = "INSERT INTO rate_limits(platform, tokens, updated_ms) VALUES (?, ?, ?)"
 			  " ON CONFLICT(platform) DO UPDATE SET tokens = excluded.tokens,"
@@ -46,6 +47,8 @@ static const char *const statements[ST_COUNT] = {
 struct aur_inbox_writer {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
+	struct aur_recent *recent; /* the dedup window's deliveries by body hash */
+	char note[512];            /* why recent is private to this process, or "" */
 };
 
 void aur_inbox_limits_init(struct aur_inbox_limits *l)
@@ -62,6 +65,8 @@ int aur_inbox_writer_new(struct aur_inbox_writer **out, sqlite3 *db, char *err, 
 	int rc = 0;
 
 	w->db = db;
+	if (aur_recent_open(&w->recent, sqlite3_db_filename(db, "main"), w->note, sizeof(w->note)) == 0)
+		w->note[0] = '\0';
 	for (int i = 0; i < ST_COUNT && rc == 0; i++)
 		rc = aur_db_prepare(db, &w->st[i], statements[i], err, errlen);
 	if (rc < 0) {
@@ -78,7 +83,13 @@ void aur_inbox_writer_free(struct aur_inbox_writer *w)
 		return;
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(w->st[i]);
+	aur_recent_close(w->recent);
 	free(w);
+}
+
+const char *aur_inbox_writer_note(const struct aur_inbox_writer *w)
+{
+	return w->note[0] ? w->note : NULL;
 }
 
 /* Step a statement expected to return at most one integer; 1 found, 0 none, <0 error. */
@@ -110,18 +121,34 @@ static int step_done(sqlite3_stmt *st)
 static int find_retry(struct aur_inbox_writer *w, const struct aur_inbox_limits *lim,
 		      struct aur_delivery *d, const char *key, const char *sha)
 {
+	long long ids[8];
 	sqlite3_stmt *st;
+	size_t n;
 
 	if (key) {
 		st = w->st[ST_FIND_KEY];
 		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 		return step_id(st, &d->id);
 	}
-	st = w->st[ST_FIND_BODY];
-	sqlite3_bind_text(st, 1, d->platform, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sha, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, d->received_ms - lim->dedup_window_ms);
-	return step_id(st, &d->id);
+	/* the table only names candidates: the inbox row must say the same */
+	n = aur_recent_find(w->recent, d->platform, sha, d->received_ms - lim->dedup_window_ms, ids, 8);
+	st = w->st[ST_CHECK_BODY];
+	for (size_t i = 0; i < n; i++) {
+		long long one;
+		int rc;
+
+		sqlite3_bind_int64(st, 1, ids[i]);
+		sqlite3_bind_text(st, 2, d->platform, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, sha, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, d->received_ms - lim->dedup_window_ms);
+		rc = step_id(st, &one);
+		if (rc != 0) {
+			if (rc == 1)
+				d->id = ids[i];
+			return rc;
+		}
+	}
+	return 0;
 }
 
 /* Take one token from the platform's bucket: 1 taken, 0 empty (retry_after set), <0 error. */
@@ -239,6 +266,7 @@ static int insert(struct aur_inbox_writer *w, struct aur_delivery *d, const char
 	if (rc < 0)
 		return rc;
 	d->id = sqlite3_last_insert_rowid(w->db);
+	aur_recent_add(w->recent, d->platform, sha, d->id, d->received_ms);
 	/* a test delivery moves its own fields now; the rest are counted once per batch */
 	return d->test ? count_received(w, d->platform, d->received_ms, 1, 1) : 0;
 }
@@ -257,7 +285,11 @@ static int store_one(struct aur_inbox_writer *w, const struct aur_inbox_limits *
 			d->result = AUR_DELIVERY_COUNTED;
 		return rc;
 	}
-	aur_sha256_hex(d->body_len ? d->body : "", d->body_len, sha);
+	if (d->body_sha256 && strlen(d->body_sha256) == AUR_HEX_SHA256_LEN) {
+		memcpy(sha, d->body_sha256, sizeof(sha));
+	} else {
+		aur_sha256_hex(d->body_len ? d->body : "", d->body_len, sha);
+	}
 	aur_buf_init(&key, 1024);
 	if (d->delivery_id && *d->delivery_id &&
 	    aur_buf_addf(&key, "%s:%s", d->platform, d->delivery_id) < 0)
@@ -298,6 +330,7 @@ int aur_inbox_store(struct aur_inbox_writer *w, const struct aur_inbox_limits *l
 	rc = aur_db_begin(w->db, lim->commit_deadline_ms, err, errlen);
 	if (rc < 0)
 		return rc;
+	rc = aur_recent_sync(w->recent, w->db, lim->dedup_window_ms, aur_time_now_ms(), err, errlen);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		rc = store_one(w, lim, batch[i]);
 		if (rc < 0)

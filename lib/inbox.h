@@ -43,6 +43,8 @@ struct aur_delivery {
 	const char *headers_json;  /* compact JSON object of the headers kept, or NULL for {} */
 	const void *body;
 	size_t body_len;
+	/* hex SHA-256 of body when the caller already has it (computed outside the writer), or NULL */
+	const char *body_sha256;
 	const char *delivery_id;   /* sender's delivery id (PagerDuty X-Webhook-Id), or NULL */
 	int test;                  /* sent by `aurora-connector test` */
 	long long received_ms;
@@ -68,6 +70,9 @@ struct aur_inbox_writer;
 int aur_inbox_writer_new(struct aur_inbox_writer **w, sqlite3 *db, char *err, size_t errlen);
 /* NULL-safe. */
 void aur_inbox_writer_free(struct aur_inbox_writer *w);
+
+/* Why retries are recognised in this process only (recent.h): a warning to log, or NULL. */
+const char *aur_inbox_writer_note(const struct aur_inbox_writer *w);
 
 /*
  * Store n deliveries in one transaction, filling each one's result. 0 once

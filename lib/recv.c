@@ -43,6 +43,7 @@ struct wreq {
 	int suspended;
 	struct aur_commit_item item;
 	char *headers_json;
+	char body_sha256[AUR_HEX_SHA256_LEN + 1]; /* hashed here, in parallel, not in the one writer */
 };
 
 static const char *const kept_headers[] = {
@@ -428,6 +429,8 @@ static enum aur_http_next webhook_body(struct wreq *w)
 	d->headers_json = w->headers_json;
 	d->body = body;
 	d->body_len = len;
+	aur_sha256_hex(body, len, w->body_sha256);
+	d->body_sha256 = w->body_sha256;
 	/* only PagerDuty promises a unique id per delivery; elsewhere a static header could merge deliveries */
 	d->delivery_id = !strcmp(w->platform, "pagerduty") ? aur_http_header(w->req, "X-Webhook-Id") : NULL;
 	d->test = w->test;

@@ -2,7 +2,8 @@
  * unit.c - unit tests for lib/ modules whose behaviour is clearer tested
  * directly than through a command: time parsing, SHA-256 and HMAC (against
  * the published vectors and against libcrypto, which only this binary
- * links), token checks, bounded buffers, form decoding. Run by
+ * links), token checks, bounded buffers, form decoding, the recent
+ * deliveries' table (its probing and eviction). Run by
  * tests/unit.bats; prints one line per failed check and "N passed,
  * N failed" at the end.
  */
@@ -20,6 +21,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "inbox.h"
+#include "recent.h"
 #include "sha256.h"
 #include "timeutil.h"
 #include "banned.h"
@@ -394,6 +396,53 @@ static void test_form(void)
 	jv_free(obj);
 }
 
+/* a hex SHA-256 whose first digit is d and the rest 0: all land in one probe group */
+static const char *sha_with(char d, char *buf)
+{
+	memset(buf, '0', 64);
+	buf[64] = '\0';
+	buf[0] = d;
+	return buf;
+}
+
+static void test_recent(void)
+{
+	struct aur_recent *r = NULL;
+	char err[256] = "";
+	char sha[65];
+	long long ids[8];
+
+	CHECK(aur_recent_open(&r, NULL, err, sizeof(err)) == 0);
+	CHECK(aur_recent_find(r, "grafana", sha_with('a', sha), 0, ids, 8) == 0);
+	aur_recent_add(r, "grafana", sha_with('a', sha), 1, 1000);
+	CHECK(aur_recent_find(r, "grafana", sha_with('a', sha), 0, ids, 8) == 1 && ids[0] == 1);
+	/* the platform is part of the key, and the window bounds it */
+	CHECK(aur_recent_find(r, "alertmanager", sha_with('a', sha), 0, ids, 8) == 0);
+	CHECK(aur_recent_find(r, "grafana", sha_with('a', sha), 1001, ids, 8) == 0);
+	/* the same body again: newest first */
+	aur_recent_add(r, "grafana", sha_with('a', sha), 5, 1005);
+	CHECK(aur_recent_find(r, "grafana", sha_with('a', sha), 0, ids, 8) == 2 && ids[0] == 5 && ids[1] == 1);
+	/* six more fill the group of eight */
+	for (int i = 0; i < 6; i++)
+		aur_recent_add(r, "grafana", sha_with((char)('1' + i), sha), 10 + i, 2000 + i);
+	CHECK(aur_recent_find(r, "grafana", sha_with('a', sha), 0, ids, 8) == 2);
+	CHECK(aur_recent_find(r, "grafana", sha_with('6', sha), 0, ids, 8) == 1 && ids[0] == 15);
+	/* a row added twice keeps its one slot: nothing is given up */
+	aur_recent_add(r, "grafana", sha_with('6', sha), 15, 2005);
+	CHECK(aur_recent_find(r, "grafana", sha_with('a', sha), 0, ids, 8) == 2);
+	/* a full group gives up its oldest slot: id 1 (at 1000), then id 5 */
+	aur_recent_add(r, "grafana", sha_with('f', sha), 20, 3000);
+	CHECK(aur_recent_find(r, "grafana", sha_with('a', sha), 0, ids, 8) == 1 && ids[0] == 5);
+	CHECK(aur_recent_find(r, "grafana", sha_with('f', sha), 0, ids, 8) == 1 && ids[0] == 20);
+	aur_recent_add(r, "grafana", sha_with('e', sha), 21, 3001);
+	CHECK(aur_recent_find(r, "grafana", sha_with('a', sha), 0, ids, 8) == 0);
+	CHECK(aur_recent_find(r, "grafana", sha_with('1', sha), 0, ids, 8) == 1 && ids[0] == 10);
+	/* what is not hex still has a fingerprint */
+	aur_recent_add(r, "grafana", "not hex", 30, 4000);
+	CHECK(aur_recent_find(r, "grafana", "not hex", 0, ids, 8) == 1 && ids[0] == 30);
+	aur_recent_close(r);
+}
+
 int main(void)
 {
 	test_time();
@@ -405,6 +454,7 @@ int main(void)
 	test_random_wipe();
 	test_buf();
 	test_form();
+	test_recent();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -1,0 +1,312 @@
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "recent.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define LOG2_SLOTS 20
+#define NSLOTS ((size_t)1 << LOG2_SLOTS)
+#define GROUP 8 /* slots probed together: 192 bytes, three cache lines */
+#define HEADER_BYTES 4096
+#define MAP_BYTES (HEADER_BYTES + NSLOTS * sizeof(struct slot))
+/* a catch-up of more rows than this goes through the received_ms index, not the rowids */
+#define SMALL_GAP 4096
+
+static const char magic[8] = { 'A', 'U', 'R', 'R', 'C', 'N', 'T', '1' };
+
+struct header {
+	char magic[8];
+	uint32_t log2_slots;
+	uint32_t reserved;
+	char boot_id[48]; /* the boot the slots were written in: after a restart, pages may be lost */
+	int64_t last_id;  /* every inbox row up to this id is in the table, or out of the window */
+};
+
+/* fp 0 is an empty slot */
+struct slot {
+	uint64_t fp;
+	int64_t id;
+	int64_t ms;
+};
+
+struct aur_recent {
+	unsigned char *map; /* mapped from the file, or calloc'd when private */
+	int fd;             /* -1: private to this process */
+	char boot_id[48];
+};
+
+static struct header *header(const struct aur_recent *r)
+{
+	return (struct header *)(void *)r->map;
+}
+
+static struct slot *slots(const struct aur_recent *r)
+{
+	return (struct slot *)(void *)(r->map + HEADER_BYTES);
+}
+
+static void read_boot_id(char *out, size_t n)
+{
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t got = -1;
+
+	memset(out, 0, n);
+	if (fd >= 0) {
+		got = read(fd, out, n - 1);
+		close(fd);
+	}
+	if (got <= 0) {
+		memset(out, 0, n);
+		return;
+	}
+	out[strcspn(out, "\n")] = '\0';
+}
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* The first 64 bits of the body hash, told apart by platform; never 0. */
+static uint64_t fingerprint(const char *platform, const char *sha_hex)
+{
+	uint64_t fp = 0;
+	size_t i;
+
+	for (i = 0; i < 16 && sha_hex[i]; i++) {
+		int c = (unsigned char)sha_hex[i];
+		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+
+		if (v < 0)
+			break;
+		fp = fp << 4 | (uint64_t)v;
+	}
+	if (i < 16)
+		fp = fnv1a(sha_hex);
+	fp ^= fnv1a(platform);
+	return fp ? fp : 1;
+}
+
+static struct slot *group_of(const struct aur_recent *r, uint64_t fp)
+{
+	return slots(r) + ((size_t)fp & (NSLOTS - 1) & ~(size_t)(GROUP - 1));
+}
+
+static int map_file(struct aur_recent *r, const char *db_path, char *err, size_t errlen)
+{
+	char path[4096];
+	struct stat st;
+	void *m;
+
+	if (snprintf(path, sizeof(path), "%s-recent", db_path) >= (int)sizeof(path)) {
+		snprintf(err, errlen, "%s-recent: name too long", db_path);
+		return -ENAMETOOLONG;
+	}
+	r->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* every receiver maps the same size: growing or cutting a foreign file to it hurts none */
+	if (r->fd < 0 || fstat(r->fd, &st) < 0 ||
+	    ((size_t)st.st_size != MAP_BYTES && ftruncate(r->fd, (off_t)MAP_BYTES) < 0)) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	m = mmap(NULL, MAP_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+	if (m == MAP_FAILED) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: mmap: %s", path, strerror(e));
+		return -e;
+	}
+	r->map = m;
+	return 0;
+}
+
+int aur_recent_open(struct aur_recent **out, const char *db_path, char *err, size_t errlen)
+{
+	struct aur_recent *r = aur_xcalloc(1, sizeof(*r));
+	int rc = 0;
+
+	r->fd = -1;
+	read_boot_id(r->boot_id, sizeof(r->boot_id));
+	if (db_path && *db_path)
+		rc = map_file(r, db_path, err, errlen);
+	if (!r->map) {
+		if (r->fd >= 0)
+			close(r->fd);
+		r->fd = -1;
+		/* calloc gets pages this size from mmap: zero, and untouched until used */
+		r->map = aur_xcalloc(1, MAP_BYTES);
+	}
+	*out = r;
+	return rc;
+}
+
+void aur_recent_close(struct aur_recent *r)
+{
+	if (!r)
+		return;
+	if (r->fd >= 0) {
+		munmap(r->map, MAP_BYTES);
+		close(r->fd);
+	} else {
+		free(r->map);
+	}
+	free(r);
+}
+
+static int header_ok(const struct aur_recent *r)
+{
+	const struct header *h = header(r);
+
+	return !memcmp(h->magic, magic, sizeof(magic)) && h->log2_slots == LOG2_SLOTS &&
+	       !strncmp(h->boot_id, r->boot_id, sizeof(h->boot_id));
+}
+
+/* Empty every slot and start a new header: the catch-up then refills the window. */
+static void reset(struct aur_recent *r)
+{
+	struct header *h = header(r);
+	size_t bytes = NSLOTS * sizeof(struct slot);
+
+	/* a hole reads as zeros, in every process's mapping, without touching 24 MiB */
+	if (r->fd < 0) {
+		free(r->map);
+		r->map = aur_xcalloc(1, MAP_BYTES);
+		h = header(r);
+	} else if (fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, HEADER_BYTES, (off_t)bytes) < 0) {
+		memset(r->map + HEADER_BYTES, 0, bytes);
+	}
+	memset(h, 0, sizeof(*h));
+	memcpy(h->boot_id, r->boot_id, sizeof(h->boot_id));
+	h->log2_slots = LOG2_SLOTS;
+	h->last_id = 0;
+	memcpy(h->magic, magic, sizeof(magic));
+}
+
+void aur_recent_add(struct aur_recent *r, const char *platform, const char *sha_hex, long long id,
+		    long long received_ms)
+{
+	uint64_t fp = fingerprint(platform, sha_hex);
+	struct slot *g = group_of(r, fp);
+	struct slot *pick = g;
+
+	/* an empty slot has ms 0: the oldest slot of the group is the one given up */
+	for (int i = 0; i < GROUP; i++) {
+		if (g[i].fp == fp && g[i].id == id) {
+			pick = &g[i];
+			break;
+		}
+		if (g[i].ms < pick->ms)
+			pick = &g[i];
+	}
+	pick->fp = fp;
+	pick->id = id;
+	pick->ms = received_ms;
+	if (id > header(r)->last_id)
+		header(r)->last_id = id;
+}
+
+size_t aur_recent_find(const struct aur_recent *r, const char *platform, const char *sha_hex, long long since_ms,
+		       long long *ids, size_t max)
+{
+	uint64_t fp = fingerprint(platform, sha_hex);
+	const struct slot *g = group_of(r, fp);
+	size_t n = 0;
+
+	for (int i = 0; i < GROUP && n < max; i++) {
+		size_t j;
+
+		if (g[i].fp != fp || g[i].ms < since_ms)
+			continue;
+		/* newest first */
+		for (j = n; j > 0 && ids[j - 1] < g[i].id; j--)
+			ids[j] = ids[j - 1];
+		ids[j] = g[i].id;
+		n++;
+	}
+	return n;
+}
+
+static int max_inbox_id(sqlite3 *db, long long *max, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = aur_db_stmt(db, "SELECT coalesce(max(id), 0) FROM inbox", err, errlen);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*max = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW) {
+		snprintf(err, errlen, "recent deliveries: %s", sqlite3_errmsg(db));
+		return aur_db_errno(rc);
+	}
+	return 0;
+}
+
+int aur_recent_sync(struct aur_recent *r, sqlite3 *db, long long window_ms, long long now_ms, char *err,
+		    size_t errlen)
+{
+	struct header *h;
+	long long max = 0;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!header_ok(r))
+		reset(r);
+	h = header(r);
+	rc = max_inbox_id(db, &max, err, errlen);
+	if (rc < 0 || h->last_id == max)
+		return rc;
+	if (h->last_id > max) {
+		/* rolled back, or another database: its slots fail the check against the inbox */
+		h->last_id = max;
+		return 0;
+	}
+	/* rows stored without the table: by an older receiver, by hand, or all of them when new */
+	st = aur_db_stmt(db,
+			 max - h->last_id <= SMALL_GAP
+				 ? "SELECT id, platform, body_sha256, received_ms FROM inbox"
+				   " WHERE id > ?1 AND +received_ms >= ?2"
+				 : "SELECT id, platform, body_sha256, received_ms FROM inbox INDEXED BY inbox_received"
+				   " WHERE received_ms >= ?2 AND id > ?1",
+			 err, errlen);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, h->last_id);
+	sqlite3_bind_int64(st, 2, now_ms - window_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *platform = (const char *)sqlite3_column_text(st, 1);
+		const char *sha = (const char *)sqlite3_column_text(st, 2);
+
+		if (platform && sha)
+			aur_recent_add(r, platform, sha, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 3));
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "recent deliveries: %s", sqlite3_errmsg(db));
+		return aur_db_errno(rc);
+	}
+	h->last_id = max;
+	return 0;
+}
