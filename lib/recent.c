@@ -10,12 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "db.h"
 #include "recent.h"
 #include "xalloc.h"
 #include "banned.h"
 
-#define LOG2_SLOTS 20
+#define LOG2_SLOTS 19
 #define NSLOTS ((size_t)1 << LOG2_SLOTS)
 #define GROUP 8 /* slots probed together: 192 bytes, three cache lines */
 #define HEADER_BYTES 4096
@@ -29,7 +30,8 @@ struct header {
 	char magic[8];
 	uint32_t log2_slots;
 	uint32_t reserved;
-	char boot_id[48]; /* the boot the slots were written in: after a restart, pages may be lost */
+	char boot_id[48]; /* the boot the slots were written in */
+	char db_id[40];   /* the database they belong to (settings.recent_table_db) */
 	int64_t last_id;  /* every inbox row up to this id is in the table, or out of the window */
 };
 
@@ -44,6 +46,11 @@ struct aur_recent {
 	unsigned char *map; /* mapped from the file, or calloc'd when private */
 	int fd;             /* -1: private to this process */
 	char boot_id[48];
+	/*
+	 * The database's own id, read (or made) once per process: a device
+	 * and inode outlive a deleted file, and the next database may get them.
+	 */
+	char db_id[40];
 };
 
 static struct header *header(const struct aur_recent *r)
@@ -109,30 +116,41 @@ static struct slot *group_of(const struct aur_recent *r, uint64_t fp)
 	return slots(r) + ((size_t)fp & (NSLOTS - 1) & ~(size_t)(GROUP - 1));
 }
 
-static int map_file(struct aur_recent *r, const char *db_path, char *err, size_t errlen)
+/*
+ * The table of the database file at db_path: a shared memory object named
+ * after the file's device and inode, so every process that opens this
+ * database (and no other) maps the same one, and a database replaced by
+ * another file gets a table of its own. Shared memory, not a file on the
+ * database's disk: the kernel would write the dirty slots back, random
+ * pages every few seconds, in the way of the commits' fsyncs.
+ */
+static int map_shared(struct aur_recent *r, const char *db_path, char *err, size_t errlen)
 {
-	char path[4096];
+	char name[128];
 	struct stat st;
 	void *m;
 
-	if (snprintf(path, sizeof(path), "%s-recent", db_path) >= (int)sizeof(path)) {
-		snprintf(err, errlen, "%s-recent: name too long", db_path);
-		return -ENAMETOOLONG;
+	if (stat(db_path, &st) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s", db_path, strerror(e));
+		return -e;
 	}
-	r->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	/* every receiver maps the same size: growing or cutting a foreign file to it hurts none */
+	snprintf(name, sizeof(name), "/aurora-recent-%ju-%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+	r->fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* every receiver maps the same size: growing or cutting a foreign object to it hurts none */
 	if (r->fd < 0 || fstat(r->fd, &st) < 0 ||
 	    ((size_t)st.st_size != MAP_BYTES && ftruncate(r->fd, (off_t)MAP_BYTES) < 0)) {
 		int e = errno;
 
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		snprintf(err, errlen, "shared memory %s: %s", name, strerror(e));
 		return -e;
 	}
 	m = mmap(NULL, MAP_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
 	if (m == MAP_FAILED) {
 		int e = errno;
 
-		snprintf(err, errlen, "%s: mmap: %s", path, strerror(e));
+		snprintf(err, errlen, "shared memory %s: mmap: %s", name, strerror(e));
 		return -e;
 	}
 	r->map = m;
@@ -147,7 +165,7 @@ int aur_recent_open(struct aur_recent **out, const char *db_path, char *err, siz
 	r->fd = -1;
 	read_boot_id(r->boot_id, sizeof(r->boot_id));
 	if (db_path && *db_path)
-		rc = map_file(r, db_path, err, errlen);
+		rc = map_shared(r, db_path, err, errlen);
 	if (!r->map) {
 		if (r->fd >= 0)
 			close(r->fd);
@@ -177,7 +195,8 @@ static int header_ok(const struct aur_recent *r)
 	const struct header *h = header(r);
 
 	return !memcmp(h->magic, magic, sizeof(magic)) && h->log2_slots == LOG2_SLOTS &&
-	       !strncmp(h->boot_id, r->boot_id, sizeof(h->boot_id));
+	       !strncmp(h->boot_id, r->boot_id, sizeof(h->boot_id)) &&
+	       !strncmp(h->db_id, r->db_id, sizeof(h->db_id));
 }
 
 /* Empty every slot and start a new header: the catch-up then refills the window. */
@@ -186,7 +205,7 @@ static void reset(struct aur_recent *r)
 	struct header *h = header(r);
 	size_t bytes = NSLOTS * sizeof(struct slot);
 
-	/* a hole reads as zeros, in every process's mapping, without touching 24 MiB */
+	/* a hole reads as zeros, in every process's mapping, without touching 12 MiB */
 	if (r->fd < 0) {
 		free(r->map);
 		r->map = aur_xcalloc(1, MAP_BYTES);
@@ -196,6 +215,7 @@ static void reset(struct aur_recent *r)
 	}
 	memset(h, 0, sizeof(*h));
 	memcpy(h->boot_id, r->boot_id, sizeof(h->boot_id));
+	memcpy(h->db_id, r->db_id, sizeof(h->db_id));
 	h->log2_slots = LOG2_SLOTS;
 	h->last_id = 0;
 	memcpy(h->magic, magic, sizeof(magic));
@@ -263,6 +283,30 @@ static int max_inbox_id(sqlite3 *db, long long *max, char *err, size_t errlen)
 	return 0;
 }
 
+/* r->db_id from the settings table, made there the first time (inside the write transaction). */
+static int read_db_id(struct aur_recent *r, sqlite3 *db, char *err, size_t errlen)
+{
+	char *id = aur_db_setting_get(db, "recent_table_db");
+	char fresh[33];
+	int rc = 0;
+
+	if (!id || strlen(id) >= sizeof(r->db_id)) {
+		free(id);
+		id = NULL;
+		if (aur_random_hex(fresh, sizeof(fresh), 16) < 0) {
+			snprintf(err, errlen, "recent deliveries: no random bytes for the database's id");
+			return -EIO;
+		}
+		rc = aur_db_setting_set(db, "recent_table_db", fresh, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	memset(r->db_id, 0, sizeof(r->db_id));
+	memcpy(r->db_id, id ? id : fresh, strlen(id ? id : fresh));
+	free(id);
+	return 0;
+}
+
 int aur_recent_sync(struct aur_recent *r, sqlite3 *db, long long window_ms, long long now_ms, char *err,
 		    size_t errlen)
 {
@@ -271,6 +315,11 @@ int aur_recent_sync(struct aur_recent *r, sqlite3 *db, long long window_ms, long
 	sqlite3_stmt *st;
 	int rc;
 
+	if (!r->db_id[0]) {
+		rc = read_db_id(r, db, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
 	if (!header_ok(r))
 		reset(r);
 	h = header(r);

@@ -6,10 +6,12 @@
  * up through an SQLite index on the body hash cost every delivery one random
  * index page, written to the WAL, fsynced, read back and written again by
  * the checkpoint: half of everything the receiver wrote, and 40% of its
- * CPU under load. So the index is gone and this table stands in: a file
- * beside the database (DB-recent), mapped into every receiver process, an
- * open-addressed hash table of (fingerprint, inbox id, received_ms) slots,
- * never fsynced.
+ * CPU under load. So the index is gone and this table stands in: shared
+ * memory (/dev/shm/aurora-recent-DEV-INO, named after the database file)
+ * mapped into every receiver process, an open-addressed hash table of
+ * (fingerprint, inbox id, received_ms) slots. Never on disk: a file would
+ * have the kernel write its dirty slots back, at random, in the way of the
+ * commits' fsyncs.
  *
  * It is a cache of the inbox, never the truth:
  *   - a match is only a candidate: the inbox row with that id must have the
@@ -18,19 +20,22 @@
  *     delivery into a "duplicate";
  *   - what it misses, it catches up from the inbox, inside the writer's
  *     transaction (aur_recent_sync): rows that another writer stored
- *     without it, and the whole window after the machine restarted (the
- *     header keeps the boot id: pages never written back may be lost) or
- *     when the file is new, of another size, or not this format.
+ *     without it, and the whole window when the table is new (the first
+ *     receiver since the machine started), of another size or format,
+ *     written in another boot (the header keeps the boot id) or for another
+ *     database that had the same device and inode (the header keeps an id
+ *     the database holds in its settings table).
  * Every call must be made inside the SQLite write transaction, which is
  * what keeps processes from touching the table at the same time.
  *
- * When the file cannot be created or mapped, the table lives in this
- * process's memory only (aur_recent_open says why): retries are still
- * recognised, across processes only through the catch-up.
+ * When the shared memory cannot be created or mapped, the table lives in
+ * this process's memory only (aur_recent_open says why): retries are still
+ * recognised, each process catching up the whole window from the inbox
+ * first.
  *
- * Capacity: 2^20 slots (a sparse 24 MiB file). A full probe group gives up
- * its oldest slot, so past about 700,000 deliveries inside one window the
- * oldest are forgotten first.
+ * Capacity: 2^19 slots (12 MiB, touched as used). A full probe group gives
+ * up its oldest slot, so past about 350,000 deliveries inside one window
+ * the oldest are forgotten first.
  */
 #ifndef AURORA_RECENT_H
 #define AURORA_RECENT_H
@@ -41,9 +46,9 @@
 struct aur_recent;
 
 /*
- * Map DB-recent beside db_path (NULL or "" for a private table). Always
- * gives a usable table; returns 0, or -errno with err saying why the
- * table is private to this process.
+ * Map the table of the database file db_path (NULL or "" for a private
+ * table). Always gives a usable table; returns 0, or -errno with err
+ * saying why the table is private to this process.
  */
 int aur_recent_open(struct aur_recent **out, const char *db_path, char *err, size_t errlen);
 /* NULL-safe. */

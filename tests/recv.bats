@@ -425,28 +425,34 @@ launcher() {
 	assert_equal "$(rows "WHERE platform = 'grafana'")" 1
 }
 
-@test "a retry is still recognised after a restart, without DB-recent, with it damaged, and from another process" {
+# recent_table DB: the shared memory of DB's recent deliveries (recent.h)
+recent_table() {
+	echo "/dev/shm/aurora-recent-$(stat -c '%d-%i' "$1")"
+}
+
+@test "a retry is still recognised after a restart, with the table gone or damaged, and from another process" {
 	new_token grafana
-	local f="$RECV_FIXTURES/grafana.json" first port
+	local f="$RECV_FIXTURES/grafana.json" first port table
 	recv_start
 	post grafana "$f" -H "Authorization: Bearer $TOKEN"
 	assert_output 202
 	first=$(jq .id "$RESP")
-	[ -s "$AURORA_DB-recent" ]
+	table=$(recent_table "$AURORA_DB")
+	[ -s "$table" ]
 	recv_stop
 	# the table outlives the process
 	recv_start
 	post grafana "$f" -H "Authorization: Bearer $TOKEN"
 	json ".id == $first and .duplicate == true"
 	recv_stop
-	# gone: rebuilt from the inbox's window
-	rm "$AURORA_DB-recent"
+	# gone (as after a reboot): rebuilt from the inbox's window
+	rm "$table"
 	recv_start
 	post grafana "$f" -H "Authorization: Bearer $TOKEN"
 	json ".id == $first and .duplicate == true"
 	recv_stop
-	# another format in its place: started anew and rebuilt
-	dd if=/dev/urandom of="$AURORA_DB-recent" bs=4096 count=64 conv=notrunc status=none
+	# something else in its place: started anew and rebuilt
+	dd if=/dev/urandom of="$table" bs=4096 count=64 conv=notrunc status=none
 	recv_start
 	post grafana "$f" -H "Authorization: Bearer $TOKEN"
 	json ".id == $first and .duplicate == true"
@@ -458,6 +464,30 @@ launcher() {
 	RECV_URL=http://127.0.0.1:$port
 	post grafana "$f" -H "Authorization: Bearer $TOKEN"
 	json ".id == $first and .duplicate == true"
+	assert_equal "$(rows)" 1
+}
+
+@test "the table of another database (a device and inode used again) is not taken for this one's" {
+	local a=$AURORA_DB b=$BATS_TEST_TMPDIR/b.db x y tb
+	new_token grafana
+	recv_start
+	x=$(body 1)
+	post grafana "$x" -H "Authorization: Bearer $TOKEN"
+	json '.id == 1'
+	recv_stop
+	export AURORA_DB=$b
+	new_token grafana
+	recv_start
+	y=$(body 2)
+	post grafana "$y" -H "Authorization: Bearer $TOKEN"
+	json '.id == 1'
+	recv_stop
+	# b's table becomes a's, as if b had a's device and inode: same boot, same last id
+	tb=$(recent_table "$b")
+	cat "$(recent_table "$a")" >"$tb"
+	recv_start
+	post grafana "$y" -H "Authorization: Bearer $TOKEN"
+	json '.id == 1 and .duplicate == true'
 	assert_equal "$(rows)" 1
 }
 
