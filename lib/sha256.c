@@ -56,6 +56,19 @@ static void store_be32(unsigned char *p, uint32_t x)
 }
 
 /* FIPS 180-4 6.2.2: fold one 64-byte block into the hash value h */
+/*
+ * One round, FIPS 180-4 6.2.2 step 3, with the eight working variables
+ * renamed instead of moved; Ch and Maj in their forms of fewer operations.
+ */
+#define ROUND(a, b, c, d, e, f, g, h, t)                                                          \
+	do {                                                                                      \
+		uint32_t t1 = (uint32_t)(h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) +           \
+					 (g ^ (e & (f ^ g))) + K[t] + w[t]);                      \
+		d = (uint32_t)(d + t1);                                                           \
+		h = (uint32_t)(t1 + (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) +                    \
+			       ((a & b) | (c & (a | b))));                                        \
+	} while (0)
+
 static void compress(uint32_t h[8], const unsigned char *block)
 {
 	uint32_t w[64];
@@ -70,22 +83,16 @@ static void compress(uint32_t h[8], const unsigned char *block)
 
 		w[t] = (uint32_t)(s1 + w[t - 7] + s0 + w[t - 16]);
 	}
-	for (size_t t = 0; t < 64; t++) {
-		uint32_t big1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
-		uint32_t ch = (e & f) ^ (~e & g);
-		uint32_t big0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
-		uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
-		uint32_t t1 = (uint32_t)(hh + big1 + ch + K[t] + w[t]);
-		uint32_t t2 = (uint32_t)(big0 + maj);
-
-		hh = g;
-		g = f;
-		f = e;
-		e = (uint32_t)(d + t1);
-		d = c;
-		c = b;
-		b = a;
-		a = (uint32_t)(t1 + t2);
+	/* eight rounds per pass: after eight, every variable is back in its place */
+	for (size_t t = 0; t < 64; t += 8) {
+		ROUND(a, b, c, d, e, f, g, hh, t);
+		ROUND(hh, a, b, c, d, e, f, g, t + 1);
+		ROUND(g, hh, a, b, c, d, e, f, t + 2);
+		ROUND(f, g, hh, a, b, c, d, e, t + 3);
+		ROUND(e, f, g, hh, a, b, c, d, t + 4);
+		ROUND(d, e, f, g, hh, a, b, c, t + 5);
+		ROUND(c, d, e, f, g, hh, a, b, t + 6);
+		ROUND(b, c, d, e, f, g, hh, a, t + 7);
 	}
 	h[0] = (uint32_t)(h[0] + a);
 	h[1] = (uint32_t)(h[1] + b);
