@@ -113,6 +113,9 @@ struct options {
 	struct aur_db_options dbo;
 };
 
+/* WAL bytes past which a one-connection process empties the WAL on its way out (trim_wal). */
+#define ONE_CONNECTION_WAL_BYTES (32 * 4120)
+
 /* Set by SIGTERM/SIGINT in one-connection mode (the accept loop uses sigwait). */
 static volatile sig_atomic_t stop_requested;
 
@@ -438,6 +441,28 @@ static void operator_routes_free(struct operator_routes *op)
 	aur_dbpool_free(op->pool);
 }
 
+/*
+ * After the connection: when the WAL has grown past ONE_CONNECTION_WAL_BYTES,
+ * checkpoint it and cut it to nothing, if nobody else uses the database just
+ * now (no waiting: the next process tries again). A process that finds no
+ * other connection open must rebuild the WAL's index by reading all of it
+ * (SQLite's recovery), and a rebuilt index has forgotten what was already
+ * checkpointed, so the WAL never restarts: left alone it grows without end,
+ * and every such process reads and checkpoints all of it again.
+ */
+static void trim_wal(sqlite3 *db, const char *path)
+{
+	char wal[PATH_MAX];
+	struct stat st;
+
+	if (snprintf(wal, sizeof(wal), "%s-wal", path) >= (int)sizeof(wal) || stat(wal, &st) < 0 ||
+	    st.st_size < ONE_CONNECTION_WAL_BYTES)
+		return;
+	sqlite3_busy_timeout(db, 0);
+	if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) == SQLITE_OK)
+		aur_debug("checkpointed and emptied the WAL (%lld bytes)", (long long)st.st_size);
+}
+
 /* One accepted connection, served in this thread until it closes. */
 static int serve_connection(const struct options *o, const struct aur_listen *l, const char *path, sqlite3 *db)
 {
@@ -461,7 +486,8 @@ static int serve_connection(const struct options *o, const struct aur_listen *l,
 	/*
 	 * One thread and one database connection for everything. Many of these
 	 * processes come and go: the last one out must not checkpoint and
-	 * delete the WAL each time, which would cost every process fsyncs.
+	 * delete the WAL each time, which would cost every process fsyncs
+	 * (trim_wal does it now and then instead).
 	 */
 	sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	aur_conncache_new(&cc, db);
@@ -488,6 +514,7 @@ static int serve_connection(const struct options *o, const struct aur_listen *l,
 		goto out;
 	}
 	aur_info("%s", stop_requested ? "stopped by a signal" : "connection closed");
+	trim_wal(db, path);
 	rc = AUR_EXIT_OK;
 out:
 	aur_http_free(h);
