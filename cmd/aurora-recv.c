@@ -114,7 +114,7 @@ struct options {
 };
 
 /* WAL bytes past which a one-connection process empties the WAL on its way out (trim_wal). */
-#define ONE_CONNECTION_WAL_BYTES (32 * 4120)
+#define ONE_CONNECTION_WAL_BYTES ((off_t)32 * 4120)
 
 /* Set by SIGTERM/SIGINT in one-connection mode (the accept loop uses sigwait). */
 static volatile sig_atomic_t stop_requested;

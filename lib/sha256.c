@@ -62,11 +62,11 @@ static void store_be32(unsigned char *p, uint32_t x)
  */
 #define ROUND(a, b, c, d, e, f, g, h, t)                                                          \
 	do {                                                                                      \
-		uint32_t t1 = (uint32_t)(h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) +           \
-					 (g ^ (e & (f ^ g))) + K[t] + w[t]);                      \
-		d = (uint32_t)(d + t1);                                                           \
-		h = (uint32_t)(t1 + (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) +                    \
-			       ((a & b) | (c & (a | b))));                                        \
+		uint32_t t1 = (uint32_t)((h) + (rotr((e), 6) ^ rotr((e), 11) ^ rotr((e), 25)) +   \
+					 ((g) ^ ((e) & ((f) ^ (g)))) + K[(t)] + w[(t)]);          \
+		(d) = (uint32_t)((d) + t1);                                                       \
+		(h) = (uint32_t)(t1 + (rotr((a), 2) ^ rotr((a), 13) ^ rotr((a), 22)) +            \
+				 (((a) & (b)) | ((c) & ((a) | (b)))));                            \
 	} while (0)
 
 static void compress(uint32_t h[8], const unsigned char *block)
