@@ -82,8 +82,16 @@ static int string(struct scan *sc)
 {
 	sc->i++;
 	while (sc->i < sc->n) {
-		unsigned char c = sc->s[sc->i];
+		unsigned char c;
+		size_t i = sc->i;
 
+		/* most of a payload is plain ASCII: pass it without the checks below */
+		while (i < sc->n && sc->s[i] >= 0x20 && sc->s[i] < 0x80 && sc->s[i] != '"' && sc->s[i] != '\\')
+			i++;
+		sc->i = i;
+		if (i >= sc->n)
+			break;
+		c = sc->s[i];
 		if (c == '"') {
 			sc->i++;
 			return 1;
