@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hex.h"
 #include "http_parse.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -26,17 +27,6 @@ static int is_tchar(unsigned char ch)
 	       (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
 }
 
-static int hexval(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* %XX decoding in place, as libmicrohttpd's: a '%' without two hex digits stays. The new length. */
 static size_t unescape(char *s)
 {
@@ -44,8 +34,8 @@ static size_t unescape(char *s)
 	char *w = s;
 
 	while (*r) {
-		int hi = r[0] == '%' ? hexval((unsigned char)r[1]) : -1;
-		int lo = hi >= 0 ? hexval((unsigned char)r[2]) : -1;
+		int hi = r[0] == '%' ? aur_hex_value((unsigned char)r[1]) : -1;
+		int lo = hi >= 0 ? aur_hex_value((unsigned char)r[2]) : -1;
 
 		if (lo >= 0) {
 			*w++ = (char)(hi * 16 + lo);
@@ -400,10 +390,10 @@ int http_parse_chunk_size(const char *line, size_t len, unsigned long long *size
 	unsigned long long n = 0;
 	size_t i = 0;
 
-	while (i < len && hexval((unsigned char)line[i]) >= 0) {
+	while (i < len && aur_hex_value((unsigned char)line[i]) >= 0) {
 		if (i >= 16)
 			return -1;
-		n = n * 16 + (unsigned)hexval((unsigned char)line[i]);
+		n = n * 16 + (unsigned)aur_hex_value((unsigned char)line[i]);
 		i++;
 	}
 	if (i == 0)

@@ -7,6 +7,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "db.h"
+#include "hex.h"
 #include "inbox.h"
 #include "recent.h"
 #include "timeutil.h"
@@ -353,17 +354,6 @@ int aur_inbox_store(struct aur_inbox_writer *w, const struct aur_inbox_limits *l
 	return rc;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static jv form_unescape(const char *s, size_t n)
 {
 	struct aur_buf b;
@@ -375,9 +365,9 @@ static jv form_unescape(const char *s, size_t n)
 
 		if (c == '+') {
 			c = ' ';
-		} else if (c == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
-			   hexval((unsigned char)s[i + 2]) >= 0) {
-			c = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
+		} else if (c == '%' && i + 2 < n && aur_hex_value((unsigned char)s[i + 1]) >= 0 &&
+			   aur_hex_value((unsigned char)s[i + 2]) >= 0) {
+			c = (char)(aur_hex_value((unsigned char)s[i + 1]) * 16 + aur_hex_value((unsigned char)s[i + 2]));
 			i += 2;
 		}
 		aur_buf_add(&b, &c, 1);

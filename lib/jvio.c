@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "jvio.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -45,24 +46,13 @@ static void skip_ws(struct parser *ps)
 		ps->p++;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Four hex digits at p (p + 4 <= end checked by the caller); -1 when not hex. */
 static long hex4(const char *p)
 {
 	long v = 0;
 
 	for (int i = 0; i < 4; i++) {
-		int h = hexval(p[i]);
+		int h = aur_hex_value(p[i]);
 
 		if (h < 0)
 			return -1;
