@@ -1,7 +1,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,20 +54,8 @@ void aur_api_options_init(struct aur_api_options *o)
 	o->log = NULL;
 }
 
-static void say(const struct aur_api *a, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void say(const struct aur_api *a, int level, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	if (!a->o.log || level > aur_log_level())
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	a->o.log(level, msg);
-}
+/* say(x, level, fmt, ...): a line to x's log callback (log.h) */
+#define say(x, ...) aur_log_to((x)->o.log, __VA_ARGS__)
 
 /* A 4xx answer, logged at info level. */
 static enum aur_http_next refuse(const struct aur_api *a, struct aur_http_req *req, unsigned status, const char *why)

@@ -40,15 +40,11 @@ void aur_http_options_init(struct aur_http_options *o)
 
 void aur_http_say(const struct aur_http *h, int level, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
-	if (!h->o.log)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	aur_log_vto(h->o.log, level, fmt, ap);
 	va_end(ap);
-	h->o.log(level, msg);
 }
 
 void aur_http_new(struct aur_http **out, const struct aur_http_options *o)

@@ -113,3 +113,22 @@ void aur_log(int level, const char *fmt, ...)
 	while (write(log_fd, line, (size_t)n) < 0 && errno == EINTR)
 		;
 }
+
+void aur_log_vto(void (*sink)(int level, const char *msg), int level, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	if (!sink || level > log_level)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	sink(level, msg);
+}
+
+void aur_log_to(void (*sink)(int level, const char *msg), int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	aur_log_vto(sink, level, fmt, ap);
+	va_end(ap);
+}

@@ -11,6 +11,8 @@
 #ifndef AURORA_LOG_H
 #define AURORA_LOG_H
 
+#include <stdarg.h>
+
 enum aur_log_level {
 	AUR_LOG_ERROR = 0,
 	AUR_LOG_WARN = 1,
@@ -42,6 +44,16 @@ enum aur_log_sink aur_log_sink(void);
 
 void aur_log(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * For library modules, which never write themselves: format a line and hand
+ * it to sink (their options' log callback), unless sink is NULL or the
+ * level is not logged. Lines longer than 1023 bytes are cut.
+ */
+void aur_log_to(void (*sink)(int level, const char *msg), int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void aur_log_vto(void (*sink)(int level, const char *msg), int level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 #define aur_err(...) aur_log(AUR_LOG_ERROR, __VA_ARGS__)
 #define aur_warn(...) aur_log(AUR_LOG_WARN, __VA_ARGS__)

@@ -1,4 +1,3 @@
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,20 +28,8 @@ void aur_opauth_free(struct aur_opauth *a)
 	free(a);
 }
 
-static void say(const struct aur_opauth *a, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void say(const struct aur_opauth *a, int level, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	if (!a->o.log || level > aur_log_level())
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	a->o.log(level, msg);
-}
+/* say(x, level, fmt, ...): a line to x's log callback (log.h) */
+#define say(x, ...) aur_log_to((x)->o.log, __VA_ARGS__)
 
 /* The token the request presents, and its length without trailing blanks; NULL when none. */
 static const char *presented(struct aur_http_req *req, size_t *len)

@@ -1,6 +1,5 @@
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,21 +78,8 @@ void aur_recv_free(struct aur_recv *r)
 	free(r);
 }
 
-static void say(const struct aur_recv *r, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void say(const struct aur_recv *r, int level, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	if (!r->o.log || level > aur_log_level())
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	r->o.log(level, msg);
-}
+/* say(x, level, fmt, ...): a line to x's log callback (log.h) */
+#define say(x, ...) aur_log_to((x)->o.log, __VA_ARGS__)
 
 static const char *known_platform(const char *name)
 {

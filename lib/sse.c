@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,20 +91,8 @@ void aur_sse_options_init(struct aur_sse_options *o)
 	o->log = NULL;
 }
 
-static void say(const struct aur_sse *s, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void say(const struct aur_sse *s, int level, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	if (!s->o.log || level > aur_log_level())
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	s->o.log(level, msg);
-}
+/* say(x, level, fmt, ...): a line to x's log callback (log.h) */
+#define say(x, ...) aur_log_to((x)->o.log, __VA_ARGS__)
 
 /*
  * Append the message of one event record (consumed) to b; *id gets its id.
