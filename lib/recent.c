@@ -12,6 +12,7 @@
 
 #include "auth.h"
 #include "db.h"
+#include "hex.h"
 #include "recent.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -97,14 +98,8 @@ static uint64_t fingerprint(const char *platform, const char *sha_hex)
 	uint64_t fp = 0;
 	size_t i;
 
-	for (i = 0; i < 16 && sha_hex[i]; i++) {
-		int c = (unsigned char)sha_hex[i];
-		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-
-		if (v < 0)
-			break;
-		fp = fp << 4 | (uint64_t)v;
-	}
+	for (i = 0; i < 16 && aur_hex_value((unsigned char)sha_hex[i]) >= 0; i++)
+		fp = fp << 4 | (uint64_t)aur_hex_value((unsigned char)sha_hex[i]);
 	if (i < 16)
 		fp = fnv1a(sha_hex);
 	fp ^= fnv1a(platform);
