@@ -113,6 +113,8 @@ struct line_ctx {
 /* ---- small helpers ---------------------------------------------------- */
 
 #define ADD(b, lit) aur_buf_add((b), (lit), sizeof(lit) - 1)
+/* ,"name": and a text field's value (text_field); name is a literal */
+#define TEXT_FIELD(b, name, v) text_field((b), ",\"" name "\":", sizeof(",\"" name "\":") - 1, (v))
 
 static jv get(jv obj, jv key)
 {
@@ -179,6 +181,13 @@ static int put_text(struct aur_buf *b, jv v)
 	default:
 		return ADD(b, "null");
 	}
+}
+
+static int text_field(struct aur_buf *b, const char *key, size_t keylen, jv v)
+{
+	int rc = aur_buf_add(b, key, keylen);
+
+	return rc | put_text(b, v);
 }
 
 enum object_kind {
@@ -463,14 +472,10 @@ static int put_note(struct aur_normalizer *n, const struct record *r, const stru
 		out |= aur_jvio_dump_str(word, wlen, b);
 	else
 		out |= ADD(b, "\"note\"");
-	out |= ADD(b, ",\"description\":");
-	out |= put_text(b, r->f[F_DESCRIPTION]);
-	out |= ADD(b, ",\"service\":");
-	out |= put_text(b, r->f[F_SERVICE]);
-	out |= ADD(b, ",\"host\":");
-	out |= put_text(b, r->f[F_HOST]);
-	out |= ADD(b, ",\"link\":");
-	out |= put_text(b, r->f[F_LINK]);
+	out |= TEXT_FIELD(b, "description", r->f[F_DESCRIPTION]);
+	out |= TEXT_FIELD(b, "service", r->f[F_SERVICE]);
+	out |= TEXT_FIELD(b, "host", r->f[F_HOST]);
+	out |= TEXT_FIELD(b, "link", r->f[F_LINK]);
 	out |= ADD(b, ",\"occurred_at\":");
 	out |= put_time(b, time_of(r->f[F_OCCURRED_AT], &ms) == 0 ? ms : lc->received_ms);
 	out |= ADD(b, ",\"context\":");
@@ -545,16 +550,11 @@ static int put_alert(struct aur_normalizer *n, const struct record *r, const str
 		out |= aur_jvio_dump_str(word, wlen, b);
 	else
 		out |= aur_jvio_dump_str(r->key, r->keylen, b);
-	out |= ADD(b, ",\"description\":");
-	out |= put_text(b, r->f[F_DESCRIPTION]);
-	out |= ADD(b, ",\"service\":");
-	out |= put_text(b, r->f[F_SERVICE]);
-	out |= ADD(b, ",\"host\":");
-	out |= put_text(b, r->f[F_HOST]);
-	out |= ADD(b, ",\"entity\":");
-	out |= put_text(b, r->f[F_ENTITY]);
-	out |= ADD(b, ",\"environment\":");
-	out |= put_text(b, r->f[F_ENVIRONMENT]);
+	out |= TEXT_FIELD(b, "description", r->f[F_DESCRIPTION]);
+	out |= TEXT_FIELD(b, "service", r->f[F_SERVICE]);
+	out |= TEXT_FIELD(b, "host", r->f[F_HOST]);
+	out |= TEXT_FIELD(b, "entity", r->f[F_ENTITY]);
+	out |= TEXT_FIELD(b, "environment", r->f[F_ENVIRONMENT]);
 	out |= ADD(b, ",\"tags\":");
 	out |= put_object(b, r->f[F_TAGS], OBJ_STRINGS);
 	out |= ADD(b, ",\"labels\":");
@@ -563,8 +563,7 @@ static int put_alert(struct aur_normalizer *n, const struct record *r, const str
 	out |= put_time(b, started);
 	out |= ADD(b, ",\"ended_at\":");
 	out |= put_time(b, ended);
-	out |= ADD(b, ",\"link\":");
-	out |= put_text(b, r->f[F_LINK]);
+	out |= TEXT_FIELD(b, "link", r->f[F_LINK]);
 	out |= ADD(b, ",\"context\":");
 	out |= put_object(b, r->f[F_CONTEXT], OBJ_SPARSE);
 	if (out) {
