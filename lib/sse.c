@@ -191,15 +191,34 @@ static void from_ring(struct aur_sse *s, struct aur_sse_sub *sub)
 	}
 }
 
+/*
+ * Append the events after sub->cursor from the database (a connection of
+ * the pool) to sub->out: read_events' count, or -1 after saying why.
+ */
+static int read_from_db(struct aur_sse_sub *sub)
+{
+	struct aur_sse *s = sub->s;
+	char err[256] = "";
+	sqlite3 *db = NULL;
+	int rc = aur_dbpool_get(s->pool, &db, err, sizeof(err));
+
+	if (rc == 0)
+		rc = read_events(db, &sub->cursor, &sub->out, err, sizeof(err));
+	aur_dbpool_put(s->pool, db);
+	if (rc < 0) {
+		say(s, AUR_LOG_WARN, "event stream to %s: cannot read the events: %s; closing it",
+		    aur_http_remote(sub->req), err);
+		return -1;
+	}
+	return rc;
+}
+
 /* Accept loop: libmicrohttpd asks a stream for more (http.h). */
 static ssize_t more_threaded(void *arg, char *buf, size_t max)
 {
 	struct aur_sse_sub *sub = arg;
 	struct aur_sse *s = sub->s;
-	char err[256] = "";
 	int catch_up = 0;
-	sqlite3 *db = NULL;
-	int rc;
 
 	if (sub->out.len > sub->off)
 		return give(sub, buf, max);
@@ -222,18 +241,9 @@ static ssize_t more_threaded(void *arg, char *buf, size_t max)
 		aur_buf_adds(&sub->out, keep_alive);
 	sub->beat_due = 0;
 	pthread_mutex_unlock(&s->mu);
-	if (catch_up) {
-		/* behind what memory holds: the database has it, in the same order */
-		rc = aur_dbpool_get(s->pool, &db, err, sizeof(err));
-		if (rc == 0)
-			rc = read_events(db, &sub->cursor, &sub->out, err, sizeof(err));
-		aur_dbpool_put(s->pool, db);
-		if (rc < 0) {
-			say(s, AUR_LOG_WARN, "event stream to %s: cannot read the events: %s; closing it",
-			    aur_http_remote(sub->req), err);
-			return AUR_HTTP_STREAM_ERROR;
-		}
-	}
+	/* behind what memory holds: the database has it, in the same order */
+	if (catch_up && read_from_db(sub) < 0)
+		return AUR_HTTP_STREAM_ERROR;
 	if (sub->out.len == 0)
 		return 0;
 	return give(sub, buf, max);
@@ -248,8 +258,6 @@ static ssize_t more_single(void *arg, char *buf, size_t max)
 	struct aur_sse_sub *sub = arg;
 	struct aur_sse *s = sub->s;
 	struct pollfd peer;
-	char err[256] = "";
-	sqlite3 *db = NULL;
 	int rc;
 
 	if (sub->out.len > sub->off)
@@ -262,15 +270,9 @@ static ssize_t more_single(void *arg, char *buf, size_t max)
 
 		if (s->o.stop && *s->o.stop)
 			return AUR_HTTP_STREAM_END;
-		rc = aur_dbpool_get(s->pool, &db, err, sizeof(err));
-		if (rc == 0)
-			rc = read_events(db, &sub->cursor, &sub->out, err, sizeof(err));
-		aur_dbpool_put(s->pool, db);
-		if (rc < 0) {
-			say(s, AUR_LOG_WARN, "event stream to %s: cannot read the events: %s; closing it",
-			    aur_http_remote(sub->req), err);
+		rc = read_from_db(sub);
+		if (rc < 0)
 			return AUR_HTTP_STREAM_ERROR;
-		}
 		aur_follow_found(&sub->follow, rc > 0);
 		now = aur_time_mono_ms();
 		if (sub->out.len == 0 && now >= sub->next_beat_ms)
@@ -412,16 +414,6 @@ static void reap(struct aur_sse *s)
 			}
 }
 
-static unsigned listeners(struct aur_sse *s)
-{
-	unsigned n;
-
-	pthread_mutex_lock(&s->mu);
-	n = s->nsubs;
-	pthread_mutex_unlock(&s->mu);
-	return n;
-}
-
 /* Empty the wake pipe: 1 when the notifier must stop, 0 when a stream began. */
 static int woken(struct aur_sse *s)
 {
@@ -442,7 +434,7 @@ static int wait_for_listener(struct aur_sse *s)
 	for (;;) {
 		struct pollfd fd = { .fd = s->wake[0], .events = POLLIN };
 
-		if (listeners(s) > 0)
+		if (aur_sse_count(s) > 0)
 			return 0;
 		if (poll(&fd, 1, -1) < 0 && errno != EINTR)
 			return -1;
@@ -466,7 +458,7 @@ static void *notifier_main(void *arg)
 		int n;
 		int rc;
 
-		if (listeners(s) == 0) {
+		if (aur_sse_count(s) == 0) {
 			/*
 			 * Nobody to tell: no inotify watch either, or every
 			 * write of the webhook load would wake this thread
