@@ -4,7 +4,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "auth.h"
 #include "buf.h"
 #include "db.h"
 #include "hex.h"
@@ -275,7 +274,7 @@ static int insert(struct aur_inbox_writer *w, struct aur_delivery *d, const char
 static int store_one(struct aur_inbox_writer *w, const struct aur_inbox_limits *lim,
 		     struct aur_delivery *d)
 {
-	char sha[AUR_HEX_SHA256_LEN + 1];
+	const char *sha = d->body_sha256;
 	struct aur_buf key;
 	int rc;
 
@@ -285,11 +284,6 @@ static int store_one(struct aur_inbox_writer *w, const struct aur_inbox_limits *
 		if (rc == 0)
 			d->result = AUR_DELIVERY_COUNTED;
 		return rc;
-	}
-	if (d->body_sha256 && strlen(d->body_sha256) == AUR_HEX_SHA256_LEN) {
-		memcpy(sha, d->body_sha256, sizeof(sha));
-	} else {
-		aur_sha256_hex(d->body_len ? d->body : "", d->body_len, sha);
 	}
 	aur_buf_init(&key, 1024);
 	if (d->delivery_id && *d->delivery_id &&

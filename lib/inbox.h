@@ -43,8 +43,7 @@ struct aur_delivery {
 	const char *headers_json;  /* compact JSON object of the headers kept, or NULL for {} */
 	const void *body;
 	size_t body_len;
-	/* hex SHA-256 of body when the caller already has it (computed outside the writer), or NULL */
-	const char *body_sha256;
+	const char *body_sha256;   /* aur_sha256_hex of body: hashed by the caller, outside the one writer */
 	const char *delivery_id;   /* sender's delivery id (PagerDuty X-Webhook-Id), or NULL */
 	int test;                  /* sent by `aurora-connector test` */
 	long long received_ms;
