@@ -163,20 +163,14 @@ static int put(struct http_conn *c, const void *p, size_t n, long long deadline)
 }
 
 /* An IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT", without the locale. */
+/* The programs never call setlocale: strftime's names are the C locale's, as HTTP wants them. */
 static void http_date(char *out, size_t outlen)
 {
-	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 	time_t now = time(NULL);
 	struct tm tm;
 
-	if (!gmtime_r(&now, &tm)) {
+	if (!gmtime_r(&now, &tm) || strftime(out, outlen, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
 		snprintf(out, outlen, "Thu, 01 Jan 1970 00:00:00 GMT");
-		return;
-	}
-	snprintf(out, outlen, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
-		 months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 static int header_safe(const char *s)
