@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 
 /* an output buffer larger than this is freed after its line */
 #define SHRINK_ABOVE ((size_t)4 * 1024 * 1024)
+#define EXIT_GONE (-1) /* internal: stdout's reader went away; exits 0 */
 
 static const char usage_short[] =
 	"usage: aurora-normalize [--mappings DIR] [--platform NAME] [--strict] [--check]\n"
@@ -123,6 +125,15 @@ static int blank(const char *s, size_t len)
 	return strspn(s, " \t\r") == len;
 }
 
+/* A write to stdout failed: EXIT_GONE when its reader went away, else 74. */
+static int write_failed(void)
+{
+	if (errno == EPIPE)
+		return EXIT_GONE;
+	aur_err("write error: %s", strerror(errno));
+	return AUR_EXIT_IOERR;
+}
+
 /*
  * Normalize every line of fd (name is NULL for standard input). Returns
  * AUR_EXIT_OK, or the exit code of a failure that ends the run.
@@ -139,10 +150,16 @@ static int normalize_fd(struct aur_normalizer *n, int fd, const char *name, int 
 	int code = AUR_EXIT_OK;
 
 	aur_jvio_reader_init(&r, fd, 0);
+	/* in a pipeline, a dead next stage ends this one now, not at its next alert */
+	aur_jvio_reader_watch(&r, STDOUT_FILENO);
 	for (;;) {
 		rc = aur_jvio_read_line(&r, &line, &len);
 		if (rc == 0)
 			break;
+		if (rc == -EPIPE) {
+			code = EXIT_GONE;
+			break;
+		}
 		if (rc == -EIO) {
 			aur_err("%s%sread error: %s", name ? name : "", name ? ": " : "", strerror(errno));
 			code = AUR_EXIT_IOERR;
@@ -172,8 +189,7 @@ static int normalize_fd(struct aur_normalizer *n, int fd, const char *name, int 
 		c->notes += res.notes;
 		c->tests += res.tests;
 		if (out->len && fwrite(out->data, 1, out->len, stdout) != out->len) {
-			aur_err("write error: %s", strerror(errno));
-			code = AUR_EXIT_IOERR;
+			code = write_failed();
 			break;
 		}
 		aur_buf_reset(out);
@@ -183,8 +199,7 @@ static int normalize_fd(struct aur_normalizer *n, int fd, const char *name, int 
 			aur_buf_init(out, 0);
 		}
 		if (flush && fflush(stdout) != 0) {
-			aur_err("write error: %s", strerror(errno));
-			code = AUR_EXIT_IOERR;
+			code = write_failed();
 			break;
 		}
 	}
@@ -206,6 +221,7 @@ int main(int argc, char **argv)
 	int opt, rc;
 
 	aur_log_init("aurora-normalize");
+	signal(SIGPIPE, SIG_IGN);
 	aur_buf_init(&out, 0);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "p:qvh", long_options, NULL)) != -1) {
@@ -314,6 +330,11 @@ int main(int argc, char **argv)
 	}
 	aur_info("%lu lines: %lu alerts (%lu tests), %lu notes, %lu rejected", c.lines, c.alerts,
 		 c.tests, c.notes, c.rejected);
+	if (code == EXIT_GONE) {
+		aur_info("the reader of standard output went away: stopping");
+		code = AUR_EXIT_OK;
+		goto out;
+	}
 	if (c.rejected && code == AUR_EXIT_OK) {
 		if (verbosity <= 0)
 			aur_warn("%lu of %lu lines rejected", c.rejected, c.lines);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "jsonl.h"
+#include "pipe.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -17,6 +18,7 @@ void aur_jsonl_reader_init(struct aur_jsonl_reader *r, FILE *in, size_t max_line
 	r->end = 0;
 	r->eof = 0;
 	r->error = 0;
+	r->watch_fd = -1;
 	r->max_line = max_line ? max_line : AUR_JSONL_MAX_LINE;
 	r->line = NULL;
 	r->cap = 0;
@@ -42,21 +44,32 @@ int aur_jsonl_reader_ready(struct aur_jsonl_reader *r)
 	return poll(&p, 1, 0) > 0;
 }
 
-/* The next byte of input, or EOF (r->error set on a read error). */
+void aur_jsonl_reader_watch(struct aur_jsonl_reader *r, int out_fd)
+{
+	r->watch_fd = aur_pipe_watchable(out_fd);
+}
+
+/* The next byte of input, or EOF (r->error set to an errno on failure). */
 static int next_byte(struct aur_jsonl_reader *r)
 {
 	ssize_t n;
+	int rc;
 
 	if (r->pos < r->end)
 		return (unsigned char)r->buf[r->pos++];
 	if (r->eof || r->error)
 		return EOF;
+	rc = aur_pipe_wait_input(r->fd, r->watch_fd);
+	if (rc < 0) {
+		r->error = -rc;
+		return EOF;
+	}
 	do
 		n = read(r->fd, r->buf, sizeof(r->buf));
 	while (n < 0 && errno == EINTR);
 	if (n <= 0) {
 		if (n < 0)
-			r->error = 1;
+			r->error = EIO;
 		else
 			r->eof = 1;
 		return EOF;
@@ -77,7 +90,7 @@ static int read_line(struct aur_jsonl_reader *r)
 		c = next_byte(r);
 		if (c == EOF) {
 			if (r->error)
-				return -EIO;
+				return -r->error;
 			if (r->len == 0 && !too_long)
 				return 0;
 			break;

@@ -26,7 +26,8 @@ struct aur_jsonl_reader {
 	size_t pos;         /* next unread byte of buf */
 	size_t end;         /* bytes in buf */
 	int eof;
-	int error;
+	int error;          /* errno of a failed read, or EPIPE (see watch) */
+	int watch_fd;       /* output whose reader leaving ends the input; -1 */
 };
 
 /*
@@ -36,6 +37,12 @@ struct aur_jsonl_reader {
  */
 void aur_jsonl_reader_init(struct aur_jsonl_reader *r, FILE *in, size_t max_line);
 void aur_jsonl_reader_release(struct aur_jsonl_reader *r);
+
+/*
+ * Stop reading as soon as out_fd's reader goes away, when out_fd is a pipe
+ * or socket (pipe.h): a read that would block then ends with -EPIPE.
+ */
+void aur_jsonl_reader_watch(struct aur_jsonl_reader *r, int out_fd);
 
 /*
  * 1 when the next aur_jsonl_read will not block: bytes are buffered, the
@@ -48,7 +55,8 @@ int aur_jsonl_reader_ready(struct aur_jsonl_reader *r);
  * Read the next non-blank line and parse it. Returns 1 with *out a valid jv
  * (caller frees with jv_free); 0 at end of input; -E2BIG for a line past
  * max_line (skipped; the caller reports r->lineno); -EINVAL when the line is
- * not JSON, with jq's message in err; -EIO on a read error.
+ * not JSON, with jq's message in err; -EPIPE when the watched output's
+ * reader went away; -EIO on a read error.
  */
 int aur_jsonl_read(struct aur_jsonl_reader *r, jv *out, char *err, size_t errlen);
 

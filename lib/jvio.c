@@ -9,6 +9,7 @@
 
 #include "hex.h"
 #include "jvio.h"
+#include "pipe.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -611,6 +612,12 @@ void aur_jvio_reader_init(struct aur_jvio_reader *r, int fd, size_t max_line)
 	r->end = 0;
 	r->eof = 0;
 	r->lineno = 0;
+	r->watch_fd = -1;
+}
+
+void aur_jvio_reader_watch(struct aur_jvio_reader *r, int out_fd)
+{
+	r->watch_fd = aur_pipe_watchable(out_fd);
 }
 
 void aur_jvio_reader_release(struct aur_jvio_reader *r)
@@ -624,10 +631,11 @@ void aur_jvio_reader_release(struct aur_jvio_reader *r)
 	r->end = 0;
 }
 
-/* Read more bytes after r->end. 1 when some arrived, 0 at end of input, -EIO. */
+/* Read more bytes after r->end. 1 when some arrived, 0 at end of input, -EPIPE, -EIO. */
 static int fill(struct aur_jvio_reader *r)
 {
 	ssize_t n;
+	int rc;
 
 	if (r->start > 0) {
 		memmove(r->buf, r->buf + r->start, r->end - r->start);
@@ -640,6 +648,9 @@ static int fill(struct aur_jvio_reader *r)
 			r->cap *= 2;
 		r->buf = aur_xrealloc(r->buf, r->cap);
 	}
+	rc = aur_pipe_wait_input(r->fd, r->watch_fd);
+	if (rc < 0)
+		return rc == -EPIPE ? rc : -EIO;
 	do
 		n = read(r->fd, r->buf + r->end, r->cap - r->end - 1);
 	while (n < 0 && errno == EINTR);

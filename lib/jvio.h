@@ -64,16 +64,23 @@ struct aur_jvio_reader {
 	size_t end;           /* one past the last byte read */
 	int eof;
 	unsigned long lineno; /* 1-based number of the line last returned */
+	int watch_fd;         /* output whose reader leaving ends the input; -1 */
 };
 
 void aur_jvio_reader_init(struct aur_jvio_reader *r, int fd, size_t max_line);
 void aur_jvio_reader_release(struct aur_jvio_reader *r);
+/*
+ * Stop reading as soon as out_fd's reader goes away, when out_fd is a pipe
+ * or socket (pipe.h): a read that would block then ends with -EPIPE.
+ */
+void aur_jvio_reader_watch(struct aur_jvio_reader *r, int out_fd);
 
 /*
  * Next line, blank lines included. Returns 1 with *line and *len set (borrowed
  * until the next call; writable, NUL-terminated); 0 at end of input;
  * -E2BIG for a line longer than max_line (skipped; r->lineno counts it);
- * -EIO on a read error. A last line without a newline is still a line.
+ * -EPIPE when the watched output's reader went away; -EIO on a read error.
+ * A last line without a newline is still a line.
  */
 int aur_jvio_read_line(struct aur_jvio_reader *r, char **line, size_t *len);
 
