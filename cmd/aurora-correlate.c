@@ -22,15 +22,18 @@
 #include "exitcodes.h"
 #include "jsonl.h"
 #include "log.h"
+#include "resume.h"
 #include "banned.h"
 
 #define PROG "aurora-correlate"
+#define EXIT_GONE (-1) /* internal: stdout's reader went away; exits 0 */
 
 static const char usage_short[] =
 	"usage: aurora-correlate [--db PATH] [--window DUR] [--time-window DUR] [--threshold X]\n"
 	"                        [--service-score X] [--mention-score X] [--time-score X]\n"
 	"                        [--max-distance X] [--semantic-across-services]\n"
-	"                        [--sync full|normal] [--strict] [-q|-v] < alerts\n";
+	"                        [--sync full|normal] [--mark STAGE | --no-mark] [--strict]\n"
+	"                        [-q|-v] < alerts\n";
 
 static const char usage_long[] =
 	"aurora-correlate - alert records into incidents\n"
@@ -54,6 +57,11 @@ static const char usage_long[] =
 	"  --sync full|normal   SQLite synchronous level (normal: the inbox is the durable\n"
 	"                       record; decisions can be replayed from it)\n"
 	"  --busy-timeout MS    give up on a locked database after MS (5000)\n"
+	"  --mark STAGE         the resume point this run moves: the highest inbox id\n"
+	"                       whose decisions are committed and printed (default\n"
+	"                       correlate, where aurora-inbox follow resumes)\n"
+	"  --no-mark            move no resume point: for replays of old deliveries into\n"
+	"                       a database a live pipeline also feeds\n"
 	"  --strict             exit 65 instead of 1 when records were rejected\n"
 	"  -q, -v               fewer or more diagnostics\n"
 	"  -h, --help           this text\n"
@@ -62,10 +70,11 @@ static const char usage_long[] =
 	"Environment: AURORA_DB; AURORA_EMBED_URL, AURORA_EMBED_MODEL, AURORA_EMBED_KEY for\n"
 	"an OpenAI-compatible embeddings endpoint in place of the built-in vectorizer.\n"
 	"Exit: 0 ok, 1 some records rejected, 2 usage, 65 rejected under --strict,\n"
-	"74 I/O error, 75 database busy.\n";
+	"74 I/O error, 75 database busy; 0 also when the reader of standard output went\n"
+	"away (a pipeline's next stage died: it is restarted from the resume point).\n";
 
 enum { O_DB = 256, O_WINDOW, O_TIME_WINDOW, O_THRESHOLD, O_W_SERVICE, O_W_MENTION, O_W_TIME,
-       O_MAX_DISTANCE, O_ACROSS, O_SYNC, O_BUSY, O_STRICT, O_VERSION };
+       O_MAX_DISTANCE, O_ACROSS, O_SYNC, O_BUSY, O_MARK, O_NO_MARK, O_STRICT, O_VERSION };
 
 static volatile sig_atomic_t stop_requested;
 
@@ -103,9 +112,17 @@ static int parse_dur(const char *opt, const char *s, long long *out)
  * Records that are already waiting share one transaction (at most BATCH_MAX,
  * never waiting for more input), so a burst costs one commit instead of one
  * per record; a lone record is committed at once. Decisions are printed
- * only after their commit.
+ * only after their commit, and the pipeline's resume point (resume.h) moves
+ * only after they are printed: a crash anywhere leaves the deliveries in
+ * flight to be read again, never skipped.
  */
 #define BATCH_MAX 128
+
+struct progress {
+	const char *stage;  /* the mark this process moves */
+	long long batch;    /* highest delivery complete in the open batch */
+	long long marked;   /* the mark as last committed */
+};
 
 static int flush_batch(struct aur_correlator *corr, struct aur_jsonl_writer *out, jv *batch, size_t *n,
 		       int open)
@@ -119,24 +136,48 @@ static int flush_batch(struct aur_correlator *corr, struct aur_jsonl_writer *out
 	}
 	for (size_t i = 0; i < *n; i++) {
 		if (rc == AUR_EXIT_OK && aur_jsonl_write(out, batch[i]) < 0) {
-			aur_err("writing standard output: %s", strerror(errno));
-			rc = AUR_EXIT_IOERR;
+			rc = errno == EPIPE ? EXIT_GONE : AUR_EXIT_IOERR;
 			continue;
 		}
 		if (rc != AUR_EXIT_OK)
 			jv_free(batch[i]);
 	}
 	/* a live pipeline sees each batch at once, even when stdout is a file */
-	if (rc == AUR_EXIT_OK && *n && fflush(stdout) != 0) {
+	if (rc == AUR_EXIT_OK && *n && fflush(stdout) != 0)
+		rc = errno == EPIPE ? EXIT_GONE : AUR_EXIT_IOERR;
+	if (rc == AUR_EXIT_IOERR)
 		aur_err("writing standard output: %s", strerror(errno));
-		rc = AUR_EXIT_IOERR;
-	}
 	*n = 0;
 	return rc;
 }
 
-static int run(struct aur_correlator *corr, struct aur_jsonl_reader *in, struct aur_jsonl_writer *out,
-	       unsigned long *rejected)
+/*
+ * The batch is committed and printed: move the mark past its complete
+ * deliveries, in a transaction of its own. A mark that cannot be written
+ * now stays behind, which only means reading those deliveries again.
+ */
+static void advance_mark(sqlite3 *db, struct progress *p, int busy_ms)
+{
+	char err[512];
+	int rc;
+
+	if (!p->stage || p->batch <= p->marked)
+		return;
+	rc = aur_db_begin(db, busy_ms, err, sizeof(err));
+	if (rc == 0)
+		rc = aur_resume_set(db, p->stage, p->batch, err, sizeof(err));
+	if (rc == 0)
+		rc = aur_db_commit(db, busy_ms, err, sizeof(err));
+	if (rc < 0) {
+		aur_db_rollback(db);
+		aur_warn("resume point stays at inbox id %lld: %s", p->marked, err);
+		return;
+	}
+	p->marked = p->batch;
+}
+
+static int run(struct aur_correlator *corr, sqlite3 *db, int busy_ms, struct aur_jsonl_reader *in,
+	       struct aur_jsonl_writer *out, struct progress *p, unsigned long *rejected)
 {
 	jv batch[BATCH_MAX];
 	size_t n = 0;
@@ -148,6 +189,7 @@ static int run(struct aur_correlator *corr, struct aur_jsonl_reader *in, struct 
 	while (!stop_requested) {
 		jv rec;
 		jv decision;
+		long long inbox_id;
 		int r = aur_jsonl_read(in, &rec, err, sizeof(err));
 
 		if (r == 0)
@@ -160,11 +202,18 @@ static int run(struct aur_correlator *corr, struct aur_jsonl_reader *in, struct 
 			(*rejected)++;
 			goto next;
 		}
+		if (r == -EPIPE) {
+			rc = EXIT_GONE;
+			break;
+		}
 		if (r < 0) {
 			aur_err("reading standard input: %s", strerror(-r));
 			rc = AUR_EXIT_IOERR;
 			break;
 		}
+		/* a rejected record still counts as handled for the resume point */
+		if (aur_resume_record(rec, &inbox_id) == 1 && inbox_id > p->batch)
+			p->batch = inbox_id;
 		if (!open && aur_jsonl_reader_ready(in)) {
 			if (aur_correlator_begin(corr, err, sizeof(err)) < 0) {
 				jv_free(rec);
@@ -194,10 +243,13 @@ next:
 			open = 0;
 			if (rc != AUR_EXIT_OK)
 				break;
+			advance_mark(db, p, busy_ms);
 		}
 	}
 	if (rc == AUR_EXIT_OK) {
 		rc = flush_batch(corr, out, batch, &n, open);
+		if (rc == AUR_EXIT_OK)
+			advance_mark(db, p, busy_ms);
 	} else {
 		/* nothing of an unfinished batch was committed: print none of it */
 		if (open)
@@ -205,6 +257,8 @@ next:
 		for (size_t i = 0; i < n; i++)
 			jv_free(batch[i]);
 	}
+	if (rc == EXIT_GONE)
+		aur_info("the reader of standard output went away: stopping");
 	return rc;
 }
 
@@ -222,6 +276,8 @@ int main(int argc, char **argv)
 		{ "semantic-across-services", no_argument, NULL, O_ACROSS },
 		{ "sync", required_argument, NULL, O_SYNC },
 		{ "busy-timeout", required_argument, NULL, O_BUSY },
+		{ "mark", required_argument, NULL, O_MARK },
+		{ "no-mark", no_argument, NULL, O_NO_MARK },
 		{ "strict", no_argument, NULL, O_STRICT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
@@ -233,6 +289,7 @@ int main(int argc, char **argv)
 	struct aur_jsonl_reader in;
 	struct aur_jsonl_writer out;
 	struct sigaction sa;
+	struct progress progress = { AUR_RESUME_DEFAULT_STAGE, 0, 0 };
 	const char *db_arg = NULL;
 	sqlite3 *db = NULL;
 	char err[1024];
@@ -299,6 +356,16 @@ int main(int argc, char **argv)
 				cfg.busy_ms = (int)n;
 			}
 			break;
+		case O_MARK:
+			if (!*optarg || strlen(optarg) > 64) {
+				fprintf(stderr, "%s: --mark: a stage name of 1 to 64 characters\n", PROG);
+				bad = 1;
+			}
+			progress.stage = optarg;
+			break;
+		case O_NO_MARK:
+			progress.stage = NULL;
+			break;
 		case O_STRICT:
 			strict = 1;
 			break;
@@ -359,8 +426,23 @@ int main(int argc, char **argv)
 		rc = AUR_EXIT_IOERR;
 		goto out;
 	}
+	if (progress.stage) {
+		rc = aur_resume_get(db, progress.stage, &progress.marked, err, sizeof(err));
+		if (rc < 0 && rc != -ENOENT) {
+			aur_err("%s", err);
+			rc = rc == -EBUSY ? AUR_EXIT_TEMPFAIL : AUR_EXIT_IOERR;
+			goto out;
+		}
+		progress.batch = progress.marked;
+	}
+	aur_jsonl_reader_watch(&in, STDOUT_FILENO);
 	aur_jsonl_writer_init(&out, stdout, -1);
-	rc = run(corr, &in, &out, &rejected);
+	rc = run(corr, db, dbo.busy_timeout_ms, &in, &out, &progress, &rejected);
+	if (rc == EXIT_GONE) {
+		aur_correlator_flush(corr, err, sizeof(err));
+		rc = AUR_EXIT_OK;
+		goto out;
+	}
 	if (aur_correlator_flush(corr, err, sizeof(err)) < 0) {
 		aur_err("saving vectorizer statistics: %s", err);
 		if (rc == AUR_EXIT_OK)

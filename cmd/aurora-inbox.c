@@ -29,6 +29,7 @@
 #include "inboxscan.h"
 #include "jsonl.h"
 #include "log.h"
+#include "resume.h"
 #include "timeutil.h"
 #include "banned.h"
 
@@ -36,7 +37,7 @@
 #define DEFAULT_LIMIT 50
 #define EXIT_GONE (-1) /* internal: stdout's reader went away; exits 0 */
 
-enum { O_DB = AUR_CLI_BASE, O_PLATFORM, O_SINCE, O_UNTIL, O_FROM, O_CURSOR, O_LIMIT, O_POLL, O_JSON };
+enum { O_DB = AUR_CLI_BASE, O_PLATFORM, O_SINCE, O_UNTIL, O_FROM, O_CURSOR, O_RESUME, O_LIMIT, O_POLL, O_JSON };
 
 struct opts {
 	const char *db;
@@ -45,6 +46,7 @@ struct opts {
 	const char *until;
 	const char *from;
 	const char *cursor;
+	const char *resume;
 	const char *limit;
 	const char *poll_ms;
 	int json;
@@ -63,11 +65,14 @@ static const char usage_text[] =
 	"        a table, or raw records as JSON lines with --json\n"
 	"  show ID [--json]\n"
 	"        one row as a raw record, pretty-printed, or one line with --json\n"
-	"  follow [--from ID] [--cursor FILE] [--platform P] [--poll-ms N]\n"
-	"        print rows as raw records the moment they commit, until SIGTERM or\n"
-	"        SIGINT; start at ID (inclusive), else after the id in FILE, else\n"
-	"        after the newest row; FILE is rewritten after each batch printed;\n"
-	"        N is the fallback poll interval in ms (default 1000)\n"
+	"  follow [--from ID] [--cursor FILE] [--resume STAGE] [--platform P] [--poll-ms N]\n"
+	"        print rows as raw records the moment they commit, until SIGTERM,\n"
+	"        SIGINT or the reader of stdout goes away; start at ID (inclusive),\n"
+	"        else after the id in FILE (rewritten after each batch printed),\n"
+	"        else after the resume point of STAGE: the last inbox id whose\n"
+	"        decisions that stage committed (default correlate, the end of the\n"
+	"        pipeline; see aurora(7)); N is the fallback poll interval in ms\n"
+	"        (default 1000)\n"
 	"  replay (--since TIME | --from ID) [--until TIME] [--platform P]\n"
 	"        print the matching rows as raw records and exit; TIME is RFC 3339,\n"
 	"        epoch seconds or ms, or a duration before now (90s, 10m, 2h, 7d);\n"
@@ -82,7 +87,7 @@ static const char usage_text[] =
 	"\n"
 	"exit status: 0 ok (also when the reader of stdout went away), 1 no such\n"
 	"row (show), 2 usage, 65 unreadable cursor file, 74 I/O error, 75 database\n"
-	"busy, 78 no database at PATH\n";
+	"busy, 78 no database at PATH, or no resume point for STAGE in it\n";
 
 static int usage_short(void)
 {
@@ -115,6 +120,7 @@ static void set_opt(int code, const char *arg, void *ctx)
 	case O_UNTIL: o->until = arg; break;
 	case O_FROM: o->from = arg; break;
 	case O_CURSOR: o->cursor = arg; break;
+	case O_RESUME: o->resume = arg; break;
 	case O_LIMIT: o->limit = arg; break;
 	case O_POLL: o->poll_ms = arg; break;
 	case O_JSON: o->json = 1; break;
@@ -131,6 +137,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "until", required_argument, NULL, O_UNTIL },
 		{ "from", required_argument, NULL, O_FROM },
 		{ "cursor", required_argument, NULL, O_CURSOR },
+		{ "resume", required_argument, NULL, O_RESUME },
 		{ "limit", required_argument, NULL, O_LIMIT },
 		{ "poll-ms", required_argument, NULL, O_POLL },
 		{ "json", no_argument, NULL, O_JSON },
@@ -140,7 +147,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "list", AUR_CLI_OPT(O_PLATFORM) | AUR_CLI_OPT(O_SINCE) | AUR_CLI_OPT(O_LIMIT) |
 			  AUR_CLI_OPT(O_JSON), 0, 0 },
 		{ "show", AUR_CLI_OPT(O_JSON), 1, 1 },
-		{ "follow", AUR_CLI_OPT(O_FROM) | AUR_CLI_OPT(O_CURSOR) | AUR_CLI_OPT(O_PLATFORM) |
+		{ "follow", AUR_CLI_OPT(O_FROM) | AUR_CLI_OPT(O_CURSOR) | AUR_CLI_OPT(O_RESUME) |
+			    AUR_CLI_OPT(O_PLATFORM) |
 			    AUR_CLI_OPT(O_POLL), 0, 0 },
 		{ "replay", AUR_CLI_OPT(O_SINCE) | AUR_CLI_OPT(O_FROM) | AUR_CLI_OPT(O_UNTIL) |
 			    AUR_CLI_OPT(O_PLATFORM), 0, 0 },
@@ -349,14 +357,17 @@ static int cmd_replay(sqlite3 *db, const struct opts *o)
 	return run_scan(db, &s, &e, &count);
 }
 
-/* Where follow starts: --from, else the cursor file, else after the newest row. */
+/* Where follow starts: --from, else the cursor file, else the stage's resume point. */
 static int follow_start(sqlite3 *db, const struct opts *o, long long *after)
 {
+	const char *stage = o->resume ? o->resume : AUR_RESUME_DEFAULT_STAGE;
 	char err[512] = "";
 	long long newest = 0;
 	long long v;
 	int rc;
 
+	if (o->resume && (o->from || o->cursor))
+		return usage_error("follow --resume goes without --from and --cursor");
 	rc = aur_inboxscan_max_id(db, &newest, err, sizeof(err));
 	if (rc < 0)
 		return failed(rc, err);
@@ -378,7 +389,16 @@ static int follow_start(sqlite3 *db, const struct opts *o, long long *after)
 		}
 		*after = newest;
 	} else {
-		*after = newest;
+		rc = aur_resume_get(db, stage, after, err, sizeof(err));
+		if (rc == -ENOENT || rc == -ENODATA) {
+			aur_err("%s", err);
+			return AUR_EXIT_CONFIG;
+		}
+		if (rc < 0)
+			return failed(rc, err);
+		if (*after > newest)
+			aur_warn("stage %s is at inbox id %lld, past the newest row %lld", stage, *after, newest);
+		aur_debug("resuming after inbox id %lld, where stage %s is", *after, stage);
 	}
 	/* a new start is written at once: a restart before the first row leaves no gap */
 	if (o->cursor && aur_follow_cursor_write(o->cursor, *after, err, sizeof(err)) < 0) {

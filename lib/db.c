@@ -183,6 +183,19 @@ static const char *const migrations[] = {
 	 * cost every delivery a random page written twice and fsynced
 	 */
 	"DROP INDEX IF EXISTS inbox_body;",
+	/*
+	 * 4: the resume point of the pipeline (resume.h): per stage, the
+	 * highest inbox id whose records that stage has committed and passed
+	 * on. A database made before it resumes after its newest delivery, as
+	 * aurora-inbox follow did by default until then.
+	 */
+	"CREATE TABLE stage_marks ("
+	"  stage TEXT PRIMARY KEY,"
+	"  inbox_id INTEGER NOT NULL,"
+	"  updated_ms INTEGER NOT NULL"
+	");"
+	"INSERT INTO stage_marks (stage, inbox_id, updated_ms)"
+	"  SELECT 'correlate', coalesce(max(id), 0), CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) FROM inbox;",
 };
 
 void aur_db_options_init(struct aur_db_options *o)

@@ -55,6 +55,8 @@ enum field {
 	F_V,
 	F_FINGERPRINT,
 	F_INBOX_ID,
+	F_INBOX_PART,
+	F_INBOX_PARTS,
 	F_RECEIVED_AT,
 	F_COUNT
 };
@@ -63,7 +65,7 @@ static const char *const field_names[F_COUNT] = {
 	"type", "source", "kind", "dedup_key", "status", "severity", "test", "title",
 	"description", "service", "host", "entity", "environment", "tags", "labels",
 	"started_at", "ended_at", "occurred_at", "link", "context",
-	"v", "fingerprint", "inbox_id", "received_at",
+	"v", "fingerprint", "inbox_id", "inbox_part", "inbox_parts", "received_at",
 };
 
 /* keys of the raw record */
@@ -105,6 +107,7 @@ struct line_ctx {
 	const char *platform;
 	size_t platform_len;
 	jv id;               /* borrowed */
+	size_t part, parts;  /* this record is part of parts made from the delivery */
 	char received[32];   /* RFC 3339 */
 	long long received_ms;
 	int test;            /* the delivery came from aurora-connector test */
@@ -411,6 +414,13 @@ static int put_tail(struct aur_buf *b, const struct line_ctx *lc)
 
 	if (rc == 0)
 		rc = jv_is_valid(lc->id) ? aur_jvio_dump(lc->id, b) : ADD(b, "null");
+	/* numbered so a stage can tell it has all of a delivery (resume.h) */
+	if (rc == 0 && jv_get_kind(lc->id) != JV_KIND_NULL) {
+		char n[48];
+
+		snprintf(n, sizeof(n), ",\"inbox_part\":%zu,\"inbox_parts\":%zu", lc->part, lc->parts);
+		rc = aur_buf_adds(b, n);
+	}
 	if (rc == 0)
 		rc = ADD(b, ",\"received_at\":\"");
 	if (rc == 0)
@@ -1282,7 +1292,9 @@ int aur_normalize_value(struct aur_normalizer *n, jv in, struct aur_buf *out,
 	}
 	if (out->max > mark + MAX_OUTPUT_BYTES)
 		out->max = mark + MAX_OUTPUT_BYTES;
+	lc.parts = n->nouts;
 	for (size_t i = 0; i < n->nouts; i++) {
+		lc.part = i + 1;
 		rc = finish(n, n->outs[i], &lc, out, res, why, sizeof(why));
 		if (rc < 0) {
 			snprintf(err, errlen, "%s%s", prefix, why);

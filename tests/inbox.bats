@@ -33,7 +33,7 @@ ids_in() {
 @test "--help prints the full usage on stdout and exits 0; --version prints the version" {
 	run -0 --separate-stderr aurora-inbox --help
 	assert_output --partial "usage: aurora-inbox"
-	assert_output --partial "follow [--from ID] [--cursor FILE]"
+	assert_output --partial "follow [--from ID] [--cursor FILE] [--resume STAGE]"
 	assert_output --partial "replay (--since TIME | --from ID)"
 	[ -z "$stderr" ]
 	run -0 --separate-stderr aurora-inbox list -h

@@ -71,7 +71,8 @@ teardown() {
 	expect '[.[] | select(.type == "alert")] | length == 4 and all(.[];
 		(keys_unsorted == ["v", "type", "source", "dedup_key", "fingerprint", "status", "severity",
 			"title", "description", "service", "host", "entity", "environment", "tags", "labels",
-			"started_at", "ended_at", "link", "context", "inbox_id", "received_at"])
+			"started_at", "ended_at", "link", "context", "inbox_id", "inbox_part", "inbox_parts",
+			"received_at"])
 		and (.status == "firing" or .status == "resolved")
 		and ([.severity] | inside(["critical", "high", "medium", "low", "info"]))
 		and (.started_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{3}Z$"))
@@ -79,6 +80,8 @@ teardown() {
 		and (.fingerprint | test("^[0-9a-f]{32}$"))
 		and (.tags | type) == "object" and (.labels | type) == "object" and (.context | type) == "object")'
 	expect '[.[].inbox_id] == [41, 41, 42, 43, 44]'
+	# the parts of one delivery are numbered, so a stage knows when it has all of them
+	expect '[.[] | [.inbox_part, .inbox_parts]] == [[1, 2], [2, 2], [1, 1], [1, 1], [1, 1]]'
 	expect '.[0].received_at == "2026-03-04T09:00:00.500Z"'
 	expect '.[4] | .type == "note" and (keys_unsorted == ["v", "type", "source", "kind", "dedup_key",
 		"title", "description", "service", "host", "link", "occurred_at", "context", "inbox_id", "received_at"])'

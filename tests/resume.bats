@@ -1,0 +1,217 @@
+#!/usr/bin/env bats
+# The pipeline's resume point: aurora-inbox follow | aurora-normalize |
+# aurora-correlate restarted after any stage dies (kill -9 included) decides
+# every delivery exactly once, at the pace of a supervisor that restarts the
+# whole pipeline when it ends (aurora(7), examples/aurora-pipeline.service).
+
+load helpers/common
+load helpers/inbox
+
+setup() {
+	aurora_fresh_db
+	aurora_schema
+	STOP="$BATS_TEST_TMPDIR/stop"
+	SUPERVISOR_PID=
+	FEED_PID=
+}
+
+teardown() {
+	touch "$STOP"
+	if [ -n "$SUPERVISOR_PID" ]; then
+		pkill -TERM -P "$SUPERVISOR_PID" 2>/dev/null || true
+	fi
+	for pid in $FEED_PID $SUPERVISOR_PID; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+}
+
+# stage_kill NAME: kill -9 the supervised pipeline's NAME (aurora-inbox, ...)
+stage_kill() {
+	local pid
+	pid=$(pgrep -P "$SUPERVISOR_PID" -f "^$1( |$)" | head -n 1)
+	[ -n "$pid" ] && kill -KILL "$pid"
+}
+
+# am_fill FROM TO: Alertmanager deliveries FROM..TO (our own numbering), delivery i
+# carrying 1 + i % 3 alerts, each a new identity; one transaction.
+am_fill() {
+	sqlite3 "$AURORA_DB" "PRAGMA busy_timeout = 10000;
+		WITH RECURSIVE k(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM k WHERE i < $2),
+		parts(i, j) AS (SELECT i, 1 FROM k UNION ALL SELECT i, j + 1 FROM parts WHERE j < 1 + i % 3)
+		INSERT INTO inbox(platform, received_at, received_ms, content_type, body, body_sha256)
+		SELECT 'alertmanager', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+			CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), 'application/json',
+			CAST(json_object('version', '4', 'status', 'firing', 'receiver', 'aurora',
+				'groupKey', 'g' || i, 'alerts', (SELECT json_group_array(json_object(
+					'status', 'firing', 'fingerprint', printf('%08x%08x', i, j),
+					'labels', json_object('alertname', 'Fault' || i || '_' || j,
+						'service', 'svc' || (i % 7), 'severity', 'critical'),
+					'annotations', json_object('summary', 'fault ' || i || ' part ' || j),
+					'startsAt', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'),
+					'endsAt', '0001-01-01T00:00:00Z'))
+				FROM parts p WHERE p.i = k.i)) AS BLOB),
+			lower(hex(randomblob(32)))
+		FROM k ORDER BY i;" >/dev/null
+}
+
+# alerts_in FROM TO: how many alerts am_fill FROM TO made
+alerts_in() {
+	local n=0 i
+	for ((i = $1; i <= $2; i++)); do n=$((n + 1 + i % 3)); done
+	echo "$n"
+}
+
+mark() {
+	sqlite3 "$AURORA_DB" "SELECT inbox_id FROM stage_marks WHERE stage = '${1:-correlate}'"
+}
+
+# The pipeline as the docs run it: started again whenever it ends, until $STOP exists.
+supervise() {
+	(
+		while [ ! -e "$STOP" ]; do
+			aurora-inbox --db "$AURORA_DB" follow --poll-ms 200 2>>"$BATS_TEST_TMPDIR/follow.err" |
+				aurora-normalize 2>>"$BATS_TEST_TMPDIR/normalize.err" |
+				aurora-correlate >>"$BATS_TEST_TMPDIR/decisions.jsonl" 2>>"$BATS_TEST_TMPDIR/correlate.err" ||
+				true # a killed stage ends the pipeline: start it again
+			echo "pipeline ended" >>"$BATS_TEST_TMPDIR/restarts"
+			sleep 0.1
+		done
+	) &
+	SUPERVISOR_PID=$!
+}
+
+# wait_mark ID: until the correlate mark reaches ID (up to ~60 s)
+wait_mark() {
+	for _ in $(seq 1 600); do
+		[ "$(mark)" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "the mark is at $(mark), not $1" >&2
+	return 1
+}
+
+# Every delivery ended in exactly one committed decision: each alert identity
+# stored once and counted once, each joined one incident once, and the mark at
+# the newest delivery.
+exactly_once() {
+	local deliveries=$1 alerts=$2
+	run -0 sqlite3 "$AURORA_DB" "SELECT count(*), sum(count), count(DISTINCT first_inbox_id),
+		max(count), (SELECT count(*) FROM incident_alerts),
+		(SELECT count(DISTINCT alert_id) FROM incident_alerts) FROM alerts"
+	[ "$output" = "$alerts|$alerts|$deliveries|1|$alerts|$alerts" ] ||
+		fail "alerts, counted, deliveries, max count, joins, joined alerts: $output (want $alerts alerts from $deliveries deliveries, each once)"
+	[ "$(mark)" = "$(sqlite3 "$AURORA_DB" 'SELECT max(id) FROM inbox')" ]
+}
+
+@test "follow resumes after the correlate stage's mark by default; --resume names a stage; an unknown one is 78" {
+	am_fill 1 3
+	[ "$(mark)" = 0 ]
+	# a new database's mark is 0: everything in it is still to be decided
+	run -0 --separate-stderr timeout --preserve-status -s INT 1 aurora-inbox follow --poll-ms 50
+	[ "$(jq -s 'map(.id)' <<<"$output" | jq -c .)" = "[1,2,3]" ]
+	sqlite3 "$AURORA_DB" "UPDATE stage_marks SET inbox_id = 2"
+	run -0 --separate-stderr timeout --preserve-status -s INT 1 aurora-inbox follow --poll-ms 50
+	[ "$(jq -s -c 'map(.id)' <<<"$output")" = "[3]" ]
+	sqlite3 "$AURORA_DB" "INSERT INTO stage_marks VALUES ('rca', 1, 0)"
+	run -0 --separate-stderr timeout --preserve-status -s INT 1 aurora-inbox follow --resume rca --poll-ms 50
+	[ "$(jq -s -c 'map(.id)' <<<"$output")" = "[2,3]" ]
+	run -78 --separate-stderr aurora-inbox follow --resume nosuchstage
+	[[ $stderr == *"no stage 'nosuchstage' has marked its progress"* ]]
+	run -2 --separate-stderr aurora-inbox follow --resume rca --from 1
+	[[ $stderr == *"--resume goes without --from and --cursor"* ]]
+}
+
+@test "aurora-correlate moves the mark past whole deliveries only; --mark names it, --no-mark leaves it" {
+	am_fill 1 2 # delivery 1: 2 alerts, delivery 2: 3 alerts
+	run -0 --separate-stderr aurora-inbox replay --from 1
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/raw.jsonl"
+	run -0 --separate-stderr aurora-normalize "$BATS_TEST_TMPDIR/raw.jsonl"
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/alerts.jsonl"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/alerts.jsonl")" = 5 ]
+	# the first part of delivery 1 only: committed, but the delivery is not whole
+	head -n 1 "$BATS_TEST_TMPDIR/alerts.jsonl" >"$BATS_TEST_TMPDIR/part.jsonl"
+	run -0 --separate-stderr aurora-correlate <"$BATS_TEST_TMPDIR/part.jsonl"
+	[ "$(jq -r .action <<<"$output")" = created ]
+	[ "$(mark)" = 0 ]
+	# delivery 1 whole and two parts of delivery 2
+	head -n 4 "$BATS_TEST_TMPDIR/alerts.jsonl" >"$BATS_TEST_TMPDIR/more.jsonl"
+	run -0 --separate-stderr aurora-correlate <"$BATS_TEST_TMPDIR/more.jsonl"
+	# the part already decided is said so, and counted once
+	[ "$(jq -s -c 'map(.action)' <<<"$output")" = '["deduplicated","attached","created","attached"]' ]
+	[[ $(jq -s -r '.[0].correlation.reason' <<<"$output") == *"already counted"* ]]
+	[ "$(mark)" = 1 ]
+	run -0 --separate-stderr aurora-correlate --no-mark <"$BATS_TEST_TMPDIR/alerts.jsonl"
+	[ "$(mark)" = 1 ]
+	run -0 --separate-stderr aurora-correlate --mark replay <"$BATS_TEST_TMPDIR/alerts.jsonl"
+	[ "$(mark)" = 1 ]
+	[ "$(mark replay)" = 2 ]
+	run -0 --separate-stderr aurora-correlate <"$BATS_TEST_TMPDIR/alerts.jsonl"
+	[ "$(mark)" = 2 ]
+	# marks never move back
+	run -0 --separate-stderr aurora-correlate <"$BATS_TEST_TMPDIR/part.jsonl"
+	[ "$(mark)" = 2 ]
+	exactly_once 2 5
+}
+
+@test "normalize and correlate stop at once, with 0, when the next stage dies while they wait for input" {
+	local in="$BATS_TEST_TMPDIR/in" out="$BATS_TEST_TMPDIR/out"
+	for stage in aurora-normalize aurora-correlate; do
+		rm -f "$in" "$out"
+		mkfifo "$in" "$out"
+		"$stage" <"$in" >"$out" 2>"$BATS_TEST_TMPDIR/$stage.err" &
+		pid=$!
+		exec 7>"$in" # upstream: open, silent
+		exec 8<"$out" # downstream: reads nothing, then dies
+		sleep 0.3
+		kill -0 "$pid"
+		exec 8<&-
+		wait_exit "$pid" || fail "$stage kept waiting for input after its reader died"
+		exec 7>&-
+		[ "$waited" = 0 ] || fail "$stage exited $waited: $(cat "$BATS_TEST_TMPDIR/$stage.err")"
+	done
+}
+
+@test "kill -9 of each stage at random moments, under a backlog and a live feed: every delivery decided exactly once" {
+	am_fill 1 400
+	supervise
+	local next=401 kills=0
+	for round in $(seq 1 12); do
+		# the live feed: a few deliveries between kills
+		am_fill "$next" $((next + 9))
+		next=$((next + 10))
+		sleep "0.$((RANDOM % 5 + 1))"
+		case $((round % 3)) in
+		0) victim=aurora-inbox ;;
+		1) victim=aurora-normalize ;;
+		2) victim=aurora-correlate ;;
+		esac
+		if stage_kill "$victim"; then
+			kills=$((kills + 1))
+		fi
+	done
+	last=$((next - 1))
+	wait_mark "$(sqlite3 "$AURORA_DB" 'SELECT max(id) FROM inbox')"
+	[ "$kills" -ge 6 ] || fail "only $kills of 12 kills found their stage"
+	[ "$(lines_in "$BATS_TEST_TMPDIR/restarts")" -ge 6 ] || fail "the pipeline was restarted only $(lines_in "$BATS_TEST_TMPDIR/restarts") times"
+	exactly_once "$last" "$(alerts_in 1 "$last")"
+	# the decisions printed: at least one for every alert (a delivery in flight at a kill
+	# is read again, and its second decision says "already counted")
+	run -0 jq -s -r '[.[] | select(.action != "deduplicated") | .dedup_key] | unique | length' \
+		"$BATS_TEST_TMPDIR/decisions.jsonl"
+	[ "$output" = "$(alerts_in 1 "$last")" ]
+}
+
+@test "kill -9 of aurora-correlate while the pipeline is idle loses nothing: the next delivery is decided" {
+	am_fill 1 5
+	supervise
+	wait_mark 5
+	for victim in aurora-correlate aurora-normalize aurora-inbox; do
+		stage_kill "$victim" || fail "no $victim running"
+		sleep 0.3
+		n=$(($(sqlite3 "$AURORA_DB" 'SELECT count(*) FROM inbox') + 1))
+		am_fill "$n" "$n"
+		wait_mark "$(sqlite3 "$AURORA_DB" 'SELECT max(id) FROM inbox')"
+	done
+	exactly_once 8 "$(alerts_in 1 8)"
+}
