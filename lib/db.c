@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,22 +263,56 @@ static void pause_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static int exec_retry(sqlite3 *db, const char *sql, int deadline_ms, char *err, size_t errlen)
+/* The connection's busy timeout (sqlite3_busy_timeout has no getter); 0 when it cannot be read. */
+static int busy_timeout_of(sqlite3 *db)
 {
-	long long until = now_ms() + deadline_ms;
+	sqlite3_stmt *st = NULL;
+	int ms = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA busy_timeout", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		ms = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return ms;
+}
+
+/*
+ * Run sql until it is not busy or until_ms (CLOCK_MONOTONIC) has passed.
+ * The busy handler's own wait counts against the same deadline: each try
+ * may wait only what is left of it, so the whole call waits at most once
+ * the time it was given, never the busy timeout again on top. Past the
+ * deadline it still tries once without waiting: a free lock is taken.
+ */
+static int exec_until(sqlite3 *db, const char *sql, long long until_ms, char *err, size_t errlen)
+{
+	int saved = busy_timeout_of(db);
 	int rc;
 
 	for (;;) {
+		long long left = until_ms - now_ms();
+
+		sqlite3_busy_timeout(db, left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left);
 		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
 			break;
-		if (now_ms() >= until)
+		if (now_ms() >= until_ms)
 			break;
 		pause_ms(5);
 	}
+	sqlite3_busy_timeout(db, saved);
 	if (rc != SQLITE_OK)
 		set_err(err, errlen, sql, db);
 	return aur_db_errno(rc);
+}
+
+static int exec_retry(sqlite3 *db, const char *sql, int deadline_ms, char *err, size_t errlen)
+{
+	return exec_until(db, sql, now_ms() + deadline_ms, err, errlen);
+}
+
+long long aur_db_deadline(int ms)
+{
+	return now_ms() + ms;
 }
 
 int aur_db_begin(sqlite3 *db, int deadline_ms, char *err, size_t errlen)
@@ -288,6 +323,16 @@ int aur_db_begin(sqlite3 *db, int deadline_ms, char *err, size_t errlen)
 int aur_db_commit(sqlite3 *db, int deadline_ms, char *err, size_t errlen)
 {
 	return exec_retry(db, "COMMIT", deadline_ms, err, errlen);
+}
+
+int aur_db_begin_by(sqlite3 *db, long long until_ms, char *err, size_t errlen)
+{
+	return exec_until(db, "BEGIN IMMEDIATE", until_ms, err, errlen);
+}
+
+int aur_db_commit_by(sqlite3 *db, long long until_ms, char *err, size_t errlen)
+{
+	return exec_until(db, "COMMIT", until_ms, err, errlen);
 }
 
 void aur_db_rollback(sqlite3 *db)

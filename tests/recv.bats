@@ -282,6 +282,48 @@ launcher() {
 	assert_equal "$(rows)" 1
 }
 
+# post_at_once N [PAUSE]: N distinct deliveries to grafana on N connections at
+# once (PAUSE seconds apart); each answer's "CODE SECONDS" in answer.I, its
+# headers in headers.I.
+post_at_once() {
+	local i pids=()
+	for i in $(seq 1 "$1"); do
+		[ "$i" -eq 1 ] || sleep "${2:-0}"
+		curl -sS -o /dev/null -D "$BATS_TEST_TMPDIR/headers.$i" -w '%{http_code} %{time_total}' \
+			-H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" \
+			--data-binary "@$(body "$i")" "$RECV_URL/api/webhooks/grafana" \
+			>"$BATS_TEST_TMPDIR/answer.$i" 3>&- &
+		pids+=("$!")
+	done
+	for i in "${pids[@]}"; do wait "$i"; done
+}
+
+# busy_within N SECONDS: each of the N answers is 503 with Retry-After, in under SECONDS
+busy_within() {
+	local i answer
+	for i in $(seq 1 "$1"); do
+		answer=$(cat "$BATS_TEST_TMPDIR/answer.$i")
+		assert_equal "${answer% *}" 503
+		grep -qi '^retry-after: [1-9]' "$BATS_TEST_TMPDIR/headers.$i" ||
+			fail "no Retry-After in: $(cat "$BATS_TEST_TMPDIR/headers.$i")"
+		awk -v s="${answer#* }" -v max="$2" 'BEGIN { exit !(s < max) }' ||
+			fail "answer $i took ${answer#* } s"
+	done
+}
+
+@test "deliveries queued behind one that waited for a locked database wait one busy timeout in all, not one each" {
+	new_token grafana
+	# batches of one: before, the fourth delivery waited four busy timeouts
+	recv_start --busy-timeout 1500 --max-batch 1
+	hold_lock 15
+	post_at_once 4
+	# one timeout is 1.5 s; two would be 3 s: the bound sits at two
+	busy_within 4 3.0
+	run -0 grep -c '503 the database stayed locked past the busy timeout' "$BATS_TEST_TMPDIR/recv.log"
+	assert_output 4
+	assert_equal "$(rows)" 0
+}
+
 @test "too many header fields or too many header bytes are 431" {
 	new_token grafana
 	recv_start --max-headers 20 --max-header-bytes 2048
@@ -886,6 +928,17 @@ raw_body() {
 	assert_equal "$RAW_RC" 0
 	run -0 status_lines
 	assert_output $'HTTP/1.1 200 OK\nHTTP/1.1 200 OK'
+}
+
+@test "one connection: a delivery queued for the write lock waits one busy timeout in all" {
+	new_token grafana
+	tcp_start --busy-timeout 2000
+	hold_lock 15
+	# the first process waits in SQLite, the second for the side lock: before,
+	# it had it at 1.7 s and then waited a whole timeout again (3.7 s in all)
+	post_at_once 2 0.3
+	busy_within 2 3.0
+	assert_equal "$(rows)" 0
 }
 
 @test "one connection: a malformed request line is 400 in JSON, another version 505" {
