@@ -592,6 +592,7 @@ static int validate(jv body, struct aur_incident_new *n, jv keep[5], char **meta
 int aur_incident_create_from_json(sqlite3 *db, jv body, long long now_ms, long long *id, char *err,
 				  size_t errlen)
 {
+	long long until;
 	struct aur_incident_new n = { 0 };
 	jv keep[5];
 	char *metadata = NULL;
@@ -609,12 +610,13 @@ int aur_incident_create_from_json(sqlite3 *db, jv body, long long now_ms, long l
 		goto out;
 	n.metadata_json = metadata;
 	n.started_ms = now_ms;
-	rc = aur_db_begin(db, CREATE_DEADLINE_MS, err, errlen);
+	until = aur_db_deadline(CREATE_DEADLINE_MS);
+	rc = aur_db_begin_by(db, until, err, errlen);
 	if (rc < 0)
 		goto out;
 	rc = aur_incident_insert(db, &n, now_ms, id, err, errlen);
 	if (rc == 0)
-		rc = aur_db_commit(db, CREATE_DEADLINE_MS, err, errlen);
+		rc = aur_db_commit_by(db, until, err, errlen);
 	if (rc < 0)
 		aur_db_rollback(db);
 out:
@@ -679,6 +681,7 @@ int aur_incident_events_max_id(sqlite3 *db, long long *id, char *err, size_t err
 static int move(sqlite3 *db, long long id, const char *to, const char *reason, long long dst, long long now_ms,
 		char *err, size_t errlen)
 {
+	long long until;
 	char dummy[1];
 	int rc;
 
@@ -686,7 +689,8 @@ static int move(sqlite3 *db, long long id, const char *to, const char *reason, l
 		err = dummy;
 		errlen = sizeof(dummy);
 	}
-	rc = aur_db_begin(db, CREATE_DEADLINE_MS, err, errlen);
+	until = aur_db_deadline(CREATE_DEADLINE_MS);
+	rc = aur_db_begin_by(db, until, err, errlen);
 	if (rc < 0)
 		return rc;
 	if (dst > 0)
@@ -694,7 +698,7 @@ static int move(sqlite3 *db, long long id, const char *to, const char *reason, l
 	else
 		rc = aur_incident_set_status(db, id, to, reason, now_ms, err, errlen);
 	if (rc == 0)
-		rc = aur_db_commit(db, CREATE_DEADLINE_MS, err, errlen);
+		rc = aur_db_commit_by(db, until, err, errlen);
 	if (rc < 0)
 		aur_db_rollback(db);
 	return rc;
@@ -751,6 +755,7 @@ static int stored_postmortem(sqlite3 *db, long long id, char **md, char *err, si
 int aur_incident_postmortem(sqlite3 *db, long long id, int regenerate, long long now_ms, char **md,
 			    int *generated, char *err, size_t errlen)
 {
+	long long until;
 	struct aur_buf b;
 	sqlite3_stmt *st = NULL;
 	char when[32];
@@ -767,7 +772,8 @@ int aur_incident_postmortem(sqlite3 *db, long long id, int regenerate, long long
 		goto out;
 	free(*md);
 	*md = NULL;
-	rc = aur_db_begin(db, CREATE_DEADLINE_MS, err, errlen);
+	until = aur_db_deadline(CREATE_DEADLINE_MS);
+	rc = aur_db_begin_by(db, until, err, errlen);
 	if (rc < 0)
 		goto out;
 	began = 1;
@@ -806,7 +812,7 @@ int aur_incident_postmortem(sqlite3 *db, long long id, int regenerate, long long
 		rc = (int)ev;
 		goto out;
 	}
-	rc = aur_db_commit(db, CREATE_DEADLINE_MS, err, errlen);
+	rc = aur_db_commit_by(db, until, err, errlen);
 	if (rc == 0) {
 		*md = aur_buf_detach(&b, NULL);
 		*generated = 1;
