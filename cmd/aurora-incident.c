@@ -93,7 +93,7 @@ static const char usage_text[] =
 	"  --version      print the version\n"
 	"\n"
 	"exit status: 0 ok, 1 no such incident, 2 usage, 65 illegal transition or\n"
-	"invalid field, 74 I/O error, 75 database busy, 78 no database at PATH\n";
+	"invalid field, 74 I/O error, 75 database busy, 78 no (aurora) database at PATH\n";
 
 static int usage_short(void)
 {

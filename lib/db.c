@@ -395,6 +395,36 @@ static int migrate(sqlite3 *db, int busy_ms, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * Refuse a file that is SQLite but not aurora's: PRAGMA user_version 0
+ * (no migration ever ran) while the file already holds tables, or, read
+ * only, no migration at all. Migrating such a file would plant aurora's
+ * tables among someone else's. 0, or -ENODATA with err set.
+ */
+static int check_aurora(sqlite3 *db, const char *path, int readonly, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int version = 0;
+	int tables = 0;
+	int rc;
+
+	rc = user_version(db, &version, err, errlen);
+	if (rc < 0 || version > 0)
+		return rc;
+	rc = aur_db_prepare(db, &st, "SELECT count(*) FROM sqlite_master WHERE type = 'table'", err, errlen);
+	if (rc < 0)
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		tables = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (tables == 0 && !readonly)
+		return 0; /* a new file: migrate makes it one */
+	if (err && errlen)
+		snprintf(err, errlen, "%s is not an aurora database (%s)", path,
+			 tables ? "it holds other tables" : "no aurora tables");
+	return -ENODATA;
+}
+
 int aur_db_open(sqlite3 **out, const char *path, const struct aur_db_options *o,
 		char *err, size_t errlen)
 {
@@ -420,6 +450,10 @@ int aur_db_open(sqlite3 **out, const char *path, const struct aur_db_options *o,
 	}
 	sqlite3_busy_timeout(db, o->busy_timeout_ms);
 	sqlite3_extended_result_codes(db, 1);
+	/* before anything is set on the file: WAL mode would change someone else's */
+	rc = check_aurora(db, path, o->readonly, err, errlen);
+	if (rc < 0)
+		goto out;
 	if (!o->readonly) {
 		rc = exec_retry(db, "PRAGMA journal_mode = WAL", o->busy_timeout_ms, err, errlen);
 		if (rc < 0)
@@ -440,10 +474,15 @@ int aur_db_open(sqlite3 **out, const char *path, const struct aur_db_options *o,
 	*out = db;
 	db = NULL;
 out:
+	if (rc < 0 && db && (sqlite3_errcode(db) & 0xff) == SQLITE_NOTADB) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s is not an aurora database (not an SQLite file)", path);
+		rc = -ENODATA;
+	}
 	if (rc < 0 && err && errlen && !err[0])
 		snprintf(err, errlen, "cannot open database %s", path);
 	sqlite3_close(db);
-	return rc < 0 ? (rc == -EBUSY ? -EBUSY : rc == -ENOSPC ? -ENOSPC : -EIO) : 0;
+	return rc < 0 ? (rc == -EBUSY || rc == -ENOSPC || rc == -ENODATA ? rc : -EIO) : 0;
 }
 
 void aur_db_close(sqlite3 *db)

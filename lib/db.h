@@ -34,8 +34,10 @@ const char *aur_db_default_path(const char *arg);
 /*
  * Open path (created when missing unless readonly) and migrate it.
  * *out is the handle, closed by the caller with aur_db_close. Returns 0;
- * -EBUSY when the file stays locked past the timeout; -EIO on any other
- * failure, with the reason in err.
+ * -EBUSY when the file stays locked past the timeout; -ENODATA when it is
+ * not an aurora database (not SQLite, or SQLite with other tables and no
+ * aurora schema; read only, no aurora schema at all); -ENOSPC when the
+ * disk is full; -EIO on any other failure, with the reason in err.
  */
 int aur_db_open(sqlite3 **out, const char *path, const struct aur_db_options *o,
 		char *err, size_t errlen);

@@ -554,3 +554,16 @@ wait_lines() {
 	[ "$codes" = "0 0" ]
 	jq -e '.id == 1 and .event == "incident.created"' "$BATS_TEST_TMPDIR/one.jsonl"
 }
+
+@test "a file that is not an aurora database is refused (78) by every subcommand, create too" {
+	not_aurora_files
+	local f
+	for f in other text; do
+		run -78 --separate-stderr aurora-incident --db "$BATS_TEST_TMPDIR/$f.db" list
+		[[ $stderr == *"$f.db is not an aurora database"* ]] || fail "stderr: $stderr"
+		run -78 --separate-stderr aurora-incident --db "$BATS_TEST_TMPDIR/$f.db" create --title x
+		[[ $stderr == *"$f.db is not an aurora database"* ]] || fail "stderr: $stderr"
+		assert_output ""
+	done
+	not_aurora_untouched
+}

@@ -491,8 +491,7 @@ teardown() {
 	add_raw jenkins jenkins/relative-urls.json
 	add_raw cloudbees jenkins/relative-urls.json
 	local db=$BATS_TEST_TMPDIR/conn.db
-	run -0 sqlite3 "$db" "CREATE TABLE connectors (platform TEXT PRIMARY KEY, base_url TEXT);
-		INSERT INTO connectors VALUES ('jenkins', 'https://db.example.test/jenkins'), ('cloudbees', NULL);"
+	run -0 --separate-stderr aurora-connector --db "$db" base-url jenkins https://db.example.test/jenkins
 	normalize 0 --db "$db"
 	expect '.[0].link == "https://db.example.test/jenkins/job/shop-api/128/" and .[1].link == null'
 	# an option beats the database
@@ -501,10 +500,19 @@ teardown() {
 	normalize 0 --db "$BATS_TEST_TMPDIR/nothing.db"
 	[ ! -e "$BATS_TEST_TMPDIR/nothing.db" ]
 	expect 'length == 2'
-	# a database without that table or column is no reason to stop
-	run -0 sqlite3 "$BATS_TEST_TMPDIR/other.db" "CREATE TABLE t (x);"
-	normalize 0 --db "$BATS_TEST_TMPDIR/other.db"
-	expect 'length == 2'
+}
+
+@test "--db naming a file that is not an aurora database stops before any input is read (78)" {
+	add_raw jenkins jenkins/relative-urls.json
+	not_aurora_files
+	local f
+	for f in other text; do
+		normalize 78 --db "$BATS_TEST_TMPDIR/$f.db"
+		[[ $stderr == *"--db: $BATS_TEST_TMPDIR/$f.db is not an aurora database"* ]] || fail "stderr: $stderr"
+		assert_output ""
+		AURORA_DB="$BATS_TEST_TMPDIR/$f.db" normalize 78
+	done
+	not_aurora_untouched
 }
 
 @test "jenkins: pipeline snippet, Outbound WebHook and Global Build Notification payloads" {

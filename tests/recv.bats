@@ -1041,3 +1041,13 @@ raw_body() {
 	assert_equal "$(rows)" 0
 	wait_file_line "$BATS_TEST_TMPDIR/recv.log" 'body not complete within 2 s, closing'
 }
+
+@test "a file that is not an aurora database is refused at start (78) and left untouched" {
+	not_aurora_files
+	local f
+	for f in other text; do
+		run -78 --separate-stderr aurora-recv --db "$BATS_TEST_TMPDIR/$f.db" --listen 127.0.0.1:0
+		[[ $stderr == *"$f.db is not an aurora database"* ]] || fail "stderr: $stderr"
+	done
+	not_aurora_untouched
+}
