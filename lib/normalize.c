@@ -1285,8 +1285,17 @@ int aur_normalize_value(struct aur_normalizer *n, jv in, struct aur_buf *out,
 	flag = get(raw, n->rkeys[R_TEST]);
 	lc.test = jv_get_kind(flag) == JV_KIND_TRUE;
 	received = get(raw, n->rkeys[R_RECEIVED_AT]);
-	if (time_of(received, &lc.received_ms) < 0)
+	if (jv_get_kind(received) == JV_KIND_INVALID || jv_get_kind(received) == JV_KIND_NULL) {
+		/* none given (a bare payload, a hand-written record): received as it is read */
 		lc.received_ms = aur_time_now_ms();
+	} else if (time_of(received, &lc.received_ms) < 0) {
+		/* one given that cannot be read is never swapped for another time */
+		char what[64];
+
+		describe(received, what, sizeof(what));
+		snprintf(err, errlen, "%sreceived_at is not a time: %s", prefix, what);
+		goto out;
+	}
 	aur_time_format_ms(lc.received_ms, lc.received, sizeof(lc.received));
 
 	clear_outs(n);

@@ -190,6 +190,26 @@ teardown() {
 	[[ $stderr == *'line 4: grafana (inbox 8): not a Grafana webhook'* ]]
 }
 
+@test "a received_at that is not a time rejects its line; an absent or null one is the time of reading" {
+	local body='"headers":{},"body":{"status":"firing","alerts":[]}'
+	add_line '{"v":1,"type":"raw","id":1,"platform":"grafana","received_at":"yesterday",'"$body"'}'
+	add_line '{"v":1,"type":"raw","id":2,"platform":"grafana","received_at":"",'"$body"'}'
+	add_line '{"v":1,"type":"raw","id":3,"platform":"grafana","received_at":{"at":1},'"$body"'}'
+	add_line '{"v":1,"type":"raw","id":4,"platform":"grafana","received_at":-5,'"$body"'}'
+	add_line '{"v":1,"type":"raw","id":5,"platform":"grafana",'"$body"'}'
+	add_line '{"v":1,"type":"raw","id":6,"platform":"grafana","received_at":null,'"$body"'}'
+	add_line '{"v":1,"type":"raw","id":7,"platform":"grafana","received_at":"2026-03-04T10:00:00Z",'"$body"'}'
+	normalize 1
+	[[ $stderr == *'line 1: grafana (inbox 1): received_at is not a time: yesterday'* ]] || fail "$stderr"
+	[[ $stderr == *'line 2: grafana (inbox 2): received_at is not a time: '* ]] || fail "$stderr"
+	[[ $stderr == *'line 3: grafana (inbox 3): received_at is not a time: {"at":1}'* ]] || fail "$stderr"
+	[[ $stderr == *'line 4: grafana (inbox 4): received_at is not a time: -5'* ]] || fail "$stderr"
+	[[ $stderr == *'4 of 7 lines rejected'* ]] || fail "$stderr"
+	expect '[.[].inbox_id] == [5, 6, 7] and .[2].received_at == "2026-03-04T10:00:00.000Z"
+		and ([.[0, 1].received_at | test("^[0-9]{4}-")] == [true, true])'
+	normalize 65 --strict
+}
+
 # ---- Alertmanager -----------------------------------------------------------
 
 @test "alertmanager: a resolved group" {
