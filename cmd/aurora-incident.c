@@ -31,6 +31,7 @@
 #include "incident_view.h"
 #include "incident_watch.h"
 #include "jsonl.h"
+#include "jsonvalid.h"
 #include "log.h"
 #include "timeutil.h"
 #include "banned.h"
@@ -332,6 +333,24 @@ static int print_incident(sqlite3 *db, long long id, int json)
 	return rc;
 }
 
+/*
+ * Set key to the text of an option, or refuse it (0) when it is not UTF-8:
+ * libjq would put U+FFFD in place of the bad bytes without a word.
+ */
+static int set_text(jv *body, const char *key, const char *option, const char *text)
+{
+	jv s = jv_string(text);
+	int same = !strcmp(jv_string_value(s), text);
+
+	if (!same) {
+		aur_err("%s: --%s is not UTF-8", key, option);
+		jv_free(s);
+		return 0;
+	}
+	*body = jv_object_set(*body, jv_string(key), s);
+	return 1;
+}
+
 static int cmd_create(sqlite3 *db, const struct opts *o)
 {
 	char err[512] = "";
@@ -339,14 +358,16 @@ static int cmd_create(sqlite3 *db, const struct opts *o)
 	jv body = jv_object();
 	int rc;
 
-	body = jv_object_set(body, jv_string("source_type"), jv_string(OPT(o, O_SOURCE_TYPE) ? OPT(o, O_SOURCE_TYPE) : "manual"));
-	body = jv_object_set(body, jv_string("alert_title"), jv_string(OPT(o, O_TITLE)));
-	if (OPT(o, O_SERVICE))
-		body = jv_object_set(body, jv_string("alert_service"), jv_string(OPT(o, O_SERVICE)));
-	if (OPT(o, O_SEVERITY))
-		body = jv_object_set(body, jv_string("severity"), jv_string(OPT(o, O_SEVERITY)));
+	if (!set_text(&body, "source_type", "source-type", OPT(o, O_SOURCE_TYPE) ? OPT(o, O_SOURCE_TYPE) : "manual") ||
+	    !set_text(&body, "alert_title", "title", OPT(o, O_TITLE)) ||
+	    (OPT(o, O_SERVICE) && !set_text(&body, "alert_service", "service", OPT(o, O_SERVICE))) ||
+	    (OPT(o, O_SEVERITY) && !set_text(&body, "severity", "severity", OPT(o, O_SEVERITY)))) {
+		jv_free(body);
+		return AUR_EXIT_DATAERR;
+	}
 	if (OPT(o, O_METADATA)) {
-		jv meta = jv_parse(OPT(o, O_METADATA));
+		const char *text = OPT(o, O_METADATA);
+		jv meta = jv_parse(text);
 
 		if (!jv_is_valid(meta)) {
 			jv msg = jv_invalid_get_msg(meta);
@@ -354,6 +375,14 @@ static int cmd_create(sqlite3 *db, const struct opts *o)
 			aur_err("alert_metadata: --metadata is not JSON: %s",
 				jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "?");
 			jv_free(msg);
+			jv_free(body);
+			return AUR_EXIT_DATAERR;
+		}
+		/* what libjq reads but changes: invalid UTF-8 (replaced), nan, numbers like 01 */
+		if (!aur_jsonvalid_check(text, strlen(text))) {
+			aur_err("alert_metadata: --metadata is not strict JSON (RFC 8259): invalid UTF-8, nan, "
+				"a number such as 01, or nesting deeper than 256");
+			jv_free(meta);
 			jv_free(body);
 			return AUR_EXIT_DATAERR;
 		}

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -532,6 +533,53 @@ out:
 	return rc;
 }
 
+/*
+ * 0 when every number in v is finite; else -EINVAL with err naming where
+ * (path, as jq would write it, cut to fit). libjq reads nan as NaN and
+ * 1e999 as infinity, and writes them back as null and 1.797...e308: stored,
+ * the metadata would say something else than what was sent.
+ */
+static int finite_numbers(jv v, char *path, size_t len, size_t cap, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	switch (jv_get_kind(v)) {
+	case JV_KIND_NUMBER:
+		if (!isfinite(jv_number_value(v))) {
+			snprintf(err, errlen, "%s: NaN or a number out of range (beyond 1.8e308) cannot be stored",
+				 path);
+			rc = -EINVAL;
+		}
+		break;
+	case JV_KIND_ARRAY:
+		for (int i = 0; i < jv_array_length(jv_copy(v)) && rc == 0; i++) {
+			jv e = jv_array_get(jv_copy(v), i);
+
+			snprintf(path + len, cap - len, "[%d]", i);
+			rc = finite_numbers(e, path, strlen(path), cap, err, errlen);
+			jv_free(e);
+		}
+		break;
+	case JV_KIND_OBJECT:
+		/* the iterator functions borrow v; key and value come back as copies */
+		for (int it = jv_object_iter(v); rc == 0 && jv_object_iter_valid(v, it);
+		     it = jv_object_iter_next(v, it)) {
+			jv k = jv_object_iter_key(v, it);
+			jv e = jv_object_iter_value(v, it);
+
+			snprintf(path + len, cap - len, ".%s", jv_string_value(k));
+			rc = finite_numbers(e, path, strlen(path), cap, err, errlen);
+			jv_free(k);
+			jv_free(e);
+		}
+		break;
+	default:
+		break;
+	}
+	path[len] = '\0';
+	return rc;
+}
+
 /* Validate body into n; strings stay borrowed from keep[], freed by the caller. */
 static int validate(jv body, struct aur_incident_new *n, jv keep[5], char **metadata, char *err, size_t errlen)
 {
@@ -575,8 +623,15 @@ static int validate(jv body, struct aur_incident_new *n, jv keep[5], char **meta
 		jv_free(meta);
 		return 0;
 	case JV_KIND_OBJECT: {
-		jv text = jv_dump_string(meta, 0);
+		char path[128] = "alert_metadata";
+		jv text;
 
+		rc = finite_numbers(meta, path, strlen(path), sizeof(path), err, errlen);
+		if (rc < 0) {
+			jv_free(meta);
+			return rc;
+		}
+		text = jv_dump_string(meta, 0);
 		free(*metadata);
 		*metadata = aur_xstrdup(jv_string_value(text));
 		jv_free(text);

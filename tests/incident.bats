@@ -168,6 +168,17 @@ wait_lines() {
 	[[ $stderr == *"alert_metadata: must be a JSON object"* ]]
 	run -65 --separate-stderr aurora-incident create --title x --metadata '{"a":'
 	[[ $stderr == *"alert_metadata"* ]]
+	# what libjq would read and quietly change (NaN to null, 1e999 to 1.8e308, bad bytes to U+FFFD)
+	run -65 --separate-stderr aurora-incident create --title x --metadata '{"cpu":{"load":[0.5,1e999]}}'
+	[[ $stderr == *"alert_metadata.cpu.load[1]: NaN or a number out of range"* ]] || fail "$stderr"
+	run -65 --separate-stderr aurora-incident create --title x --metadata '{"cpu":nan}'
+	[[ $stderr == *"alert_metadata: --metadata is not strict JSON"* ]] || fail "$stderr"
+	run -65 --separate-stderr aurora-incident create --title x --metadata $'{"team":"d\xffb"}'
+	[[ $stderr == *"alert_metadata: --metadata is not strict JSON"* ]] || fail "$stderr"
+	run -65 --separate-stderr aurora-incident create --title $'x\xff'
+	[[ $stderr == *"alert_title: --title is not UTF-8"* ]] || fail "$stderr"
+	run -65 --separate-stderr aurora-incident create --title x --service $'s\xc3'
+	[[ $stderr == *"alert_service: --service is not UTF-8"* ]] || fail "$stderr"
 	run -65 --separate-stderr aurora-incident create --title x --source-type 'Bad Type'
 	[[ $stderr == *"source_type"* ]]
 	run -65 --separate-stderr aurora-incident create --title ""
