@@ -533,6 +533,54 @@ recent_table() {
 	assert_equal "$(rows)" 1
 }
 
+@test "the table of a deleted database is swept by the next receiver's first delivery, or by its last user at exit" {
+	local a=$AURORA_DB b=$BATS_TEST_TMPDIR/b.db c=$BATS_TEST_TMPDIR/c.db ta tb tc pid tok_a tok_b tok_c
+	# every database made before any is deleted: no device and inode used again
+	new_token grafana
+	tok_a=$TOKEN
+	AURORA_DB=$b new_token grafana
+	tok_b=$TOKEN
+	AURORA_DB=$c new_token grafana
+	tok_c=$TOKEN
+	ta=$(recent_table "$a")
+	tb=$(recent_table "$b")
+	tc=$(recent_table "$c")
+	recv_start
+	post grafana "$(body 1)" -H "Authorization: Bearer $tok_a"
+	assert_output 202
+	[ -s "$ta" ]
+	recv_stop
+	# a's table outlives its process while a stands; then a is deleted
+	[ -s "$ta" ]
+	rm -f "$a" "$a-wal" "$a-shm"
+	# c's receiver maps c's table, and c is deleted under it
+	aurora-recv --db "$c" --listen 127.0.0.1:0 --port-file "$BATS_TEST_TMPDIR/c.port" \
+		--log-file "$BATS_TEST_TMPDIR/c.log" 3>&- &
+	pid=$!
+	PIDS+=("$pid")
+	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/c.port" ] && break; sleep 0.05; done
+	http -H 'Content-Type: application/json' -H "Authorization: Bearer $tok_c" --data-binary "@$(body 2)" \
+		"http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/c.port")/api/webhooks/grafana"
+	assert_output 202
+	[ -s "$tc" ]
+	rm -f "$c" "$c-wal" "$c-shm"
+	# b's first delivery sweeps a's table (its database is gone, nobody maps it), not c's (mapped)
+	export AURORA_DB=$b
+	recv_start
+	post grafana "$(body 3)" -H "Authorization: Bearer $tok_b"
+	assert_output 202
+	[ -s "$tb" ]
+	[ ! -e "$ta" ] || fail "the table of the deleted database is still there"
+	[ -s "$tc" ] || fail "a table still mapped was swept"
+	# c's receiver, the last to map c's table, takes it along at exit
+	kill -TERM "$pid"
+	wait "$pid" || fail "c's receiver exited $?: $(cat "$BATS_TEST_TMPDIR/c.log")"
+	[ ! -e "$tc" ] || fail "the table of a deleted database outlived its last receiver"
+	recv_stop
+	# b stands: its table stays for the next receiver
+	[ -s "$tb" ]
+}
+
 @test "a retry is checked against the inbox row: a row stored by hand counts, a changed row does not" {
 	new_token grafana
 	local f g sha now id
