@@ -334,13 +334,19 @@ static int print_incident(sqlite3 *db, long long id, int json)
 }
 
 /*
- * Set key to the text of an option, or refuse it (0) when it is not UTF-8:
- * libjq would put U+FFFD in place of the bad bytes without a word.
+ * Set key to the text of an option (none: left unset), or refuse it (0)
+ * when it is not UTF-8: libjq would put U+FFFD in place of the bad bytes
+ * without a word.
  */
 static int set_text(jv *body, const char *key, const char *option, const char *text)
 {
-	jv s = jv_string(text);
-	int same = !strcmp(jv_string_value(s), text);
+	jv s;
+	int same;
+
+	if (!text)
+		return 1;
+	s = jv_string(text);
+	same = !strcmp(jv_string_value(s), text);
 
 	if (!same) {
 		aur_err("%s: --%s is not UTF-8", key, option);
@@ -360,8 +366,8 @@ static int cmd_create(sqlite3 *db, const struct opts *o)
 
 	if (!set_text(&body, "source_type", "source-type", OPT(o, O_SOURCE_TYPE) ? OPT(o, O_SOURCE_TYPE) : "manual") ||
 	    !set_text(&body, "alert_title", "title", OPT(o, O_TITLE)) ||
-	    (OPT(o, O_SERVICE) && !set_text(&body, "alert_service", "service", OPT(o, O_SERVICE))) ||
-	    (OPT(o, O_SEVERITY) && !set_text(&body, "severity", "severity", OPT(o, O_SEVERITY)))) {
+	    !set_text(&body, "alert_service", "service", OPT(o, O_SERVICE)) ||
+	    !set_text(&body, "severity", "severity", OPT(o, O_SEVERITY))) {
 		jv_free(body);
 		return AUR_EXIT_DATAERR;
 	}
