@@ -430,6 +430,7 @@ int aur_db_open(sqlite3 **out, const char *path, const struct aur_db_options *o,
 {
 	struct aur_db_options defaults;
 	sqlite3 *db = NULL;
+	long long until;
 	int flags;
 	int rc;
 
@@ -438,6 +439,8 @@ int aur_db_open(sqlite3 **out, const char *path, const struct aur_db_options *o,
 		o = &defaults;
 	}
 	*out = NULL;
+	/* one busy timeout for the whole open: the WAL switch and a migration share it */
+	until = now_ms() + o->busy_timeout_ms;
 	flags = o->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	flags |= SQLITE_OPEN_NOMUTEX;
 	rc = sqlite3_open_v2(path, &db, flags, NULL);
@@ -455,7 +458,7 @@ int aur_db_open(sqlite3 **out, const char *path, const struct aur_db_options *o,
 	if (rc < 0)
 		goto out;
 	if (!o->readonly) {
-		rc = exec_retry(db, "PRAGMA journal_mode = WAL", o->busy_timeout_ms, err, errlen);
+		rc = exec_until(db, "PRAGMA journal_mode = WAL", until, err, errlen);
 		if (rc < 0)
 			goto out;
 	}
@@ -468,7 +471,7 @@ int aur_db_open(sqlite3 **out, const char *path, const struct aur_db_options *o,
 	if (rc == 0)
 		rc = aur_db_exec(db, "PRAGMA temp_store = MEMORY", err, errlen);
 	if (rc == 0 && !o->readonly)
-		rc = migrate(db, o->busy_timeout_ms, err, errlen);
+		rc = migrate(db, (int)(until > now_ms() ? until - now_ms() : 0), err, errlen);
 	if (rc < 0)
 		goto out;
 	*out = db;

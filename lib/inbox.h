@@ -57,8 +57,8 @@ struct aur_inbox_limits {
 	double rate_per_s;         /* token refill per platform; <= 0 disables the limit */
 	double burst;              /* bucket size */
 	long long dedup_window_ms; /* body-hash retries are recognised this long */
-	int commit_deadline_ms;    /* a delivery waits at most this long in all, from when it is queued
-				      (aur_committer_submit) to its answer, then -EBUSY */
+	int commit_deadline_ms;    /* a delivery waits for the write lock at most this long in all,
+				      counted from aur_committer_submit; then -EBUSY */
 };
 
 /* Defaults: 200/s, burst 2000, 10 minutes, 5000 ms. */
