@@ -90,7 +90,7 @@ static const char usage_text[] =
 	"exit status: 0 ok, 1 the receiver refused the test (4xx) or no such operator\n"
 	"token, 2 usage or unknown platform, 65 bad secret on stdin, 74 I/O error,\n"
 	"75 database busy or the receiver unreachable, timed out or failing (5xx, 429),\n"
-	"78 bad public URL\n";
+	"78 bad public URL or not an aurora database\n";
 
 static int usage_short(void)
 {

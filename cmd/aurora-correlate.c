@@ -412,11 +412,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	err[0] = '\0';
-	if (aur_db_open(&db, aur_db_default_path(db_arg), &dbo, err, sizeof(err)) < 0) {
+	rc = aur_db_open(&db, aur_db_default_path(db_arg), &dbo, err, sizeof(err));
+	if (rc < 0) {
 		aur_err("%s", err);
-		rc = AUR_EXIT_TEMPFAIL;
-		if (!strstr(err, "locked") && !strstr(err, "busy"))
-			rc = AUR_EXIT_IOERR;
+		rc = aur_cli_exit_code(rc); /* busy 75, not an aurora database 78, else 74 */
 		goto out;
 	}
 	/* candidates, alerts and incidents stay in memory as the store grows */

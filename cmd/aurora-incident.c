@@ -31,6 +31,7 @@
 #include "incident_view.h"
 #include "incident_watch.h"
 #include "jsonl.h"
+#include "jsonvalid.h"
 #include "log.h"
 #include "timeutil.h"
 #include "banned.h"
@@ -93,7 +94,7 @@ static const char usage_text[] =
 	"  --version      print the version\n"
 	"\n"
 	"exit status: 0 ok, 1 no such incident, 2 usage, 65 illegal transition or\n"
-	"invalid field, 74 I/O error, 75 database busy, 78 no database at PATH\n";
+	"invalid field, 74 I/O error, 75 database busy, 78 no (aurora) database at PATH\n";
 
 static int usage_short(void)
 {
@@ -332,6 +333,30 @@ static int print_incident(sqlite3 *db, long long id, int json)
 	return rc;
 }
 
+/*
+ * Set key to the text of an option (none: left unset), or refuse it (0)
+ * when it is not UTF-8: libjq would put U+FFFD in place of the bad bytes
+ * without a word.
+ */
+static int set_text(jv *body, const char *key, const char *option, const char *text)
+{
+	jv s;
+	int same;
+
+	if (!text)
+		return 1;
+	s = jv_string(text);
+	same = !strcmp(jv_string_value(s), text);
+
+	if (!same) {
+		aur_err("%s: --%s is not UTF-8", key, option);
+		jv_free(s);
+		return 0;
+	}
+	*body = jv_object_set(*body, jv_string(key), s);
+	return 1;
+}
+
 static int cmd_create(sqlite3 *db, const struct opts *o)
 {
 	char err[512] = "";
@@ -339,14 +364,16 @@ static int cmd_create(sqlite3 *db, const struct opts *o)
 	jv body = jv_object();
 	int rc;
 
-	body = jv_object_set(body, jv_string("source_type"), jv_string(OPT(o, O_SOURCE_TYPE) ? OPT(o, O_SOURCE_TYPE) : "manual"));
-	body = jv_object_set(body, jv_string("alert_title"), jv_string(OPT(o, O_TITLE)));
-	if (OPT(o, O_SERVICE))
-		body = jv_object_set(body, jv_string("alert_service"), jv_string(OPT(o, O_SERVICE)));
-	if (OPT(o, O_SEVERITY))
-		body = jv_object_set(body, jv_string("severity"), jv_string(OPT(o, O_SEVERITY)));
+	if (!set_text(&body, "source_type", "source-type", OPT(o, O_SOURCE_TYPE) ? OPT(o, O_SOURCE_TYPE) : "manual") ||
+	    !set_text(&body, "alert_title", "title", OPT(o, O_TITLE)) ||
+	    !set_text(&body, "alert_service", "service", OPT(o, O_SERVICE)) ||
+	    !set_text(&body, "severity", "severity", OPT(o, O_SEVERITY))) {
+		jv_free(body);
+		return AUR_EXIT_DATAERR;
+	}
 	if (OPT(o, O_METADATA)) {
-		jv meta = jv_parse(OPT(o, O_METADATA));
+		const char *text = OPT(o, O_METADATA);
+		jv meta = jv_parse(text);
 
 		if (!jv_is_valid(meta)) {
 			jv msg = jv_invalid_get_msg(meta);
@@ -354,6 +381,14 @@ static int cmd_create(sqlite3 *db, const struct opts *o)
 			aur_err("alert_metadata: --metadata is not JSON: %s",
 				jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "?");
 			jv_free(msg);
+			jv_free(body);
+			return AUR_EXIT_DATAERR;
+		}
+		/* what libjq reads but changes: invalid UTF-8 (replaced), nan, numbers like 01 */
+		if (!aur_jsonvalid_check(text, strlen(text))) {
+			aur_err("alert_metadata: --metadata is not strict JSON (RFC 8259): invalid UTF-8, nan, "
+				"a number such as 01, or nesting deeper than 256");
+			jv_free(meta);
 			jv_free(body);
 			return AUR_EXIT_DATAERR;
 		}

@@ -60,8 +60,9 @@ static const char usage_long[] =
 	"      --version         print the version\n"
 	"\n"
 	"Exit status: 0 all lines normalized; 1 some lines rejected (65 with --strict);\n"
-	"2 usage; 74 input/output error; 78 a mapping that does not compile or a\n"
-	"missing mappings directory. See aurora-normalize(1) and aurora(7).\n";
+	"2 usage; 74 input/output error; 78 a mapping that does not compile, a\n"
+	"missing mappings directory or a --db that is not an aurora database.\n"
+	"See aurora-normalize(1) and aurora(7).\n";
 
 enum {
 	OPT_STRICT = 256,

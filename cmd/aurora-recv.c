@@ -29,6 +29,7 @@
 
 #include "api.h"
 #include "buf.h"
+#include "cli.h"
 #include "committer.h"
 #include "conncache.h"
 #include "db.h"
@@ -95,7 +96,7 @@ static const char usage[] =
 	"\n"
 	"Exit status: 0 stopped by SIGTERM/SIGINT or the connection closed; 2 usage\n"
 	"(also --no-auth off loopback);\n"
-	"70 internal error; 74 I/O error; 75 database busy.\n";
+	"70 internal error; 74 I/O error; 75 database busy; 78 not an aurora database.\n";
 
 struct options {
 	const char *db;
@@ -383,7 +384,7 @@ static int open_db(sqlite3 **db, const char *path, const struct aur_db_options *
 	rc = aur_db_open(db, path, &o, err, sizeof(err));
 	if (rc < 0) {
 		aur_err("%s", err);
-		return rc == -EBUSY ? AUR_EXIT_TEMPFAIL : AUR_EXIT_IOERR;
+		return aur_cli_exit_code(rc);
 	}
 	return AUR_EXIT_OK;
 }

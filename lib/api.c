@@ -9,6 +9,7 @@
 #include "api.h"
 #include "cli.h"
 #include "incident_view.h"
+#include "jsonvalid.h"
 #include "log.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -203,6 +204,13 @@ static enum aur_http_next create_body(struct areq *r)
 		snprintf(why, sizeof(why), "malformed JSON: %.*s", cut ? (int)(cut - m) : (int)strlen(m), m);
 		jv_free(msg);
 		return refuse(a, r->req, 400, why);
+	}
+	/* what libjq reads but changes: invalid UTF-8 (replaced), nan, numbers like 01 */
+	if (!aur_jsonvalid_check(body, len)) {
+		jv_free(v);
+		return refuse(a, r->req, 400,
+			      "not strict JSON (RFC 8259): invalid UTF-8, nan, a number such as 01, "
+			      "or nesting deeper than 256");
 	}
 	r->body = v;
 	if (!a->threaded) {

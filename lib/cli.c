@@ -77,11 +77,14 @@ int aur_cli_exit_code(int err)
 	case -EBUSY:
 	case -EAGAIN:
 	case -ETIMEDOUT:
+	case -ENOSPC: /* aurora(7): the disk is full is temporary */
 		return AUR_EXIT_TEMPFAIL;
 	case -ENOMEM:
 		return AUR_EXIT_SOFTWARE;
 	case -EINVAL:
 		return AUR_EXIT_DATAERR;
+	case -ENODATA: /* not an aurora database (aur_db_open) */
+		return AUR_EXIT_CONFIG;
 	default:
 		return AUR_EXIT_IOERR;
 	}

@@ -63,8 +63,9 @@ int aur_cli_parse_time_ms(const char *s, long long now_ms, long long *ms);
 
 /*
  * Map a negative errno from lib/ to the exit-code table: -EBUSY (and
- * -EAGAIN, -ETIMEDOUT) to 75, -ENOMEM to 70, -EINVAL to 65, anything
- * else (-EIO, -ENOSPC, ...) to 74. 0 maps to 0.
+ * -EAGAIN, -ETIMEDOUT, -ENOSPC) to 75, -ENOMEM to 70, -EINVAL to 65,
+ * -ENODATA (not an aurora database) to 78, anything else (-EIO, ...) to
+ * 74. 0 maps to 0.
  */
 int aur_cli_exit_code(int err);
 

@@ -138,12 +138,13 @@ static void on_lock_timeout(int sig)
  * back-off (1, 2, 5 ... 100 ms) while the lock is free most of the time; a
  * blocking fcntl lock on a side file queues them in the kernel instead, each
  * woken the moment the one before is done. 0 with the lock, -EBUSY when
- * timeout_ms passed first; without a lock file (none could be made) 0.
+ * timeout_ms passed first (at 0 or less it only tries); without a lock file
+ * (none could be made) 0.
  */
-static int queue_for_lock(struct aur_committer *c, int timeout_ms)
+static int queue_for_lock(struct aur_committer *c, long long timeout_ms)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	struct itimerval timer = { { 0, 0 }, { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000 } };
+	struct itimerval timer = { { 0, 0 }, { (time_t)(timeout_ms / 1000), (long)(timeout_ms % 1000) * 1000 } };
 	struct itimerval off = { { 0, 0 }, { 0, 0 } };
 	struct sigaction sa;
 	struct sigaction old;
@@ -153,6 +154,8 @@ static int queue_for_lock(struct aur_committer *c, int timeout_ms)
 		return 0;
 	if (fcntl(c->lock_fd, F_SETLK, &fl) == 0)
 		return 0;
+	if (timeout_ms <= 0)
+		return -EBUSY; /* a zero timer would wait for ever */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_lock_timeout; /* no SA_RESTART: the wait ends with EINTR */
 	sigemptyset(&sa.sa_mask);
@@ -183,9 +186,28 @@ static void open_lock_file(struct aur_committer *c)
 	c->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 }
 
+/*
+ * When the batch must give up waiting for the lock: its oldest delivery
+ * has waited commit_deadline_ms since it was queued. One budget for each
+ * delivery, whatever it spent queued behind a batch that waited before it
+ * (in the writer's queue, or for the side lock), so no delivery waits the
+ * busy timeout twice. Rejections only ride along (in one-connection modes
+ * they wait for the next delivery), so they do not count.
+ */
+static long long batch_deadline(const struct aur_committer *c, const struct aur_commit_item *list)
+{
+	long long oldest = aur_time_mono_ms();
+
+	for (const struct aur_commit_item *it = list; it; it = it->next)
+		if (it->d.kind == AUR_DELIVERY_STORE && it->queued_ms < oldest)
+			oldest = it->queued_ms;
+	return oldest + c->o.limits.commit_deadline_ms;
+}
+
 /* Store the list starting at it in one transaction and tell each item. */
 static void store_batch(struct aur_committer *c, struct aur_commit_item *list)
 {
+	long long until = batch_deadline(c, list);
 	char err[512] = "";
 	size_t n = 0;
 	int rc = 0;
@@ -210,12 +232,13 @@ static void store_batch(struct aur_committer *c, struct aur_commit_item *list)
 		}
 	}
 	if (rc == 0 && !c->o.threaded) {
-		rc = queue_for_lock(c, c->o.limits.commit_deadline_ms);
+		rc = queue_for_lock(c, until - aur_time_mono_ms());
 		if (rc < 0)
-			snprintf(err, sizeof(err), "waited %d ms for the write lock", c->o.limits.commit_deadline_ms);
+			snprintf(err, sizeof(err), "the write lock stayed taken past the %d ms busy timeout",
+				 c->o.limits.commit_deadline_ms);
 	}
 	if (rc == 0)
-		rc = aur_inbox_store(c->w, &c->o.limits, c->batch, n, err, sizeof(err));
+		rc = aur_inbox_store(c->w, &c->o.limits, until, c->batch, n, err, sizeof(err));
 	if (!c->o.threaded)
 		unlock_queue(c);
 	if (rc < 0 && c->o.log) {
@@ -305,6 +328,7 @@ int aur_committer_submit(struct aur_committer *c, struct aur_commit_item *it)
 
 	it->owned = 0;
 	it->rc = 0;
+	it->queued_ms = aur_time_mono_ms();
 	pthread_mutex_lock(&c->mu);
 	if (c->closing) {
 		pthread_mutex_unlock(&c->mu);
@@ -332,6 +356,7 @@ void aur_committer_count_reject(struct aur_committer *c, const char *platform)
 	it->d.kind = AUR_DELIVERY_REJECT;
 	it->d.platform = platform;
 	it->d.received_ms = aur_time_now_ms();
+	it->queued_ms = aur_time_mono_ms();
 	pthread_mutex_lock(&c->mu);
 	if (c->closing) {
 		pthread_mutex_unlock(&c->mu);

@@ -10,6 +10,12 @@
  * next batch, so the cost of durability is shared by the requests that
  * happen at once.
  *
+ * A delivery waits for the write lock limits.commit_deadline_ms in all,
+ * counted from its aur_committer_submit: a batch queued behind one that
+ * waited gets only what is left of its own budget (after it, one try
+ * without waiting), so every answer, -EBUSY included, comes within about
+ * one busy timeout of the request, never two.
+ *
  * Synchronous (one-connection modes): aur_committer_submit stores the item
  * at once in the caller's thread. Rejections are kept and stored with the
  * next delivery, or at aur_committer_close, so a string of bad requests
@@ -45,6 +51,7 @@ struct aur_commit_item {
 	void *arg;
 	struct aur_commit_item *next; /* private */
 	int owned;                    /* private: a rejection the committer allocated */
+	long long queued_ms;          /* private: aur_time_mono_ms() when submitted */
 };
 
 struct aur_committer_options {

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,22 +276,56 @@ static void pause_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static int exec_retry(sqlite3 *db, const char *sql, int deadline_ms, char *err, size_t errlen)
+/* The connection's busy timeout (sqlite3_busy_timeout has no getter); 0 when it cannot be read. */
+static int busy_timeout_of(sqlite3 *db)
 {
-	long long until = now_ms() + deadline_ms;
+	sqlite3_stmt *st = NULL;
+	int ms = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA busy_timeout", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		ms = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return ms;
+}
+
+/*
+ * Run sql until it is not busy or until_ms (CLOCK_MONOTONIC) has passed.
+ * The busy handler's own wait counts against the same deadline: each try
+ * may wait only what is left of it, so the whole call waits at most once
+ * the time it was given, never the busy timeout again on top. Past the
+ * deadline it still tries once without waiting: a free lock is taken.
+ */
+static int exec_until(sqlite3 *db, const char *sql, long long until_ms, char *err, size_t errlen)
+{
+	int saved = busy_timeout_of(db);
 	int rc;
 
 	for (;;) {
+		long long left = until_ms - now_ms();
+
+		sqlite3_busy_timeout(db, left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left);
 		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
 			break;
-		if (now_ms() >= until)
+		if (now_ms() >= until_ms)
 			break;
 		pause_ms(5);
 	}
+	sqlite3_busy_timeout(db, saved);
 	if (rc != SQLITE_OK)
 		set_err(err, errlen, sql, db);
 	return aur_db_errno(rc);
+}
+
+static int exec_retry(sqlite3 *db, const char *sql, int deadline_ms, char *err, size_t errlen)
+{
+	return exec_until(db, sql, now_ms() + deadline_ms, err, errlen);
+}
+
+long long aur_db_deadline(int ms)
+{
+	return now_ms() + ms;
 }
 
 int aur_db_begin(sqlite3 *db, int deadline_ms, char *err, size_t errlen)
@@ -301,6 +336,16 @@ int aur_db_begin(sqlite3 *db, int deadline_ms, char *err, size_t errlen)
 int aur_db_commit(sqlite3 *db, int deadline_ms, char *err, size_t errlen)
 {
 	return exec_retry(db, "COMMIT", deadline_ms, err, errlen);
+}
+
+int aur_db_begin_by(sqlite3 *db, long long until_ms, char *err, size_t errlen)
+{
+	return exec_until(db, "BEGIN IMMEDIATE", until_ms, err, errlen);
+}
+
+int aur_db_commit_by(sqlite3 *db, long long until_ms, char *err, size_t errlen)
+{
+	return exec_until(db, "COMMIT", until_ms, err, errlen);
 }
 
 void aur_db_rollback(sqlite3 *db)
@@ -363,11 +408,42 @@ static int migrate(sqlite3 *db, int busy_ms, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * Refuse a file that is SQLite but not aurora's: PRAGMA user_version 0
+ * (no migration ever ran) while the file already holds tables, or, read
+ * only, no migration at all. Migrating such a file would plant aurora's
+ * tables among someone else's. 0, or -ENODATA with err set.
+ */
+static int check_aurora(sqlite3 *db, const char *path, int readonly, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int version = 0;
+	int tables = 0;
+	int rc;
+
+	rc = user_version(db, &version, err, errlen);
+	if (rc < 0 || version > 0)
+		return rc;
+	rc = aur_db_prepare(db, &st, "SELECT count(*) FROM sqlite_master WHERE type = 'table'", err, errlen);
+	if (rc < 0)
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		tables = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (tables == 0 && !readonly)
+		return 0; /* a new file: migrate makes it one */
+	if (err && errlen)
+		snprintf(err, errlen, "%s is not an aurora database (%s)", path,
+			 tables ? "it holds other tables" : "no aurora tables");
+	return -ENODATA;
+}
+
 int aur_db_open(sqlite3 **out, const char *path, const struct aur_db_options *o,
 		char *err, size_t errlen)
 {
 	struct aur_db_options defaults;
 	sqlite3 *db = NULL;
+	long long until;
 	int flags;
 	int rc;
 
@@ -376,6 +452,8 @@ int aur_db_open(sqlite3 **out, const char *path, const struct aur_db_options *o,
 		o = &defaults;
 	}
 	*out = NULL;
+	/* one busy timeout for the whole open: the WAL switch and a migration share it */
+	until = now_ms() + o->busy_timeout_ms;
 	flags = o->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	flags |= SQLITE_OPEN_NOMUTEX;
 	rc = sqlite3_open_v2(path, &db, flags, NULL);
@@ -388,8 +466,12 @@ int aur_db_open(sqlite3 **out, const char *path, const struct aur_db_options *o,
 	}
 	sqlite3_busy_timeout(db, o->busy_timeout_ms);
 	sqlite3_extended_result_codes(db, 1);
+	/* before anything is set on the file: WAL mode would change someone else's */
+	rc = check_aurora(db, path, o->readonly, err, errlen);
+	if (rc < 0)
+		goto out;
 	if (!o->readonly) {
-		rc = exec_retry(db, "PRAGMA journal_mode = WAL", o->busy_timeout_ms, err, errlen);
+		rc = exec_until(db, "PRAGMA journal_mode = WAL", until, err, errlen);
 		if (rc < 0)
 			goto out;
 	}
@@ -402,16 +484,21 @@ int aur_db_open(sqlite3 **out, const char *path, const struct aur_db_options *o,
 	if (rc == 0)
 		rc = aur_db_exec(db, "PRAGMA temp_store = MEMORY", err, errlen);
 	if (rc == 0 && !o->readonly)
-		rc = migrate(db, o->busy_timeout_ms, err, errlen);
+		rc = migrate(db, (int)(until > now_ms() ? until - now_ms() : 0), err, errlen);
 	if (rc < 0)
 		goto out;
 	*out = db;
 	db = NULL;
 out:
+	if (rc < 0 && db && (sqlite3_errcode(db) & 0xff) == SQLITE_NOTADB) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s is not an aurora database (not an SQLite file)", path);
+		rc = -ENODATA;
+	}
 	if (rc < 0 && err && errlen && !err[0])
 		snprintf(err, errlen, "cannot open database %s", path);
 	sqlite3_close(db);
-	return rc < 0 ? (rc == -EBUSY ? -EBUSY : rc == -ENOSPC ? -ENOSPC : -EIO) : 0;
+	return rc < 0 ? (rc == -EBUSY || rc == -ENOSPC || rc == -ENODATA ? rc : -EIO) : 0;
 }
 
 void aur_db_close(sqlite3 *db)

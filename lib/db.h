@@ -34,8 +34,10 @@ const char *aur_db_default_path(const char *arg);
 /*
  * Open path (created when missing unless readonly) and migrate it.
  * *out is the handle, closed by the caller with aur_db_close. Returns 0;
- * -EBUSY when the file stays locked past the timeout; -EIO on any other
- * failure, with the reason in err.
+ * -EBUSY when the file stays locked past the timeout; -ENODATA when it is
+ * not an aurora database (not SQLite, or SQLite with other tables and no
+ * aurora schema; read only, no aurora schema at all); -ENOSPC when the
+ * disk is full; -EIO on any other failure, with the reason in err.
  */
 int aur_db_open(sqlite3 **out, const char *path, const struct aur_db_options *o,
 		char *err, size_t errlen);
@@ -52,13 +54,24 @@ int aur_db_errno(int sqlite_rc);
 int aur_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);
 
 /*
- * BEGIN IMMEDIATE with retry: the busy handler already waits up to the
- * timeout; a further SQLITE_BUSY is retried until deadline_ms has passed
- * in total. 0, -EBUSY, or -EIO.
+ * BEGIN IMMEDIATE with retry: SQLITE_BUSY is retried until deadline_ms has
+ * passed in total, the busy handler's own waiting included (it may wait
+ * only what is left). 0, -EBUSY, or -EIO.
  */
 int aur_db_begin(sqlite3 *db, int deadline_ms, char *err, size_t errlen);
 /* COMMIT, retried on BUSY like aur_db_begin. On failure the caller rolls back. */
 int aur_db_commit(sqlite3 *db, int deadline_ms, char *err, size_t errlen);
+
+/*
+ * The same against one deadline shared by several steps: until_ms is a
+ * CLOCK_MONOTONIC time in milliseconds, from aur_db_deadline(ms) (now plus
+ * ms) or aur_time_mono_ms() plus a timeout. BEGIN and COMMIT of one
+ * transaction, or a queue wait and then both, spend one budget together.
+ * Once until_ms has passed each still tries once without waiting.
+ */
+long long aur_db_deadline(int ms);
+int aur_db_begin_by(sqlite3 *db, long long until_ms, char *err, size_t errlen);
+int aur_db_commit_by(sqlite3 *db, long long until_ms, char *err, size_t errlen);
 /* ROLLBACK, ignoring "no transaction is active". */
 void aur_db_rollback(sqlite3 *db);
 

@@ -312,7 +312,7 @@ out:
 	return rc;
 }
 
-int aur_inbox_store(struct aur_inbox_writer *w, const struct aur_inbox_limits *lim,
+int aur_inbox_store(struct aur_inbox_writer *w, const struct aur_inbox_limits *lim, long long until_ms,
 		    struct aur_delivery **batch, size_t n, char *err, size_t errlen)
 {
 	int rc;
@@ -322,7 +322,7 @@ int aur_inbox_store(struct aur_inbox_writer *w, const struct aur_inbox_limits *l
 		batch[i]->id = 0;
 		batch[i]->retry_after_s = 0;
 	}
-	rc = aur_db_begin(w->db, lim->commit_deadline_ms, err, errlen);
+	rc = aur_db_begin_by(w->db, until_ms, err, errlen);
 	if (rc < 0)
 		return rc;
 	rc = aur_recent_sync(w->recent, w->db, lim->dedup_window_ms, aur_time_now_ms(), err, errlen);
@@ -337,7 +337,7 @@ int aur_inbox_store(struct aur_inbox_writer *w, const struct aur_inbox_limits *l
 			snprintf(err, errlen, "connectors: %s", sqlite3_errmsg(w->db));
 	}
 	if (rc == 0)
-		rc = aur_db_commit(w->db, lim->commit_deadline_ms, err, errlen);
+		rc = aur_db_commit_by(w->db, until_ms, err, errlen);
 	if (rc < 0) {
 		aur_db_rollback(w->db);
 		for (size_t i = 0; i < n; i++) {

@@ -57,7 +57,8 @@ struct aur_inbox_limits {
 	double rate_per_s;         /* token refill per platform; <= 0 disables the limit */
 	double burst;              /* bucket size */
 	long long dedup_window_ms; /* body-hash retries are recognised this long */
-	int commit_deadline_ms;    /* give up (-EBUSY) after this long waiting for the lock */
+	int commit_deadline_ms;    /* a delivery waits for the write lock at most this long in all,
+				      counted from aur_committer_submit; then -EBUSY */
 };
 
 /* Defaults: 200/s, burst 2000, 10 minutes, 5000 ms. */
@@ -76,10 +77,11 @@ const char *aur_inbox_writer_note(const struct aur_inbox_writer *w);
 /*
  * Store n deliveries in one transaction, filling each one's result. 0 once
  * committed; -EBUSY when the lock could not be had or the commit could not
- * finish before the deadline, -ENOSPC when the disk is full, -EIO otherwise:
- * then nothing of the batch is stored and every result is PENDING.
+ * finish before until_ms (CLOCK_MONOTONIC, see aur_db_begin_by: BEGIN and
+ * COMMIT share it), -ENOSPC when the disk is full, -EIO otherwise: then
+ * nothing of the batch is stored and every result is PENDING.
  */
-int aur_inbox_store(struct aur_inbox_writer *w, const struct aur_inbox_limits *lim,
+int aur_inbox_store(struct aur_inbox_writer *w, const struct aur_inbox_limits *lim, long long until_ms,
 		    struct aur_delivery **batch, size_t n, char *err, size_t errlen);
 
 /*

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -532,6 +533,53 @@ out:
 	return rc;
 }
 
+/*
+ * 0 when every number in v is finite; else -EINVAL with err naming where
+ * (path, as jq would write it, cut to fit). libjq reads nan as NaN and
+ * 1e999 as infinity, and writes them back as null and 1.797...e308: stored,
+ * the metadata would say something else than what was sent.
+ */
+static int finite_numbers(jv v, char *path, size_t len, size_t cap, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	switch (jv_get_kind(v)) {
+	case JV_KIND_NUMBER:
+		if (!isfinite(jv_number_value(v))) {
+			snprintf(err, errlen, "%s: NaN or a number out of range (beyond 1.8e308) cannot be stored",
+				 path);
+			rc = -EINVAL;
+		}
+		break;
+	case JV_KIND_ARRAY:
+		for (int i = 0; i < jv_array_length(jv_copy(v)) && rc == 0; i++) {
+			jv e = jv_array_get(jv_copy(v), i);
+
+			snprintf(path + len, cap - len, "[%d]", i);
+			rc = finite_numbers(e, path, strlen(path), cap, err, errlen);
+			jv_free(e);
+		}
+		break;
+	case JV_KIND_OBJECT:
+		/* the iterator functions borrow v; key and value come back as copies */
+		for (int it = jv_object_iter(v); rc == 0 && jv_object_iter_valid(v, it);
+		     it = jv_object_iter_next(v, it)) {
+			jv k = jv_object_iter_key(v, it);
+			jv e = jv_object_iter_value(v, it);
+
+			snprintf(path + len, cap - len, ".%s", jv_string_value(k));
+			rc = finite_numbers(e, path, strlen(path), cap, err, errlen);
+			jv_free(k);
+			jv_free(e);
+		}
+		break;
+	default:
+		break;
+	}
+	path[len] = '\0';
+	return rc;
+}
+
 /* Validate body into n; strings stay borrowed from keep[], freed by the caller. */
 static int validate(jv body, struct aur_incident_new *n, jv keep[5], char **metadata, char *err, size_t errlen)
 {
@@ -575,8 +623,15 @@ static int validate(jv body, struct aur_incident_new *n, jv keep[5], char **meta
 		jv_free(meta);
 		return 0;
 	case JV_KIND_OBJECT: {
-		jv text = jv_dump_string(meta, 0);
+		char path[128] = "alert_metadata";
+		jv text;
 
+		rc = finite_numbers(meta, path, strlen(path), sizeof(path), err, errlen);
+		if (rc < 0) {
+			jv_free(meta);
+			return rc;
+		}
+		text = jv_dump_string(meta, 0);
 		free(*metadata);
 		*metadata = aur_xstrdup(jv_string_value(text));
 		jv_free(text);
@@ -592,6 +647,7 @@ static int validate(jv body, struct aur_incident_new *n, jv keep[5], char **meta
 int aur_incident_create_from_json(sqlite3 *db, jv body, long long now_ms, long long *id, char *err,
 				  size_t errlen)
 {
+	long long until;
 	struct aur_incident_new n = { 0 };
 	jv keep[5];
 	char *metadata = NULL;
@@ -609,12 +665,13 @@ int aur_incident_create_from_json(sqlite3 *db, jv body, long long now_ms, long l
 		goto out;
 	n.metadata_json = metadata;
 	n.started_ms = now_ms;
-	rc = aur_db_begin(db, CREATE_DEADLINE_MS, err, errlen);
+	until = aur_db_deadline(CREATE_DEADLINE_MS);
+	rc = aur_db_begin_by(db, until, err, errlen);
 	if (rc < 0)
 		goto out;
 	rc = aur_incident_insert(db, &n, now_ms, id, err, errlen);
 	if (rc == 0)
-		rc = aur_db_commit(db, CREATE_DEADLINE_MS, err, errlen);
+		rc = aur_db_commit_by(db, until, err, errlen);
 	if (rc < 0)
 		aur_db_rollback(db);
 out:
@@ -679,6 +736,7 @@ int aur_incident_events_max_id(sqlite3 *db, long long *id, char *err, size_t err
 static int move(sqlite3 *db, long long id, const char *to, const char *reason, long long dst, long long now_ms,
 		char *err, size_t errlen)
 {
+	long long until;
 	char dummy[1];
 	int rc;
 
@@ -686,7 +744,8 @@ static int move(sqlite3 *db, long long id, const char *to, const char *reason, l
 		err = dummy;
 		errlen = sizeof(dummy);
 	}
-	rc = aur_db_begin(db, CREATE_DEADLINE_MS, err, errlen);
+	until = aur_db_deadline(CREATE_DEADLINE_MS);
+	rc = aur_db_begin_by(db, until, err, errlen);
 	if (rc < 0)
 		return rc;
 	if (dst > 0)
@@ -694,7 +753,7 @@ static int move(sqlite3 *db, long long id, const char *to, const char *reason, l
 	else
 		rc = aur_incident_set_status(db, id, to, reason, now_ms, err, errlen);
 	if (rc == 0)
-		rc = aur_db_commit(db, CREATE_DEADLINE_MS, err, errlen);
+		rc = aur_db_commit_by(db, until, err, errlen);
 	if (rc < 0)
 		aur_db_rollback(db);
 	return rc;
@@ -751,6 +810,7 @@ static int stored_postmortem(sqlite3 *db, long long id, char **md, char *err, si
 int aur_incident_postmortem(sqlite3 *db, long long id, int regenerate, long long now_ms, char **md,
 			    int *generated, char *err, size_t errlen)
 {
+	long long until;
 	struct aur_buf b;
 	sqlite3_stmt *st = NULL;
 	char when[32];
@@ -767,7 +827,8 @@ int aur_incident_postmortem(sqlite3 *db, long long id, int regenerate, long long
 		goto out;
 	free(*md);
 	*md = NULL;
-	rc = aur_db_begin(db, CREATE_DEADLINE_MS, err, errlen);
+	until = aur_db_deadline(CREATE_DEADLINE_MS);
+	rc = aur_db_begin_by(db, until, err, errlen);
 	if (rc < 0)
 		goto out;
 	began = 1;
@@ -806,7 +867,7 @@ int aur_incident_postmortem(sqlite3 *db, long long id, int regenerate, long long
 		rc = (int)ev;
 		goto out;
 	}
-	rc = aur_db_commit(db, CREATE_DEADLINE_MS, err, errlen);
+	rc = aur_db_commit_by(db, until, err, errlen);
 	if (rc == 0) {
 		*md = aur_buf_detach(&b, NULL);
 		*generated = 1;

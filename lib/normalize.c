@@ -892,14 +892,19 @@ static jv field_list(const char *csv, const char *defaults)
 	return list;
 }
 
-/* Base URLs from the connectors table, for the platforms not set yet. */
-static jv read_db_base_urls(struct aur_normalizer *n, const char *path, jv base)
+/*
+ * Base URLs from the connectors table, for the platforms not set yet, into
+ * *base. A missing database is a remark; a file that is not an aurora
+ * database is -ENODATA with err set (the wrong file was named).
+ */
+static int read_db_base_urls(struct aur_normalizer *n, const char *path, jv *base, char *err, size_t errlen)
 {
 	struct aur_db_options o;
 	struct stat st;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st_urls = NULL;
 	char e[256] = "";
+	int rc = 0;
 
 	if (stat(path, &st) != 0) {
 		snprintf(n->remark, sizeof(n->remark),
@@ -908,7 +913,13 @@ static jv read_db_base_urls(struct aur_normalizer *n, const char *path, jv base)
 	}
 	aur_db_options_init(&o);
 	o.readonly = 1;
-	if (aur_db_open(&db, path, &o, e, sizeof(e)) < 0) {
+	rc = aur_db_open(&db, path, &o, e, sizeof(e));
+	if (rc == -ENODATA) {
+		snprintf(err, errlen, "--db: %s", e);
+		goto out;
+	}
+	if (rc < 0) {
+		rc = 0;
 		snprintf(n->remark, sizeof(n->remark), "connector base URLs not read: %s", e);
 		goto out;
 	}
@@ -926,15 +937,15 @@ static jv read_db_base_urls(struct aur_normalizer *n, const char *path, jv base)
 
 		if (!platform || !url)
 			continue;
-		have = jv_object_get(jv_copy(base), jv_string(platform));
+		have = jv_object_get(jv_copy(*base), jv_string(platform));
 		if (!jv_is_valid(have))
-			base = jv_object_set(base, jv_string(platform), jv_string(url));
+			*base = jv_object_set(*base, jv_string(platform), jv_string(url));
 		jv_free(have);
 	}
 out:
 	sqlite3_finalize(st_urls);
 	aur_db_close(db);
-	return base;
+	return rc;
 }
 
 int aur_normalize_new(struct aur_normalizer **out, const struct aur_normalize_options *o,
@@ -961,8 +972,13 @@ int aur_normalize_new(struct aur_normalizer **out, const struct aur_normalize_op
 		base = jv_object_set(base, jv_string("jenkins"), jv_string(o->jenkins_url));
 	if (o->cloudbees_url && *o->cloudbees_url)
 		base = jv_object_set(base, jv_string("cloudbees"), jv_string(o->cloudbees_url));
-	if (o->db_path && *o->db_path)
-		base = read_db_base_urls(n, o->db_path, base);
+	if (o->db_path && *o->db_path) {
+		rc = read_db_base_urls(n, o->db_path, &base, err, errlen);
+		if (rc < 0) {
+			jv_free(base);
+			goto out;
+		}
+	}
 	splunk = jv_object();
 	splunk = jv_object_set(splunk, jv_string("service_fields"),
 			       field_list(o->splunk_service_fields, "service,app,source"));
@@ -1279,8 +1295,17 @@ int aur_normalize_value(struct aur_normalizer *n, jv in, struct aur_buf *out,
 	flag = get(raw, n->rkeys[R_TEST]);
 	lc.test = jv_get_kind(flag) == JV_KIND_TRUE;
 	received = get(raw, n->rkeys[R_RECEIVED_AT]);
-	if (time_of(received, &lc.received_ms) < 0)
+	if (jv_get_kind(received) == JV_KIND_INVALID || jv_get_kind(received) == JV_KIND_NULL) {
+		/* none given (a bare payload, a hand-written record): received as it is read */
 		lc.received_ms = aur_time_now_ms();
+	} else if (time_of(received, &lc.received_ms) < 0) {
+		/* one given that cannot be read is never swapped for another time */
+		char what[64];
+
+		describe(received, what, sizeof(what));
+		snprintf(err, errlen, "%sreceived_at is not a time: %s", prefix, what);
+		goto out;
+	}
 	aur_time_format_ms(lc.received_ms, lc.received, sizeof(lc.received));
 
 	clear_outs(n);

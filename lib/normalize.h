@@ -64,8 +64,9 @@ struct aur_normalize_result {
  * in it. *out is freed with aur_normalize_free. Returns 0; -ENOENT or
  * -ENOTDIR when the directory is missing, -EIO when a file cannot be read,
  * -EINVAL when a mapping does not compile (err names the file and carries
- * jq's message). A database that cannot be read is not an error: see
- * aur_normalize_remark.
+ * jq's message). A database that is missing or cannot be read is not an
+ * error (see aur_normalize_remark); a file that is not an aurora database
+ * is: -ENODATA.
  */
 int aur_normalize_new(struct aur_normalizer **out, const struct aur_normalize_options *o,
 		      char *err, size_t errlen);

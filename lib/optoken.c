@@ -42,6 +42,7 @@ static int hex_digest_ok(const char *h)
 int aur_optoken_set(sqlite3 *db, const char *name, const char *token_hash, long long now_ms, int *rotated,
 		    char *err, size_t errlen)
 {
+	long long until;
 	sqlite3_stmt *st = NULL;
 	char when[32];
 	int began = 0;
@@ -57,7 +58,8 @@ int aur_optoken_set(sqlite3 *db, const char *name, const char *token_hash, long 
 		snprintf(err, errlen, "operator token digest is not 64 lowercase hex characters");
 		return -EINVAL;
 	}
-	rc = aur_db_begin(db, DEADLINE_MS, err, errlen);
+	until = aur_db_deadline(DEADLINE_MS);
+	rc = aur_db_begin_by(db, until, err, errlen);
 	if (rc < 0)
 		goto out;
 	began = 1;
@@ -90,7 +92,7 @@ int aur_optoken_set(sqlite3 *db, const char *name, const char *token_hash, long 
 		rc = aur_db_errno(rc) ? aur_db_errno(rc) : -EIO;
 		goto out;
 	}
-	rc = aur_db_commit(db, DEADLINE_MS, err, errlen);
+	rc = aur_db_commit_by(db, until, err, errlen);
 out:
 	sqlite3_finalize(st);
 	if (rc < 0 && began)

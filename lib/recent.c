@@ -1,11 +1,13 @@
 #define _GNU_SOURCE
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,7 +27,12 @@
 /* a catch-up of more rows than this goes through the received_ms index, not the rowids */
 #define SMALL_GAP 4096
 
-static const char magic[8] = { 'A', 'U', 'R', 'R', 'C', 'N', 'T', '1' };
+/* 2: the header names the database file (path, device, inode) for the sweep */
+static const char magic[8] = { 'A', 'U', 'R', 'R', 'C', 'N', 'T', '2' };
+
+#define SHM_DIR "/dev/shm"
+#define SHM_PREFIX "aurora-recent-"
+#define PATH_BYTES (HEADER_BYTES - 128)
 
 struct header {
 	char magic[8];
@@ -34,7 +41,12 @@ struct header {
 	char boot_id[48]; /* the boot the slots were written in */
 	char db_id[40];   /* the database they belong to (settings.recent_table_db) */
 	int64_t last_id;  /* every inbox row up to this id is in the table, or out of the window */
+	uint64_t db_dev;  /* the database file the table is named after: while it stands here, */
+	uint64_t db_ino;  /* with this device and inode, the table is kept; else it is swept */
+	char db_path[PATH_BYTES]; /* absolute, NUL-terminated; "" when too long to keep */
 };
+
+_Static_assert(sizeof(struct header) <= HEADER_BYTES, "the header fits its page");
 
 /* fp 0 is an empty slot */
 struct slot {
@@ -45,7 +57,11 @@ struct slot {
 
 struct aur_recent {
 	unsigned char *map; /* mapped from the file, or calloc'd when private */
-	int fd;             /* -1: private to this process */
+	int fd;             /* -1: private to this process; else flock'd shared while mapped */
+	char name[128];     /* the shared memory object's name, "/aurora-recent-DEV-INO" */
+	char path[PATH_BYTES]; /* the database file, "" when its name is too long */
+	uint64_t dev;
+	uint64_t ino;
 	char boot_id[48];
 	/*
 	 * The database's own id, read (or made) once per process: a device
@@ -112,6 +128,65 @@ static struct slot *group_of(const struct aur_recent *r, uint64_t fp)
 }
 
 /*
+ * Is the table on fd (locked exclusively: nobody maps it) one whose
+ * database is gone? Only a table that names its database in this format
+ * is judged: one of an older format, or torn, may be in use by an older
+ * receiver that takes no lock, so it is left alone.
+ */
+static int orphaned(int fd)
+{
+	struct header h;
+	struct stat st;
+
+	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h.magic, magic, sizeof(magic)) != 0 ||
+	    !h.db_path[0] || !memchr(h.db_path, '\0', sizeof(h.db_path)))
+		return 0;
+	if (stat(h.db_path, &st) < 0)
+		return errno == ENOENT || errno == ENOTDIR;
+	return (uint64_t)st.st_dev != h.db_dev || (uint64_t)st.st_ino != h.db_ino;
+}
+
+/*
+ * Unlink the tables of this machine whose database file is gone (deleted,
+ * or another file in its place) and that no process maps: each mapping
+ * holds a shared flock, so a table we can lock exclusively is unused.
+ * A process that opens one as it goes finds its object unlinked and opens
+ * the name again (map_shared). Without this the tables of deleted
+ * databases stayed until the machine restarted: 12 MiB each at most.
+ */
+static void sweep(const struct aur_recent *r)
+{
+	DIR *d = opendir(SHM_DIR);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		int fd;
+
+		if (strncmp(e->d_name, SHM_PREFIX, strlen(SHM_PREFIX)) != 0 || !strcmp(e->d_name, r->name + 1))
+			continue;
+		fd = openat(dirfd(d), e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && orphaned(fd))
+			unlinkat(dirfd(d), e->d_name, 0);
+		close(fd); /* and the lock with it */
+	}
+	closedir(d);
+}
+
+/* Does fd still hold the object named r->name (not one a sweep unlinked)? */
+static int still_named(const struct aur_recent *r, int fd)
+{
+	char path[sizeof(SHM_DIR) + sizeof(r->name)];
+	struct stat a, b;
+
+	snprintf(path, sizeof(path), SHM_DIR "%s", r->name);
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
  * The table of the database file at db_path: a shared memory object named
  * after the file's device and inode, so every process that opens this
  * database (and no other) maps the same one, and a database replaced by
@@ -121,7 +196,6 @@ static struct slot *group_of(const struct aur_recent *r, uint64_t fp)
  */
 static int map_shared(struct aur_recent *r, const char *db_path, char *err, size_t errlen)
 {
-	char name[128];
 	struct stat st;
 	void *m;
 
@@ -131,21 +205,32 @@ static int map_shared(struct aur_recent *r, const char *db_path, char *err, size
 		snprintf(err, errlen, "%s: %s", db_path, strerror(e));
 		return -e;
 	}
-	snprintf(name, sizeof(name), "/aurora-recent-%ju-%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
-	r->fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	r->dev = (uint64_t)st.st_dev;
+	r->ino = (uint64_t)st.st_ino;
+	if (db_path[0] == '/' && strlen(db_path) < sizeof(r->path))
+		memcpy(r->path, db_path, strlen(db_path) + 1);
+	snprintf(r->name, sizeof(r->name), "/" SHM_PREFIX "%ju-%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+	/* a sweep may unlink the object between our open and our lock: then open the name again */
+	for (int tries = 0; tries < 3; tries++) {
+		if (r->fd >= 0)
+			close(r->fd);
+		r->fd = shm_open(r->name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (r->fd < 0 || flock(r->fd, LOCK_SH) < 0 || still_named(r, r->fd))
+			break;
+	}
 	/* every receiver maps the same size: growing or cutting a foreign object to it hurts none */
 	if (r->fd < 0 || fstat(r->fd, &st) < 0 ||
 	    ((size_t)st.st_size != MAP_BYTES && ftruncate(r->fd, (off_t)MAP_BYTES) < 0)) {
 		int e = errno;
 
-		snprintf(err, errlen, "shared memory %s: %s", name, strerror(e));
+		snprintf(err, errlen, "shared memory %s: %s", r->name, strerror(e));
 		return -e;
 	}
 	m = mmap(NULL, MAP_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
 	if (m == MAP_FAILED) {
 		int e = errno;
 
-		snprintf(err, errlen, "shared memory %s: mmap: %s", name, strerror(e));
+		snprintf(err, errlen, "shared memory %s: mmap: %s", r->name, strerror(e));
 		return -e;
 	}
 	r->map = m;
@@ -161,6 +246,8 @@ int aur_recent_open(struct aur_recent **out, const char *db_path, char *err, siz
 	read_boot_id(r->boot_id, sizeof(r->boot_id));
 	if (db_path && *db_path)
 		rc = map_shared(r, db_path, err, errlen);
+	if (r->map)
+		sweep(r);
 	if (!r->map) {
 		if (r->fd >= 0)
 			close(r->fd);
@@ -172,12 +259,27 @@ int aur_recent_open(struct aur_recent **out, const char *db_path, char *err, siz
 	return rc;
 }
 
+/* Is the database this table is named after gone (deleted, or another file in its place)? */
+static int database_gone(const struct aur_recent *r)
+{
+	struct stat st;
+
+	if (!r->path[0])
+		return 0;
+	if (stat(r->path, &st) < 0)
+		return errno == ENOENT || errno == ENOTDIR;
+	return (uint64_t)st.st_dev != r->dev || (uint64_t)st.st_ino != r->ino;
+}
+
 void aur_recent_close(struct aur_recent *r)
 {
 	if (!r)
 		return;
 	if (r->fd >= 0) {
 		munmap(r->map, MAP_BYTES);
+		/* the last user of a deleted database's table takes it along */
+		if (database_gone(r) && flock(r->fd, LOCK_EX | LOCK_NB) == 0 && still_named(r, r->fd))
+			shm_unlink(r->name);
 		close(r->fd);
 	} else {
 		free(r->map);
@@ -211,6 +313,9 @@ static void reset(struct aur_recent *r)
 	memset(h, 0, sizeof(*h));
 	memcpy(h->boot_id, r->boot_id, sizeof(h->boot_id));
 	memcpy(h->db_id, r->db_id, sizeof(h->db_id));
+	h->db_dev = r->dev;
+	h->db_ino = r->ino;
+	memcpy(h->db_path, r->path, sizeof(h->db_path));
 	h->log2_slots = LOG2_SLOTS;
 	h->last_id = 0;
 	memcpy(h->magic, magic, sizeof(magic));
@@ -318,6 +423,9 @@ int aur_recent_sync(struct aur_recent *r, sqlite3 *db, long long window_ms, long
 	if (!header_ok(r))
 		reset(r);
 	h = header(r);
+	/* the same database under another name (renamed, or opened through a link) */
+	if (r->fd >= 0 && r->path[0] && strcmp(h->db_path, r->path) != 0)
+		memcpy(h->db_path, r->path, sizeof(h->db_path));
 	rc = max_inbox_id(db, &max, err, errlen);
 	if (rc < 0 || h->last_id == max)
 		return rc;

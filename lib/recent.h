@@ -36,6 +36,18 @@
  * Capacity: 2^19 slots (12 MiB, touched as used). A full probe group gives
  * up its oldest slot, so past about 350,000 deliveries inside one window
  * the oldest are forgotten first.
+ *
+ * Lifetime: a table stays while its database file does (the next receiver
+ * of that database finds it warm), and never long after. Its header names
+ * the file (absolute path, device, inode) and every process that maps it
+ * holds a shared flock on it. aur_recent_open sweeps the machine's tables:
+ * one nobody maps whose file is gone (no such path, or another file there)
+ * is unlinked. aur_recent_close unlinks its own table when its database is
+ * gone and no other process maps it. So a table outlives its database at
+ * most until the later of its last receiver's exit and the next first
+ * delivery of any receiver on the machine (a killed receiver leaves it to
+ * that sweep). Tables of an older format, which name no file, are left
+ * alone: an older receiver may use one without the lock.
  */
 #ifndef AURORA_RECENT_H
 #define AURORA_RECENT_H

@@ -110,6 +110,12 @@ wait_count() {
 	bad '{"source_type":"manual","alert_title":"t","alert_metadata":"x"}' 'alert_metadata: must be a JSON object'
 	bad '["source_type","manual"]' 'body: must be a JSON object'
 	bad '{"source_type":' 'malformed JSON'
+	# what libjq would read and quietly change is refused, never stored changed
+	bad '{"source_type":"manual","alert_title":"t","alert_metadata":{"load":1e999}}' 'alert_metadata.load: NaN or a number out of range'
+	bad '{"source_type":"manual","alert_title":"t","alert_metadata":{"a":[1,{"b":-1e400}]}}' 'alert_metadata.a[1].b: NaN'
+	bad '{"source_type":"manual","alert_title":"t","alert_metadata":{"load":nan}}' 'not strict JSON'
+	bad '{"source_type":"manual","alert_title":"t","alert_metadata":{"n":007}}' 'not strict JSON'
+	bad $'{"source_type":"manual","alert_title":"t\xff"}' 'not strict JSON'
 	api -H 'Content-Type: application/json' -X POST /api/incidents
 	assert_output 411
 	api -H 'Content-Type: application/json' --data-binary '' /api/incidents

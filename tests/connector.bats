@@ -456,3 +456,15 @@ header() {
 	run -2 --separate-stderr aurora-connector revoke-operator-token ops --json
 	[ "$(sql "SELECT count(*) FROM operator_tokens")" = 0 ]
 }
+
+@test "a file that is not an aurora database is refused (78) and left untouched" {
+	not_aurora_files
+	local f
+	for f in other text; do
+		run -78 --separate-stderr aurora-connector --db "$BATS_TEST_TMPDIR/$f.db" list
+		[[ $stderr == *"$f.db is not an aurora database"* ]] || fail "stderr: $stderr"
+		run -78 --separate-stderr aurora-connector --db "$BATS_TEST_TMPDIR/$f.db" token grafana
+		assert_output ""
+	done
+	not_aurora_untouched
+}

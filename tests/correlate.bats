@@ -334,3 +334,15 @@ teardown() {
 		and .correlation.reason == "both name '"'"'orders-db'"'"'"'
 	decision 3 | jq -e '.action == "created" and .incident_id == 2'
 }
+
+@test "a file that is not an aurora database is refused (78) and left untouched, not migrated" {
+	not_aurora_files
+	alert grafana fp1 firing 2026-03-03T18:00:00Z checkout "checkout slow" >> "$IN"
+	local f
+	for f in other text; do
+		run -78 --separate-stderr aurora-correlate --db "$BATS_TEST_TMPDIR/$f.db" <"$IN"
+		[[ $stderr == *"$f.db is not an aurora database"* ]] || fail "stderr: $stderr"
+		assert_output ""
+	done
+	not_aurora_untouched
+}

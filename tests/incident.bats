@@ -168,6 +168,17 @@ wait_lines() {
 	[[ $stderr == *"alert_metadata: must be a JSON object"* ]]
 	run -65 --separate-stderr aurora-incident create --title x --metadata '{"a":'
 	[[ $stderr == *"alert_metadata"* ]]
+	# what libjq would read and quietly change (NaN to null, 1e999 to 1.8e308, bad bytes to U+FFFD)
+	run -65 --separate-stderr aurora-incident create --title x --metadata '{"cpu":{"load":[0.5,1e999]}}'
+	[[ $stderr == *"alert_metadata.cpu.load[1]: NaN or a number out of range"* ]] || fail "$stderr"
+	run -65 --separate-stderr aurora-incident create --title x --metadata '{"cpu":nan}'
+	[[ $stderr == *"alert_metadata: --metadata is not strict JSON"* ]] || fail "$stderr"
+	run -65 --separate-stderr aurora-incident create --title x --metadata $'{"team":"d\xffb"}'
+	[[ $stderr == *"alert_metadata: --metadata is not strict JSON"* ]] || fail "$stderr"
+	run -65 --separate-stderr aurora-incident create --title $'x\xff'
+	[[ $stderr == *"alert_title: --title is not UTF-8"* ]] || fail "$stderr"
+	run -65 --separate-stderr aurora-incident create --title x --service $'s\xc3'
+	[[ $stderr == *"alert_service: --service is not UTF-8"* ]] || fail "$stderr"
 	run -65 --separate-stderr aurora-incident create --title x --source-type 'Bad Type'
 	[[ $stderr == *"source_type"* ]]
 	run -65 --separate-stderr aurora-incident create --title ""
@@ -553,4 +564,17 @@ wait_lines() {
 	codes="${PIPESTATUS[*]}"
 	[ "$codes" = "0 0" ]
 	jq -e '.id == 1 and .event == "incident.created"' "$BATS_TEST_TMPDIR/one.jsonl"
+}
+
+@test "a file that is not an aurora database is refused (78) by every subcommand, create too" {
+	not_aurora_files
+	local f
+	for f in other text; do
+		run -78 --separate-stderr aurora-incident --db "$BATS_TEST_TMPDIR/$f.db" list
+		[[ $stderr == *"$f.db is not an aurora database"* ]] || fail "stderr: $stderr"
+		run -78 --separate-stderr aurora-incident --db "$BATS_TEST_TMPDIR/$f.db" create --title x
+		[[ $stderr == *"$f.db is not an aurora database"* ]] || fail "stderr: $stderr"
+		assert_output ""
+	done
+	not_aurora_untouched
 }

@@ -193,6 +193,26 @@ teardown() {
 	[[ $stderr == *'line 4: grafana (inbox 8): not a Grafana webhook'* ]]
 }
 
+@test "a received_at that is not a time rejects its line; an absent or null one is the time of reading" {
+	local body='"headers":{},"body":{"status":"firing","alerts":[]}'
+	add_line '{"v":1,"type":"raw","id":1,"platform":"grafana","received_at":"yesterday",'"$body"'}'
+	add_line '{"v":1,"type":"raw","id":2,"platform":"grafana","received_at":"",'"$body"'}'
+	add_line '{"v":1,"type":"raw","id":3,"platform":"grafana","received_at":{"at":1},'"$body"'}'
+	add_line '{"v":1,"type":"raw","id":4,"platform":"grafana","received_at":-5,'"$body"'}'
+	add_line '{"v":1,"type":"raw","id":5,"platform":"grafana",'"$body"'}'
+	add_line '{"v":1,"type":"raw","id":6,"platform":"grafana","received_at":null,'"$body"'}'
+	add_line '{"v":1,"type":"raw","id":7,"platform":"grafana","received_at":"2026-03-04T10:00:00Z",'"$body"'}'
+	normalize 1
+	[[ $stderr == *'line 1: grafana (inbox 1): received_at is not a time: yesterday'* ]] || fail "$stderr"
+	[[ $stderr == *'line 2: grafana (inbox 2): received_at is not a time: '* ]] || fail "$stderr"
+	[[ $stderr == *'line 3: grafana (inbox 3): received_at is not a time: {"at":1}'* ]] || fail "$stderr"
+	[[ $stderr == *'line 4: grafana (inbox 4): received_at is not a time: -5'* ]] || fail "$stderr"
+	[[ $stderr == *'4 of 7 lines rejected'* ]] || fail "$stderr"
+	expect '[.[].inbox_id] == [5, 6, 7] and .[2].received_at == "2026-03-04T10:00:00.000Z"
+		and ([.[0, 1].received_at | test("^[0-9]{4}-")] == [true, true])'
+	normalize 65 --strict
+}
+
 # ---- Alertmanager -----------------------------------------------------------
 
 @test "alertmanager: a resolved group" {
@@ -494,8 +514,7 @@ teardown() {
 	add_raw jenkins jenkins/relative-urls.json
 	add_raw cloudbees jenkins/relative-urls.json
 	local db=$BATS_TEST_TMPDIR/conn.db
-	run -0 sqlite3 "$db" "CREATE TABLE connectors (platform TEXT PRIMARY KEY, base_url TEXT);
-		INSERT INTO connectors VALUES ('jenkins', 'https://db.example.test/jenkins'), ('cloudbees', NULL);"
+	run -0 --separate-stderr aurora-connector --db "$db" base-url jenkins https://db.example.test/jenkins
 	normalize 0 --db "$db"
 	expect '.[0].link == "https://db.example.test/jenkins/job/shop-api/128/" and .[1].link == null'
 	# an option beats the database
@@ -504,10 +523,19 @@ teardown() {
 	normalize 0 --db "$BATS_TEST_TMPDIR/nothing.db"
 	[ ! -e "$BATS_TEST_TMPDIR/nothing.db" ]
 	expect 'length == 2'
-	# a database without that table or column is no reason to stop
-	run -0 sqlite3 "$BATS_TEST_TMPDIR/other.db" "CREATE TABLE t (x);"
-	normalize 0 --db "$BATS_TEST_TMPDIR/other.db"
-	expect 'length == 2'
+}
+
+@test "--db naming a file that is not an aurora database stops before any input is read (78)" {
+	add_raw jenkins jenkins/relative-urls.json
+	not_aurora_files
+	local f
+	for f in other text; do
+		normalize 78 --db "$BATS_TEST_TMPDIR/$f.db"
+		[[ $stderr == *"--db: $BATS_TEST_TMPDIR/$f.db is not an aurora database"* ]] || fail "stderr: $stderr"
+		assert_output ""
+		AURORA_DB="$BATS_TEST_TMPDIR/$f.db" normalize 78
+	done
+	not_aurora_untouched
 }
 
 @test "jenkins: pipeline snippet, Outbound WebHook and Global Build Notification payloads" {

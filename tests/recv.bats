@@ -282,6 +282,48 @@ launcher() {
 	assert_equal "$(rows)" 1
 }
 
+# post_at_once N [PAUSE]: N distinct deliveries to grafana on N connections at
+# once (PAUSE seconds apart); each answer's "CODE SECONDS" in answer.I, its
+# headers in headers.I.
+post_at_once() {
+	local i pids=()
+	for i in $(seq 1 "$1"); do
+		[ "$i" -eq 1 ] || sleep "${2:-0}"
+		curl -sS -o /dev/null -D "$BATS_TEST_TMPDIR/headers.$i" -w '%{http_code} %{time_total}' \
+			-H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" \
+			--data-binary "@$(body "$i")" "$RECV_URL/api/webhooks/grafana" \
+			>"$BATS_TEST_TMPDIR/answer.$i" 3>&- &
+		pids+=("$!")
+	done
+	for i in "${pids[@]}"; do wait "$i"; done
+}
+
+# busy_within N SECONDS: each of the N answers is 503 with Retry-After, in under SECONDS
+busy_within() {
+	local i answer
+	for i in $(seq 1 "$1"); do
+		answer=$(cat "$BATS_TEST_TMPDIR/answer.$i")
+		assert_equal "${answer% *}" 503
+		grep -qi '^retry-after: [1-9]' "$BATS_TEST_TMPDIR/headers.$i" ||
+			fail "no Retry-After in: $(cat "$BATS_TEST_TMPDIR/headers.$i")"
+		awk -v s="${answer#* }" -v max="$2" 'BEGIN { exit !(s < max) }' ||
+			fail "answer $i took ${answer#* } s"
+	done
+}
+
+@test "deliveries queued behind one that waited for a locked database wait one busy timeout in all, not one each" {
+	new_token grafana
+	# batches of one: before, the fourth delivery waited four busy timeouts
+	recv_start --busy-timeout 1500 --max-batch 1
+	hold_lock 15
+	post_at_once 4
+	# one timeout is 1.5 s; two would be 3 s: the bound sits at two
+	busy_within 4 3.0
+	run -0 grep -c '503 the database stayed locked past the busy timeout' "$BATS_TEST_TMPDIR/recv.log"
+	assert_output 4
+	assert_equal "$(rows)" 0
+}
+
 @test "too many header fields or too many header bytes are 431" {
 	new_token grafana
 	recv_start --max-headers 20 --max-header-bytes 2048
@@ -489,6 +531,54 @@ recent_table() {
 	post grafana "$y" -H "Authorization: Bearer $TOKEN"
 	json '.id == 1 and .duplicate == true'
 	assert_equal "$(rows)" 1
+}
+
+@test "the table of a deleted database is swept by the next receiver's first delivery, or by its last user at exit" {
+	local a=$AURORA_DB b=$BATS_TEST_TMPDIR/b.db c=$BATS_TEST_TMPDIR/c.db ta tb tc pid tok_a tok_b tok_c
+	# every database made before any is deleted: no device and inode used again
+	new_token grafana
+	tok_a=$TOKEN
+	AURORA_DB=$b new_token grafana
+	tok_b=$TOKEN
+	AURORA_DB=$c new_token grafana
+	tok_c=$TOKEN
+	ta=$(recent_table "$a")
+	tb=$(recent_table "$b")
+	tc=$(recent_table "$c")
+	recv_start
+	post grafana "$(body 1)" -H "Authorization: Bearer $tok_a"
+	assert_output 202
+	[ -s "$ta" ]
+	recv_stop
+	# a's table outlives its process while a stands; then a is deleted
+	[ -s "$ta" ]
+	rm -f "$a" "$a-wal" "$a-shm"
+	# c's receiver maps c's table, and c is deleted under it
+	aurora-recv --db "$c" --listen 127.0.0.1:0 --port-file "$BATS_TEST_TMPDIR/c.port" \
+		--log-file "$BATS_TEST_TMPDIR/c.log" 3>&- &
+	pid=$!
+	PIDS+=("$pid")
+	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/c.port" ] && break; sleep 0.05; done
+	http -H 'Content-Type: application/json' -H "Authorization: Bearer $tok_c" --data-binary "@$(body 2)" \
+		"http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/c.port")/api/webhooks/grafana"
+	assert_output 202
+	[ -s "$tc" ]
+	rm -f "$c" "$c-wal" "$c-shm"
+	# b's first delivery sweeps a's table (its database is gone, nobody maps it), not c's (mapped)
+	export AURORA_DB=$b
+	recv_start
+	post grafana "$(body 3)" -H "Authorization: Bearer $tok_b"
+	assert_output 202
+	[ -s "$tb" ]
+	[ ! -e "$ta" ] || fail "the table of the deleted database is still there"
+	[ -s "$tc" ] || fail "a table still mapped was swept"
+	# c's receiver, the last to map c's table, takes it along at exit
+	kill -TERM "$pid"
+	wait "$pid" || fail "c's receiver exited $?: $(cat "$BATS_TEST_TMPDIR/c.log")"
+	[ ! -e "$tc" ] || fail "the table of a deleted database outlived its last receiver"
+	recv_stop
+	# b stands: its table stays for the next receiver
+	[ -s "$tb" ]
 }
 
 @test "a retry is checked against the inbox row: a row stored by hand counts, a changed row does not" {
@@ -888,6 +978,17 @@ raw_body() {
 	assert_output $'HTTP/1.1 200 OK\nHTTP/1.1 200 OK'
 }
 
+@test "one connection: a delivery queued for the write lock waits one busy timeout in all" {
+	new_token grafana
+	tcp_start --busy-timeout 2000
+	hold_lock 15
+	# the first process waits in SQLite, the second for the side lock: before,
+	# it had it at 1.7 s and then waited a whole timeout again (3.7 s in all)
+	post_at_once 2 0.3
+	busy_within 2 3.0
+	assert_equal "$(rows)" 0
+}
+
 @test "one connection: a malformed request line is 400 in JSON, another version 505" {
 	tcp_start
 	send 'GET  /healthz HTTP/1.1\r\nHost: t\r\n\r\n'
@@ -987,4 +1088,14 @@ raw_body() {
 	assert_equal "$(wc -c <"$RAW")" 0
 	assert_equal "$(rows)" 0
 	wait_file_line "$BATS_TEST_TMPDIR/recv.log" 'body not complete within 2 s, closing'
+}
+
+@test "a file that is not an aurora database is refused at start (78) and left untouched" {
+	not_aurora_files
+	local f
+	for f in other text; do
+		run -78 --separate-stderr aurora-recv --db "$BATS_TEST_TMPDIR/$f.db" --listen 127.0.0.1:0
+		[[ $stderr == *"$f.db is not an aurora database"* ]] || fail "stderr: $stderr"
+	done
+	not_aurora_untouched
 }

@@ -54,3 +54,19 @@ requires() {
 		command -v "$cmd" >/dev/null 2>&1 || skip "$cmd is not installed"
 	done
 }
+
+# not_aurora_files: two databases that are not aurora's, $BATS_TEST_TMPDIR/other.db
+# (SQLite holding a table of its own) and text.db (not SQLite), for the 78 tests.
+not_aurora_files() {
+	sqlite3 "$BATS_TEST_TMPDIR/other.db" "CREATE TABLE t(x); INSERT INTO t VALUES (1)"
+	printf 'hello, not a database%.0s\n' $(seq 1 20) >"$BATS_TEST_TMPDIR/text.db"
+	cp "$BATS_TEST_TMPDIR/text.db" "$BATS_TEST_TMPDIR/text.copy"
+}
+
+# not_aurora_untouched: both files are as not_aurora_files left them (no aurora
+# tables planted, no WAL mode set, not a byte changed)
+not_aurora_untouched() {
+	assert_equal "$(sqlite3 "$BATS_TEST_TMPDIR/other.db" "SELECT group_concat(name) FROM sqlite_master")" t
+	assert_equal "$(sqlite3 "$BATS_TEST_TMPDIR/other.db" "PRAGMA journal_mode")" delete
+	cmp "$BATS_TEST_TMPDIR/text.db" "$BATS_TEST_TMPDIR/text.copy"
+}
