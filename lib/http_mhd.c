@@ -204,11 +204,14 @@ static enum MHD_Result scan_field(void *cls, enum MHD_ValueKind kind, const char
 /*
  * libmicrohttpd 0.9.75 parses the head in place and hands out C strings: a
  * NUL byte in the request line or in a field cuts a string short unseen,
- * and an obsolete folded line is glued onto its field's name. Either leaves
- * bytes other than whitespace and line ends between the end of one string
- * it handed out and the start of the next in the head, which is where this
- * looks. Only where the two lie in order and close together, as 0.9.75 lays
- * out a head: a string stored elsewhere is not judged.
+ * and an obsolete folded line is glued onto its field's name. It writes a
+ * NUL over the space after the method and over the CR and LF that end a
+ * line, and keeps a field value's trailing whitespace in the value. So
+ * between the end of one string it handed out and the start of the next
+ * there is exactly one NUL (after the method) or a line end (one or two
+ * NULs): anything else there is a byte the strings did not show. Judged
+ * only where the two lie in order and close together, as 0.9.75 lays out a
+ * head: a string stored elsewhere (a later version's copy) is not.
  */
 #define LAYOUT_GAP_MAX 256
 
@@ -217,17 +220,20 @@ struct layout_scan {
 	int dirty;
 };
 
-static void layout_gap(struct layout_scan *l, const char *next)
+/* The bytes from l->prev_end to next: from min to max of them, each a NUL, CR or LF. */
+static void layout_gap(struct layout_scan *l, const char *next, size_t min, size_t max)
 {
 	uintptr_t from = (uintptr_t)l->prev_end;
 	uintptr_t to = (uintptr_t)next;
 
 	if (!l->prev_end || to <= from || to - from > LAYOUT_GAP_MAX)
 		return;
+	if (to - from < min || to - from > max)
+		l->dirty = 1;
 	for (size_t i = 0; i < to - from; i++) {
 		char ch = l->prev_end[i];
 
-		if (ch != '\0' && ch != ' ' && ch != '\t' && ch != '\r' && ch != '\n')
+		if (ch != '\0' && ch != '\r' && ch != '\n')
 			l->dirty = 1;
 	}
 }
@@ -239,7 +245,7 @@ static enum MHD_Result layout_field(void *cls, enum MHD_ValueKind kind, const ch
 	(void)kind;
 	if (!key || !value)
 		return MHD_YES;
-	layout_gap(l, key);
+	layout_gap(l, key, 1, 2);
 	l->prev_end = value + strlen(value);
 	return MHD_YES;
 }
@@ -252,13 +258,13 @@ static int head_dirty(struct aur_http_req *req, const char *version)
 	const union MHD_ConnectionInfo *size =
 		h->mhd->get_connection_info(req->conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
 
-	/* METHOD SP target: the space between them became the method's NUL */
 	l.prev_end = req->method_name + strlen(req->method_name);
-	layout_gap(&l, req->path);
+	layout_gap(&l, req->path, 1, 1);
 	l.prev_end = version + strlen(version);
 	h->mhd->get_connection_values(req->conn, MHD_HEADER_KIND, layout_field, &l);
+	/* the last line end and the empty line */
 	if (size)
-		layout_gap(&l, req->method_name + size->header_size);
+		layout_gap(&l, req->method_name + size->header_size, 2, 4);
 	return l.dirty;
 }
 
@@ -291,14 +297,14 @@ static enum MHD_Result start(struct aur_http_req *req, const char *version, cons
 				       h->o.max_header_bytes);
 		return MHD_YES;
 	}
+	if (head_dirty(req, version))
+		return refuse(req, 400, "a NUL byte, obsolete line folding or a malformed line in the request head");
 	memset(&fs, 0, sizeof(fs));
 	h->mhd->get_connection_values(req->conn, MHD_HEADER_KIND, scan_field, &fs);
 	if (!fs.status)
 		fs.status = http_framing_end(&fs.f, strcmp(version, "HTTP/1.0") != 0, fs.why, sizeof(fs.why));
 	if (fs.status)
 		return refuse(req, fs.status, fs.why);
-	if (head_dirty(req, version))
-		return refuse(req, 400, "a NUL byte or obsolete line folding in the request head");
 	if (!aur_http_req_route(req))
 		return req->state == ST_ANSWERED ? MHD_YES : MHD_NO;
 	return apply(req, req->route->handler(req, AUR_HTTP_HEADERS, req->route->arg), AUR_HTTP_HEADERS);

@@ -320,7 +320,8 @@ unsigned http_framing_field(struct http_framing *f, const char *name, const char
 		size_t digits = strspn(value, "0123456789");
 		unsigned long long n;
 
-		if (digits == 0 || value[digits] || digits > 18)
+		/* trailing whitespace: libmicrohttpd leaves it in the value */
+		if (digits == 0 || value[digits + strspn(value + digits, " \t")] || digits > 18)
 			return fail(why, whylen, 400, "bad Content-Length");
 		n = strtoull(value, NULL, 10);
 		if (f->has_length)

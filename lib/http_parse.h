@@ -55,7 +55,7 @@ struct http_framing {
 };
 
 /*
- * One header field as received (value without the whitespace around it),
+ * One header field as received (value without the whitespace before it),
  * into f (zeroed before the first). 0, or the status to answer with a
  * reason in why: 400 for a name that is not a token (whitespace before ':'
  * included), a control character in the value, a bad or repeated
