@@ -69,6 +69,7 @@ refused() {
 	grep -aqi '^Connection: close' "$RAW" || fail "$ENGINE: no Connection: close: $(cat -A "$RAW")"
 	grep -aqi '^Content-Type: application/json' "$RAW" || fail "$ENGINE: not JSON: $(cat -A "$RAW")"
 	body=$(sed '1,/^\r$/d' "$RAW")
+	# shellcheck disable=SC2016 # $ere is jq's
 	run -0 jq -enr --arg ere "$ere" 'input | .error | strings | select(test($ere))' <<<"$body"
 	[ -n "$output" ] || fail "$ENGINE: error does not match '$ere': $body"
 }
