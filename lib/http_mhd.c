@@ -9,6 +9,14 @@
  * functions this file calls are resolved into a table held by the server,
  * typed from <microhttpd.h>: the declarations stay the build's, only the
  * linking moves to run time, as systemd does with its optional libraries.
+ *
+ * libmicrohttpd 0.9.75 frames a request more leniently than one-connection
+ * mode (the first of two Content-Lengths wins, codings it does not know are
+ * read to the end of the connection, NUL bytes cut strings short unseen):
+ * before any body, start() puts what it parsed through the same framing
+ * policy (http_parse.h) and refuses the rest in JSON, closing the
+ * connection; aurora-recv(1), HTTP FRAMING, lists what 0.9.75 still answers
+ * itself.
  */
 #define _GNU_SOURCE
 
