@@ -27,15 +27,22 @@
  * whose routes take other methods, 413 for a chunked body that passes the
  * limit as it arrives. A body must be complete within the read timeout after
  * the headers, else the connection is dropped without an answer.
- * Framing errors differ by mode. In one-connection mode this layer answers
- * them too, in JSON, and closes the connection: 400 for a malformed request
- * line or header field (obsolete line folding, whitespace before ':', no
- * ':'), a bad or conflicting Content-Length, Content-Length beside
- * Transfer-Encoding, a malformed chunk, or HTTP/1.1 without Host; 501 for a
- * transfer coding other than chunked; 505 for a version other than HTTP/1.0
- * and 1.1; 431 for a head that does not fit its limit. In the accept loop
- * libmicrohttpd answers them itself (a malformed request line, headers past
- * its memory limit) with its own short HTML bodies.
+ * Framing follows one policy in both modes (RFC 9112; http_parse.h), checked
+ * before any body is read, answered in JSON and followed by the end of the
+ * connection (Connection: close), so nothing after such a request is read
+ * as another one: 400 for a repeated Content-Length (the same value too),
+ * Content-Length beside Transfer-Encoding, a repeated Transfer-Encoding or
+ * Host, codings that apply chunked twice or not last, a field name that is
+ * not a token, a control character in a field value, a NUL byte or obsolete
+ * line folding in the head, HTTP/1.1 without Host, and a path with %00, %2F
+ * or a "." or ".." segment; 501 for any transfer coding other than chunked.
+ * One-connection mode also answers 400 for a malformed request line or
+ * field line, a bare CR, a bad Content-Length or a malformed chunk, 505 for
+ * a version other than HTTP/1.0 and 1.1, and 431 for a head over its limit.
+ * In the accept loop libmicrohttpd 0.9.75 answers those few itself (the
+ * 431 only past its memory pool), before aurora sees the request or in the
+ * middle of a chunked body, with its own short HTML bodies, and closes the
+ * connection: it has no way to hand them over (man/aurora-recv.1).
  *
  * An answer may also be a stream (aur_http_respond_stream): a callback
  * hands out the body as it is produced, chunk by chunk, for as long as the

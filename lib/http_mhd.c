@@ -9,6 +9,14 @@
  * functions this file calls are resolved into a table held by the server,
  * typed from <microhttpd.h>: the declarations stay the build's, only the
  * linking moves to run time, as systemd does with its optional libraries.
+ *
+ * libmicrohttpd 0.9.75 frames a request more leniently than one-connection
+ * mode (the first of two Content-Lengths wins, codings it does not know are
+ * read to the end of the connection, NUL bytes cut strings short unseen):
+ * before any body, start() puts what it parsed through the same framing
+ * policy (http_parse.h) and refuses the rest in JSON, closing the
+ * connection; aurora-recv(1), HTTP FRAMING, lists what 0.9.75 still answers
+ * itself.
  */
 #define _GNU_SOURCE
 
@@ -19,6 +27,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +39,7 @@
 #include "buf.h"
 #include "http.h"
 #include "http_impl.h"
+#include "http_parse.h"
 #include "log.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -176,11 +186,113 @@ static enum MHD_Result apply(struct aur_http_req *req, enum aur_http_next next, 
 	return internal_error(req, "handler returned an unknown value");
 }
 
-static enum MHD_Result start(struct aur_http_req *req)
+/*
+ * Framing, one policy with one-connection mode (http_parse.h): every header
+ * field as received, repeated ones each on their own, goes through
+ * http_framing_field before a body is accepted. libmicrohttpd 0.9.75 frames
+ * by the first Content-Length or Transfer-Encoding and reads on; aurora
+ * refuses the request instead, and closes the connection, so that nothing
+ * after it (a request smuggled in a body) is read.
+ */
+struct framing_scan {
+	struct http_framing f;
+	unsigned status;
+	char why[160];
+};
+
+static enum MHD_Result scan_field(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct framing_scan *s = cls;
+
+	(void)kind;
+	s->status = http_framing_field(&s->f, key ? key : "", value ? value : "", s->why, sizeof(s->why));
+	return s->status ? MHD_NO : MHD_YES;
+}
+
+/*
+ * libmicrohttpd 0.9.75 parses the head in place and hands out C strings: a
+ * NUL byte in the request line or in a field cuts a string short unseen,
+ * and an obsolete folded line is glued onto its field's name. It writes a
+ * NUL over the space after the method and over the CR and LF that end a
+ * line, and keeps a field value's trailing whitespace in the value. So
+ * between the end of one string it handed out and the start of the next
+ * there is exactly one NUL (after the method) or a line end (one or two
+ * NULs): anything else there is a byte the strings did not show. Judged
+ * only where the two lie in order and close together, as 0.9.75 lays out a
+ * head: a string stored elsewhere (a later version's copy) is not.
+ */
+#define LAYOUT_GAP_MAX 256
+
+struct layout_scan {
+	const char *prev_end; /* the end of the last string handed out, in the head */
+	int dirty;
+};
+
+/* The bytes from l->prev_end to next: from min to max of them, each a NUL, CR or LF. */
+static void layout_gap(struct layout_scan *l, const char *next, size_t min, size_t max)
+{
+	uintptr_t from = (uintptr_t)l->prev_end;
+	uintptr_t to = (uintptr_t)next;
+
+	if (!l->prev_end || to <= from || to - from > LAYOUT_GAP_MAX)
+		return;
+	if (to - from < min || to - from > max)
+		l->dirty = 1;
+	for (size_t i = 0; i < to - from; i++) {
+		char ch = l->prev_end[i];
+
+		if (ch != '\0' && ch != '\r' && ch != '\n')
+			l->dirty = 1;
+	}
+}
+
+static enum MHD_Result layout_field(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct layout_scan *l = cls;
+
+	(void)kind;
+	if (!key || !value)
+		return MHD_YES;
+	layout_gap(l, key, 1, 2);
+	l->prev_end = value + strlen(value);
+	return MHD_YES;
+}
+
+/* 1 when the head holds a NUL byte or a folded line libmicrohttpd did not show. */
+static int head_dirty(struct aur_http_req *req, const char *version)
+{
+	struct aur_http *h = req->h;
+	struct layout_scan l = { NULL, 0 };
+	const union MHD_ConnectionInfo *size =
+		h->mhd->get_connection_info(req->conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+
+	l.prev_end = req->method_name + strlen(req->method_name);
+	layout_gap(&l, req->path, 1, 1);
+	l.prev_end = version + strlen(version);
+	h->mhd->get_connection_values(req->conn, MHD_HEADER_KIND, layout_field, &l);
+	/* the last line end and the empty line */
+	if (size)
+		layout_gap(&l, req->method_name + size->header_size, 2, 4);
+	return l.dirty;
+}
+
+/* A framing error: answered in JSON, and the connection ends with it. */
+static enum MHD_Result refuse(struct aur_http_req *req, unsigned status, const char *why)
+{
+	aur_http_say(req->h, AUR_LOG_INFO, "%s %s: %u %s", req->method_name, req->path, status, why);
+	aur_http_add_header(req, "Connection", "close");
+	aur_http_respond_error(req, status, "%s", why);
+	return req->state == ST_ANSWERED ? MHD_YES : MHD_NO;
+}
+
+static enum MHD_Result start(struct aur_http_req *req, const char *version, const char *line_fault)
 {
 	struct aur_http *h = req->h;
 	struct header_tally t = { 0, 0 };
+	struct framing_scan fs;
 
+	if (line_fault)
+		return refuse(req, 400, line_fault);
 	t.bytes = strlen(req->method_name) + strlen(req->path) + 12;
 	h->mhd->get_connection_values(req->conn, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND, tally_header, &t);
 	if (t.count > h->o.max_headers) {
@@ -193,6 +305,14 @@ static enum MHD_Result start(struct aur_http_req *req)
 				       h->o.max_header_bytes);
 		return MHD_YES;
 	}
+	if (head_dirty(req, version))
+		return refuse(req, 400, "a NUL byte, obsolete line folding or a malformed line in the request head");
+	memset(&fs, 0, sizeof(fs));
+	h->mhd->get_connection_values(req->conn, MHD_HEADER_KIND, scan_field, &fs);
+	if (!fs.status)
+		fs.status = http_framing_end(&fs.f, strcmp(version, "HTTP/1.0") != 0, fs.why, sizeof(fs.why));
+	if (fs.status)
+		return refuse(req, fs.status, fs.why);
 	if (!aur_http_req_route(req))
 		return req->state == ST_ANSWERED ? MHD_YES : MHD_NO;
 	return apply(req, req->route->handler(req, AUR_HTTP_HEADERS, req->route->arg), AUR_HTTP_HEADERS);
@@ -233,6 +353,58 @@ static enum MHD_Result take_body(struct aur_http_req *req, const char *data, siz
 	return MHD_YES;
 }
 
+/*
+ * The request target as received, before libmicrohttpd splits and decodes
+ * it (the path of the handler is decoded): what is wrong with it comes back
+ * as a mark, a pointer into line_marks that libmicrohttpd hands to
+ * on_request as its *con_cls, so the request is refused there in JSON.
+ */
+enum {
+	MARK_TARGET_CHAR = HTTP_PATH_FAULTS, /* after the path faults of http_parse.h */
+	MARK_LINE_NUL,
+	MARKS
+};
+static const char line_marks[MARKS];
+
+/* The reason for a mark, or NULL when p is none (a request, or NULL). */
+static const char *line_fault(const void *p)
+{
+	for (int i = 1; i < MARKS; i++) {
+		if (p != &line_marks[i])
+			continue;
+		if (i == MARK_TARGET_CHAR)
+			return "malformed request line: invalid character in the target";
+		if (i == MARK_LINE_NUL)
+			return "malformed request line: a NUL byte, or more than one space before the version";
+		return http_path_fault_text((enum http_path_fault)i);
+	}
+	return NULL;
+}
+
+static void *check_target(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	static const char version[] = "HTTP/";
+	size_t len = strlen(uri);
+	enum http_path_fault fault;
+
+	(void)cls;
+	(void)conn;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)uri[i] <= ' ' || uri[i] == 0x7f)
+			return (void *)&line_marks[MARK_TARGET_CHAR];
+	/*
+	 * libmicrohttpd ended the target with a NUL where the space before the
+	 * version was (0.9.75 parses in place); another NUL ended it earlier
+	 * when what follows is not the version. The line is all in the buffer,
+	 * and the comparison stops at its first difference.
+	 */
+	for (size_t i = 0; i < sizeof(version) - 1; i++)
+		if (uri[len + 1 + i] != version[i])
+			return (void *)&line_marks[MARK_LINE_NUL];
+	fault = http_path_fault(uri, strcspn(uri, "?"));
+	return fault == HTTP_PATH_OK ? NULL : (void *)&line_marks[fault];
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
@@ -240,12 +412,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct aur_http *h = cls;
 	struct aur_http_req *req = *con_cls;
 
-	(void)version;
-	if (!req) {
+	if (!req || line_fault(req)) {
+		const char *fault = line_fault(req);
+
 		req = aur_http_req_new(h, method, url);
 		req->conn = conn;
 		*con_cls = req;
-		return start(req);
+		return start(req, version, fault);
 	}
 	switch (req->state) {
 	case ST_BODY:
@@ -285,8 +458,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)cls;
 	(void)conn;
 	(void)toe;
-	if (!req)
+	if (!req || line_fault(req)) {
+		*con_cls = NULL;
 		return;
+	}
 	*con_cls = NULL;
 	aur_http_req_end(req);
 }
@@ -330,6 +505,7 @@ int aur_http_start_listener(struct aur_http *h, int fd, char *err, size_t errlen
 	h->d = h->mhd->start_daemon(flags, 0, NULL, NULL, on_request, h,
 				    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 				    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				    MHD_OPTION_URI_LOG_CALLBACK, check_target, h,
 				    MHD_OPTION_ARRAY, ops,
 				    MHD_OPTION_END);
 	if (!h->d) {

@@ -3,7 +3,9 @@
  *
  * Strict where a lenient reading lets two parsers disagree about where a
  * request ends (RFC 9112: obsolete folding, whitespace before ':', two
- * Content-Lengths, Content-Length beside Transfer-Encoding); the query and
+ * Content-Lengths, Content-Length beside Transfer-Encoding). That policy,
+ * http_framing_field and http_path_fault, is the accept loop's too: it
+ * puts what libmicrohttpd parsed through the same functions. The query and
  * the cookies are split exactly as libmicrohttpd 0.9.75 splits them for the
  * accept loop, so a handler sees the same values in both modes.
  */
@@ -174,7 +176,7 @@ static unsigned fail(char *why, size_t whylen, unsigned status, const char *msg)
 	return status;
 }
 
-/* "METHOD SP target SP HTTP/1.x": 0, 400 or 505. */
+/* "METHOD SP target SP HTTP/1.x": 0, 400 (http_path_fault included) or 505. */
 static unsigned request_line(char *line, struct http_msg *m, char *why, size_t whylen)
 {
 	char *sp1 = strchr(line, ' ');
@@ -182,6 +184,7 @@ static unsigned request_line(char *line, struct http_msg *m, char *why, size_t w
 	char *target;
 	const char *v;
 	char *q;
+	enum http_path_fault fault;
 
 	if (!sp1 || !sp2 || strchr(sp2 + 1, ' '))
 		return fail(why, whylen, 400, "malformed request line: expected METHOD SP target SP HTTP/1.1");
@@ -208,16 +211,19 @@ static unsigned request_line(char *line, struct http_msg *m, char *why, size_t w
 	m->method = line;
 	m->minor = v[7] - '0';
 	q = strchr(target, '?');
-	if (q) {
+	if (q)
 		*q++ = '\0';
+	fault = http_path_fault(target, strlen(target));
+	if (fault != HTTP_PATH_OK)
+		return fail(why, whylen, 400, http_path_fault_text(fault));
+	if (q)
 		parse_query(m, q);
-	}
 	unescape(target);
 	m->path = target;
 	return 0;
 }
 
-/* One "name: value" line: 0 or 400. */
+/* One "name: value" line: 0 or 400. The name and the value are checked by http_framing_field. */
 static unsigned field_line(char *line, struct http_field *f, char *why, size_t whylen)
 {
 	char *colon = strchr(line, ':');
@@ -228,74 +234,210 @@ static unsigned field_line(char *line, struct http_field *f, char *why, size_t w
 		return fail(why, whylen, 400, "obsolete line folding in the header fields");
 	if (!colon)
 		return fail(why, whylen, 400, "header field without ':'");
-	if (colon == line)
-		return fail(why, whylen, 400, "header field with an empty name");
-	if (colon[-1] == ' ' || colon[-1] == '\t')
-		return fail(why, whylen, 400, "whitespace between a header field name and ':'");
 	*colon = '\0';
-	for (const char *p = line; *p; p++)
-		if (!is_tchar((unsigned char)*p))
-			return fail(why, whylen, 400, "invalid character in a header field name");
 	v = colon + 1;
 	v += strspn(v, " \t");
 	vlen = strlen(v);
 	while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
 		vlen--;
 	v[vlen] = '\0';
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-		if ((*p < ' ' && *p != '\t') || *p == 0x7f)
-			return fail(why, whylen, 400, "control character in a header field value");
 	f->name = line;
 	f->value = v;
 	return 0;
 }
 
-/* Content-Length, Transfer-Encoding, Connection, Expect, Host: 0, 400 or 501. */
+/*
+ * Transfer-Encoding's list of codings: only a single chunked is read. 0
+ * (f->chunked set), 400 for a malformed list, chunked twice or chunked not
+ * last (RFC 9112 6.3: the length cannot be known), 501 for any other coding.
+ */
+static unsigned transfer_codings(struct http_framing *f, const char *v, char *why, size_t whylen)
+{
+	const char *p = v;
+	unsigned chunked = 0;
+	int last_chunked = 0;
+	const char *other = NULL;
+	size_t other_len = 0;
+
+	for (;;) {
+		size_t len;
+		size_t name;
+
+		p += strspn(p, " \t");
+		len = strcspn(p, ",");
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		name = strcspn(p, ";");
+		if (name > len)
+			name = len;
+		while (name > 0 && (p[name - 1] == ' ' || p[name - 1] == '\t'))
+			name--;
+		if (name == 0)
+			return fail(why, whylen, 400, "malformed Transfer-Encoding: an empty transfer coding");
+		for (size_t i = 0; i < name; i++)
+			if (!is_tchar((unsigned char)p[i]))
+				return fail(why, whylen, 400, "malformed Transfer-Encoding");
+		last_chunked = len == 7 && !strncasecmp(p, "chunked", 7);
+		if (last_chunked) {
+			chunked++;
+		} else if (!other) {
+			other = p;
+			other_len = len;
+		}
+		p += strcspn(p, ",");
+		if (!*p)
+			break;
+		p++;
+	}
+	if (chunked > 1)
+		return fail(why, whylen, 400, "Transfer-Encoding applies chunked more than once");
+	if (chunked && !last_chunked)
+		return fail(why, whylen, 400, "Transfer-Encoding does not end with chunked");
+	if (other) {
+		snprintf(why, whylen, "transfer coding '%.*s' is not supported (only chunked is)",
+			 (int)(other_len > 64 ? 64 : other_len), other);
+		return 501;
+	}
+	f->chunked = 1;
+	return 0;
+}
+
+unsigned http_framing_field(struct http_framing *f, const char *name, const char *value, char *why, size_t whylen)
+{
+	size_t nlen = strlen(name);
+
+	if (nlen == 0)
+		return fail(why, whylen, 400, "header field with an empty name");
+	if (name[nlen - 1] == ' ' || name[nlen - 1] == '\t')
+		return fail(why, whylen, 400, "whitespace between a header field name and ':'");
+	for (const char *p = name; *p; p++)
+		if (!is_tchar((unsigned char)*p))
+			return fail(why, whylen, 400, "invalid character in a header field name");
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+		if ((*p < ' ' && *p != '\t') || *p == 0x7f)
+			return fail(why, whylen, 400, "control character in a header field value");
+	if (!strcasecmp(name, "Content-Length")) {
+		size_t digits = strspn(value, "0123456789");
+		unsigned long long n;
+
+		/* trailing whitespace: libmicrohttpd leaves it in the value */
+		if (digits == 0 || value[digits + strspn(value + digits, " \t")] || digits > 18)
+			return fail(why, whylen, 400, "bad Content-Length");
+		n = strtoull(value, NULL, 10);
+		if (f->has_length)
+			return fail(why, whylen, 400,
+				    n != f->length ? "conflicting Content-Length values" : "repeated Content-Length");
+		f->length = n;
+		f->has_length = 1;
+	} else if (!strcasecmp(name, "Transfer-Encoding")) {
+		if (f->has_te)
+			return fail(why, whylen, 400, "repeated Transfer-Encoding");
+		f->has_te = 1;
+		return transfer_codings(f, value, why, whylen);
+	} else if (!strcasecmp(name, "Host")) {
+		if (f->has_host)
+			return fail(why, whylen, 400, "repeated Host");
+		f->has_host = 1;
+	}
+	return 0;
+}
+
+unsigned http_framing_end(const struct http_framing *f, int minor, char *why, size_t whylen)
+{
+	if (f->has_length && f->has_te)
+		return fail(why, whylen, 400, "both Content-Length and Transfer-Encoding");
+	if (minor == 1 && !f->has_host)
+		return fail(why, whylen, 400, "HTTP/1.1 request without a Host header field");
+	return 0;
+}
+
+/* 1 when s[0..len) is "." or "..", each dot literal or %2E. */
+static int dot_segment(const char *s, size_t len)
+{
+	unsigned dots = 0;
+
+	for (size_t i = 0; i < len; dots++) {
+		if (s[i] == '.')
+			i++;
+		else if (len - i >= 3 && s[i] == '%' && s[i + 1] == '2' && (s[i + 2] == 'e' || s[i + 2] == 'E'))
+			i += 3;
+		else
+			return 0;
+	}
+	return dots == 1 || dots == 2;
+}
+
+enum http_path_fault http_path_fault(const char *path, size_t len)
+{
+	size_t seg = 0;
+
+	for (size_t i = 0; i <= len; i++) {
+		int hi;
+		int lo;
+
+		if (i == len || path[i] == '/') {
+			if (dot_segment(path + seg, i - seg))
+				return HTTP_PATH_DOT;
+			seg = i + 1;
+			continue;
+		}
+		if (path[i] != '%' || len - i < 3)
+			continue;
+		hi = aur_hex_value((unsigned char)path[i + 1]);
+		lo = hi >= 0 ? aur_hex_value((unsigned char)path[i + 2]) : -1;
+		if (lo >= 0 && hi * 16 + lo == 0)
+			return HTTP_PATH_NUL;
+		if (lo >= 0 && hi * 16 + lo == '/')
+			return HTTP_PATH_SLASH;
+	}
+	return HTTP_PATH_OK;
+}
+
+const char *http_path_fault_text(enum http_path_fault f)
+{
+	switch (f) {
+	case HTTP_PATH_NUL:
+		return "a percent-encoded NUL (%00) in the request path";
+	case HTTP_PATH_SLASH:
+		return "a percent-encoded '/' (%2F) in the request path";
+	case HTTP_PATH_DOT:
+		return "a '.' or '..' segment in the request path";
+	case HTTP_PATH_OK:
+	case HTTP_PATH_FAULTS:
+		break;
+	}
+	return "the request path is fine";
+}
+
+/* The framing (http_framing_field), Connection, Expect, Cookie: 0, 400 or 501. */
 static unsigned framing(struct http_msg *m, char *why, size_t whylen)
 {
-	int has_length = 0;
-	int has_te = 0;
-	int has_host = 0;
+	struct http_framing f;
+	unsigned rc;
 	int close = 0;
 	int keep = 0;
 
+	memset(&f, 0, sizeof(f));
 	for (unsigned i = 0; i < m->nfields; i++) {
-		const struct http_field *f = &m->fields[i];
+		const struct http_field *fl = &m->fields[i];
 
-		if (!strcasecmp(f->name, "Content-Length")) {
-			unsigned long long n = 0;
-			size_t digits = strspn(f->value, "0123456789");
-
-			if (digits == 0 || f->value[digits] || digits > 18)
-				return fail(why, whylen, 400, "bad Content-Length");
-			n = strtoull(f->value, NULL, 10);
-			if (has_length && n != m->length)
-				return fail(why, whylen, 400, "conflicting Content-Length values");
-			m->length = n;
-			has_length = 1;
-		} else if (!strcasecmp(f->name, "Transfer-Encoding")) {
-			if (has_te || strcasecmp(f->value, "chunked") != 0) {
-				snprintf(why, whylen, "transfer coding '%.64s' is not supported (only chunked is)",
-					 f->value);
-				return 501;
-			}
-			has_te = 1;
-		} else if (!strcasecmp(f->name, "Connection")) {
-			close |= token_in_list(f->value, "close");
-			keep |= token_in_list(f->value, "keep-alive");
-		} else if (!strcasecmp(f->name, "Expect")) {
-			m->expect_continue = !strcasecmp(f->value, "100-continue");
-		} else if (!strcasecmp(f->name, "Host")) {
-			has_host = 1;
-		} else if (!strcasecmp(f->name, "Cookie") && !m->cookie_buf) {
-			parse_cookies(m, f->value);
+		rc = http_framing_field(&f, fl->name, fl->value, why, whylen);
+		if (rc)
+			return rc;
+		if (!strcasecmp(fl->name, "Connection")) {
+			close |= token_in_list(fl->value, "close");
+			keep |= token_in_list(fl->value, "keep-alive");
+		} else if (!strcasecmp(fl->name, "Expect")) {
+			m->expect_continue = !strcasecmp(fl->value, "100-continue");
+		} else if (!strcasecmp(fl->name, "Cookie") && !m->cookie_buf) {
+			parse_cookies(m, fl->value);
 		}
 	}
-	if (has_length && has_te)
-		return fail(why, whylen, 400, "both Content-Length and Transfer-Encoding");
-	if (m->minor == 1 && !has_host)
-		return fail(why, whylen, 400, "HTTP/1.1 request without a Host header field");
-	m->chunked = has_te;
+	rc = http_framing_end(&f, m->minor, why, whylen);
+	if (rc)
+		return rc;
+	m->chunked = f.chunked;
+	m->length = f.length;
 	m->keep_alive = m->minor == 1 ? !close : keep && !close;
 	if (m->minor == 0)
 		m->expect_continue = 0;

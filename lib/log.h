@@ -5,6 +5,9 @@
  * is a client socket (inetd, systemd Accept=yes with StandardInput=socket)
  * aurora-recv switches to syslog or a file before it logs anything.
  * Each line goes out in a single write(2), so threads do not interleave.
+ * Control characters (C0, DEL, C1) and bytes that are not UTF-8 are
+ * written as \xNN in every sink: a message quoting what a client or a
+ * record sent cannot forge a line or reach the reader's terminal.
  * These are the only lib/ functions that print; lib/ itself never calls them
  * except through the caller's own code paths.
  */

@@ -1039,7 +1039,7 @@ raw_body() {
 	raw_body | jq -e '.error | test("bytes \\(limit 512\\)$")'
 }
 
-@test "one connection: two different Content-Lengths, or one beside chunked, are 400" {
+@test "one connection: two Content-Lengths, or one beside chunked, are 400" {
 	new_token grafana
 	tcp_start
 	send "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 7\r\nContent-Length: 8\r\n\r\n{\"n\":1}"
@@ -1053,11 +1053,12 @@ raw_body() {
 	send "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: -7\r\n\r\n"
 	run -0 status_lines
 	assert_output 'HTTP/1.1 400 Bad Request'
-	# the same length twice is one length
+	# the same length twice is refused too (RFC 9112 leaves it to the server; tests/framing.bats)
 	send "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 7\r\nContent-Length: 7\r\nConnection: close\r\n\r\n{\"n\":1}"
 	run -0 status_lines
-	assert_output 'HTTP/1.1 202 Accepted'
-	assert_equal "$(rows)" 1
+	assert_output 'HTTP/1.1 400 Bad Request'
+	raw_body | jq -e '.error == "repeated Content-Length"'
+	assert_equal "$(rows)" 0
 }
 
 @test "one connection: HEAD gets the headers of GET and no body; the connection goes on" {

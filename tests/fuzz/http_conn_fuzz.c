@@ -8,7 +8,8 @@
  * tcpserver, with routes that read bodies (Content-Length and chunked),
  * look up headers, query arguments and cookies, and stream. Beyond the
  * sanitizers it checks that what came back is a sequence of whole answers,
- * each starting with "HTTP/1.1 ".
+ * each starting with "HTTP/1.1 ", and that no "." or ".." segment, plain or
+ * percent-encoded, reaches a route's parameter.
  *
  * Built and run by scripts/fuzz (make fuzz).
  */
@@ -99,6 +100,9 @@ static enum aur_http_next lookup_route(struct aur_http_req *req, enum aur_http_p
 	v[3] = aur_http_query_other(req, known);
 	for (int i = 0; i < 4; i++)
 		out = jv_object_set(out, jv_string_fmt("v%d", i), v[i] ? jv_string(v[i]) : jv_null());
+	/* the framing policy: a dot segment (plain or %2E) never reaches a route */
+	if (!strcmp(aur_http_param(req, 0), ".") || !strcmp(aur_http_param(req, 0), ".."))
+		abort();
 	out = jv_object_set(out, jv_string("param"), jv_string(aur_http_param(req, 0)));
 	out = jv_object_set(out, jv_string("remote"), jv_string(aur_http_remote(req)));
 	aur_http_add_header(req, "X-Fuzz", "1");

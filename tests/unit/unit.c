@@ -3,7 +3,8 @@
  * directly than through a command: time parsing, SHA-256 and HMAC (against
  * the published vectors and against libcrypto, which only this binary
  * links), token checks, bounded buffers, form decoding, the recent
- * deliveries' table (its probing and eviction). Run by
+ * deliveries' table (its probing and eviction), the HTTP framing policy's
+ * edges (paths, lists of transfer codings). Run by
  * tests/unit.bats; prints one line per failed check and "N passed,
  * N failed" at the end.
  */
@@ -20,6 +21,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "http_parse.h"
 #include "inbox.h"
 #include "recent.h"
 #include "sha256.h"
@@ -396,6 +398,79 @@ static void test_form(void)
 	jv_free(obj);
 }
 
+static enum http_path_fault path_fault(const char *path)
+{
+	return http_path_fault(path, strlen(path));
+}
+
+/* one field into a fresh http_framing: the status */
+static unsigned one_field(const char *name, const char *value, struct http_framing *f)
+{
+	char why[160];
+
+	memset(f, 0, sizeof(*f));
+	return http_framing_field(f, name, value, why, sizeof(why));
+}
+
+static void test_framing(void)
+{
+	struct http_framing f;
+	char why[160];
+
+	CHECK(path_fault("/api/webhooks/grafana") == HTTP_PATH_OK);
+	CHECK(path_fault("/a/...") == HTTP_PATH_OK);
+	CHECK(path_fault("/a/.b/c.") == HTTP_PATH_OK);
+	CHECK(path_fault("/a%2") == HTTP_PATH_OK);
+	CHECK(path_fault("/a%%30%30") == HTTP_PATH_OK);
+	CHECK(path_fault("/a%0") == HTTP_PATH_OK);
+	CHECK(path_fault("/a%00") == HTTP_PATH_NUL);
+	CHECK(path_fault("/a%2f") == HTTP_PATH_SLASH);
+	CHECK(path_fault("/a%2Fb") == HTTP_PATH_SLASH);
+	CHECK(path_fault(".") == HTTP_PATH_DOT);
+	CHECK(path_fault("/..") == HTTP_PATH_DOT);
+	CHECK(path_fault("/a/./b") == HTTP_PATH_DOT);
+	CHECK(path_fault("/%2E%2e/b") == HTTP_PATH_DOT);
+	CHECK(path_fault("/a/.%2e") == HTTP_PATH_DOT);
+	CHECK(path_fault("/a/%2e%2e%2e") == HTTP_PATH_OK);
+	/* the path ends where the caller says: a query is not looked at */
+	CHECK(http_path_fault("/a?x=%00", 2) == HTTP_PATH_OK);
+
+	CHECK(one_field("Transfer-Encoding", "chunked", &f) == 0 && f.chunked);
+	CHECK(one_field("transfer-encoding", " CHUNKED ", &f) == 0 && f.chunked);
+	CHECK(one_field("Transfer-Encoding", "gzip, chunked", &f) == 501);
+	CHECK(one_field("Transfer-Encoding", "chunked, gzip", &f) == 400);
+	CHECK(one_field("Transfer-Encoding", "chunked,chunked", &f) == 400);
+	CHECK(one_field("Transfer-Encoding", "chunked,", &f) == 400);
+	CHECK(one_field("Transfer-Encoding", ",chunked", &f) == 400);
+	CHECK(one_field("Transfer-Encoding", "", &f) == 400);
+	CHECK(one_field("Transfer-Encoding", "chunked;q=1", &f) == 501);
+	CHECK(one_field("Transfer-Encoding", "gzip;q=\"1\", chunked", &f) == 501);
+	CHECK(one_field("Content-Length", "12", &f) == 0 && f.has_length && f.length == 12);
+	CHECK(one_field("Content-Length", "12 ", &f) == 0 && f.length == 12);
+	CHECK(one_field("Content-Length", "+12", &f) == 400);
+	CHECK(one_field("Content-Length", "1 2", &f) == 400);
+	CHECK(one_field("Content-Length", "1234567890123456789", &f) == 400);
+	CHECK(one_field("X-A", "a\tb", &f) == 0);
+	CHECK(one_field("X-A", "a\x01b", &f) == 400);
+	CHECK(one_field("X A", "1", &f) == 400);
+	CHECK(one_field("", "1", &f) == 400);
+	/* repeated fields and the end of the head */
+	memset(&f, 0, sizeof(f));
+	CHECK(http_framing_field(&f, "Content-Length", "0", why, sizeof(why)) == 0);
+	CHECK(http_framing_field(&f, "content-length", "0", why, sizeof(why)) == 400);
+	memset(&f, 0, sizeof(f));
+	CHECK(http_framing_field(&f, "Host", "a", why, sizeof(why)) == 0);
+	CHECK(http_framing_end(&f, 1, why, sizeof(why)) == 0);
+	CHECK(http_framing_field(&f, "HOST", "a", why, sizeof(why)) == 400);
+	memset(&f, 0, sizeof(f));
+	CHECK(http_framing_end(&f, 1, why, sizeof(why)) == 400);
+	CHECK(http_framing_end(&f, 0, why, sizeof(why)) == 0);
+	CHECK(http_framing_field(&f, "Content-Length", "3", why, sizeof(why)) == 0);
+	CHECK(http_framing_field(&f, "Transfer-Encoding", "chunked", why, sizeof(why)) == 0);
+	CHECK(http_framing_end(&f, 0, why, sizeof(why)) == 400);
+	CHECK(!strcmp(why, "both Content-Length and Transfer-Encoding"));
+}
+
 /* a hex SHA-256 whose first digit is d and the rest 0: all land in one probe group */
 static const char *sha_with(char d, char *buf)
 {
@@ -455,6 +530,7 @@ int main(void)
 	test_buf();
 	test_form();
 	test_recent();
+	test_framing();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
