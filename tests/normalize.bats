@@ -84,7 +84,8 @@ teardown() {
 	expect '[.[] | [.inbox_part, .inbox_parts]] == [[1, 2], [2, 2], [1, 1], [1, 1], [1, 1]]'
 	expect '.[0].received_at == "2026-03-04T09:00:00.500Z"'
 	expect '.[4] | .type == "note" and (keys_unsorted == ["v", "type", "source", "kind", "dedup_key",
-		"title", "description", "service", "host", "link", "occurred_at", "context", "inbox_id", "received_at"])'
+		"title", "description", "service", "host", "link", "occurred_at", "context", "inbox_id",
+		"inbox_part", "inbox_parts", "received_at"])'
 	local fp
 	fp=$(fingerprint_of grafana 5c0e27b1a9d4f388)
 	expect '.[0].fingerprint == $fp' --arg fp "$fp"

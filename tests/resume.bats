@@ -17,9 +17,10 @@ setup() {
 
 teardown() {
 	touch "$STOP"
-	if [ -n "$SUPERVISOR_PID" ]; then
-		pkill -TERM -P "$SUPERVISOR_PID" 2>/dev/null || true
-	fi
+	# the children first: once their parent is gone nothing finds them
+	for pid in $FEED_PID $SUPERVISOR_PID; do
+		pkill -TERM -P "$pid" 2>/dev/null || true
+	done
 	for pid in $FEED_PID $SUPERVISOR_PID; do
 		kill "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
@@ -77,7 +78,7 @@ supervise() {
 			echo "pipeline ended" >>"$BATS_TEST_TMPDIR/restarts"
 			sleep 0.1
 		done
-	) &
+	) 3>&- &
 	SUPERVISOR_PID=$!
 }
 
@@ -214,4 +215,118 @@ exactly_once() {
 		wait_mark "$(sqlite3 "$AURORA_DB" 'SELECT max(id) FROM inbox')"
 	done
 	exactly_once 8 "$(alerts_in 1 8)"
+}
+
+# am_body I: the Alertmanager delivery number I, as am_fill makes it
+am_body() {
+	local i=$1 j sep='' alerts=''
+	for ((j = 1; j <= 1 + i % 3; j++)); do
+		alerts+=$(printf '%s{"status":"firing","fingerprint":"%08x%08x","labels":{"alertname":"Fault%d_%d","service":"svc%d","severity":"critical"},"annotations":{"summary":"fault %d part %d"},"startsAt":"2026-12-01T00:00:00Z","endsAt":"0001-01-01T00:00:00Z"}' \
+			"$sep" "$i" "$j" "$i" "$j" $((i % 7)) "$i" "$j")
+		sep=,
+	done
+	printf '{"version":"4","status":"firing","receiver":"aurora","groupKey":"g%d","alerts":[%s]}' "$i" "$alerts"
+}
+
+# sender K N URL: posts deliveries K*1000+1 .. K*1000+N, each again until it is
+# answered 202 (as Alertmanager retries), and writes "I STATUS ID" lines to sent.K
+sender() {
+	local k=$1 n=$2 url=$3 i code body
+	for ((i = k * 1000 + 1; i <= k * 1000 + n; i++)); do
+		body=$BATS_TEST_TMPDIR/bodies/$i.json
+		am_body "$i" >"$body"
+		code=000
+		for _ in $(seq 1 200); do
+			code=$(curl -s -o "$body.resp" -w '%{http_code}' --max-time 5 \
+				-H 'Content-Type: application/json' --data-binary "@$body" "$url") || code=000
+			[ "$code" = 202 ] && break
+			[ -e "$STOP" ] && break
+			sleep 0.05
+		done
+		echo "$i $code $(jq -r .id "$body.resp" 2>/dev/null)" >>"$BATS_TEST_TMPDIR/sent.$k"
+	done
+}
+
+# After senders ran: every 202 names the inbox row holding exactly the body sent,
+# each body is stored once, and the pipeline decides each of its alerts once.
+reconcile_202s() {
+	local expected_alerts=0 i code id want got stored
+	cat "$BATS_TEST_TMPDIR"/sent.* >"$BATS_TEST_TMPDIR/sent"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/sent")" = "$1" ] || fail "$(wc -l <"$BATS_TEST_TMPDIR/sent") of $1 deliveries were sent"
+	sqlite3 -separator ' ' "$AURORA_DB" 'SELECT id, body_sha256 FROM inbox' | sort >"$BATS_TEST_TMPDIR/stored"
+	while read -r i code id; do
+		[ "$code" = 202 ] || fail "delivery $i was never answered 202 (last: $code)"
+		want=$(sha256sum "$BATS_TEST_TMPDIR/bodies/$i.json" | cut -d' ' -f1)
+		got=$(awk -v id="$id" '$1 == id { print $2 }' "$BATS_TEST_TMPDIR/stored")
+		[ "$got" = "$want" ] || fail "delivery $i answered 202 id $id, but row $id holds ${got:-nothing}"
+		# the stored body itself, byte for byte, against its hash
+		sqlite3 "$AURORA_DB" "SELECT writefile('$BATS_TEST_TMPDIR/row', body) FROM inbox WHERE id = $id" >/dev/null
+		stored=$(sha256sum "$BATS_TEST_TMPDIR/row" | cut -d' ' -f1)
+		[ "$stored" = "$want" ] || fail "row $id's body does not hash to its body_sha256"
+		expected_alerts=$((expected_alerts + 1 + i % 3))
+	done <"$BATS_TEST_TMPDIR/sent"
+	# each body once: retries of a stored delivery were recognised
+	[ "$(cut -d' ' -f2 "$BATS_TEST_TMPDIR/stored" | sort | uniq -d | wc -l)" = 0 ] || fail "a body was stored twice"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/stored")" = "$1" ] || fail "$(wc -l <"$BATS_TEST_TMPDIR/stored") rows for $1 deliveries"
+	wait_mark "$(sqlite3 "$AURORA_DB" 'SELECT max(id) FROM inbox')"
+	exactly_once "$1" "$expected_alerts"
+}
+
+@test "kill -9 of aurora-recv's accept loop under 16 senders, restarted: every 202 is stored, every delivery decided once" {
+	run -0 --separate-stderr aurora-connector token alertmanager --json
+	token=$(jq -r .token <<<"$output")
+	port=$(free_port)
+	mkdir "$BATS_TEST_TMPDIR/bodies"
+	supervise
+	(
+		set +e
+		while [ ! -e "$STOP" ]; do
+			aurora-recv --listen "127.0.0.1:$port" --log-file "$BATS_TEST_TMPDIR/recv.log" \
+				2>>"$BATS_TEST_TMPDIR/recv.err" &
+			echo $! >"$BATS_TEST_TMPDIR/recv.pid"
+			wait
+		done
+	) 3>&- &
+	FEED_PID=$!
+	wait_port "$port"
+	pids=()
+	for k in $(seq 1 16); do
+		sender "$k" 12 "http://127.0.0.1:$port/api/webhooks/alertmanager?token=$token" 3>&- &
+		pids+=("$!")
+	done
+	for _ in 1 2 3 4; do
+		sleep "0.$((RANDOM % 5 + 3))"
+		kill -KILL "$(cat "$BATS_TEST_TMPDIR/recv.pid")"
+	done
+	for pid in "${pids[@]}"; do wait "$pid"; done
+	reconcile_202s 192
+	# the receiver never died by itself: only the four kills
+	! grep -q "ERROR: AddressSanitizer\|runtime error" "$BATS_TEST_TMPDIR/recv.err"
+}
+
+@test "kill -9 of one-connection aurora-recv processes under tcpserver and 16 senders: every 202 is stored, every delivery decided once" {
+	requires tcpserver
+	run -0 --separate-stderr aurora-connector token alertmanager --json
+	token=$(jq -r .token <<<"$output")
+	mkdir "$BATS_TEST_TMPDIR/bodies"
+	supervise
+	tcpserver -1 -c 40 -H -R 127.0.0.1 0 aurora-recv --log-file "$BATS_TEST_TMPDIR/recv.log" \
+		>"$BATS_TEST_TMPDIR/tcpserver.out" 2>"$BATS_TEST_TMPDIR/tcpserver.err" 3>&- &
+	FEED_PID=$!
+	wait_file "$BATS_TEST_TMPDIR/tcpserver.out"
+	port=$(cut -d' ' -f1 <"$BATS_TEST_TMPDIR/tcpserver.out")
+	pids=()
+	for k in $(seq 1 16); do
+		sender "$k" 8 "http://127.0.0.1:$port/api/webhooks/alertmanager?token=$token" 3>&- &
+		pids+=("$!")
+	done
+	kills=0
+	for _ in $(seq 1 20); do
+		sleep 0.2
+		victim=$(pgrep -P "$FEED_PID" | shuf -n 1)
+		[ -n "$victim" ] && kill -KILL "$victim" && kills=$((kills + 1))
+	done
+	for pid in "${pids[@]}"; do wait "$pid"; done
+	[ "$kills" -ge 5 ] || fail "only $kills connections were killed"
+	reconcile_202s 128
 }
