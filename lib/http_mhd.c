@@ -318,6 +318,12 @@ int aur_http_start_listener(struct aur_http *h, int fd, char *err, size_t errlen
 	if (!h->mhd && mhd_load(h, err, errlen) < 0)
 		return -EIO;
 	h->be = &aur_http_mhd_backend;
+	/*
+	 * Before the daemon starts: its workers serve requests while
+	 * MHD_start_daemon is still starting the others, and a handler told
+	 * it cannot suspend would answer a delivery the writer still holds.
+	 */
+	h->can_suspend = 1;
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, fd, NULL };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, h->o.max_connections, NULL };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, h->o.read_timeout_s, NULL };
@@ -333,11 +339,11 @@ int aur_http_start_listener(struct aur_http *h, int fd, char *err, size_t errlen
 				    MHD_OPTION_ARRAY, ops,
 				    MHD_OPTION_END);
 	if (!h->d) {
+		h->can_suspend = 0;
 		snprintf(err, errlen, "libmicrohttpd did not start on the listening socket");
 		return -EIO;
 	}
 	h->listen_fd = fd;
-	h->can_suspend = 1;
 	return 0;
 }
 
