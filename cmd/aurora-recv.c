@@ -543,6 +543,20 @@ static void raise_nofile(unsigned connections)
 			 (unsigned long long)rl.rlim_cur, connections);
 }
 
+/* At SIGTERM, how long requests in progress have to finish, and resumed ones to be answered. */
+#define DRAIN_MS 3000
+#define ANSWER_MS 5000
+
+/* Sleep until count(h) is 0 or the monotonic clock passes until_ms. */
+static void wait_until(struct aur_http *h, unsigned (*count)(const struct aur_http *h), long long until_ms)
+{
+	while (count(h) > 0 && aur_time_mono_ms() < until_ms) {
+		struct timespec ts = { 0, 5L * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* The accept loop, until SIGTERM or SIGINT. */
 static int serve_listener(const struct options *o, const struct aur_listen *l, const char *path, sqlite3 *db)
 {
@@ -607,18 +621,21 @@ static int serve_listener(const struct options *o, const struct aur_listen *l, c
 	while (sigwait(&stop, &sig) != 0)
 		;
 	aur_info("%s: finishing the queued deliveries", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	/* no new connection; every answer from now on closes its connection */
 	aur_http_quiesce(h);
 	/* event streams end, queued creations finish and their requests resume */
 	operator_routes_close(&op);
-	/* stores what is queued and resumes each waiting request */
+	/*
+	 * The requests in progress finish while the writer still commits:
+	 * a body being read is stored and answered 202, not refused, if it
+	 * comes within the drain time. Past it, what is still being read is
+	 * cut off unanswered when the server stops (and stored nowhere).
+	 */
+	wait_until(h, aur_http_active, aur_time_mono_ms() + DRAIN_MS);
+	/* stores what is queued and resumes each waiting request (later ones get 503) */
 	aur_committer_close(c);
 	/* let the resumed requests send their answers; libmicrohttpd cannot stop with one suspended */
-	for (long long until = aur_time_mono_ms() + 5000;
-	     aur_http_suspended(h) > 0 && aur_time_mono_ms() < until;) {
-		struct timespec ts = { 0, 5L * 1000 * 1000 };
-
-		nanosleep(&ts, NULL);
-	}
+	wait_until(h, aur_http_suspended, aur_time_mono_ms() + ANSWER_MS);
 	rc = AUR_EXIT_OK;
 out:
 	aur_http_free(h);

@@ -57,6 +57,8 @@ void aur_http_new(struct aur_http **out, const struct aur_http_options *o)
 	if (h->o.read_timeout_s == 0)
 		h->o.read_timeout_s = 1;
 	h->listen_fd = -1;
+	h->quiesced_fd = -1;
+	atomic_init(&h->draining, 0);
 	atomic_init(&h->active, 0);
 	atomic_init(&h->suspended, 0);
 	atomic_init(&h->parked, 0);

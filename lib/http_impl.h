@@ -68,6 +68,8 @@ struct aur_http {
 	struct mhd_api *mhd;           /* accept loop: libmicrohttpd's functions */
 	struct MHD_Daemon *d;
 	int listen_fd;                 /* accept loop: until quiesced */
+	int quiesced_fd;               /* accept loop: the listening socket, closed after the stop */
+	atomic_int draining;           /* accept loop: quiesced; answers close their connection */
 	int can_suspend;
 	struct http_conn *c;           /* one-connection mode */
 	char remote[64];               /* one-connection mode: the peer, when given */

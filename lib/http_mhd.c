@@ -347,15 +347,19 @@ int aur_http_start_listener(struct aur_http *h, int fd, char *err, size_t errlen
 	return 0;
 }
 
+/*
+ * Stop accepting. The socket stays open until the daemon has stopped: its
+ * workers may still be about to accept on it (libmicrohttpd's manual), and
+ * a number closed now could be reused by another file they would then
+ * accept on. From now on every answer says Connection: close, so kept-alive
+ * clients go elsewhere instead of sending more to a receiver that is going.
+ */
 static void mhd_quiesce(struct aur_http *h)
 {
-	int fd;
-
 	if (!h->d || h->listen_fd < 0)
 		return;
-	fd = h->mhd->quiesce_daemon(h->d);
-	if (fd >= 0)
-		close(fd);
+	atomic_store(&h->draining, 1);
+	h->quiesced_fd = h->mhd->quiesce_daemon(h->d);
 	h->listen_fd = -1;
 }
 
@@ -366,6 +370,9 @@ static void mhd_stop(struct aur_http *h)
 	if (h->d)
 		h->mhd->stop_daemon(h->d);
 	h->d = NULL;
+	if (h->quiesced_fd >= 0)
+		close(h->quiesced_fd);
+	h->quiesced_fd = -1;
 	dlclose(h->mhd->dl);
 	free(h->mhd);
 	h->mhd = NULL;
@@ -443,6 +450,8 @@ static int queue(struct aur_http_req *req, unsigned status, const char *content_
 	m->add_response_header(resp, "Content-Type", content_type);
 	for (unsigned i = 0; i < req->nextra; i++)
 		m->add_response_header(resp, req->extra[i][0], req->extra[i][1]);
+	if (atomic_load(&req->h->draining))
+		m->add_response_header(resp, "Connection", "close");
 	ok = m->queue_response(req->conn, status, resp);
 	m->destroy_response(resp);
 	return ok == MHD_YES ? 0 : -1;
