@@ -89,3 +89,142 @@ acks() {
 	echo "$output" >"$BATS_TEST_TMPDIR/reconcile.out"
 	assert_line --partial '; 0 violations'
 }
+
+# --- slow and idle clients ---------------------------------------------------------
+
+# trickle [--timeout SEC] [--pause SEC] PIECE...: the pieces (printf-like escapes)
+# on one connection to $RECV_PORT through tests/helpers/rawhttp.py, --pause
+# between them; what came back is in $RAW, the helper's status in $RAW_RC (0:
+# the server closed the connection, 3: not within the timeout), the time in $RAW_MS.
+trickle() {
+	local opts=() start
+	while [[ $1 == --* ]]; do
+		opts+=("$1" "$2")
+		shift 2
+	done
+	RAW=$BATS_TEST_TMPDIR/raw.out
+	start=$(date +%s%N)
+	RAW_RC=0
+	"$AURORA_TOP/tests/helpers/rawhttp.py" "${opts[@]}" "$RECV_PORT" "$@" >"$RAW" || RAW_RC=$?
+	RAW_MS=$((($(date +%s%N) - start) / 1000000))
+}
+
+# bytes TEXT: TEXT as one argument per character, for trickle
+bytes() {
+	local i
+	BYTES=()
+	for ((i = 0; i < ${#1}; i++)); do BYTES+=("${1:i:1}"); done
+}
+
+# slow_clients NAME ARGS...: tests/helpers/slowclients.py ARGS in the background,
+# its report in $BATS_TEST_TMPDIR/NAME.out; returns once every connection is open.
+slow_clients() {
+	local name=$1
+	shift
+	"$AURORA_TOP/tests/helpers/slowclients.py" --ready "$BATS_TEST_TMPDIR/$name.ready" "$@" \
+		>"$BATS_TEST_TMPDIR/$name.out" 2>&1 3>&- &
+	PIDS+=("$!")
+	for _ in $(seq 1 200); do
+		[ -s "$BATS_TEST_TMPDIR/$name.ready" ] && return 0
+		kill -0 "$!" 2>/dev/null || break
+		sleep 0.05
+	done
+	fail "the slow clients did not connect: $(cat "$BATS_TEST_TMPDIR/$name.out")"
+}
+
+@test "accept loop: a request head that keeps trickling is cut off at --head-timeout, unanswered" {
+	recv_start -v --head-timeout 2 --read-timeout 30
+	# one byte every 0.4 s keeps any idle timer young for 12 s
+	bytes "X-Slow: $(printf '%30s' '' | tr ' ' a)"
+	trickle --timeout 15 --pause 0.4 'POST /api/webhooks/grafana HTTP/1.1\r\nHost: t\r\n' "${BYTES[@]}"
+	assert_equal "$RAW_RC" 0
+	[ "$RAW_MS" -ge 1500 ] && [ "$RAW_MS" -lt 5000 ] || fail "closed after $RAW_MS ms, not about 2 s"
+	assert_equal "$(wc -c <"$RAW")" 0
+	# a connection that sends nothing at all is a head that never comes
+	trickle --timeout 15 ''
+	assert_equal "$RAW_RC" 0
+	[ "$RAW_MS" -ge 1500 ] && [ "$RAW_MS" -lt 5000 ] || fail "the silent one closed after $RAW_MS ms"
+	wait_file_line "$BATS_TEST_TMPDIR/recv.log" 'slow clients: closed 1 connections whose request head took over 2 s'
+}
+
+@test "accept loop: a body that keeps trickling is cut off at --body-timeout, unanswered and not stored" {
+	new_token grafana
+	recv_start -v --body-timeout 2 --read-timeout 30
+	bytes '{"a":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}'
+	trickle --timeout 15 --pause 0.4 "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: ${#BYTES[@]}\r\n\r\n" "${BYTES[@]}"
+	assert_equal "$RAW_RC" 0
+	[ "$RAW_MS" -ge 1500 ] && [ "$RAW_MS" -lt 5000 ] || fail "closed after $RAW_MS ms, not about 2 s"
+	assert_equal "$(wc -c <"$RAW")" 0
+	assert_equal "$(rows)" 0
+	wait_file_line "$BATS_TEST_TMPDIR/recv.log" 'body not complete within 2 s, closing\|whose body took over 2 s'
+}
+
+@test "accept loop: 40 slow heads against 32 connections: the longest waiting are closed, deliveries still get 202" {
+	new_token grafana
+	# without --max-reading's eviction 40 slow clients hold all 32 connections
+	recv_start --max-connections 32 --max-streams 0 --head-timeout 60 --read-timeout 60
+	slow_clients slow --addresses 10 "$RECV_PORT" 40 30
+	# (a delivery that had to wait for the slow clients to leave would not make it in time)
+	for n in 1 2 3; do
+		post grafana "$(body "$n")" -H "Authorization: Bearer $TOKEN" --max-time 3
+		assert_output 202
+	done
+	assert_equal "$(rows)" 3
+	kill -TERM "${PIDS[-1]}"
+	wait "${PIDS[-1]}"
+	run -0 cat "$BATS_TEST_TMPDIR/slow.out"
+	# at most half of --max-connections (16) stay; the others were closed
+	[[ $output =~ ^closed\ ([0-9]+)\ of\ 40$ ]] || fail "slowclients.py said: $output"
+	[ "${BASH_REMATCH[1]}" -ge 24 ] || fail "$output"
+}
+
+@test "accept loop: past --max-per-address a new connection from that address is closed at once; others are served" {
+	new_token grafana
+	recv_start --max-per-address 4
+	slow_clients slow "$RECV_PORT" 4 6
+	# the fifth from 127.0.0.1: closed before any answer
+	trickle --timeout 5 'GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n'
+	assert_equal "$RAW_RC" 0
+	assert_equal "$(wc -c <"$RAW")" 0
+	# from another address, and once the four are gone, from this one again
+	post grafana "$(body 1)" -H "Authorization: Bearer $TOKEN" --interface 127.0.0.2
+	assert_output 202
+	kill "${PIDS[-1]}"
+	wait "${PIDS[-1]}" || true
+	for _ in $(seq 1 50); do
+		curl -s -o /dev/null "$RECV_URL/healthz" && break
+		sleep 0.1
+	done
+	post grafana "$(body 2)" -H "Authorization: Bearer $TOKEN"
+	assert_output 202
+	assert_equal "$(rows)" 2
+}
+
+# tcp_start [OPTION...]: aurora-recv under tcpserver on 127.0.0.1, one process per
+# connection, diagnostics in recv.log; sets RECV_PORT and RECV_URL.
+tcp_start() {
+	tcpserver -1 -H -R 127.0.0.1 0 aurora-recv -v --db "$AURORA_DB" --log-file "$BATS_TEST_TMPDIR/recv.log" "$@" \
+		>"$BATS_TEST_TMPDIR/tcp.out" 2>"$BATS_TEST_TMPDIR/tcp.err" 3>&- &
+	PIDS+=("$!")
+	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp.out" ] && break; sleep 0.05; done
+	RECV_PORT=$(cat "$BATS_TEST_TMPDIR/tcp.out")
+	RECV_URL=http://127.0.0.1:$RECV_PORT
+}
+
+@test "one connection: a trickling head is cut off at --head-timeout, a trickling body at --body-timeout" {
+	new_token grafana
+	tcp_start --head-timeout 2 --body-timeout 2 --read-timeout 30
+	bytes "X-Slow: $(printf '%30s' '' | tr ' ' a)"
+	trickle --timeout 15 --pause 0.4 'POST /api/webhooks/grafana HTTP/1.1\r\nHost: t\r\n' "${BYTES[@]}"
+	assert_equal "$RAW_RC" 0
+	[ "$RAW_MS" -ge 1500 ] && [ "$RAW_MS" -lt 5000 ] || fail "the head was cut after $RAW_MS ms, not about 2 s"
+	assert_equal "$(wc -c <"$RAW")" 0
+	bytes '{"a":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}'
+	trickle --timeout 15 --pause 0.4 "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: ${#BYTES[@]}\r\n\r\n" "${BYTES[@]}"
+	assert_equal "$RAW_RC" 0
+	[ "$RAW_MS" -ge 1500 ] && [ "$RAW_MS" -lt 5000 ] || fail "the body was cut after $RAW_MS ms, not about 2 s"
+	assert_equal "$(wc -c <"$RAW")" 0
+	assert_equal "$(rows)" 0
+	wait_file_line "$BATS_TEST_TMPDIR/recv.log" 'request head not complete within 2 s, closing'
+	wait_file_line "$BATS_TEST_TMPDIR/recv.log" 'body not complete within 2 s, closing'
+}
