@@ -146,7 +146,7 @@ const char *aur_http_reason(unsigned status);
  * request head (from its opening, and again after each answer) within the
  * head timeout and for a body within the body timeout, else its socket is
  * shut down; past max_reading connections waiting, the one waiting longest
- * is shut down. Every function but _new and _free may be called from any
+ * is shut down, new connections before those answered once. Every function but _new and _free may be called from any
  * worker thread; those taking a NULL watch or entry do nothing.
  */
 enum watch_phase { WATCH_HEAD = 0, WATCH_BODY = 1 };
@@ -159,7 +159,7 @@ void aur_http_watch_free(struct http_watch *w);
 struct watch_conn *aur_http_watch_open(struct http_watch *w, int fd);
 /* The connection closed, before its socket is: the entry is freed. */
 void aur_http_watch_close(struct http_watch *w, struct watch_conn *c);
-/* The connection waits for phase from now. */
+/* The connection waits for phase from now (WATCH_HEAD: after an answer). */
 void aur_http_watch_wait(struct http_watch *w, struct watch_conn *c, enum watch_phase phase);
 /* It has what it waited for: 0, or -1 when it was shut down already (close it, unanswered). */
 int aur_http_watch_done(struct http_watch *w, struct watch_conn *c);

@@ -178,6 +178,42 @@ slow_clients() {
 	[ "${BASH_REMATCH[1]}" -ge 24 ] || fail "$output"
 }
 
+# keepalive_post FD N: POST body N to grafana on the open connection FD (the
+# answer to a delivery comes after its body, so libmicrohttpd keeps the
+# connection); prints the status line
+keepalive_post() {
+	local line len=0 b="{\"n\":$2}"
+	printf 'POST /api/webhooks/grafana?token=%s HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' \
+		"$TOKEN" "${#b}" "$b" >&"$1" || return 1
+	IFS= read -r -t 5 line <&"$1" || return 1
+	printf '%s\n' "${line%$'\r'}"
+	while IFS= read -r -t 5 line <&"$1"; do
+		line=${line%$'\r'}
+		[ -n "$line" ] || break
+		[[ ${line,,} =~ ^content-length:\ *([0-9]+) ]] && len=${BASH_REMATCH[1]}
+	done
+	[ "$len" -eq 0 ] || read -r -t 5 -N "$len" line <&"$1"
+}
+
+@test "accept loop: a kept-alive connection between requests goes after the new ones that never finished a head" {
+	new_token grafana
+	recv_start --max-reading 4 --head-timeout 60 --read-timeout 60
+	local fd
+	exec {fd}<>"/dev/tcp/127.0.0.1/$RECV_PORT"
+	run -0 keepalive_post "$fd" 1
+	assert_output 'HTTP/1.1 202 Accepted'
+	# twelve slow new connections come after it: each past the cap closes the oldest new one
+	slow_clients slow --addresses 4 "$RECV_PORT" 12 30
+	run -0 keepalive_post "$fd" 2
+	assert_output 'HTTP/1.1 202 Accepted'
+	exec {fd}>&-
+	kill -TERM "${PIDS[-1]}"
+	wait "${PIDS[-1]}"
+	run -0 cat "$BATS_TEST_TMPDIR/slow.out"
+	assert_output 'closed 9 of 12'
+	assert_equal "$(rows)" 2
+}
+
 @test "accept loop: past --max-per-address a new connection from that address is closed at once; others are served" {
 	new_token grafana
 	recv_start --max-per-address 4
