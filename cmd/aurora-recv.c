@@ -589,6 +589,12 @@ static void wait_until(struct aur_http *h, unsigned (*count)(const struct aur_ht
 	}
 }
 
+/* Requests begun and not over, and connections that may have one on its way. */
+static unsigned in_progress(const struct aur_http *h)
+{
+	return aur_http_active(h) + aur_http_reading(h);
+}
+
 /* The accept loop, until SIGTERM or SIGINT. */
 static int serve_listener(const struct options *o, const struct aur_listen *l, const char *path, sqlite3 *db)
 {
@@ -661,12 +667,13 @@ static int serve_listener(const struct options *o, const struct aur_listen *l, c
 	/* event streams end, queued creations finish and their requests resume */
 	operator_routes_close(&op);
 	/*
-	 * The requests in progress finish while the writer still commits:
-	 * a body being read is stored and answered 202, not refused, if it
-	 * comes within the drain time. Past it, what is still being read is
-	 * cut off unanswered when the server stops (and stored nowhere).
+	 * The requests in progress, and those on their way on connections
+	 * already accepted, finish while the writer still commits: stored and
+	 * answered 202, not refused, if they come within the drain time. Past
+	 * it, what is still being read is cut off unanswered when the server
+	 * stops (and stored nowhere).
 	 */
-	wait_until(h, aur_http_active, aur_time_mono_ms() + DRAIN_MS);
+	wait_until(h, in_progress, aur_time_mono_ms() + DRAIN_MS);
 	/* stores what is queued and resumes each waiting request (later ones get 503) */
 	aur_committer_close(c);
 	/* let the resumed requests send their answers; libmicrohttpd cannot stop with one suspended */

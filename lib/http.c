@@ -295,6 +295,11 @@ unsigned aur_http_active(const struct aur_http *h)
 	return atomic_load(&h->active);
 }
 
+unsigned aur_http_reading(const struct aur_http *h)
+{
+	return aur_http_watch_reading(h->watch);
+}
+
 unsigned aur_http_suspended(const struct aur_http *h)
 {
 	return atomic_load(&h->suspended) + atomic_load(&h->parked);

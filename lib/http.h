@@ -179,6 +179,11 @@ void aur_http_quiesce(struct aur_http *h);
 /* Requests begun and not yet over; suspended requests and parked streams among them. Any thread. */
 unsigned aur_http_active(const struct aur_http *h);
 unsigned aur_http_suspended(const struct aur_http *h);
+/*
+ * Accept loop: connections that may have a request on its way (opened and
+ * no head yet, or reading a body); 0 in one-connection mode. Any thread.
+ */
+unsigned aur_http_reading(const struct aur_http *h);
 
 /*
  * Stop serving (closing every connection, which ends their requests with

@@ -161,6 +161,8 @@ struct watch_conn *aur_http_watch_open(struct http_watch *w, int fd);
 void aur_http_watch_close(struct http_watch *w, struct watch_conn *c);
 /* The connection waits for phase from now (WATCH_HEAD: after an answer). */
 void aur_http_watch_wait(struct http_watch *w, struct watch_conn *c, enum watch_phase phase);
+/* Connections that may have a request on its way: new ones, and those reading a body. */
+unsigned aur_http_watch_reading(struct http_watch *w);
 /* It has what it waited for: 0, or -1 when it was shut down already (close it, unanswered). */
 int aur_http_watch_done(struct http_watch *w, struct watch_conn *c);
 

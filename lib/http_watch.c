@@ -269,6 +269,21 @@ void aur_http_watch_wait(struct http_watch *w, struct watch_conn *c, enum watch_
 	pthread_mutex_unlock(&w->mu);
 }
 
+unsigned aur_http_watch_reading(struct http_watch *w)
+{
+	unsigned n = 0;
+
+	if (!w)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	for (struct watch_conn *c = w->lists[LIST_NEW].head; c; c = c->next)
+		n++;
+	for (struct watch_conn *c = w->lists[LIST_BODY].head; c; c = c->next)
+		n++;
+	pthread_mutex_unlock(&w->mu);
+	return n;
+}
+
 int aur_http_watch_done(struct http_watch *w, struct watch_conn *c)
 {
 	int rc;

@@ -90,6 +90,29 @@ acks() {
 	assert_line --partial '; 0 violations'
 }
 
+@test "SIGTERM: a body still arriving is stored and answered 202 with Connection: close; one that never ends is cut off unanswered" {
+	new_token grafana
+	recv_start -v
+	local head="POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\n"
+	"$AURORA_TOP/tests/helpers/rawhttp.py" --timeout 10 --pause 1 "$RECV_PORT" "$head{\"a\":" '1}\n' \
+		>"$BATS_TEST_TMPDIR/late.out" 3>&- &
+	PIDS+=("$!")
+	"$AURORA_TOP/tests/helpers/rawhttp.py" --timeout 10 "$RECV_PORT" "$head{\"b\":" \
+		>"$BATS_TEST_TMPDIR/never.out" 3>&- &
+	PIDS+=("$!")
+	sleep 0.5
+	# both bodies are halfway when the receiver is told to stop
+	recv_stop
+	wait "${PIDS[0]}"
+	wait "${PIDS[1]}"
+	PIDS=()
+	grep -aq '^HTTP/1.1 202 Accepted' "$BATS_TEST_TMPDIR/late.out" || fail "late: $(cat "$BATS_TEST_TMPDIR/late.out")"
+	grep -aqi '^Connection: close' "$BATS_TEST_TMPDIR/late.out"
+	assert_equal "$(wc -c <"$BATS_TEST_TMPDIR/never.out")" 0
+	run -0 sqlite3 "$AURORA_DB" 'SELECT body FROM inbox'
+	assert_output '{"a":1}'
+}
+
 # --- slow and idle clients ---------------------------------------------------------
 
 # trickle [--timeout SEC] [--pause SEC] PIECE...: the pieces (printf-like escapes)
