@@ -52,11 +52,13 @@ acks() {
 	cat "$BATS_TEST_TMPDIR"/send."$1".* 2>/dev/null | grep -c ' 202 ' || true
 }
 
-@test "started and stopped under load, three times: every 202 is a committed row with the body sent, no other answer left one" {
+@test "started and stopped under load, three times (--threads 64, 1, 8): every 202 is a committed row with the body sent, no other answer left one" {
 	new_token alertmanager
 	mkdir "$BATS_TEST_TMPDIR/sent"
-	local round port n rc
+	local round port n rc threads
 	for round in 1 2 3; do
+		# 64 workers made the start-up race certain; one and eight take other paths through libmicrohttpd
+		threads=$((round == 1 ? 64 : round == 2 ? 1 : 8))
 		port=$(free_port)
 		for n in $(seq 1 16); do
 			sender "$n" "$round" "$port" 3>&- &
@@ -64,7 +66,7 @@ acks() {
 		done
 		# the senders are already posting (and failing) when the receiver starts
 		sleep 0.3
-		aurora-recv --listen "127.0.0.1:$port" --threads 64 --log-file "$BATS_TEST_TMPDIR/recv.$round.log" \
+		aurora-recv --listen "127.0.0.1:$port" --threads "$threads" --log-file "$BATS_TEST_TMPDIR/recv.$round.log" \
 			>"$BATS_TEST_TMPDIR/recv.out" 2>"$BATS_TEST_TMPDIR/recv.$round.err" 3>&- &
 		RECV_PID=$!
 		for _ in $(seq 1 100); do
