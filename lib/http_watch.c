@@ -150,9 +150,10 @@ static void *watch_main(void *arg)
 
 			while (l->head && l->head->since_ms + l->timeout_ms <= now) {
 				cut(w, l->head);
+				/* a kept-alive connection with no next request is only idle: not reported */
 				if (i == LIST_BODY)
 					w->cut_body++;
-				else
+				else if (i == LIST_NEW)
 					w->cut_head++;
 			}
 			if (l->head && l->head->since_ms + l->timeout_ms < next)
