@@ -62,9 +62,20 @@ static const char usage[] =
 	"  --max-body BYTES          largest body, 413 past it (default 1048576)\n"
 	"  --max-header-bytes BYTES  request line and headers, 431 past it (default 16384)\n"
 	"  --max-headers N           header fields, 431 past it (default 64)\n"
-	"  --read-timeout SEC        idle connections close, and a body must be complete,\n"
-	"                            within SEC after the headers (default 10)\n"
+	"  --read-timeout SEC        a connection with nothing to read, or that does not\n"
+	"                            take its answer, for SEC closes (default 10)\n"
+	"  --head-timeout SEC        the request line and headers must be complete within\n"
+	"                            SEC of the connection's opening or previous answer,\n"
+	"                            else it closes unanswered (default: --read-timeout)\n"
+	"  --body-timeout SEC        the body must be complete within SEC after the\n"
+	"                            headers, else it closes unanswered (default:\n"
+	"                            --read-timeout)\n"
 	"  --max-connections N       concurrent connections of the accept loop (default 256)\n"
+	"  --max-per-address N       connections from one client address; past it new ones\n"
+	"                            close at once (default 256; 0: no cap)\n"
+	"  --max-reading N           connections still reading a request; past it the one\n"
+	"                            waiting longest closes (default: half of\n"
+	"                            --max-connections)\n"
 	"  --threads N               worker threads of the accept loop (default: CPUs)\n"
 	"  --rate PER_SEC            per-platform rate limit, shared by all receivers\n"
 	"                            (default 200; 0 disables)\n"
@@ -168,7 +179,8 @@ enum { OPT_OK = 0, OPT_HELP, OPT_VERSION, OPT_ERROR };
 enum {
 	OP_DB = 256, OP_LISTEN, OP_PORT_FILE, OP_MAX_BODY, OP_MAX_HEADER_BYTES, OP_MAX_HEADERS, OP_READ_TIMEOUT,
 	OP_MAX_CONNECTIONS, OP_THREADS, OP_RATE, OP_BURST, OP_DEDUP, OP_MAX_BATCH, OP_SYNC, OP_BUSY, OP_SKEW,
-	OP_TS_HEADER, OP_LOG_FILE, OP_SYSLOG, OP_VERSION, OP_NO_AUTH, OP_SSE_HEARTBEAT, OP_MAX_STREAMS
+	OP_TS_HEADER, OP_LOG_FILE, OP_SYSLOG, OP_VERSION, OP_NO_AUTH, OP_SSE_HEARTBEAT, OP_MAX_STREAMS,
+	OP_HEAD_TIMEOUT, OP_BODY_TIMEOUT, OP_MAX_PER_ADDRESS, OP_MAX_READING
 };
 
 static int parse_options(int argc, char **argv, struct options *o, char *err, size_t errlen)
@@ -181,7 +193,11 @@ static int parse_options(int argc, char **argv, struct options *o, char *err, si
 		{ "max-header-bytes", required_argument, NULL, OP_MAX_HEADER_BYTES },
 		{ "max-headers", required_argument, NULL, OP_MAX_HEADERS },
 		{ "read-timeout", required_argument, NULL, OP_READ_TIMEOUT },
+		{ "head-timeout", required_argument, NULL, OP_HEAD_TIMEOUT },
+		{ "body-timeout", required_argument, NULL, OP_BODY_TIMEOUT },
 		{ "max-connections", required_argument, NULL, OP_MAX_CONNECTIONS },
+		{ "max-per-address", required_argument, NULL, OP_MAX_PER_ADDRESS },
+		{ "max-reading", required_argument, NULL, OP_MAX_READING },
 		{ "threads", required_argument, NULL, OP_THREADS },
 		{ "rate", required_argument, NULL, OP_RATE },
 		{ "burst", required_argument, NULL, OP_BURST },
@@ -235,6 +251,22 @@ static int parse_options(int argc, char **argv, struct options *o, char *err, si
 		case OP_READ_TIMEOUT:
 			bad = parse_int("read-timeout", optarg, 1, 3600, &n, err, errlen);
 			o->http.read_timeout_s = (unsigned)n;
+			break;
+		case OP_HEAD_TIMEOUT:
+			bad = parse_int("head-timeout", optarg, 1, 3600, &n, err, errlen);
+			o->http.head_timeout_s = (unsigned)n;
+			break;
+		case OP_BODY_TIMEOUT:
+			bad = parse_int("body-timeout", optarg, 1, 3600, &n, err, errlen);
+			o->http.body_timeout_s = (unsigned)n;
+			break;
+		case OP_MAX_PER_ADDRESS:
+			bad = parse_int("max-per-address", optarg, 0, 100000, &n, err, errlen);
+			o->http.max_per_address = (unsigned)n;
+			break;
+		case OP_MAX_READING:
+			bad = parse_int("max-reading", optarg, 1, 100000, &n, err, errlen);
+			o->http.max_reading = (unsigned)n;
 			break;
 		case OP_MAX_CONNECTIONS:
 			bad = parse_int("max-connections", optarg, 1, 100000, &n, err, errlen);
@@ -544,6 +576,26 @@ static void raise_nofile(unsigned connections)
 			 (unsigned long long)rl.rlim_cur, connections);
 }
 
+/* At SIGTERM, how long requests in progress have to finish, and resumed ones to be answered. */
+#define DRAIN_MS 3000
+#define ANSWER_MS 5000
+
+/* Sleep until count(h) is 0 or the monotonic clock passes until_ms. */
+static void wait_until(struct aur_http *h, unsigned (*count)(const struct aur_http *h), long long until_ms)
+{
+	while (count(h) > 0 && aur_time_mono_ms() < until_ms) {
+		struct timespec ts = { 0, 5L * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Requests begun and not over, and connections that may have one on its way. */
+static unsigned in_progress(const struct aur_http *h)
+{
+	return aur_http_active(h) + aur_http_reading(h);
+}
+
 /* The accept loop, until SIGTERM or SIGINT. */
 static int serve_listener(const struct options *o, const struct aur_listen *l, const char *path, sqlite3 *db)
 {
@@ -583,6 +635,9 @@ static int serve_listener(const struct options *o, const struct aur_listen *l, c
 	}
 	if (ho.threads > ho.max_connections)
 		ho.threads = ho.max_connections;
+	/* slow readers may take half of the connections, not those kept for streams */
+	if (ho.max_reading == 0)
+		ho.max_reading = ho.max_connections > 1 ? ho.max_connections / 2 : 1;
 	/* event streams are parked most of their life: they come on top of the other connections */
 	ho.max_connections += o->sse.max_streams;
 	raise_nofile(ho.max_connections);
@@ -608,18 +663,22 @@ static int serve_listener(const struct options *o, const struct aur_listen *l, c
 	while (sigwait(&stop, &sig) != 0)
 		;
 	aur_info("%s: finishing the queued deliveries", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	/* no new connection; every answer from now on closes its connection */
 	aur_http_quiesce(h);
 	/* event streams end, queued creations finish and their requests resume */
 	operator_routes_close(&op);
-	/* stores what is queued and resumes each waiting request */
+	/*
+	 * The requests in progress, and those on their way on connections
+	 * already accepted, finish while the writer still commits: stored and
+	 * answered 202, not refused, if they come within the drain time. Past
+	 * it, what is still being read is cut off unanswered when the server
+	 * stops (and stored nowhere).
+	 */
+	wait_until(h, in_progress, aur_time_mono_ms() + DRAIN_MS);
+	/* stores what is queued and resumes each waiting request (later ones get 503) */
 	aur_committer_close(c);
 	/* let the resumed requests send their answers; libmicrohttpd cannot stop with one suspended */
-	for (long long until = aur_time_mono_ms() + 5000;
-	     aur_http_suspended(h) > 0 && aur_time_mono_ms() < until;) {
-		struct timespec ts = { 0, 5L * 1000 * 1000 };
-
-		nanosleep(&ts, NULL);
-	}
+	wait_until(h, aur_http_suspended, aur_time_mono_ms() + ANSWER_MS);
 	rc = AUR_EXIT_OK;
 out:
 	aur_http_free(h);

@@ -23,6 +23,7 @@ struct aur_committer {
 	struct aur_committer_options o;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_cond_t stored_cv; /* an item of aur_committer_store is over */
 	pthread_t thread;
 	int running;
 	int closing;
@@ -253,10 +254,16 @@ static void store_batch(struct aur_committer *c, struct aur_commit_item *list)
 		/* done may free the item (its request ends), so step first */
 		list = it->next;
 		it->rc = rc;
-		if (it->owned)
+		if (it->owned) {
 			free(it);
-		else
+		} else if (it->waited) {
+			pthread_mutex_lock(&c->mu);
+			it->stored = 1;
+			pthread_cond_broadcast(&c->stored_cv);
+			pthread_mutex_unlock(&c->mu);
+		} else {
 			it->done(it, it->arg);
+		}
 	}
 }
 
@@ -304,6 +311,7 @@ int aur_committer_new(struct aur_committer **out, sqlite3 *db, const struct aur_
 		c->o.max_batch = 1;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
+	pthread_cond_init(&c->stored_cv, NULL);
 	pthread_cond_init(&c->ckpt_cv, NULL);
 	c->lock_fd = -1;
 	*out = c;
@@ -327,6 +335,7 @@ int aur_committer_submit(struct aur_committer *c, struct aur_commit_item *it)
 	struct aur_commit_item *list;
 
 	it->owned = 0;
+	it->waited = 0;
 	it->rc = 0;
 	it->queued_ms = aur_time_mono_ms();
 	pthread_mutex_lock(&c->mu);
@@ -345,6 +354,27 @@ int aur_committer_submit(struct aur_committer *c, struct aur_commit_item *it)
 	c->head = c->tail = NULL;
 	pthread_mutex_unlock(&c->mu);
 	store_batch(c, list);
+	return 0;
+}
+
+int aur_committer_store(struct aur_committer *c, struct aur_commit_item *it)
+{
+	if (!c->o.threaded)
+		return aur_committer_submit(c, it);
+	it->owned = 0;
+	it->waited = 1;
+	it->stored = 0;
+	it->rc = 0;
+	pthread_mutex_lock(&c->mu);
+	if (c->closing) {
+		pthread_mutex_unlock(&c->mu);
+		return -ESHUTDOWN;
+	}
+	append(c, it);
+	pthread_cond_signal(&c->cv);
+	while (!it->stored)
+		pthread_cond_wait(&c->stored_cv, &c->mu);
+	pthread_mutex_unlock(&c->mu);
 	return 0;
 }
 
@@ -404,6 +434,7 @@ void aur_committer_free(struct aur_committer *c)
 		close(c->lock_fd);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
+	pthread_cond_destroy(&c->stored_cv);
 	pthread_cond_destroy(&c->ckpt_cv);
 	free(c->batch);
 	free(c);

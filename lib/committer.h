@@ -52,6 +52,8 @@ struct aur_commit_item {
 	struct aur_commit_item *next; /* private */
 	int owned;                    /* private: a rejection the committer allocated */
 	long long queued_ms;          /* private: aur_time_mono_ms() when submitted */
+	int waited;                   /* private: aur_committer_store waits for it */
+	int stored;                   /* private: its batch is over (under the committer's lock) */
 };
 
 struct aur_committer_options {
@@ -82,6 +84,16 @@ int aur_committer_new(struct aur_committer **out, sqlite3 *db, const struct aur_
  * once the committer is closing (done is not called).
  */
 int aur_committer_submit(struct aur_committer *c, struct aur_commit_item *it);
+
+/*
+ * Hand in a delivery and wait, in the caller's thread, until its batch is
+ * over: for a caller that cannot suspend its request while a writer thread
+ * holds the item (its memory must live until the commit). done is not
+ * called (synchronous: as aur_committer_submit, done is called). 0 with
+ * it->rc and it->d filled, or -ESHUTDOWN once the committer is closing.
+ * Never from the writer thread.
+ */
+int aur_committer_store(struct aur_committer *c, struct aur_commit_item *it);
 
 /* Count a rejected request for platform, which must be a static string (aur_platforms). */
 void aur_committer_count_reject(struct aur_committer *c, const char *platform);

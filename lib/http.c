@@ -32,6 +32,10 @@ void aur_http_options_init(struct aur_http_options *o)
 	o->threads = n > 0 ? (unsigned)n : 1;
 	o->max_connections = 256;
 	o->read_timeout_s = 10;
+	o->head_timeout_s = 0;
+	o->body_timeout_s = 0;
+	o->max_per_address = 256;
+	o->max_reading = 0;
 	o->max_body = (size_t)1024 * 1024;
 	o->max_header_bytes = 16384;
 	o->max_headers = 64;
@@ -56,7 +60,15 @@ void aur_http_new(struct aur_http **out, const struct aur_http_options *o)
 		h->o.threads = 1;
 	if (h->o.read_timeout_s == 0)
 		h->o.read_timeout_s = 1;
+	if (h->o.head_timeout_s == 0)
+		h->o.head_timeout_s = h->o.read_timeout_s;
+	if (h->o.body_timeout_s == 0)
+		h->o.body_timeout_s = h->o.read_timeout_s;
+	if (h->o.max_reading == 0)
+		h->o.max_reading = h->o.max_connections > 1 ? h->o.max_connections / 2 : 1;
 	h->listen_fd = -1;
+	h->quiesced_fd = -1;
+	atomic_init(&h->draining, 0);
 	atomic_init(&h->active, 0);
 	atomic_init(&h->suspended, 0);
 	atomic_init(&h->parked, 0);
@@ -281,6 +293,11 @@ void aur_http_quiesce(struct aur_http *h)
 unsigned aur_http_active(const struct aur_http *h)
 {
 	return atomic_load(&h->active);
+}
+
+unsigned aur_http_reading(const struct aur_http *h)
+{
+	return aur_http_watch_reading(h->watch);
 }
 
 unsigned aur_http_suspended(const struct aur_http *h)

@@ -25,8 +25,11 @@
  * a JSON body {"error": "..."}: 431 for too many header fields or bytes
  * (before routing), 404 for a path no route has, 405 with Allow for a path
  * whose routes take other methods, 413 for a chunked body that passes the
- * limit as it arrives. A body must be complete within the read timeout after
- * the headers, else the connection is dropped without an answer.
+ * limit as it arrives. A request head must be complete within the head
+ * timeout and its body within the body timeout after it, else the
+ * connection is dropped without an answer; the accept loop also caps the
+ * connections of one address and those still reading a request
+ * (struct aur_http_options).
  * Framing follows one policy in both modes (RFC 9112; http_parse.h), checked
  * before any body is read, answered in JSON and followed by the end of the
  * connection (Connection: close), so nothing after such a request is read
@@ -97,8 +100,22 @@ struct aur_http_req;
 struct aur_http_options {
 	unsigned threads;         /* accept loop: worker threads; default: the CPUs online */
 	unsigned max_connections; /* accept loop: concurrent connections; default 256 */
-	unsigned read_timeout_s;  /* idle connections are closed after it, and a body must
-				     be complete within it after the headers; default 10 */
+	unsigned read_timeout_s;  /* a connection with nothing to read or unable to take
+				     an answer for this long is closed; default 10 */
+	unsigned head_timeout_s;  /* the request line and headers must be complete within
+				     it of the connection's opening or its previous answer
+				     (one connection: of the head's first byte, the idle
+				     wait before it bounded by read_timeout_s too);
+				     0: read_timeout_s */
+	unsigned body_timeout_s;  /* the body must be complete within it after the head;
+				     0: read_timeout_s */
+	unsigned max_per_address; /* accept loop: connections from one client address;
+				     past it new ones are closed at once; default 256,
+				     0: no cap */
+	unsigned max_reading;     /* accept loop: connections still reading a request
+				     head or body (kept-alive ones between requests
+				     included); a new one past it closes the one that
+				     has waited longest; 0: half of max_connections */
 	size_t max_body;          /* bytes; default 1 MiB */
 	size_t max_header_bytes;  /* request line and header fields; default 16384 */
 	unsigned max_headers;     /* header fields; default 64 */
@@ -169,6 +186,11 @@ void aur_http_quiesce(struct aur_http *h);
 /* Requests begun and not yet over; suspended requests and parked streams among them. Any thread. */
 unsigned aur_http_active(const struct aur_http *h);
 unsigned aur_http_suspended(const struct aur_http *h);
+/*
+ * Accept loop: connections that may have a request on its way (opened and
+ * no head yet, or reading a body); 0 in one-connection mode. Any thread.
+ */
+unsigned aur_http_reading(const struct aur_http *h);
 
 /*
  * Stop serving (closing every connection, which ends their requests with

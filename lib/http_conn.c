@@ -413,6 +413,7 @@ static int read_body(struct http_conn *c, struct aur_http_req *req)
 static long long read_head(struct http_conn *c, size_t *skip)
 {
 	struct aur_http *h = c->h;
+	/* silence ends the connection after the read timeout; a head begun must end by its own deadline */
 	long long deadline = deadline_in(h->o.read_timeout_s);
 	int started = 0;
 	size_t scanned = 0;
@@ -431,7 +432,7 @@ static long long read_head(struct http_conn *c, size_t *skip)
 		if (avail > 0 && !started) {
 			started = 1;
 			c->busy = 1;
-			deadline = deadline_in(h->o.read_timeout_s);
+			deadline = deadline_in(h->o.head_timeout_s);
 		}
 		for (; scanned < avail; scanned++) {
 			size_t end;
@@ -470,7 +471,7 @@ static long long read_head(struct http_conn *c, size_t *skip)
 		}
 		if (rc == IO_TIMEOUT && started)
 			aur_http_say(h, AUR_LOG_INFO, "request head not complete within %u s, closing",
-				     h->o.read_timeout_s);
+				     h->o.head_timeout_s);
 		if (rc <= 0)
 			return 0;
 	}
@@ -524,7 +525,7 @@ static int handle(struct http_conn *c, struct aur_http_req *req)
 		return check(req, next);
 	}
 	req->state = ST_BODY;
-	req->deadline_ms = deadline_in(h->o.read_timeout_s);
+	req->deadline_ms = deadline_in(h->o.body_timeout_s);
 	aur_buf_init(&req->body, h->o.max_body);
 	if (c->msg.expect_continue && c->len == c->off && has_body) {
 		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -536,7 +537,7 @@ static int handle(struct http_conn *c, struct aur_http_req *req)
 	req->state = ST_HANDLER;
 	if (rc < 0) {
 		aur_http_say(h, AUR_LOG_INFO, "%s %s: body not complete within %u s, closing", req->method_name,
-			     req->path, h->o.read_timeout_s);
+			     req->path, h->o.body_timeout_s);
 		return -1;
 	}
 	if (rc == 400) {

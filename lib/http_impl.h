@@ -5,6 +5,8 @@
  *   http_mhd.c   the accept loop, over libmicrohttpd loaded with dlopen
  *   http_conn.c  one connection, served by aurora's own HTTP/1.1 code
  *   http_parse.c that code's parser (request head, query, cookies, chunks)
+ *   http_watch.c the accept loop's deadlines and cap for connections still
+ *                reading a request
  * A server is one mode or the other; its backend (a table of functions)
  * does what differs: where headers come from, how an answer is sent.
  */
@@ -25,6 +27,8 @@ struct MHD_Daemon;
 struct MHD_Connection;
 struct mhd_api;
 struct http_conn;
+struct http_watch;
+struct watch_conn;
 
 struct route {
 	unsigned methods;
@@ -67,7 +71,10 @@ struct aur_http {
 	const struct http_backend *be; /* NULL until started */
 	struct mhd_api *mhd;           /* accept loop: libmicrohttpd's functions */
 	struct MHD_Daemon *d;
+	struct http_watch *watch;      /* accept loop: connections reading a request */
 	int listen_fd;                 /* accept loop: until quiesced */
+	int quiesced_fd;               /* accept loop: the listening socket, closed after the stop */
+	atomic_int draining;           /* accept loop: quiesced; answers close their connection */
 	int can_suspend;
 	struct http_conn *c;           /* one-connection mode */
 	char remote[64];               /* one-connection mode: the peer, when given */
@@ -88,6 +95,7 @@ enum req_state {
 struct aur_http_req {
 	struct aur_http *h;
 	struct MHD_Connection *conn; /* accept loop */
+	struct watch_conn *watched;  /* accept loop: the connection's entry in the watch */
 	const struct route *route;
 	enum aur_http_method method;
 	const char *method_name;
@@ -132,5 +140,30 @@ size_t aur_http_discard_cap(const struct aur_http *h);
 
 /* "OK", "Not Found", ...: the reason phrase of a status. */
 const char *aur_http_reason(unsigned status);
+
+/*
+ * The accept loop's watch (http_watch.c): each connection waits for a
+ * request head (from its opening, and again after each answer) within the
+ * head timeout and for a body within the body timeout, else its socket is
+ * shut down; past max_reading connections waiting, the one waiting longest
+ * is shut down, new connections before those answered once. Every function but _new and _free may be called from any
+ * worker thread; those taking a NULL watch or entry do nothing.
+ */
+enum watch_phase { WATCH_HEAD = 0, WATCH_BODY = 1 };
+
+/* Start the watch and its thread for h's options: 0, or -errno. */
+int aur_http_watch_new(struct http_watch **out, struct aur_http *h);
+/* Stop the thread and free; after the server stopped (no connection left). NULL-safe. */
+void aur_http_watch_free(struct http_watch *w);
+/* A connection opened on socket fd: its entry (waiting for a head), freed by _close. */
+struct watch_conn *aur_http_watch_open(struct http_watch *w, int fd);
+/* The connection closed, before its socket is: the entry is freed. */
+void aur_http_watch_close(struct http_watch *w, struct watch_conn *c);
+/* The connection waits for phase from now (WATCH_HEAD: after an answer). */
+void aur_http_watch_wait(struct http_watch *w, struct watch_conn *c, enum watch_phase phase);
+/* Connections that may have a request on its way: new ones, and those reading a body. */
+unsigned aur_http_watch_reading(struct http_watch *w);
+/* It has what it waited for: 0, or -1 when it was shut down already (close it, unanswered). */
+int aur_http_watch_done(struct http_watch *w, struct watch_conn *c);
 
 #endif

@@ -172,8 +172,9 @@ static enum MHD_Result apply(struct aur_http_req *req, enum aur_http_next next, 
 		if (phase != AUR_HTTP_HEADERS || req->state != ST_NEW)
 			return internal_error(req, "handler asked for the body too late");
 		req->state = ST_BODY;
-		req->deadline_ms = aur_time_mono_ms() + (long long)req->h->o.read_timeout_s * 1000;
+		req->deadline_ms = aur_time_mono_ms() + (long long)req->h->o.body_timeout_s * 1000;
 		aur_buf_init(&req->body, req->h->o.max_body);
+		aur_http_watch_wait(req->h->watch, req->watched, WATCH_BODY);
 		restore_timeout(req);
 		return MHD_YES;
 	case AUR_HTTP_SUSPENDED:
@@ -327,7 +328,7 @@ static enum MHD_Result take_body(struct aur_http_req *req, const char *data, siz
 
 	if (left <= 0) {
 		aur_http_say(h, AUR_LOG_INFO, "%s %s: body not complete within %u s, closing", req->method_name,
-			     req->path, h->o.read_timeout_s);
+			     req->path, h->o.body_timeout_s);
 		return MHD_NO;
 	}
 	if (!req->too_large && aur_buf_add(&req->body, data, n) < 0) {
@@ -414,9 +415,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	if (!req || line_fault(req)) {
 		const char *fault = line_fault(req);
+		const union MHD_ConnectionInfo *info =
+			h->mhd->get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		struct watch_conn *watched = info ? info->socket_context : NULL;
 
+		/* the head is in; the watch may have cut the connection off just before */
+		if (aur_http_watch_done(h->watch, watched) < 0) {
+			*con_cls = NULL;
+			return MHD_NO;
+		}
 		req = aur_http_req_new(h, method, url);
 		req->conn = conn;
+		req->watched = watched;
 		*con_cls = req;
 		return start(req, version, fault);
 	}
@@ -429,6 +439,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return rc;
 		}
 		req->state = ST_HANDLER;
+		/* the body is in; cut off by the watch just before, it is neither stored nor answered */
+		if (aur_http_watch_done(h->watch, req->watched) < 0)
+			return MHD_NO;
 		restore_timeout(req);
 		if (req->too_large) {
 			aur_http_respond_error(req, 413, "body passed the limit of %zu bytes", h->o.max_body);
@@ -453,17 +466,36 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
+	struct aur_http *h = cls;
 	struct aur_http_req *req = *con_cls;
 
-	(void)cls;
 	(void)conn;
-	(void)toe;
 	if (!req || line_fault(req)) {
 		*con_cls = NULL;
 		return;
 	}
 	*con_cls = NULL;
+	/* answered, the connection stays: its next request head has its own deadline from now */
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		aur_http_watch_wait(h->watch, req->watched, WATCH_HEAD);
 	aur_http_req_end(req);
+}
+
+/* Connections come to the watch when they open and leave it when they close. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct aur_http *h = cls;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *info =
+			h->mhd->get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		*socket_context = info ? aur_http_watch_open(h->watch, info->connect_fd) : NULL;
+		return;
+	}
+	aur_http_watch_close(h->watch, *socket_context);
+	*socket_context = NULL;
 }
 
 /*
@@ -479,11 +511,12 @@ static size_t pool_size(const struct aur_http *h)
 
 int aur_http_start_listener(struct aur_http *h, int fd, char *err, size_t errlen)
 {
-	struct MHD_OptionItem ops[8];
+	struct MHD_OptionItem ops[10];
 	unsigned n = 0;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 			 MHD_USE_ERROR_LOG;
 	int fl = fcntl(fd, F_GETFL);
+	int rc;
 
 	/* several workers accept on it: a blocking accept would stall one */
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
@@ -493,11 +526,26 @@ int aur_http_start_listener(struct aur_http *h, int fd, char *err, size_t errlen
 	if (!h->mhd && mhd_load(h, err, errlen) < 0)
 		return -EIO;
 	h->be = &aur_http_mhd_backend;
+	/*
+	 * Before the daemon starts: its workers serve requests while
+	 * MHD_start_daemon is still starting the others, and a handler told
+	 * it cannot suspend would answer a delivery the writer still holds.
+	 */
+	h->can_suspend = 1;
+	rc = aur_http_watch_new(&h->watch, h);
+	if (rc < 0) {
+		h->can_suspend = 0;
+		snprintf(err, errlen, "cannot start the connection watch: %s", strerror(-rc));
+		return -EIO;
+	}
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, fd, NULL };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, h->o.max_connections, NULL };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, h->o.read_timeout_s, NULL };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)pool_size(h),
 					    NULL };
+	if (h->o.max_per_address > 0)
+		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->o.max_per_address,
+						    NULL };
 	if (h->o.threads > 1)
 		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, h->o.threads, NULL };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
@@ -506,26 +554,33 @@ int aur_http_start_listener(struct aur_http *h, int fd, char *err, size_t errlen
 				    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 				    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 				    MHD_OPTION_URI_LOG_CALLBACK, check_target, h,
+				    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 				    MHD_OPTION_ARRAY, ops,
 				    MHD_OPTION_END);
 	if (!h->d) {
+		h->can_suspend = 0;
+		aur_http_watch_free(h->watch);
+		h->watch = NULL;
 		snprintf(err, errlen, "libmicrohttpd did not start on the listening socket");
 		return -EIO;
 	}
 	h->listen_fd = fd;
-	h->can_suspend = 1;
 	return 0;
 }
 
+/*
+ * Stop accepting. The socket stays open until the daemon has stopped: its
+ * workers may still be about to accept on it (libmicrohttpd's manual), and
+ * a number closed now could be reused by another file they would then
+ * accept on. From now on every answer says Connection: close, so kept-alive
+ * clients go elsewhere instead of sending more to a receiver that is going.
+ */
 static void mhd_quiesce(struct aur_http *h)
 {
-	int fd;
-
 	if (!h->d || h->listen_fd < 0)
 		return;
-	fd = h->mhd->quiesce_daemon(h->d);
-	if (fd >= 0)
-		close(fd);
+	atomic_store(&h->draining, 1);
+	h->quiesced_fd = h->mhd->quiesce_daemon(h->d);
 	h->listen_fd = -1;
 }
 
@@ -536,6 +591,11 @@ static void mhd_stop(struct aur_http *h)
 	if (h->d)
 		h->mhd->stop_daemon(h->d);
 	h->d = NULL;
+	if (h->quiesced_fd >= 0)
+		close(h->quiesced_fd);
+	h->quiesced_fd = -1;
+	aur_http_watch_free(h->watch);
+	h->watch = NULL;
 	dlclose(h->mhd->dl);
 	free(h->mhd);
 	h->mhd = NULL;
@@ -613,6 +673,8 @@ static int queue(struct aur_http_req *req, unsigned status, const char *content_
 	m->add_response_header(resp, "Content-Type", content_type);
 	for (unsigned i = 0; i < req->nextra; i++)
 		m->add_response_header(resp, req->extra[i][0], req->extra[i][1]);
+	if (atomic_load(&req->h->draining))
+		m->add_response_header(resp, "Connection", "close");
 	ok = m->queue_response(req->conn, status, resp);
 	m->destroy_response(resp);
 	return ok == MHD_YES ? 0 : -1;

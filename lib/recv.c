@@ -424,15 +424,23 @@ static enum aur_http_next webhook_body(struct wreq *w)
 	w->item.done = on_stored;
 	w->item.arg = w;
 	w->suspended = aur_http_suspend(w->req) == 0;
+	if (!w->suspended) {
+		/*
+		 * The request cannot wait suspended (one connection): the item,
+		 * the body and w must live until the writer is done with them,
+		 * so this thread waits for the commit before it answers.
+		 */
+		rc = aur_committer_store(w->r->c, &w->item);
+		if (rc < 0)
+			w->item.rc = rc;
+		return answer_stored(w);
+	}
 	rc = aur_committer_submit(w->r->c, &w->item);
 	if (rc < 0) {
 		w->item.rc = rc;
-		if (w->suspended) {
-			aur_http_resume(w->req);
-			return AUR_HTTP_SUSPENDED;
-		}
+		aur_http_resume(w->req);
 	}
-	return w->suspended ? AUR_HTTP_SUSPENDED : answer_stored(w);
+	return AUR_HTTP_SUSPENDED;
 }
 
 static void webhook_done(struct wreq *w)
