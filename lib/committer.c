@@ -365,6 +365,7 @@ int aur_committer_store(struct aur_committer *c, struct aur_commit_item *it)
 	it->waited = 1;
 	it->stored = 0;
 	it->rc = 0;
+	it->queued_ms = aur_time_mono_ms();
 	pthread_mutex_lock(&c->mu);
 	if (c->closing) {
 		pthread_mutex_unlock(&c->mu);
