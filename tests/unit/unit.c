@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "http_parse.h"
 #include "inbox.h"
+#include "llm.h"
 #include "recent.h"
 #include "sha256.h"
 #include "timeutil.h"
@@ -518,8 +519,519 @@ static void test_recent(void)
 	aur_recent_close(r);
 }
 
-int main(void)
+
+/* ---- lib/llm.c: stream parsers, request translation, configuration; and the
+ * llm-chat test mode that tests/llm.bats drives against tests/helpers/llm-standin.py ---- */
+
+static const char llm_openai_stream[] =
+	": keep-alive comment\n"
+	"data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":"
+	"{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n"
+	"data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Disk \\u00e9 full\"},"
+	"\"finish_reason\":null}]}\n\n"
+	"data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" on db-1.\"},"
+	"\"finish_reason\":null}]}\n\n"
+	"data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":"
+	"\"call_a\",\"type\":\"function\",\"function\":{\"name\":\"run_diagnostic\",\"arguments\":\"\"}}]},"
+	"\"finish_reason\":null}]}\n\n"
+	"data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":"
+	"{\"arguments\":\"{\\\"command\\\": \\\"df\"}}]},\"finish_reason\":null}]}\n\n"
+	"data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":"
+	"\"call_b\",\"type\":\"function\",\"function\":{\"name\":\"related_alerts\",\"arguments\":\"{}\"}}]},"
+	"\"finish_reason\":null}]}\n\n"
+	"data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":"
+	"{\"arguments\":\" -h\\\"}\"}}]},\"finish_reason\":null}]}\n\n"
+	"data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n"
+	"data: {\"id\":\"c1\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":12}}\n\n"
+	"data: [DONE]\n\n";
+
+static const char llm_anthropic_stream[] =
+	"event: message_start\n"
+	"data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":"
+	"\"assistant\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n"
+	"event: content_block_start\n"
+	"data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+	"event: ping\ndata: {\"type\": \"ping\"}\n\n"
+	"event: content_block_delta\n"
+	"data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Disk \\u00e9 full\"}}\n\n"
+	"event: content_block_delta\n"
+	"data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" on db-1.\"}}\n\n"
+	"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+	"event: content_block_start\n"
+	"data: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":"
+	"\"call_a\",\"name\":\"run_diagnostic\",\"input\":{}}}\n\n"
+	"event: content_block_delta\n"
+	"data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\","
+	"\"partial_json\":\"\"}}\n\n"
+	"event: content_block_delta\n"
+	"data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\","
+	"\"partial_json\":\"{\\\"command\\\": \\\"df\"}}\n\n"
+	"event: content_block_delta\n"
+	"data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\","
+	"\"partial_json\":\" -h\\\"}\"}}\n\n"
+	"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
+	"event: content_block_start\n"
+	"data: {\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"tool_use\",\"id\":"
+	"\"call_b\",\"name\":\"related_alerts\",\"input\":{}}}\n\n"
+	"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":2}\n\n"
+	"event: message_delta\n"
+	"data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},"
+	"\"usage\":{\"output_tokens\":15}}\n\n"
+	"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+static const char llm_want_calls[] =
+	"[{\"id\":\"call_a\",\"name\":\"run_diagnostic\",\"arguments\":{\"command\":\"df -h\"}},"
+	"{\"id\":\"call_b\",\"name\":\"related_alerts\",\"arguments\":{}}]";
+
+struct llm_text {
+	char buf[256];
+	size_t len;
+	int calls;
+};
+
+static int llm_collect(void *arg, const char *text, size_t len)
 {
+	struct llm_text *t = arg;
+
+	if (len > sizeof(t->buf) - 1 - t->len)
+		return -E2BIG;
+	memcpy(t->buf + t->len, text, len);
+	t->len += len;
+	t->buf[t->len] = '\0';
+	t->calls++;
+	return 0;
+}
+
+/* parse s fed as the pieces [0,a) [a,b) [b,n); 0 or the error; the result and streamed text out */
+static int llm_parse(enum aur_llm_provider p, const char *s, size_t n, size_t a, size_t b,
+		     struct aur_llm_result *res, struct llm_text *t, char *err, size_t errlen)
+{
+	struct aur_llm_stream *st = aur_llm_stream_new(p, 0, 0, llm_collect, t);
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	rc = aur_llm_stream_feed(st, s, a, err, errlen);
+	if (rc == 0)
+		rc = aur_llm_stream_feed(st, s + a, b - a, err, errlen);
+	if (rc == 0)
+		rc = aur_llm_stream_feed(st, s + b, n - b, err, errlen);
+	if (rc == 0)
+		rc = aur_llm_stream_finish(st, res, err, errlen);
+	else
+		aur_llm_result_init(res);
+	aur_llm_stream_free(st);
+	return rc;
+}
+
+static int llm_calls_are(jv calls, const char *want)
+{
+	jv w = jv_parse(want);
+	int same = jv_equal(jv_copy(calls), w);
+
+	return same;
+}
+
+/* the canned stream of provider p, split at every byte (and at every pair for short
+ * streams), must give the same text, streamed text, tool calls and stop reason */
+static void test_llm_splits(enum aur_llm_provider p, const char *s)
+{
+	size_t n = strlen(s);
+	struct aur_llm_result res;
+	struct llm_text t;
+	char err[256] = "";
+	int bad = 0;
+
+	CHECK(llm_parse(p, s, n, n, n, &res, &t, err, sizeof(err)) == 0);
+	CHECK(strcmp(res.text, "Disk \xc3\xa9 full on db-1.") == 0);
+	CHECK(strcmp(t.buf, res.text) == 0 && t.calls == 2);
+	CHECK(strcmp(res.stop, "tool_calls") == 0);
+	CHECK(llm_calls_are(res.tool_calls, llm_want_calls));
+	aur_llm_result_release(&res);
+	for (size_t a = 0; a <= n && !bad; a++) {
+		/* two cuts: at a, and at a point that walks the rest of the stream */
+		size_t b = a + (a * 7919) % (n - a + 1);
+
+		if (llm_parse(p, s, n, a, b, &res, &t, err, sizeof(err)) != 0 ||
+		    strcmp(res.text, "Disk \xc3\xa9 full on db-1.") != 0 || strcmp(t.buf, res.text) != 0 ||
+		    strcmp(res.stop, "tool_calls") != 0 || !llm_calls_are(res.tool_calls, llm_want_calls)) {
+			printf("FAIL %s: split at %zu and %zu differs: %s\n", aur_llm_provider_name(p), a, b, err);
+			bad = 1;
+		}
+		aur_llm_result_release(&res);
+	}
+	CHECK(!bad);
+	/* byte by byte */
+	{
+		struct aur_llm_stream *st = aur_llm_stream_new(p, 0, 0, llm_collect, &t);
+		int rc = 0;
+
+		memset(&t, 0, sizeof(t));
+		for (size_t i = 0; i < n && rc == 0; i++)
+			rc = aur_llm_stream_feed(st, s + i, 1, err, sizeof(err));
+		CHECK(rc == 0 && aur_llm_stream_finish(st, &res, err, sizeof(err)) == 0);
+		CHECK(strcmp(res.text, "Disk \xc3\xa9 full on db-1.") == 0 && llm_calls_are(res.tool_calls, llm_want_calls));
+		aur_llm_result_release(&res);
+		aur_llm_stream_free(st);
+	}
+	/* every truncation either fails with -EPROTO or, past the end marker, gives it all:
+	 * never a shortened answer taken as whole */
+	bad = 0;
+	for (size_t cut = 0; cut < n && !bad; cut++) {
+		int rc = llm_parse(p, s, cut, cut, cut, &res, &t, err, sizeof(err));
+
+		if (rc != -EPROTO &&
+		    !(rc == 0 && strcmp(res.text, "Disk \xc3\xa9 full on db-1.") == 0 &&
+		      llm_calls_are(res.tool_calls, llm_want_calls))) {
+			printf("FAIL %s: truncated at %zu: rc %d text \"%s\"\n", aur_llm_provider_name(p), cut, rc,
+			       res.text ? res.text : "");
+			bad = 1;
+		}
+		aur_llm_result_release(&res);
+	}
+	CHECK(!bad);
+	/* cut after the first whole event: the end marker is what is missing */
+	n = (size_t)(strstr(s, "\n\n") - s) + 2;
+	CHECK(llm_parse(p, s, n, n, n, &res, &t, err, sizeof(err)) == -EPROTO);
+	CHECK(strstr(err, "truncated") != NULL);
+	aur_llm_result_release(&res);
+}
+
+/* CRLF and lone-CR line ends are SSE too */
+static void test_llm_line_ends(enum aur_llm_provider p, const char *s)
+{
+	struct aur_buf crlf;
+	struct aur_buf cr;
+	struct aur_llm_result res;
+	struct llm_text t;
+	char err[256] = "";
+
+	aur_buf_init(&crlf, 0);
+	aur_buf_init(&cr, 0);
+	for (const char *c = s; *c; c++) {
+		aur_buf_add(&crlf, *c == '\n' ? "\r\n" : c, *c == '\n' ? 2 : 1);
+		aur_buf_add(&cr, *c == '\n' ? "\r" : c, 1);
+	}
+	for (size_t a = 0; a <= crlf.len; a += 1) {
+		int rc = llm_parse(p, crlf.data, crlf.len, a, a, &res, &t, err, sizeof(err));
+
+		if (rc != 0 || !llm_calls_are(res.tool_calls, llm_want_calls)) {
+			printf("FAIL CRLF split at %zu: %s\n", a, err);
+			failed++;
+			aur_llm_result_release(&res);
+			break;
+		}
+		aur_llm_result_release(&res);
+	}
+	CHECK(llm_parse(p, cr.data, cr.len, cr.len / 3, cr.len / 2, &res, &t, err, sizeof(err)) == 0);
+	CHECK(strcmp(res.text, "Disk \xc3\xa9 full on db-1.") == 0 && llm_calls_are(res.tool_calls, llm_want_calls));
+	aur_llm_result_release(&res);
+	aur_buf_release(&crlf);
+	aur_buf_release(&cr);
+}
+
+static int llm_one(enum aur_llm_provider p, const char *s, struct aur_llm_result *res, char *err, size_t errlen)
+{
+	struct llm_text t;
+
+	return llm_parse(p, s, strlen(s), 0, 0, res, &t, err, errlen);
+}
+
+static void test_llm_bad_streams(void)
+{
+	struct aur_llm_result res;
+	struct aur_llm_stream *st;
+	struct llm_text t;
+	char err[256] = "";
+	char big[3000];
+
+	/* not JSON */
+	CHECK(llm_one(AUR_LLM_OPENAI, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: {not json\n\n"
+		      "data: [DONE]\n\n", &res, err, sizeof(err)) == -EPROTO);
+	CHECK(strstr(err, "not a JSON object") != NULL);
+	aur_llm_result_release(&res);
+	CHECK(llm_one(AUR_LLM_ANTHROPIC, "event: message_start\ndata: [1,2]\n\n", &res, err, sizeof(err)) == -EPROTO);
+	aur_llm_result_release(&res);
+	/* an error event, with the provider's words */
+	CHECK(llm_one(AUR_LLM_ANTHROPIC, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
+		      "\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n", &res, err, sizeof(err)) == -EIO);
+	CHECK(strstr(err, "overloaded_error: Overloaded") != NULL);
+	aur_llm_result_release(&res);
+	CHECK(llm_one(AUR_LLM_OPENAI, "data: {\"error\":{\"message\":\"boom\"}}\n\n", &res, err, sizeof(err)) == -EIO);
+	aur_llm_result_release(&res);
+	/* a tool call index out of range, a delta for a block that is not a tool_use */
+	CHECK(llm_one(AUR_LLM_OPENAI, "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":64}]}}]}\n\n",
+		      &res, err, sizeof(err)) == -EPROTO);
+	aur_llm_result_release(&res);
+	CHECK(llm_one(AUR_LLM_ANTHROPIC, "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+		      "\"input_json_delta\",\"partial_json\":\"{\"}}\n\n", &res, err, sizeof(err)) == -EPROTO);
+	aur_llm_result_release(&res);
+	/* arguments that are not JSON are reported, not dropped */
+	CHECK(llm_one(AUR_LLM_OPENAI, "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"x\","
+		      "\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\": \"}}]},\"finish_reason\":"
+		      "\"tool_calls\"}]}\n\ndata: [DONE]\n\n", &res, err, sizeof(err)) == 0);
+	{
+		jv c = jv_array_get(jv_copy(res.tool_calls), 0);
+		jv args = jv_object_get(jv_copy(c), jv_string("arguments"));
+		jv why = jv_object_get(jv_copy(c), jv_string("error"));
+		jv text = jv_object_get(c, jv_string("arguments_text"));
+
+		CHECK(jv_get_kind(args) == JV_KIND_NULL);
+		CHECK(jv_get_kind(why) == JV_KIND_STRING && strstr(jv_string_value(why), "not valid JSON"));
+		CHECK(jv_get_kind(text) == JV_KIND_STRING && strcmp(jv_string_value(text), "{\"a\": ") == 0);
+		jv_free(args);
+		jv_free(why);
+		jv_free(text);
+	}
+	aur_llm_result_release(&res);
+	/* bounds: one event, the whole answer */
+	memset(big, 'x', sizeof(big));
+	st = aur_llm_stream_new(AUR_LLM_OPENAI, 0, 1024, NULL, NULL);
+	CHECK(aur_llm_stream_feed(st, "data: \"", 7, err, sizeof(err)) == 0);
+	CHECK(aur_llm_stream_feed(st, big, sizeof(big), err, sizeof(err)) == -EPROTO);
+	CHECK(strstr(err, "longer than 1024") != NULL);
+	/* sticky */
+	CHECK(aur_llm_stream_feed(st, "\n\n", 2, err, sizeof(err)) == -EPROTO);
+	aur_llm_stream_free(st);
+	st = aur_llm_stream_new(AUR_LLM_OPENAI, 2048, 0, NULL, NULL);
+	CHECK(aur_llm_stream_feed(st, big, 2000, err, sizeof(err)) == 0);
+	CHECK(aur_llm_stream_feed(st, big, 100, err, sizeof(err)) == -EPROTO);
+	CHECK(strstr(err, "larger than 2048") != NULL);
+	aur_llm_stream_free(st);
+	/* the text callback can stop the stream */
+	memset(&t, 0, sizeof(t));
+	t.len = sizeof(t.buf) - 1;
+	st = aur_llm_stream_new(AUR_LLM_OPENAI, 0, 0, llm_collect, &t);
+	CHECK(aur_llm_stream_feed(st, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n", 48, err,
+				  sizeof(err)) == -E2BIG);
+	aur_llm_stream_free(st);
+	/* an empty answer is truncated */
+	CHECK(llm_one(AUR_LLM_ANTHROPIC, "", &res, err, sizeof(err)) == -EPROTO);
+	aur_llm_result_release(&res);
+	/* a last event without its blank line still counts */
+	CHECK(llm_one(AUR_LLM_OPENAI, "data: {\"choices\":[{\"delta\":{\"content\":\"ok\"},\"finish_reason\":"
+		      "\"stop\"}]}", &res, err, sizeof(err)) == 0);
+	CHECK(strcmp(res.text, "ok") == 0 && strcmp(res.stop, "end") == 0);
+	aur_llm_result_release(&res);
+}
+
+static int llm_body_is(const struct aur_llm_config *cfg, const char *msgs, const char *tools, const char *want)
+{
+	jv m = jv_parse(msgs);
+	jv t = jv_parse(tools);
+	jv body = jv_invalid();
+	char err[256] = "";
+	int ok;
+
+	ok = aur_llm_request_body(cfg, m, t, &body, err, sizeof(err)) == 0 && jv_equal(jv_copy(body), jv_parse(want));
+	if (!ok) {
+		jv d = jv_dump_string(jv_copy(body), 0);
+
+		printf("request body: %s (%s)\n", jv_is_valid(d) ? jv_string_value(d) : "invalid", err);
+		jv_free(d);
+	}
+	jv_free(body);
+	jv_free(m);
+	jv_free(t);
+	return ok;
+}
+
+static void test_llm_request(void)
+{
+	static const char msgs[] =
+		"[{\"role\":\"system\",\"content\":\"You investigate.\"},"
+		"{\"role\":\"user\",\"content\":\"Incident 7\"},"
+		"{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"id\":\"c1\",\"name\":\"df\",\"arguments\":{\"h\":true}},"
+		"{\"id\":\"c2\",\"name\":\"up\",\"arguments\":{}}]},"
+		"{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"98%\"},"
+		"{\"role\":\"tool\",\"tool_call_id\":\"c2\",\"content\":{\"up\":1}}]";
+	static const char tools[] = "[{\"name\":\"df\",\"description\":\"disk\",\"parameters\":{\"type\":\"object\"}}]";
+	struct aur_llm_config cfg = {.provider = AUR_LLM_OPENAI, .model = (char *)"m", .max_tokens = 100};
+	jv body = jv_invalid();
+	char err[256] = "";
+
+	CHECK(llm_body_is(&cfg, msgs, tools,
+			  "{\"model\":\"m\",\"max_tokens\":100,\"stream\":true,\"messages\":["
+			  "{\"role\":\"system\",\"content\":\"You investigate.\"},"
+			  "{\"role\":\"user\",\"content\":\"Incident 7\"},"
+			  "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
+			  "{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"df\",\"arguments\":\"{\\\"h\\\":true}\"}},"
+			  "{\"id\":\"c2\",\"type\":\"function\",\"function\":{\"name\":\"up\",\"arguments\":\"{}\"}}]},"
+			  "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"98%\"},"
+			  "{\"role\":\"tool\",\"tool_call_id\":\"c2\",\"content\":\"{\\\"up\\\":1}\"}],"
+			  "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"df\",\"description\":\"disk\","
+			  "\"parameters\":{\"type\":\"object\"}}}]}"));
+	cfg.provider = AUR_LLM_ANTHROPIC;
+	/* system at the top; both tool results in the one user turn after the tool uses */
+	CHECK(llm_body_is(&cfg, msgs, tools,
+			  "{\"model\":\"m\",\"max_tokens\":100,\"stream\":true,\"system\":\"You investigate.\",\"messages\":["
+			  "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Incident 7\"}]},"
+			  "{\"role\":\"assistant\",\"content\":["
+			  "{\"type\":\"tool_use\",\"id\":\"c1\",\"name\":\"df\",\"input\":{\"h\":true}},"
+			  "{\"type\":\"tool_use\",\"id\":\"c2\",\"name\":\"up\",\"input\":{}}]},"
+			  "{\"role\":\"user\",\"content\":["
+			  "{\"type\":\"tool_result\",\"tool_use_id\":\"c1\",\"content\":\"98%\"},"
+			  "{\"type\":\"tool_result\",\"tool_use_id\":\"c2\",\"content\":\"{\\\"up\\\":1}\"}]}],"
+			  "\"tools\":[{\"name\":\"df\",\"description\":\"disk\",\"input_schema\":{\"type\":\"object\"}}]}"));
+	/* malformed messages say which */
+	CHECK(aur_llm_request_body(&cfg, jv_parse("[{\"role\":\"robot\",\"content\":\"x\"}]"), jv_null(), &body, err,
+				   sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, "message 0") != NULL);
+	CHECK(aur_llm_request_body(&cfg, jv_parse("[{\"role\":\"tool\",\"content\":\"x\"}]"), jv_null(), &body, err,
+				   sizeof(err)) == -EINVAL);
+	CHECK(aur_llm_request_body(&cfg, jv_parse("[]"), jv_null(), &body, err, sizeof(err)) == -EINVAL);
+	CHECK(aur_llm_request_body(&cfg, jv_parse("[{\"role\":\"user\",\"content\":\"x\"}]"),
+				   jv_parse("[{\"name\":1}]"), &body, err, sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, "tool 0") != NULL);
+}
+
+static void test_llm_config(void)
+{
+	struct aur_llm_config cfg;
+	char err[256] = "";
+
+	CHECK(aur_llm_config_parse(jv_parse("{\"provider\":\"anthropic\",\"model\":\"claude\",\"api_key_env\":\"K\"}"),
+				   &cfg, err, sizeof(err)) == 0);
+	CHECK(cfg.provider == AUR_LLM_ANTHROPIC && strcmp(cfg.url, "https://api.anthropic.com/v1") == 0);
+	CHECK(strcmp(cfg.key_env, "K") == 0 && cfg.key_file == NULL);
+	aur_llm_config_release(&cfg);
+	CHECK(aur_llm_config_parse(jv_parse("{\"provider\":\"ollama\",\"model\":\"llama3\"}"), &cfg, err,
+				   sizeof(err)) == 0);
+	CHECK(cfg.provider == AUR_LLM_OPENAI && strcmp(cfg.url, "http://127.0.0.1:11434/v1") == 0);
+	aur_llm_config_release(&cfg);
+	/* a key in the configuration itself is refused, and not echoed */
+	CHECK(aur_llm_config_parse(jv_parse("{\"model\":\"m\",\"api_key\":\"sk-secret\"}"), &cfg, err,
+				   sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, "api_key_file") != NULL && strstr(err, "sk-secret") == NULL);
+	CHECK(aur_llm_config_parse(jv_parse("{\"model\":\"m\",\"modle\":\"x\"}"), &cfg, err, sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, "modle") != NULL);
+	CHECK(aur_llm_config_parse(jv_parse("{\"provider\":\"azure\"}"), &cfg, err, sizeof(err)) == -EINVAL);
+	CHECK(aur_llm_config_parse(jv_parse("{\"model\":\"m\",\"url\":\"file:///etc/passwd\"}"), &cfg, err,
+				   sizeof(err)) == -EINVAL);
+	CHECK(aur_llm_config_parse(jv_parse("{\"model\":\"m\",\"max_tokens\":0}"), &cfg, err, sizeof(err)) == -EINVAL);
+	CHECK(aur_llm_config_parse(jv_parse("[]"), &cfg, err, sizeof(err)) == -EINVAL);
+}
+
+static void test_llm(void)
+{
+	test_llm_splits(AUR_LLM_OPENAI, llm_openai_stream);
+	test_llm_splits(AUR_LLM_ANTHROPIC, llm_anthropic_stream);
+	test_llm_line_ends(AUR_LLM_OPENAI, llm_openai_stream);
+	test_llm_line_ends(AUR_LLM_ANTHROPIC, llm_anthropic_stream);
+	test_llm_bad_streams();
+	test_llm_request();
+	test_llm_config();
+}
+
+struct llm_deltas {
+	jv list;
+};
+
+static int llm_delta(void *arg, const char *text, size_t len)
+{
+	struct llm_deltas *d = arg;
+
+	d->list = jv_array_append(d->list, jv_string_sized(text, (int)len));
+	return 0;
+}
+
+static const char *llm_errname(int rc)
+{
+	switch (rc) {
+	case 0:
+		return "ok";
+	case -ETIMEDOUT:
+		return "ETIMEDOUT";
+	case -EAGAIN:
+		return "EAGAIN";
+	case -EPROTO:
+		return "EPROTO";
+	case -EIO:
+		return "EIO";
+	case -EACCES:
+		return "EACCES";
+	case -EINVAL:
+		return "EINVAL";
+	default:
+		return "other";
+	}
+}
+
+/*
+ * unit-tests llm-chat FILE: one aur_llm_chat call as FILE says
+ * ({config, messages, tools, timeout_ms}); prints {rc, error, text, deltas,
+ * tool_calls, stop, status, attempts, elapsed_ms} on stdout, the error on
+ * stderr; exits 0 when the call succeeded, 1 when it failed, 2 on misuse.
+ */
+static int llm_chat_main(const char *path)
+{
+	jv file = jv_load_file(path, 0);
+	jv req = jv_invalid();
+	jv out = jv_invalid();
+	struct aur_llm_config cfg;
+	struct aur_llm_result res;
+	struct llm_deltas d = {jv_array()};
+	char err[512] = "";
+	long long start;
+	int rc = -EINVAL;
+	int status = 2;
+
+	memset(&cfg, 0, sizeof(cfg));
+	aur_llm_result_init(&res);
+	if (jv_get_kind(file) != JV_KIND_ARRAY || jv_array_length(jv_copy(file)) != 1) {
+		fprintf(stderr, "unit-tests: llm-chat: %s is not one JSON object\n", path);
+		goto out;
+	}
+	req = jv_array_get(jv_copy(file), 0);
+	if (aur_llm_config_parse(jv_object_get(jv_copy(req), jv_string("config")), &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "unit-tests: llm-chat: %s\n", err);
+		goto out;
+	}
+	{
+		jv t = jv_object_get(jv_copy(req), jv_string("timeout_ms"));
+		long long timeout = jv_get_kind(t) == JV_KIND_NUMBER ? (long long)jv_number_value(t) : 10000;
+		jv msgs = jv_object_get(jv_copy(req), jv_string("messages"));
+		jv tools = jv_object_get(jv_copy(req), jv_string("tools"));
+
+		jv_free(t);
+		start = aur_time_mono_ms();
+		rc = aur_llm_chat(&cfg, msgs, tools, llm_delta, &d, start + timeout, &res, err, sizeof(err));
+		jv_free(msgs);
+		jv_free(tools);
+	}
+	out = JV_OBJECT(jv_string("rc"), jv_string(llm_errname(rc)), jv_string("error"), jv_string(err),
+			jv_string("text"), jv_string(res.text ? res.text : ""), jv_string("deltas"), d.list,
+			jv_string("tool_calls"), jv_copy(res.tool_calls), jv_string("stop"),
+			jv_string(res.stop ? res.stop : ""));
+	d.list = jv_invalid();
+	out = jv_object_set(out, jv_string("status"), jv_number(res.status));
+	out = jv_object_set(out, jv_string("attempts"), jv_number(res.attempts));
+	out = jv_object_set(out, jv_string("elapsed_ms"), jv_number((double)(aur_time_mono_ms() - start)));
+	{
+		jv line = jv_dump_string(out, 0);
+
+		out = jv_invalid();
+		printf("%s\n", jv_string_value(line));
+		jv_free(line);
+	}
+	if (rc < 0)
+		fprintf(stderr, "unit-tests: llm-chat: %s\n", err);
+	status = rc < 0 ? 1 : 0;
+out:
+	jv_free(d.list);
+	jv_free(out);
+	jv_free(req);
+	jv_free(file);
+	aur_llm_result_release(&res);
+	aur_llm_config_release(&cfg);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		status = 2;
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "llm-chat") == 0)
+		return llm_chat_main(argv[2]);
 	test_time();
 	test_sha256_vectors();
 	test_hmac_rfc4231();
@@ -531,6 +1043,7 @@ int main(void)
 	test_form();
 	test_recent();
 	test_framing();
+	test_llm();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
