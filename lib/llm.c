@@ -1233,6 +1233,7 @@ int aur_llm_chat(const struct aur_llm_config *cfg, jv messages, jv tools, aur_ll
 	jv body = jv_invalid();
 	int retries = cfg->max_retries < 0 ? 0 : cfg->max_retries == 0 ? DEFAULT_RETRIES : cfg->max_retries;
 	long long backoff = BACKOFF_FIRST_MS;
+	int attempts = 0;
 	int rc;
 
 	memset(&a, 0, sizeof(a));
@@ -1310,9 +1311,8 @@ int aur_llm_chat(const struct aur_llm_config *cfg, jv messages, jv tools, aur_ll
 		/* the key goes to this host only: no redirects to follow elsewhere */
 		curl_easy_setopt(a.curl, CURLOPT_FOLLOWLOCATION, 0L);
 		cc = curl_easy_perform(a.curl);
-		res->attempts = attempt + 1;
+		attempts = attempt + 1;
 		curl_easy_getinfo(a.curl, CURLINFO_RESPONSE_CODE, &a.status);
-		res->status = (int)a.status;
 		if (cc == CURLE_WRITE_ERROR && a.stream_rc == -EPROTO && !a.event_stream) {
 			rc = fail(err, errlen, -EPROTO, "%s: HTTP %ld answer is not an event stream", url, a.status);
 			goto out;
@@ -1370,6 +1370,9 @@ out:
 		res->text = aur_xstrdup("");
 		res->stop = aur_xstrdup("");
 	}
+	/* set last: aur_llm_stream_finish fills res afresh */
+	res->attempts = attempts;
+	res->status = (int)a.status;
 	if (a.curl)
 		curl_easy_cleanup(a.curl);
 	/* curl_slist_free_all does not wipe: the header lines hold the key */
