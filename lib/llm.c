@@ -77,21 +77,32 @@ void aur_llm_config_release(struct aur_llm_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
+/* consumes v */
 static int cfg_string(jv v, const char *name, char **out, char *err, size_t errlen)
 {
-	if (jv_get_kind(v) != JV_KIND_STRING || jv_string_length_bytes(jv_copy(v)) == 0)
-		return fail(err, errlen, -EINVAL, "llm.%s must be a non-empty string", name);
-	free(*out);
-	*out = aur_xstrdup(jv_string_value(v));
-	return 0;
+	int rc = 0;
+
+	if (jv_get_kind(v) != JV_KIND_STRING || jv_string_length_bytes(jv_copy(v)) == 0) {
+		rc = fail(err, errlen, -EINVAL, "llm.%s must be a non-empty string", name);
+	} else {
+		free(*out);
+		*out = aur_xstrdup(jv_string_value(v));
+	}
+	jv_free(v);
+	return rc;
 }
 
+/* consumes v */
 static int cfg_number(jv v, const char *name, double lo, double hi, double *out, char *err, size_t errlen)
 {
+	int rc = 0;
+
 	if (jv_get_kind(v) != JV_KIND_NUMBER || jv_number_value(v) < lo || jv_number_value(v) > hi)
-		return fail(err, errlen, -EINVAL, "llm.%s must be a number from %.0f to %.0f", name, lo, hi);
-	*out = jv_number_value(v);
-	return 0;
+		rc = fail(err, errlen, -EINVAL, "llm.%s must be a number from %.0f to %.0f", name, lo, hi);
+	else
+		*out = jv_number_value(v);
+	jv_free(v);
+	return rc;
 }
 
 int aur_llm_config_parse(jv obj, struct aur_llm_config *cfg, char *err, size_t errlen)
@@ -206,7 +217,7 @@ void aur_llm_result_release(struct aur_llm_result *r)
 	jv_free(r->tool_calls);
 	r->text = NULL;
 	r->stop = NULL;
-	r->tool_calls = jv_array();
+	r->tool_calls = jv_null();
 }
 
 /* ---- request translation ---- */
@@ -342,7 +353,7 @@ static int translate_tools(const struct aur_llm_config *cfg, jv tools, jv *out, 
 		return 0;
 	if (!kind_is(tools, JV_KIND_ARRAY))
 		return fail(err, errlen, -EINVAL, "tools must be an array");
-	jv_array_foreach(jv_copy(tools), i, t)
+	jv_array_foreach(tools, i, t)
 	{
 		jv name = jv_object_get(jv_copy(t), jv_string("name"));
 		jv desc = jv_object_get(jv_copy(t), jv_string("description"));
@@ -388,7 +399,7 @@ int aur_llm_request_body(const struct aur_llm_config *cfg, jv messages, jv tools
 		fail(err, errlen, rc, "messages must be a non-empty array");
 		goto out;
 	}
-	jv_array_foreach(jv_copy(messages), i, m)
+	jv_array_foreach(messages, i, m)
 	{
 		jv role = kind_is(m, JV_KIND_OBJECT) ? jv_object_get(jv_copy(m), jv_string("role")) : jv_invalid();
 		const char *r = kind_is(role, JV_KIND_STRING) ? jv_string_value(role) : "";
@@ -680,7 +691,7 @@ static int openai_event(struct aur_llm_stream *s, jv ev)
 		calls = jv_object_get(jv_copy(delta), jv_string("tool_calls"));
 	}
 	if (kind_is(calls, JV_KIND_ARRAY)) {
-		jv_array_foreach(jv_copy(calls), i, tc)
+		jv_array_foreach(calls, i, tc)
 		{
 			jv idx = kind_is(tc, JV_KIND_OBJECT) ? jv_object_get(jv_copy(tc), jv_string("index"))
 							    : jv_invalid();
@@ -1318,6 +1329,7 @@ int aur_llm_chat(const struct aur_llm_config *cfg, jv messages, jv tools, aur_ll
 			goto out;
 		}
 		if (cc == CURLE_WRITE_ERROR && a.stream_rc < 0) {
+			aur_llm_result_release(res);
 			aur_llm_stream_finish(a.stream, res, msg, sizeof(msg));
 			redact(msg, sizeof(msg), key);
 			rc = fail(err, errlen, a.stream_rc, "%s: %s", url, msg);
@@ -1329,6 +1341,7 @@ int aur_llm_chat(const struct aur_llm_config *cfg, jv messages, jv tools, aur_ll
 			goto out;
 		}
 		if (cc == CURLE_OK && a.status >= 200 && a.status <= 299) {
+			aur_llm_result_release(res);
 			rc = aur_llm_stream_finish(a.stream, res, msg, sizeof(msg));
 			if (rc < 0) {
 				redact(msg, sizeof(msg), key);
@@ -1369,6 +1382,7 @@ out:
 		aur_llm_result_release(res);
 		res->text = aur_xstrdup("");
 		res->stop = aur_xstrdup("");
+		res->tool_calls = jv_array();
 	}
 	/* set last: aur_llm_stream_finish fills res afresh */
 	res->attempts = attempts;

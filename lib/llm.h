@@ -91,7 +91,7 @@ struct aur_llm_result {
 
 /* Fill r as empty (tool_calls an empty array). */
 void aur_llm_result_init(struct aur_llm_result *r);
-/* Free r's contents. NULL-safe; r may be released twice. */
+/* Free r's contents (tool_calls becomes null). NULL-safe; r may be released twice. */
 void aur_llm_result_release(struct aur_llm_result *r);
 
 /*
@@ -140,7 +140,7 @@ int aur_llm_chat(const struct aur_llm_config *cfg, jv messages, jv tools, aur_ll
  * out of range), -EIO (an error event), or what on_text returned; err says
  * which. After a failure the parser refuses further input with the same code.
  * aur_llm_stream_finish: at the end of the bytes; moves the result into res
- * (initialized here). 0, or -EPROTO when the stream stopped before its end
+ * (initialized here: whatever res held is not freed; release it first). 0, or -EPROTO when the stream stopped before its end
  * ([DONE] or a finish_reason for OpenAI, message_stop for Anthropic).
  */
 struct aur_llm_stream;

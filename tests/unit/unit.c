@@ -835,6 +835,20 @@ static int llm_body_is(const struct aur_llm_config *cfg, const char *msgs, const
 	return ok;
 }
 
+/* aur_llm_request_body's return for messages and tools given as JSON text */
+static int llm_body_rc(const struct aur_llm_config *cfg, const char *msgs, const char *tools, char *err, size_t errlen)
+{
+	jv m = jv_parse(msgs);
+	jv t = jv_parse(tools);
+	jv body = jv_invalid();
+	int rc = aur_llm_request_body(cfg, m, t, &body, err, errlen);
+
+	jv_free(body);
+	jv_free(m);
+	jv_free(t);
+	return rc;
+}
+
 static void test_llm_request(void)
 {
 	static const char msgs[] =
@@ -846,7 +860,6 @@ static void test_llm_request(void)
 		"{\"role\":\"tool\",\"tool_call_id\":\"c2\",\"content\":{\"up\":1}}]";
 	static const char tools[] = "[{\"name\":\"df\",\"description\":\"disk\",\"parameters\":{\"type\":\"object\"}}]";
 	struct aur_llm_config cfg = {.provider = AUR_LLM_OPENAI, .model = (char *)"m", .max_tokens = 100};
-	jv body = jv_invalid();
 	char err[256] = "";
 
 	CHECK(llm_body_is(&cfg, msgs, tools,
@@ -873,14 +886,12 @@ static void test_llm_request(void)
 			  "{\"type\":\"tool_result\",\"tool_use_id\":\"c2\",\"content\":\"{\\\"up\\\":1}\"}]}],"
 			  "\"tools\":[{\"name\":\"df\",\"description\":\"disk\",\"input_schema\":{\"type\":\"object\"}}]}"));
 	/* malformed messages say which */
-	CHECK(aur_llm_request_body(&cfg, jv_parse("[{\"role\":\"robot\",\"content\":\"x\"}]"), jv_null(), &body, err,
-				   sizeof(err)) == -EINVAL);
+	CHECK(llm_body_rc(&cfg, "[{\"role\":\"robot\",\"content\":\"x\"}]", "null", err, sizeof(err)) == -EINVAL);
 	CHECK(strstr(err, "message 0") != NULL);
-	CHECK(aur_llm_request_body(&cfg, jv_parse("[{\"role\":\"tool\",\"content\":\"x\"}]"), jv_null(), &body, err,
-				   sizeof(err)) == -EINVAL);
-	CHECK(aur_llm_request_body(&cfg, jv_parse("[]"), jv_null(), &body, err, sizeof(err)) == -EINVAL);
-	CHECK(aur_llm_request_body(&cfg, jv_parse("[{\"role\":\"user\",\"content\":\"x\"}]"),
-				   jv_parse("[{\"name\":1}]"), &body, err, sizeof(err)) == -EINVAL);
+	CHECK(llm_body_rc(&cfg, "[{\"role\":\"tool\",\"content\":\"x\"}]", "null", err, sizeof(err)) == -EINVAL);
+	CHECK(llm_body_rc(&cfg, "[]", "null", err, sizeof(err)) == -EINVAL);
+	CHECK(llm_body_rc(&cfg, "[{\"role\":\"user\",\"content\":\"x\"}]", "[{\"name\":1}]", err,
+			  sizeof(err)) == -EINVAL);
 	CHECK(strstr(err, "tool 0") != NULL);
 }
 
@@ -976,7 +987,9 @@ static int llm_chat_main(const char *path)
 	int status = 2;
 
 	memset(&cfg, 0, sizeof(cfg));
-	aur_llm_result_init(&res);
+	/* empty until aur_llm_chat fills it, and releasable before */
+	memset(&res, 0, sizeof(res));
+	res.tool_calls = jv_null();
 	if (jv_get_kind(file) != JV_KIND_ARRAY || jv_array_length(jv_copy(file)) != 1) {
 		fprintf(stderr, "unit-tests: llm-chat: %s is not one JSON object\n", path);
 		goto out;
