@@ -19,6 +19,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "jvio.h"
 #include "llm.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -860,12 +861,11 @@ static int dispatch(struct aur_llm_stream *s)
 	}
 	if (s->done)
 		goto out; /* after the end, nothing more is the answer */
-	ev = jv_parse_sized(s->data.data ? s->data.data : "", (int)s->data.len);
+	/* lib/jvio, not jv_parse_sized: libjq 1.6's parser leaks on some malformed text */
+	if (aur_jvio_parse(s->data.data ? s->data.data : "", s->data.len, &ev, NULL, 0) < 0)
+		ev = jv_invalid();
 	if (!kind_is(ev, JV_KIND_OBJECT)) {
-		if (!jv_is_valid(ev))
-			jv_free(jv_invalid_get_msg(ev));
-		else
-			jv_free(ev);
+		jv_free(ev);
 		rc = sfail(s, -EPROTO, "an event's data is not a JSON object (%zu bytes from \"%.40s\")", s->data.len,
 			   s->data.data ? s->data.data : "");
 		goto out;
@@ -910,13 +910,13 @@ static int line(struct aur_llm_stream *s)
 int aur_llm_stream_feed(struct aur_llm_stream *s, const char *data, size_t len, char *err, size_t errlen)
 {
 	size_t i = 0;
+	size_t whole = len;
 
 	if (s->rc < 0)
 		goto out;
-	if (len > s->max_total - s->total || s->total + len > s->max_total) {
-		sfail(s, -EPROTO, "answer larger than %zu bytes", s->max_total);
-		goto out;
-	}
+	/* the bytes up to the limit are parsed first, so any split fails the same way */
+	if (len > s->max_total - s->total)
+		len = s->max_total - s->total;
 	s->total += len;
 	while (i < len) {
 		const char *eol = NULL;
@@ -947,6 +947,8 @@ int aur_llm_stream_feed(struct aur_llm_stream *s, const char *data, size_t len, 
 			goto out;
 		aur_buf_reset(&s->line);
 	}
+	if (s->rc == 0 && len < whole)
+		sfail(s, -EPROTO, "answer larger than %zu bytes", s->max_total);
 out:
 	if (s->rc < 0)
 		fail(err, errlen, s->rc, "%s", s->errmsg);
@@ -960,6 +962,7 @@ static jv calls_result(struct aur_llm_stream *s)
 
 	for (int i = 0; i < s->ncalls; i++) {
 		struct call *c = &s->calls[i];
+		char why[200] = "";
 		jv args;
 		jv o;
 
@@ -971,23 +974,19 @@ static jv calls_result(struct aur_llm_stream *s)
 			args = jv_copy(c->input);
 		else if (c->args.len == 0)
 			args = jv_object(); /* a call without arguments: {} */
-		else
-			args = jv_parse_sized(c->args.data, (int)c->args.len);
+		else if (aur_jvio_parse(c->args.data, c->args.len, &args, why, sizeof(why)) < 0)
+			args = jv_invalid();
 		if (kind_is(args, JV_KIND_OBJECT)) {
 			o = jv_object_set(o, jv_string("arguments"), args);
 		} else {
-			jv msg = jv_is_valid(args) ? jv_invalid() : jv_invalid_get_msg(jv_copy(args));
-			jv why = jv_is_valid(args) ? jv_string("arguments are JSON but not an object")
-			       : jv_string_fmt("arguments are not valid JSON: %.200s",
-					       kind_is(msg, JV_KIND_STRING) ? jv_string_value(msg) : "unparsable");
-
-			jv_free(msg);
+			o = jv_object_set(o, jv_string("error"),
+					  jv_is_valid(args) ? jv_string("arguments are JSON but not an object")
+							    : jv_string_fmt("arguments are not valid JSON: %s", why));
 			jv_free(args);
 			o = jv_object_set(o, jv_string("arguments"), jv_null());
 			o = jv_object_set(o, jv_string("arguments_text"),
 					  jv_string_sized(c->args.data ? c->args.data : "",
 							  (int)(c->args.len < MAX_ARGS_TEXT ? c->args.len : MAX_ARGS_TEXT)));
-			o = jv_object_set(o, jv_string("error"), why);
 		}
 		out = jv_array_append(out, o);
 	}
@@ -1216,9 +1215,11 @@ static char *endpoint(const struct aur_llm_config *cfg)
 /* the provider's message from an error body, or the body's start when it is not JSON */
 static void body_message(const struct aur_buf *b, char *out, size_t outlen)
 {
-	jv e = jv_parse_sized(b->data ? b->data : "", (int)b->len);
+	jv e = jv_invalid();
 	size_t k = 0;
 
+	if (aur_jvio_parse(b->data ? b->data : "", b->len, &e, NULL, 0) < 0)
+		e = jv_invalid();
 	if (kind_is(e, JV_KIND_OBJECT)) {
 		error_message(e, out, outlen);
 	} else {
