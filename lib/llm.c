@@ -670,10 +670,9 @@ static int openai_event(struct aur_llm_stream *s, jv ev)
 	jv delta = jv_invalid();
 	jv calls = jv_invalid();
 	jv fin = jv_invalid();
-	jv e = jv_invalid();
+	jv e = jv_object_get(jv_copy(ev), jv_string("error"));
 	int rc = 0;
 
-	e = jv_object_get(jv_copy(ev), jv_string("error"));
 	if (kind_is(e, JV_KIND_OBJECT) || kind_is(e, JV_KIND_STRING)) {
 		char msg[MAX_PROVIDER_MSG + 64];
 
@@ -1055,8 +1054,8 @@ static int load_key(const struct aur_llm_config *cfg, char *key, char *err, size
 	return 0;
 }
 
-/* replace every copy of key in s by [redacted] (in place, s stays NUL-terminated) */
-static void redact(char *s, size_t cap, const char *key)
+/* replace every copy of key in s by [redacted] (in place: s never grows) */
+static void redact(char *s, const char *key)
 {
 	static const char mark[] = "[redacted]";
 	size_t klen = strlen(key);
@@ -1075,7 +1074,6 @@ static void redact(char *s, size_t cap, const char *key)
 			memset(p, '*', klen);
 		}
 	}
-	(void)cap;
 }
 
 struct attempt {
@@ -1225,7 +1223,7 @@ static void body_message(const struct aur_buf *b, char *out, size_t outlen)
 	} else {
 		jv_free(e);
 		/* printable bytes only: an error page may hold anything */
-		for (size_t i = 0; i < b->len && k + 1 < outlen && k < 120; i++)
+		for (size_t i = 0; b->data && i < b->len && k + 1 < outlen && k < 120; i++)
 			out[k++] = isprint((unsigned char)b->data[i]) ? b->data[i] : ' ';
 		out[k] = '\0';
 		if (k == 0)
@@ -1332,7 +1330,7 @@ int aur_llm_chat(const struct aur_llm_config *cfg, jv messages, jv tools, aur_ll
 		if (cc == CURLE_WRITE_ERROR && a.stream_rc < 0) {
 			aur_llm_result_release(res);
 			aur_llm_stream_finish(a.stream, res, msg, sizeof(msg));
-			redact(msg, sizeof(msg), key);
+			redact(msg, key);
 			rc = fail(err, errlen, a.stream_rc, "%s: %s", url, msg);
 			goto out;
 		}
@@ -1345,7 +1343,7 @@ int aur_llm_chat(const struct aur_llm_config *cfg, jv messages, jv tools, aur_ll
 			aur_llm_result_release(res);
 			rc = aur_llm_stream_finish(a.stream, res, msg, sizeof(msg));
 			if (rc < 0) {
-				redact(msg, sizeof(msg), key);
+				redact(msg, key);
 				fail(err, errlen, rc, "%s: %s", url, msg);
 			}
 			goto out;
@@ -1358,7 +1356,7 @@ int aur_llm_chat(const struct aur_llm_config *cfg, jv messages, jv tools, aur_ll
 			char pm[MAX_PROVIDER_MSG + 64];
 
 			body_message(&a.errbody, pm, sizeof(pm));
-			redact(pm, sizeof(pm), key);
+			redact(pm, key);
 			snprintf(msg, sizeof(msg), "HTTP %ld: %s", a.status, pm);
 			rc = retry ? -EAGAIN
 			   : a.status == 401 || a.status == 403 ? -EACCES

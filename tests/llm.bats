@@ -267,3 +267,12 @@ received() {
 	run -0 jq -s 'length' "$BATS_TEST_TMPDIR/requests.jsonl"
 	assert_output 1
 }
+
+@test "a refused connection is retried, then EIO" {
+	standin '[]'
+	local port
+	port=$(free_port)
+	request "$BATS_TEST_TMPDIR/req.json" openai ".config.url = \"http://127.0.0.1:$port/v1\" | .config.max_retries = 1"
+	run -1 --separate-stderr unit-tests llm-chat "$BATS_TEST_TMPDIR/req.json"
+	jq -en --argjson r "$output" '$r | .rc == "EIO" and .attempts == 2 and (.error | test("retries exhausted"))'
+}
