@@ -1020,10 +1020,14 @@ out:
 
 /* ---- the HTTP call ---- */
 
-/* the key from its file or variable into key[MAX_KEY]; "" when none is configured */
+/* the key from its file or variable into key[MAX_KEY]; "" when none is configured. A key
+ * with a control character is refused: it would end the header line it is sent in. */
 static int load_key(const struct aur_llm_config *cfg, char *key, char *err, size_t errlen)
 {
+	const char *from = cfg->key_env ? "variable" : "file";
+	const char *name = cfg->key_env ? cfg->key_env : cfg->key_file;
 	size_t n = 0;
+	int rc = -EINVAL;
 	FILE *f;
 
 	key[0] = '\0';
@@ -1031,27 +1035,38 @@ static int load_key(const struct aur_llm_config *cfg, char *key, char *err, size
 		const char *v = getenv(cfg->key_env);
 
 		n = v ? strlen(v) : 0;
-		if (n == 0 || n >= MAX_KEY)
-			return fail(err, errlen, -EINVAL, "the api key variable %.64s is unset, empty or too long",
-				    cfg->key_env);
+		if (n == 0 || n >= MAX_KEY) {
+			fail(err, errlen, rc, "the api key variable %.64s is unset, empty or too long", name);
+			goto out;
+		}
 		memcpy(key, v, n + 1);
 	} else if (cfg->key_file) {
 		f = fopen(cfg->key_file, "r");
-		if (!f)
-			return fail(err, errlen, -EINVAL, "cannot read the api key file %.200s: %s", cfg->key_file,
-				    strerror(errno));
+		if (!f) {
+			fail(err, errlen, rc, "cannot read the api key file %.200s: %s", name, strerror(errno));
+			goto out;
+		}
 		n = fread(key, 1, MAX_KEY - 1, f);
 		fclose(f);
 		key[n] = '\0';
 		while (n > 0 && isspace((unsigned char)key[n - 1]))
 			key[--n] = '\0';
-		if (n == 0 || strlen(key) != n || strpbrk(key, "\r\n")) {
-			aur_wipe(key, MAX_KEY);
-			return fail(err, errlen, -EINVAL, "the api key file %.200s is empty or not one line",
-				    cfg->key_file);
+		if (n == 0) {
+			fail(err, errlen, rc, "the api key file %.200s is empty", name);
+			goto out;
 		}
 	}
-	return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f) {
+			fail(err, errlen, rc, "the api key %s %.200s holds a control character or more than one line",
+			     from, name);
+			goto out;
+		}
+	rc = 0;
+out:
+	if (rc < 0)
+		aur_wipe(key, MAX_KEY);
+	return rc;
 }
 
 /* replace every copy of key in s by [redacted] (in place: s never grows) */

@@ -276,3 +276,14 @@ received() {
 	run -1 --separate-stderr unit-tests llm-chat "$BATS_TEST_TMPDIR/req.json"
 	jq -en --argjson r "$output" '$r | .rc == "EIO" and .attempts == 2 and (.error | test("retries exhausted"))'
 }
+
+@test "a key of two lines is refused before anything is sent" {
+	standin '[{"text": ["never"]}]'
+	printf 'sk-first\nsk-second\n' >"$BATS_TEST_TMPDIR/key"
+	request "$BATS_TEST_TMPDIR/req.json" openai
+	run -1 --separate-stderr unit-tests llm-chat "$BATS_TEST_TMPDIR/req.json"
+	jq -en --argjson r "$output" '$r | .rc == "EINVAL" and (.error | test("more than one line")) and .attempts == 0'
+	refute_output --partial sk-first
+	run -0 jq -s 'length' "$BATS_TEST_TMPDIR/requests.jsonl"
+	assert_output 0
+}
