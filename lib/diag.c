@@ -65,8 +65,6 @@ static void name_char(unsigned char c, char *buf, size_t len)
 {
 	if (c == '\n')
 		snprintf(buf, len, "a newline");
-	else if (c == '\t' || c == '\r')
-		snprintf(buf, len, "a control character");
 	else if (c < 0x20 || c == 0x7f)
 		snprintf(buf, len, "a control character");
 	else if (c >= 0x80)
@@ -446,7 +444,7 @@ static int deny_program(const char *prog, size_t argc, const char *const *argv,
 		if (w)
 			DENY("refused: `%s`: %s reads raw API paths or changes identity, and %s",
 			     cmdline, w, because);
-		if (!strcmp(prog, "k3s") && (argc < 2 || strcmp(argv[1], "kubectl")))
+		if (!strcmp(prog, "k3s") && (argc < 2 || strcmp(argv[1], "kubectl") != 0))
 			DENY("refused: `%s`: only `k3s kubectl` is run, and %s", cmdline, because);
 		if (!strcmp(prog, "k3s"))
 			argc--, argv++;
@@ -521,7 +519,7 @@ static int deny_program(const char *prog, size_t argc, const char *const *argv,
 				DENY("refused: `%s`: `%s` reads secrets or changes resources, and %s",
 				     cmdline, argv[i], because);
 	} else if (!strcmp(prog, "vault")) {
-		if (argc != 2 || (strcmp(argv[1], "status") && strcmp(argv[1], "version")))
+		if (argc != 2 || (strcmp(argv[1], "status") != 0 && strcmp(argv[1], "version") != 0))
 			DENY("refused: `%s`: vault reads secrets; only `vault status` is run, "
 			     "and %s", cmdline, because);
 	} else if (!strcmp(prog, "etcdctl")) {
@@ -572,8 +570,8 @@ static int deny_program(const char *prog, size_t argc, const char *const *argv,
 			DENY("refused: `%s`: curl %s sends data, carries credentials or writes "
 			     "files; only plain GETs are run, and %s", cmdline, w, because);
 		for (size_t i = 1; i < argc; i++)
-			if (strstr(argv[i], "://") && strncasecmp(argv[i], "http://", 7) &&
-			    strncasecmp(argv[i], "https://", 8))
+			if (strstr(argv[i], "://") && strncasecmp(argv[i], "http://", 7) != 0 &&
+			    strncasecmp(argv[i], "https://", 8) != 0)
 				DENY("refused: `%s`: curl fetches only http and https URLs, and %s",
 				     cmdline, because);
 	}
@@ -1232,15 +1230,13 @@ int aur_diag_run(const struct aur_diag_policy *p, const struct aur_diag_cmd *cmd
 			/* a failed poll falls through to the exit check; the deadline bounds it */
 			if (n > 0) {
 				ssize_t r = read(fds[0], chunk, sizeof(chunk));
-				if (r == 0) {
-					eof = 1;
-				} else if (r > 0) {
+				if (r > 0) {
 					size_t room = out.max - out.len;
 					size_t keep = (size_t)r < room ? (size_t)r : room;
 					if (keep)
 						aur_buf_add(&out, chunk, keep);
 					res->discarded += (size_t)r - keep;
-				} else if (errno != EINTR && errno != EAGAIN) {
+				} else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
 					eof = 1;
 				}
 				continue;

@@ -4,6 +4,7 @@
 # everything else is refused. Driven through `unit-tests diag-run ALLOWFILE
 # TIMEOUT_MS MAX_OUTPUT COMMAND`, which prints the result as one JSON object.
 
+# shellcheck disable=SC2016 # the jq filters quote commands in backquotes
 load helpers/common
 
 setup() {
@@ -41,9 +42,9 @@ result() {
 
 @test "diag: the command gets a clean environment, / as its directory, /dev/null as input and no other descriptors" {
 	export AURORA_DIAG_CANARY=leaked
-	exec 7>"$BATS_TEST_TMPDIR/fd7"
+	exec 7>"$BATS_TEST_TMPDIR/fd7" 8<"$ALLOW"
 	run -0 unit-tests diag-run "$ALLOW" 5000 0 "$DIAG/showenv"
-	exec 7>&-
+	exec 7>&- 8<&-
 	result '.exit_code == 0'
 	# the shell running the fixture adds PWD; nothing else beyond the four
 	result '[.output | split("\n")[] | select(test("^[A-Z_]+=")) | split("=")[0]]
@@ -51,7 +52,7 @@ result() {
 	result '.output | contains("HOME=/nonexistent\n")'
 	result '.output | contains("PATH=/usr/local/bin:/usr/bin:/bin\n")'
 	result '.output | contains("cwd=/\n") and contains("stdin=\n")'
-	result '.output | test("fds=0 1 2 3 \n")'
+	result '.output | contains("fd7=closed\nfd8=closed\n")'
 	refute_output --partial leaked
 }
 
