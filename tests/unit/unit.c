@@ -570,6 +570,8 @@ static void test_diag_policy(void)
 	CHECK(strstr(diag_policy_error("@timeout 0\n", err, sizeof(err)), "line 1: @timeout wants") != NULL);
 	CHECK(strstr(diag_policy_error("@timeout 600001\n", err, sizeof(err)), "line 1:") != NULL);
 	CHECK(strstr(diag_policy_error("@max-output 10k\n", err, sizeof(err)), "line 1:") != NULL);
+	CHECK(strstr(diag_policy_error("@max-output 1048577\n", err, sizeof(err)), "line 1:") != NULL);
+	CHECK(!strcmp(diag_policy_error("@max-output 1048576\n", err, sizeof(err)), ""));
 	CHECK(strstr(diag_policy_error("@env LD_PRELOAD=/x.so\n", err, sizeof(err)), "line 1: @env LD_PRELOAD") != NULL);
 	CHECK(strstr(diag_policy_error("@env PATH=/tmp\n", err, sizeof(err)), "line 1: @env PATH") != NULL);
 	CHECK(strstr(diag_policy_error("@shell /bin/sh\n", err, sizeof(err)), "unknown setting") != NULL);
@@ -734,6 +736,10 @@ static void test_diag_deny(void)
 		"find / -exec id", "openssl rsa -in /etc/x", "openssl enc -d",
 		"ip netns exec x id", "ip link set eth0 down", "sysctl -w vm.swappiness=1",
 		"sysctl vm.swappiness=1", "helm get values web", "helm uninstall web",
+		"aws lambda get-function-configuration --function-name x",
+		"curl --unix-socket /run/docker.sock http://d/containers/json",
+		"curl --url=file:///etc/hosts", "kubectl debug node/x -it --image=busybox",
+		"kubectl attach web-1", "k3s ctr images ls", "vault", "etcdctl get / --prefix",
 		NULL,
 	};
 	static const char *const not_denied[] = {
