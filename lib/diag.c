@@ -433,119 +433,119 @@ static int deny_program(const char *prog, size_t argc, const char *const *argv,
 
 	for (size_t i = 0; deny_programs[i]; i++)
 		if (name_is(prog, deny_programs[i]))
-			DENY("refused: `%s`: %s runs other programs, changes the machine or reads "
+			DENY("refused: `%s` because %s runs other programs, changes the machine or reads "
 			     "secrets, and %s", cmdline, prog, because);
 	if (!strncmp(prog, "mkfs", 4) || !strncmp(prog, "python", 6) || !strncmp(prog, "pip", 3))
-		DENY("refused: `%s`: %s is never run, and %s", cmdline, prog, because);
+		DENY("refused: `%s` because %s is never run, and %s", cmdline, prog, because);
 
 	if (!strcmp(prog, "kubectl") || !strcmp(prog, "oc") || !strcmp(prog, "k3s")) {
 		for (size_t i = 1; i < argc; i++)
 			if (has_ci(argv[i], "secret"))
-				DENY("refused: `%s`: it names secrets, and %s", cmdline, because);
+				DENY("refused: `%s` because it names secrets, and %s", cmdline, because);
 		w = bad_option(argc, argv, kubectl_bad_opts);
 		if (w)
-			DENY("refused: `%s`: %s reads raw API paths or changes identity, and %s",
+			DENY("refused: `%s` because %s reads raw API paths or changes identity, and %s",
 			     cmdline, w, because);
 		if (!strcmp(prog, "k3s") && (argc < 2 || strcmp(argv[1], "kubectl") != 0))
-			DENY("refused: `%s`: only `k3s kubectl` is run, and %s", cmdline, because);
+			DENY("refused: `%s` because only `k3s kubectl` is run, and %s", cmdline, because);
 		if (!strcmp(prog, "k3s"))
 			argc--, argv++;
 		if (!verb_allowed(argc, argv, kubectl_value_opts, kubectl_verbs, 0, &verb))
-			DENY("refused: `%s`: `%s` is not a read-only kubectl verb (get, describe, "
+			DENY("refused: `%s` because `%s` is not a read-only kubectl verb (get, describe, "
 			     "logs, top, events, ...), and %s", cmdline, verb, because);
 	} else if (!strcmp(prog, "helm")) {
 		if (!verb_allowed(argc, argv, kubectl_value_opts, helm_verbs, 0, &verb))
-			DENY("refused: `%s`: `%s` is not a read-only helm verb (list, status, "
+			DENY("refused: `%s` because `%s` is not a read-only helm verb (list, status, "
 			     "history), and %s", cmdline, verb, because);
 	} else if (!strcmp(prog, "systemctl") || !strcmp(prog, "service")) {
 		w = bad_option(argc, argv, systemctl_bad_opts);
 		if (w)
-			DENY("refused: `%s`: %s reaches another machine, and %s", cmdline, w, because);
+			DENY("refused: `%s` because %s reaches another machine, and %s", cmdline, w, because);
 		if (!strcmp(prog, "service")) {
 			if (!(argc == 2 && !strcmp(argv[1], "--status-all")) &&
 			    !(argc == 3 && !strcmp(argv[2], "status")))
-				DENY("refused: `%s`: only `service NAME status` is read-only, and %s",
+				DENY("refused: `%s` because only `service NAME status` is read-only, and %s",
 				     cmdline, because);
 		} else if (!verb_allowed(argc, argv, systemctl_value_opts, systemctl_verbs, 1,
 					 &verb)) {
-			DENY("refused: `%s`: `systemctl %s` changes the system; only status, show, "
+			DENY("refused: `%s` because `systemctl %s` changes the system; only status, show, "
 			     "cat, list-* and is-* are run, and %s", cmdline, verb, because);
 		}
 	} else if (!strcmp(prog, "journalctl")) {
 		w = bad_option(argc, argv, journalctl_bad_opts);
 		if (w)
-			DENY("refused: `%s`: %s changes the journal, and %s", cmdline, w, because);
+			DENY("refused: `%s` because %s changes the journal, and %s", cmdline, w, because);
 	} else if (!strcmp(prog, "git")) {
 		w = bad_option(argc, argv, git_bad_opts);
 		if (w)
-			DENY("refused: `%s`: %s runs commands or writes files, and %s", cmdline, w,
+			DENY("refused: `%s` because %s runs commands or writes files, and %s", cmdline, w,
 			     because);
 		if (!verb_allowed(argc, argv, git_value_opts, git_verbs, 0, &verb))
-			DENY("refused: `%s`: `git %s` is not a read-only git command (log, show, "
+			DENY("refused: `%s` because `git %s` is not a read-only git command (log, show, "
 			     "diff, blame, status, ...), and %s", cmdline, verb, because);
 	} else if (!strcmp(prog, "docker") || !strcmp(prog, "podman") ||
 		   !strcmp(prog, "nerdctl") || !strcmp(prog, "crictl")) {
 		w = bad_option(argc, argv, docker_bad_opts);
 		if (w)
-			DENY("refused: `%s`: %s reads credentials, and %s", cmdline, w, because);
+			DENY("refused: `%s` because %s reads credentials, and %s", cmdline, w, because);
 		if (!verb_allowed(argc, argv, docker_value_opts, docker_verbs, 0, &verb))
-			DENY("refused: `%s`: `%s %s` is not read-only (ps, logs, inspect, ...), "
+			DENY("refused: `%s` because `%s %s` is not read-only (ps, logs, inspect, ...), "
 			     "and %s", cmdline, prog, verb, because);
 	} else if (!strcmp(prog, "aws")) {
 		n = positionals(argc, argv, aws_value_opts, pos, 2);
 		if (bad_option(argc, argv, (const char *const[]){ "--with-decryption", NULL }))
-			DENY("refused: `%s`: --with-decryption reads secrets, and %s", cmdline,
+			DENY("refused: `%s` because --with-decryption reads secrets, and %s", cmdline,
 			     because);
 		if (n >= 1 && (!strcmp(argv[pos[0]], "secretsmanager") ||
 			       !strcmp(argv[pos[0]], "configure")))
-			DENY("refused: `%s`: aws %s reads secrets, and %s", cmdline, argv[pos[0]],
+			DENY("refused: `%s` because aws %s reads secrets, and %s", cmdline, argv[pos[0]],
 			     because);
 		if (n == 2 && !strcmp(argv[pos[0]], "s3") && !strcmp(argv[pos[1]], "ls"))
 			return 0;
 		if (n < 2)
-			DENY("refused: `%s`: an aws command needs a service and a read-only "
+			DENY("refused: `%s` because an aws command needs a service and a read-only "
 			     "operation, and %s", cmdline, because);
 		verb = argv[pos[1]];
 		if (in_list(verb, aws_secret_ops))
-			DENY("refused: `%s`: %s reads secrets or credentials, and %s", cmdline, verb,
+			DENY("refused: `%s` because %s reads secrets or credentials, and %s", cmdline, verb,
 			     because);
 		for (size_t i = 0; aws_read_prefix[i]; i++)
 			if (!strncmp(verb, aws_read_prefix[i], strlen(aws_read_prefix[i])))
 				return 0;
-		DENY("refused: `%s`: `%s` is not a read-only aws operation (describe-, get-, "
+		DENY("refused: `%s` because `%s` is not a read-only aws operation (describe-, get-, "
 		     "list-), and %s", cmdline, verb, because);
 	} else if (!strcmp(prog, "gcloud") || !strcmp(prog, "az")) {
 		for (size_t i = 1; i < argc; i++)
 			if (argv[i][0] != '-' && (in_list(argv[i], cloud_bad_words) ||
 						  has_ci(argv[i], "secret")))
-				DENY("refused: `%s`: `%s` reads secrets or changes resources, and %s",
+				DENY("refused: `%s` because `%s` reads secrets or changes resources, and %s",
 				     cmdline, argv[i], because);
 	} else if (!strcmp(prog, "vault")) {
 		if (argc != 2 || (strcmp(argv[1], "status") != 0 && strcmp(argv[1], "version") != 0))
-			DENY("refused: `%s`: vault reads secrets; only `vault status` is run, "
+			DENY("refused: `%s` because vault reads secrets; only `vault status` is run, "
 			     "and %s", cmdline, because);
 	} else if (!strcmp(prog, "etcdctl")) {
 		if (!verb_allowed(argc, argv, NULL, etcdctl_verbs, 0, &verb))
-			DENY("refused: `%s`: etcd holds the cluster's secrets; only endpoint, "
+			DENY("refused: `%s` because etcd holds the cluster's secrets; only endpoint, "
 			     "member and version are run, and %s", cmdline, because);
 	} else if (!strcmp(prog, "openssl")) {
 		if (argc < 2 || !in_list(argv[1], openssl_verbs))
-			DENY("refused: `%s`: only openssl s_client, x509, verify and version are "
+			DENY("refused: `%s` because only openssl s_client, x509, verify and version are "
 			     "run, and %s", cmdline, because);
 	} else if (!strcmp(prog, "ip")) {
 		for (size_t i = 1; i < argc; i++)
 			if (in_list(argv[i], ip_bad_words))
-				DENY("refused: `%s`: `ip ... %s` changes the network or runs a "
+				DENY("refused: `%s` because `ip ... %s` changes the network or runs a "
 				     "command, and %s", cmdline, argv[i], because);
 	} else if (!strcmp(prog, "sysctl")) {
 		for (size_t i = 1; i < argc; i++)
 			if (argv[i][0] == '-' || strchr(argv[i], '='))
-				DENY("refused: `%s`: only `sysctl NAME` is read-only, and %s",
+				DENY("refused: `%s` because only `sysctl NAME` is read-only, and %s",
 				     cmdline, because);
 	} else if (!strcmp(prog, "find")) {
 		w = bad_option(argc, argv, find_bad_opts);
 		if (w)
-			DENY("refused: `%s`: find %s runs commands, deletes or writes files, and %s",
+			DENY("refused: `%s` because find %s runs commands, deletes or writes files, and %s",
 			     cmdline, w, because);
 	} else if (in_list(prog, grep_programs)) {
 		w = short_cluster_with(argc, argv, "rRd");
@@ -553,10 +553,10 @@ static int deny_program(const char *prog, size_t argc, const char *const *argv,
 			w = bad_option(argc, argv, (const char *const[]){ "--recursive",
 				"--dereference-recursive", "--directories", NULL });
 		if (w)
-			DENY("refused: `%s`: %s searches whole directories, key files included, "
+			DENY("refused: `%s` because %s searches whole directories, key files included, "
 			     "and %s", cmdline, w, because);
 	} else if (!strcmp(prog, "rg") || !strcmp(prog, "ag") || !strcmp(prog, "ack")) {
-		DENY("refused: `%s`: %s searches whole directories, key files included, and %s",
+		DENY("refused: `%s` because %s searches whole directories, key files included, and %s",
 		     cmdline, prog, because);
 	} else if (!strcmp(prog, "curl")) {
 		w = bad_option(argc, argv, curl_bad_opts);
@@ -569,12 +569,12 @@ static int deny_program(const char *prog, size_t argc, const char *const *argv,
 		if (!w)
 			w = short_cluster_with(argc, argv, "d");
 		if (w)
-			DENY("refused: `%s`: curl %s sends data, carries credentials or writes "
+			DENY("refused: `%s` because curl %s sends data, carries credentials or writes "
 			     "files; only plain GETs are run, and %s", cmdline, w, because);
 		for (size_t i = 1; i < argc; i++)
 			if (strstr(argv[i], "://") && strncasecmp(argv[i], "http://", 7) != 0 &&
 			    strncasecmp(argv[i], "https://", 8) != 0)
-				DENY("refused: `%s`: curl fetches only http and https URLs, and %s",
+				DENY("refused: `%s` because curl fetches only http and https URLs, and %s",
 				     cmdline, because);
 	}
 	return 0;
@@ -597,10 +597,10 @@ int aur_diag_denied(size_t argc, const char *const *argv, char *reason, size_t l
 	for (size_t i = 0; i < argc; i++) {
 		for (size_t k = 0; metadata_hosts[k]; k++)
 			if (has_ci(argv[i], metadata_hosts[k]))
-				DENY("refused: `%s`: %s is a cloud metadata address, which hands out "
+				DENY("refused: `%s` because %s is a cloud metadata address, which hands out "
 				     "credentials, and %s", cmdline, metadata_hosts[k], because);
 		if (i > 0 && names_key_file(argv[i]))
-			DENY("refused: `%s`: `%s` names a key, credential or secret file, and %s",
+			DENY("refused: `%s` because `%s` names a key, credential or secret file, and %s",
 			     cmdline, argv[i], because);
 	}
 	return 0;
@@ -979,7 +979,7 @@ int aur_diag_check_argv(const struct aur_diag_policy *p, size_t argc, const char
 			if (!safe_char((unsigned char)argv[i][k])) {
 				char c[32];
 				name_char((unsigned char)argv[i][k], c, sizeof(c));
-				DENY("refused: %s in `%.64s`: commands run without a shell, so shell "
+				DENY("refused: %s in `%.64s` because commands run without a shell, so shell "
 				     "metacharacters, quotes and anything but letters, digits and "
 				     ". _ : / = @ , + %% - are refused, never interpreted", c, argv[i]);
 			}
@@ -1008,7 +1008,7 @@ int aur_diag_check_argv(const struct aur_diag_policy *p, size_t argc, const char
 		cmd->argc = argc;
 		return 0;
 	}
-	DENY("refused: `%s`: no rule of the allow-list %s permits it", cmdline,
+	DENY("refused: `%s` because no rule of the allow-list %s permits it", cmdline,
 	     p ? p->name : "(none)");
 }
 
@@ -1030,7 +1030,7 @@ int aur_diag_check(const struct aur_diag_policy *p, const char *text, struct aur
 		if (c != ' ' && c != '\t' && !safe_char(c)) {
 			char cn[32];
 			name_char(c, cn, sizeof(cn));
-			DENY("refused: %s in the command: commands run without a shell, so shell "
+			DENY("refused: %s in the command because commands run without a shell, so shell "
 			     "metacharacters, quotes and anything but letters, digits and "
 			     ". _ : / = @ , + %% - are refused, never interpreted", cn);
 		}

@@ -106,7 +106,7 @@ result() {
 		"/bin/echo diag x > $pwned" "/bin/echo diag x && touch $pwned" \
 		"/bin/echo diag 'x'" "/bin/echo diag *"; do
 		run -1 unit-tests diag-run "$ALLOW" 5000 0 "$c"
-		result '.refused | test("^refused: .* in the command: commands run without a shell")'
+		result '.refused | test("^refused: .* in the command because commands run without a shell")'
 	done
 	[ ! -e "$pwned" ]
 }
@@ -116,15 +116,15 @@ result() {
 		"aws secretsmanager get-secret-value --secret-id prod" "git push" \
 		"systemctl restart nginx" "env" "printenv" "cat /root/.ssh/id_rsa"; do
 		run -1 unit-tests diag-run "$ALLOW" 5000 0 "$c"
-		result '.refused | test("^refused: `.*`: .*the built-in deny list refuses it whatever the allow-list says$")'
+		result '.refused | test("^refused: `.*` because .*the built-in deny list refuses it whatever the allow-list says$")'
 	done
 }
 
 @test "diag: a command no rule names is refused" {
 	run -1 unit-tests diag-run "$ALLOW" 5000 0 "/bin/echo other"
-	result '.refused == "refused: `/bin/echo other`: no rule of the allow-list \($ENV.ALLOW) permits it"'
+	result '.refused == "refused: `/bin/echo other` because no rule of the allow-list \($ENV.ALLOW) permits it"'
 	run -1 unit-tests diag-run "$ALLOW" 5000 0 "sleep -1"
-	result '.refused | startswith("refused: `sleep -1`: no rule")'
+	result '.refused | startswith("refused: `sleep -1` because no rule")'
 }
 
 @test "diag: an allow-list with an error is a configuration error naming its line" {

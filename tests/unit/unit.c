@@ -623,7 +623,7 @@ static void test_diag_match(void)
 	}
 	CHECK(diag_check(p, "uname", why, sizeof(why)) == 0);
 	CHECK(diag_check(p, "uname -a", why, sizeof(why)) == -EPERM);
-	CHECK(strstr(why, "refused: `uname -a`: no rule of the allow-list test.conf permits it") == why);
+	CHECK(strstr(why, "refused: `uname -a` because no rule of the allow-list test.conf permits it") == why);
 	/* <arg> is one name: never an option, never a way up, never two words */
 	CHECK(diag_check(p, "ls -l -a", why, sizeof(why)) == -EPERM);
 	CHECK(diag_check(p, "ls -l ..", why, sizeof(why)) == -EPERM);
