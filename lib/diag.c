@@ -90,7 +90,8 @@ static void reasonf(char *reason, size_t len, const char *fmt, ...)
 	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
 	r = aur_diag_redact(tmp, strlen(tmp), &n, NULL);
-	snprintf(reason, len, "%s", r);
+	/* a redacted line can take the prefix with it; a reason keeps it */
+	snprintf(reason, len, "%s%s", strncmp(r, "refused: ", 9) != 0 ? "refused: " : "", r);
 	free(r);
 }
 
@@ -1374,28 +1375,79 @@ static const struct redact_re redact_res[] = {
 	{ "[A-Za-z][A-Za-z0-9+.-]*://[^/[:space:]:@]+:([^/[:space:]@]+)@", 0, 1 },
 };
 
+/* [a, b) of the line holding t[i]; b at the '\n' or len */
+static void line_at(const char *t, size_t len, size_t i, size_t *a, size_t *b)
+{
+	*a = i;
+	while (*a > 0 && t[*a - 1] != '\n')
+		(*a)--;
+	*b = i;
+	while (*b < len && t[*b] != '\n')
+		(*b)++;
+}
+
+static int line_has(const char *t, size_t a, size_t b, const char *w)
+{
+	size_t n = strlen(w);
+
+	for (size_t i = a; i + n <= b; i++)
+		if (!memcmp(t + i, w, n))
+			return 1;
+	return 0;
+}
+
+/* a line of nothing but base64 (a key's body), not empty */
+static int b64_line(const char *t, size_t a, size_t b)
+{
+	int any = 0;
+
+	for (size_t i = a; i < b; i++) {
+		unsigned char c = (unsigned char)t[i];
+		if (isalnum(c) || c == '+' || c == '/' || c == '=')
+			any = 1;
+		else if (c != '\r')
+			return 0;
+	}
+	return any;
+}
+
+/*
+ * Every line that says PRIVATE KEY goes, and with it the key: from a BEGIN
+ * line to the END line after it (or the end of the text, when the cap cut
+ * it); before an END line with no BEGIN (a mangled header), the base64
+ * lines just above it. The fuzzer found the mangled header.
+ */
 static void redact_key_blocks(const char *t, size_t len, struct spans *s)
 {
 	const char *p = t;
 
-	while ((p = strstr(p, "-----BEGIN ")) != NULL) {
-		const char *eol = strchr(p, '\n');
-		const char *head_end = strstr(p, "PRIVATE KEY-----");
-		const char *end;
+	while ((p = strstr(p, "PRIVATE KEY")) != NULL) {
+		size_t a, b, ea, eb;
+		const char *q;
 
-		if (!head_end || (eol && head_end > eol)) {
-			p += 11;
-			continue;
+		line_at(t, len, (size_t)(p - t), &a, &b);
+		if (line_has(t, a, b, "BEGIN")) {
+			eb = len;
+			for (q = t + b; (q = strstr(q, "PRIVATE KEY")) != NULL; q += 11) {
+				line_at(t, len, (size_t)(q - t), &ea, &eb);
+				if (line_has(t, ea, eb, "END"))
+					break;
+				eb = len;
+			}
+			b = eb;
+		} else if (line_has(t, a, b, "END")) {
+			while (a > 0) {
+				size_t pa, pb;
+				line_at(t, len, a - 1, &pa, &pb);
+				if (!b64_line(t, pa, pb))
+					break;
+				a = pa;
+			}
 		}
-		end = strstr(head_end + 16, "-----END ");
-		if (end) {
-			end = strstr(end, "PRIVATE KEY-----");
-			end = end ? end + 16 : t + len;
-		} else {
-			end = t + len; /* cut by the cap: the rest is key */
-		}
-		span_add(s, (size_t)(p - t), (size_t)(end - t));
-		p = end;
+		span_add(s, a, b);
+		p = t + (b < len ? b + 1 : len);
+		if (b >= len)
+			break;
 	}
 }
 

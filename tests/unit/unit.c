@@ -855,8 +855,14 @@ static void test_diag_redact(void)
 	CHECK(redacts_to("gh ghp_abcdefghijklmnopqrstuvwxyz0123 end", "gh [redacted] end"));
 	CHECK(redacts_to("postgres://app:pa55word@db:5432/x", "postgres://app:[redacted]@db:5432/x"));
 	CHECK(redacts_to(key, "a\n[redacted]\nb\n"));
-	CHECK(redacts_to(cut, "x [redacted]"));
+	CHECK(redacts_to(cut, "[redacted]"));
 	CHECK(redacts_to(cert, cert));
+	/* a mangled header: the body above the END line goes with it (the fuzzer's find) */
+	CHECK(redacts_to("x\n-----BEGIN RSA PRIVATE KEY--\nMIIE\n-----END RSA PRIVATE KEY-----\ny\n",
+			 "x\n[redacted]\ny\n"));
+	CHECK(redacts_to("x\nBEGIN KEY\nMIIEow==\nAAAA\n-----END PRIVATE KEY-----\ny\n",
+			 "x\nBEGIN KEY\n[redacted]\ny\n"));
+	CHECK(redacts_to("loading PRIVATE KEY from disk\nok\n", "[redacted]\nok\n"));
 	CHECK(redacts_to("signing key: Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MEFCQ0RFRkdISUpLTE1O\n",
 			 "signing key: [redacted]\n"));
 	/* runs that only look long are kept: paths, words, a commit on its own line */
