@@ -8,7 +8,7 @@
 load helpers/common
 
 setup() {
-	DIAG="$FIXTURES/diag"
+	export DIAG="$FIXTURES/diag"
 	export ALLOW="$BATS_TEST_TMPDIR/allow.conf"
 	cat >"$ALLOW" <<-CONF
 		# the tests' allow-list
@@ -16,6 +16,8 @@ setup() {
 		$DIAG/showenv
 		$DIAG/leak
 		$DIAG/orphan
+		$DIAG/selfkill
+		$DIAG/badinterp
 		sleep <num>
 		seq 1 <num>
 		cat ...
@@ -76,6 +78,17 @@ result() {
 	run -0 unit-tests diag-run "$ALLOW" 20000 0 "$DIAG/orphan"
 	result '.output == "started\n" and .exit_code == 0 and .timed_out == false'
 	result '.elapsed_ms < 5000'
+}
+
+@test "diag: a command ended by a signal says which" {
+	run -0 unit-tests diag-run "$ALLOW" 5000 0 "$DIAG/selfkill"
+	result '.output == "going\n" and .signal == 9 and .exit_code == null and .timed_out == false'
+	result '.describe == "killed by signal 9"'
+}
+
+@test "diag: a program execve cannot start exits 127 and says so" {
+	run -0 unit-tests diag-run "$ALLOW" 5000 0 "$DIAG/badinterp"
+	result '.exit_code == 127 and .output == "cannot execute \($ENV.DIAG)/badinterp\n"'
 }
 
 @test "diag: output past the cap is cut, counted and said" {
