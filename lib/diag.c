@@ -1109,7 +1109,7 @@ const char *aur_diag_result_describe(const struct aur_diag_result *res, char *bu
 		n = snprintf(buf, len, "killed by signal %d", res->signal);
 	if (n >= 0 && (size_t)n < len && res->truncated)
 		snprintf(buf + n, len - (size_t)n, ", output cut at %zu bytes (%zu more discarded)",
-			 res->output_len, res->discarded);
+			 res->kept, res->discarded);
 	return buf;
 }
 
@@ -1122,7 +1122,12 @@ static void child(const struct aur_diag_cmd *cmd, char *const *envp, int out, in
 	sigset_t none;
 
 	setpgid(0, 0);
-	if (dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+	/* above 2 first: a caller started with 0 or 1 closed may have had the
+	 * pipe or /dev/null given those numbers */
+	out = fcntl(out, F_DUPFD, 3);
+	devnull = fcntl(devnull, F_DUPFD, 3);
+	if (out < 0 || devnull < 0 || dup2(devnull, 0) < 0 || dup2(out, 1) < 0 ||
+	    dup2(out, 2) < 0)
 		_exit(127);
 	if (close_range(3, ~0U, 0) < 0)
 		for (int fd = 3; fd < 4096; fd++)
@@ -1305,6 +1310,7 @@ int aur_diag_run(const struct aur_diag_policy *p, const struct aur_diag_cmd *cmd
 		res->signal = WTERMSIG(status);
 	}
 	res->truncated = res->discarded > 0;
+	res->kept = out.len;
 	res->output = aur_diag_redact(out.data ? out.data : "", out.len, &res->output_len,
 				      &res->redactions);
 	rc = 0;

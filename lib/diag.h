@@ -119,6 +119,7 @@ struct aur_diag_result {
 	char *output;        /* owned, redacted, NUL-terminated (NUL bytes of the
 	                        command's output become spaces) */
 	size_t output_len;
+	size_t kept;         /* bytes of output kept, before redaction */
 	size_t discarded;    /* bytes read past the cap and thrown away */
 	int truncated;       /* 1 when discarded > 0 */
 	int exited;          /* 1: exit_code is valid */
