@@ -1327,6 +1327,22 @@ out:
 	return rc;
 }
 
+int aur_diag_run_text(const struct aur_diag_policy *p, const char *text,
+		      struct aur_diag_result *res, char *why, size_t whylen)
+{
+	struct aur_diag_cmd cmd;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = aur_diag_check(p, text, &cmd, why, whylen);
+	if (rc < 0)
+		goto out;
+	rc = aur_diag_run(p, &cmd, 0, 0, res, why, whylen);
+out:
+	aur_diag_cmd_release(&cmd);
+	return rc;
+}
+
 /* ------------------------------------------------------------ redaction */
 
 struct span {

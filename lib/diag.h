@@ -177,6 +177,14 @@ void aur_diag_cmd_release(struct aur_diag_cmd *cmd);
 int aur_diag_run(const struct aur_diag_policy *p, const struct aur_diag_cmd *cmd,
 		 int timeout_ms, size_t max_output, struct aur_diag_result *res,
 		 char *err, size_t errlen);
+/*
+ * Check and run one line of text, as a tool call does: aur_diag_check then
+ * aur_diag_run with the policy's limits. 0 when it ran (res filled, release
+ * with aur_diag_result_release); -EPERM or -EINVAL when refused, -errno when
+ * it could not be started; why says so in every failure, and res is empty.
+ */
+int aur_diag_run_text(const struct aur_diag_policy *p, const char *text,
+		      struct aur_diag_result *res, char *why, size_t whylen);
 /* NULL-safe; wipes and frees the output. */
 void aur_diag_result_release(struct aur_diag_result *res);
 /*

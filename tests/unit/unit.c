@@ -906,6 +906,12 @@ static void test_diag_run(void)
 	CHECK(aur_diag_run(p, &cmd, -1, 0, &res, err, sizeof(err)) == -EINVAL);
 	aur_diag_result_release(&res);
 	aur_diag_cmd_release(&cmd);
+	/* check and run in one call, as a tool call does */
+	CHECK(aur_diag_run_text(p, "/bin/echo one  two", &res, why, sizeof(why)) == 0);
+	CHECK(res.output && !strcmp(res.output, "one two\n") && res.exited && res.exit_code == 0);
+	aur_diag_result_release(&res);
+	CHECK(aur_diag_run_text(p, "/bin/echo x;id", &res, why, sizeof(why)) == -EPERM);
+	CHECK(res.output == NULL && strstr(why, "refused: ';'") == why);
 	aur_diag_policy_free(p);
 }
 
