@@ -1375,6 +1375,10 @@ static int span_cmp(const void *x, const void *y)
 	return a->a < b->a ? -1 : a->a > b->a;
 }
 
+/* the words of a key whose value is a secret; one group */
+#define SECRET_WORDS \
+	"(password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)"
+
 struct redact_re {
 	const char *re;
 	int flags;
@@ -1386,13 +1390,16 @@ static const struct redact_re redact_res[] = {
 	{ "authorization[\"']?[[:blank:]]*[:=][[:blank:]]*[\"']?([^\"'\r\n]+)", REG_ICASE, 1 },
 	{ "(bearer|basic)[[:blank:]]+([A-Za-z0-9._~+/=-]{8,})", REG_ICASE, 2 },
 	/* key: value and key=value for secret-looking keys, in text, YAML, JSON, env */
-	{ "[A-Za-z0-9_.-]*(password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|"
-	  "private[_-]?key|credentials?)[A-Za-z0-9_.-]*[\"']?[[:blank:]]*[:=][[:blank:]]*[\"']?"
+	{ "[A-Za-z0-9_.-]*" SECRET_WORDS "[A-Za-z0-9_.-]*[\"']?[[:blank:]]*[:=][[:blank:]]*[\"']?"
 	  "([^[:space:]\"',;}]+)", REG_ICASE, 2 },
 	{ "(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z0-9]{16}", 0, 0 },
 	{ "eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]*", 0, 0 },
 	{ "(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|"
 	  "xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|sk-[A-Za-z0-9_-]{20,})", 0, 0 },
+	/* Kubernetes env on one line: {"name": "DB_PASSWORD", "value": "..."} */
+	{ "name[\"']?[[:blank:]]*:[[:blank:]]*[\"']?[A-Za-z0-9_.-]*" SECRET_WORDS
+	  "[A-Za-z0-9_.-]*[\"']?[[:blank:]]*,[[:blank:]]*[\"']?value[\"']?[[:blank:]]*:[[:blank:]]*"
+	  "[\"']?([^\"'\r\n,}]+)", REG_ICASE, 2 },
 	/* the password in scheme://user:password@host */
 	{ "[A-Za-z][A-Za-z0-9+.-]*://[^/[:space:]:@]+:([^/[:space:]@]+)@", 0, 1 },
 };
@@ -1471,6 +1478,53 @@ static void redact_key_blocks(const char *t, size_t len, struct spans *s)
 		if (b >= len)
 			break;
 	}
+}
+
+/*
+ * Kubernetes env over two lines, as -o yaml and -o json print it:
+ *     - name: DB_PASSWORD          "name": "DB_PASSWORD",
+ *       value: hunter2             "value": "hunter2"
+ * The value on the line after a secret-looking name goes.
+ */
+static void redact_env_pairs(const char *t, size_t len, struct spans *s)
+{
+	regex_t name_re;
+	regex_t value_re;
+	regmatch_t m[3];
+	size_t off = 0;
+
+	if (regcomp(&name_re, "name[\"']?[[:blank:]]*:[[:blank:]]*[\"']?[A-Za-z0-9_.-]*" SECRET_WORDS
+		    "[A-Za-z0-9_.-]*[\"']?,?[[:blank:]]*\r?$", REG_EXTENDED | REG_NEWLINE | REG_ICASE))
+		return;
+	if (regcomp(&value_re, "^[[:blank:]]*-?[[:blank:]]*[\"']?value[\"']?[[:blank:]]*:[[:blank:]]*"
+		    "[\"']?([^\"'\r\n]+)", REG_EXTENDED | REG_NEWLINE | REG_ICASE)) {
+		regfree(&name_re);
+		return;
+	}
+	while (off < len) {
+		size_t next;
+
+		m[0].rm_so = (regoff_t)off;
+		m[0].rm_eo = (regoff_t)len;
+		if (regexec(&name_re, t, 3, m, REG_STARTEND | (off ? REG_NOTBOL : 0)) != 0)
+			break;
+		next = (size_t)m[0].rm_eo;
+		while (next < len && t[next] != '\n')
+			next++;
+		if (next < len) {
+			regmatch_t v[2];
+			size_t eol = next + 1;
+			while (eol < len && t[eol] != '\n')
+				eol++;
+			v[0].rm_so = (regoff_t)(next + 1);
+			v[0].rm_eo = (regoff_t)eol;
+			if (regexec(&value_re, t, 2, v, REG_STARTEND) == 0 && v[1].rm_so >= 0)
+				span_add(s, (size_t)v[1].rm_so, (size_t)v[1].rm_eo);
+		}
+		off = next > off ? next : off + 1;
+	}
+	regfree(&name_re);
+	regfree(&value_re);
 }
 
 static int b64_char(unsigned char c)
@@ -1553,6 +1607,7 @@ char *aur_diag_redact(const char *text, size_t len, size_t *out_len, unsigned *c
 		}
 		regfree(&re);
 	}
+	redact_env_pairs(t, len, &s);
 	redact_entropy(t, len, &s);
 
 	aur_buf_init(&out, 0);

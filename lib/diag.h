@@ -82,7 +82,8 @@
  *
  * Redaction (aur_diag_redact, applied to every output and reason): private
  * key blocks (every line saying PRIVATE KEY, and the key around it), Authorization values (Bearer/Basic/Token), `password=`,
- * `token: `, `client_secret"` ... values, AWS access key ids, JWTs, GitHub,
+ * `token: `, `client_secret"` ... values, Kubernetes env values under a
+ * secret-looking name, AWS access key ids, JWTs, GitHub,
  * GitLab, Slack, Google and OpenAI-style tokens, the password in URLs,
  * and long base64 or hex runs on a line that mentions a secret, key, token
  * or password. Each becomes [redacted]. The unredacted output is wiped

@@ -854,6 +854,13 @@ static void test_diag_redact(void)
 			 "jwt [redacted] end"));
 	CHECK(redacts_to("gh ghp_abcdefghijklmnopqrstuvwxyz0123 end", "gh [redacted] end"));
 	CHECK(redacts_to("postgres://app:pa55word@db:5432/x", "postgres://app:[redacted]@db:5432/x"));
+	/* Kubernetes env, as -o yaml, -o json and on one line */
+	CHECK(redacts_to("    - name: DB_PASSWORD\n      value: hunter2\n    - name: MODE\n      value: fast\n",
+			 "    - name: DB_PASSWORD\n      value: [redacted]\n    - name: MODE\n      value: fast\n"));
+	CHECK(redacts_to("  {\n    \"name\": \"API_TOKEN\",\n    \"value\": \"abc def\"\n  }\n",
+			 "  {\n    \"name\": \"API_TOKEN\",\n    \"value\": \"[redacted]\"\n  }\n"));
+	CHECK(redacts_to("{\"name\":\"STRIPE_SECRET\",\"value\":\"sk_live_1\"}",
+			 "{\"name\":\"STRIPE_SECRET\",\"value\":\"[redacted]\"}"));
 	CHECK(redacts_to(key, "a\n[redacted]\nb\n"));
 	CHECK(redacts_to(cut, "[redacted]"));
 	CHECK(redacts_to(cert, cert));
