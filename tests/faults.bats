@@ -252,12 +252,16 @@ keepalive_post() {
 	assert_output 202
 	kill "${PIDS[-1]}"
 	wait "${PIDS[-1]}" || true
+	# libmicrohttpd counts a closed connection off its address a moment later:
+	# a post closed at once is not stored, so it is simply sent again
 	for _ in $(seq 1 50); do
-		curl -s -o /dev/null "$RECV_URL/healthz" && break
+		code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+			-H "Authorization: Bearer $TOKEN" --data-binary "@$(body 2)" \
+			"$RECV_URL/api/webhooks/grafana") || true
+		[ "$code" = 202 ] && break
 		sleep 0.1
 	done
-	post grafana "$(body 2)" -H "Authorization: Bearer $TOKEN"
-	assert_output 202
+	assert_equal "$code" 202
 	assert_equal "$(rows)" 2
 }
 

@@ -34,10 +34,21 @@ stage_kill() {
 	[ -n "$pid" ] && kill -KILL "$pid"
 }
 
+# sq SQL: the test database through the sqlite3 shell, waiting out a lock (a
+# reader after a killed writer may have to wait for the WAL's recovery)
+sq() {
+	local opts=()
+	while [[ $1 == -* ]]; do
+		opts+=("$1" "$2")
+		shift 2
+	done
+	sqlite3 -cmd '.timeout 10000' "${opts[@]}" "$AURORA_DB" "$@"
+}
+
 # am_fill FROM TO: Alertmanager deliveries FROM..TO (our own numbering), delivery i
 # carrying 1 + i % 3 alerts, each a new identity; one transaction.
 am_fill() {
-	sqlite3 "$AURORA_DB" "PRAGMA busy_timeout = 10000;
+	sq "PRAGMA busy_timeout = 10000;
 		WITH RECURSIVE k(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM k WHERE i < $2),
 		parts(i, j) AS (SELECT i, 1 FROM k UNION ALL SELECT i, j + 1 FROM parts WHERE j < 1 + i % 3)
 		INSERT INTO inbox(platform, received_at, received_ms, content_type, body, body_sha256)
@@ -64,7 +75,7 @@ alerts_in() {
 }
 
 mark() {
-	sqlite3 "$AURORA_DB" "SELECT inbox_id FROM stage_marks WHERE stage = '${1:-correlate}'"
+	sq "SELECT inbox_id FROM stage_marks WHERE stage = '${1:-correlate}'"
 }
 
 # The pipeline as the docs run it: started again whenever it ends, until $STOP exists.
@@ -97,12 +108,12 @@ wait_mark() {
 # the newest delivery.
 exactly_once() {
 	local deliveries=$1 alerts=$2
-	run -0 sqlite3 "$AURORA_DB" "SELECT count(*), sum(count), count(DISTINCT first_inbox_id),
+	run -0 sq "SELECT count(*), sum(count), count(DISTINCT first_inbox_id),
 		max(count), (SELECT count(*) FROM incident_alerts),
 		(SELECT count(DISTINCT alert_id) FROM incident_alerts) FROM alerts"
 	[ "$output" = "$alerts|$alerts|$deliveries|1|$alerts|$alerts" ] ||
 		fail "alerts, counted, deliveries, max count, joins, joined alerts: $output (want $alerts alerts from $deliveries deliveries, each once)"
-	[ "$(mark)" = "$(sqlite3 "$AURORA_DB" 'SELECT max(id) FROM inbox')" ]
+	[ "$(mark)" = "$(sq 'SELECT max(id) FROM inbox')" ]
 }
 
 @test "follow resumes after the correlate stage's mark by default; --resume names a stage; an unknown one is 78" {
@@ -111,10 +122,10 @@ exactly_once() {
 	# a new database's mark is 0: everything in it is still to be decided
 	run -0 --separate-stderr timeout --preserve-status -s INT 1 aurora-inbox follow --poll-ms 50
 	[ "$(jq -s 'map(.id)' <<<"$output" | jq -c .)" = "[1,2,3]" ]
-	sqlite3 "$AURORA_DB" "UPDATE stage_marks SET inbox_id = 2"
+	sq "UPDATE stage_marks SET inbox_id = 2"
 	run -0 --separate-stderr timeout --preserve-status -s INT 1 aurora-inbox follow --poll-ms 50
 	[ "$(jq -s -c 'map(.id)' <<<"$output")" = "[3]" ]
-	sqlite3 "$AURORA_DB" "INSERT INTO stage_marks VALUES ('rca', 1, 0)"
+	sq "INSERT INTO stage_marks VALUES ('rca', 1, 0)"
 	run -0 --separate-stderr timeout --preserve-status -s INT 1 aurora-inbox follow --resume rca --poll-ms 50
 	[ "$(jq -s -c 'map(.id)' <<<"$output")" = "[2,3]" ]
 	run -78 --separate-stderr aurora-inbox follow --resume nosuchstage
@@ -192,7 +203,7 @@ exactly_once() {
 		fi
 	done
 	last=$((next - 1))
-	wait_mark "$(sqlite3 "$AURORA_DB" 'SELECT max(id) FROM inbox')"
+	wait_mark "$(sq 'SELECT max(id) FROM inbox')"
 	[ "$kills" -ge 6 ] || fail "only $kills of 12 kills found their stage"
 	[ "$(lines_in "$BATS_TEST_TMPDIR/restarts")" -ge 6 ] || fail "the pipeline was restarted only $(lines_in "$BATS_TEST_TMPDIR/restarts") times"
 	exactly_once "$last" "$(alerts_in 1 "$last")"
@@ -212,9 +223,9 @@ exactly_once() {
 	for victim in aurora-correlate aurora-normalize aurora-inbox; do
 		stage_kill "$victim" || fail "no $victim running"
 		sleep 0.3
-		n=$(($(sqlite3 "$AURORA_DB" 'SELECT count(*) FROM inbox') + 1))
+		n=$(($(sq 'SELECT count(*) FROM inbox') + 1))
 		am_fill "$n" "$n"
-		wait_mark "$(sqlite3 "$AURORA_DB" 'SELECT max(id) FROM inbox')"
+		wait_mark "$(sq 'SELECT max(id) FROM inbox')"
 	done
 	exactly_once 8 "$(alerts_in 1 8)"
 }
@@ -255,14 +266,14 @@ reconcile_202s() {
 	local expected_alerts=0 i code id want got stored
 	cat "$BATS_TEST_TMPDIR"/sent.* >"$BATS_TEST_TMPDIR/sent"
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/sent")" = "$1" ] || fail "$(wc -l <"$BATS_TEST_TMPDIR/sent") of $1 deliveries were sent"
-	sqlite3 -separator ' ' "$AURORA_DB" 'SELECT id, body_sha256 FROM inbox' | sort >"$BATS_TEST_TMPDIR/stored"
+	sq -separator ' ' 'SELECT id, body_sha256 FROM inbox' | sort >"$BATS_TEST_TMPDIR/stored"
 	while read -r i code id; do
 		[ "$code" = 202 ] || fail "delivery $i was never answered 202 (last: $code)"
 		want=$(sha256sum "$BATS_TEST_TMPDIR/bodies/$i.json" | cut -d' ' -f1)
 		got=$(awk -v id="$id" '$1 == id { print $2 }' "$BATS_TEST_TMPDIR/stored")
 		[ "$got" = "$want" ] || fail "delivery $i answered 202 id $id, but row $id holds ${got:-nothing}"
 		# the stored body itself, byte for byte, against its hash
-		sqlite3 "$AURORA_DB" "SELECT writefile('$BATS_TEST_TMPDIR/row', body) FROM inbox WHERE id = $id" >/dev/null
+		sq "SELECT writefile('$BATS_TEST_TMPDIR/row', body) FROM inbox WHERE id = $id" >/dev/null
 		stored=$(sha256sum "$BATS_TEST_TMPDIR/row" | cut -d' ' -f1)
 		[ "$stored" = "$want" ] || fail "row $id's body does not hash to its body_sha256"
 		expected_alerts=$((expected_alerts + 1 + i % 3))
@@ -270,7 +281,7 @@ reconcile_202s() {
 	# each body once: retries of a stored delivery were recognised
 	[ "$(cut -d' ' -f2 "$BATS_TEST_TMPDIR/stored" | sort | uniq -d | wc -l)" = 0 ] || fail "a body was stored twice"
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/stored")" = "$1" ] || fail "$(wc -l <"$BATS_TEST_TMPDIR/stored") rows for $1 deliveries"
-	wait_mark "$(sqlite3 "$AURORA_DB" 'SELECT max(id) FROM inbox')"
+	wait_mark "$(sq 'SELECT max(id) FROM inbox')"
 	exactly_once "$1" "$expected_alerts"
 }
 
