@@ -171,15 +171,19 @@ static void enqueue(struct rca *r, long long id)
 	r->queue[r->qhead + r->qlen++] = id;
 }
 
-/* 1 when one more investigation may start now under --rate, and count it. */
-static int rate_take(struct rca *r)
+/*
+ * 1 when one more investigation may start under --rate, and count it. The
+ * clock is the incidents' own (when each started), not the wall's: a
+ * replay of a day's storm is limited as the live day was, and gives the
+ * same answer again.
+ */
+static int rate_take(struct rca *r, long long t)
 {
-	long long now = aur_time_mono_ms();
 	size_t slot = r->nstarts % (size_t)r->rate_n;
 
-	if (r->nstarts >= (size_t)r->rate_n && now - r->starts[slot] < r->rate_ms)
+	if (r->nstarts >= (size_t)r->rate_n && t - r->starts[slot] < r->rate_ms)
 		return 0;
-	r->starts[slot] = now;
+	r->starts[slot] = t;
 	r->nstarts++;
 	return 1;
 }
@@ -386,7 +390,7 @@ static int on_created(struct rca *r, long long id)
 	}
 	if (strcmp(inc.rca_state, "idle"))
 		return 0;
-	if (!rate_take(r)) {
+	if (!rate_take(r, inc.started_ms)) {
 		snprintf(text, sizeof(text),
 			 "Not investigated: the rate limit of %lld investigations per %lld s was reached; the incident "
 			 "was created as usual",
@@ -437,12 +441,19 @@ static int handle(struct rca *r, jv rec, unsigned long *rejected, unsigned long 
 	jv type = jv_object_get(jv_copy(rec), jv_string("type"));
 	jv action = jv_object_get(jv_copy(rec), jv_string("action"));
 	jv inc = jv_object_get(jv_copy(rec), jv_string("incident_id"));
+	char err[512];
 	int rc = 0;
 
 	if (jv_get_kind(type) != JV_KIND_STRING || strcmp(jv_string_value(type), "decision") ||
 	    jv_get_kind(action) != JV_KIND_STRING) {
 		aur_warn("line %lu: not a decision record", lineno);
 		(*rejected)++;
+		goto out;
+	}
+	/* builds are remembered whatever became of them: the next regression may be theirs */
+	if (aur_rca_build_seen(r->db, r->dbo.busy_timeout_ms, rec, err, sizeof(err)) < 0) {
+		aur_err("line %lu: %s", lineno, err);
+		rc = -EIO;
 		goto out;
 	}
 	if (jv_get_kind(inc) != JV_KIND_NUMBER || jv_number_value(inc) < 1)

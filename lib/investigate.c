@@ -66,6 +66,7 @@ struct alert {
 	char ns[NAME_MAX_];        /* Kubernetes namespace and pod, when labelled */
 	char pod[NAME_MAX_];
 	char rc_entity[NAME_MAX_]; /* Dynatrace's root-cause entity */
+	char dep[NAME_MAX_];       /* a dependency a label names (upstream, db ...) */
 	int minor;                 /* severity info: context, never a cause alone */
 };
 
@@ -108,6 +109,8 @@ struct inv {
 	char title[256];
 	char service[NAME_MAX_];
 	char link[512];
+	long long started_ms;       /* the incident's start: the anchor of the lookback */
+	long long previous;         /* the incident this one recurs, or 0 */
 };
 
 static void pause_step(const struct aur_inv_options *o)
@@ -267,6 +270,10 @@ static int has_word(const char *text, const char *word)
 	return 0;
 }
 
+/* Labels that name what a service depends on. */
+static const char *const dep_labels[] = { "upstream", "db", "database", "dependency", "peer_service", "datastore",
+					  "backend", "downstream", NULL };
+
 static void load_alert(struct alert *a, sqlite3_stmt *st)
 {
 	const char *rec = (const char *)sqlite3_column_text(st, 7);
@@ -289,6 +296,12 @@ static void load_alert(struct alert *a, sqlite3_stmt *st)
 		copy_str(a->link, sizeof(a->link), obj_str(r, "link"));
 		labels = jv_object_get(jv_copy(r), jv_string("labels"));
 		ctx = jv_object_get(jv_copy(r), jv_string("context"));
+		{
+			long long t;
+
+			if (obj_str(r, "started_at") && aur_time_parse_ms(obj_str(r, "started_at"), &t) == 0)
+				a->t = t;
+		}
 		if (!a->service[0] && obj_str(r, "entity"))
 			copy_str(a->service, sizeof(a->service), obj_str(r, "entity"));
 	}
@@ -303,6 +316,8 @@ static void load_alert(struct alert *a, sqlite3_stmt *st)
 		copy_str(a->ns, sizeof(a->ns), obj_str(labels, "namespace"));
 		copy_str(a->pod, sizeof(a->pod), obj_str(labels, "pod"));
 		copy_str(a->alarm, sizeof(a->alarm), obj_str(labels, "alertname"));
+		for (int k = 0; dep_labels[k] && !a->dep[0]; k++)
+			copy_str(a->dep, sizeof(a->dep), obj_str(labels, dep_labels[k]));
 	}
 	if (jv_get_kind(ctx) == JV_KIND_OBJECT) {
 		jv rc = jv_object_get(jv_copy(ctx), jv_string("root_cause"));
@@ -397,13 +412,25 @@ static void load_build(struct build *b, sqlite3_stmt *st)
 	jv_free(r);
 }
 
+static int by_time(const void *x, const void *y)
+{
+	const struct alert *a = x, *b = y;
+
+	if (a->t != b->t)
+		return a->t < b->t ? -1 : 1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
 static int load(struct inv *v, long long id, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	long long first = 0, last = 0;
 	int rc;
 
-	rc = aur_db_prepare(v->db, &st, "SELECT title, service, source_link FROM incidents WHERE id = ?", err, errlen);
+	rc = aur_db_prepare(v->db, &st,
+			    "SELECT title, service, source_link, started_ms, coalesce(previous_incident, 0) FROM incidents"
+			    " WHERE id = ?",
+			    err, errlen);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
@@ -415,6 +442,8 @@ static int load(struct inv *v, long long id, char *err, size_t errlen)
 	copy_str(v->title, sizeof(v->title), (const char *)sqlite3_column_text(st, 0));
 	copy_str(v->service, sizeof(v->service), (const char *)sqlite3_column_text(st, 1));
 	copy_str(v->link, sizeof(v->link), (const char *)sqlite3_column_text(st, 2));
+	v->started_ms = sqlite3_column_int64(st, 3);
+	v->previous = sqlite3_column_int64(st, 4);
 	sqlite3_finalize(st);
 	st = NULL;
 
@@ -436,27 +465,50 @@ static int load(struct inv *v, long long id, char *err, size_t errlen)
 		snprintf(err, errlen, "alerts: %s", sqlite3_errmsg(v->db));
 		return aur_db_errno(rc);
 	}
-	if (v->nalerts) {
-		first = v->alerts[0].t;
-		last = v->alerts[v->nalerts - 1].t;
-	}
-	rc = aur_db_prepare(v->db, &st,
-			    "SELECT id, source, service, last_seen_ms, record FROM alerts"
-			    " WHERE source IN ('jenkins', 'cloudbees') AND last_seen_ms BETWEEN ? AND ?"
-			    " ORDER BY last_seen_ms, id LIMIT ?",
-			    err, errlen);
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, first - v->o->lookback_ms);
-	sqlite3_bind_int64(st, 2, last);
-	sqlite3_bind_int(st, 3, MAX_BUILDS);
+	/* an alert row outlives its incidents: order by when each fired this time */
+	qsort(v->alerts, v->nalerts, sizeof(*v->alerts), by_time);
+	first = v->started_ms;
+	last = v->started_ms;
+	for (size_t i = 0; i < v->nalerts; i++)
+		if (v->alerts[i].t > last)
+			last = v->alerts[i].t;
+	/*
+	 * Every build aurora-rca has seen (the builds table), then the builds
+	 * the alerts table still holds (one per job: the newest) that it has not.
+	 */
 	v->builds = aur_xcalloc(MAX_BUILDS, sizeof(*v->builds));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		load_build(&v->builds[v->nbuilds++], st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, errlen, "builds: %s", sqlite3_errmsg(v->db));
-		return aur_db_errno(rc);
+	for (int pass = 0; pass < 2; pass++) {
+		rc = aur_db_prepare(v->db, &st,
+				    pass == 0 ? "SELECT 0, source, job, at_ms, record FROM builds"
+						" WHERE at_ms BETWEEN ?1 AND ?2 ORDER BY at_ms, id LIMIT ?3"
+					      : "SELECT id, source, service, last_seen_ms, record FROM alerts"
+						" WHERE source IN ('jenkins', 'cloudbees') AND last_seen_ms BETWEEN ?1 AND ?2"
+						" ORDER BY last_seen_ms, id LIMIT ?3",
+				    err, errlen);
+		if (rc < 0)
+			return rc;
+		sqlite3_bind_int64(st, 1, first - v->o->lookback_ms);
+		sqlite3_bind_int64(st, 2, last);
+		sqlite3_bind_int(st, 3, MAX_BUILDS);
+		while (v->nbuilds < MAX_BUILDS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			struct build *b = &v->builds[v->nbuilds];
+			size_t k;
+
+			load_build(b, st);
+			for (k = 0; k < v->nbuilds; k++)
+				if (!strcmp(v->builds[k].job, b->job) && v->builds[k].number == b->number)
+					break;
+			if (k == v->nbuilds)
+				v->nbuilds++;
+		}
+		if (rc == SQLITE_ROW)
+			rc = SQLITE_DONE;
+		sqlite3_finalize(st);
+		st = NULL;
+		if (rc != SQLITE_DONE) {
+			snprintf(err, errlen, "builds: %s", sqlite3_errmsg(v->db));
+			return aur_db_errno(rc);
+		}
 	}
 	return 0;
 }
@@ -566,7 +618,8 @@ static int named_dependency(const char *text, char *out, size_t n, size_t *from)
 {
 	static const char *const phrases[] = { "talking to ", "calls to ", "requests to ", "timeouts to ",
 					       "connections to ", "connect to ", "connecting to ", "reach ",
-					       "upstream ", "waiting for ", NULL };
+					       "upstream ", "waiting for ", "waiting on ", "queries against ",
+					       "against ", "depends on ", NULL };
 
 	for (int k = (int)*from; phrases[k]; k++) {
 		const char *p = strstr(text, phrases[k]);
@@ -601,6 +654,24 @@ static int db_like(const char *s)
 
 static void rule_dependency(struct inv *v)
 {
+	/* a label that names the dependency outright weighs more than words */
+	for (size_t i = 0; i < v->nalerts; i++) {
+		struct alert *a = &v->alerts[i];
+		char stem[NAME_MAX_];
+		struct hyp *h;
+
+		if (!a->dep[0])
+			continue;
+		stem_of(a->dep, stem, sizeof(stem));
+		if (!stem[0] || !strcmp(stem, a->stem))
+			continue;
+		h = add_hyp(v, "dependency", stem);
+		if (!h)
+			continue;
+		if (!h->support)
+			h->alert_id = a->id;
+		h->support += 2;
+	}
 	for (size_t i = 0; i < v->nalerts; i++) {
 		struct alert *a = &v->alerts[i];
 		char name[NAME_MAX_];
@@ -659,7 +730,7 @@ static int mentions(const struct alert *a, const char *stem)
 
 static void rule_deploy(struct inv *v)
 {
-	long long first = v->nalerts ? v->alerts[0].t : 0;
+	long long first = v->started_ms;
 
 	for (size_t b = 0; b < v->nbuilds; b++) {
 		struct build *bd = &v->builds[b];
@@ -769,6 +840,49 @@ static void rule_hosts(struct inv *v)
 			snprintf(h->why, sizeof(h->why), "Dynatrace's root-cause analysis points at %s", a->rc_entity);
 		}
 	}
+}
+
+/* The incident this one recurs (incidents.previous_incident) and what its investigation found. */
+static int rule_previous(struct inv *v, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!v->previous)
+		return 0;
+	rc = aur_db_prepare(v->db, &st, "SELECT root_cause FROM incidents WHERE id = ? AND rca_state = 'complete'", err,
+			    errlen);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, v->previous);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT) {
+		jv prev = jv_parse((const char *)sqlite3_column_text(st, 0));
+		const char *kind = obj_str(prev, "kind");
+		const char *entity = obj_str(prev, "entity");
+		static const char *const kinds[] = { "deploy", "dependency", "host", "fleet", "config", "certificate",
+						     "dns", "capacity", NULL };
+
+		for (int k = 0; kind && entity && kinds[k]; k++) {
+			struct hyp *h;
+
+			if (strcmp(kind, kinds[k]))
+				continue;
+			h = add_hyp(v, kinds[k], entity);
+			if (h) {
+				h->score += 3.0;
+				h->support++;
+				snprintf(h->summary, sizeof(h->summary), "%s again, as in incident #%lld: %s", entity,
+					 v->previous, obj_str(prev, "summary") ? obj_str(prev, "summary") : "");
+				snprintf(h->why, sizeof(h->why),
+					 "the same alert fired in incident #%lld, whose investigation blamed %s (%s)",
+					 v->previous, entity, kind);
+			}
+			break;
+		}
+		jv_free(prev);
+	}
+	sqlite3_finalize(st);
+	return 0;
 }
 
 static int by_score(const void *x, const void *y)
@@ -988,6 +1102,9 @@ static int investigate(sqlite3 *db, long long id, const struct aur_inv_options *
 	rule_dependency(&v);
 	rule_deploy(&v);
 	rule_hosts(&v);
+	rc = rule_previous(&v, err, errlen);
+	if (rc < 0)
+		goto out;
 	qsort(v.hyp, v.nhyp, sizeof(v.hyp[0]), by_score);
 
 	/* 4: the hypotheses, best first, each with its reason */

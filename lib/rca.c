@@ -501,8 +501,8 @@ int aur_rca_incident_get(sqlite3 *db, long long id, struct aur_rca_incident *out
 	int rc = aur_db_prepare(db, &st,
 				"SELECT i.status, i.rca_state, i.source_type, coalesce(c.rca, 1),"
 				" coalesce((SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'alert.attached'), 0)"
-				" > coalesce((SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'rca.completed'), 0)"
-				" FROM incidents i LEFT JOIN connectors c ON c.platform = i.source_type WHERE i.id = ?1",
+				" > coalesce((SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'rca.completed'), 0),"
+				" i.started_ms FROM incidents i LEFT JOIN connectors c ON c.platform = i.source_type WHERE i.id = ?1",
 				err, errlen);
 
 	memset(out, 0, sizeof(*out));
@@ -516,6 +516,7 @@ int aur_rca_incident_get(sqlite3 *db, long long id, struct aur_rca_incident *out
 		snprintf(out->source_type, sizeof(out->source_type), "%s", (const char *)sqlite3_column_text(st, 2));
 		out->rca_on = sqlite3_column_int(st, 3);
 		out->joined_after = sqlite3_column_int(st, 4);
+		out->started_ms = sqlite3_column_int64(st, 5);
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
 		snprintf(err, errlen, "no incident %lld", id);
@@ -525,5 +526,75 @@ int aur_rca_incident_get(sqlite3 *db, long long id, struct aur_rca_incident *out
 		rc = aur_db_errno(rc);
 	}
 	sqlite3_finalize(st);
+	return rc;
+}
+
+static const char *str_at(jv o, const char *k)
+{
+	jv v;
+	const char *s = NULL;
+
+	if (jv_get_kind(o) != JV_KIND_OBJECT)
+		return NULL;
+	v = jv_object_get(jv_copy(o), jv_string(k));
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		s = jv_string_value(v); /* o holds the string: borrowed as long as o lives */
+	jv_free(v);
+	return s;
+}
+
+int aur_rca_build_seen(sqlite3 *db, int busy_ms, jv record, char *err, size_t errlen)
+{
+	static const char *const times[] = { "ended_at", "started_at", "occurred_at", "received_at", NULL };
+	sqlite3_stmt *st = NULL;
+	const char *source = str_at(record, "source");
+	jv ctx = jv_invalid();
+	jv num = jv_invalid();
+	jv text = jv_invalid();
+	const char *job;
+	const char *result;
+	long long at = 0;
+	int rc = 0;
+
+	if (!source || (strcmp(source, "jenkins") && strcmp(source, "cloudbees")))
+		return 0;
+	ctx = jv_object_get(jv_copy(record), jv_string("context"));
+	job = str_at(ctx, "job");
+	if (jv_get_kind(ctx) == JV_KIND_OBJECT)
+		num = jv_object_get(jv_copy(ctx), jv_string("build_number"));
+	if (!job || jv_get_kind(num) != JV_KIND_NUMBER)
+		goto out;
+	result = str_at(ctx, "result");
+	for (int i = 0; times[i]; i++)
+		if (str_at(record, times[i]) && aur_time_parse_ms(str_at(record, times[i]), &at) == 0)
+			break;
+	text = jv_dump_string(jv_copy(record), 0);
+	rc = begin(db, busy_ms, err, errlen);
+	if (rc < 0)
+		goto out;
+	/* the completed build's record and time win over its queued and started ones */
+	rc = aur_db_prepare(db, &st,
+			    "INSERT INTO builds (source, job, number, result, at_ms, record) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+			    " ON CONFLICT (source, job, number) DO UPDATE SET"
+			    " at_ms = CASE WHEN builds.result = '' THEN excluded.at_ms ELSE builds.at_ms END,"
+			    " record = CASE WHEN builds.result = '' OR excluded.result <> '' THEN excluded.record"
+			    " ELSE builds.record END,"
+			    " result = CASE WHEN excluded.result <> '' THEN excluded.result ELSE builds.result END",
+			    err, errlen);
+	if (rc == 0) {
+		sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, job, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (long long)jv_number_value(num));
+		sqlite3_bind_text(st, 4, result ? result : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, at);
+		sqlite3_bind_text(st, 6, jv_string_value(text), -1, SQLITE_STATIC);
+		rc = step_done(db, st, "builds", err, errlen);
+	}
+	sqlite3_finalize(st);
+	rc = end(db, busy_ms, rc < 0 ? rc : 1, err, errlen);
+out:
+	jv_free(text);
+	jv_free(num);
+	jv_free(ctx);
 	return rc;
 }

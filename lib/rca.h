@@ -97,7 +97,17 @@ struct aur_rca_incident {
 	char source_type[32];
 	int rca_on;
 	int joined_after;
+	long long started_ms;
 };
 int aur_rca_incident_get(sqlite3 *db, long long id, struct aur_rca_incident *out, char *err, size_t errlen);
+
+/*
+ * Remember the build a record (borrowed: a decision or an alert record)
+ * tells of, when it is a Jenkins or CloudBees build with context.job and
+ * context.build_number, in the builds table, one row per build: its
+ * result and time are those of its completion once it has one. 1 stored,
+ * 0 not a build, negative on failure.
+ */
+int aur_rca_build_seen(sqlite3 *db, int busy_ms, jv record, char *err, size_t errlen);
 
 #endif

@@ -17,7 +17,7 @@ setup() {
 teardown() {
 	local p
 	for p in "${RCA_PIDS[@]}"; do
-		kill -9 "$p" 2>/dev/null || true
+		kill "$p" 2>/dev/null || true
 	done
 }
 
@@ -53,11 +53,12 @@ deploy_then_errors() {
 	} >>"$IN"
 }
 
-# services N: N incidents of unrelated services, hours apart
+# services N [MINUTES]: N incidents of unrelated services, MINUTES (default 600) apart
 services() {
 	local i
 	for i in $(seq 1 "$1"); do
-		INBOX_ID=$i alert grafana "g$i" firing "2026-03-0${i}T10:00:00Z" "svc$i" "svc$i latency high" "" "svc$i-host-1" >>"$IN"
+		INBOX_ID=$i alert grafana "g$i" firing "$(date -u -d "@$((1772532000 + (i - 1) * ${2:-600} * 60))" +%FT%TZ)" \
+			"svc$i" "svc$i latency high" "" "svc$i-host-1" >>"$IN"
 	done
 }
 
@@ -126,6 +127,17 @@ wait_sql() {
 	[ "$(sql "SELECT inbox_id FROM stage_marks WHERE stage = 'rca'")" = 4 ]
 }
 
+@test "every build is remembered: the deploy before the trouble is blamed though a later build of its job replaced its alert row" {
+	deploy_then_errors
+	INBOX_ID=5 build jenkins shipping-deploy 509 SUCCESS 2026-03-03T09:40:00Z 1111111111111111111111111111111111111111 >>"$IN"
+	decide
+	[ "$(sql "SELECT count(*) FROM alerts WHERE source = 'jenkins'")" = 1 ]
+	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" -j 1 <"$DEC"
+	run -0 sql "SELECT job || ' #' || number || ' ' || result FROM builds ORDER BY number"
+	assert_output "$(printf 'shipping-deploy #508 SUCCESS\nshipping-deploy #509 SUCCESS')"
+	aurora-incident show 1 --json | jq -en 'input | .root_cause.entity == "shipping-deploy #508"'
+}
+
 @test "the same decisions again change nothing: no second investigation, no thought twice" {
 	deploy_then_errors
 	decide
@@ -181,14 +193,21 @@ wait_sql() {
 	[[ $stderr == *"time limit"* ]]
 }
 
-@test "over --rate an incident is still there, with a thought saying why it was not investigated" {
-	services 3
+@test "over --rate (by the incidents' own clock) an incident is still there, with a thought saying why it was not investigated" {
+	services 3 20
 	decide
 	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" --rate 2/1h <"$DEC"
 	run -0 sql "SELECT id || ' ' || rca_state FROM incidents ORDER BY id"
 	assert_output "$(printf '1 complete\n2 complete\n3 idle')"
 	[ "$(sql "SELECT count(*) FROM incident_thoughts WHERE incident_id = 3 AND kind = 'note' AND text LIKE 'Not investigated: the rate limit of 2 investigations per 3600 s%'")" = 1 ]
 	[ "$(sql "SELECT count(*) FROM incident_thoughts WHERE incident_id = 3")" = 1 ]
+	# an hour of incident time later the limit has room again
+	aurora_fresh_db
+	: >"$IN"
+	services 3 40
+	decide
+	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" --rate 2/1h <"$DEC"
+	[ "$(sql "SELECT count(*) FROM incidents WHERE rca_state = 'complete'")" = 3 ]
 }
 
 @test "Jenkins incidents are investigated only while the connector's RCA switch is on" {
