@@ -646,6 +646,31 @@ static void stop_jobs(struct rca *r)
 	r->njobs = 0;
 }
 
+/*
+ * The first run on a database: the stage gets a mark where aurora-correlate's
+ * is, so `aurora-inbox follow --resume rca` can start at once. Deliveries
+ * decided before aurora-rca joined the pipeline are not investigated.
+ */
+static int first_mark(struct rca *r, char *err, size_t errlen)
+{
+	long long at = 0;
+	int rc = aur_resume_get(r->db, AUR_RESUME_DEFAULT_STAGE, &at, err, errlen);
+
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	rc = aur_db_begin(r->db, r->dbo.busy_timeout_ms, err, errlen);
+	if (rc == 0)
+		rc = aur_resume_set(r->db, r->stage, at, err, errlen);
+	if (rc == 0)
+		rc = aur_db_commit(r->db, r->dbo.busy_timeout_ms, err, errlen);
+	if (rc < 0) {
+		aur_db_rollback(r->db);
+		return rc;
+	}
+	r->marked = at;
+	return 0;
+}
+
 static int parse_rate(const char *s, long long *n, long long *ms)
 {
 	const char *slash = strchr(s, '/');
@@ -824,7 +849,9 @@ int main(int argc, char **argv)
 	}
 	if (r.stage) {
 		rc = aur_resume_get(r.db, r.stage, &r.marked, err, sizeof(err));
-		if (rc < 0 && rc != -ENOENT) {
+		if (rc == -ENOENT)
+			rc = first_mark(&r, err, sizeof(err));
+		if (rc < 0) {
 			aur_err("%s", err);
 			rc = rc == -EBUSY ? AUR_EXIT_TEMPFAIL : AUR_EXIT_IOERR;
 			goto out;

@@ -39,7 +39,7 @@ build() {
 
 # decide: aurora-correlate on $IN into $DEC
 decide() {
-	run -0 --separate-stderr aurora-correlate --db "$AURORA_DB" <"$IN"
+	run -0 --separate-stderr aurora-correlate --db "$AURORA_DB" --no-mark <"$IN"
 	printf '%s\n' "$output" >"$DEC"
 }
 
