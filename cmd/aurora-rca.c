@@ -388,7 +388,7 @@ static int on_created(struct rca *r, long long id)
 			 inc.source_type);
 		return note(r, id, text);
 	}
-	if (strcmp(inc.rca_state, "idle"))
+	if (strcmp(inc.rca_state, "idle") != 0)
 		return 0;
 	if (!rate_take(r, inc.started_ms)) {
 		snprintf(text, sizeof(text),
@@ -444,7 +444,7 @@ static int handle(struct rca *r, jv rec, unsigned long *rejected, unsigned long 
 	char err[512];
 	int rc = 0;
 
-	if (jv_get_kind(type) != JV_KIND_STRING || strcmp(jv_string_value(type), "decision") ||
+	if (jv_get_kind(type) != JV_KIND_STRING || strcmp(jv_string_value(type), "decision") != 0 ||
 	    jv_get_kind(action) != JV_KIND_STRING) {
 		aur_warn("line %lu: not a decision record", lineno);
 		(*rejected)++;

@@ -307,8 +307,8 @@ static void load_alert(struct alert *a, sqlite3_stmt *st)
 	}
 	if (jv_get_kind(labels) == JV_KIND_OBJECT) {
 		jv_object_foreach(jv_copy(labels), k, val) {
-			if (jv_get_kind(val) == JV_KIND_STRING && strcmp(jv_string_value(k), "alertname") &&
-			    strcmp(jv_string_value(k), "severity"))
+			if (jv_get_kind(val) == JV_KIND_STRING && strcmp(jv_string_value(k), "alertname") != 0 &&
+			    strcmp(jv_string_value(k), "severity") != 0)
 				append(a->text, sizeof(a->text), jv_string_value(val));
 			jv_free(k);
 			jv_free(val);
@@ -708,7 +708,7 @@ static void rule_dependency(struct inv *v)
 		struct hyp *h = &v->hyp[j];
 		int own = 0;
 
-		if (strcmp(h->kind, "dependency"))
+		if (strcmp(h->kind, "dependency") != 0)
 			continue;
 		for (size_t i = 0; i < v->nalerts; i++)
 			if (!v->alerts[i].minor && (!strcmp(v->alerts[i].stem, h->entity) ||
@@ -784,7 +784,7 @@ static void rule_hosts(struct inv *v)
 			struct alert *b = &v->alerts[j];
 			size_t k;
 
-			if (b->minor || strcmp(b->host_stem, a->host_stem) || strcmp(b->alarm, a->alarm))
+			if (b->minor || strcmp(b->host_stem, a->host_stem) != 0 || strcmp(b->alarm, a->alarm) != 0)
 				continue;
 			for (k = 0; k < nh; k++)
 				if (!strcmp(hosts[k], b->host))
@@ -865,7 +865,7 @@ static int rule_previous(struct inv *v, char *err, size_t errlen)
 		for (int k = 0; kind && entity && kinds[k]; k++) {
 			struct hyp *h;
 
-			if (strcmp(kind, kinds[k]))
+			if (strcmp(kind, kinds[k]) != 0)
 				continue;
 			h = add_hyp(v, kinds[k], entity);
 			if (h) {
@@ -974,7 +974,7 @@ static int suggestions_for(struct inv *v, const struct hyp *top)
 	} else if (top && !strcmp(top->kind, "dns")) {
 		snprintf(cmd, sizeof(cmd), "%s", !strcmp(top->entity, "coredns") ?
 			 "kubectl -n kube-system logs -l k8s-app=kube-dns --tail=200" : "dig +short");
-		if (strcmp(top->entity, "coredns"))
+		if (strcmp(top->entity, "coredns") != 0)
 			snprintf(cmd, sizeof(cmd), "dig %s", top->entity);
 		rc = suggest(v, "diagnostic", "look at the failing resolution", cmd, "low", NULL);
 	} else if (top && !strcmp(top->kind, "dependency")) {
@@ -1007,7 +1007,7 @@ static int suggestions_for(struct inv *v, const struct hyp *top)
 	for (size_t i = 0; rc == 0 && i < v->nalerts; i++) {
 		const struct alert *a = &v->alerts[i];
 
-		if (a->minor || !a->link[0] || strncmp(a->link, "http", 4))
+		if (a->minor || !a->link[0] || strncmp(a->link, "http", 4) != 0)
 			continue;
 		snprintf(title, sizeof(title), "open the first alert at its source (%s)", a->source);
 		rc = suggest(v, "diagnostic", title, a->link, "low", NULL);

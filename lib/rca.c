@@ -67,7 +67,7 @@ static int open_or_merged(sqlite3 *db, long long id, char *status, size_t status
 		}
 		if (cur == id && status)
 			snprintf(status, statuslen, "%s", (const char *)sqlite3_column_text(st, 0));
-		if (strcmp((const char *)sqlite3_column_text(st, 0), "merged") ||
+		if (strcmp((const char *)sqlite3_column_text(st, 0), "merged") != 0 ||
 		    sqlite3_column_type(st, 1) == SQLITE_NULL) {
 			rc = cur == id ? 0 : -ECANCELED;
 			break;
@@ -134,7 +134,7 @@ int aur_rca_claim(sqlite3 *db, int busy_ms, long long id, char *why, size_t whyl
 		rc = 0;
 		goto out;
 	}
-	if (strcmp((const char *)sqlite3_column_text(st, 1), "idle")) {
+	if (strcmp((const char *)sqlite3_column_text(st, 1), "idle") != 0) {
 		snprintf(why, whylen, "its investigation is %s already", (const char *)sqlite3_column_text(st, 1));
 		rc = 0;
 		goto out;
@@ -548,7 +548,7 @@ int aur_rca_build_seen(sqlite3 *db, int busy_ms, jv record, char *err, size_t er
 	static const char *const times[] = { "ended_at", "started_at", "occurred_at", "received_at", NULL };
 	sqlite3_stmt *st = NULL;
 	const char *source = str_at(record, "source");
-	jv ctx = jv_invalid();
+	jv ctx;
 	jv num = jv_invalid();
 	jv text = jv_invalid();
 	const char *job;
@@ -556,7 +556,7 @@ int aur_rca_build_seen(sqlite3 *db, int busy_ms, jv record, char *err, size_t er
 	long long at = 0;
 	int rc = 0;
 
-	if (!source || (strcmp(source, "jenkins") && strcmp(source, "cloudbees")))
+	if (!source || (strcmp(source, "jenkins") != 0 && strcmp(source, "cloudbees") != 0))
 		return 0;
 	ctx = jv_object_get(jv_copy(record), jv_string("context"));
 	job = str_at(ctx, "job");
