@@ -333,3 +333,14 @@ wait_sql() {
 	run -65 --separate-stderr aurora-rca --db "$AURORA_DB" --strict <"$DEC"
 	[ -z "$output" ]
 }
+
+@test "it stops with 0 when the reader of its output goes away, also while its input is idle" {
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	# a writer holds the fifo open: only the reader leaving can end aurora-rca
+	sleep 60 >"$BATS_TEST_TMPDIR/in" &
+	RCA_PIDS+=($!)
+	run -0 bash -c 'aurora-rca --db "$AURORA_DB" <"$1" | true; echo "status ${PIPESTATUS[0]}"' _ "$BATS_TEST_TMPDIR/in"
+	assert_output "status 0"
+	# it did start: its first run gave the stage its resume point
+	[ "$(sql "SELECT count(*) FROM stage_marks WHERE stage = 'rca'")" = 1 ]
+}
