@@ -67,6 +67,9 @@ struct alert {
 	char pod[NAME_MAX_];
 	char rc_entity[NAME_MAX_]; /* Dynatrace's root-cause entity */
 	char dep[NAME_MAX_];       /* a dependency a label names (upstream, db ...) */
+	char failed_build[NAME_MAX_ * 2]; /* "job #N" of a failed Jenkins/CloudBees build */
+	char build_log[256];       /* the failing part of its log */
+	char commit[64];
 	int minor;                 /* severity info: context, never a cause alone */
 };
 
@@ -270,6 +273,37 @@ static int has_word(const char *text, const char *word)
 	return 0;
 }
 
+/*
+ * The failing part of a build log: the first line that says error, failed
+ * or exception, else the last line; at most n - 1 bytes.
+ */
+static void log_excerpt(const char *log, char *out, size_t n)
+{
+	const char *best = NULL, *last = NULL;
+	const char *p = log;
+
+	out[0] = '\0';
+	if (!log)
+		return;
+	while (*p) {
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		char line[512];
+
+		if (len) {
+			lower_copy(line, len + 1 < sizeof(line) ? len + 1 : sizeof(line), p);
+			last = p;
+			if (!best && (strstr(line, "error") || strstr(line, "fail") || strstr(line, "exception")))
+				best = p;
+		}
+		p += len + (e ? 1 : 0);
+	}
+	if (!best)
+		best = last;
+	if (best)
+		snprintf(out, n, "%.*s", (int)strcspn(best, "\n"), best);
+}
+
 /* Labels that name what a service depends on. */
 static const char *const dep_labels[] = { "upstream", "db", "database", "dependency", "peer_service", "datastore",
 					  "backend", "downstream", NULL };
@@ -318,6 +352,21 @@ static void load_alert(struct alert *a, sqlite3_stmt *st)
 		copy_str(a->alarm, sizeof(a->alarm), obj_str(labels, "alertname"));
 		for (int k = 0; dep_labels[k] && !a->dep[0]; k++)
 			copy_str(a->dep, sizeof(a->dep), obj_str(labels, dep_labels[k]));
+	}
+	if (jv_get_kind(ctx) == JV_KIND_OBJECT && (!strcmp(a->source, "jenkins") || !strcmp(a->source, "cloudbees"))) {
+		const char *result = obj_str(ctx, "result");
+		jv n = jv_object_get(jv_copy(ctx), jv_string("build_number"));
+
+		if (result && obj_str(ctx, "job") && jv_get_kind(n) == JV_KIND_NUMBER &&
+		    (!strcasecmp(result, "FAILURE") || !strcasecmp(result, "UNSTABLE"))) {
+			snprintf(a->failed_build, sizeof(a->failed_build), "%s #%lld", obj_str(ctx, "job"),
+				 (long long)jv_number_value(n));
+			log_excerpt(obj_str(ctx, "log_tail"), a->build_log, sizeof(a->build_log));
+			copy_str(a->commit, sizeof(a->commit), obj_str(ctx, "commit"));
+			if (obj_str(ctx, "console_url"))
+				copy_str(a->link, sizeof(a->link), obj_str(ctx, "console_url"));
+		}
+		jv_free(n);
 	}
 	if (jv_get_kind(ctx) == JV_KIND_OBJECT) {
 		jv rc = jv_object_get(jv_copy(ctx), jv_string("root_cause"));
@@ -842,6 +891,27 @@ static void rule_hosts(struct inv *v)
 	}
 }
 
+/* A failed build in the incident itself: the build is what broke. */
+static void rule_failed_build(struct inv *v)
+{
+	for (size_t i = 0; i < v->nalerts; i++) {
+		struct alert *a = &v->alerts[i];
+		struct hyp *h;
+
+		if (!a->failed_build[0])
+			continue;
+		h = add_hyp(v, "build", a->failed_build);
+		if (!h || h->support++)
+			continue;
+		h->alert_id = a->id;
+		h->score = 3.0;
+		snprintf(h->summary, sizeof(h->summary), "the build %s failed%s%s%s%.7s", a->failed_build,
+			 a->build_log[0] ? ": " : "", a->build_log, a->commit[0] ? " - commit " : "", a->commit);
+		snprintf(h->why, sizeof(h->why), "the incident is the failed build %s itself; its console is %.300s",
+			 a->failed_build, a->link[0] ? a->link : "unknown");
+	}
+}
+
 /* The incident this one recurs (incidents.previous_incident) and what its investigation found. */
 static int rule_previous(struct inv *v, char *err, size_t errlen)
 {
@@ -965,6 +1035,19 @@ static int suggestions_for(struct inv *v, const struct hyp *top)
 		} else if (rc == 0) {
 			rc = suggest(v, "diagnostic", "see what uses the CPU", "top -b -n 1", "low", NULL);
 		}
+	} else if (top && !strcmp(top->kind, "build")) {
+		const struct alert *a = alert_by_id(v, top->alert_id);
+
+		snprintf(title, sizeof(title), "read the console of %s", top->entity);
+		rc = suggest(v, "diagnostic", title, a && a->link[0] ? a->link : NULL, "low",
+			     a && a->build_log[0] ? a->build_log : NULL);
+		if (rc == 0 && a && a->commit[0]) {
+			snprintf(title, sizeof(title), "read the change %.12s the build ran on", a->commit);
+			snprintf(cmd, sizeof(cmd), "git show %s", a->commit);
+			rc = suggest(v, "diagnostic", title, cmd, "low", NULL);
+		}
+		if (rc == 0)
+			rc = suggest(v, "fix", "fix the failing step, or revert the change that broke it", NULL, "low", NULL);
 	} else if (top && !strcmp(top->kind, "certificate")) {
 		snprintf(title, sizeof(title), "check the certificate %s serves", top->entity);
 		snprintf(cmd, sizeof(cmd), "openssl s_client -connect %s:443 -servername %s", top->entity, top->entity);
@@ -1102,6 +1185,7 @@ static int investigate(sqlite3 *db, long long id, const struct aur_inv_options *
 	rule_dependency(&v);
 	rule_deploy(&v);
 	rule_hosts(&v);
+	rule_failed_build(&v);
 	rc = rule_previous(&v, err, errlen);
 	if (rc < 0)
 		goto out;

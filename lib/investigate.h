@@ -7,8 +7,8 @@
  * writes it to the store: rca.h), and ends with a summary and a root
  * cause object:
  *   {entity, kind, summary, confidence, evidence: [{what, id | link}]}
- * kind is one of deploy, dependency, host, fleet, config, certificate,
- * dns, capacity, unknown.
+ * kind is one of deploy, build, dependency, host, fleet, config,
+ * certificate, dns, capacity, unknown.
  *
  * Only "builtin" exists in this build: deterministic reasoning over the
  * evidence in the store, offline, the same answer on a replay. "llm" is

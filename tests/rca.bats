@@ -32,7 +32,8 @@ build() {
 		 description: null, service: $job, host: null, tags: {}, labels: {}, started_at: $at, ended_at: $at,
 		 link: "https://jenkins.example.test/job/\($job)/\($n)/",
 		 context: {job: $job, build_number: $n, result: $result, commit: $commit, branch: "origin/main",
-			   console_url: "https://jenkins.example.test/job/\($job)/\($n)/console", culprits: ["dev1"]},
+			   console_url: "https://jenkins.example.test/job/\($job)/\($n)/console", culprits: ["dev1"],
+			   log_tail: "Running tests\nERROR: test_totals failed\nFinished: \($result)"},
 		 received_at: $at}
 		+ (if $inbox > 0 then {inbox_id: $inbox} else {} end)'
 }
@@ -223,6 +224,9 @@ wait_sql() {
 	decide
 	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" <"$DEC"
 	[ "$(sql 'SELECT rca_state FROM incidents WHERE id = 1')" = complete ]
+	# the failed build is what broke, its log's failing line says how
+	jq -en '[inputs] | .[-1].root_cause | .kind == "build" and .entity == "payments-build #77"
+		and (.summary | test("ERROR: test_totals failed"))' <<<"$output"
 	# switched off between the incident and its investigation: a thought says why not
 	aurora_fresh_db
 	run -0 aurora-connector rca jenkins on
@@ -339,6 +343,7 @@ wait_sql() {
 	# a writer holds the fifo open: only the reader leaving can end aurora-rca
 	sleep 60 >"$BATS_TEST_TMPDIR/in" &
 	RCA_PIDS+=($!)
+	# shellcheck disable=SC2016 # expanded by the inner bash
 	run -0 bash -c 'aurora-rca --db "$AURORA_DB" <"$1" | true; echo "status ${PIPESTATUS[0]}"' _ "$BATS_TEST_TMPDIR/in"
 	assert_output "status 0"
 	# it did start: its first run gave the stage its resume point
