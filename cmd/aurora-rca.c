@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -200,6 +201,22 @@ static void child(struct rca *r, long long id, int wfd)
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Its own limit too, a little past the parent's: a child whose parent
+	 * was killed must not outlive the time limit, nor hold the pipeline's
+	 * pipes open (the next stage would wait for their end).
+	 */
+	alarm((unsigned)((r->timeout_ms + 999) / 1000 + 1));
+	{
+		int null = open("/dev/null", O_RDWR);
+
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			if (null > STDERR_FILENO)
+				close(null);
+		}
+	}
 	f = fdopen(wfd, "w");
 	if (!f)
 		_exit(AUR_EXIT_IOERR);
@@ -514,6 +531,14 @@ static int recover(struct rca *r)
 		}
 		rc = aur_rca_event(r->db, r->dbo.busy_timeout_ms, ids[i], "rca.restarted",
 				   "left running by an interrupted aurora-rca", err, sizeof(err));
+		if (rc == 0) {
+			char text[160];
+
+			snprintf(text, sizeof(text),
+				 "Investigation restarted: an interruption left it running (restart %lld of %d)",
+				 count + 1, RESTARTS_MAX);
+			rc = note(r, ids[i], text);
+		}
 		if (rc == 0) {
 			aur_info("incident %lld: restarting the investigation an interruption left running", ids[i]);
 			enqueue(r, ids[i]);

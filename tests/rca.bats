@@ -278,6 +278,7 @@ wait_sql() {
 	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" </dev/null
 	[ "$(sql 'SELECT status || " " || rca_state FROM incidents WHERE id = 1')" = "analyzed complete" ]
 	[ "$(sql "SELECT count(*) FROM events WHERE type = 'rca.restarted'")" = 1 ]
+	[ "$(sql "SELECT count(*) FROM incident_thoughts WHERE kind = 'note' AND text LIKE 'Investigation restarted: %(restart 1 of 2)'")" = 1 ]
 	[ "$(sql 'SELECT count(*) - count(DISTINCT text) FROM incident_thoughts')" = 0 ]
 	[ "$(sql 'SELECT count(*) FROM incident_thoughts')" -ge 4 ]
 	jq -en '[inputs] | .[-1].type == "analysis" and .[-1].rca_state == "complete"' <<<"$output"
