@@ -5,6 +5,7 @@
 
 load helpers/common
 load helpers/correlate
+load helpers/recv
 
 setup() {
 	aurora_fresh_db
@@ -241,9 +242,9 @@ wait_sql() {
 	local js="$BATS_TEST_TMPDIR/watch.jsonl"
 	services 1
 	decide
-	aurora-incident watch --json --poll-ms 20 >"$js" &
+	aurora-incident watch --json --poll-ms 20 >"$js" 3>&- &
 	RCA_PIDS+=($!)
-	AURORA_RCA_STEP_DELAY_MS=400 aurora-rca --db "$AURORA_DB" <"$DEC" >"$BATS_TEST_TMPDIR/rca.out" &
+	AURORA_RCA_STEP_DELAY_MS=400 aurora-rca --db "$AURORA_DB" <"$DEC" >"$BATS_TEST_TMPDIR/rca.out" 3>&- &
 	RCA_PIDS+=($!)
 	local i
 	for i in $(seq 1 400); do
@@ -262,10 +263,34 @@ wait_sql() {
 	jq -en '[inputs] | map(.event) | index("thought.added") < index("rca.completed")' <"$js"
 }
 
+@test "the SSE stream carries a thought while the investigation runs; GET /api/incidents/{id} has the root cause object" {
+	local sse="$BATS_TEST_TMPDIR/sse.txt" i
+	deploy_then_errors
+	decide
+	recv_start --no-auth --db "$AURORA_DB"
+	RCA_PIDS+=("$RECV_PID")
+	curl -sN --max-time 60 "$RECV_URL/api/incidents/stream" >"$sse" 3>&- &
+	RCA_PIDS+=($!)
+	AURORA_RCA_STEP_DELAY_MS=400 aurora-rca --db "$AURORA_DB" <"$DEC" >/dev/null 3>&- &
+	local rca=$!
+	RCA_PIDS+=("$rca")
+	for i in $(seq 1 400); do
+		grep -q 'thought.added' "$sse" && break
+		sleep 0.02
+	done
+	grep -q '^event: thought.added' "$sse"
+	[ "$(sql 'SELECT rca_state FROM incidents WHERE id = 1')" = running ]
+	wait "$rca"
+	run -0 curl -s --max-time 5 "$RECV_URL/api/incidents/1"
+	jq -en 'input | .rca_state == "complete" and .status == "analyzed"
+		and .root_cause.entity == "shipping-deploy #508" and .root_cause.kind == "deploy"
+		and (.thoughts | length >= 4) and (.suggestions | length >= 2)' <<<"$output"
+}
+
 @test "a crash (kill -9 of parent and child) leaves it running; the next start restarts it without a thought twice" {
 	deploy_then_errors
 	decide
-	AURORA_RCA_STEP_DELAY_MS=300 aurora-rca --db "$AURORA_DB" <"$DEC" >/dev/null 2>&1 &
+	AURORA_RCA_STEP_DELAY_MS=300 aurora-rca --db "$AURORA_DB" <"$DEC" >/dev/null 2>&1 3>&- &
 	local parent=$! child
 	RCA_PIDS+=("$parent")
 	wait_sql "SELECT count(*) >= 2 FROM incident_thoughts" 1
@@ -299,7 +324,7 @@ wait_sql() {
 	services 1
 	decide
 	run -0 aurora-incident create --title "the bigger one" --service other
-	AURORA_RCA_STEP_DELAY_MS=300 aurora-rca --db "$AURORA_DB" <"$DEC" >"$BATS_TEST_TMPDIR/rca.out" 2>&1 &
+	AURORA_RCA_STEP_DELAY_MS=300 aurora-rca --db "$AURORA_DB" <"$DEC" >"$BATS_TEST_TMPDIR/rca.out" 2>&1 3>&- &
 	local pid=$!
 	RCA_PIDS+=("$pid")
 	wait_sql "SELECT count(*) >= 1 FROM incident_thoughts WHERE incident_id = 1" 1
@@ -342,7 +367,7 @@ wait_sql() {
 @test "it stops with 0 when the reader of its output goes away, also while its input is idle" {
 	mkfifo "$BATS_TEST_TMPDIR/in"
 	# a writer holds the fifo open: only the reader leaving can end aurora-rca
-	sleep 60 >"$BATS_TEST_TMPDIR/in" &
+	sleep 60 >"$BATS_TEST_TMPDIR/in" 3>&- &
 	RCA_PIDS+=($!)
 	# shellcheck disable=SC2016 # expanded by the inner bash
 	run -0 bash -c 'aurora-rca --db "$AURORA_DB" <"$1" | true; echo "status ${PIPESTATUS[0]}"' _ "$BATS_TEST_TMPDIR/in"
