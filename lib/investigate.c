@@ -43,6 +43,7 @@
 #define MAX_HYP 64
 #define TEXT_MAX 2048
 #define NAME_MAX_ 128
+#define PREVIOUS_WAIT_TRIES 200 /* 10 s at 50 ms */
 
 void aur_inv_options_init(struct aur_inv_options *o)
 {
@@ -916,16 +917,33 @@ static void rule_failed_build(struct inv *v)
 static int rule_previous(struct inv *v, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
+	int have = 0;
 	int rc;
 
 	if (!v->previous)
 		return 0;
-	rc = aur_db_prepare(v->db, &st, "SELECT root_cause FROM incidents WHERE id = ? AND rca_state = 'complete'", err,
-			    errlen);
+	rc = aur_db_prepare(v->db, &st, "SELECT root_cause, rca_state FROM incidents WHERE id = ?", err, errlen);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_int64(st, 1, v->previous);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT) {
+	/*
+	 * The earlier incident was claimed first, so its investigation started
+	 * first; one still running is waited for (a bounded while), or the
+	 * answer would depend on which child ran faster: a replay must give
+	 * the same one.
+	 */
+	for (int tries = 0; tries < PREVIOUS_WAIT_TRIES; tries++) {
+		struct timespec ts = { 0, 50 * 1000000L };
+
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, v->previous);
+		have = sqlite3_step(st) == SQLITE_ROW;
+		if (!have || strcmp((const char *)sqlite3_column_text(st, 1), "running") != 0)
+			break;
+		have = 0;
+		nanosleep(&ts, NULL);
+	}
+	if (have && sqlite3_column_type(st, 0) == SQLITE_TEXT &&
+	    !strcmp((const char *)sqlite3_column_text(st, 1), "complete")) {
 		jv prev = jv_parse((const char *)sqlite3_column_text(st, 0));
 		const char *kind = obj_str(prev, "kind");
 		const char *entity = obj_str(prev, "entity");
@@ -1150,8 +1168,9 @@ static int investigate(sqlite3 *db, long long id, const struct aur_inv_options *
 		size_t len = 0;
 
 		line[0] = '\0';
-		for (size_t i = 0; i < v.nalerts && i < 6; i++)
-			len += (size_t)snprintf(line + len, len < sizeof(line) ? sizeof(line) - len : 0, "%s%s (%s)",
+		/* the line stops filling once full: never a pointer past its end */
+		for (size_t i = 0; i < v.nalerts && i < 6 && len < sizeof(line); i++)
+			len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s (%s)",
 						i ? ", then " : "", v.alerts[i].service[0] ? v.alerts[i].service
 											  : v.alerts[i].title,
 						v.alerts[i].source);
@@ -1167,10 +1186,10 @@ static int investigate(sqlite3 *db, long long id, const struct aur_inv_options *
 		size_t len = 0;
 
 		line[0] = '\0';
-		for (size_t i = 0; i < v.nbuilds && i < 6; i++) {
+		for (size_t i = 0; i < v.nbuilds && i < 6 && len < sizeof(line); i++) {
 			const struct build *b = &v.builds[v.nbuilds - 1 - i];
 
-			len += (size_t)snprintf(line + len, len < sizeof(line) ? sizeof(line) - len : 0,
+			len += (size_t)snprintf(line + len, sizeof(line) - len,
 						"%s%s #%lld (%s%s%.7s)", i ? "; " : "", b->job, b->number,
 						b->result[0] ? b->result : "no result", b->commit[0] ? ", commit " : "",
 						b->commit);

@@ -154,6 +154,20 @@ wait_sql() {
 	[ "$(sql 'SELECT count(*) FROM events')" = "$events" ]
 }
 
+@test "a replay into a fresh store says the same things and reaches the same answer (row ids aside)" {
+	deploy_then_errors
+	services 3 30
+	decide
+	run -0 aurora-rca --db "$AURORA_DB" -j 2 <"$DEC"
+	jq -c 'del(.at, .id)' <<<"$output" | sort >"$BATS_TEST_TMPDIR/first"
+	[ -s "$BATS_TEST_TMPDIR/first" ]
+	aurora_fresh_db
+	decide
+	run -0 aurora-rca --db "$AURORA_DB" -j 2 <"$DEC"
+	jq -c 'del(.at, .id)' <<<"$output" | sort >"$BATS_TEST_TMPDIR/second"
+	cmp "$BATS_TEST_TMPDIR/first" "$BATS_TEST_TMPDIR/second"
+}
+
 @test "nothing points anywhere: no clear cause, kind unknown, low confidence" {
 	INBOX_ID=1 alert grafana g1 firing 2026-03-03T10:00:00Z checkout "checkout latency high" >>"$IN"
 	decide
