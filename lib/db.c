@@ -197,6 +197,22 @@ static const char *const migrations[] = {
 	");"
 	"INSERT INTO stage_marks (stage, inbox_id, updated_ms)"
 	"  SELECT 'correlate', coalesce(max(id), 0), CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) FROM inbox;",
+	/*
+	 * 5: every Jenkins and CloudBees build aurora-rca has seen, one row per
+	 * build: the alerts table keeps one row per job, so build #508 was gone
+	 * once #509 ran, and with it the deploy behind a regression.
+	 */
+	"CREATE TABLE builds ("
+	"  id INTEGER PRIMARY KEY,"
+	"  source TEXT NOT NULL,"
+	"  job TEXT NOT NULL,"
+	"  number INTEGER NOT NULL,"
+	"  result TEXT NOT NULL DEFAULT '',"
+	"  at_ms INTEGER NOT NULL,"
+	"  record TEXT NOT NULL,"
+	"  UNIQUE (source, job, number)"
+	");"
+	"CREATE INDEX builds_at ON builds(at_ms);",
 };
 
 void aur_db_options_init(struct aur_db_options *o)

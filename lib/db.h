@@ -14,7 +14,7 @@
 #include <sqlite3.h>
 
 /* The schema version this build writes; see the migrations in db.c. */
-#define AUR_DB_SCHEMA_VERSION 4
+#define AUR_DB_SCHEMA_VERSION 5
 
 struct aur_db_options {
 	int busy_timeout_ms;  /* default 5000 */

@@ -374,6 +374,43 @@ static void put_event_line(struct w *w, jv ev)
 		w->rc = aur_incident_text_event(ev, w->b);
 }
 
+/* aurora-rca stores an object {entity, kind, summary, confidence, evidence}; older text stays text. */
+static void put_root_cause(struct w *w, jv o)
+{
+	jv rc = get(o, "root_cause");
+	jv conf;
+	jv ev;
+
+	if (jv_get_kind(rc) != JV_KIND_OBJECT) {
+		jv_free(rc);
+		put_indented(w, gsd(o, "root_cause", "(none yet)"), "  ");
+		return;
+	}
+	put_indented(w, gsd(rc, "summary", "-"), "  ");
+	putf(w, "  kind %s, entity ", gsd(rc, "kind", "unknown"));
+	put_clean(w, gsd(rc, "entity", "-"), 0);
+	conf = get(rc, "confidence");
+	if (jv_get_kind(conf) == JV_KIND_NUMBER)
+		putf(w, ", confidence %.2f", jv_number_value(conf));
+	jv_free(conf);
+	put(w, "\n");
+	ev = get(rc, "evidence");
+	for (int i = 0; jv_get_kind(ev) == JV_KIND_ARRAY && i < jv_array_length(jv_copy(ev)); i++) {
+		jv e = jv_array_get(jv_copy(ev), i);
+
+		put(w, "  evidence: ");
+		put_clean(w, gsd(e, "what", "-"), 0);
+		if (gsd(e, "link", NULL)) {
+			put(w, " ");
+			put_clean(w, gs(e, "link"), 0);
+		}
+		put(w, "\n");
+		jv_free(e);
+	}
+	jv_free(ev);
+	jv_free(rc);
+}
+
 static void put_thought(struct w *w, jv t)
 {
 	putf(w, "  %s [%s] ", gsd(t, "at", "-"), gsd(t, "kind", "thought"));
@@ -442,7 +479,7 @@ int aur_incident_text_show(jv o, struct aur_buf *b)
 	put(&w, "\nsummary:\n");
 	put_indented(&w, gsd(o, "summary", "(none yet)"), "  ");
 	put(&w, "\nroot cause:\n");
-	put_indented(&w, gsd(o, "root_cause", "(none yet)"), "  ");
+	put_root_cause(&w, o);
 	n = 0;
 	gn(o, "event_count", &n);
 	putf(&w, "\ntimeline (%lld event%s):\n", n, n == 1 ? "" : "s");

@@ -445,7 +445,8 @@ int aur_incident_show(sqlite3 *db, long long id, jv *out, char *err, size_t errl
 	jv_free(o);
 	o = incident_entry(st);
 	o = set(o, "summary", col_text(st, 15));
-	o = set(o, "root_cause", col_text(st, 16));
+	/* stored as JSON text by aurora-rca: shown as the object it is (plain text stays text) */
+	o = set(o, "root_cause", col_json(st, 16, col_text(st, 16)));
 	o = set(o, "postmortem", col_text(st, 17));
 	o = set(o, "metadata", col_json(st, 18, jv_object()));
 	rc = add_rows(db, id, 0,
