@@ -49,7 +49,7 @@
 static const char usage_short[] =
 	"usage: aurora-rca [--db PATH] [--investigator builtin|llm] [-j N] [--timeout DUR]\n"
 	"                  [--rate N/DUR] [--lookback DUR] [--busy-timeout MS]\n"
-	"                  [--mark STAGE | --no-mark] [--strict] [-q|-v] < decisions\n";
+	"                  [--mark STAGE | --no-mark] [--pass] [--strict] [-q|-v] < decisions\n";
 
 static const char usage_long[] =
 	"aurora-rca - investigate every new incident\n"
@@ -70,6 +70,8 @@ static const char usage_long[] =
 	"  --busy-timeout MS     give up on a locked database after MS (5000)\n"
 	"  --mark STAGE          the resume point this run moves (default rca)\n"
 	"  --no-mark             move no resume point\n"
+	"  --pass                print every record read too, before what it leads to: one\n"
+	"                        stream of decisions and investigations (make run's log)\n"
 	"  --strict              exit 65 instead of 1 when records were rejected\n"
 	"  -q, -v                fewer or more diagnostics\n"
 	"  -h, --help            this text\n"
@@ -78,7 +80,7 @@ static const char usage_long[] =
 	"Exit: 0 ok, 1 some records rejected, 2 usage, 65 rejected under --strict,\n"
 	"74 I/O error, 75 database busy, 78 investigator not available.\n";
 
-enum { O_DB = 256, O_INV, O_TIMEOUT, O_RATE, O_LOOKBACK, O_BUSY, O_MARK, O_NO_MARK, O_STRICT, O_VERSION };
+enum { O_DB = 256, O_INV, O_TIMEOUT, O_RATE, O_LOOKBACK, O_BUSY, O_MARK, O_NO_MARK, O_PASS, O_STRICT, O_VERSION };
 
 static volatile sig_atomic_t stop_requested;
 
@@ -118,6 +120,7 @@ struct rca {
 	long long marked;
 	int gone;
 	int ioerr;
+	int pass;               /* --pass: input records go to stdout as well */
 };
 
 static void print_rec(struct rca *r, jv rec)
@@ -633,6 +636,8 @@ static int run(struct rca *r, struct aur_jsonl_reader *in, unsigned long *reject
 				in_open = 0;
 				break;
 			}
+			if (r->pass)
+				print_rec(r, jv_copy(rec));
 			got = handle(r, rec, rejected, in->lineno);
 			if (got < 0) {
 				jv_free(rec);
@@ -721,6 +726,7 @@ int main(int argc, char **argv)
 		{ "busy-timeout", required_argument, NULL, O_BUSY },
 		{ "mark", required_argument, NULL, O_MARK },
 		{ "no-mark", no_argument, NULL, O_NO_MARK },
+		{ "pass", no_argument, NULL, O_PASS },
 		{ "strict", no_argument, NULL, O_STRICT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
@@ -804,6 +810,9 @@ int main(int argc, char **argv)
 			break;
 		case O_NO_MARK:
 			r.stage = NULL;
+			break;
+		case O_PASS:
+			r.pass = 1;
 			break;
 		case O_STRICT:
 			strict = 1;

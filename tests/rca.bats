@@ -129,6 +129,19 @@ wait_sql() {
 	[ "$(sql "SELECT inbox_id FROM stage_marks WHERE stage = 'rca'")" = 4 ]
 }
 
+@test "--pass prints every decision read before the records it leads to, in one stream" {
+	deploy_then_errors
+	decide
+	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" --pass <"$DEC"
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/out.jsonl"
+	# the four decisions as read, in order, the created one before its investigation's records
+	jq -en --slurpfile dec "$DEC" '[inputs] as $all | ($all | map(select(.type == "decision"))) == $dec
+		and ($all | map(.type) | index("decision")) == 0
+		and ($all | map(select(.type == "analysis")) | length) == 1
+		and ($all | map(.type) | index("thought")) > ($all | map(.type == "decision" and .action == "created") | index(true))' \
+		<"$BATS_TEST_TMPDIR/out.jsonl"
+}
+
 @test "every build is remembered: the deploy before the trouble is blamed though a later build of its job replaced its alert row" {
 	deploy_then_errors
 	INBOX_ID=5 build jenkins shipping-deploy 509 SUCCESS 2026-03-03T09:40:00Z 1111111111111111111111111111111111111111 >>"$IN"
