@@ -536,6 +536,57 @@ static void md_event(struct w *w, jv ev)
 	put(w, "\n");
 }
 
+/*
+ * The investigation's finding: aurora-rca's object {entity, kind, summary,
+ * confidence, evidence}, its summary first as a person reads it; a root
+ * cause written as text (by hand, or before aurora-rca) stays text.
+ */
+static void md_root_cause(struct w *w, jv o)
+{
+	jv rc = get(o, "root_cause");
+	jv conf;
+	jv ev;
+	int n;
+
+	if (jv_get_kind(rc) != JV_KIND_OBJECT) {
+		jv_free(rc);
+		put_clean(w, gsd(o, "root_cause", "_No root cause was recorded._"), 1);
+		return;
+	}
+	put_clean(w, gsd(rc, "summary", "_The investigation gave no summary._"), 1);
+	put(w, "\n\n- **Kind:** ");
+	put_clean(w, gsd(rc, "kind", "unknown"), 0);
+	put(w, "\n- **Blamed:** ");
+	if (gsd(rc, "entity", NULL))
+		put_code(w, gs(rc, "entity"));
+	else
+		put(w, "nothing in particular");
+	conf = get(rc, "confidence");
+	if (jv_get_kind(conf) == JV_KIND_NUMBER)
+		putf(w, "\n- **Confidence:** %.0f%%", jv_number_value(conf) * 100);
+	jv_free(conf);
+	put(w, "\n\n### Evidence\n\n");
+	ev = get(rc, "evidence");
+	n = jv_get_kind(ev) == JV_KIND_ARRAY ? jv_array_length(jv_copy(ev)) : 0;
+	if (n == 0)
+		put(w, "_The investigation named no evidence._\n");
+	for (int i = 0; i < n; i++) {
+		jv e = jv_array_get(jv_copy(ev), i);
+
+		put(w, "- ");
+		put_clean(w, gsd(e, "what", "-"), 0);
+		if (gsd(e, "link", NULL)) {
+			put(w, " (<");
+			put_clean(w, gs(e, "link"), 0);
+			put(w, ">)");
+		}
+		put(w, "\n");
+		jv_free(e);
+	}
+	jv_free(ev);
+	jv_free(rc);
+}
+
 static void md_thought(struct w *w, jv t)
 {
 	put(w, "- ");
@@ -737,8 +788,8 @@ int aur_incident_text_postmortem(jv o, long long now_ms, struct aur_buf *b)
 		put(&w, "_No events were recorded._\n");
 	each(&w, o, "events", md_event);
 	putf(&w, "\n## Root cause\n\n");
-	put_clean(&w, gsd(o, "root_cause", NULL) ? gs(o, "root_cause") : "_No root cause was recorded._", 1);
-	putf(&w, "\n\nInvestigation state: %s.\n\n### Evidence\n\n", gsd(o, "rca_state", "-"));
+	md_root_cause(&w, o);
+	putf(&w, "\n\nInvestigation state: %s.\n\n### Investigation notes\n\n", gsd(o, "rca_state", "-"));
 	if (!count_of(o, "thoughts"))
 		put(&w, "_No investigation notes were recorded._\n");
 	each(&w, o, "thoughts", md_thought);

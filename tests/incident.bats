@@ -451,7 +451,7 @@ wait_lines() {
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/events")" -eq 3 ]
 	run -0 --separate-stderr aurora-incident postmortem 1
 	assert_line "# Postmortem: incident #1, CheckoutLatencyHigh"
-	for section in "## Summary" "## Impact" "## Timeline" "## Root cause" "### Evidence" "## Contributing alerts" "## Action items"; do
+	for section in "## Summary" "## Impact" "## Timeline" "## Root cause" "### Investigation notes" "## Contributing alerts" "## Action items"; do
 		assert_line "$section"
 	done
 	refute_output --partial "still open"

@@ -142,6 +142,28 @@ wait_sql() {
 		<"$BATS_TEST_TMPDIR/out.jsonl"
 }
 
+@test "the postmortem carries the investigation's finding: its summary, kind, what it blames, confidence and evidence" {
+	deploy_then_errors
+	decide
+	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" <"$DEC"
+	aurora-incident resolve 1 --reason "rolled back" >/dev/null
+	run -0 --separate-stderr aurora-incident postmortem 1
+	summary=$(sql "SELECT json_extract(root_cause, '$.summary') FROM incidents WHERE id = 1")
+	[ -n "$summary" ]
+	assert_line "$summary"
+	assert_line "- **Kind:** deploy"
+	# shellcheck disable=SC2016 # the backquotes are Markdown
+	assert_line '- **Blamed:** `shipping-deploy #508`'
+	assert_line --regexp '^- \*\*Confidence:\*\* [0-9]+%$'
+	assert_line "### Evidence"
+	# each piece of evidence the investigation named, as a line of the list
+	[ "$(sql "SELECT json_array_length(root_cause, '$.evidence') FROM incidents WHERE id = 1")" -ge 1 ]
+	while IFS= read -r what; do
+		assert_line --partial "- $what"
+	done < <(sql "SELECT json_extract(value, '$.what') FROM incidents, json_each(json_extract(root_cause, '$.evidence')) WHERE id = 1")
+	refute_output --partial "No root cause was recorded"
+}
+
 @test "every build is remembered: the deploy before the trouble is blamed though a later build of its job replaced its alert row" {
 	deploy_then_errors
 	INBOX_ID=5 build jenkins shipping-deploy 509 SUCCESS 2026-03-03T09:40:00Z 1111111111111111111111111111111111111111 >>"$IN"
