@@ -376,7 +376,7 @@ static int rows(struct llm_inv *v, sqlite3_stmt *st, jv (*row)(sqlite3_stmt *, i
 static int tool_get_incident(struct llm_inv *v, jv *out, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
-	jv inc = jv_invalid(), alerts;
+	jv inc = jv_invalid(), alerts = jv_invalid();
 	int rc = incident_row(v, &inc, err, errlen);
 
 	if (rc < 0)
@@ -866,7 +866,7 @@ static int investigate_llm(sqlite3 *db, long long id, const struct aur_inv_optio
 				jv content = capped(text, v.c->max_result);
 				jv tm = message("tool", content);
 
-				if (rc == 0 && strcmp(name, "run_diagnostic"))
+				if (rc == 0 && strcmp(name, "run_diagnostic") != 0)
 					rc = think(&v, "Tool result: %.100s, %zu bytes", name, strlen(text));
 				tm = jv_object_set(tm, jv_string("tool_call_id"), jv_string(str_or(call, "id", "")));
 				messages = jv_array_append(messages, tm);
