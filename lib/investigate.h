@@ -61,7 +61,8 @@ struct aur_investigator {
 /*
  * The LLM investigator's configuration file (aurora-rca(1), CONFIGURATION):
  * a JSON object with "llm" (as aur_llm_config_parse takes it) and optional
- * "allow_list" (a diag.h allow-list path), "max_steps" (1..50, 8),
+ * "allow_list" (a diag.h allow-list path), "http_allow" (URL prefixes
+ * http_get may fetch under), "max_steps" (1..50, 8),
  * "time_cap" (seconds, 1..3600, 45), "max_tool_result_bytes" (256..65536,
  * 8192). Unknown keys are errors. 0 with *out set (free with
  * aur_inv_llm_free); -errno with err naming the file and the field.

@@ -12,7 +12,7 @@
  * an incident is never left without an analysis because a model misbehaved.
  *
  * The key never passes through here: llm.c reads it at each call.
- * http_get is not offered yet.
+ * http_get is offered only when the configuration lists base URLs.
  */
 #include <errno.h>
 #include <math.h>
@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <curl/curl.h>
 
 #include "db.h"
 #include "diag.h"
@@ -41,6 +43,7 @@ struct aur_inv_llm {
 	int max_steps;
 	long long time_cap_ms;
 	size_t max_result;
+	jv http_allow; /* URL prefixes http_get may fetch under; an empty array: no http_get */
 };
 
 static const char system_prompt[] =
@@ -72,6 +75,7 @@ void aur_inv_llm_free(struct aur_inv_llm *c)
 		return;
 	aur_llm_config_release(&c->llm);
 	aur_diag_policy_free(c->policy);
+	jv_free(c->http_allow);
 	free(c);
 }
 
@@ -127,9 +131,10 @@ static int int_field(jv obj, const char *key, long long lo, long long hi, long l
 int aur_inv_llm_load(const char *path, struct aur_inv_llm **out, char *err, size_t errlen)
 {
 	static const char *const known[] = { "llm", "allow_list", "max_steps", "time_cap", "max_tool_result_bytes",
-					     NULL };
+					     "http_allow", NULL };
 	struct aur_inv_llm *c = aur_xcalloc(1, sizeof(*c));
 	char *text = NULL;
+	int nprefix;
 	char sub[512];
 	size_t len = 0;
 	long long n;
@@ -137,6 +142,7 @@ int aur_inv_llm_load(const char *path, struct aur_inv_llm **out, char *err, size
 	int rc;
 
 	*out = NULL;
+	c->http_allow = jv_array();
 	rc = read_file(path, &text, &len);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
@@ -189,6 +195,31 @@ int aur_inv_llm_load(const char *path, struct aur_inv_llm **out, char *err, size
 	jv_free(v);
 	if (rc < 0)
 		goto out;
+	v = jv_object_get(jv_copy(doc), jv_string("http_allow"));
+	if (jv_get_kind(v) == JV_KIND_ARRAY) {
+		nprefix = jv_array_length(jv_copy(v));
+		for (int i = 0; rc == 0 && i < nprefix; i++) {
+			jv u = jv_array_get(jv_copy(v), i);
+
+			if (jv_get_kind(u) != JV_KIND_STRING || i >= 32 ||
+			    (strncmp(jv_string_value(u), "http://", 7) != 0 &&
+			     strncmp(jv_string_value(u), "https://", 8) != 0) ||
+			    strlen(jv_string_value(u)) < 10) {
+				snprintf(err, errlen, "%s: http_allow: up to 32 URL prefixes starting http:// or https://",
+					 path);
+				rc = -EINVAL;
+				jv_free(u);
+			} else {
+				c->http_allow = jv_array_append(c->http_allow, u);
+			}
+		}
+	} else if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL) {
+		snprintf(err, errlen, "%s: http_allow: a list of URL prefixes", path);
+		rc = -EINVAL;
+	}
+	jv_free(v);
+	if (rc < 0)
+		goto out;
 	v = jv_object_get(jv_copy(doc), jv_string("llm"));
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
 		jv_free(v);
@@ -208,6 +239,7 @@ out:
 	free(text);
 	if (c) {
 		aur_diag_policy_free(c->policy);
+		jv_free(c->http_allow);
 		free(c);
 	}
 	return rc;
@@ -525,8 +557,120 @@ static char *tool_run_diagnostic(struct llm_inv *v, jv args, int *rc)
 	return text;
 }
 
+/*
+ * url lies under one of the configured prefixes: it starts with one, the
+ * prefix ends at a path boundary (so http://grafana.example does not admit
+ * http://grafana.example.evil), and nothing in it could step out of the
+ * prefix once curl normalizes it (dot segments, backslashes, blanks).
+ */
+static int url_allowed(const struct aur_inv_llm *c, const char *url)
+{
+	int n = jv_array_length(jv_copy(c->http_allow));
+
+	if (strstr(url, "/..") || strstr(url, "/.") || strchr(url, '\\') || strlen(url) > 2048)
+		return 0;
+	for (const char *p = url; *p; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			return 0;
+	for (int i = 0; i < n; i++) {
+		jv u = jv_array_get(jv_copy(c->http_allow), i);
+		const char *pre = jv_string_value(u);
+		size_t len = strlen(pre);
+		int ok = !strncmp(url, pre, len) &&
+			 (pre[len - 1] == '/' || url[len] == '\0' || url[len] == '/' || url[len] == '?');
+
+		jv_free(u);
+		if (ok)
+			return 1;
+	}
+	return 0;
+}
+
+struct body {
+	char *buf;
+	size_t len, max, dropped;
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct body *b = arg;
+	size_t n = size * nmemb, take = b->max - b->len < n ? b->max - b->len : n;
+
+	memcpy(b->buf + b->len, data, take);
+	b->len += take;
+	b->dropped += n - take;
+	/* past the cap: stop reading rather than pull a large body through */
+	return b->dropped ? 0 : n;
+}
+
+/* http_get: a GET of a URL under a configured prefix, bounded in bytes and time; no redirects. */
+static char *tool_http_get(struct llm_inv *v, jv args, long long deadline, int *rc)
+{
+	jv url = jv_object_get(jv_copy(args), jv_string("url"));
+	struct body b = { NULL, 0, v->c->max_result, 0 };
+	CURL *curl = NULL;
+	CURLcode cc;
+	long status = 0, left = (long)(deadline - aur_time_mono_ms());
+	char *red = NULL, *text;
+	size_t rlen = 0, n;
+
+	*rc = 0;
+	if (jv_get_kind(url) != JV_KIND_STRING) {
+		jv_free(url);
+		return aur_xstrdup("error: http_get takes {\"url\": STRING}");
+	}
+	if (!url_allowed(v->c, jv_string_value(url))) {
+		*rc = think(v, "http_get refused %.300s: not under a configured base URL", jv_string_value(url));
+		jv_free(url);
+		return aur_xstrdup("refused: the URL is not under a base URL the operator configured (http_allow)");
+	}
+	if (left > 10000)
+		left = 10000;
+	if (left < 1) {
+		jv_free(url);
+		return aur_xstrdup("error: no time left");
+	}
+	b.buf = aur_xmalloc(b.max + 1);
+	curl = curl_easy_init();
+	if (!curl) {
+		free(b.buf);
+		jv_free(url);
+		return aur_xstrdup("error: cannot start an HTTP request");
+	}
+	curl_easy_setopt(curl, CURLOPT_URL, jv_string_value(url));
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, left);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, left);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+	cc = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(curl);
+	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && b.dropped)) {
+		*rc = think(v, "http_get %.300s failed: %s", jv_string_value(url), curl_easy_strerror(cc));
+		n = 128;
+		text = aur_xmalloc(n);
+		snprintf(text, n, "error: %s", curl_easy_strerror(cc));
+		free(b.buf);
+		jv_free(url);
+		return text;
+	}
+	red = aur_diag_redact(b.buf, b.len, &rlen, NULL);
+	*rc = think(v, "http_get %.300s: HTTP %ld, %zu bytes%s", jv_string_value(url), status, b.len,
+		    b.dropped ? " (cut)" : "");
+	n = rlen + 64;
+	text = aur_xmalloc(n);
+	snprintf(text, n, "HTTP %ld%s\n%s", status, b.dropped ? " (body cut)" : "", red);
+	free(red);
+	free(b.buf);
+	jv_free(url);
+	return text;
+}
+
 /* Run one tool call: the text to send back (caller frees); *rc a sink's code. */
-static char *run_tool(struct llm_inv *v, const char *name, jv args, int *rc)
+static char *run_tool(struct llm_inv *v, const char *name, jv args, long long deadline, int *rc)
 {
 	char err[512];
 	jv out = jv_invalid();
@@ -538,6 +682,8 @@ static char *run_tool(struct llm_inv *v, const char *name, jv args, int *rc)
 		return aur_xstrdup("error: the arguments are not a JSON object");
 	if (!strcmp(name, "run_diagnostic"))
 		return tool_run_diagnostic(v, args, rc);
+	if (!strcmp(name, "http_get") && jv_array_length(jv_copy(v->c->http_allow)) > 0)
+		return tool_http_get(v, args, deadline, rc);
 	if (!strcmp(name, "get_incident"))
 		r = tool_get_incident(v, &out, err, sizeof(err));
 	else if (!strcmp(name, "related_alerts"))
@@ -571,8 +717,9 @@ static jv tool(const char *name, const char *description, jv properties)
 	return jv_object_set(t, jv_string("parameters"), p);
 }
 
-static jv tools(void)
+static jv tools(const struct aur_inv_llm *c)
 {
+	jv url = jv_object_set(jv_object(), jv_string("type"), jv_string("string"));
 	jv cmd = jv_object_set(jv_object(), jv_string("type"), jv_string("string"));
 	jv a = jv_array();
 
@@ -586,6 +733,17 @@ static jv tools(void)
 				    jv_object()));
 	a = jv_array_append(a, tool("run_diagnostic", "run one read-only diagnostic command on the operator's machine",
 				    jv_object_set(jv_object(), jv_string("command"), cmd)));
+	if (jv_array_length(jv_copy(c->http_allow)) > 0) {
+		jv bases = jv_dump_string(jv_copy(c->http_allow), 0);
+		jv d = jv_string_fmt("GET a URL under one of %s (dashboards, status pages)", jv_string_value(bases));
+
+		jv_free(bases);
+		a = jv_array_append(a, tool("http_get", jv_string_value(d),
+					    jv_object_set(jv_object(), jv_string("url"), url)));
+		jv_free(d);
+	} else {
+		jv_free(url);
+	}
 	return a;
 }
 
@@ -785,7 +943,7 @@ static int investigate_llm(sqlite3 *db, long long id, const struct aur_inv_optio
 	messages = jv_array_append(
 		messages, message("user", jv_string_concat(jv_string(msg), capped(jv_string_value(incident),
 										  v.c->max_result))));
-	tl = tools();
+	tl = tools(v.c);
 	rc = think(&v, "Asking %s model %s (at most %d steps, %lld s)", aur_llm_provider_name(v.c->llm.provider),
 		   v.c->llm.model ? v.c->llm.model : "(deployment)", v.c->max_steps, cap / 1000);
 	if (rc < 0)
@@ -860,7 +1018,7 @@ static int investigate_llm(sqlite3 *db, long long id, const struct aur_inv_optio
 				rc = think(&v, "Refused a repeated call of %.100s", name);
 			} else if (rc == 0) {
 				seen = jv_array_append(seen, jv_copy(key));
-				text = run_tool(&v, name, args, &rc);
+				text = run_tool(&v, name, args, deadline, &rc);
 			}
 			if (text) {
 				jv content = capped(text, v.c->max_result);

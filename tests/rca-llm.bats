@@ -15,6 +15,7 @@ setup() {
 	printf '%s\n' "$KEY" >"$BATS_TEST_TMPDIR/key"
 	: >"$BATS_TEST_TMPDIR/requests.jsonl"
 	STANDIN_PID=
+	HTTP_PID=
 	IN="$BATS_TEST_TMPDIR/alerts.jsonl"
 	DEC="$BATS_TEST_TMPDIR/decisions.jsonl"
 	INBOX_ID=1 alert grafana g1 firing 2026-03-03T09:10:00Z checkout "checkout latency high" \
@@ -24,6 +25,10 @@ setup() {
 }
 
 teardown() {
+	if [ -n "$HTTP_PID" ]; then
+		kill "$HTTP_PID" 2>/dev/null || true
+		wait "$HTTP_PID" 2>/dev/null || true
+	fi
 	if [ -n "$STANDIN_PID" ]; then
 		kill "$STANDIN_PID" 2>/dev/null || true
 		wait "$STANDIN_PID" 2>/dev/null || true
@@ -118,7 +123,8 @@ no_key() {
 	received 0 | jq -en 'input | .body.messages[0].role == "system"
 		and (.body.messages[0].content | test("read-only SRE investigator"))
 		and (.body.messages[1].content | test("checkout latency high"))
-		and ([.body.tools[].function.name] | index("run_diagnostic") != null)'
+		and ([.body.tools[].function.name] | index("run_diagnostic") != null)
+		and ([.body.tools[].function.name] | index("http_get") == null)'
 	# the second: both tool results, with the incident's alert in get_incident's
 	received 1 | jq -en 'input | [.body.messages[] | select(.role == "tool")] | length == 2
 		and (.[0].tool_call_id == "c1") and (.[0].content | fromjson | .alerts[0].title == "checkout latency high")
@@ -184,5 +190,31 @@ no_key() {
 	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" --investigator llm --config "$BATS_TEST_TMPDIR/rca.json" <"$DEC"
 	jq -en '[inputs] | .[-1].type == "analysis" and .[-1].root_cause.kind != "gremlins"' <<<"$output"
 	[ "$(sql "SELECT count(*) FROM incident_thoughts WHERE text LIKE 'Falling back to the built-in investigator: the model''s answer is not a valid result: root_cause.kind %'")" = 1 ]
+	no_key
+}
+
+@test "llm: http_get fetches only under a configured base URL; anything else is refused and a thought says so" {
+	python3 -u -m http.server --bind 127.0.0.1 --directory "$AURORA_TOP/tests/fixtures/rca-llm" 0 \
+		>"$BATS_TEST_TMPDIR/http.out" 2>&1 &
+	HTTP_PID=$!
+	for _ in $(seq 1 200); do
+		grep -q 'port [0-9]' "$BATS_TEST_TMPDIR/http.out" && break
+		sleep 0.05
+	done
+	HPORT=$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$BATS_TEST_TMPDIR/http.out" | head -1)
+	[ -n "$HPORT" ]
+	base="http://127.0.0.1:$HPORT/status/"
+	standin '[{"tool_calls": [{"id": "h1", "name": "http_get", "arguments": {"url": "'"$base"'db.txt"}},
+		{"id": "h2", "name": "http_get", "arguments": {"url": "http://127.0.0.1:'"$HPORT"'/allow.conf"}},
+		{"id": "h3", "name": "http_get", "arguments": {"url": "'"$base"'../allow.conf"}}]}, '"$(answer "$GOOD")"']'
+	config '.http_allow = ["'"$base"'"]'
+	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" --investigator llm --config "$BATS_TEST_TMPDIR/rca.json" <"$DEC"
+	jq -en '[inputs] | .[-1].root_cause.entity == "checkout-db"' <<<"$output"
+	received 0 | jq -en 'input | [.body.tools[].function.name] | index("http_get") != null'
+	received 1 | jq -en 'input | [.body.messages[] | select(.role == "tool")] | length == 3
+		and (.[0].content | test("^HTTP 200\ncheckout-db: degraded"))
+		and (.[1].content | test("^refused: ")) and (.[2].content | test("^refused: "))'
+	[ "$(sql "SELECT count(*) FROM incident_thoughts WHERE text = 'http_get ${base}db.txt: HTTP 200, 44 bytes'")" = 1 ]
+	[ "$(sql "SELECT count(*) FROM incident_thoughts WHERE text LIKE 'http_get refused %: not under a configured base URL'")" = 2 ]
 	no_key
 }
