@@ -218,3 +218,14 @@ no_key() {
 	[ "$(sql "SELECT count(*) FROM incident_thoughts WHERE text LIKE 'http_get refused %: not under a configured base URL'")" = 2 ]
 	no_key
 }
+
+@test "llm: a provider echoing the key in a 401 falls back without the key reaching a thought, stdout or stderr" {
+	standin '[{"status": 401, "error_message": "Incorrect API key provided: '"$KEY"'"}]'
+	config
+	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" --investigator llm --config "$BATS_TEST_TMPDIR/rca.json" -v <"$DEC"
+	jq -en '[inputs] | .[-1].type == "analysis" and .[-1].status == "analyzed"' <<<"$output"
+	[ "$(sql "SELECT count(*) FROM incident_thoughts WHERE text LIKE 'Falling back to the built-in investigator: the LLM provider failed: %'")" = 1 ]
+	# the key went to the provider, in its header only
+	received 0 | jq -en --arg k "$KEY" 'input | .headers.authorization == "Bearer \($k)"'
+	no_key
+}
