@@ -47,8 +47,8 @@
 #define RESTARTS_MAX 2
 
 static const char usage_short[] =
-	"usage: aurora-rca [--db PATH] [--investigator builtin|llm] [-j N] [--timeout DUR]\n"
-	"                  [--rate N/DUR] [--lookback DUR] [--busy-timeout MS]\n"
+	"usage: aurora-rca [--db PATH] [--investigator builtin|llm] [--config FILE]\n"
+	"                  [-j N] [--timeout DUR] [--rate N/DUR] [--lookback DUR] [--busy-timeout MS]\n"
 	"                  [--mark STAGE | --no-mark] [--pass] [--strict] [-q|-v] < decisions\n";
 
 static const char usage_long[] =
@@ -62,7 +62,8 @@ static const char usage_long[] =
 	"\n"
 	"Options:\n"
 	"  --db PATH             database (default $AURORA_DB, else ./aurora.db)\n"
-	"  --investigator NAME   builtin (default); llm is not available in this build yet\n"
+	"  --investigator NAME   builtin (default), or llm (needs --config)\n"
+	"  --config FILE         the LLM investigator's settings (default $AURORA_RCA_CONFIG)\n"
 	"  -j, --jobs N          investigations at once (default 2)\n"
 	"  --timeout DUR         stop an investigation after DUR: rca_state error (60s)\n"
 	"  --rate N/DUR          at most N investigations started per DUR (30/10m)\n"
@@ -80,7 +81,7 @@ static const char usage_long[] =
 	"Exit: 0 ok, 1 some records rejected, 2 usage, 65 rejected under --strict,\n"
 	"74 I/O error, 75 database busy, 78 investigator not available.\n";
 
-enum { O_DB = 256, O_INV, O_TIMEOUT, O_RATE, O_LOOKBACK, O_BUSY, O_MARK, O_NO_MARK, O_PASS, O_STRICT, O_VERSION };
+enum { O_DB = 256, O_INV, O_TIMEOUT, O_RATE, O_LOOKBACK, O_BUSY, O_MARK, O_NO_MARK, O_PASS, O_STRICT, O_VERSION, O_CONFIG };
 
 static volatile sig_atomic_t stop_requested;
 
@@ -719,6 +720,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, O_DB },
 		{ "investigator", required_argument, NULL, O_INV },
+		{ "config", required_argument, NULL, O_CONFIG },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "rate", required_argument, NULL, O_RATE },
@@ -737,6 +739,8 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	const char *db_arg = NULL;
 	const char *inv_name = "builtin";
+	const char *config = NULL;
+	struct aur_inv_llm *llm = NULL;
 	const char *delay;
 	char err[1024];
 	unsigned long rejected = 0;
@@ -766,6 +770,9 @@ int main(int argc, char **argv)
 			break;
 		case O_INV:
 			inv_name = optarg;
+			break;
+		case O_CONFIG:
+			config = optarg;
 			break;
 		case 'j':
 			if (aur_cli_parse_ll(optarg, 1, JOBS_MAX, &n) < 0) {
@@ -848,16 +855,28 @@ int main(int argc, char **argv)
 	}
 	aur_log_set_level(level);
 	rc = aur_investigator_find(inv_name, &r.inv);
-	if (rc == -ENOSYS) {
-		aur_err("--investigator %s: not available in this build yet (builtin is)", inv_name);
-		rc = AUR_EXIT_CONFIG;
-		goto out;
-	}
 	if (rc < 0) {
 		fprintf(stderr, "%s: --investigator: '%s' is not builtin or llm\n%s", PROG, inv_name, usage_short);
 		rc = AUR_EXIT_USAGE;
 		goto out;
 	}
+	if (!config || !*config)
+		config = getenv("AURORA_RCA_CONFIG");
+	if (!strcmp(inv_name, "llm")) {
+		if (!config || !*config) {
+			aur_err("--investigator llm: no LLM configuration: give --config FILE or set AURORA_RCA_CONFIG");
+			rc = AUR_EXIT_CONFIG;
+			goto out;
+		}
+		rc = aur_inv_llm_load(config, &llm, err, sizeof(err));
+		if (rc < 0) {
+			aur_err("--config: %s", err);
+			rc = AUR_EXIT_CONFIG;
+			goto out;
+		}
+		r.io.llm = llm;
+	}
+	r.io.budget_ms = r.timeout_ms;
 	/* for tests: a pause between the built-in investigator's steps (aurora-rca(1)) */
 	delay = getenv("AURORA_RCA_STEP_DELAY_MS");
 	if (delay && *delay) {
@@ -918,5 +937,6 @@ out:
 	free(r.queue);
 	aur_db_close(r.db);
 	aur_jsonl_reader_release(&in);
+	aur_inv_llm_free(llm);
 	return rc;
 }

@@ -49,6 +49,8 @@ void aur_inv_options_init(struct aur_inv_options *o)
 {
 	o->lookback_ms = 2LL * 3600 * 1000;
 	o->step_delay_ms = 0;
+	o->budget_ms = 0;
+	o->llm = NULL;
 }
 
 struct alert {
@@ -1286,7 +1288,9 @@ int aur_investigator_find(const char *name, const struct aur_investigator **out)
 		*out = &builtin;
 		return 0;
 	}
-	if (!strcmp(name, "llm"))
-		return -ENOSYS;
+	if (!strcmp(name, "llm")) {
+		*out = &aur_investigator_llm;
+		return 0;
+	}
 	return -ENOENT;
 }

@@ -10,9 +10,11 @@
  * kind is one of deploy, build, dependency, host, fleet, config,
  * certificate, dns, capacity, unknown.
  *
- * Only "builtin" exists in this build: deterministic reasoning over the
- * evidence in the store, offline, the same answer on a replay. "llm" is
- * known by name and answers -ENOSYS until its module lands.
+ * "builtin": deterministic reasoning over the evidence in the store,
+ * offline, the same answer on a replay. "llm" (investigate_llm.c): a tool
+ * loop with a chat model (llm.h), its commands through the operator's
+ * allow-list (diag.h); it falls back to "builtin" whenever it cannot end
+ * with a valid answer. It needs o->llm (aur_inv_llm_load).
  */
 #ifndef AURORA_INVESTIGATE_H
 #define AURORA_INVESTIGATE_H
@@ -33,9 +35,13 @@ struct aur_inv_sink {
 	int (*suggestion)(void *ctx, const struct aur_rca_suggestion *s);
 };
 
+struct aur_inv_llm;
+
 struct aur_inv_options {
 	long long lookback_ms; /* builds and deploys this long before the first alert count (2h) */
 	int step_delay_ms;     /* pause between steps: a knob for tests, 0 otherwise */
+	long long budget_ms;   /* the caller's time limit for one investigation; 0: none */
+	const struct aur_inv_llm *llm; /* the LLM investigator's configuration, or NULL */
 };
 
 void aur_inv_options_init(struct aur_inv_options *o);
@@ -53,8 +59,21 @@ struct aur_investigator {
 };
 
 /*
+ * The LLM investigator's configuration file (aurora-rca(1), CONFIGURATION):
+ * a JSON object with "llm" (as aur_llm_config_parse takes it) and optional
+ * "allow_list" (a diag.h allow-list path), "http_allow" (URL prefixes
+ * http_get may fetch under), "max_steps" (1..50, 8),
+ * "time_cap" (seconds, 1..3600, 45), "max_tool_result_bytes" (256..65536,
+ * 8192). Unknown keys are errors. 0 with *out set (free with
+ * aur_inv_llm_free); -errno with err naming the file and the field.
+ */
+int aur_inv_llm_load(const char *path, struct aur_inv_llm **out, char *err, size_t errlen);
+/* NULL-safe. */
+void aur_inv_llm_free(struct aur_inv_llm *c);
+extern const struct aur_investigator aur_investigator_llm;
+
+/*
  * The investigator called name: 0 with *out set (static, never freed);
- * -ENOSYS for one this build knows of but does not have yet ("llm");
  * -ENOENT for any other name.
  */
 int aur_investigator_find(const char *name, const struct aur_investigator **out);

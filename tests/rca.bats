@@ -75,7 +75,7 @@ wait_sql() {
 	return 1
 }
 
-@test "--help, --version, misuse, and --investigator llm says it is not in this build (78)" {
+@test "--help, --version, misuse, and --investigator llm without a configuration (78)" {
 	run -0 aurora-rca --help
 	assert_output --partial "--investigator NAME"
 	run -0 aurora-rca --version
@@ -87,7 +87,7 @@ wait_sql() {
 	run -2 --separate-stderr aurora-rca --investigator magic
 	[[ $stderr == *"magic"* ]]
 	run -78 --separate-stderr aurora-rca --investigator llm </dev/null
-	[[ $stderr == *"not available in this build yet"* ]]
+	[[ $stderr == *"no LLM configuration"* ]]
 	[ -z "$output" ]
 }
 
