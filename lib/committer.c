@@ -330,12 +330,16 @@ int aur_committer_new(struct aur_committer **out, sqlite3 *db, const struct aur_
 	return 0;
 }
 
-int aur_committer_submit(struct aur_committer *c, struct aur_commit_item *it)
+/*
+ * Queue it for the writer, the caller's item (not owned), waited for in its
+ * own thread or not. With the committer's lock held on success (0);
+ * -ESHUTDOWN, unlocked, once the committer is closing.
+ */
+static int enqueue_locked(struct aur_committer *c, struct aur_commit_item *it, int waited)
 {
-	struct aur_commit_item *list;
-
 	it->owned = 0;
-	it->waited = 0;
+	it->waited = waited;
+	it->stored = 0;
 	it->rc = 0;
 	it->queued_ms = aur_time_mono_ms();
 	pthread_mutex_lock(&c->mu);
@@ -344,6 +348,16 @@ int aur_committer_submit(struct aur_committer *c, struct aur_commit_item *it)
 		return -ESHUTDOWN;
 	}
 	append(c, it);
+	return 0;
+}
+
+int aur_committer_submit(struct aur_committer *c, struct aur_commit_item *it)
+{
+	struct aur_commit_item *list;
+	int rc = enqueue_locked(c, it, 0);
+
+	if (rc < 0)
+		return rc;
 	if (c->o.threaded) {
 		pthread_cond_signal(&c->cv);
 		pthread_mutex_unlock(&c->mu);
@@ -359,19 +373,13 @@ int aur_committer_submit(struct aur_committer *c, struct aur_commit_item *it)
 
 int aur_committer_store(struct aur_committer *c, struct aur_commit_item *it)
 {
+	int rc;
+
 	if (!c->o.threaded)
 		return aur_committer_submit(c, it);
-	it->owned = 0;
-	it->waited = 1;
-	it->stored = 0;
-	it->rc = 0;
-	it->queued_ms = aur_time_mono_ms();
-	pthread_mutex_lock(&c->mu);
-	if (c->closing) {
-		pthread_mutex_unlock(&c->mu);
-		return -ESHUTDOWN;
-	}
-	append(c, it);
+	rc = enqueue_locked(c, it, 1);
+	if (rc < 0)
+		return rc;
 	pthread_cond_signal(&c->cv);
 	while (!it->stored)
 		pthread_cond_wait(&c->stored_cv, &c->mu);
