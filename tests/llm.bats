@@ -6,6 +6,7 @@
 # prints the result as one JSON line.
 
 load helpers/common
+load helpers/llm
 
 KEY=sk-test-0123456789abcdef-secret
 
@@ -16,31 +17,14 @@ setup() {
 }
 
 teardown() {
-	if [ -n "$STANDIN_PID" ]; then
-		kill "$STANDIN_PID" 2>/dev/null || true
-		wait "$STANDIN_PID" 2>/dev/null || true
-	fi
-}
-
-# standin SCRIPT-JSON: start the stand-in with that script; sets PORT
-standin() {
-	printf '%s\n' "$1" >"$BATS_TEST_TMPDIR/script.json"
-	python3 "$AURORA_TOP/tests/helpers/llm-standin.py" "$BATS_TEST_TMPDIR/port" \
-		"$BATS_TEST_TMPDIR/script.json" "$BATS_TEST_TMPDIR/requests.jsonl" &
-	STANDIN_PID=$!
-	for _ in $(seq 1 200); do
-		[ -s "$BATS_TEST_TMPDIR/port" ] && break
-		sleep 0.05
-	done
-	PORT=$(cat "$BATS_TEST_TMPDIR/port")
-	[ -n "$PORT" ]
+	standin_stop
 }
 
 # request FILE PROVIDER [JQ-EXTRA]: a request file for llm-chat, one user message
 # and one tool, the key from the key file; JQ-EXTRA edits it further
 request() {
-	local url="http://127.0.0.1:$PORT/v1"
-	[ "$2" = azure ] && url="http://127.0.0.1:$PORT/openai/deployments/gpt4o"
+	local url="http://127.0.0.1:$LLM_PORT/v1"
+	[ "$2" = azure ] && url="http://127.0.0.1:$LLM_PORT/openai/deployments/gpt4o"
 	jq -n --arg p "$2" --arg url "$url" --arg key "$BATS_TEST_TMPDIR/key" '{
 		config: {provider: $p, url: $url, model: "test-model", api_key_file: $key, max_retries: 3},
 		messages: [{role: "system", content: "You investigate incidents."},

@@ -6,6 +6,7 @@
 # kept out of everything it writes.
 
 load helpers/common
+load helpers/llm
 load helpers/correlate
 
 KEY=sk-test-0123456789abcdef-secret
@@ -29,29 +30,12 @@ teardown() {
 		kill "$HTTP_PID" 2>/dev/null || true
 		wait "$HTTP_PID" 2>/dev/null || true
 	fi
-	if [ -n "$STANDIN_PID" ]; then
-		kill "$STANDIN_PID" 2>/dev/null || true
-		wait "$STANDIN_PID" 2>/dev/null || true
-	fi
-}
-
-# standin SCRIPT-JSON: start the stand-in with that script; sets PORT
-standin() {
-	printf '%s\n' "$1" >"$BATS_TEST_TMPDIR/script.json"
-	python3 "$AURORA_TOP/tests/helpers/llm-standin.py" "$BATS_TEST_TMPDIR/port" \
-		"$BATS_TEST_TMPDIR/script.json" "$BATS_TEST_TMPDIR/requests.jsonl" &
-	STANDIN_PID=$!
-	for _ in $(seq 1 200); do
-		[ -s "$BATS_TEST_TMPDIR/port" ] && break
-		sleep 0.05
-	done
-	PORT=$(cat "$BATS_TEST_TMPDIR/port")
-	[ -n "$PORT" ]
+	standin_stop
 }
 
 # config [JQ-EXTRA]: $BATS_TEST_TMPDIR/rca.json for the stand-in, with the allow-list
 config() {
-	jq -n --arg url "http://127.0.0.1:$PORT/v1" --arg key "$BATS_TEST_TMPDIR/key" \
+	jq -n --arg url "http://127.0.0.1:$LLM_PORT/v1" --arg key "$BATS_TEST_TMPDIR/key" \
 		--arg allow "$AURORA_TOP/tests/fixtures/rca-llm/allow.conf" '{
 		llm: {provider: "openai", url: $url, model: "test-model", api_key_file: $key, max_retries: 1},
 		allow_list: $allow, max_steps: 4, time_cap: 20} | '"${1:-.}" >"$BATS_TEST_TMPDIR/rca.json"
