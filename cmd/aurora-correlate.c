@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "correlate.h"
+#include "correlate_opts.h"
 #include "db.h"
 #include "exitcodes.h"
 #include "jsonl.h"
@@ -29,13 +30,11 @@
 #define EXIT_GONE (-1) /* internal: stdout's reader went away; exits 0 */
 
 static const char usage_short[] =
-	"usage: aurora-correlate [--db PATH] [--window DUR] [--time-window DUR] [--threshold X]\n"
-	"                        [--service-score X] [--mention-score X] [--time-score X]\n"
-	"                        [--max-distance X] [--semantic-across-services]\n"
-	"                        [--sync full|normal] [--mark STAGE | --no-mark] [--strict]\n"
-	"                        [-q|-v] < alerts\n";
+	"usage: aurora-correlate [--db PATH] [correlation settings] [--sync full|normal]\n"
+	"                        [--mark STAGE | --no-mark] [--strict] [-q|-v] < alerts\n"
+	"       (aurora-correlate --help lists the correlation settings)\n";
 
-static const char usage_long[] =
+static const char usage_head[] =
 	"aurora-correlate - alert records into incidents\n"
 	"\n"
 	"Reads alert records (aurora-normalize's output) on standard input and writes one\n"
@@ -44,16 +43,10 @@ static const char usage_long[] =
 	"{strategy, score, matched_incident, reason}.\n"
 	"\n"
 	"Options:\n"
-	"  --db PATH            database (default $AURORA_DB, else ./aurora.db)\n"
-	"  --window DUR         candidates: open incidents active within DUR (default 30m)\n"
-	"  --time-window DUR    time_cluster window from an incident's latest activity (5m)\n"
-	"  --threshold X        join the best candidate scoring at least X (0.75)\n"
-	"  --service-score X    score of service_match (0.9)\n"
-	"  --mention-score X    score of service_mention (0.85)\n"
-	"  --time-score X       score of time_cluster (0.7: alone it does not join)\n"
-	"  --max-distance X     semantic_similarity kept when 1 - cosine < X (0.3)\n"
-	"  --semantic-across-services\n"
-	"                       let similar text join alerts of different named services\n"
+	"  --db PATH            database (default $AURORA_DB, else ./aurora.db)\n";
+
+/* after the correlation settings, which --help prints from their table */
+static const char usage_tail[] =
 	"  --sync full|normal   SQLite synchronous level (normal: the inbox is the durable\n"
 	"                       record; decisions can be replayed from it)\n"
 	"  --busy-timeout MS    give up on a locked database after MS (5000)\n"
@@ -73,8 +66,54 @@ static const char usage_long[] =
 	"74 I/O error, 75 database busy; 0 also when the reader of standard output went\n"
 	"away (a pipeline's next stage died: it is restarted from the resume point).\n";
 
-enum { O_DB = 256, O_WINDOW, O_TIME_WINDOW, O_THRESHOLD, O_W_SERVICE, O_W_MENTION, O_W_TIME,
-       O_MAX_DISTANCE, O_ACROSS, O_SYNC, O_BUSY, O_MARK, O_NO_MARK, O_STRICT, O_VERSION };
+enum { O_DB = 256, O_SYNC, O_BUSY, O_MARK, O_NO_MARK, O_STRICT, O_VERSION,
+       O_SETTING /* + the index of a correlation setting (correlate_opts.h) */ };
+
+#define OWN_OPTIONS 10
+#define MAX_SETTINGS 64
+
+static void print_help(void)
+{
+	const struct aur_correlate_option *o;
+
+	fputs(usage_head, stdout);
+	for (size_t i = 0; (o = aur_correlate_option_at(i)) != NULL; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "--%s%s%s", o->name, o->value ? " " : "", o->value ? o->value : "");
+		if (strlen(name) < 20)
+			printf("  %-20s %s\n", name, o->help);
+		else
+			printf("  %s\n  %-20s %s\n", name, "", o->help);
+	}
+	fputs(usage_tail, stdout);
+}
+
+/* The command's own options, then one per correlation setting. */
+static void build_longopts(struct option *opts, size_t max)
+{
+	static const struct option own[OWN_OPTIONS] = {
+		{ "db", required_argument, NULL, O_DB },
+		{ "sync", required_argument, NULL, O_SYNC },
+		{ "busy-timeout", required_argument, NULL, O_BUSY },
+		{ "mark", required_argument, NULL, O_MARK },
+		{ "no-mark", no_argument, NULL, O_NO_MARK },
+		{ "strict", no_argument, NULL, O_STRICT },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ NULL, 0, NULL, 0 },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct aur_correlate_option *o;
+	size_t n = 0;
+
+	while (own[n].name)
+		opts[n] = own[n], n++;
+	for (size_t i = 0; n + 1 < max && (o = aur_correlate_option_at(i)) != NULL; i++, n++)
+		opts[n] = (struct option){ o->name, o->value ? required_argument : no_argument, NULL,
+					   O_SETTING + (int)i };
+	opts[n] = (struct option){ NULL, 0, NULL, 0 };
+}
 
 static volatile sig_atomic_t stop_requested;
 
@@ -82,30 +121,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
-}
-
-static int parse_score(const char *opt, const char *s, double *out)
-{
-	char *end = NULL;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || v < 0 || v > 1) {
-		fprintf(stderr, "%s: %s: '%s' is not a number from 0 to 1\n", PROG, opt, s);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
-static int parse_dur(const char *opt, const char *s, long long *out)
-{
-	if (aur_cli_parse_duration_ms(s, out) < 0 || *out <= 0) {
-		fprintf(stderr, "%s: %s: '%s' is not a duration (like 90s, 5m, 1h)\n", PROG, opt, s);
-		return -EINVAL;
-	}
-	return 0;
 }
 
 /*
@@ -264,25 +279,7 @@ next:
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, O_DB },
-		{ "window", required_argument, NULL, O_WINDOW },
-		{ "time-window", required_argument, NULL, O_TIME_WINDOW },
-		{ "threshold", required_argument, NULL, O_THRESHOLD },
-		{ "service-score", required_argument, NULL, O_W_SERVICE },
-		{ "mention-score", required_argument, NULL, O_W_MENTION },
-		{ "time-score", required_argument, NULL, O_W_TIME },
-		{ "max-distance", required_argument, NULL, O_MAX_DISTANCE },
-		{ "semantic-across-services", no_argument, NULL, O_ACROSS },
-		{ "sync", required_argument, NULL, O_SYNC },
-		{ "busy-timeout", required_argument, NULL, O_BUSY },
-		{ "mark", required_argument, NULL, O_MARK },
-		{ "no-mark", no_argument, NULL, O_NO_MARK },
-		{ "strict", no_argument, NULL, O_STRICT },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, O_VERSION },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct option longopts[OWN_OPTIONS + MAX_SETTINGS];
 	struct aur_correlate_config cfg;
 	struct aur_db_options dbo;
 	struct aur_correlator *corr = NULL;
@@ -305,6 +302,7 @@ int main(int argc, char **argv)
 	aur_db_options_init(&dbo);
 	dbo.synchronous_full = 0;
 	aur_jsonl_reader_init(&in, stdin, 0);
+	build_longopts(longopts, sizeof(longopts) / sizeof(longopts[0]));
 	while ((ch = getopt_long(argc, argv, "qvh", longopts, NULL)) != -1) {
 		long long n;
 		int bad = 0;
@@ -312,30 +310,6 @@ int main(int argc, char **argv)
 		switch (ch) {
 		case O_DB:
 			db_arg = optarg;
-			break;
-		case O_WINDOW:
-			bad = parse_dur("--window", optarg, &cfg.window_ms);
-			break;
-		case O_TIME_WINDOW:
-			bad = parse_dur("--time-window", optarg, &cfg.time_window_ms);
-			break;
-		case O_THRESHOLD:
-			bad = parse_score("--threshold", optarg, &cfg.threshold);
-			break;
-		case O_W_SERVICE:
-			bad = parse_score("--service-score", optarg, &cfg.w_service);
-			break;
-		case O_W_MENTION:
-			bad = parse_score("--mention-score", optarg, &cfg.w_mention);
-			break;
-		case O_W_TIME:
-			bad = parse_score("--time-score", optarg, &cfg.w_time);
-			break;
-		case O_MAX_DISTANCE:
-			bad = parse_score("--max-distance", optarg, &cfg.max_distance);
-			break;
-		case O_ACROSS:
-			cfg.semantic_across_services = 1;
 			break;
 		case O_SYNC:
 			if (!strcmp(optarg, "full")) {
@@ -376,7 +350,7 @@ int main(int argc, char **argv)
 			level++;
 			break;
 		case 'h':
-			fputs(usage_long, stdout);
+			print_help();
 			rc = fclose(stdout) == 0 ? AUR_EXIT_OK : AUR_EXIT_IOERR;
 			goto out;
 		case O_VERSION:
@@ -384,6 +358,15 @@ int main(int argc, char **argv)
 			rc = fclose(stdout) == 0 ? AUR_EXIT_OK : AUR_EXIT_IOERR;
 			goto out;
 		default:
+			if (ch >= O_SETTING && ch < O_SETTING + MAX_SETTINGS) {
+				const char *name = aur_correlate_option_at((size_t)(ch - O_SETTING))->name;
+
+				if (aur_correlate_config_set(&cfg, name, optarg, err, sizeof(err)) < 0) {
+					fprintf(stderr, "%s: %s\n", PROG, err);
+					bad = 1;
+				}
+				break;
+			}
 			bad = 1;
 			break;
 		}

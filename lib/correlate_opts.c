@@ -1,0 +1,94 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "correlate_opts.h"
+#include "banned.h"
+
+enum kind { SCORE, DURATION, SWITCH };
+
+struct setting {
+	struct aur_correlate_option opt;
+	enum kind kind;
+	size_t offset; /* of the field in struct aur_correlate_config */
+};
+
+#define FIELD(f) offsetof(struct aur_correlate_config, f)
+
+static const struct setting settings[] = {
+	{ { "window", "DUR", "candidates: open incidents active within DUR (default 30m)" }, DURATION,
+	  FIELD(window_ms) },
+	{ { "time-window", "DUR", "time_cluster window from an incident's latest activity (5m)" }, DURATION,
+	  FIELD(time_window_ms) },
+	{ { "threshold", "X", "join the best candidate scoring at least X (0.75)" }, SCORE, FIELD(threshold) },
+	{ { "service-score", "X", "score of service_match (0.9)" }, SCORE, FIELD(w_service) },
+	{ { "mention-score", "X", "score of service_mention (0.85)" }, SCORE, FIELD(w_mention) },
+	{ { "time-score", "X", "score of time_cluster (0.7: alone it does not join)" }, SCORE, FIELD(w_time) },
+	{ { "max-distance", "X", "semantic_similarity kept when 1 - cosine < X (0.3)" }, SCORE,
+	  FIELD(max_distance) },
+	{ { "semantic-across-services", NULL, "let similarity join alerts of different named services" }, SWITCH,
+	  FIELD(semantic_across_services) },
+};
+
+#define SETTING_COUNT (sizeof(settings) / sizeof(settings[0]))
+
+const struct aur_correlate_option *aur_correlate_option_at(size_t i)
+{
+	return i < SETTING_COUNT ? &settings[i].opt : NULL;
+}
+
+static int set_score(double *field, const char *name, const char *s, char *err, size_t errlen)
+{
+	char *end = NULL;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || v < 0 || v > 1) {
+		snprintf(err, errlen, "--%s: '%s' is not a number from 0 to 1", name, s);
+		return -EINVAL;
+	}
+	*field = v;
+	return 0;
+}
+
+static int set_duration(long long *field, const char *name, const char *s, char *err, size_t errlen)
+{
+	long long ms;
+
+	if (aur_cli_parse_duration_ms(s, &ms) < 0 || ms <= 0) {
+		snprintf(err, errlen, "--%s: '%s' is not a duration (like 90s, 5m, 1h)", name, s);
+		return -EINVAL;
+	}
+	*field = ms;
+	return 0;
+}
+
+int aur_correlate_config_set(struct aur_correlate_config *cfg, const char *name, const char *value, char *err,
+			     size_t errlen)
+{
+	for (size_t i = 0; i < SETTING_COUNT; i++) {
+		const struct setting *s = &settings[i];
+		char *field = (char *)cfg + s->offset;
+
+		if (strcmp(s->opt.name, name))
+			continue;
+		if ((s->opt.value != NULL) != (value != NULL)) {
+			snprintf(err, errlen, "--%s: %s", name, value ? "takes no value" : "needs a value");
+			return -EINVAL;
+		}
+		switch (s->kind) {
+		case SCORE:
+			return set_score((double *)(void *)field, name, value, err, errlen);
+		case DURATION:
+			return set_duration((long long *)(void *)field, name, value, err, errlen);
+		case SWITCH:
+			*(int *)(void *)field = 1;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "--%s: not a correlation setting", name);
+	return -ENOENT;
+}

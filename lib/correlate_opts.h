@@ -1,0 +1,30 @@
+#ifndef AURORA_CORRELATE_OPTS_H
+#define AURORA_CORRELATE_OPTS_H
+
+#include <stddef.h>
+
+#include "correlate.h"
+
+/*
+ * The correlator's settings as command-line options, in one table, so the
+ * live correlator and anything that replays with other settings (a
+ * backtest) read them the same way.
+ */
+struct aur_correlate_option {
+	const char *name;  /* the long option, without "--" */
+	const char *value; /* the value's name in --help (DUR, X), NULL for a switch */
+	const char *help;  /* one line for --help, after the option's name */
+};
+
+/* The i-th option of the table, or NULL past its end. */
+const struct aur_correlate_option *aur_correlate_option_at(size_t i);
+
+/*
+ * Apply option NAME (without "--") with VALUE (NULL for a switch) to cfg.
+ * 0; -ENOENT for a name not in the table; -EINVAL for a value that does
+ * not fit (err says "--name: 'value' is not ...").
+ */
+int aur_correlate_config_set(struct aur_correlate_config *cfg, const char *name, const char *value, char *err,
+			     size_t errlen);
+
+#endif
