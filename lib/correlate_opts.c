@@ -73,21 +73,23 @@ int aur_correlate_config_set(struct aur_correlate_config *cfg, const char *name,
 		const struct setting *s = &settings[i];
 		char *field = (char *)cfg + s->offset;
 
-		if (strcmp(s->opt.name, name))
+		if (strcmp(s->opt.name, name) != 0)
 			continue;
-		if ((s->opt.value != NULL) != (value != NULL)) {
-			snprintf(err, errlen, "--%s: %s", name, value ? "takes no value" : "needs a value");
-			return -EINVAL;
-		}
-		switch (s->kind) {
-		case SCORE:
-			return set_score((double *)(void *)field, name, value, err, errlen);
-		case DURATION:
-			return set_duration((long long *)(void *)field, name, value, err, errlen);
-		case SWITCH:
+		if (s->kind == SWITCH) {
+			if (value) {
+				snprintf(err, errlen, "--%s: takes no value", name);
+				return -EINVAL;
+			}
 			*(int *)(void *)field = 1;
 			return 0;
 		}
+		if (!value) {
+			snprintf(err, errlen, "--%s: needs a value", name);
+			return -EINVAL;
+		}
+		if (s->kind == SCORE)
+			return set_score((double *)(void *)field, name, value, err, errlen);
+		return set_duration((long long *)(void *)field, name, value, err, errlen);
 	}
 	snprintf(err, errlen, "--%s: not a correlation setting", name);
 	return -ENOENT;
