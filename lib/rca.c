@@ -167,13 +167,27 @@ static jv record_head(const char *type, long long id)
 	return jv_object_set(r, jv_string("incident_id"), jv_number((double)id));
 }
 
-int aur_rca_thought(sqlite3 *db, int busy_ms, long long id, const char *kind, const char *text,
-		    long long *merged_into, jv *rec, char *err, size_t errlen)
+/*
+ * One step of an investigation, a thought or a suggestion: its row, its
+ * event and its record, in one transaction; nothing when the incident
+ * already has the same step (a restarted investigation repeats its steps).
+ */
+struct step {
+	const char *type;   /* the record's type; the event is TYPE.added, its id TYPE_id */
+	const char *sql;    /* the INSERT: ?1 incident, ?2 at, ?3... the values below */
+	const char *keys[6]; /* the record's names of ?3..., NULL after the last */
+	const char *values[6];
+};
+
+static int add_step(sqlite3 *db, int busy_ms, long long id, const struct step *s, long long *merged_into, jv *rec,
+		    char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	char at[40];
+	char name[64];
 	long long now = aur_time_now_ms();
-	long long tid;
+	long long row;
+	jv data;
 	int rc;
 
 	*rec = jv_invalid();
@@ -184,37 +198,30 @@ int aur_rca_thought(sqlite3 *db, int busy_ms, long long id, const char *kind, co
 	if (rc < 0)
 		goto out;
 	aur_time_format_ms(now, at, sizeof(at));
-	rc = aur_db_prepare(db, &st,
-			    "INSERT INTO incident_thoughts (incident_id, at, kind, text) SELECT ?1, ?2, ?3, ?4"
-			    " WHERE NOT EXISTS (SELECT 1 FROM incident_thoughts WHERE incident_id = ?1"
-			    " AND kind = ?3 AND text = ?4)",
-			    err, errlen);
+	rc = aur_db_prepare(db, &st, s->sql, err, errlen);
 	if (rc < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, at, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
-	rc = step_done(db, st, "thought", err, errlen);
+	for (int i = 0; s->keys[i]; i++)
+		sqlite3_bind_text(st, 3 + i, s->values[i], -1, SQLITE_STATIC);
+	rc = step_done(db, st, s->type, err, errlen);
 	if (rc < 0 || sqlite3_changes(db) == 0)
 		goto out;
-	tid = sqlite3_last_insert_rowid(db);
-	{
-		jv data = jv_object_set(jv_object(), jv_string("thought_id"), jv_number((double)tid));
-
-		data = jv_object_set(data, jv_string("kind"), jv_string(kind));
-		data = jv_object_set(data, jv_string("text"), jv_string(text));
-		if (aur_incident_event(db, id, "thought.added", data, now) < 0) {
-			set_err(err, errlen, "event", db);
-			rc = -EIO;
-			goto out;
-		}
+	row = sqlite3_last_insert_rowid(db);
+	data = jv_object_set(jv_object(), jv_string("at"), jv_string(at));
+	for (int i = 0; s->keys[i]; i++)
+		data = jv_object_set(data, jv_string(s->keys[i]), jv_string(s->values[i]));
+	*rec = jv_object_set(record_head(s->type, id), jv_string("id"), jv_number((double)row));
+	*rec = jv_object_merge(*rec, jv_copy(data));
+	snprintf(name, sizeof(name), "%s_id", s->type);
+	data = jv_object_set(data, jv_string(name), jv_number((double)row));
+	snprintf(name, sizeof(name), "%s.added", s->type);
+	if (aur_incident_event(db, id, name, data, now) < 0) {
+		set_err(err, errlen, "event", db);
+		rc = -EIO;
+		goto out;
 	}
-	*rec = record_head("thought", id);
-	*rec = jv_object_set(*rec, jv_string("id"), jv_number((double)tid));
-	*rec = jv_object_set(*rec, jv_string("at"), jv_string(at));
-	*rec = jv_object_set(*rec, jv_string("kind"), jv_string(kind));
-	*rec = jv_object_set(*rec, jv_string("text"), jv_string(text));
 	rc = 1;
 out:
 	sqlite3_finalize(st);
@@ -226,72 +233,34 @@ out:
 	return rc;
 }
 
-int aur_rca_suggestion(sqlite3 *db, int busy_ms, long long id, const struct aur_rca_suggestion *s,
+int aur_rca_thought(sqlite3 *db, int busy_ms, long long id, const char *kind, const char *text,
+		    long long *merged_into, jv *rec, char *err, size_t errlen)
+{
+	const struct step s = {
+		"thought",
+		"INSERT INTO incident_thoughts (incident_id, at, kind, text) SELECT ?1, ?2, ?3, ?4"
+		" WHERE NOT EXISTS (SELECT 1 FROM incident_thoughts WHERE incident_id = ?1"
+		" AND kind = ?3 AND text = ?4)",
+		{ "kind", "text", NULL },
+		{ kind, text },
+	};
+
+	return add_step(db, busy_ms, id, &s, merged_into, rec, err, errlen);
+}
+
+int aur_rca_suggestion(sqlite3 *db, int busy_ms, long long id, const struct aur_rca_suggestion *sg,
 		       long long *merged_into, jv *rec, char *err, size_t errlen)
 {
-	sqlite3_stmt *st = NULL;
-	const char *command = s->command ? s->command : "";
-	const char *text = s->text ? s->text : "";
-	char at[40];
-	long long now = aur_time_now_ms();
-	long long sid;
-	int rc;
+	const struct step s = {
+		"suggestion",
+		"INSERT INTO incident_suggestions (incident_id, at, kind, title, command, risk, text)"
+		" SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE NOT EXISTS (SELECT 1 FROM incident_suggestions"
+		" WHERE incident_id = ?1 AND kind = ?3 AND title = ?4 AND command = ?5)",
+		{ "kind", "title", "command", "risk", "description", NULL },
+		{ sg->kind, sg->title, sg->command ? sg->command : "", sg->risk, sg->text ? sg->text : "" },
+	};
 
-	*rec = jv_invalid();
-	rc = begin(db, busy_ms, err, errlen);
-	if (rc < 0)
-		return rc;
-	rc = open_or_merged(db, id, NULL, 0, merged_into, err, errlen);
-	if (rc < 0)
-		goto out;
-	aur_time_format_ms(now, at, sizeof(at));
-	rc = aur_db_prepare(db, &st,
-			    "INSERT INTO incident_suggestions (incident_id, at, kind, title, command, risk, text)"
-			    " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE NOT EXISTS (SELECT 1 FROM incident_suggestions"
-			    " WHERE incident_id = ?1 AND kind = ?3 AND title = ?4 AND command = ?5)",
-			    err, errlen);
-	if (rc < 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, at, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, s->kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, s->title, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, command, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, s->risk, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, text, -1, SQLITE_STATIC);
-	rc = step_done(db, st, "suggestion", err, errlen);
-	if (rc < 0 || sqlite3_changes(db) == 0)
-		goto out;
-	sid = sqlite3_last_insert_rowid(db);
-	*rec = record_head("suggestion", id);
-	*rec = jv_object_set(*rec, jv_string("id"), jv_number((double)sid));
-	*rec = jv_object_set(*rec, jv_string("at"), jv_string(at));
-	*rec = jv_object_set(*rec, jv_string("kind"), jv_string(s->kind));
-	*rec = jv_object_set(*rec, jv_string("title"), jv_string(s->title));
-	*rec = jv_object_set(*rec, jv_string("command"), jv_string(command));
-	*rec = jv_object_set(*rec, jv_string("risk"), jv_string(s->risk));
-	*rec = jv_object_set(*rec, jv_string("description"), jv_string(text));
-	{
-		jv data = jv_object_delete(jv_object_delete(jv_object_delete(jv_copy(*rec), jv_string("v")),
-							    jv_string("type")), jv_string("incident_id"));
-
-		data = jv_object_set(jv_object_delete(data, jv_string("id")), jv_string("suggestion_id"),
-				     jv_number((double)sid));
-		if (aur_incident_event(db, id, "suggestion.added", data, now) < 0) {
-			set_err(err, errlen, "event", db);
-			rc = -EIO;
-			goto out;
-		}
-	}
-	rc = 1;
-out:
-	sqlite3_finalize(st);
-	rc = end(db, busy_ms, rc, err, errlen);
-	if (rc <= 0) {
-		jv_free(*rec);
-		*rec = jv_invalid();
-	}
-	return rc;
+	return add_step(db, busy_ms, id, &s, merged_into, rec, err, errlen);
 }
 
 /* The analysis record of incident id as it stands, inside the open transaction. */
