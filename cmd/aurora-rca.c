@@ -49,6 +49,7 @@
 static const char usage_short[] =
 	"usage: aurora-rca [--db PATH] [--investigator builtin|llm] [--config FILE]\n"
 	"                  [-j N] [--timeout DUR] [--rate N/DUR] [--lookback DUR] [--busy-timeout MS]\n"
+	"                  [--sync full|normal]\n"
 	"                  [--mark STAGE | --no-mark] [--pass] [--strict] [-q|-v] < decisions\n";
 
 static const char usage_long[] =
@@ -69,6 +70,9 @@ static const char usage_long[] =
 	"  --rate N/DUR          at most N investigations started per DUR (30/10m)\n"
 	"  --lookback DUR        builds and deploys this long before the first alert (2h)\n"
 	"  --busy-timeout MS     give up on a locked database after MS (5000)\n"
+	"  --sync full|normal    SQLite synchronous level (normal: an investigation's steps\n"
+	"                        are not the durable record; one a power loss cuts short is\n"
+	"                        restarted from the resume point)\n"
 	"  --mark STAGE          the resume point this run moves (default rca)\n"
 	"  --no-mark             move no resume point\n"
 	"  --pass                print every record read too, before what it leads to: one\n"
@@ -81,7 +85,8 @@ static const char usage_long[] =
 	"Exit: 0 ok, 1 some records rejected, 2 usage, 65 rejected under --strict,\n"
 	"74 I/O error, 75 database busy, 78 investigator not available.\n";
 
-enum { O_DB = 256, O_INV, O_TIMEOUT, O_RATE, O_LOOKBACK, O_BUSY, O_MARK, O_NO_MARK, O_PASS, O_STRICT, O_VERSION, O_CONFIG };
+enum { O_DB = 256, O_INV, O_TIMEOUT, O_RATE, O_LOOKBACK, O_BUSY, O_MARK, O_NO_MARK, O_PASS, O_STRICT, O_VERSION, O_CONFIG,
+       O_SYNC_LEVEL };
 
 static volatile sig_atomic_t stop_requested;
 
@@ -726,6 +731,7 @@ int main(int argc, char **argv)
 		{ "rate", required_argument, NULL, O_RATE },
 		{ "lookback", required_argument, NULL, O_LOOKBACK },
 		{ "busy-timeout", required_argument, NULL, O_BUSY },
+		{ "sync", required_argument, NULL, O_SYNC_LEVEL },
 		{ "mark", required_argument, NULL, O_MARK },
 		{ "no-mark", no_argument, NULL, O_NO_MARK },
 		{ "pass", no_argument, NULL, O_PASS },
@@ -753,6 +759,13 @@ int main(int argc, char **argv)
 	aur_log_init(PROG);
 	level = aur_log_level();
 	aur_db_options_init(&r.dbo);
+	/*
+	 * Each thought is a commit of its own, written while aurora-correlate
+	 * commits decisions: an fsync per thought held the write lock long
+	 * enough to take alert decisions from 10 ms to 700 ms (p99, make bench)
+	 * during a burst of investigations.
+	 */
+	r.dbo.synchronous_full = 0;
 	aur_inv_options_init(&r.io);
 	r.jobs_max = 2;
 	r.timeout_ms = 60000;
@@ -793,6 +806,13 @@ int main(int argc, char **argv)
 			} else {
 				r.io.lookback_ms = n;
 			}
+			break;
+		case O_SYNC_LEVEL:
+			if (strcmp(optarg, "full") != 0 && strcmp(optarg, "normal") != 0) {
+				fprintf(stderr, "%s: --sync: '%s' is not full or normal\n", PROG, optarg);
+				bad = 1;
+			}
+			r.dbo.synchronous_full = !strcmp(optarg, "full");
 			break;
 		case O_RATE:
 			if (parse_rate(optarg, &r.rate_n, &r.rate_ms) < 0) {

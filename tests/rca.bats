@@ -86,6 +86,8 @@ wait_sql() {
 	[[ $stderr == *"--rate"* ]]
 	run -2 --separate-stderr aurora-rca --investigator magic
 	[[ $stderr == *"magic"* ]]
+	run -2 --separate-stderr aurora-rca --sync always
+	[[ $stderr == *"--sync: 'always' is not full or normal"* ]]
 	run -78 --separate-stderr aurora-rca --investigator llm </dev/null
 	[[ $stderr == *"no LLM configuration"* ]]
 	[ -z "$output" ]
