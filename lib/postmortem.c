@@ -317,6 +317,7 @@ static int ask_model(const struct writer *w, jv incident, long long now_ms, char
 	struct aur_buf b;
 	jv facts = aur_postmortem_facts(incident, AUR_POSTMORTEM_FACTS_MAX);
 	jv messages = jv_array();
+	jv no_tools = jv_array();
 	int rc;
 
 	if (cfg.max_response == 0 || cfg.max_response > AUR_POSTMORTEM_ANSWER_MAX)
@@ -328,8 +329,9 @@ static int ask_model(const struct writer *w, jv incident, long long now_ms, char
 		messages,
 		jv_object_set(jv_object_set(jv_object(), jv_string("role"), jv_string("user")), jv_string("content"),
 			      jv_string_concat(jv_string("The incident's facts:\n"), jv_dump_string(facts, 0))));
-	rc = aur_llm_chat(&cfg, messages, jv_array(), NULL, NULL, aur_time_mono_ms() + timeout, &res, err,
+	rc = aur_llm_chat(&cfg, messages, no_tools, NULL, NULL, aur_time_mono_ms() + timeout, &res, err,
 			  sizeof(err));
+	jv_free(no_tools);
 	jv_free(messages);
 	if (rc == -ETIMEDOUT) {
 		snprintf(why, whylen, "no answer within %lld s", timeout / 1000);
