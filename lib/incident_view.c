@@ -854,6 +854,7 @@ int aur_incident_postmortem_with(sqlite3 *db, long long id, int regenerate, long
 	char when[32];
 	char by[128] = "";
 	char *doc = NULL;
+	size_t len = 0;
 	jv o = jv_invalid();
 	long long ev;
 	int began = 0;
@@ -873,7 +874,13 @@ int aur_incident_postmortem_with(sqlite3 *db, long long id, int regenerate, long
 	rc = aur_incident_show(db, id, &o, err, errlen);
 	if (rc == 0)
 		rc = (write ? write : template_postmortem)(arg, o, now_ms, &doc, by, sizeof(by), err, errlen);
-	if (rc == 0 && strlen(doc) > AUR_INCIDENT_POSTMORTEM_MAX) {
+	if (rc == 0 && !doc) {
+		snprintf(err, errlen, "postmortem of incident %lld: nothing was written", id);
+		rc = -EIO;
+	}
+	if (rc == 0)
+		len = strlen(doc);
+	if (rc == 0 && len > AUR_INCIDENT_POSTMORTEM_MAX) {
 		snprintf(err, errlen, "postmortem of incident %lld: longer than %zu bytes", id,
 			 AUR_INCIDENT_POSTMORTEM_MAX);
 		rc = -E2BIG;
@@ -895,7 +902,7 @@ int aur_incident_postmortem_with(sqlite3 *db, long long id, int regenerate, long
 	if (rc < 0)
 		goto out;
 	aur_time_format_ms(now_ms, when, sizeof(when));
-	sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, doc, (int)len, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, id);
 	rc = step_end(db, sqlite3_step(st), "postmortem", err, errlen);
@@ -903,7 +910,7 @@ int aur_incident_postmortem_with(sqlite3 *db, long long id, int regenerate, long
 		goto out;
 	ev = aur_incident_event(db, id, "postmortem.generated",
 				set(set(set(jv_object(), "regenerated", jv_bool(regenerate)), "bytes",
-					jv_number((double)strlen(doc))),
+					jv_number((double)len)),
 				    "generated_by", jv_string(by)),
 				now_ms);
 	if (ev < 0) {
