@@ -30,9 +30,11 @@
 #include "incident_text.h"
 #include "incident_view.h"
 #include "incident_watch.h"
+#include "investigate.h"
 #include "jsonl.h"
 #include "jsonvalid.h"
 #include "log.h"
+#include "postmortem.h"
 #include "timeutil.h"
 #include "banned.h"
 
@@ -42,7 +44,7 @@
 
 enum {
 	O_DB = 256, O_STATUS, O_SERVICE, O_SINCE, O_LIMIT, O_JSON, O_TITLE, O_SEVERITY, O_SOURCE_TYPE,
-	O_METADATA, O_REASON, O_INTO, O_REGENERATE, O_FROM, O_POLL, O_VERSION
+	O_METADATA, O_REASON, O_INTO, O_REGENERATE, O_FROM, O_POLL, O_CONFIG, O_TEMPLATE, O_LLM_TIMEOUT, O_VERSION
 };
 
 /* option bits, to refuse an option the subcommand does not take */
@@ -78,9 +80,13 @@ static const char usage_text[] =
 	"  reopen ID\n"
 	"  merge SRC --into DST\n"
 	"        move through the lifecycle; an illegal move changes nothing\n"
-	"  postmortem ID [--regenerate]\n"
+	"  postmortem ID [--regenerate] [--config FILE] [--llm-timeout SECONDS]\n"
+	"             [--template]\n"
 	"        print the stored postmortem (Markdown), generating and storing it\n"
-	"        first when there is none or --regenerate is given\n"
+	"        first when there is none or --regenerate is given: by the model of\n"
+	"        FILE (default $AURORA_RCA_CONFIG, aurora-rca's configuration) within\n"
+	"        SECONDS (default 60), else, or when it fails, or with --template,\n"
+	"        from the template\n"
 	"  watch [--from EVENT_ID] [--poll-ms N] [--json]\n"
 	"        print events as they are committed, until SIGINT or SIGTERM;\n"
 	"        start at EVENT_ID (inclusive), else after the newest event; N is\n"
@@ -94,7 +100,9 @@ static const char usage_text[] =
 	"  --version      print the version\n"
 	"\n"
 	"exit status: 0 ok, 1 no such incident, 2 usage, 65 illegal transition or\n"
-	"invalid field, 74 I/O error, 75 database busy, 78 no (aurora) database at PATH\n";
+	"invalid field, 74 I/O error, 75 database busy, 78 no (aurora) database at PATH\n"
+	"or a bad LLM configuration (a model failing is not an error: the template\n"
+	"writes the postmortem and one line on stderr says why)\n";
 
 static int usage_short(void)
 {
@@ -136,6 +144,9 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "regenerate", no_argument, NULL, O_REGENERATE },
 		{ "from", required_argument, NULL, O_FROM },
 		{ "poll-ms", required_argument, NULL, O_POLL },
+		{ "config", required_argument, NULL, O_CONFIG },
+		{ "template", no_argument, NULL, O_TEMPLATE },
+		{ "llm-timeout", required_argument, NULL, O_LLM_TIMEOUT },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -153,7 +164,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "resolve", B(O_REASON), 1 },
 		{ "reopen", 0, 1 },
 		{ "merge", B(O_INTO), 1 },
-		{ "postmortem", B(O_REGENERATE), 1 },
+		{ "postmortem", B(O_REGENERATE) | B(O_CONFIG) | B(O_TEMPLATE) | B(O_LLM_TIMEOUT), 1 },
 		{ "watch", B(O_FROM) | B(O_POLL) | B(O_JSON), 0 },
 	};
 	int level = AUR_LOG_WARN;
@@ -433,22 +444,63 @@ static int cmd_change(sqlite3 *db, const struct opts *o)
 	return rc < 0 ? write_failed() : 0;
 }
 
+/*
+ * The model to write postmortems with: none under --template, else the
+ * "llm" part of --config FILE or $AURORA_RCA_CONFIG when either is given.
+ * 0, or an exit code (78 for a configuration that cannot be used).
+ */
+static int postmortem_model(const struct opts *o, struct aur_inv_llm **llm)
+{
+	const char *config = OPT(o, O_CONFIG);
+	char err[1024] = "";
+
+	*llm = NULL;
+	if (OPT(o, O_TEMPLATE))
+		return 0;
+	if (!config)
+		config = getenv("AURORA_RCA_CONFIG");
+	if (!config || !*config)
+		return 0;
+	if (aur_inv_llm_load(config, llm, err, sizeof(err)) < 0) {
+		aur_err("%s", err);
+		return AUR_EXIT_CONFIG;
+	}
+	return 0;
+}
+
 static int cmd_postmortem(sqlite3 *db, const struct opts *o)
 {
+	struct aur_postmortem_options po = { NULL, AUR_POSTMORTEM_DEFAULT_TIMEOUT_MS };
+	struct aur_inv_llm *llm = NULL;
 	char err[512] = "";
+	char by[128] = "";
+	char why[512] = "";
 	char *md = NULL;
 	long long id;
+	long long secs;
 	int generated = 0;
 	int rc;
 
 	rc = parse_id(o->arg, "postmortem", &id);
 	if (rc != 0)
 		return rc;
-	rc = aur_incident_postmortem(db, id, OPT(o, O_REGENERATE) != NULL, aur_time_now_ms(), &md, &generated,
-				     err, sizeof(err));
+	if (OPT(o, O_LLM_TIMEOUT)) {
+		if (aur_cli_parse_ll(OPT(o, O_LLM_TIMEOUT), 1, 3600, &secs) < 0)
+			return usage_error("--llm-timeout wants whole seconds (1 to 3600): %s", OPT(o, O_LLM_TIMEOUT));
+		po.timeout_ms = secs * 1000;
+	}
+	rc = postmortem_model(o, &llm);
+	if (rc != 0)
+		return rc;
+	po.llm = llm ? aur_inv_llm_config(llm) : NULL;
+	rc = aur_postmortem(db, id, OPT(o, O_REGENERATE) != NULL, aur_time_now_ms(), &po, &md, &generated, by,
+			    sizeof(by), why, sizeof(why), err, sizeof(err));
+	aur_inv_llm_free(llm);
 	if (rc < 0)
 		return failed(rc, err);
-	aur_debug("incident %lld: postmortem %s", id, generated ? "generated" : "as stored");
+	if (why[0])
+		aur_warn("incident %lld: the model's postmortem was not used (%s); the template wrote it", id, why);
+	aur_debug("incident %lld: postmortem %s%s", id, generated ? "generated by " : "as stored", by);
 	errno = 0;
 	rc = fputs(md, stdout) == EOF ? write_failed() : 0;
 	free(md);

@@ -572,9 +572,12 @@ static void md_root_cause(struct w *w, jv o)
 		put(w, "_The investigation named no evidence._\n");
 	for (int i = 0; i < n; i++) {
 		jv e = jv_array_get(jv_copy(ev), i);
+		long long eid = 0;
 
 		put(w, "- ");
 		put_clean(w, gsd(e, "what", "-"), 0);
+		if (gn(e, "id", &eid))
+			putf(w, " [id %lld]", eid);
 		if (gsd(e, "link", NULL)) {
 			put(w, " (<");
 			put_clean(w, gs(e, "link"), 0);

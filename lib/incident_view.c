@@ -808,13 +808,53 @@ static int stored_postmortem(sqlite3 *db, long long id, char **md, char *err, si
 	return rc;
 }
 
+/* The template: aur_incident_text_postmortem, bounded. */
+static int template_postmortem(void *arg, jv incident, long long now_ms, char **md, char *by, size_t bylen, char *err,
+			       size_t errlen)
+{
+	struct aur_buf b;
+	long long id = 0;
+	int rc;
+
+	(void)arg;
+	aur_buf_init(&b, AUR_INCIDENT_POSTMORTEM_MAX);
+	rc = aur_incident_text_postmortem(incident, now_ms, &b);
+	if (rc < 0) {
+		jv v = jv_object_get(jv_copy(incident), jv_string("id"));
+
+		if (jv_get_kind(v) == JV_KIND_NUMBER)
+			id = (long long)jv_number_value(v);
+		jv_free(v);
+		if (err && errlen)
+			snprintf(err, errlen, "postmortem of incident %lld: longer than %zu bytes", id,
+				 AUR_INCIDENT_POSTMORTEM_MAX);
+		aur_buf_release(&b);
+		return rc;
+	}
+	*md = aur_buf_detach(&b, NULL);
+	if (!*md)
+		*md = aur_xstrdup("");
+	snprintf(by, bylen, "template");
+	aur_buf_release(&b);
+	return 0;
+}
+
 int aur_incident_postmortem(sqlite3 *db, long long id, int regenerate, long long now_ms, char **md,
 			    int *generated, char *err, size_t errlen)
 {
+	return aur_incident_postmortem_with(db, id, regenerate, now_ms, NULL, NULL, md, generated, err, errlen);
+}
+
+int aur_incident_postmortem_with(sqlite3 *db, long long id, int regenerate, long long now_ms,
+				 aur_incident_postmortem_fn write, void *arg, char **md, int *generated, char *err,
+				 size_t errlen)
+{
 	long long until;
-	struct aur_buf b;
 	sqlite3_stmt *st = NULL;
 	char when[32];
+	char by[128] = "";
+	char *doc = NULL;
+	size_t len = 0;
 	jv o = jv_invalid();
 	long long ev;
 	int began = 0;
@@ -822,46 +862,56 @@ int aur_incident_postmortem(sqlite3 *db, long long id, int regenerate, long long
 
 	*md = NULL;
 	*generated = 0;
-	aur_buf_init(&b, AUR_INCIDENT_POSTMORTEM_MAX);
 	rc = stored_postmortem(db, id, md, err, errlen);
 	if (rc < 0 || (*md && !regenerate))
 		goto out;
 	free(*md);
 	*md = NULL;
+	/*
+	 * Written outside any transaction: a model may take a minute, and the
+	 * pipeline must not wait for it to write.
+	 */
+	rc = aur_incident_show(db, id, &o, err, errlen);
+	if (rc == 0)
+		rc = (write ? write : template_postmortem)(arg, o, now_ms, &doc, by, sizeof(by), err, errlen);
+	if (rc == 0 && !doc) {
+		snprintf(err, errlen, "postmortem of incident %lld: nothing was written", id);
+		rc = -EIO;
+	}
+	if (rc == 0)
+		len = strlen(doc);
+	if (rc == 0 && len > AUR_INCIDENT_POSTMORTEM_MAX) {
+		snprintf(err, errlen, "postmortem of incident %lld: longer than %zu bytes", id,
+			 AUR_INCIDENT_POSTMORTEM_MAX);
+		rc = -E2BIG;
+	}
+	if (rc < 0)
+		goto out;
 	until = aur_db_deadline(CREATE_DEADLINE_MS);
 	rc = aur_db_begin_by(db, until, err, errlen);
 	if (rc < 0)
 		goto out;
 	began = 1;
-	/* another process may have written one while we waited for the lock */
+	/* another process may have written one while we wrote ours */
 	rc = stored_postmortem(db, id, md, err, errlen);
 	if (rc < 0 || (*md && !regenerate))
 		goto out;
 	free(*md);
 	*md = NULL;
-	jv_free(o);
-	rc = aur_incident_show(db, id, &o, err, errlen);
-	if (rc == 0) {
-		rc = aur_incident_text_postmortem(o, now_ms, &b);
-		if (rc < 0 && err && errlen)
-			snprintf(err, errlen, "postmortem of incident %lld: longer than %zu bytes", id,
-				 AUR_INCIDENT_POSTMORTEM_MAX);
-	}
-	if (rc == 0)
-		rc = aur_db_prepare(db, &st, "UPDATE incidents SET postmortem = ?, updated_at = ? WHERE id = ?", err,
-				    errlen);
+	rc = aur_db_prepare(db, &st, "UPDATE incidents SET postmortem = ?, updated_at = ? WHERE id = ?", err, errlen);
 	if (rc < 0)
 		goto out;
 	aur_time_format_ms(now_ms, when, sizeof(when));
-	sqlite3_bind_text(st, 1, b.data ? b.data : "", (int)b.len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, doc, (int)len, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, id);
 	rc = step_end(db, sqlite3_step(st), "postmortem", err, errlen);
 	if (rc < 0)
 		goto out;
 	ev = aur_incident_event(db, id, "postmortem.generated",
-				set(set(jv_object(), "regenerated", jv_bool(regenerate)), "bytes",
-				    jv_number((double)b.len)),
+				set(set(set(jv_object(), "regenerated", jv_bool(regenerate)), "bytes",
+					jv_number((double)len)),
+				    "generated_by", jv_string(by)),
 				now_ms);
 	if (ev < 0) {
 		set_err(err, errlen, "events", db);
@@ -870,7 +920,8 @@ int aur_incident_postmortem(sqlite3 *db, long long id, int regenerate, long long
 	}
 	rc = aur_db_commit_by(db, until, err, errlen);
 	if (rc == 0) {
-		*md = aur_buf_detach(&b, NULL);
+		*md = doc;
+		doc = NULL;
 		*generated = 1;
 	}
 out:
@@ -883,7 +934,7 @@ out:
 		free(*md);
 		*md = NULL;
 	}
+	free(doc);
 	jv_free(o);
-	aur_buf_release(&b);
 	return rc;
 }

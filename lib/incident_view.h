@@ -136,7 +136,8 @@ int aur_incident_merge_into(sqlite3 *db, long long src, long long dst, long long
  * stored one when there is one and regenerate is 0 (*generated = 0), else
  * a new one (aur_incident_text_postmortem at now_ms), stored on the
  * incident with a postmortem.generated event {"regenerated": bool,
- * "bytes": n} (*generated = 1). Any incident may have one: the status never
+ * "bytes": n, "generated_by":
+ * "template"} (*generated = 1). Any incident may have one: the status never
  * changes (the lifecycle's "resolved -> resolved"), and the document says
  * when the incident is still open or was merged. Generating BEGINs and
  * COMMITs its own transaction: the caller must not have one open.
@@ -145,6 +146,26 @@ int aur_incident_merge_into(sqlite3 *db, long long src, long long dst, long long
 #define AUR_INCIDENT_POSTMORTEM_MAX ((size_t)4 * 1024 * 1024)
 int aur_incident_postmortem(sqlite3 *db, long long id, int regenerate, long long now_ms, char **md,
 			    int *generated, char *err, size_t errlen);
+
+/*
+ * A writer of postmortems: from the full incident object (borrowed, as
+ * aur_incident_show gives it) into *md (malloc'd, NUL-terminated), and who
+ * wrote it into by ("template", "llm:MODEL"). 0, or a negative errno with
+ * err saying why (nothing is stored then).
+ */
+typedef int (*aur_incident_postmortem_fn)(void *arg, jv incident, long long now_ms, char **md, char *by,
+					  size_t bylen, char *err, size_t errlen);
+
+/*
+ * aur_incident_postmortem with another writer (NULL: the template). The
+ * writer runs outside any transaction (a model may take a minute); the
+ * document is stored only if no other was stored meanwhile (unless
+ * regenerate), and the postmortem.generated event also says
+ * "generated_by": what the writer put in by.
+ */
+int aur_incident_postmortem_with(sqlite3 *db, long long id, int regenerate, long long now_ms,
+				 aur_incident_postmortem_fn write, void *arg, char **md, int *generated, char *err,
+				 size_t errlen);
 
 /*
  * One events row as an object {"id", "at", "event", "incident_id", "data"}

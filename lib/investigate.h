@@ -70,6 +70,9 @@ struct aur_investigator {
 int aur_inv_llm_load(const char *path, struct aur_inv_llm **out, char *err, size_t errlen);
 /* NULL-safe. */
 void aur_inv_llm_free(struct aur_inv_llm *c);
+/* The "llm" part of c (borrowed: lives as long as c), for another use of the same model. */
+struct aur_llm_config;
+const struct aur_llm_config *aur_inv_llm_config(const struct aur_inv_llm *c);
 extern const struct aur_investigator aur_investigator_llm;
 
 /*

@@ -245,6 +245,11 @@ out:
 	return rc;
 }
 
+const struct aur_llm_config *aur_inv_llm_config(const struct aur_inv_llm *c)
+{
+	return &c->llm;
+}
+
 /* ---- the investigation ---- */
 
 struct llm_inv {

@@ -26,6 +26,7 @@
 #include "http_parse.h"
 #include "inbox.h"
 #include "llm.h"
+#include "postmortem.h"
 #include "recent.h"
 #include "sha256.h"
 #include "timeutil.h"
@@ -1506,6 +1507,68 @@ print:
 	return rc;
 }
 
+/* The postmortem's facts fit their cap however big the incident; a model's answer is checked. */
+static void test_postmortem(void)
+{
+	char why[256];
+	char *big = malloc(100000);
+	jv inc = jv_parse("{\"id\": 7, \"title\": \"t\", \"status\": \"analyzed\", \"summary\": \"\", \"vector\": \"x\","
+			  " \"root_cause\": {\"entity\": \"db\", \"kind\": \"dependency\", \"evidence\": []}}");
+	jv alerts = jv_array();
+	jv facts;
+	jv s;
+
+	memset(big, 'a', 99999);
+	big[99999] = '\0';
+	big[10] = '\xc3'; /* a two-byte character that a cut must not split */
+	big[11] = '\xa9';
+	for (int i = 0; i < 500; i++)
+		alerts = jv_array_append(alerts, jv_object_set(jv_object_set(jv_object(), jv_string("title"),
+									     jv_string(big)),
+							       jv_string("record"), jv_string("dropped")));
+	inc = jv_object_set(inc, jv_string("alerts"), alerts);
+	facts = aur_postmortem_facts(inc, 48 * 1024);
+	s = jv_dump_string(jv_copy(facts), 0);
+	CHECK(jv_string_length_bytes(jv_copy(s)) <= 48 * 1024);
+	jv_free(s);
+	s = jv_object_get(jv_copy(facts), jv_string("id"));
+	CHECK(jv_get_kind(s) == JV_KIND_NUMBER && jv_number_value(s) == 7);
+	jv_free(s);
+	CHECK(!jv_object_has(jv_copy(facts), jv_string("summary")) && !jv_object_has(jv_copy(facts), jv_string("vector")));
+	s = jv_getpath(jv_copy(facts), jv_parse("[\"root_cause\", \"entity\"]"));
+	CHECK(jv_get_kind(s) == JV_KIND_STRING && !strcmp(jv_string_value(s), "db"));
+	jv_free(s);
+	s = jv_getpath(jv_copy(facts), jv_parse("[\"alerts\", 0]"));
+	CHECK(jv_get_kind(s) == JV_KIND_OBJECT && !jv_object_has(jv_copy(s), jv_string("record")));
+	jv_free(s);
+	s = jv_getpath(jv_copy(facts), jv_parse("[\"alerts\", -1]")); /* the note of how many were left out */
+	CHECK(jv_get_kind(s) == JV_KIND_STRING && strstr(jv_string_value(s), "more left out"));
+	jv_free(s);
+	jv_free(facts);
+	/* a tiny cap: still an object naming the incident */
+	facts = aur_postmortem_facts(inc, 10);
+	CHECK(jv_get_kind(facts) == JV_KIND_OBJECT && jv_object_has(jv_copy(facts), jv_string("note")));
+	jv_free(facts);
+	jv_free(inc);
+
+	CHECK(aur_postmortem_check("# Postmortem\n\ntext\n", why, sizeof(why)) == 0);
+	CHECK(aur_postmortem_check("intro\n## Summary\n", why, sizeof(why)) == 0);
+	CHECK(aur_postmortem_check(" \n\t\n", why, sizeof(why)) == -EPROTO && strstr(why, "empty"));
+	CHECK(aur_postmortem_check("no heading\n#hashtag\n#\n", why, sizeof(why)) == -EPROTO &&
+	      strstr(why, "heading"));
+	CHECK(aur_postmortem_check("# ok\n\xff\n", why, sizeof(why)) == -EPROTO && strstr(why, "UTF-8"));
+	CHECK(aur_postmortem_check("# ok\n\xed\xa0\x80\n", why, sizeof(why)) == -EPROTO); /* a surrogate */
+	CHECK(aur_postmortem_check("# ok\n\xc0\xaf\n", why, sizeof(why)) == -EPROTO);     /* overlong */
+	CHECK(aur_postmortem_check("# caf\xc3\xa9 \xf0\x9f\x94\xa5\n", why, sizeof(why)) == 0);
+	memset(big, '#', 2);
+	big[2] = ' ';
+	big = realloc(big, AUR_POSTMORTEM_ANSWER_MAX + 2);
+	memset(big + 3, 'b', AUR_POSTMORTEM_ANSWER_MAX - 2);
+	big[AUR_POSTMORTEM_ANSWER_MAX + 1] = '\0';
+	CHECK(aur_postmortem_check(big, why, sizeof(why)) == -EPROTO && strstr(why, "longer"));
+	free(big);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "llm-chat") == 0)
@@ -1531,6 +1594,7 @@ int main(int argc, char **argv)
 	test_diag_symlink();
 	test_diag_redact();
 	test_diag_run();
+	test_postmortem();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
