@@ -23,7 +23,7 @@ void aur_fetch_init(struct aur_fetch *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->timeout_ms = 5000;
-	f->keep = 64 * 1024;
+	f->keep = (size_t)64 * 1024;
 }
 
 void aur_fetch_result_release(struct aur_fetch_result *r)

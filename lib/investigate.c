@@ -619,20 +619,18 @@ static int load(struct inv *v, long long id, char *err, size_t errlen)
 static void printable_url(const char *url, char *out, size_t n)
 {
 	const char *host = strstr(url, "://");
-	const char *at;
+	const char *after = NULL;
 	size_t len;
 
-	if (!host) {
-		snprintf(out, n, "%.300s", url);
-		return;
+	if (host) {
+		host += 3;
+		len = strcspn(host, "/?#");
+		for (size_t i = 0; i < len; i++)
+			if (host[i] == '@')
+				after = host + i + 1;
 	}
-	host += 3;
-	len = strcspn(host, "/?#");
-	at = memchr(host, '@', len);
-	while (at && memchr(at + 1, '@', len - (size_t)(at + 1 - host)))
-		at = memchr(at + 1, '@', len - (size_t)(at + 1 - host));
-	if (at)
-		snprintf(out, n, "%.*s%.300s", (int)(host - url), url, at + 1);
+	if (after)
+		snprintf(out, n, "%.*s%.300s", (int)(host - url), url, after);
 	else
 		snprintf(out, n, "%.300s", url);
 }
@@ -753,7 +751,7 @@ static void console_store(struct inv *v, const struct console *c, const char *ta
 	sqlite3_finalize(st);
 }
 
-/* Every occurrence of secret in s (n bytes) overwritten with '*': the console may echo the token. */
+/* Every occurrence of secret in s overwritten with '*': a console may echo the token. */
 static void blot(char *s, const char *secret)
 {
 	size_t k = strlen(secret);
@@ -840,7 +838,9 @@ static int console_fetch(struct inv *v, const struct aur_connector *k, const cha
 		tail = strchr(tail, '\n') + 1;
 	red = aur_diag_redact(tail, strlen(tail), NULL, NULL);
 	blot(red, k->api_token);
-	snprintf(c->link, sizeof(c->link), "%.*s", (int)(strlen(url) - strlen("Text")), url);
+	/* the link people follow is the console page, not its text */
+	snprintf(c->link, sizeof(c->link), "%.*s",
+		 (int)(strlen(url) - (ends_with(url, "/consoleText") ? strlen("Text") : 0)), url);
 	console_store(v, c, red);
 	log_excerpt(red, c->excerpt, sizeof(c->excerpt));
 	c->ok = 1;

@@ -466,6 +466,9 @@ static jv build_obj(sqlite3_stmt *st, int arg)
 		b = jv_object_set(b, jv_string("link"), jv_object_get(jv_copy(r), jv_string("link")));
 		b = jv_object_set(b, jv_string("context"), jv_object_get(jv_copy(r), jv_string("context")));
 	}
+	/* the tail of its console, when the built-in investigator read it (redacted when stored) */
+	if (sqlite3_column_type(st, 6) == SQLITE_TEXT)
+		b = jv_object_set(b, jv_string("console_tail"), col_text(st, 6));
 	jv_free(r);
 	return b;
 }
@@ -475,7 +478,7 @@ static int tool_recent_changes(struct llm_inv *v, jv *out, char *err, size_t err
 {
 	sqlite3_stmt *st = NULL;
 	int rc = aur_db_prepare(v->db, &st,
-				"SELECT source, job, number, result, at_ms, record FROM builds"
+				"SELECT source, job, number, result, at_ms, record, console_excerpt FROM builds"
 				" WHERE at_ms BETWEEN ?1 AND ?2 ORDER BY at_ms DESC, id DESC LIMIT ?3",
 				err, errlen);
 
