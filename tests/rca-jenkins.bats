@@ -184,6 +184,22 @@ thoughts_like() {
 		and any(.thoughts[]; .text == "The console of shipping-deploy #508 (\($link)) says: WARNING: readiness probe failed on 2 of 6 pods, continuing")' <<<"$output"
 }
 
+@test "a CloudBees build is read with the cloudbees connector's base URL and credentials, not Jenkins'" {
+	jenkins_config '{"prefix": "/cjoc"}'
+	run -0 aurora-connector base-url jenkins "$JBASE"
+	run -0 aurora-connector credentials jenkins someone-else --stdin <<<"not-the-token"
+	run -0 aurora-connector base-url cloudbees "http://127.0.0.1:$JPORT/cjoc"
+	run -0 aurora-connector credentials cloudbees aurora-reader --stdin <<<"$TOKEN"
+	run -0 aurora-connector rca cloudbees on
+	INBOX_ID=1 build cloudbees payments-build 77 FAILURE 2026-03-03T10:00:00Z >>"$IN"
+	decide
+	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" <"$DEC"
+	[ "$(requests)" -eq 1 ]
+	jq -en 'input | .path == "/cjoc/job/payments-build/77/consoleText" and .authorized' <"$REQ"
+	[ "$(thoughts_like "The console of payments-build #77 (http://127.0.0.1:$JPORT/cjoc/job/payments-build/77/console) says: ERROR: test_totals failed%")" = 1 ]
+	[ "$(sql "SELECT count(*) FROM builds WHERE source = 'cloudbees' AND console_excerpt IS NOT NULL")" = 1 ]
+}
+
 @test "wrong credentials: a thought says HTTP 401 and the investigation still completes (analyzed); a build Jenkins does not know: 404" {
 	configure not-the-token
 	failed_payments
