@@ -3,8 +3,11 @@
  *
  * Deterministic and offline: it reads only the store (the incident, its
  * alerts and their records, the Jenkins and CloudBees builds stored beside
- * them, including builds that opened no incident) and ranks hypotheses by
- * explicit evidence, each kind with its own rule:
+ * them, including builds that opened no incident) - save the console of a
+ * build that matters and came without a log, read once from the
+ * connector's base URL and stored for every later investigation (see
+ * "Consoles" below) - and ranks hypotheses by explicit evidence, each kind
+ * with its own rule:
  *   certificate  an alert text names an expired or invalid certificate:
  *                the host name it was issued for
  *   dns          lookups failing: the name looked up, or the cluster DNS
