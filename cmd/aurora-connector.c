@@ -67,6 +67,10 @@ static const char usage_text[] =
 	"  url P                      the webhook URL, without any secret\n"
 	"  public-url [URL]           print or set aurora's public base URL\n"
 	"  base-url P [URL | --clear] print, set or clear the platform's own base URL\n"
+	"  credentials P [USER --stdin | --clear] [--json]\n"
+	"                             the user and API token aurora reads build consoles\n"
+	"                             with (jenkins, cloudbees); the token comes on stdin,\n"
+	"                             and is never printed\n"
 	"  test P [--url BASE] [--timeout SEC] [--json]\n"
 	"                             send the platform's sample payload through the\n"
 	"                             running receiver and report status and time\n"
@@ -95,7 +99,7 @@ static const char usage_text[] =
 static int usage_short(void)
 {
 	fputs("usage: aurora-connector [--db PATH] list|enable|disable|rca|token|secret|url|\n"
-	      "       public-url|base-url|test|operator-token|operator-tokens|\n"
+	      "       public-url|base-url|credentials|test|operator-token|operator-tokens|\n"
 	      "       revoke-operator-token [ARGS] [options]\n"
 	      "try 'aurora-connector --help' for more\n",
 	      stderr);
@@ -161,6 +165,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "url", DB, 1, 1 },
 		{ "base-url", DB | OPT(CLEAR), 1, 2 },
 		{ "test", DB | OPT(URL) | OPT(TIMEOUT) | OPT(JSON), 1, 1 },
+		{ "credentials", DB | OPT(STDIN) | OPT(CLEAR) | OPT(JSON), 1, 2 },
 	};
 	struct aur_cli cli;
 	char err[256];
@@ -192,7 +197,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	if (!!o->value + o->from_stdin + o->clear > 1)
 		return usage_error("--value, --stdin and --clear exclude each other");
 	if (o->clear && o->nargs > 1)
-		return usage_error("base-url: a URL or --clear, not both");
+		return usage_error("%s: %s or --clear, not both", o->cmd, strcmp(o->cmd, "base-url") ? "a USER" : "a URL");
 	return -1;
 }
 
@@ -402,6 +407,19 @@ static int cmd_switch(sqlite3 *db, const struct opts *o)
 	return 0;
 }
 
+/* 1 when url's authority holds user info ("https://user:pw@host/"). */
+static int has_userinfo(const char *url)
+{
+	const char *host = strstr(url, "://");
+	size_t len;
+
+	if (!host)
+		return 0;
+	host += 3;
+	len = strcspn(host, "/");
+	return memchr(host, '@', len) != NULL;
+}
+
 static int cmd_urls(sqlite3 *db, const struct opts *o)
 {
 	struct aur_connector c;
@@ -438,6 +456,9 @@ static int cmd_urls(sqlite3 *db, const struct opts *o)
 		if (!o->clear && !aur_connview_url_ok(o->args[1]))
 			return usage_error("base-url: an http:// or https:// URL without query, "
 					   "fragment or spaces: %s", o->args[1]);
+		if (!o->clear && has_userinfo(o->args[1]))
+			return usage_error("base-url: no user or password in the URL (it would be printed and "
+					   "logged): use 'aurora-connector credentials %s USER --stdin'", o->args[0]);
 		rc = aur_connector_set_base_url(db, o->args[0], o->clear ? NULL : o->args[1], err,
 						sizeof(err));
 		if (rc < 0)
@@ -452,6 +473,85 @@ static int cmd_urls(sqlite3 *db, const struct opts *o)
 	free(url);
 	free(pub);
 	return rc;
+}
+
+/* A user name HTTP basic can carry: 1 to AUR_API_USER_MAX bytes, no colon, no blank or control character. */
+static int api_user_ok(const char *user)
+{
+	size_t n = strlen(user);
+
+	if (n == 0 || n > AUR_API_USER_MAX)
+		return 0;
+	for (const char *p = user; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == ':' || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int credentials_report(sqlite3 *db, const struct opts *o)
+{
+	struct aur_connector c;
+	char err[512] = "";
+	int rc = aur_connector_load(db, o->args[0], &c, err, sizeof(err));
+
+	if (rc < 0)
+		return failed(rc, err);
+	errno = 0;
+	if (o->json) {
+		struct aur_jsonl_writer w;
+		jv v = jv_object();
+
+		v = jv_object_set(v, jv_string("platform"), jv_string(c.platform));
+		v = jv_object_set(v, jv_string("user"), c.api_user[0] ? jv_string(c.api_user) : jv_null());
+		v = jv_object_set(v, jv_string("token_set"), jv_bool(c.api_token[0] != '\0'));
+		aur_jsonl_writer_init(&w, stdout, -1);
+		rc = aur_jsonl_write(&w, v) < 0 ? write_failed() : 0;
+	} else if (!o->clear && !o->from_stdin) {
+		if ((c.api_user[0] ? printf("%s: user %s, API token %s\n", c.platform, c.api_user,
+					    c.api_token[0] ? "set" : "not set")
+				   : printf("%s: no credentials\n", c.platform)) < 0)
+			rc = write_failed();
+	}
+	memset(c.api_token, 0, sizeof(c.api_token));
+	return rc;
+}
+
+/* credentials P [USER --stdin | --clear]: the token only ever from stdin. */
+static int cmd_credentials(sqlite3 *db, const struct opts *o)
+{
+	const char *p = o->args[0];
+	char token[AUR_SECRET_MAX + 2] = "";
+	char err[512] = "";
+	int rc;
+
+	if (!aur_platform_has_api(p)) {
+		aur_err("aurora reads no API of %s: credentials are for jenkins and cloudbees", p);
+		return AUR_EXIT_USAGE;
+	}
+	if (o->nargs == 2 && !o->from_stdin)
+		return usage_error("credentials: the API token comes on stdin (--stdin), never on the command line");
+	if (o->from_stdin && o->nargs < 2)
+		return usage_error("credentials: --stdin needs the USER the token belongs to");
+	if (o->nargs == 2 && !api_user_ok(o->args[1]))
+		return usage_error("credentials: '%s' is not a user name (1 to %d bytes, no colon or blank)",
+				   o->args[1], AUR_API_USER_MAX);
+	if (o->from_stdin) {
+		rc = read_secret(token, sizeof(token));
+		if (rc != 0)
+			return rc;
+	}
+	if (o->from_stdin || o->clear) {
+		rc = aur_connector_set_credentials(db, p, o->clear ? NULL : o->args[1], o->clear ? NULL : token, err,
+						   sizeof(err));
+		memset(token, 0, sizeof(token));
+		if (rc < 0)
+			return failed(rc, err);
+		if (o->clear)
+			aur_info("%s: credentials cleared", p);
+		else
+			aur_info("%s: credentials set for user %s", p, o->args[1]);
+	}
+	return credentials_report(db, o);
 }
 
 /* Print the outcome of a test delivery; returns its exit code. */
@@ -672,6 +772,8 @@ int main(int argc, char **argv)
 		rc = curl_up ? cmd_test(db, &o) : AUR_EXIT_SOFTWARE;
 		if (!curl_up)
 			aur_err("libcurl could not start");
+	} else if (!strcmp(o.cmd, "credentials")) {
+		rc = cmd_credentials(db, &o);
 	} else if (!strcmp(o.cmd, "url") || !strcmp(o.cmd, "public-url") || !strcmp(o.cmd, "base-url")) {
 		rc = cmd_urls(db, &o);
 	} else {

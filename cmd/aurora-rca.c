@@ -48,9 +48,9 @@
 
 static const char usage_short[] =
 	"usage: aurora-rca [--db PATH] [--investigator builtin|llm] [--config FILE]\n"
-	"                  [-j N] [--timeout DUR] [--rate N/DUR] [--lookback DUR] [--busy-timeout MS]\n"
-	"                  [--sync full|normal]\n"
-	"                  [--mark STAGE | --no-mark] [--pass] [--strict] [-q|-v] < decisions\n";
+	"                  [-j N] [--timeout DUR] [--rate N/DUR] [--lookback DUR] [--fetch-timeout DUR]\n"
+	"                  [--busy-timeout MS] [--sync full|normal] [--mark STAGE | --no-mark] [--pass]\n"
+	"                  [--strict] [-q|-v] < decisions\n";
 
 static const char usage_long[] =
 	"aurora-rca - investigate every new incident\n"
@@ -69,6 +69,8 @@ static const char usage_long[] =
 	"  --timeout DUR         stop an investigation after DUR: rca_state error (60s)\n"
 	"  --rate N/DUR          at most N investigations started per DUR (30/10m)\n"
 	"  --lookback DUR        builds and deploys this long before the first alert (2h)\n"
+	"  --fetch-timeout DUR   reading a build's console from Jenkins or CloudBees: the\n"
+	"                        most one read may take, connecting included (5s); 0s: none\n"
 	"  --busy-timeout MS     give up on a locked database after MS (5000)\n"
 	"  --sync full|normal    SQLite synchronous level (normal: an investigation's steps\n"
 	"                        are not the durable record; one a power loss cuts short is\n"
@@ -85,8 +87,10 @@ static const char usage_long[] =
 	"Exit: 0 ok, 1 some records rejected, 2 usage, 65 rejected under --strict,\n"
 	"74 I/O error, 75 database busy, 78 investigator not available.\n";
 
-enum { O_DB = 256, O_INV, O_TIMEOUT, O_RATE, O_LOOKBACK, O_BUSY, O_MARK, O_NO_MARK, O_PASS, O_STRICT, O_VERSION, O_CONFIG,
-       O_SYNC_LEVEL };
+enum {
+	O_DB = 256, O_INV, O_TIMEOUT, O_RATE, O_LOOKBACK, O_BUSY, O_MARK, O_NO_MARK, O_PASS, O_STRICT, O_VERSION, O_CONFIG,
+	O_FETCH_TIMEOUT, O_SYNC_LEVEL
+};
 
 static volatile sig_atomic_t stop_requested;
 
@@ -730,6 +734,7 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "rate", required_argument, NULL, O_RATE },
 		{ "lookback", required_argument, NULL, O_LOOKBACK },
+		{ "fetch-timeout", required_argument, NULL, O_FETCH_TIMEOUT },
 		{ "busy-timeout", required_argument, NULL, O_BUSY },
 		{ "sync", required_argument, NULL, O_SYNC_LEVEL },
 		{ "mark", required_argument, NULL, O_MARK },
@@ -813,6 +818,15 @@ int main(int argc, char **argv)
 				bad = 1;
 			}
 			r.dbo.synchronous_full = !strcmp(optarg, "full");
+			break;
+		case O_FETCH_TIMEOUT:
+			if (aur_cli_parse_duration_ms(optarg, &n) < 0 || n > 600000) {
+				fprintf(stderr, "%s: --fetch-timeout: '%s' is not a duration up to 10m (like 5s, 500ms)\n",
+					PROG, optarg);
+				bad = 1;
+			} else {
+				r.io.fetch_timeout_ms = n;
+			}
 			break;
 		case O_RATE:
 			if (parse_rate(optarg, &r.rate_n, &r.rate_ms) < 0) {

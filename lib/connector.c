@@ -26,6 +26,11 @@ int aur_platform_signs(const char *name)
 	return !strcmp(name, "grafana") || !strcmp(name, "pagerduty");
 }
 
+int aur_platform_has_api(const char *name)
+{
+	return !strcmp(name, "jenkins") || !strcmp(name, "cloudbees");
+}
+
 static void copy_col(sqlite3_stmt *st, int col, char *out, size_t outlen)
 {
 	const unsigned char *text = sqlite3_column_text(st, col);
@@ -35,7 +40,8 @@ static void copy_col(sqlite3_stmt *st, int col, char *out, size_t outlen)
 
 static const char select_sql[] =
 	"SELECT platform, enabled, rca, token_hash, hmac_secret, base_url, test_token_hash,"
-	" test_token_expires_ms, last_received_ms, last_test_ok_ms, received_count, rejected_count"
+	" test_token_expires_ms, last_received_ms, last_test_ok_ms, received_count, rejected_count, api_user,"
+	" api_token"
 	" FROM connectors";
 
 static void fill(sqlite3_stmt *st, struct aur_connector *c)
@@ -53,6 +59,8 @@ static void fill(sqlite3_stmt *st, struct aur_connector *c)
 	c->last_test_ok_ms = sqlite3_column_int64(st, 9);
 	c->received = sqlite3_column_int64(st, 10);
 	c->rejected = sqlite3_column_int64(st, 11);
+	copy_col(st, 12, c->api_user, sizeof(c->api_user));
+	copy_col(st, 13, c->api_token, sizeof(c->api_token));
 }
 
 int aur_connector_load(sqlite3 *db, const char *platform, struct aur_connector *c,
@@ -163,6 +171,33 @@ int aur_connector_set_base_url(sqlite3 *db, const char *platform, const char *ur
 {
 	return update(db, "UPDATE connectors SET base_url = ? WHERE platform = ?", platform, url, 0, 1,
 		      err, errlen);
+}
+
+int aur_connector_set_credentials(sqlite3 *db, const char *platform, const char *user, const char *token,
+				  char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!aur_platform_known(platform)) {
+		snprintf(err, errlen, "unknown platform '%s'", platform);
+		return -ENOENT;
+	}
+	rc = aur_db_prepare(db, &st, "UPDATE connectors SET api_user = ?1, api_token = ?2 WHERE platform = ?3", err,
+			    errlen);
+	if (rc < 0)
+		return rc;
+	if (user && token) {
+		sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, token, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_text(st, 3, platform, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		snprintf(err, errlen, "connectors: %s", sqlite3_errmsg(db));
+	rc = aur_db_errno(rc);
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int aur_connector_set_test_token(sqlite3 *db, const char *platform, const char *token_hash,

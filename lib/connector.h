@@ -3,8 +3,9 @@
  *
  * One row per platform aurora knows: enabled or not, the webhook token's
  * SHA-256, the HMAC secret of signing platforms (kept in clear: verifying
- * needs it), RCA on or off, the platform's own base URL, counters, and a
- * short-lived test token that `aurora-connector test` uses.
+ * needs it), RCA on or off, the platform's own base URL, the API user and
+ * token aurora reads Jenkins and CloudBees with (in clear: they are sent),
+ * counters, and a short-lived test token that `aurora-connector test` uses.
  */
 #ifndef AURORA_CONNECTOR_H
 #define AURORA_CONNECTOR_H
@@ -17,6 +18,7 @@
 #define AUR_PLATFORM_COUNT 9
 #define AUR_SECRET_MAX 256
 #define AUR_URL_MAX 1024
+#define AUR_API_USER_MAX 128
 
 /* The platforms in a fixed order, NULL-terminated. */
 extern const char *const aur_platforms[AUR_PLATFORM_COUNT + 1];
@@ -25,6 +27,8 @@ extern const char *const aur_platforms[AUR_PLATFORM_COUNT + 1];
 int aur_platform_known(const char *name);
 /* 1 for the platforms that sign their deliveries (grafana, pagerduty). */
 int aur_platform_signs(const char *name);
+/* 1 for the platforms aurora reads from with API credentials (jenkins, cloudbees). */
+int aur_platform_has_api(const char *name);
 
 struct aur_connector {
 	char platform[16];
@@ -33,6 +37,8 @@ struct aur_connector {
 	char token_hash[AUR_HEX_SHA256_LEN + 1];      /* "" when no token is set */
 	char hmac_secret[AUR_SECRET_MAX + 1];          /* "" when no secret is set */
 	char base_url[AUR_URL_MAX + 1];                /* the platform's own URL, or "" */
+	char api_user[AUR_API_USER_MAX + 1];           /* the user of API reads, or "" */
+	char api_token[AUR_SECRET_MAX + 1];            /* its API token, "" when none: never print it */
 	char test_token_hash[AUR_HEX_SHA256_LEN + 1];  /* "" when none */
 	long long test_token_expires_ms;
 	long long last_received_ms;                    /* 0 when never */
@@ -72,6 +78,12 @@ int aur_connector_set_secret(sqlite3 *db, const char *platform, const char *secr
 /* url NULL clears the base URL. */
 int aur_connector_set_base_url(sqlite3 *db, const char *platform, const char *url, char *err,
 			       size_t errlen);
+/*
+ * The user and API token aurora reads the platform's API with (the
+ * console of a build: HTTP basic). Both NULL clear them.
+ */
+int aur_connector_set_credentials(sqlite3 *db, const char *platform, const char *user, const char *token,
+				  char *err, size_t errlen);
 /* A one-use test token hash valid until expires_ms; NULL clears it. */
 int aur_connector_set_test_token(sqlite3 *db, const char *platform, const char *token_hash,
 				 long long expires_ms, char *err, size_t errlen);

@@ -38,6 +38,8 @@ jv aur_connview_json(const struct aur_connector *c, const char *public_url, long
 		v = jv_object_set(v, jv_string("signs"), jv_bool(aur_platform_signs(c->platform)));
 		v = jv_object_set(v, jv_string("secret_set"), jv_bool(c->hmac_secret[0] != '\0'));
 		v = jv_object_set(v, jv_string("last_test_ok"), opt_time(c->last_test_ok_ms));
+		v = jv_object_set(v, jv_string("credentials_set"), jv_bool(c->api_token[0] != '\0'));
+		v = jv_object_set(v, jv_string("credentials_user"), opt_text(c->api_user));
 	}
 	free(url);
 	return v;

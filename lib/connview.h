@@ -4,7 +4,8 @@
  * One definition of the connector record, shared by
  * `aurora-connector list --json` and the receiver's
  * GET /api/{platform}/status, so both say the same thing with the same
- * names. The token hash and the HMAC secret never appear in it.
+ * names. The token hash, the HMAC secret and the API token never appear
+ * in it.
  */
 #ifndef AURORA_CONNVIEW_H
 #define AURORA_CONNVIEW_H
@@ -19,7 +20,8 @@
  *   {"platform","enabled","connected","base_url","webhook_url",
  *    "last_webhook_received","received","rejected"}
  * (base_url and last_webhook_received null when unset); with detail also
- *   "rca","token_set","signs","secret_set","last_test_ok".
+ *   "rca","token_set","signs","secret_set","last_test_ok","credentials_set",
+ *   "credentials_user" (the API user, or null; the API token never).
  * Caller frees.
  */
 jv aur_connview_json(const struct aur_connector *c, const char *public_url, long long now_ms, int detail);

@@ -213,6 +213,18 @@ static const char *const migrations[] = {
 	"  UNIQUE (source, job, number)"
 	");"
 	"CREATE INDEX builds_at ON builds(at_ms);",
+	/*
+	 * 6: reading a build's console from Jenkins or CloudBees: the API
+	 * user and token of the connector (sent as HTTP basic, so kept in
+	 * clear like the HMAC secret), and on the build, the failing part of
+	 * the console the investigator fetched, so that a second
+	 * investigation reads it here instead of fetching it again.
+	 */
+	"ALTER TABLE connectors ADD COLUMN api_user TEXT;"
+	"ALTER TABLE connectors ADD COLUMN api_token TEXT;"
+	"ALTER TABLE builds ADD COLUMN console_excerpt TEXT;"
+	"ALTER TABLE builds ADD COLUMN console_url TEXT;"
+	"ALTER TABLE builds ADD COLUMN console_fetched_ms INTEGER;",
 };
 
 void aur_db_options_init(struct aur_db_options *o)

@@ -11,7 +11,13 @@
  * certificate, dns, capacity, unknown.
  *
  * "builtin": deterministic reasoning over the evidence in the store,
- * offline, the same answer on a replay. "llm" (investigate_llm.c): a tool
+ * offline, the same answer on a replay. Its one exception to offline: a
+ * Jenkins or CloudBees build that matters to the answer (the failed build
+ * of the incident, a deploy among the leading hypotheses) whose
+ * notification carried no log has its console text fetched from the
+ * connector's base URL with the connector's API credentials, when both
+ * are configured (fetch.h bounds it); the failing part is stored on the
+ * build's row, so a replay reads it there and fetches nothing. "llm" (investigate_llm.c): a tool
  * loop with a chat model (llm.h), its commands through the operator's
  * allow-list (diag.h); it falls back to "builtin" whenever it cannot end
  * with a valid answer. It needs o->llm (aur_inv_llm_load).
@@ -41,6 +47,7 @@ struct aur_inv_options {
 	long long lookback_ms; /* builds and deploys this long before the first alert count (2h) */
 	int step_delay_ms;     /* pause between steps: a knob for tests, 0 otherwise */
 	long long budget_ms;   /* the caller's time limit for one investigation; 0: none */
+	long long fetch_timeout_ms; /* one console fetch, connect and total (5 s); 0: never fetch */
 	const struct aur_inv_llm *llm; /* the LLM investigator's configuration, or NULL */
 };
 

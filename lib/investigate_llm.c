@@ -21,10 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "db.h"
 #include "diag.h"
+#include "fetch.h"
 #include "investigate.h"
 #include "llm.h"
 #include "timeutil.h"
@@ -472,6 +471,9 @@ static jv build_obj(sqlite3_stmt *st, int arg)
 		b = jv_object_set(b, jv_string("link"), jv_object_get(jv_copy(r), jv_string("link")));
 		b = jv_object_set(b, jv_string("context"), jv_object_get(jv_copy(r), jv_string("context")));
 	}
+	/* the tail of its console, when the built-in investigator read it (redacted when stored) */
+	if (sqlite3_column_type(st, 6) == SQLITE_TEXT)
+		b = jv_object_set(b, jv_string("console_tail"), col_text(st, 6));
 	jv_free(r);
 	return b;
 }
@@ -481,7 +483,7 @@ static int tool_recent_changes(struct llm_inv *v, jv *out, char *err, size_t err
 {
 	sqlite3_stmt *st = NULL;
 	int rc = aur_db_prepare(v->db, &st,
-				"SELECT source, job, number, result, at_ms, record FROM builds"
+				"SELECT source, job, number, result, at_ms, record, console_excerpt FROM builds"
 				" WHERE at_ms BETWEEN ?1 AND ?2 ORDER BY at_ms DESC, id DESC LIMIT ?3",
 				err, errlen);
 
@@ -591,31 +593,14 @@ static int url_allowed(const struct aur_inv_llm *c, const char *url)
 	return 0;
 }
 
-struct body {
-	char *buf;
-	size_t len, max, dropped;
-};
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct body *b = arg;
-	size_t n = size * nmemb, take = b->max - b->len < n ? b->max - b->len : n;
-
-	memcpy(b->buf + b->len, data, take);
-	b->len += take;
-	b->dropped += n - take;
-	/* past the cap: stop reading rather than pull a large body through */
-	return b->dropped ? 0 : n;
-}
-
-/* http_get: a GET of a URL under a configured prefix, bounded in bytes and time; no redirects. */
+/* http_get: a GET of a URL under a configured prefix, bounded in bytes and time; no redirects (fetch.h). */
 static char *tool_http_get(struct llm_inv *v, jv args, long long deadline, int *rc)
 {
 	jv url = jv_object_get(jv_copy(args), jv_string("url"));
-	struct body b = { NULL, 0, v->c->max_result, 0 };
-	CURL *curl = NULL;
-	CURLcode cc;
-	long status = 0, left = (long)(deadline - aur_time_mono_ms());
+	struct aur_fetch f;
+	struct aur_fetch_result res;
+	long left = (long)(deadline - aur_time_mono_ms());
+	char err[256];
 	char *red = NULL, *text;
 	size_t rlen = 0, n;
 
@@ -635,41 +620,26 @@ static char *tool_http_get(struct llm_inv *v, jv args, long long deadline, int *
 		jv_free(url);
 		return aur_xstrdup("error: no time left");
 	}
-	b.buf = aur_xmalloc(b.max + 1);
-	curl = curl_easy_init();
-	if (!curl) {
-		free(b.buf);
-		jv_free(url);
-		return aur_xstrdup("error: cannot start an HTTP request");
-	}
-	curl_easy_setopt(curl, CURLOPT_URL, jv_string_value(url));
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, left);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, left);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-	cc = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(curl);
-	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && b.dropped)) {
-		*rc = think(v, "http_get %.300s failed: %s", jv_string_value(url), curl_easy_strerror(cc));
-		n = 128;
+	aur_fetch_init(&f);
+	f.url = jv_string_value(url);
+	f.timeout_ms = left;
+	f.keep = v->c->max_result;
+	if (aur_fetch_get(&f, &res, err, sizeof(err)) < 0) {
+		*rc = think(v, "http_get %.300s failed: %s", jv_string_value(url), err);
+		n = strlen(err) + 16;
 		text = aur_xmalloc(n);
-		snprintf(text, n, "error: %s", curl_easy_strerror(cc));
-		free(b.buf);
+		snprintf(text, n, "error: %s", err);
 		jv_free(url);
 		return text;
 	}
-	red = aur_diag_redact(b.buf, b.len, &rlen, NULL);
-	*rc = think(v, "http_get %.300s: HTTP %ld, %zu bytes%s", jv_string_value(url), status, b.len,
-		    b.dropped ? " (cut)" : "");
+	red = aur_diag_redact(res.body, res.len, &rlen, NULL);
+	*rc = think(v, "http_get %.300s: HTTP %ld, %zu bytes%s", jv_string_value(url), res.status, res.len,
+		    res.cut ? " (cut)" : "");
 	n = rlen + 64;
 	text = aur_xmalloc(n);
-	snprintf(text, n, "HTTP %ld%s\n%s", status, b.dropped ? " (body cut)" : "", red);
+	snprintf(text, n, "HTTP %ld%s\n%s", res.status, res.cut ? " (body cut)" : "", red);
 	free(red);
-	free(b.buf);
+	aur_fetch_result_release(&res);
 	jv_free(url);
 	return text;
 }

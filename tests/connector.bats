@@ -95,7 +95,7 @@ header() {
 }
 
 @test "an unknown platform exits 2 with the list of platforms, for every command that takes one" {
-	for cmd in enable disable "rca" token secret url base-url test; do
+	for cmd in enable disable "rca" token secret url base-url credentials test; do
 		if [ "$cmd" = rca ]; then
 			run -2 --separate-stderr aurora-connector rca graphite on
 		else
@@ -250,6 +250,45 @@ header() {
 	connector jenkins | jq -e '.base_url == "https://ci.example.test/jenkins/"'
 	run -2 --separate-stderr aurora-connector base-url jenkins "not a url"
 	run -0 --separate-stderr aurora-connector base-url jenkins --clear
+	[ "$(sql "SELECT base_url IS NULL FROM connectors WHERE platform = 'jenkins'")" = 1 ]
+}
+
+@test "credentials: the API user and token of jenkins and cloudbees, the token from stdin only and never printed" {
+	local tok=jenkins-api-token-0123456789abcdef
+	run -0 --separate-stderr aurora-connector credentials jenkins
+	assert_output "jenkins: no credentials"
+	run -0 --separate-stderr aurora-connector credentials jenkins aurora-reader --stdin <<<"  $tok  "
+	[ -z "$output" ]
+	[ "$(sql "SELECT api_user || ' ' || api_token FROM connectors WHERE platform = 'jenkins'")" = "aurora-reader $tok" ]
+	run -0 --separate-stderr aurora-connector credentials jenkins
+	assert_output "jenkins: user aurora-reader, API token set"
+	run -0 --separate-stderr aurora-connector credentials jenkins --json
+	jq -en 'input | . == {platform: "jenkins", user: "aurora-reader", token_set: true}' <<<"$output"
+	connector jenkins | jq -en 'input | .credentials_set == true and .credentials_user == "aurora-reader"'
+	connector cloudbees | jq -en 'input | .credentials_set == false and .credentials_user == null'
+	# the token is in no output of any command
+	run -0 --separate-stderr aurora-connector list
+	local out="$output $stderr"
+	run -0 --separate-stderr aurora-connector list --json
+	out+=" $output $stderr"
+	[[ $out != *"$tok"* ]]
+	# never on the command line; a user, and only for jenkins and cloudbees
+	run -2 --separate-stderr aurora-connector credentials jenkins aurora-reader
+	[[ $stderr == *"on stdin"* ]]
+	run -2 --separate-stderr aurora-connector credentials jenkins aurora-reader "$tok"
+	run -2 --separate-stderr aurora-connector credentials jenkins --stdin <<<"$tok"
+	run -2 --separate-stderr aurora-connector credentials jenkins 'a:b' --stdin <<<"$tok"
+	run -2 --separate-stderr aurora-connector credentials grafana
+	[[ $stderr == *"jenkins and cloudbees"* ]]
+	run -65 --separate-stderr aurora-connector credentials cloudbees someone --stdin </dev/null
+	[ "$(sql "SELECT api_user || api_token FROM connectors WHERE platform = 'jenkins'")" = "aurora-reader$tok" ]
+	run -0 --separate-stderr aurora-connector credentials jenkins --clear
+	[ "$(sql "SELECT api_user IS NULL AND api_token IS NULL FROM connectors WHERE platform = 'jenkins'")" = 1 ]
+	run -0 --separate-stderr aurora-connector credentials jenkins
+	assert_output "jenkins: no credentials"
+	# a base URL with a password in it is refused: it would be printed
+	run -2 --separate-stderr aurora-connector base-url jenkins "https://u:$tok@ci.example.test/"
+	[[ $stderr != *"$tok"* ]]
 	[ "$(sql "SELECT base_url IS NULL FROM connectors WHERE platform = 'jenkins'")" = 1 ]
 }
 
