@@ -16,6 +16,7 @@
 
 #include <jq.h>
 
+#include "catalog.h"
 #include "cli.h"
 #include "correlate.h"
 #include "db.h"
@@ -29,7 +30,8 @@
 #define EXIT_GONE (-1) /* internal: stdout's reader went away; exits 0 */
 
 static const char usage_short[] =
-	"usage: aurora-correlate [--db PATH] [--window DUR] [--time-window DUR] [--threshold X]\n"
+	"usage: aurora-correlate catalog PATH\n"
+	"       aurora-correlate [--db PATH] [--window DUR] [--time-window DUR] [--threshold X]\n"
 	"                        [--service-score X] [--mention-score X] [--time-score X]\n"
 	"                        [--max-distance X] [--semantic-across-services]\n"
 	"                        [--sync full|normal] [--mark STAGE | --no-mark] [--strict]\n"
@@ -42,6 +44,9 @@ static const char usage_long[] =
 	"decision record per input record on standard output: the alert plus incident_id,\n"
 	"action (created|attached|deduplicated|resolved|logged) and correlation\n"
 	"{strategy, score, matched_incident, reason}.\n"
+	"\n"
+	"aurora-correlate catalog PATH checks a service catalog (Backstage YAML, an\n"
+	"aliases file or a directory of them): one component record per line.\n"
 	"\n"
 	"Options:\n"
 	"  --db PATH            database (default $AURORA_DB, else ./aurora.db)\n"
@@ -71,7 +76,8 @@ static const char usage_long[] =
 	"an OpenAI-compatible embeddings endpoint in place of the built-in vectorizer.\n"
 	"Exit: 0 ok, 1 some records rejected, 2 usage, 65 rejected under --strict,\n"
 	"74 I/O error, 75 database busy; 0 also when the reader of standard output went\n"
-	"away (a pipeline's next stage died: it is restarted from the resume point).\n";
+	"away (a pipeline's next stage died: it is restarted from the resume point).\n"
+	"catalog: 66 no such path, 78 a catalog that does not load.\n";
 
 enum { O_DB = 256, O_WINDOW, O_TIME_WINDOW, O_THRESHOLD, O_W_SERVICE, O_W_MENTION, O_W_TIME,
        O_MAX_DISTANCE, O_ACROSS, O_SYNC, O_BUSY, O_MARK, O_NO_MARK, O_STRICT, O_VERSION };
@@ -262,6 +268,31 @@ next:
 	return rc;
 }
 
+static void catalog_note(const char *msg)
+{
+	aur_warn("%s", msg);
+}
+
+/* aurora-correlate catalog PATH: the check of a catalog (aur_catalog_check) */
+static int catalog_main(int argc, char **argv)
+{
+	char err[1024];
+	int rc;
+
+	if (argc != 3 || argv[2][0] == '-') {
+		fputs(usage_short, stderr);
+		return AUR_EXIT_USAGE;
+	}
+	rc = aur_catalog_check(argv[2], stdout, catalog_note, err, sizeof(err));
+	if (rc < 0)
+		aur_err("%s", err);
+	if (rc == -ENOENT || rc == -EACCES)
+		return AUR_EXIT_NOINPUT;
+	if (rc == -EIO)
+		return AUR_EXIT_IOERR;
+	return rc < 0 ? AUR_EXIT_CONFIG : AUR_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -300,6 +331,8 @@ int main(int argc, char **argv)
 	int ch;
 
 	aur_log_init(PROG);
+	if (argc > 1 && !strcmp(argv[1], "catalog"))
+		return catalog_main(argc, argv);
 	level = aur_log_level();
 	aur_correlate_config_init(&cfg);
 	aur_db_options_init(&dbo);
