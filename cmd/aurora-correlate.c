@@ -30,7 +30,7 @@
 #define EXIT_GONE (-1) /* internal: stdout's reader went away; exits 0 */
 
 static const char usage_short[] =
-	"usage: aurora-correlate catalog PATH\n"
+	"usage: aurora-correlate catalog PATH [[TOOL:]NAME...]\n"
 	"       aurora-correlate [--db PATH] [--window DUR] [--time-window DUR] [--threshold X]\n"
 	"                        [--service-score X] [--mention-score X] [--time-score X]\n"
 	"                        [--max-distance X] [--semantic-across-services]\n"
@@ -46,7 +46,9 @@ static const char usage_long[] =
 	"{strategy, score, matched_incident, reason}.\n"
 	"\n"
 	"aurora-correlate catalog PATH checks a service catalog (Backstage YAML, an\n"
-	"aliases file or a directory of them): one component record per line.\n"
+	"aliases file or a directory of them): one component record per line; with\n"
+	"names, the component each resolves to (TOOL: pagerduty, datadog, dynatrace,\n"
+	"kubernetes, grafana).\n"
 	"\n"
 	"Options:\n"
 	"  --db PATH            database (default $AURORA_DB, else ./aurora.db)\n"
@@ -77,7 +79,7 @@ static const char usage_long[] =
 	"Exit: 0 ok, 1 some records rejected, 2 usage, 65 rejected under --strict,\n"
 	"74 I/O error, 75 database busy; 0 also when the reader of standard output went\n"
 	"away (a pipeline's next stage died: it is restarted from the resume point).\n"
-	"catalog: 66 no such path, 78 a catalog that does not load.\n";
+	"catalog: 1 a name not known, 66 no such path, 78 a catalog that does not load.\n";
 
 enum { O_DB = 256, O_WINDOW, O_TIME_WINDOW, O_THRESHOLD, O_W_SERVICE, O_W_MENTION, O_W_TIME,
        O_MAX_DISTANCE, O_ACROSS, O_SYNC, O_BUSY, O_MARK, O_NO_MARK, O_STRICT, O_VERSION };
@@ -273,23 +275,25 @@ static void catalog_note(const char *msg)
 	aur_warn("%s", msg);
 }
 
-/* aurora-correlate catalog PATH: the check of a catalog (aur_catalog_check) */
+/* aurora-correlate catalog PATH [NAME...]: the check of a catalog (aur_catalog_check) */
 static int catalog_main(int argc, char **argv)
 {
 	char err[1024];
 	int rc;
 
-	if (argc != 3 || argv[2][0] == '-') {
+	if (argc < 3 || argv[2][0] == '-') {
 		fputs(usage_short, stderr);
 		return AUR_EXIT_USAGE;
 	}
-	rc = aur_catalog_check(argv[2], stdout, catalog_note, err, sizeof(err));
+	rc = aur_catalog_check(argv[2], argv + 3, (size_t)(argc - 3), stdout, catalog_note, err, sizeof(err));
 	if (rc < 0)
 		aur_err("%s", err);
 	if (rc == -ENOENT || rc == -EACCES)
 		return AUR_EXIT_NOINPUT;
 	if (rc == -EIO)
 		return AUR_EXIT_IOERR;
+	if (rc > 0)
+		return AUR_EXIT_REJECTED; /* names the catalog does not know */
 	return rc < 0 ? AUR_EXIT_CONFIG : AUR_EXIT_OK;
 }
 

@@ -287,14 +287,15 @@ int cat_declare(struct aur_catalog *c, const char *name, size_t len, const char 
 				 node->source);
 			return -EINVAL;
 		}
-		node->kinds |= kind_bit;
-		if (!node->kind && kind)
-			node->kind = aur_xstrdup(kind);
-		if (!node->described) {
+		/* where it is described in YAML, else where first said */
+		if (!node->described || (kind_bit && !node->kinds)) {
 			free(node->source);
 			node->source = aur_xstrdup(where);
 			node->described = 1;
 		}
+		node->kinds |= kind_bit;
+		if (!node->kind && kind)
+			node->kind = aur_xstrdup(kind);
 		*out = node;
 		return 0;
 	}
@@ -666,7 +667,7 @@ int aur_catalog_depends(const struct aur_catalog *c, const char *a, const char *
 	long to = lookup(c, AUR_CATALOG_ANY, b);
 	size_t key;
 
-	if (from < 0 || to < 0)
+	if (from < 0 || to < 0 || !c->nodes[from].ndeps)
 		return 0;
 	key = (size_t)to;
 	return bsearch(&key, c->nodes[from].deps, c->nodes[from].ndeps, sizeof(size_t), cmp_size) != NULL;
@@ -726,17 +727,49 @@ jv aur_catalog_component(const struct aur_catalog *c, size_t i)
 	return jv_object_set(o, jv_string("source"), jv_string(node->source));
 }
 
-int aur_catalog_check(const char *path, FILE *out, void (*note)(const char *msg), char *err, size_t errlen)
+/* {"v": 1, "type": "resolution", ...} of one "[TOOL:]NAME" */
+static jv resolution(const struct aur_catalog *c, const char *arg, int *known)
+{
+	enum aur_catalog_tool tool = AUR_CATALOG_ANY;
+	const char *colon = strchr(arg, ':');
+	const char *name = arg;
+	const char *found_name;
+	jv o;
+
+	for (int t = 0; colon && t < AUR_CATALOG_TOOL_COUNT; t++) {
+		if (strlen(tool_names[t]) == (size_t)(colon - arg) && !strncmp(tool_names[t], arg, (size_t)(colon - arg))) {
+			tool = (enum aur_catalog_tool)t;
+			name = colon + 1;
+		}
+	}
+	found_name = aur_catalog_resolve(c, tool, name);
+	*known = found_name != NULL;
+	o = jv_object_set(jv_object(), jv_string("v"), jv_number(1));
+	o = jv_object_set(o, jv_string("type"), jv_string("resolution"));
+	o = jv_object_set(o, jv_string("tool"), jv_string(tool_names[tool]));
+	o = jv_object_set(o, jv_string("name"), jv_string(name));
+	return jv_object_set(o, jv_string("component"), found_name ? jv_string(found_name) : jv_null());
+}
+
+int aur_catalog_check(const char *path, char *const *names, size_t nnames, FILE *out,
+		      void (*note)(const char *msg), char *err, size_t errlen)
 {
 	struct aur_catalog *c = NULL;
 	struct aur_jsonl_writer w;
+	size_t n;
+	int unknown = 0;
 	int rc = aur_catalog_load(&c, path, err, errlen);
 
 	if (rc < 0)
 		return rc;
 	aur_jsonl_writer_init(&w, out, 0);
-	for (size_t i = 0; i < c->n && rc == 0; i++) {
-		if (aur_jsonl_write(&w, aur_catalog_component(c, i)) < 0) {
+	n = nnames ? nnames : c->n;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		int known = 1;
+		jv rec = nnames ? resolution(c, names[i], &known) : aur_catalog_component(c, i);
+
+		unknown += !known;
+		if (aur_jsonl_write(&w, rec) < 0) {
 			snprintf(err, errlen, "writing standard output: %s", strerror(errno));
 			rc = -EIO;
 		}
@@ -748,5 +781,5 @@ int aur_catalog_check(const char *path, FILE *out, void (*note)(const char *msg)
 	for (size_t i = 0; rc == 0 && note && i < c->notes.n; i++)
 		note(c->notes.v[i]);
 	aur_catalog_free(c);
-	return rc;
+	return rc < 0 ? rc : unknown;
 }

@@ -18,8 +18,9 @@
  * Names given to the lookups are matched as sent and through the same
  * canonical service key correlation uses (aur_textvec_service_key), so
  * "Checkout Service" finds the component an alias names "checkout-service".
- * Every name returned is a component's metadata.name, owned by the catalog
- * and valid until aur_catalog_free.
+ * Every name returned is a component's metadata.name (the NAME of an
+ * aliases file line, the name of a dependency not described), owned by
+ * the catalog and valid until aur_catalog_free.
  *
  * Formats (aurora-correlate(1), CATALOG, is the operators' description):
  *   - a file named *.yaml or *.yml is Backstage catalog-info: documents
@@ -60,9 +61,9 @@
  *
  * Limits (-E2BIG past them): 4 MiB per file, 64 MiB and 10,000 files in
  * all, 10,000 components, 253 bytes per name, alias, title or identity,
- * 64 aliases and 64 identities per tool per component, 256 dependencies
- * per component per file, YAML nesting 64 deep and 200,000 nodes per
- * document.
+ * 64 aliases and 64 identities per tool per component, 256 names in
+ * spec.dependsOn and 256 in spec.dependencyOf per component, YAML nesting
+ * 64 deep and 200,000 nodes per document.
  *
  * A loaded catalog is read-only: lookups from several threads are safe.
  */
@@ -120,9 +121,11 @@ const char *aur_catalog_name(const struct aur_catalog *c, size_t i);
 
 /*
  * Component I as a record (caller frees with jv_free): {"v": 1, "type":
- * "component", "name", "kind" (null when not described), "title",
+ * "component", "name", "kind" (its first YAML kind, else null), "title",
  * "aliases": [...], "identities": {"pagerduty": [...], ...}, "depends_on":
- * [names, spec.dependencyOf of others included], "source": "file:line"}.
+ * [names, spec.dependencyOf of others included], "described": false for
+ * a component only named as a dependency, "source": "file:line" where it
+ * was first described (or named)}.
  * jv_invalid() past the end.
  */
 jv aur_catalog_component(const struct aur_catalog *c, size_t i);
@@ -135,14 +138,6 @@ const char *aur_catalog_note(const struct aur_catalog *c, size_t i);
 
 /* The word for TOOL in the aliases file and in records ("pagerduty"...; "any"). */
 const char *aur_catalog_tool_name(enum aur_catalog_tool tool);
-
-/*
- * What `aurora-correlate catalog PATH` does: load PATH, write each
- * component's record (aur_catalog_component) as a line to OUT, then hand
- * each note to NOTE (may be NULL). 0; the load's negative errno with err
- * set; -EIO when writing OUT failed.
- */
-int aur_catalog_check(const char *path, FILE *out, void (*note)(const char *msg), char *err, size_t errlen);
 
 /*
  * The component NAME denotes for TOOL (AUR_CATALOG_ANY: any name, title or
@@ -166,5 +161,19 @@ int aur_catalog_depends(const struct aur_catalog *c, const char *a, const char *
  * names are sorted by component number (aur_catalog_name's order).
  */
 size_t aur_catalog_dependencies(const struct aur_catalog *c, const char *name, const char **out, size_t max);
+
+/*
+ * What `aurora-correlate catalog PATH [NAME...]` does: load PATH; with no
+ * names, write each component's record (aur_catalog_component) as a line
+ * to OUT; with names, write for each a record {"v": 1, "type":
+ * "resolution", "tool", "name", "component": the name it resolves to or
+ * null}, where a name "TOOL:NAME" (TOOL one of aur_catalog_tool_name's
+ * words) is looked up for that tool and any other for AUR_CATALOG_ANY.
+ * Then hand each note to NOTE (may be NULL). Returns how many names are
+ * not known (0 without names); the load's negative errno with err set;
+ * -EIO when writing OUT failed.
+ */
+int aur_catalog_check(const char *path, char *const *names, size_t nnames, FILE *out,
+		      void (*note)(const char *msg), char *err, size_t errlen);
 
 #endif
