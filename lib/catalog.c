@@ -101,8 +101,8 @@ void aur_catalog_free(struct aur_catalog *c)
 
 /* --- the forms a string is indexed under --- */
 
-/* Lowercased, blanks trimmed, into out (KEY_MAX); -1 when longer than a name may be. */
-static int fold(const char *s, size_t len, char *out)
+/* Lowercased, blanks trimmed, into out (KEY_MAX): its length, or -1 when longer than a name may be. */
+static long fold(const char *s, size_t len, char *out)
 {
 	size_t n = 0;
 
@@ -112,12 +112,14 @@ static int fold(const char *s, size_t len, char *out)
 	}
 	while (len && isspace((unsigned char)s[len - 1]))
 		len--;
-	if (len > AUR_CATALOG_NAME_MAX)
+	if (len > AUR_CATALOG_NAME_MAX) {
+		out[0] = '\0';
 		return -1;
+	}
 	for (size_t i = 0; i < len; i++)
 		out[n++] = (char)tolower((unsigned char)s[i]);
 	out[n] = '\0';
-	return 0;
+	return (long)n;
 }
 
 /* A folded string with blanks and "_" as "-", runs of "-" as one, none at the ends. */
@@ -247,6 +249,34 @@ static void add_note(struct aur_catalog *c, const char *what, const char *s, siz
 
 /* --- building, for the readers --- */
 
+/* Whether the len bytes at s are UTF-8 (records carry names as JSON strings). */
+static int utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char b = s[i];
+		/* how many continuation bytes follow b; 9: b cannot begin a character */
+		size_t n = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : (b & 0xf0) == 0xe0 ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : 9;
+		unsigned cp;
+
+		if (n == 9 || i + n >= len)
+			return 0;
+		cp = n == 0 ? b : b & (0x3fu >> n);
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		/* overlong forms, surrogates, past U+10FFFF */
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
 static int check_text(const char *s, size_t len, const char *what, const char *where, char *err, size_t errlen)
 {
 	if (len == 0) {
@@ -263,6 +293,10 @@ static int check_text(const char *s, size_t len, const char *what, const char *w
 			snprintf(err, errlen, "%s: %s '%.*s' holds a control character", where, what, (int)i, s);
 			return -EINVAL;
 		}
+	}
+	if (!utf8_valid((const unsigned char *)s, len)) {
+		snprintf(err, errlen, "%s: %s is not UTF-8", where, what);
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -626,10 +660,13 @@ static long lookup(const struct aur_catalog *c, enum aur_catalog_tool tool, cons
 {
 	char folded[KEY_MAX];
 	const char *colon;
+	long n;
 	long i;
 
-	if (!c || !name || (unsigned)tool >= AUR_CATALOG_TOOL_COUNT || fold(name, strlen(name), folded) < 0 ||
-	    !*folded)
+	if (!c || !name || (unsigned)tool >= AUR_CATALOG_TOOL_COUNT)
+		return -1;
+	n = fold(name, strlen(name), folded);
+	if (n <= 0)
 		return -1;
 	if (tool != AUR_CATALOG_ANY) {
 		i = found(c, tool, 'x', folded);
@@ -645,7 +682,7 @@ static long lookup(const struct aur_catalog *c, enum aur_catalog_tool tool, cons
 		i = lookup_loose(c, AUR_CATALOG_ANY, folded);
 	colon = strchr(folded, ':');
 	if (i < 0 && colon && is_ref_kind(folded, (size_t)(colon - folded))) {
-		size_t len = strlen(folded);
+		size_t len = (size_t)n;
 		const char *ref = cat_ref_name(folded, &len);
 
 		if (len)

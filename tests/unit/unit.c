@@ -1651,6 +1651,23 @@ static void test_catalog_refused(void)
 	CHECK(catalog_refused("- a\n- b\n", AUR_CATALOG_BACKSTAGE, -EINVAL, "cat.yaml:1", "mapping") == 0);
 	CHECK(catalog_refused("kind: Component\nmetadata: {name: \"a\\0b\"}\n", AUR_CATALOG_BACKSTAGE, -EINVAL,
 			      "cat.yaml:2", "control character") == 0);
+	/* names are UTF-8: records carry them as JSON strings */
+	{
+		struct aur_catalog *c = NULL;
+		static const char utf8[] = "payments-db: caf\xc3\xa9 \xf0\x9f\x98\x80, x\n";
+		char err[256] = "";
+
+		CHECK(aur_catalog_parse(&c, "u", utf8, strlen(utf8), AUR_CATALOG_ALIASES, err, sizeof(err)) == 0);
+		CHECK(c && strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, "CAF\xc3\xa9 \xf0\x9f\x98\x80"),
+				  "payments-db") == 0);
+		aur_catalog_free(c);
+	}
+	CHECK(catalog_refused("payments-db -> redis\xb6\n", AUR_CATALOG_ALIASES, -EINVAL, "cat.yaml:1",
+			      "not UTF-8") == 0);
+	CHECK(catalog_refused("a: \xe0\x80\xaf\n", AUR_CATALOG_ALIASES, -EINVAL, "cat.yaml:1", "not UTF-8") == 0);
+	CHECK(catalog_refused("a: \xed\xa0\x80\n", AUR_CATALOG_ALIASES, -EINVAL, "cat.yaml:1", "not UTF-8") == 0);
+	CHECK(catalog_refused("a: \xf0\x9f\x98\x80 \xc3\n", AUR_CATALOG_ALIASES, -EINVAL, "cat.yaml:1",
+			      "not UTF-8") == 0);
 	/* past the limits */
 	while (n < 100)
 		deep[n++] = '[';
