@@ -111,6 +111,8 @@ install: all
 	install -m 0644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7/
 	$(if $(MAPPINGS),install -m 0644 $(MAPPINGS) $(DESTDIR)$(SHAREDIR)/mappings/)
 	install -m 0644 $(wildcard examples/*.*) $(DESTDIR)$(SHAREDIR)/examples/
+	install -d $(DESTDIR)$(SHAREDIR)/examples/catalog
+	install -m 0644 $(wildcard examples/catalog/*) $(DESTDIR)$(SHAREDIR)/examples/catalog/
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(CMDS))

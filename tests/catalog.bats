@@ -161,3 +161,13 @@ records() {
 	run -0 --separate-stderr aurora-correlate catalog "$T/big" "Service 250" pagerduty:P00007 datadog:dd-svc-42 SVC_300
 	records 'map(.component) == ["svc-250", "svc-7", "svc-42", "svc-300"]'
 }
+
+@test "the examples in examples/catalog load, the YAML and the aliases file together" {
+	run -0 --separate-stderr aurora-correlate catalog "$AURORA_TOP/examples/catalog"
+	[ -z "$stderr" ]
+	records 'length == 7 and (map(.name) | index("team-shop") == null)'
+	records '.[] | select(.name == "cart") | .aliases == ["basket", "svc:cart-prod"] and .kind == "Component"'
+	records '.[] | select(.name == "billing") | (.depends_on | sort) == ["payments-db", "rabbitmq"]'
+	run -0 --separate-stderr aurora-correlate catalog "$AURORA_TOP/examples/catalog" invoicing kubernetes:checkout-api
+	records 'map(.component) == ["billing", "checkout-service"]'
+}
