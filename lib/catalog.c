@@ -247,6 +247,14 @@ static void add_note(struct aur_catalog *c, const char *what, const char *s, siz
 	strv_push(&c->notes, aur_xstrdup(msg));
 }
 
+/* The component of a level's slot for s, or -1 (absent or ambiguous). */
+static long found(const struct aur_catalog *c, enum aur_catalog_tool tool, char level, const char *s)
+{
+	const struct cat_slot *slot = index_find(c, tool, level, s);
+
+	return slot && slot->node != CAT_AMBIGUOUS ? slot->node : -1;
+}
+
 /* --- building, for the readers --- */
 
 /* Whether the len bytes at s are UTF-8 (records carry names as JSON strings). */
@@ -395,20 +403,27 @@ const char *cat_ref_name(const char *s, size_t *len)
 
 /* --- finishing: aliases, dependencies, the index --- */
 
-/* The component a dependency named REF denotes: a name or an alias, never a title or key. */
+/*
+ * The component a dependency named REF denotes: by name, alias or title,
+ * as written or with blanks as hyphens; never through the service key,
+ * which would make "web -> web-api" a dependency of web on itself.
+ */
 static long dependency_node(const struct aur_catalog *c, const char *ref)
 {
 	char folded[KEY_MAX];
-	const struct cat_slot *slot;
+	char form[KEY_MAX];
+	long i;
 
 	if (fold(ref, strlen(ref), folded) < 0)
 		return -1;
-	slot = index_find(c, AUR_CATALOG_ANY, 'n', folded);
-	if (!slot)
-		slot = index_find(c, AUR_CATALOG_ANY, 'x', folded);
-	if (slot && slot->node != CAT_AMBIGUOUS && slot->rank >= RANK_ALIAS)
-		return slot->node;
-	return -1;
+	i = found(c, AUR_CATALOG_ANY, 'n', folded);
+	if (i < 0)
+		i = found(c, AUR_CATALOG_ANY, 'x', folded);
+	if (i < 0) {
+		slug(folded, form);
+		i = found(c, AUR_CATALOG_ANY, 's', form);
+	}
+	return i;
 }
 
 static int claim_aliases(struct aur_catalog *c, size_t i, char *err, size_t errlen)
@@ -583,6 +598,7 @@ static void claim_forms(struct aur_catalog *c, size_t i)
 
 int cat_finish(struct aur_catalog *c, char *err, size_t errlen)
 {
+	size_t described;
 	int rc;
 
 	for (size_t i = 0; i < c->n; i++) {
@@ -592,10 +608,14 @@ int cat_finish(struct aur_catalog *c, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < c->n; i++)
 		claim_title(c, i);
+	/* the described first: dependencies are found through their forms too */
+	described = c->n;
+	for (size_t i = 0; i < described; i++)
+		claim_forms(c, i);
 	rc = link_dependencies(c, err, errlen);
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = described; i < c->n; i++)
 		claim_forms(c, i);
 	if (c->notes_dropped) {
 		char msg[96];
@@ -621,14 +641,6 @@ const char *aur_catalog_name(const struct aur_catalog *c, size_t i)
 const char *aur_catalog_note(const struct aur_catalog *c, size_t i)
 {
 	return c && i < c->notes.n ? c->notes.v[i] : NULL;
-}
-
-/* The component of a level's slot for s, or -1 (absent or ambiguous). */
-static long found(const struct aur_catalog *c, enum aur_catalog_tool tool, char level, const char *s)
-{
-	const struct cat_slot *slot = index_find(c, tool, level, s);
-
-	return slot && slot->node != CAT_AMBIGUOUS ? slot->node : -1;
 }
 
 static long lookup_loose(const struct aur_catalog *c, enum aur_catalog_tool tool, const char *folded)

@@ -48,8 +48,11 @@
  *      service key;
  *   3. an entity reference in a Backstage form ("component:default/x"),
  *      by its name.
- * A dependency named but not described (checkout -> redis, no entry for
- * redis) is a component of the catalog too, found by its name.
+ * A dependency is matched to a component by name, alias or title (as
+ * written, or with blanks as "-"), never through the service key ("web ->
+ * web-api" is not web on itself). One named but not described (checkout
+ * -> redis, no entry for redis) is a component of the catalog too, found
+ * by its name.
  *
  * Ambiguity: an alias claimed by two components, or an alias that is
  * another component's name, refuses the load. Two titles, tool identities

@@ -1606,6 +1606,25 @@ static void test_catalog_aliases(void)
 	CHECK(aur_catalog_depends(c, "checkout", "checkout-api") == 0);
 	CHECK(aur_catalog_dependencies(c, "checkout", deps, 4) == 2);
 	aur_catalog_free(c);
+	/* a dependency found by title; never through the key (web-api is not web) */
+	{
+		static const char yaml[] = "kind: Resource\nmetadata: {name: payments-db, title: Payments Database}\n"
+					   "---\nkind: Component\nmetadata: {name: web}\n"
+					   "spec: {dependsOn: [payments_database, web-api, Web]}\n";
+
+		c = NULL;
+		CHECK(aur_catalog_parse(&c, "d.yaml", yaml, strlen(yaml), AUR_CATALOG_BACKSTAGE, err, sizeof(err)) == 0);
+		CHECK(aur_catalog_size(c) == 3);
+		CHECK(aur_catalog_depends(c, "web", "payments-db") == 1);
+		CHECK(aur_catalog_dependencies(c, "web", deps, 4) == 2);
+		CHECK(aur_catalog_depends(c, "web", "web-api") == 1);
+		CHECK(aur_catalog_depends(c, "web", "web") == 0);
+		CHECK(aur_catalog_name(c, 2) && strcmp(aur_catalog_name(c, 2), "web-api") == 0);
+		/* the key "web" is web's: the one named only cannot take it */
+		CHECK(aur_catalog_resolve(c, AUR_CATALOG_ANY, "Web Service") &&
+		      strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, "Web Service"), "web") == 0);
+		aur_catalog_free(c);
+	}
 }
 
 /* 0 when text fails to load with code want and a message holding both needles */
