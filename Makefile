@@ -22,12 +22,13 @@ WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-protot
 CFLAGS    ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -Ilib -Ibuild/gen \
              -DAURORA_VERSION='"$(VERSION)"' -DAURORA_SHAREDIR='"$(SHAREDIR)"' \
-             $(shell pkg-config --cflags sqlite3 libcurl libmicrohttpd)
+             $(shell pkg-config --cflags sqlite3 libcurl libmicrohttpd yaml-0.1)
 # libmicrohttpd is compiled against, not linked: lib/http_mhd.c opens it with dlopen
 # SQLite is linked in from Debian's libsqlite3.a: under inetd every connection
 # is a new process, and resolving libsqlite3.so cost each one about 0.3 ms
 SQLITE_LIBS ?= -Wl,-Bstatic -lsqlite3 -Wl,-Bdynamic
-LDLIBS    := -Wl,--as-needed -ljq $(SQLITE_LIBS) $(shell pkg-config --libs libcurl) \
+# libyaml reads Backstage catalog-info files (lib/catalog_read.c)
+LDLIBS    := -Wl,--as-needed -ljq $(SQLITE_LIBS) $(shell pkg-config --libs libcurl yaml-0.1) \
              -lpthread -lm
 # SHA-256 and HMAC are built in (lib/sha256.c): the programs do not link libcrypto;
 # the unit tests do, as the reference they compare lib/sha256.c against
@@ -110,6 +111,8 @@ install: all
 	install -m 0644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7/
 	$(if $(MAPPINGS),install -m 0644 $(MAPPINGS) $(DESTDIR)$(SHAREDIR)/mappings/)
 	install -m 0644 $(wildcard examples/*.*) $(DESTDIR)$(SHAREDIR)/examples/
+	install -d $(DESTDIR)$(SHAREDIR)/examples/catalog
+	install -m 0644 $(wildcard examples/catalog/*) $(DESTDIR)$(SHAREDIR)/examples/catalog/
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(CMDS))

@@ -16,6 +16,7 @@
 
 #include <jq.h>
 
+#include "catalog.h"
 #include "cli.h"
 #include "correlate.h"
 #include "correlate_opts.h"
@@ -30,7 +31,8 @@
 #define EXIT_GONE (-1) /* internal: stdout's reader went away; exits 0 */
 
 static const char usage_short[] =
-	"usage: aurora-correlate [--db PATH] [correlation settings] [--sync full|normal]\n"
+	"usage: aurora-correlate catalog PATH [[TOOL:]NAME...]\n"
+	"       aurora-correlate [--db PATH] [correlation settings] [--sync full|normal]\n"
 	"                        [--mark STAGE | --no-mark] [--strict] [-q|-v] < alerts\n"
 	"       (aurora-correlate --help lists the correlation settings)\n";
 
@@ -41,6 +43,11 @@ static const char usage_head[] =
 	"decision record per input record on standard output: the alert plus incident_id,\n"
 	"action (created|attached|deduplicated|resolved|logged) and correlation\n"
 	"{strategy, score, matched_incident, reason}.\n"
+	"\n"
+	"aurora-correlate catalog PATH checks a service catalog (Backstage YAML, an\n"
+	"aliases file or a directory of them): one component record per line; with\n"
+	"names, the component each resolves to (TOOL: pagerduty, datadog, dynatrace,\n"
+	"kubernetes, grafana).\n"
 	"\n"
 	"Options:\n"
 	"  --db PATH            database (default $AURORA_DB, else ./aurora.db)\n";
@@ -64,7 +71,8 @@ static const char usage_tail[] =
 	"an OpenAI-compatible embeddings endpoint in place of the built-in vectorizer.\n"
 	"Exit: 0 ok, 1 some records rejected, 2 usage, 65 rejected under --strict,\n"
 	"74 I/O error, 75 database busy; 0 also when the reader of standard output went\n"
-	"away (a pipeline's next stage died: it is restarted from the resume point).\n";
+	"away (a pipeline's next stage died: it is restarted from the resume point).\n"
+	"catalog: 1 a name not known, 66 no such path, 78 a catalog that does not load.\n";
 
 enum { O_DB = 256, O_SYNC, O_BUSY, O_MARK, O_NO_MARK, O_STRICT, O_VERSION,
        O_SETTING /* + the index of a correlation setting (correlate_opts.h) */ };
@@ -277,6 +285,33 @@ next:
 	return rc;
 }
 
+static void catalog_note(const char *msg)
+{
+	aur_warn("%s", msg);
+}
+
+/* aurora-correlate catalog PATH [NAME...]: the check of a catalog (aur_catalog_check) */
+static int catalog_main(int argc, char **argv)
+{
+	char err[1024];
+	int rc;
+
+	if (argc < 3 || argv[2][0] == '-') {
+		fputs(usage_short, stderr);
+		return AUR_EXIT_USAGE;
+	}
+	rc = aur_catalog_check(argv[2], argv + 3, (size_t)(argc - 3), stdout, catalog_note, err, sizeof(err));
+	if (rc < 0)
+		aur_err("%s", err);
+	if (rc == -ENOENT || rc == -EACCES)
+		return AUR_EXIT_NOINPUT;
+	if (rc == -EIO)
+		return AUR_EXIT_IOERR;
+	if (rc > 0)
+		return AUR_EXIT_REJECTED; /* names the catalog does not know */
+	return rc < 0 ? AUR_EXIT_CONFIG : AUR_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	struct option longopts[OWN_OPTIONS + MAX_SETTINGS];
@@ -297,6 +332,8 @@ int main(int argc, char **argv)
 	int ch;
 
 	aur_log_init(PROG);
+	if (argc > 1 && !strcmp(argv[1], "catalog"))
+		return catalog_main(argc, argv);
 	level = aur_log_level();
 	aur_correlate_config_init(&cfg);
 	aur_db_options_init(&dbo);

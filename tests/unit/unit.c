@@ -4,7 +4,9 @@
  * the published vectors and against libcrypto, which only this binary
  * links), token checks, bounded buffers, form decoding, the recent
  * deliveries' table (its probing and eviction), the HTTP framing policy's
- * edges (paths, lists of transfer codings). Run by
+ * edges (paths, lists of transfer codings), the service catalog's lookups
+ * (names, titles, aliases and tool identities through the service key;
+ * dependencies; what is ambiguous). Run by
  * tests/unit.bats; prints one line per failed check and "N passed,
  * N failed" at the end.
  */
@@ -22,6 +24,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "catalog.h"
 #include "diag.h"
 #include "http_parse.h"
 #include "inbox.h"
@@ -1452,6 +1455,262 @@ static void test_diag_run(void)
  * JSON object: the result, or {"refused": reason} (exit 1); exit 78 when the
  * allow-list does not load.
  */
+
+static const char catalog_yaml[] =
+	"apiVersion: backstage.io/v1alpha1\n"
+	"kind: Component\n"
+	"metadata:\n"
+	"  name: checkout-service\n"
+	"  namespace: shop\n"
+	"  title: Checkout Service\n"
+	"  aliases: [\"svc:checkout-prod\", checkout-api (prod)]\n"
+	"  annotations:\n"
+	"    pagerduty.com/service-id: PCHK001\n"
+	"    datadoghq.com/service-name: checkout\n"
+	"    dynatrace.com/dynatrace-entity-id: SERVICE-1A2B3C\n"
+	"    backstage.io/kubernetes-label-selector: 'tier=web,app=checkout-api'\n"
+	"    grafana/alert-label-selector: service=checkout\n"
+	"spec:\n"
+	"  type: service\n"
+	"  dependsOn: ['resource:default/payments-db', 'component:shop/cart']\n"
+	"---\n"
+	"kind: Resource\n"
+	"metadata: {name: payments-db, title: Payments Database}\n"
+	"spec:\n"
+	"  dependencyOf: [component:billing]\n"
+	"---\n"
+	"kind: Group\n"
+	"metadata: {name: team-shop}\n"
+	"---\n"
+	"kind: System\n"
+	"metadata: {name: checkout-service}\n"
+	"---\n"
+	"kind: Component\n"
+	"metadata:\n"
+	"  name: cart\n"
+	"  annotations: {backstage.io/kubernetes-id: cart-k8s}\n";
+
+static void test_catalog_backstage(void)
+{
+	struct aur_catalog *c = NULL;
+	const char *deps[4] = { NULL };
+	char err[512] = "";
+
+	CHECK(aur_catalog_parse(&c, "catalog-info.yaml", catalog_yaml, strlen(catalog_yaml), AUR_CATALOG_BACKSTAGE,
+				err, sizeof(err)) == 0);
+	if (!c) {
+		printf("FAIL catalog: %s\n", err);
+		failed++;
+		return;
+	}
+	/* checkout-service (a Component and a System), payments-db, cart; billing named only */
+	CHECK(aur_catalog_size(c) == 4);
+	CHECK(aur_catalog_name(c, 4) == NULL);
+	CHECK(strcmp(aur_catalog_name(c, 3), "billing") == 0);
+	/* as sent, by title, by alias, through the service key, by entity reference */
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, "checkout-service"), "checkout-service") == 0);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, "CHECKOUT-SERVICE"), "checkout-service") == 0);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, "Checkout Service"), "checkout-service") == 0);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, "checkout_service"), "checkout-service") == 0);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, "checkout"), "checkout-service") == 0);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, "Checkout"), "checkout-service") == 0);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, "svc:checkout-prod"), "checkout-service") == 0);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, " checkout-api (prod) "), "checkout-service") == 0);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, "payments database"), "payments-db") == 0);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, "component:shop/cart"), "cart") == 0);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, "billing"), "billing") == 0);
+	CHECK(aur_catalog_resolve(c, AUR_CATALOG_ANY, "checkout-db") == NULL);
+	CHECK(aur_catalog_resolve(c, AUR_CATALOG_ANY, "payments") == NULL);
+	CHECK(aur_catalog_resolve(c, AUR_CATALOG_ANY, "") == NULL);
+	CHECK(aur_catalog_resolve(c, AUR_CATALOG_ANY, NULL) == NULL);
+	CHECK(aur_catalog_resolve(c, AUR_CATALOG_ANY, "team-shop") == NULL);
+	/* tool identities: only for their tool, and a tool falls back to names */
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_PAGERDUTY, "PCHK001"), "checkout-service") == 0);
+	CHECK(aur_catalog_resolve(c, AUR_CATALOG_ANY, "PCHK001") == NULL);
+	CHECK(aur_catalog_resolve(c, AUR_CATALOG_DATADOG, "PCHK001") == NULL);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_DATADOG, "checkout"), "checkout-service") == 0);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_DYNATRACE, "SERVICE-1A2B3C"), "checkout-service") == 0);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_KUBERNETES, "checkout-api"), "checkout-service") == 0);
+	CHECK(aur_catalog_resolve(c, AUR_CATALOG_KUBERNETES, "web") == NULL);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_KUBERNETES, "cart-k8s"), "cart") == 0);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_GRAFANA, "checkout"), "checkout-service") == 0);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_GRAFANA, "cart"), "cart") == 0);
+	CHECK(aur_catalog_resolve(c, AUR_CATALOG_TOOL_COUNT, "cart") == NULL);
+	/* dependencies: spec.dependsOn, and spec.dependencyOf turned around */
+	CHECK(aur_catalog_depends(c, "checkout-service", "payments-db") == 1);
+	CHECK(aur_catalog_depends(c, "Checkout Service", "resource:payments-db") == 1);
+	CHECK(aur_catalog_depends(c, "checkout-service", "cart") == 1);
+	CHECK(aur_catalog_depends(c, "payments-db", "checkout-service") == 0);
+	CHECK(aur_catalog_depends(c, "billing", "payments-db") == 1);
+	CHECK(aur_catalog_depends(c, "checkout-service", "billing") == 0);
+	CHECK(aur_catalog_depends(c, "checkout-service", "nothing") == 0);
+	CHECK(aur_catalog_dependencies(c, "checkout", deps, 4) == 2);
+	CHECK(deps[0] && strcmp(deps[0], "payments-db") == 0);
+	CHECK(deps[1] && strcmp(deps[1], "cart") == 0);
+	CHECK(aur_catalog_dependencies(c, "checkout", deps, 1) == 2);
+	CHECK(aur_catalog_dependencies(c, "cart", deps, 4) == 0);
+	CHECK(aur_catalog_dependencies(c, "nothing", deps, 4) == 0);
+	CHECK(aur_catalog_note(c, 0) == NULL);
+	aur_catalog_free(c);
+	/* no catalog: nothing known */
+	CHECK(aur_catalog_resolve(NULL, AUR_CATALOG_ANY, "checkout") == NULL);
+	CHECK(aur_catalog_depends(NULL, "a", "b") == 0);
+	CHECK(aur_catalog_dependencies(NULL, "a", deps, 4) == 0);
+	CHECK(aur_catalog_size(NULL) == 0);
+	aur_catalog_free(NULL);
+}
+
+static const char catalog_aliases[] =
+	"# services without Backstage\n"
+	"checkout: Checkout Service, svc:checkout-prod   # Datadog's tag\n"
+	"checkout-api: Checkout API Gateway\n"
+	"checkout -> payments-db, redis\n"
+	"checkout-api->checkout\n"
+	"checkout pagerduty: PCHK001\n"
+	"search pagerduty: PSHARED\n"
+	"catalog pagerduty: PSHARED\n"
+	"search: Product Search\n"
+	"catalog: Product Catalog\n"
+	"\n"
+	"payments-db: Payments Database\n";
+
+static void test_catalog_aliases(void)
+{
+	struct aur_catalog *c = NULL;
+	const char *deps[4] = { NULL };
+	char err[512] = "";
+
+	CHECK(aur_catalog_parse(&c, "services.aliases", catalog_aliases, strlen(catalog_aliases),
+				AUR_CATALOG_ALIASES, err, sizeof(err)) == 0);
+	if (!c) {
+		printf("FAIL catalog aliases: %s\n", err);
+		failed++;
+		return;
+	}
+	CHECK(aur_catalog_size(c) == 6); /* five described, redis named */
+	/* checkout and checkout-api share the key "checkout": its owner is the one named so */
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, "Checkout"), "checkout") == 0);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, "checkout-svc"), "checkout") == 0);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, "Checkout API"), "checkout-api") == 0);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, "checkout_api"), "checkout-api") == 0);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, "svc:checkout-prod"), "checkout") == 0);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, "REDIS"), "redis") == 0);
+	CHECK(aur_catalog_resolve(c, AUR_CATALOG_ANY, "checkout-db") == NULL);
+	/* a PagerDuty service shared by two components finds neither, and says so */
+	CHECK(aur_catalog_resolve(c, AUR_CATALOG_PAGERDUTY, "PSHARED") == NULL);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_PAGERDUTY, "PCHK001"), "checkout") == 0);
+	CHECK(strcmp(aur_catalog_resolve(c, AUR_CATALOG_PAGERDUTY, "product search"), "search") == 0);
+	CHECK(aur_catalog_note(c, 0) != NULL && strstr(aur_catalog_note(c, 0), "PSHARED") != NULL);
+	CHECK(aur_catalog_depends(c, "checkout", "payments database") == 1);
+	CHECK(aur_catalog_depends(c, "checkout", "redis") == 1);
+	CHECK(aur_catalog_depends(c, "Checkout API Gateway", "checkout") == 1);
+	CHECK(aur_catalog_depends(c, "checkout", "checkout-api") == 0);
+	CHECK(aur_catalog_dependencies(c, "checkout", deps, 4) == 2);
+	aur_catalog_free(c);
+	/* a dependency found by title; never through the key (web-api is not web) */
+	{
+		static const char yaml[] = "kind: Resource\nmetadata: {name: payments-db, title: Payments Database}\n"
+					   "---\nkind: Component\nmetadata: {name: web}\n"
+					   "spec: {dependsOn: [payments_database, web-api, Web]}\n";
+
+		c = NULL;
+		CHECK(aur_catalog_parse(&c, "d.yaml", yaml, strlen(yaml), AUR_CATALOG_BACKSTAGE, err, sizeof(err)) == 0);
+		CHECK(aur_catalog_size(c) == 3);
+		CHECK(aur_catalog_depends(c, "web", "payments-db") == 1);
+		CHECK(aur_catalog_dependencies(c, "web", deps, 4) == 2);
+		CHECK(aur_catalog_depends(c, "web", "web-api") == 1);
+		CHECK(aur_catalog_depends(c, "web", "web") == 0);
+		CHECK(aur_catalog_name(c, 2) && strcmp(aur_catalog_name(c, 2), "web-api") == 0);
+		/* the key "web" is web's: the one named only cannot take it */
+		CHECK(aur_catalog_resolve(c, AUR_CATALOG_ANY, "Web Service") &&
+		      strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, "Web Service"), "web") == 0);
+		aur_catalog_free(c);
+	}
+}
+
+/* 0 when text fails to load with code want and a message holding both needles */
+static int catalog_refused(const char *text, enum aur_catalog_format f, int want, const char *n1, const char *n2)
+{
+	struct aur_catalog *c = NULL;
+	char err[512] = "";
+	int rc = aur_catalog_parse(&c, "cat.yaml", text, strlen(text), f, err, sizeof(err));
+
+	aur_catalog_free(c);
+	if (rc == want && c == NULL && strstr(err, n1) && strstr(err, n2))
+		return 0;
+	printf("catalog: rc %d (want %d), '%s'\n", rc, want, err);
+	return -1;
+}
+
+static void test_catalog_refused(void)
+{
+	char deep[400];
+	char *big;
+	size_t n = 0;
+
+	/* an alias two components claim, an alias that is another's name */
+	CHECK(catalog_refused("a: web\nb: web\n", AUR_CATALOG_ALIASES, -EINVAL, "'web'", "ambiguous") == 0);
+	CHECK(catalog_refused("a: b\nb: x\n", AUR_CATALOG_ALIASES, -EINVAL, "cat.yaml:1", "name of b") == 0);
+	CHECK(catalog_refused("kind: Component\nmetadata: {name: a, aliases: [Web]}\n---\n"
+			      "kind: Component\nmetadata: {name: b, aliases: [web]}\n",
+			      AUR_CATALOG_BACKSTAGE, -EINVAL, "'web'", "ambiguous") == 0);
+	/* one kind twice under one name (two namespaces) */
+	CHECK(catalog_refused("kind: Component\nmetadata: {name: a, namespace: x}\n---\n"
+			      "kind: Component\nmetadata: {name: a, namespace: y}\n",
+			      AUR_CATALOG_BACKSTAGE, -EINVAL, "cat.yaml:5", "described twice (first at cat.yaml:2)") == 0);
+	/* YAML that does not parse: file and line */
+	CHECK(catalog_refused("kind: Component\nmetadata:\n  name: [a\n  title: b\n", AUR_CATALOG_BACKSTAGE,
+			      -EINVAL, "cat.yaml:", "flow sequence") == 0);
+	CHECK(catalog_refused("kind: Component\nmetadata:\n  name: a\n\tbad: tab\n", AUR_CATALOG_BACKSTAGE,
+			      -EINVAL, "cat.yaml:4:", "") == 0);
+	CHECK(catalog_refused("kind: Component\n", AUR_CATALOG_BACKSTAGE, -EINVAL, "cat.yaml:1", "metadata") == 0);
+	CHECK(catalog_refused("kind: Component\nmetadata: {title: x}\n", AUR_CATALOG_BACKSTAGE, -EINVAL,
+			      "cat.yaml:2", "metadata.name") == 0);
+	CHECK(catalog_refused("kind: API\nmetadata: {name: a}\nspec: {dependsOn: {x: 1}}\n",
+			      AUR_CATALOG_BACKSTAGE, -EINVAL, "cat.yaml:3", "spec.dependsOn") == 0);
+	CHECK(catalog_refused("- a\n- b\n", AUR_CATALOG_BACKSTAGE, -EINVAL, "cat.yaml:1", "mapping") == 0);
+	CHECK(catalog_refused("kind: Component\nmetadata: {name: \"a\\0b\"}\n", AUR_CATALOG_BACKSTAGE, -EINVAL,
+			      "cat.yaml:2", "control character") == 0);
+	/* names are UTF-8: records carry them as JSON strings */
+	{
+		struct aur_catalog *c = NULL;
+		static const char utf8[] = "payments-db: caf\xc3\xa9 \xf0\x9f\x98\x80, x\n";
+		char err[256] = "";
+
+		CHECK(aur_catalog_parse(&c, "u", utf8, strlen(utf8), AUR_CATALOG_ALIASES, err, sizeof(err)) == 0);
+		CHECK(c && strcmp(aur_catalog_resolve(c, AUR_CATALOG_ANY, "CAF\xc3\xa9 \xf0\x9f\x98\x80"),
+				  "payments-db") == 0);
+		aur_catalog_free(c);
+	}
+	CHECK(catalog_refused("payments-db -> redis\xb6\n", AUR_CATALOG_ALIASES, -EINVAL, "cat.yaml:1",
+			      "not UTF-8") == 0);
+	CHECK(catalog_refused("a: \xe0\x80\xaf\n", AUR_CATALOG_ALIASES, -EINVAL, "cat.yaml:1", "not UTF-8") == 0);
+	CHECK(catalog_refused("a: \xed\xa0\x80\n", AUR_CATALOG_ALIASES, -EINVAL, "cat.yaml:1", "not UTF-8") == 0);
+	CHECK(catalog_refused("a: \xf0\x9f\x98\x80 \xc3\n", AUR_CATALOG_ALIASES, -EINVAL, "cat.yaml:1",
+			      "not UTF-8") == 0);
+	/* past the limits */
+	while (n < 100)
+		deep[n++] = '[';
+	deep[n] = '\0';
+	CHECK(catalog_refused(deep, AUR_CATALOG_BACKSTAGE, -E2BIG, "cat.yaml:1", "deeper than 64") == 0);
+	big = malloc(600);
+	if (big) {
+		memcpy(big, "a: ", 3);
+		memset(big + 3, 'x', 300);
+		big[303] = '\0';
+		CHECK(catalog_refused(big, AUR_CATALOG_ALIASES, -E2BIG, "cat.yaml:1", "longer than 253") == 0);
+		free(big);
+	}
+	/* aliases lines that are not one */
+	CHECK(catalog_refused("Checkout Service: checkout\n", AUR_CATALOG_ALIASES, -EINVAL, "cat.yaml:1",
+			      "a name holds no blanks") == 0);
+	CHECK(catalog_refused("# ok\n\ncheckout pager: P1\n", AUR_CATALOG_ALIASES, -EINVAL, "cat.yaml:3",
+			      "'pager' is not a tool") == 0);
+	CHECK(catalog_refused("checkout pagerduty -> x\n", AUR_CATALOG_ALIASES, -EINVAL, "cat.yaml:1",
+			      "expected") == 0);
+	CHECK(catalog_refused(": x\n", AUR_CATALOG_ALIASES, -EINVAL, "cat.yaml:1", "expected a name") == 0);
+}
+
 static int diag_run_main(int argc, char **argv)
 {
 	struct aur_diag_policy *p = NULL;
@@ -1595,6 +1854,9 @@ int main(int argc, char **argv)
 	test_diag_redact();
 	test_diag_run();
 	test_postmortem();
+	test_catalog_backstage();
+	test_catalog_aliases();
+	test_catalog_refused();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
