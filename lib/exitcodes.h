@@ -11,6 +11,7 @@ enum {
 	AUR_EXIT_REJECTED = 1,  /* finished, but some records were rejected */
 	AUR_EXIT_USAGE = 2,     /* bad command line */
 	AUR_EXIT_DATAERR = 65,  /* bad input under --strict, illegal transition */
+	AUR_EXIT_NOINPUT = 66,  /* a file named on the command line does not exist */
 	AUR_EXIT_SOFTWARE = 70, /* internal error */
 	AUR_EXIT_IOERR = 74,    /* input/output error */
 	AUR_EXIT_TEMPFAIL = 75, /* temporary: database busy, HTTP 5xx, timeout */
