@@ -517,9 +517,10 @@ static void drop_pending(struct run *r)
 	r->npending = 0;
 }
 
+/* The inbox id of a raw record (consumed). */
 static long long raw_id(jv raw)
 {
-	jv id = jv_object_get(jv_copy(raw), jv_string("id"));
+	jv id = jv_object_get(raw, jv_string("id"));
 	long long v = jv_get_kind(id) == JV_KIND_NUMBER ? (long long)jv_number_value(id) : 0;
 
 	jv_free(id);
@@ -1083,15 +1084,17 @@ static int put_line(FILE *f, jv v)
 
 int aur_backtest_write_json(const struct aur_backtest *r, FILE *f)
 {
+	jv changes = jv_copy(r->changes);
 	int rc = put_line(f, jv_copy(r->summary));
 
-	jv_array_foreach(jv_copy(r->changes), i, ch) {
+	jv_array_foreach(changes, i, ch) {
 		(void)i;
 		if (rc == 0)
 			rc = put_line(f, ch);
 		else
 			jv_free(ch);
 	}
+	jv_free(changes);
 	return rc;
 }
 
@@ -1214,6 +1217,7 @@ static void text_change(FILE *f, jv ch)
 int aur_backtest_write_text(const struct aur_backtest *r, FILE *f)
 {
 	jv s = r->summary;
+	jv changes = jv_copy(r->changes);
 	char t1[40], t2[40];
 
 	if (num_of(s, "deliveries") == 0)
@@ -1229,10 +1233,11 @@ int aur_backtest_write_text(const struct aur_backtest *r, FILE *f)
 	fprintf(f, "alerts moved %lld; A incidents split by B %lld; B incidents merging A incidents %lld;"
 		   " changes %lld\n",
 		num_of(s, "alerts_moved"), num_of(s, "split"), num_of(s, "merged"), num_of(s, "changes"));
-	jv_array_foreach(jv_copy(r->changes), i, ch) {
+	jv_array_foreach(changes, i, ch) {
 		(void)i;
 		text_change(f, ch);
 		jv_free(ch);
 	}
+	jv_free(changes);
 	return ferror(f) ? -EIO : 0;
 }
