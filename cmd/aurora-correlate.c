@@ -35,7 +35,8 @@ static const char usage_short[] =
 	"usage: aurora-correlate [--db PATH] [correlation settings] [--sync full|normal]\n"
 	"                        [--mark STAGE | --no-mark] [--strict] [-q|-v] < alerts\n"
 	"       aurora-correlate backtest [--db PATH] [--from ID|TIME] [--to ID|TIME]\n"
-	"                        [--a SETTING[=VALUE]]... [--b SETTING[=VALUE]]... [--text]\n"
+	"                        [--a SETTING[=VALUE]]... [--b SETTING[=VALUE]]... [--warmup DUR]\n"
+	"                        [--mappings DIR] [--text]\n"
 	"       (aurora-correlate --help lists the correlation settings)\n";
 
 static const char usage_head[] =
@@ -77,6 +78,8 @@ static const char usage_tail[] =
 	"  --from ID|TIME       first inbox id, or received at or after TIME (RFC 3339,\n"
 	"                       or a duration ago: 2h, 7d); default 24h\n"
 	"  --to ID|TIME         last inbox id, or received before TIME; default: the newest\n"
+	"  --warmup DUR         replay DUR before the range first, not compared, so that\n"
+	"                       incidents open at its start exist (default: the window)\n"
 	"  --a SETTING[=VALUE]  a setting of the baseline A (default: the defaults), by\n"
 	"                       the option names above without --: --a window=10m\n"
 	"  --b SETTING[=VALUE]  a setting of the candidate B: --b threshold=0.8\n"
@@ -322,12 +325,13 @@ static int backtest_exit(int rc)
 /* aurora-correlate backtest: the options here, the work in backtest.h. */
 static int backtest_main(int argc, char **argv)
 {
-	enum { B_DB = 256, B_FROM, B_TO, B_A, B_B, B_MAPPINGS, B_TEXT };
+	enum { B_DB = 256, B_FROM, B_TO, B_A, B_B, B_MAPPINGS, B_TEXT, B_WARMUP };
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, B_DB }, { "from", required_argument, NULL, B_FROM },
 		{ "to", required_argument, NULL, B_TO }, { "a", required_argument, NULL, B_A },
 		{ "b", required_argument, NULL, B_B }, { "mappings", required_argument, NULL, B_MAPPINGS },
-		{ "text", no_argument, NULL, B_TEXT }, { "help", no_argument, NULL, 'h' },
+		{ "text", no_argument, NULL, B_TEXT }, { "warmup", required_argument, NULL, B_WARMUP },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct aur_backtest_options o;
@@ -350,6 +354,15 @@ static int backtest_main(int argc, char **argv)
 		case B_TO: to = optarg; break;
 		case B_MAPPINGS: o.mappings_dir = optarg; break;
 		case B_TEXT: text = 1; break;
+		case B_WARMUP:
+			if (strcmp(optarg, "0") != 0 && aur_cli_parse_duration_ms(optarg, &o.warmup_ms) < 0) {
+				fprintf(stderr, "%s: backtest: --warmup: '%s' is not a duration (0, 30m, 12h)\n%s", PROG,
+					optarg, usage_short);
+				return AUR_EXIT_USAGE;
+			}
+			if (!strcmp(optarg, "0"))
+				o.warmup_ms = 0;
+			break;
 		case 'q': level--; break;
 		case 'v': level++; break;
 		case 'h': print_help(); return fclose(stdout) == 0 ? AUR_EXIT_OK : AUR_EXIT_IOERR;

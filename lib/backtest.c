@@ -26,6 +26,7 @@
 #include "inbox.h"
 #include "inboxscan.h"
 #include "normalize.h"
+#include "timeutil.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -73,7 +74,8 @@ struct side_run {
 	char path[PATH_MAX + 8];
 	struct incident *inc; /* indexed by id; inc[0] unused */
 	size_t ninc;          /* allocated entries */
-	long long created;
+	long long created;    /* incidents opened in the range (not in the warm-up) */
+	jv joins;             /* strategy -> alerts attached by it, in the range */
 };
 
 struct aur_backtest {
@@ -92,6 +94,8 @@ struct run {
 	size_t cap;
 	jv pending[SCAN_BATCH];
 	size_t npending;
+	int warming;          /* replaying the warm-up before the range */
+	long long warm_deliveries;
 	long long deliveries;
 	long long rejected;
 	long long first_id;
@@ -158,6 +162,7 @@ void aur_backtest_options_init(struct aur_backtest_options *o)
 	o->to_id = INT64_MAX;
 	o->since_ms = INT64_MIN;
 	o->until_ms = INT64_MAX;
+	o->warmup_ms = -1;
 }
 
 /* ---- small jv helpers ---- */
@@ -348,36 +353,49 @@ static struct incident *incident_at(struct side_run *sr, long long id)
 	return &sr->inc[id];
 }
 
-/* Keep side s's decision d for item i (index idx). */
+/*
+ * Side s's decision d: the incident it opened, and where the record of item
+ * it (index idx; NULL in the warm-up, which is not compared) went.
+ */
 static void place(struct run *r, int s, struct item *it, size_t idx, jv d)
 {
-	struct placement *p = &it->p[s];
 	jv id = jv_object_get(jv_copy(d), jv_string("incident_id"));
 	jv corr = jv_object_get(jv_copy(d), jv_string("correlation"));
-	struct incident *inc;
+	long long incident = jv_get_kind(id) == JV_KIND_NUMBER ? (long long)jv_number_value(id) : 0;
+	const char *action = intern_action(d);
+	struct incident *inc = incident_at(&r->side[s], incident);
 
-	p->incident = jv_get_kind(id) == JV_KIND_NUMBER ? (long long)jv_number_value(id) : 0;
-	p->action = intern_action(d);
-	if (jv_get_kind(corr) == JV_KIND_OBJECT) {
-		p->strategy = dup_field(corr, "strategy");
-		p->reason = dup_field(corr, "reason");
-	}
-	jv_free(id);
-	jv_free(corr);
-	inc = incident_at(&r->side[s], p->incident);
-	if (!inc)
-		return;
-	if (!strcmp(p->action, "created") && !inc->title) {
+	if (inc && !strcmp(action, "created") && !inc->title) {
 		inc->title = dup_field(d, "title");
 		inc->service = dup_field(d, "service");
 		if (!inc->service)
 			inc->service = dup_field(d, "host");
 		inc->started_at = dup_field(d, "received_at");
-		r->side[s].created++;
+		r->side[s].created += !r->warming;
 	}
-	if (!inc->n)
-		inc->first = idx;
-	inc->n++;
+	if (it) {
+		struct placement *p = &it->p[s];
+
+		p->incident = incident;
+		p->action = action;
+		if (jv_get_kind(corr) == JV_KIND_OBJECT) {
+			p->strategy = dup_field(corr, "strategy");
+			p->reason = dup_field(corr, "reason");
+		}
+		if (!strcmp(action, "attached") && p->strategy) {
+			jv n = jv_object_get(jv_copy(r->side[s].joins), jv_string(p->strategy));
+			double was = jv_get_kind(n) == JV_KIND_NUMBER ? jv_number_value(n) : 0;
+
+			jv_free(n);
+			r->side[s].joins = jv_object_set(r->side[s].joins, jv_string(p->strategy), jv_number(was + 1));
+		}
+		if (inc && !inc->n)
+			inc->first = idx;
+		if (inc)
+			inc->n++;
+	}
+	jv_free(id);
+	jv_free(corr);
 }
 
 static int is_alert(jv rec)
@@ -406,7 +424,7 @@ static int replay_record(struct run *r, long long inbox_id, const char *line, si
 		note(r, "inbox %lld: the normalizer's output does not parse", inbox_id);
 		return 0;
 	}
-	if (is_alert(rec)) {
+	if (!r->warming && is_alert(rec)) {
 		if (r->nitems >= AUR_BACKTEST_MAX_ALERTS) {
 			jv_free(rec);
 			snprintf(r->err, r->errlen, "more than %d alerts in the range: narrow it with --from and --to",
@@ -448,8 +466,7 @@ static int replay_record(struct run *r, long long inbox_id, const char *line, si
 			snprintf(r->err, r->errlen, "correlating inbox %lld (%c): %s", inbox_id, side_name[s], why);
 			return rc == -EINVAL ? -EIO : rc;
 		}
-		if (it)
-			place(r, s, it, idx, d);
+		place(r, s, it, idx, d);
 		jv_free(d);
 	}
 	jv_free(rec);
@@ -499,6 +516,11 @@ static int scan_row(sqlite3_stmt *st, void *arg)
 	struct run *r = arg;
 	const char *at = (const char *)sqlite3_column_text(st, 2);
 
+	r->pending[r->npending++] = aur_inbox_row_to_raw(st);
+	if (r->warming) {
+		r->warm_deliveries++;
+		return 0;
+	}
 	r->last_id = sqlite3_column_int64(st, 0);
 	snprintf(r->last_at, sizeof(r->last_at), "%s", at ? at : "");
 	if (!r->deliveries) {
@@ -506,7 +528,6 @@ static int scan_row(sqlite3_stmt *st, void *arg)
 		snprintf(r->first_at, sizeof(r->first_at), "%s", r->last_at);
 	}
 	r->deliveries++;
-	r->pending[r->npending++] = aur_inbox_row_to_raw(st);
 	return 0;
 }
 
@@ -570,13 +591,64 @@ static int scan_batch(long long last, void *arg)
 	return 0;
 }
 
+/* The first row of a scan: its id and received time. */
+static int probe_row(sqlite3_stmt *st, void *arg)
+{
+	long long *first = arg;
+	const char *at = (const char *)sqlite3_column_text(st, 2);
+
+	first[0] = sqlite3_column_int64(st, 0);
+	if (!at || aur_time_parse_ms(at, &first[1]) < 0)
+		first[0] = 0;
+	return 0;
+}
+
+/*
+ * The rows received within warmup before the range's first row: replayed
+ * into both sides first, so incidents open when the range begins exist
+ * there too, and left out of the comparison.
+ */
+static int warm_up(struct run *r, sqlite3 *live, const struct aur_inboxscan *range, long long warmup_ms)
+{
+	struct aur_inboxscan probe = *range;
+	struct aur_inboxscan w;
+	long long first[2] = { 0, 0 };
+	long long count = 0;
+	int cb_rc = 0;
+	int rc;
+
+	probe.limit = 1;
+	rc = aur_inboxscan_run(live, &probe, probe_row, NULL, first, &cb_rc, &count, r->err, r->errlen);
+	if (rc < 0 || first[0] <= 1)
+		return rc;
+	aur_inboxscan_init(&w);
+	w.upto = first[0] - 1;
+	w.since_ms = first[1] - warmup_ms;
+	w.batch = SCAN_BATCH;
+	rc = aur_inboxscan_bound(live, &w, r->err, r->errlen);
+	if (rc < 0 || w.upto <= w.after)
+		return rc;
+	r->warming = 1;
+	rc = aur_inboxscan_run(live, &w, scan_row, scan_batch, r, &cb_rc, &count, r->err, r->errlen);
+	r->warming = 0;
+	drop_pending(r);
+	if (rc == 0 && cb_rc)
+		rc = r->failed ? r->failed : -EIO;
+	return rc;
+}
+
 static int replay(struct run *r, sqlite3 *live)
 {
+	const struct aur_correlate_config *a = &r->settings[SIDE_A]->cfg;
+	const struct aur_correlate_config *b = &r->settings[SIDE_B]->cfg;
+	long long warmup = r->o->warmup_ms;
 	struct aur_inboxscan s;
 	long long count = 0;
 	int cb_rc = 0;
 	int rc;
 
+	if (warmup < 0)
+		warmup = a->window_ms > b->window_ms ? a->window_ms : b->window_ms;
 	aur_inboxscan_init(&s);
 	s.after = r->o->from_id > 1 ? r->o->from_id - 1 : 0;
 	s.upto = r->o->to_id;
@@ -585,6 +657,8 @@ static int replay(struct run *r, sqlite3 *live)
 	s.batch = SCAN_BATCH;
 	/* the rows there are now: a backtest ends even while deliveries keep arriving */
 	rc = aur_inboxscan_bound(live, &s, r->err, r->errlen);
+	if (rc == 0 && s.upto > s.after && warmup > 0)
+		rc = warm_up(r, live, &s, warmup);
 	if (rc == 0 && s.upto > s.after)
 		rc = aur_inboxscan_run(live, &s, scan_row, scan_batch, r, &cb_rc, &count, r->err, r->errlen);
 	drop_pending(r);
@@ -964,6 +1038,7 @@ static void compare(struct run *r, struct aur_backtest *res)
 	sum = jv_object_set(sum, jv_string("to"), r->deliveries ? jv_string(r->last_at) : jv_null());
 	sum = jv_object_set(sum, jv_string("a"), settings_json(r->settings[SIDE_A]));
 	sum = jv_object_set(sum, jv_string("b"), settings_json(r->settings[SIDE_B]));
+	sum = jv_object_set(sum, jv_string("warmup_deliveries"), num(r->warm_deliveries));
 	sum = jv_object_set(sum, jv_string("deliveries"), num(r->deliveries));
 	sum = jv_object_set(sum, jv_string("rejected"), num(r->rejected));
 	sum = jv_object_set(sum, jv_string("alerts"), num((long long)r->nitems));
@@ -973,6 +1048,8 @@ static void compare(struct run *r, struct aur_backtest *res)
 	sum = jv_object_set(sum, jv_string("split"), num(c.split));
 	sum = jv_object_set(sum, jv_string("merged"), num(c.merged));
 	sum = jv_object_set(sum, jv_string("changes"), num((long long)ng));
+	sum = jv_object_set(sum, jv_string("joins_a"), jv_copy(r->side[SIDE_A].joins));
+	sum = jv_object_set(sum, jv_string("joins_b"), jv_copy(r->side[SIDE_B].joins));
 	res->summary = sum;
 	res->changes = jv_array();
 	for (size_t i = 0; i < ng; i++)
@@ -1009,6 +1086,7 @@ static void run_release(struct run *r)
 			free(r->side[s].inc[i].started_at);
 		}
 		free(r->side[s].inc);
+		jv_free(r->side[s].joins);
 	}
 	aur_buf_release(&r->out);
 }
@@ -1028,6 +1106,8 @@ int aur_backtest_run(const struct aur_backtest_options *o, const struct aur_back
 	r.settings[SIDE_B] = b;
 	r.err = err;
 	r.errlen = errlen;
+	r.side[SIDE_A].joins = jv_object();
+	r.side[SIDE_B].joins = jv_object();
 	err[0] = '\0';
 	aur_buf_init(&r.out, 0);
 

@@ -80,6 +80,13 @@ struct aur_backtest_options {
 	long long from_id, to_id;   /* inbox ids, both inclusive (default 1, no bound) */
 	long long since_ms;         /* received at or after (default: no bound) */
 	long long until_ms;         /* received before (default: no bound) */
+	/*
+	 * Rows received this long before the range's first row are replayed
+	 * first and not compared, so that incidents open when the range
+	 * begins are open on both sides (0: none; default -1: the larger
+	 * window of the two sides, how far back the correlator looks).
+	 */
+	long long warmup_ms;
 	const char *scratch_dir;    /* parent of the scratch directory; NULL: $TMPDIR, else /tmp */
 	volatile sig_atomic_t *stop; /* set (by a signal handler) to end early; may be NULL */
 	/* a remark for the operator (a rejected delivery), or NULL to drop them */

@@ -54,7 +54,8 @@ summary() {
 	summary '{"deliveries": 5, "rejected": 0, "alerts": 5, "incidents_a": 2, "incidents_b": 5,
 		"alerts_moved": 3, "split": 2, "merged": 0, "changes": 2, "from_id": 1, "to_id": 5,
 		"from": "2026-03-17T10:00:00.000Z", "to": "2026-03-17T11:40:00.000Z"}'
-	jq -en 'input | .a.settings == [] and .b.settings == ["threshold=1"]' <<<"$output"
+	jq -en 'input | .a.settings == [] and .b.settings == ["threshold=1"] and .warmup_deliveries == 0
+		and .joins_a == {service_match: 3} and .joins_b == {}' <<<"$output"
 	# one change per A incident, in the order of the day; each names where B put its alerts
 	jq -sen 'input | map(select(.type == "change")) | length == 2
 		and (map(.a.incident) == [1, 2]) and (map(.a.service) == ["checkout", "search"])
@@ -131,7 +132,7 @@ summary() {
 
 @test "a range by inbox id or by time: --from inclusive, --to an id inclusive, a time exclusive" {
 	backtest --to 3
-	summary '{"deliveries": 3, "from_id": 1, "to_id": 3, "incidents_a": 1}'
+	summary '{"deliveries": 3, "from_id": 1, "to_id": 3, "incidents_a": 1, "warmup_deliveries": 0}'
 	run -0 --separate-stderr aurora-correlate backtest --from 4 --b threshold=1
 	summary '{"deliveries": 2, "from_id": 4, "to_id": 5, "incidents_a": 1, "incidents_b": 2, "alerts_moved": 1}'
 	run -0 --separate-stderr aurora-correlate backtest --from 2026-03-17T10:01:00Z --to 2026-03-17T11:40:00Z
@@ -139,6 +140,23 @@ summary() {
 	# the default is the last 24 hours: the fixture day is long past
 	run -0 --separate-stderr aurora-correlate backtest
 	summary '{"deliveries": 0, "alerts": 0, "from_id": null, "changes": 0}'
+}
+
+@test "a warm-up replays what came just before the range, so the incidents open at its start are there" {
+	# by default the larger window (30m): the 10:00 checkout alert opens the incident first
+	run -0 --separate-stderr aurora-correlate backtest --from 2 --b threshold=1
+	summary '{"warmup_deliveries": 1, "deliveries": 4, "alerts": 4, "incidents_a": 1, "incidents_b": 4,
+		"alerts_moved": 2, "split": 2}'
+	jq -sen 'input | map(select(.type == "change")) | .[0].a
+		| .incident == 1 and .started_at == "2026-03-17T10:00:00.000Z" and .alerts == 2' <<<"$output"
+	# without it, the 10:01 alert opens an incident of its own
+	run -0 --separate-stderr aurora-correlate backtest --from 2 --warmup 0 --b threshold=1
+	summary '{"warmup_deliveries": 0, "deliveries": 4, "incidents_a": 2, "incidents_b": 4, "alerts_moved": 2}'
+	# a window of 2h on one side reaches back further than the 30 minutes of the defaults
+	run -0 --separate-stderr aurora-correlate backtest --from 4 --b window=2h
+	summary '{"warmup_deliveries": 3, "deliveries": 2, "incidents_a": 1, "changes": 0}'
+	run -2 --separate-stderr aurora-correlate backtest --warmup soon
+	[[ "$stderr" == *"--warmup: 'soon' is not a duration"* ]]
 }
 
 @test "--text: a table for people with the counts, the changes and why each alert moved" {
