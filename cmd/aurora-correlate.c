@@ -419,6 +419,12 @@ static int backtest_main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	rc = aur_backtest_run(&o, &side[0], &side[1], &res, err, sizeof(err));
+	if (rc == 0 && backtest_stop) {
+		/* the signal came after the last record: the scratch files are gone all the same */
+		aur_backtest_free(res);
+		snprintf(err, sizeof(err), "stopped");
+		rc = -EINTR;
+	}
 	if (rc < 0) {
 		if (rc == -ENOENT)
 			aur_err("%s (check --db and AURORA_DB)", err);

@@ -1307,8 +1307,8 @@ int aur_backtest_write_text(const struct aur_backtest *r, FILE *f)
 			num_of(s, "to_id"), text_of(s, "from", t1, sizeof(t1)), text_of(s, "to", t2, sizeof(t2)));
 	text_settings(f, 'A', s);
 	text_settings(f, 'B', s);
-	fprintf(f, "%lld deliveries (%lld rejected), %lld alerts\n", num_of(s, "deliveries"), num_of(s, "rejected"),
-		num_of(s, "alerts"));
+	fprintf(f, "%lld deliveries (%lld rejected; %lld before them replayed as warm-up), %lld alerts\n",
+		num_of(s, "deliveries"), num_of(s, "rejected"), num_of(s, "warmup_deliveries"), num_of(s, "alerts"));
 	fprintf(f, "incidents: A %lld, B %lld\n", num_of(s, "incidents_a"), num_of(s, "incidents_b"));
 	fprintf(f, "alerts moved %lld; A incidents split by B %lld; B incidents merging A incidents %lld;"
 		   " changes %lld\n",

@@ -230,3 +230,24 @@ summary() {
 	run -0 --separate-stderr aurora-correlate backtest --from 1
 	summary '{"deliveries": 65, "alerts": 65, "changes": 0}'
 }
+
+@test "a backtest stopped by SIGTERM removes its scratch files and ends the way the signal asks" {
+	# the day 2,000 times over, a day apart: a backtest long enough to stop halfway
+	sqlite3 "$AURORA_DB" "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 2000)
+		INSERT INTO inbox(platform, received_at, received_ms, body, body_sha256)
+		SELECT platform, received_at, received_ms + i * 86400000, body, lower(hex(randomblob(32)))
+		FROM inbox, k ORDER BY i, inbox.id"
+	aurora-correlate backtest --from 1 --b threshold=1 > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" 3>&- &
+	pid=$!
+	for _ in $(seq 1 200); do
+		[ -n "$(ls -A "$TMPDIR")" ] && break
+		sleep 0.05
+	done
+	[ -n "$(ls "$TMPDIR"/aurora-backtest-*/a.db)" ]
+	kill -TERM "$pid"
+	wait_exit "$pid"
+	[ "$waited" -eq 143 ]
+	[ -z "$(ls -A "$TMPDIR")" ]
+	[ ! -s "$BATS_TEST_TMPDIR/out" ]
+	grep -q "stopped" "$BATS_TEST_TMPDIR/err"
+}
