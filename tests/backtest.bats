@@ -251,3 +251,22 @@ summary() {
 	[ ! -s "$BATS_TEST_TMPDIR/out" ]
 	grep -q "stopped" "$BATS_TEST_TMPDIR/err"
 }
+
+@test "side A with the live settings makes what the pipeline makes of the same deliveries, on every platform" {
+	# the pipeline's storm (Alertmanager, Grafana, Datadog, Netdata, PagerDuty), 20 s apart
+	aurora_fresh_db
+	aurora_schema
+	jq -c --argjson i "$(date -d 2026-03-17T12:00:00Z +%s)" -n \
+		'[inputs] | to_entries[] | .value + {at: (($i + 20 * .key) | todate)}' \
+		"$FIXTURES/pipeline/storm.jsonl" > "$BATS_TEST_TMPDIR/storm.jsonl"
+	inbox_load "$BATS_TEST_TMPDIR/storm.jsonl"
+	aurora-inbox replay --from 1 | aurora-normalize |
+		aurora-correlate --db "$BATS_TEST_TMPDIR/replay.db" > "$BATS_TEST_TMPDIR/replay.jsonl"
+	want=$(jq -sc '{incidents_a: map(select(.action == "created")) | length,
+		joins_a: (map(select(.action == "attached")) | group_by(.correlation.strategy)
+			| map({(.[0].correlation.strategy): length}) | add),
+		alerts: map(select(.type == "decision")) | length}' "$BATS_TEST_TMPDIR/replay.jsonl")
+	backtest --b threshold=1
+	summary "$want"
+	summary '{"deliveries": 8, "incidents_a": 3, "rejected": 0}'
+}

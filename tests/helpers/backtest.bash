@@ -3,14 +3,15 @@
 #   load helpers/backtest
 #
 # inbox_load FILE: every line of FILE, {"at", "platform", "headers", "body"}
-# (the scenario format of ../shared/scenarios, without a header line), becomes
+# (the scenario format of ../shared/scenarios; a header line, without a
+# platform, is skipped), becomes
 # one inbox row received at "at", in file order, as aurora-recv stores a
 # delivery. One sqlite3 statement: the JSON goes in through readfile(), never
 # through the shell's quoting.
 inbox_load() {
 	local array="$BATS_TEST_TMPDIR/load.json"
 
-	jq -sc . "$1" > "$array"
+	jq -sc 'map(select(.platform))' "$1" > "$array"
 	sqlite3 "$AURORA_DB" "PRAGMA busy_timeout = 5000;
 		INSERT INTO inbox(platform, received_at, received_ms, remote, content_type, headers,
 			body, body_sha256)
