@@ -240,10 +240,10 @@ summary() {
 	aurora-correlate backtest --from 1 --b threshold=1 > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" 3>&- &
 	pid=$!
 	for _ in $(seq 1 200); do
-		[ -n "$(ls -A "$TMPDIR")" ] && break
+		compgen -G "$TMPDIR/aurora-backtest-*/b.db" >/dev/null && break
 		sleep 0.05
 	done
-	[ -n "$(ls "$TMPDIR"/aurora-backtest-*/a.db)" ]
+	compgen -G "$TMPDIR/aurora-backtest-*/b.db"
 	kill -TERM "$pid"
 	wait_exit "$pid"
 	[ "$waited" -eq 143 ]
