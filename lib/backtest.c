@@ -673,6 +673,7 @@ struct pair {
 	long long a, b; /* incidents, 0 for none */
 	size_t n;       /* records A put in a and B in b */
 	size_t first;   /* the first of them */
+	int opener;     /* that first record opened (in the range) both a and b */
 };
 
 static int by_ab(const void *x, const void *y)
@@ -704,11 +705,13 @@ static int by_a_first(const void *x, const void *y)
 	return p->first < q->first ? -1 : p->first > q->first;
 }
 
-/* strongest overlap first; ties: the pair that began first */
+/* incidents opened by the same record first, then the strongest overlap; ties: the pair that began first */
 static int by_overlap(const void *x, const void *y)
 {
 	const struct pair *p = x, *q = y;
 
+	if (p->opener != q->opener)
+		return p->opener ? -1 : 1;
 	if (p->n != q->n)
 		return p->n > q->n ? -1 : 1;
 	return p->first < q->first ? -1 : p->first > q->first;
@@ -730,7 +733,7 @@ static void build_pairs(struct run *r, struct compare *c)
 	size_t n = 0;
 
 	for (size_t i = 0; i < r->nitems; i++)
-		all[i] = (struct pair){ r->items[i].p[SIDE_A].incident, r->items[i].p[SIDE_B].incident, 1, i };
+		all[i] = (struct pair){ r->items[i].p[SIDE_A].incident, r->items[i].p[SIDE_B].incident, 1, i, 0 };
 	qsort(all, r->nitems, sizeof(*all), by_ab);
 	for (size_t i = 0; i < r->nitems; i++) {
 		if (n && all[n - 1].a == all[i].a && all[n - 1].b == all[i].b) {
@@ -747,15 +750,25 @@ static void build_pairs(struct run *r, struct compare *c)
 	qsort(c->ba, n, sizeof(*all), by_ba);
 }
 
-/* Pair A's incidents with B's one to one, greedily by shared records. */
+/*
+ * Pair A's incidents with B's one to one, greedily: an A and a B incident
+ * that the same record opened are the same incident whatever else B
+ * merges into it; the rest by the records they share.
+ */
 static void pair_incidents(struct run *r, struct compare *c)
 {
 	struct pair *order = aur_xcalloc(c->npairs ? c->npairs : 1, sizeof(*order));
 	size_t n = 0;
 
-	for (size_t i = 0; i < c->npairs; i++)
-		if (c->ab[i].a > 0 && c->ab[i].b > 0)
-			order[n++] = c->ab[i];
+	for (size_t i = 0; i < c->npairs; i++) {
+		struct pair p = c->ab[i];
+
+		if (p.a <= 0 || p.b <= 0)
+			continue;
+		p.opener = incident_at(&r->side[SIDE_A], p.a)->first == p.first &&
+			   incident_at(&r->side[SIDE_B], p.b)->first == p.first;
+		order[n++] = p;
+	}
 	qsort(order, n, sizeof(*order), by_overlap);
 	for (size_t i = 0; i < n; i++) {
 		struct incident *a = incident_at(&r->side[SIDE_A], order[i].a);

@@ -24,8 +24,9 @@
  *
  * The comparison is on alert records (one per alert a delivery carried; test
  * deliveries and notes left out). Each side puts a record in an incident or
- * in none. A's incidents and B's are paired one to one, greedily, the pair
- * sharing most records first (ties: the pair whose first shared record came
+ * in none. A's incidents and B's are paired one to one, greedily: first an
+ * A and a B incident that the same record opened (in the range), then the
+ * pair sharing most records (ties: the pair whose first shared record came
  * first). A record moved when B does not put it in the partner of A's
  * incident for it: B put it in another incident, in none, or A put it in
  * none and B in one. An A incident is split when B spreads its records over

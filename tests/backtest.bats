@@ -270,3 +270,18 @@ summary() {
 	summary "$want"
 	summary '{"deliveries": 8, "incidents_a": 3, "rejected": 0}'
 }
+
+@test "an incident B merges others into stays the one its first alert opened: the others' alerts move" {
+	aurora_fresh_db
+	aurora_schema
+	# checkout at 10:00, then three search alerts from 10:20: B joins them by time alone
+	inbox_load "$FIXTURES/backtest/merge.jsonl"
+	backtest --b threshold=0.7 --b time-window=30m
+	summary '{"deliveries": 4, "incidents_a": 2, "incidents_b": 1, "alerts_moved": 3, "split": 0, "merged": 1,
+		"changes": 2, "joins_b": {"time_cluster": 1, "service_match": 2}}'
+	jq -sen 'input | map(select(.type == "change"))
+		| (.[0].a.incident == 1 and .[0].merged_with == [2] and .[0].moved == []
+		   and .[0].b[0].alerts_of_a == 1 and .[0].b[0].alerts == 4)
+		and (.[1].a.incident == 2 and .[1].merged_with == [1] and (.[1].moved | map(.inbox_id)) == [2, 3, 4]
+		   and .[1].moved[0].b.strategy == "time_cluster")' <<<"$output"
+}
