@@ -717,10 +717,26 @@ static int by_overlap(const void *x, const void *y)
 	return p->first < q->first ? -1 : p->first > q->first;
 }
 
+/* A moved record and the change it is told under (group_of). */
+struct moved_ref {
+	long long group;
+	size_t idx;
+};
+
+static int by_group(const void *x, const void *y)
+{
+	const struct moved_ref *p = x, *q = y;
+
+	if (p->group != q->group)
+		return p->group < q->group ? -1 : 1;
+	return p->idx < q->idx ? -1 : p->idx > q->idx;
+}
+
 struct compare {
 	struct pair *ab; /* by a, then first */
 	struct pair *ba; /* by b, then first */
 	size_t npairs;
+	struct moved_ref *mv; /* by group, then record */
 	long long moved;
 	long long split;
 	long long merged;
@@ -845,8 +861,11 @@ static void mark_changes(struct run *r, struct compare *c)
 		if (c->ba[i].b > 0 && real >= 2)
 			c->merged++;
 	}
+	c->mv = aur_xcalloc(r->nitems ? r->nitems : 1, sizeof(*c->mv));
 	for (size_t i = 0; i < r->nitems; i++)
-		c->moved += moved(r, &r->items[i]);
+		if (moved(r, &r->items[i]))
+			c->mv[c->moved++] = (struct moved_ref){ group_of(r, &r->items[i]), i };
+	qsort(c->mv, (size_t)c->moved, sizeof(*c->mv), by_group);
 }
 
 static jv placement_json(const struct placement *p)
@@ -994,6 +1013,7 @@ static jv change_json(struct run *r, struct compare *c, const struct group *g)
 	jv movedl = jv_array();
 	jv bl;
 	int split = 0;
+	size_t lo, hi;
 
 	ch = jv_object_set(ch, jv_string("v"), jv_number(1));
 	ch = jv_object_set(ch, jv_string("type"), jv_string("change"));
@@ -1002,9 +1022,18 @@ static jv change_json(struct run *r, struct compare *c, const struct group *g)
 	ch = jv_object_set(ch, jv_string("b"), bl);
 	ch = jv_object_set(ch, jv_string("split"), jv_bool(split));
 	ch = jv_object_set(ch, jv_string("merged_with"), unique_sorted(merged));
-	for (size_t i = g->first; i < r->nitems; i++)
-		if (moved(r, &r->items[i]) && group_of(r, &r->items[i]) == g->id)
-			movedl = jv_array_append(movedl, item_json(&r->items[i]));
+	lo = 0;
+	hi = (size_t)c->moved;
+	while (lo < hi) {
+		size_t m = lo + (hi - lo) / 2;
+
+		if (c->mv[m].group < g->id)
+			lo = m + 1;
+		else
+			hi = m;
+	}
+	for (; lo < (size_t)c->moved && c->mv[lo].group == g->id; lo++)
+		movedl = jv_array_append(movedl, item_json(&r->items[c->mv[lo].idx]));
 	return jv_object_set(ch, jv_string("moved"), movedl);
 }
 
@@ -1037,8 +1066,11 @@ static void compare(struct run *r, struct aur_backtest *res)
 
 		if (!b->n || b->partner)
 			continue;
+		/* unpaired, and holding records A put in no incident: a change of its own */
 		pair_range(c.ba, c.npairs, 1, (long long)id, &lo, &hi);
-		if (lo < hi && c.ba[lo].a == 0)
+		while (lo < hi && c.ba[lo].a != 0)
+			lo++;
+		if (lo < hi)
 			groups[ng++] = (struct group){ -(long long)id, b->first };
 	}
 	qsort(groups, ng, sizeof(*groups), by_first);
@@ -1070,6 +1102,7 @@ static void compare(struct run *r, struct aur_backtest *res)
 	free(groups);
 	free(c.ab);
 	free(c.ba);
+	free(c.mv);
 }
 
 /* ---- the run ---- */

@@ -37,10 +37,14 @@ teardown() {
 	fi
 }
 
-# backtest ARGS...: the backtest of the whole fixture day; JSON lines in $output
+# backtest ARGS...: the backtest of the whole fixture day; JSON lines in $output.
+# Every moved alert is listed under exactly one change.
 backtest() {
 	run -0 --separate-stderr aurora-correlate backtest --from 1 "$@"
 	[ -n "$output" ] || fail "no output; stderr: $stderr"
+	jq -sen 'input | (.[0].alerts_moved == (map(select(.type == "change") | .moved | length) | add // 0))
+		and (.[0].changes == (map(select(.type == "change")) | length))' <<<"$output" ||
+		fail "moved alerts or changes do not add up: $output"
 }
 
 summary() {
