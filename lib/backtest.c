@@ -1224,7 +1224,7 @@ int aur_backtest_write_json(const struct aur_backtest *r, FILE *f)
 	return rc;
 }
 
-/* Field k of o as text ("-" when null), written with fmt's one %s. */
+/* Field k of o as text in buf: a string, an integer, or "-" for anything else. */
 static const char *text_of(jv o, const char *k, char *buf, size_t len)
 {
 	jv v = jv_object_get(jv_copy(o), jv_string(k));
