@@ -347,6 +347,7 @@ static int backtest_main(int argc, char **argv)
 	aur_backtest_side_init(&side[0]);
 	aur_backtest_side_init(&side[1]);
 	o.mappings_dir = getenv("AURORA_MAPPINGS");
+	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "qvh", opts, NULL)) != -1) {
 		switch (ch) {
 		case B_DB: db_arg = optarg; break;
@@ -374,7 +375,8 @@ static int backtest_main(int argc, char **argv)
 			}
 			break;
 		default:
-			fputs(usage_short, stderr);
+			fprintf(stderr, "%s: backtest: bad option or missing value: %s\n%s", PROG, argv[optind - 1],
+				usage_short);
 			return AUR_EXIT_USAGE;
 		}
 	}
