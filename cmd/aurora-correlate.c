@@ -17,6 +17,7 @@
 #include <jq.h>
 
 #include "catalog.h"
+#include "backtest.h"
 #include "cli.h"
 #include "correlate.h"
 #include "correlate_opts.h"
@@ -25,6 +26,7 @@
 #include "jsonl.h"
 #include "log.h"
 #include "resume.h"
+#include "timeutil.h"
 #include "banned.h"
 
 #define PROG "aurora-correlate"
@@ -34,6 +36,9 @@ static const char usage_short[] =
 	"usage: aurora-correlate catalog PATH [[TOOL:]NAME...]\n"
 	"       aurora-correlate [--db PATH] [correlation settings] [--sync full|normal]\n"
 	"                        [--mark STAGE | --no-mark] [--strict] [-q|-v] < alerts\n"
+	"       aurora-correlate backtest [--db PATH] [--from ID|TIME] [--to ID|TIME]\n"
+	"                        [--a SETTING[=VALUE]]... [--b SETTING[=VALUE]]... [--warmup DUR]\n"
+	"                        [--mappings DIR] [--text]\n"
 	"       (aurora-correlate --help lists the correlation settings)\n";
 
 static const char usage_head[] =
@@ -48,6 +53,9 @@ static const char usage_head[] =
 	"aliases file or a directory of them): one component record per line; with\n"
 	"names, the component each resolves to (TOOL: pagerduty, datadog, dynatrace,\n"
 	"kubernetes, grafana).\n"
+	"\n"
+	"aurora-correlate backtest replays a stretch of the inbox with two settings\n"
+	"(see BACKTEST below and in aurora-correlate(1)) and prints what would change.\n"
 	"\n"
 	"Options:\n"
 	"  --db PATH            database (default $AURORA_DB, else ./aurora.db)\n";
@@ -72,7 +80,21 @@ static const char usage_tail[] =
 	"Exit: 0 ok, 1 some records rejected, 2 usage, 65 rejected under --strict,\n"
 	"74 I/O error, 75 database busy; 0 also when the reader of standard output went\n"
 	"away (a pipeline's next stage died: it is restarted from the resume point).\n"
-	"catalog: 1 a name not known, 66 no such path, 78 a catalog that does not load.\n";
+	"catalog: 1 a name not known, 66 no such path, 78 a catalog that does not load.\n"
+	"\n"
+	"BACKTEST: aurora-correlate backtest [options], read-only on the database:\n"
+	"  --from ID|TIME       first inbox id, or received at or after TIME (RFC 3339,\n"
+	"                       or a duration ago: 2h, 7d); default 24h\n"
+	"  --to ID|TIME         last inbox id, or received before TIME; default: the newest\n"
+	"  --warmup DUR         replay DUR before the range first, not compared, so that\n"
+	"                       incidents open at its start exist (default: the window)\n"
+	"  --a SETTING[=VALUE]  a setting of the baseline A (default: the defaults), by\n"
+	"                       the option names above without --: --a window=10m\n"
+	"  --b SETTING[=VALUE]  a setting of the candidate B: --b threshold=0.8\n"
+	"  --mappings DIR       the operator's mappings, as aurora-normalize ($AURORA_MAPPINGS)\n"
+	"  --text               a table for people instead of JSON lines\n"
+	"  Exit: 0 ok, 2 usage, 65 a bad setting, 66 no such database, 74 I/O error,\n"
+	"  75 database busy, 78 not an aurora database or mappings that do not load.\n";
 
 enum { O_DB = 256, O_SYNC, O_BUSY, O_MARK, O_NO_MARK, O_STRICT, O_VERSION,
        O_SETTING /* + the index of a correlation setting (correlate_opts.h) */ };
@@ -312,6 +334,155 @@ static int catalog_main(int argc, char **argv)
 	return rc < 0 ? AUR_EXIT_CONFIG : AUR_EXIT_OK;
 }
 
+static volatile sig_atomic_t backtest_stop;
+
+static void on_backtest_signal(int sig)
+{
+	backtest_stop = sig;
+}
+
+static void backtest_note(const char *msg, void *arg)
+{
+	(void)arg;
+	aur_info("%s", msg);
+}
+
+static int backtest_exit(int rc)
+{
+	switch (rc) {
+	case -ENOENT: return AUR_EXIT_NOINPUT;
+	case -ENODATA: case -ENOEXEC: return AUR_EXIT_CONFIG;
+	case -EINVAL: case -E2BIG: return AUR_EXIT_DATAERR;
+	default: return aur_cli_exit_code(rc);
+	}
+}
+
+/* aurora-correlate backtest: the options here, the work in backtest.h. */
+static int backtest_main(int argc, char **argv)
+{
+	enum { B_DB = 256, B_FROM, B_TO, B_A, B_B, B_MAPPINGS, B_TEXT, B_WARMUP };
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, B_DB }, { "from", required_argument, NULL, B_FROM },
+		{ "to", required_argument, NULL, B_TO }, { "a", required_argument, NULL, B_A },
+		{ "b", required_argument, NULL, B_B }, { "mappings", required_argument, NULL, B_MAPPINGS },
+		{ "text", no_argument, NULL, B_TEXT }, { "warmup", required_argument, NULL, B_WARMUP },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct aur_backtest_options o;
+	struct aur_backtest_side side[2];
+	struct aur_backtest *res = NULL;
+	struct sigaction sa;
+	const char *db_arg = NULL, *from = "24h", *to = NULL;
+	long long now = aur_time_now_ms();
+	int text = 0, level = aur_log_level(), ch, rc;
+	char err[1024];
+
+	aur_backtest_options_init(&o);
+	aur_backtest_side_init(&side[0]);
+	aur_backtest_side_init(&side[1]);
+	o.mappings_dir = getenv("AURORA_MAPPINGS");
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "qvh", opts, NULL)) != -1) {
+		switch (ch) {
+		case B_DB: db_arg = optarg; break;
+		case B_FROM: from = optarg; break;
+		case B_TO: to = optarg; break;
+		case B_MAPPINGS: o.mappings_dir = optarg; break;
+		case B_TEXT: text = 1; break;
+		case B_WARMUP:
+			if (strcmp(optarg, "0") != 0 && aur_cli_parse_duration_ms(optarg, &o.warmup_ms) < 0) {
+				fprintf(stderr, "%s: backtest: --warmup: '%s' is not a duration (0, 30m, 12h)\n%s", PROG,
+					optarg, usage_short);
+				return AUR_EXIT_USAGE;
+			}
+			if (!strcmp(optarg, "0"))
+				o.warmup_ms = 0;
+			break;
+		case 'q': level--; break;
+		case 'v': level++; break;
+		case 'h': print_help(); return fclose(stdout) == 0 ? AUR_EXIT_OK : AUR_EXIT_IOERR;
+		case B_A:
+		case B_B:
+			if (aur_backtest_side_set(&side[ch == B_B], optarg, err, sizeof(err)) < 0) {
+				fprintf(stderr, "%s: backtest: --%s %s\n", PROG, ch == B_B ? "b" : "a", err);
+				return AUR_EXIT_DATAERR;
+			}
+			break;
+		default:
+			fprintf(stderr, "%s: backtest: bad option or missing value: %s\n%s", PROG, argv[optind - 1],
+				usage_short);
+			return AUR_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: backtest: unexpected argument '%s'\n%s", PROG, argv[optind], usage_short);
+		return AUR_EXIT_USAGE;
+	}
+	for (int end = 0; end < 2; end++) {
+		const char *arg = end ? to : from;
+		int is_id;
+		long long v;
+
+		if (!arg)
+			continue;
+		if (aur_backtest_parse_point(arg, now, &is_id, &v) < 0) {
+			fprintf(stderr, "%s: backtest: --%s: '%s' is not an inbox id or a time\n%s", PROG,
+				end ? "to" : "from", arg, usage_short);
+			return AUR_EXIT_USAGE;
+		}
+		if (is_id && end)
+			o.to_id = v;
+		else if (is_id)
+			o.from_id = v;
+		else if (end)
+			o.until_ms = v;
+		else
+			o.since_ms = v;
+	}
+	aur_log_set_level(level);
+	for (int s = 0; s < 2; s++) {
+		side[s].cfg.embed_url = getenv("AURORA_EMBED_URL");
+		side[s].cfg.embed_model = getenv("AURORA_EMBED_MODEL");
+		side[s].cfg.embed_key = getenv("AURORA_EMBED_KEY");
+		if (side[s].cfg.embed_url && !*side[s].cfg.embed_url)
+			side[s].cfg.embed_url = NULL;
+	}
+	o.db_path = aur_db_default_path(db_arg);
+	o.stop = &backtest_stop;
+	o.note = backtest_note;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_backtest_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	rc = aur_backtest_run(&o, &side[0], &side[1], &res, err, sizeof(err));
+	if (rc == 0 && backtest_stop) {
+		/* the signal came after the last record: the scratch files are gone all the same */
+		aur_backtest_free(res);
+		snprintf(err, sizeof(err), "stopped");
+		rc = -EINTR;
+	}
+	if (rc < 0) {
+		if (rc == -ENOENT)
+			aur_err("%s (check --db and AURORA_DB)", err);
+		else
+			aur_err("%s", err);
+		if (rc == -EINTR && backtest_stop) {
+			/* the scratch files are gone: end the way the signal asked */
+			signal((int)backtest_stop, SIG_DFL);
+			raise((int)backtest_stop);
+		}
+		return backtest_exit(rc);
+	}
+	rc = text ? aur_backtest_write_text(res, stdout) : aur_backtest_write_json(res, stdout);
+	aur_backtest_free(res);
+	if (rc < 0 || fflush(stdout) != 0 || ferror(stdout)) {
+		aur_err("writing standard output failed");
+		return AUR_EXIT_IOERR;
+	}
+	return AUR_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	struct option longopts[OWN_OPTIONS + MAX_SETTINGS];
@@ -334,6 +505,8 @@ int main(int argc, char **argv)
 	aur_log_init(PROG);
 	if (argc > 1 && !strcmp(argv[1], "catalog"))
 		return catalog_main(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "backtest"))
+		return backtest_main(argc - 1, argv + 1);
 	level = aur_log_level();
 	aur_correlate_config_init(&cfg);
 	aur_db_options_init(&dbo);
