@@ -139,6 +139,7 @@ struct hyp {
 	int build;           /* index into builds, or -1 */
 	int support;         /* alerts behind it */
 	char catalog[320];   /* "A depends on B (catalog)": the catalog's word for a dependency */
+	int by_catalog;      /* alerts counted in support through the catalog (2 each, like a label) */
 	long long own_id;    /* a catalog dependency's own alert */
 	int outside;         /* its own alerts outside the incident, firing near it */
 };
@@ -1277,11 +1278,13 @@ static void rule_catalog_dependency(struct inv *v, long long id)
 			long long own;
 			int outside;
 
-			if (!strcmp(dep, a->comp) || !strcmp(dep, labelled))
-				continue; /* itself, or what its label already counted */
+			if (!strcmp(dep, a->comp))
+				continue;
 			own = own_alert(v, id, dep, &outside);
 			if (seen == i)
 				catalog_note(v, a->comp, dep, own);
+			if (!strcmp(dep, labelled))
+				continue; /* its label counted it already */
 			if (!own) {
 				size_t u;
 
@@ -1301,6 +1304,7 @@ static void rule_catalog_dependency(struct inv *v, long long id)
 			if (!h->support)
 				h->alert_id = a->id;
 			h->support += 2;
+			h->by_catalog++;
 			if (!h->catalog[0]) {
 				snprintf(h->catalog, sizeof(h->catalog), "%s depends on %s (catalog)", a->comp, dep);
 				h->own_id = own;
@@ -1308,6 +1312,24 @@ static void rule_catalog_dependency(struct inv *v, long long id)
 			}
 		}
 	}
+}
+
+/* Why a dependency is suspected: who names it, what the catalog says, whether it alarms itself. */
+static void dependency_why(struct hyp *h, int own)
+{
+	int named = h->support - 2 * h->by_catalog;
+	size_t len = 0;
+
+	h->why[0] = '\0';
+	if (named > 0 || !h->by_catalog)
+		len = (size_t)snprintf(h->why, sizeof(h->why), "%d alert%s of other services name %s as what they fail on",
+				       named, named == 1 ? "" : "s", h->entity);
+	if (h->by_catalog && len < sizeof(h->why))
+		len += (size_t)snprintf(h->why + len, sizeof(h->why) - len, "%s%d alert%s of services that depend on it: %s",
+					len ? "; " : "", h->by_catalog, h->by_catalog == 1 ? "" : "s", h->catalog);
+	if (own && len < sizeof(h->why))
+		snprintf(h->why + len, sizeof(h->why) - len, ", and it alarms itself%s",
+			 h->outside ? " (in another incident)" : "");
 }
 
 static void rule_dependency(struct inv *v, long long id)
@@ -1375,14 +1397,21 @@ static void rule_dependency(struct inv *v, long long id)
 			if (!v->alerts[i].minor && (!strcmp(v->alerts[i].stem, h->entity) ||
 						   !strcmp(v->alerts[i].host_stem, h->entity)))
 				own++;
+		if (v->o->catalog && !own && !h->outside) {
+			/* a component's own alarm may be in an incident of its own */
+			int outside;
+			long long o = own_alert(v, id, h->entity, &outside);
+
+			if (o && outside) {
+				h->outside = 1;
+				h->own_id = o;
+			}
+		}
 		own += h->outside;
 		h->score = (h->support >= 2 || own ? 2.5 : 1.0) + h->support + (own ? 1.0 : 0);
 		snprintf(h->summary, sizeof(h->summary), "%s, a dependency, fails and the services calling it fail with it",
 			 h->entity);
-		snprintf(h->why, sizeof(h->why), "%d alert%s of other services name %s as what they fail on%s%s%s",
-			 h->support, h->support == 1 ? "" : "s", h->entity,
-			 own ? (h->outside ? ", and it alarms itself (in another incident)" : ", and it alarms itself") : "",
-			 h->catalog[0] ? "; " : "", h->catalog);
+		dependency_why(h, own);
 	}
 }
 
@@ -1430,6 +1459,8 @@ static void rule_deploy(struct inv *v)
 		w = bd->deploy ? 1.0 : 0.4;
 		if (!strcasecmp(bd->result, "FAILURE") || !strcasecmp(bd->result, "ABORTED"))
 			w *= 0.5;
+		if (upstream == support)
+			w *= 0.75; /* only through the catalog: a deploy of the alerting service itself comes first */
 		if (bd->t > first)
 			w *= 0.5;
 		h->build = (int)b;
