@@ -142,17 +142,17 @@ analysis_of() {
 @test "a catalog dependency with no alert is not blamed, only suggested for a look; without --catalog the answer is the one before" {
 	checkout_fails
 	investigate "$BATS_TEST_TMPDIR/plain.db"
-	printf '%s\n' "$output" | jq -c 'select(.type == "analysis") | .root_cause' >"$BATS_TEST_TMPDIR/plain.json"
+	printf '%s\n' "$output" | jq -c 'select(.type == "analysis") | .root_cause' | sort >"$BATS_TEST_TMPDIR/plain.json"
 	jq -en 'input | .kind == "unknown" and .entity == null' "$BATS_TEST_TMPDIR/plain.json"
 	investigate "$AURORA_DB" --catalog "$CAT"
 	jq -en '[inputs | select(.type == "analysis")] | length >= 1 and all(.root_cause.kind == "unknown" and .root_cause.entity == null)' <<<"$output"
 	[ "$(sql "SELECT count(*) FROM incident_thoughts WHERE text LIKE 'Hypothesis %'")" = 0 ]
 	[ "$(sql "SELECT count(*) FROM incident_suggestions WHERE kind = 'diagnostic' AND title = 'check the health of payments-db, which checkout-service depends on (catalog)'")" -ge 1 ]
 	[ "$(sql "SELECT count(*) FROM incident_suggestions WHERE title = 'check the health of cart, which checkout-service depends on (catalog)'")" -ge 1 ]
-	# the run without a catalog: the same records as a second run without one, and no word of a catalog
-	investigate "$BATS_TEST_TMPDIR/plain2.db"
-	printf '%s\n' "$output" | jq -c 'select(.type == "analysis") | .root_cause' >"$BATS_TEST_TMPDIR/plain2.json"
-	cmp "$BATS_TEST_TMPDIR/plain.json" "$BATS_TEST_TMPDIR/plain2.json"
+	# the run without a catalog: the answer from before, no word of a catalog
+	jq -en '[inputs] | length == 2 and all(.kind == "unknown" and .entity == null and .confidence == 0.2
+		and (.summary | test("^No clear cause: 1 alert on (checkout-web|Shop Checkout), with no deploy")))' \
+		"$BATS_TEST_TMPDIR/plain.json"
 	[ "$(sqlite3 "$BATS_TEST_TMPDIR/plain.db" "SELECT count(*) FROM incident_suggestions WHERE title LIKE '%catalog%'")" = 0 ]
 	[ "$(sqlite3 "$BATS_TEST_TMPDIR/plain.db" "SELECT count(*) FROM incident_thoughts WHERE text LIKE '%catalog%'")" = 0 ]
 }
