@@ -20,6 +20,15 @@
  *   fleet        one alarm on several hosts of one fleet (web-1, web-2 ...)
  *   host         the host alarms of a single host
  *   root cause   Dynatrace's own root-cause entity
+ * With a service catalog (o->catalog) an alert's service is its catalog
+ * component (aur_inv_component_of: aliases and tool names of one
+ * component are one service, its stem the component's name), names of
+ * dependencies and builds resolve to components too, a component's
+ * catalog dependencies that alarm themselves (in the incident, or in
+ * another near it) are dependency hypotheses weighted like a label, and a
+ * build of one is an upstream deploy; a dependency that raised no alert
+ * is only suggested for a look, never blamed. Without a catalog none of
+ * this runs and the answers are those from what the alerts carry.
  * The best score wins when it is clear; below a floor the answer is "no
  * clear cause" (kind unknown, low confidence) rather than a guess. Order
  * of alerts and builds is by time, then id, so a replay gives the same
