@@ -126,6 +126,7 @@ struct build {
 	char console[256];         /* the failing part of its console, when it was read */
 	int deploy;
 	const char *comp;          /* the catalog component it builds (then also its stem), or NULL */
+	char job_stem[NAME_MAX_];  /* its stem from the job's name, whatever the catalog says */
 };
 
 /* A build's console this investigation looked at: each is fetched once at most. */
@@ -565,6 +566,7 @@ static void load_build(struct build *b, sqlite3_stmt *st, const struct aur_catal
 			    strstr(job, "promote");
 	}
 	stem_of(b->job, b->stem, sizeof(b->stem));
+	copy_str(b->job_stem, sizeof(b->job_stem), b->stem);
 	if (cat) {
 		/* the job by its name, else by what it builds: checkout-deploy builds checkout */
 		b->comp = aur_catalog_resolve(cat, AUR_CATALOG_ANY, b->job);
@@ -1161,6 +1163,20 @@ static int dependency_name(const struct inv *v, const char *raw, char *out, size
 	return comp != NULL;
 }
 
+/* 1 when a's text names dep as what it fails on (the words rule_dependency counts). */
+static int text_names(const struct inv *v, const struct alert *a, const char *dep)
+{
+	char name[NAME_MAX_], stem[NAME_MAX_];
+	size_t from = 0;
+
+	while (named_dependency(a->text, name, sizeof(name), &from)) {
+		dependency_name(v, name, stem, sizeof(stem));
+		if (!strcmp(stem, dep))
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * Other incidents' alerts firing near this one (from NEAR_BEFORE_MS before
  * its start to its last alert, begun within the lookback), with their
@@ -1292,8 +1308,8 @@ static void rule_catalog_dependency(struct inv *v, long long id)
 			own = own_alert(v, id, dep, &outside);
 			if (seen == i)
 				catalog_note(v, a->comp, dep, own);
-			if (!strcmp(dep, labelled))
-				continue; /* its label counted it already */
+			if (!strcmp(dep, labelled) || text_names(v, a, dep))
+				continue; /* its label or its words counted it already */
 			if (!own) {
 				size_t u;
 
@@ -1449,7 +1465,7 @@ static void rule_deploy(struct inv *v)
 
 			if (a->minor)
 				continue;
-			if (mentions(a, bd->stem)) {
+			if (mentions(a, bd->stem) || (bd->comp && bd->job_stem[0] && mentions(a, bd->job_stem))) {
 				support++;
 			} else if (bd->comp && a->comp && aur_catalog_depends(v->o->catalog, a->comp, bd->comp)) {
 				/* an upstream deploy: what the alerting component depends on changed */
@@ -1758,6 +1774,8 @@ static int suggestions_for(struct inv *v, const struct hyp *top)
 	}
 	/* what the catalog says the alerting services depend on, quiet so far: not blamed, worth a look */
 	for (size_t i = 0; rc == 0 && i < v->nunblamed && i < 3; i++) {
+		if (top && !strcmp(top->entity, v->unblamed[i].dep))
+			continue; /* suggested above as the cause */
 		snprintf(title, sizeof(title), "check the health of %s, which %s depends on (catalog)",
 			 v->unblamed[i].dep, v->unblamed[i].of);
 		rc = suggest(v, "diagnostic", title, NULL, "low",
