@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "cli.h"
 #include "db.h"
 #include "exitcodes.h"
@@ -30,7 +31,7 @@
 #define PROG "aurora-rca"
 
 static const char usage_short[] =
-	"usage: aurora-rca [--db PATH] [--investigator builtin|llm] [--config FILE]\n"
+	"usage: aurora-rca [--db PATH] [--investigator builtin|llm] [--config FILE] [--catalog PATH]\n"
 	"                  [-j N] [--timeout DUR] [--rate N/DUR] [--lookback DUR] [--fetch-timeout DUR]\n"
 	"                  [--busy-timeout MS] [--sync full|normal] [--mark STAGE | --no-mark] [--pass]\n"
 	"                  [--strict] [-q|-v] < decisions\n";
@@ -48,6 +49,8 @@ static const char usage_long[] =
 	"  --db PATH             database (default $AURORA_DB, else ./aurora.db)\n"
 	"  --investigator NAME   builtin (default), or llm (needs --config)\n"
 	"  --config FILE         the LLM investigator's settings (default $AURORA_RCA_CONFIG)\n"
+	"  --catalog PATH        service catalog (Backstage catalog-info YAML, an aliases\n"
+	"                        file, or a directory of them): components and dependencies\n"
 	"  -j, --jobs N          investigations at once (default 2)\n"
 	"  --timeout DUR         stop an investigation after DUR: rca_state error (60s)\n"
 	"  --rate N/DUR          at most N investigations started per DUR (30/10m)\n"
@@ -68,11 +71,12 @@ static const char usage_long[] =
 	"      --version         print the version\n"
 	"\n"
 	"Exit: 0 ok, 1 some records rejected, 2 usage, 65 rejected under --strict,\n"
-	"74 I/O error, 75 database busy, 78 investigator not available.\n";
+	"74 I/O error, 75 database busy, 78 investigator not available or a catalog that\n"
+	"does not load.\n";
 
 enum {
 	O_DB = 256, O_INV, O_TIMEOUT, O_RATE, O_LOOKBACK, O_BUSY, O_MARK, O_NO_MARK, O_PASS, O_STRICT, O_VERSION, O_CONFIG,
-	O_FETCH_TIMEOUT, O_SYNC_LEVEL
+	O_FETCH_TIMEOUT, O_SYNC_LEVEL, O_CATALOG
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -102,6 +106,7 @@ int main(int argc, char **argv)
 		{ "db", required_argument, NULL, O_DB },
 		{ "investigator", required_argument, NULL, O_INV },
 		{ "config", required_argument, NULL, O_CONFIG },
+		{ "catalog", required_argument, NULL, O_CATALOG },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "rate", required_argument, NULL, O_RATE },
@@ -126,6 +131,8 @@ int main(int argc, char **argv)
 	const char *inv_name = "builtin";
 	const char *config = NULL;
 	struct aur_inv_llm *llm = NULL;
+	const char *catalog_arg = NULL;
+	struct aur_catalog *catalog = NULL;
 	const char *delay;
 	char err[1024];
 	unsigned long rejected = 0;
@@ -151,6 +158,9 @@ int main(int argc, char **argv)
 			break;
 		case O_CONFIG:
 			config = optarg;
+			break;
+		case O_CATALOG:
+			catalog_arg = optarg;
 			break;
 		case 'j':
 			if (aur_cli_parse_ll(optarg, 1, AUR_RCA_JOBS_MAX, &n) < 0) {
@@ -270,6 +280,16 @@ int main(int argc, char **argv)
 		}
 		r.io.llm = llm;
 	}
+	/* loaded once, before any child: every investigation reads the same graph */
+	if (catalog_arg) {
+		rc = aur_catalog_load(&catalog, catalog_arg, err, sizeof(err));
+		if (rc < 0) {
+			aur_err("--catalog: %s", err);
+			rc = AUR_EXIT_CONFIG;
+			goto out;
+		}
+		r.io.catalog = catalog;
+	}
 	/* for tests: a pause between the built-in investigator's steps (aurora-rca(1)) */
 	delay = getenv("AURORA_RCA_STEP_DELAY_MS");
 	if (delay && *delay) {
@@ -309,5 +329,6 @@ out:
 	aur_db_close(db);
 	aur_jsonl_reader_release(&in);
 	aur_inv_llm_free(llm);
+	aur_catalog_free(catalog);
 	return rc;
 }

@@ -20,6 +20,15 @@
  *   fleet        one alarm on several hosts of one fleet (web-1, web-2 ...)
  *   host         the host alarms of a single host
  *   root cause   Dynatrace's own root-cause entity
+ * With a service catalog (o->catalog) an alert's service is its catalog
+ * component (aur_inv_component_of: aliases and tool names of one
+ * component are one service, its stem the component's name), names of
+ * dependencies and builds resolve to components too, a component's
+ * catalog dependencies that alarm themselves (in the incident, or in
+ * another near it) are dependency hypotheses weighted like a label, and a
+ * build of one is an upstream deploy; a dependency that raised no alert
+ * is only suggested for a look, never blamed. Without a catalog none of
+ * this runs and the answers are those from what the alerts carry.
  * The best score wins when it is clear; below a floor the answer is "no
  * clear cause" (kind unknown, low confidence) rather than a guess. Order
  * of alerts and builds is by time, then id, so a replay gives the same
@@ -35,6 +44,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "catalog.h"
 #include "connector.h"
 #include "db.h"
 #include "diag.h"
@@ -55,6 +65,9 @@
 #define CONSOLE_STORED 8192       /* the tail stored on the build's row: the excerpt's source */
 #define MAX_FETCHES 4             /* consoles fetched by one investigation */
 #define MAX_CONSOLES 8            /* builds whose console one investigation looks at */
+#define MAX_CATALOG_DEPS 16       /* catalog dependencies of one component looked at */
+#define MAX_UNBLAMED 8            /* catalog dependencies with no alert, kept for suggestions */
+#define NEAR_BEFORE_MS (30 * 60000LL) /* other incidents' alerts this long before the first count */
 
 void aur_inv_options_init(struct aur_inv_options *o)
 {
@@ -63,6 +76,7 @@ void aur_inv_options_init(struct aur_inv_options *o)
 	o->budget_ms = 0;
 	o->fetch_timeout_ms = 5000;
 	o->llm = NULL;
+	o->catalog = NULL;
 }
 
 struct alert {
@@ -90,6 +104,8 @@ struct alert {
 	int console;               /* build_log came from the build's console, not the notification */
 	char commit[64];
 	int minor;                 /* severity info: context, never a cause alone */
+	const char *comp;          /* its catalog component (then also its stem), or NULL */
+	const char *rc_comp;       /* the component Dynatrace's root-cause entity is, or NULL */
 };
 
 struct build {
@@ -109,6 +125,8 @@ struct build {
 	int has_log;               /* the notification carried a log */
 	char console[256];         /* the failing part of its console, when it was read */
 	int deploy;
+	const char *comp;          /* the catalog component it builds (then also its stem), or NULL */
+	char job_stem[NAME_MAX_];  /* its stem from the job's name, whatever the catalog says */
 };
 
 /* A build's console this investigation looked at: each is fetched once at most. */
@@ -130,6 +148,24 @@ struct hyp {
 	long long alert_id;  /* main evidence */
 	int build;           /* index into builds, or -1 */
 	int support;         /* alerts behind it */
+	char catalog[320];   /* "A depends on B (catalog)": the catalog's word for a dependency */
+	int by_catalog;      /* alerts counted in support through the catalog (2 each, like a label) */
+	long long own_id;    /* a catalog dependency's own alert */
+	int outside;         /* its own alerts outside the incident, firing near it */
+};
+
+/* An alert of another incident near this one, by catalog component (with a catalog only). */
+struct near {
+	long long id;
+	const char *comp;
+	char title[256];
+	char link[512];
+};
+
+/* A catalog dependency that raised no alert: not blamed, but worth a look. */
+struct unblamed {
+	const char *dep;
+	const char *of;
 };
 
 struct inv {
@@ -152,6 +188,12 @@ struct inv {
 	size_t nconsoles;
 	int fetches;
 	long long fetch_ms;         /* time spent fetching so far */
+	struct near *near;          /* other incidents' alerts near this one, loaded on first need */
+	size_t nnear;
+	int near_loaded;
+	struct unblamed unblamed[MAX_UNBLAMED];
+	size_t nunblamed;
+	char catalog_said[1024];    /* what the catalog added, for a thought */
 };
 
 static void pause_step(const struct aur_inv_options *o)
@@ -342,11 +384,25 @@ static void log_excerpt(const char *log, char *out, size_t n)
 		snprintf(out, n, "%.*s", (int)strcspn(best, "\n"), best);
 }
 
+/* The component Dynatrace's root-cause entity is: by its entity id, else its name. */
+static const char *dynatrace_root_cause(const struct aur_catalog *cat, jv ctx)
+{
+	jv rc = jv_get_kind(ctx) == JV_KIND_OBJECT ? jv_object_get(jv_copy(ctx), jv_string("root_cause")) : jv_invalid();
+	const char *comp = NULL;
+	const char *const keys[] = { "entity_id", "entityId", "entity", "name", "entityName", NULL };
+
+	for (int k = 0; keys[k] && !comp; k++)
+		if (obj_str(rc, keys[k]))
+			comp = aur_catalog_resolve(cat, AUR_CATALOG_DYNATRACE, obj_str(rc, keys[k]));
+	jv_free(rc);
+	return comp;
+}
+
 /* Labels that name what a service depends on. */
 static const char *const dep_labels[] = { "upstream", "db", "database", "dependency", "peer_service", "datastore",
 					  "backend", "downstream", NULL };
 
-static void load_alert(struct alert *a, sqlite3_stmt *st)
+static void load_alert(struct alert *a, sqlite3_stmt *st, const struct aur_catalog *cat)
 {
 	const char *rec = (const char *)sqlite3_column_text(st, 7);
 	jv r = rec ? jv_parse(rec) : jv_invalid();
@@ -445,6 +501,13 @@ static void load_alert(struct alert *a, sqlite3_stmt *st)
 			 a->title);
 	}
 	stem_of(a->service, a->stem, sizeof(a->stem));
+	if (cat) {
+		/* aliases of one component are one service: its catalog name */
+		a->comp = aur_inv_component_of(cat, r);
+		if (a->comp)
+			copy_str(a->stem, sizeof(a->stem), a->comp);
+		a->rc_comp = dynatrace_root_cause(cat, ctx);
+	}
 	copy_str(a->host_stem, sizeof(a->host_stem), a->host);
 	strip_number(a->host_stem);
 	jv_free(labels);
@@ -452,7 +515,7 @@ static void load_alert(struct alert *a, sqlite3_stmt *st)
 	jv_free(r);
 }
 
-static void load_build(struct build *b, sqlite3_stmt *st)
+static void load_build(struct build *b, sqlite3_stmt *st, const struct aur_catalog *cat)
 {
 	const char *rec = (const char *)sqlite3_column_text(st, 4);
 	jv r = rec ? jv_parse(rec) : jv_invalid();
@@ -503,6 +566,15 @@ static void load_build(struct build *b, sqlite3_stmt *st)
 			    strstr(job, "promote");
 	}
 	stem_of(b->job, b->stem, sizeof(b->stem));
+	copy_str(b->job_stem, sizeof(b->job_stem), b->stem);
+	if (cat) {
+		/* the job by its name, else by what it builds: checkout-deploy builds checkout */
+		b->comp = aur_catalog_resolve(cat, AUR_CATALOG_ANY, b->job);
+		if (!b->comp && b->stem[0])
+			b->comp = aur_catalog_resolve(cat, AUR_CATALOG_ANY, b->stem);
+		if (b->comp)
+			copy_str(b->stem, sizeof(b->stem), b->comp);
+	}
 	jv_free(ctx);
 	jv_free(r);
 }
@@ -553,7 +625,7 @@ static int load(struct inv *v, long long id, char *err, size_t errlen)
 	sqlite3_bind_int(st, 2, MAX_ALERTS);
 	v->alerts = aur_xcalloc(MAX_ALERTS, sizeof(*v->alerts));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		load_alert(&v->alerts[v->nalerts++], st);
+		load_alert(&v->alerts[v->nalerts++], st, v->o->catalog);
 	sqlite3_finalize(st);
 	st = NULL;
 	if (rc != SQLITE_DONE) {
@@ -589,7 +661,7 @@ static int load(struct inv *v, long long id, char *err, size_t errlen)
 			struct build *b = &v->builds[v->nbuilds];
 			size_t k;
 
-			load_build(b, st);
+			load_build(b, st, v->o->catalog);
 			for (k = 0; k < v->nbuilds; k++)
 				if (!strcmp(v->builds[k].job, b->job) && v->builds[k].number == b->number)
 					break;
@@ -1072,7 +1144,220 @@ static int db_like(const char *s)
 	return 0;
 }
 
-static void rule_dependency(struct inv *v)
+/*
+ * The name a dependency named by a label or a text goes by: its catalog
+ * component when the catalog knows it (1), else its stem (0).
+ */
+static int dependency_name(const struct inv *v, const char *raw, char *out, size_t n)
+{
+	const char *comp = NULL;
+
+	stem_of(raw, out, n);
+	if (v->o->catalog) {
+		comp = aur_catalog_resolve(v->o->catalog, AUR_CATALOG_ANY, raw);
+		if (!comp && out[0])
+			comp = aur_catalog_resolve(v->o->catalog, AUR_CATALOG_ANY, out);
+		if (comp)
+			copy_str(out, n, comp);
+	}
+	return comp != NULL;
+}
+
+/* 1 when a's text names dep as what it fails on (the words rule_dependency counts). */
+static int text_names(const struct inv *v, const struct alert *a, const char *dep)
+{
+	char name[NAME_MAX_], stem[NAME_MAX_];
+	size_t from = 0;
+
+	while (named_dependency(a->text, name, sizeof(name), &from)) {
+		dependency_name(v, name, stem, sizeof(stem));
+		if (!strcmp(stem, dep))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Other incidents' alerts firing near this one (from NEAR_BEFORE_MS before
+ * its start to its last alert, begun within the lookback), with their
+ * components: a dependency's own alarm may have opened an incident of its
+ * own. Loaded once; a failure to read leaves the list empty.
+ */
+static void load_near(struct inv *v, long long id)
+{
+	sqlite3_stmt *st = NULL;
+	long long last = v->started_ms;
+
+	v->near_loaded = 1;
+	for (size_t i = 0; i < v->nalerts; i++)
+		if (v->alerts[i].t > last)
+			last = v->alerts[i].t;
+	if (aur_db_prepare(v->db, &st,
+			   "SELECT id, title, record FROM alerts WHERE severity != 'info'"
+			   " AND first_seen_ms BETWEEN ?1 AND ?2 AND (status = 'firing' OR last_seen_ms >= ?3)"
+			   " AND id NOT IN (SELECT alert_id FROM incident_alerts WHERE incident_id = ?4)"
+			   " ORDER BY first_seen_ms, id LIMIT ?5",
+			   NULL, 0) < 0)
+		return;
+	sqlite3_bind_int64(st, 1, v->started_ms - v->o->lookback_ms);
+	sqlite3_bind_int64(st, 2, last);
+	sqlite3_bind_int64(st, 3, v->started_ms - NEAR_BEFORE_MS);
+	sqlite3_bind_int64(st, 4, id);
+	sqlite3_bind_int(st, 5, MAX_ALERTS);
+	v->near = aur_xcalloc(MAX_ALERTS, sizeof(*v->near));
+	while (v->nnear < MAX_ALERTS && sqlite3_step(st) == SQLITE_ROW) {
+		const char *rec = (const char *)sqlite3_column_text(st, 2);
+		jv r = rec ? jv_parse(rec) : jv_invalid();
+		struct near *n = &v->near[v->nnear];
+
+		n->comp = aur_inv_component_of(v->o->catalog, r);
+		if (n->comp) {
+			n->id = sqlite3_column_int64(st, 0);
+			copy_str(n->title, sizeof(n->title), (const char *)sqlite3_column_text(st, 1));
+			copy_str(n->link, sizeof(n->link), obj_str(r, "link"));
+			v->nnear++;
+		}
+		jv_free(r);
+	}
+	sqlite3_finalize(st);
+}
+
+static const struct near *near_alert(const struct inv *v, long long id)
+{
+	for (size_t i = 0; i < v->nnear; i++)
+		if (v->near[i].id == id)
+			return &v->near[i];
+	return NULL;
+}
+
+/*
+ * The own alert of component dep: one of the incident's (not info), else
+ * one of another incident near it (*outside set). 0 when it raised none.
+ */
+static long long own_alert(struct inv *v, long long id, const char *dep, int *outside)
+{
+	*outside = 0;
+	for (size_t i = 0; i < v->nalerts; i++)
+		if (!v->alerts[i].minor && v->alerts[i].comp && !strcmp(v->alerts[i].comp, dep))
+			return v->alerts[i].id;
+	if (!v->near_loaded)
+		load_near(v, id);
+	for (size_t i = 0; i < v->nnear; i++) {
+		if (!strcmp(v->near[i].comp, dep)) {
+			*outside = 1;
+			return v->near[i].id;
+		}
+	}
+	return 0;
+}
+
+/* Say in v->catalog_said what the catalog added: "a depends on b (alarming), c (no alert)". */
+static void catalog_note(struct inv *v, const char *comp, const char *dep, long long own)
+{
+	size_t len = strlen(v->catalog_said);
+	const char *head = strstr(v->catalog_said, comp);
+	int same = len && head && head == v->catalog_said && !strncmp(head + strlen(comp), " depends on ", 12);
+
+	/* one component's dependencies on one line; another component after a semicolon */
+	if (len + 8 >= sizeof(v->catalog_said))
+		return;
+	if (same && !strstr(v->catalog_said, ";"))
+		snprintf(v->catalog_said + len, sizeof(v->catalog_said) - len, ", %s (%s)", dep,
+			 own ? "alarming" : "no alert");
+	else
+		snprintf(v->catalog_said + len, sizeof(v->catalog_said) - len, "%s%s depends on %s (%s)",
+			 len ? "; " : "", comp, dep, own ? "alarming" : "no alert");
+}
+
+/*
+ * The catalog's dependencies of each alerting component: one that alarms
+ * itself, in the incident or in another near it, is a dependency
+ * hypothesis weighted like a label naming it; one that raised no alert is
+ * not blamed (the catalog says what could fail, not what did) and is kept
+ * for a diagnostic suggestion.
+ */
+static void rule_catalog_dependency(struct inv *v, long long id)
+{
+	const struct aur_catalog *cat = v->o->catalog;
+
+	for (size_t i = 0; cat && i < v->nalerts; i++) {
+		struct alert *a = &v->alerts[i];
+		const char *deps[MAX_CATALOG_DEPS];
+		char labelled[NAME_MAX_];
+		size_t n;
+		size_t seen;
+
+		if (a->minor || !a->comp)
+			continue;
+		/* an earlier alert of the same component said it all */
+		for (seen = 0; seen < i; seen++)
+			if (!v->alerts[seen].minor && v->alerts[seen].comp && !strcmp(v->alerts[seen].comp, a->comp))
+				break;
+		labelled[0] = '\0';
+		if (a->dep[0])
+			dependency_name(v, a->dep, labelled, sizeof(labelled));
+		n = aur_catalog_dependencies(cat, a->comp, deps, MAX_CATALOG_DEPS);
+		for (size_t k = 0; k < n && k < MAX_CATALOG_DEPS; k++) {
+			const char *dep = deps[k];
+			struct hyp *h;
+			long long own;
+			int outside;
+
+			if (!strcmp(dep, a->comp))
+				continue;
+			own = own_alert(v, id, dep, &outside);
+			if (seen == i)
+				catalog_note(v, a->comp, dep, own);
+			if (!strcmp(dep, labelled) || text_names(v, a, dep))
+				continue; /* its label or its words counted it already */
+			if (!own) {
+				size_t u;
+
+				for (u = 0; u < v->nunblamed; u++)
+					if (!strcmp(v->unblamed[u].dep, dep))
+						break;
+				if (u == v->nunblamed && u < MAX_UNBLAMED) {
+					v->unblamed[u].dep = dep;
+					v->unblamed[u].of = a->comp;
+					v->nunblamed++;
+				}
+				continue;
+			}
+			h = add_hyp(v, "dependency", dep);
+			if (!h)
+				continue;
+			if (!h->support)
+				h->alert_id = a->id;
+			h->support += 2;
+			h->by_catalog++;
+			if (!h->catalog[0]) {
+				snprintf(h->catalog, sizeof(h->catalog), "%s depends on %s (catalog)", a->comp, dep);
+				h->own_id = own;
+				h->outside = outside;
+			}
+		}
+	}
+}
+
+/* Why a dependency is suspected: who names it, what the catalog says, whether it alarms itself. */
+static void dependency_why(struct hyp *h, int own)
+{
+	int named = h->support - 2 * h->by_catalog;
+	size_t len = 0;
+
+	h->why[0] = '\0';
+	if (named > 0 || !h->by_catalog)
+		len = (size_t)snprintf(h->why, sizeof(h->why), "%d alert%s of other services name %s as what they fail on",
+				       named, named == 1 ? "" : "s", h->entity);
+	if (h->by_catalog && len < sizeof(h->why))
+		len += (size_t)snprintf(h->why + len, sizeof(h->why) - len, "%s%d alert%s of services that depend on it: %s",
+					len ? "; " : "", h->by_catalog, h->by_catalog == 1 ? "" : "s", h->catalog);
+	if (own && len < sizeof(h->why))
+		snprintf(h->why + len, sizeof(h->why) - len, ", and it alarms itself%s",
+			 h->outside ? " (in another incident)" : "");
+}
+
+static void rule_dependency(struct inv *v, long long id)
 {
 	/* a label that names the dependency outright weighs more than words */
 	for (size_t i = 0; i < v->nalerts; i++) {
@@ -1082,7 +1367,7 @@ static void rule_dependency(struct inv *v)
 
 		if (!a->dep[0])
 			continue;
-		stem_of(a->dep, stem, sizeof(stem));
+		dependency_name(v, a->dep, stem, sizeof(stem));
 		if (!stem[0] || !strcmp(stem, a->stem))
 			continue;
 		h = add_hyp(v, "dependency", stem);
@@ -1105,10 +1390,12 @@ static void rule_dependency(struct inv *v)
 		while (named_dependency(a->text, name, sizeof(name), &from)) {
 			struct hyp *h;
 			size_t k;
+			int known;
 
-			stem_of(name, stem, sizeof(stem));
-			if (!stem[0] || !strcmp(stem, a->stem) || (!db_like(stem) && !strchr(stem, '-') &&
-								  !has_word(a->text, stem)))
+			/* a name the catalog knows is no stray word */
+			known = dependency_name(v, name, stem, sizeof(stem));
+			if (!stem[0] || !strcmp(stem, a->stem) ||
+			    (!known && !db_like(stem) && !strchr(stem, '-') && !has_word(a->text, stem)))
 				continue;
 			for (k = 0; k < nseen; k++)
 				if (!strcmp(seen[k], stem))
@@ -1123,6 +1410,7 @@ static void rule_dependency(struct inv *v)
 				h->alert_id = a->id;
 		}
 	}
+	rule_catalog_dependency(v, id);
 	/* the dependency's own alarms back the others' word */
 	for (size_t j = 0; j < v->nhyp; j++) {
 		struct hyp *h = &v->hyp[j];
@@ -1134,12 +1422,21 @@ static void rule_dependency(struct inv *v)
 			if (!v->alerts[i].minor && (!strcmp(v->alerts[i].stem, h->entity) ||
 						   !strcmp(v->alerts[i].host_stem, h->entity)))
 				own++;
+		if (v->o->catalog && !own && !h->outside) {
+			/* a component's own alarm may be in an incident of its own */
+			int outside;
+			long long o = own_alert(v, id, h->entity, &outside);
+
+			if (o && outside) {
+				h->outside = 1;
+				h->own_id = o;
+			}
+		}
+		own += h->outside;
 		h->score = (h->support >= 2 || own ? 2.5 : 1.0) + h->support + (own ? 1.0 : 0);
 		snprintf(h->summary, sizeof(h->summary), "%s, a dependency, fails and the services calling it fail with it",
 			 h->entity);
-		snprintf(h->why, sizeof(h->why), "%d alert%s of other services name %s as what they fail on%s",
-			 h->support, h->support == 1 ? "" : "s", h->entity,
-			 own ? ", and it alarms itself" : "");
+		dependency_why(h, own);
 	}
 }
 
@@ -1157,12 +1454,26 @@ static void rule_deploy(struct inv *v)
 		char entity[NAME_MAX_ * 2];
 		struct hyp *h;
 		int support = 0;
+		int upstream = 0;
+		const char *client = NULL;
 		double w;
 
 		if (!bd->stem[0])
 			continue;
-		for (size_t i = 0; i < v->nalerts; i++)
-			support += !v->alerts[i].minor && mentions(&v->alerts[i], bd->stem);
+		for (size_t i = 0; i < v->nalerts; i++) {
+			const struct alert *a = &v->alerts[i];
+
+			if (a->minor)
+				continue;
+			if (mentions(a, bd->stem) || (bd->comp && bd->job_stem[0] && mentions(a, bd->job_stem))) {
+				support++;
+			} else if (bd->comp && a->comp && aur_catalog_depends(v->o->catalog, a->comp, bd->comp)) {
+				/* an upstream deploy: what the alerting component depends on changed */
+				upstream++;
+				client = a->comp;
+			}
+		}
+		support += upstream;
 		if (!support)
 			continue;
 		snprintf(entity, sizeof(entity), "%s #%lld", bd->job, bd->number);
@@ -1173,6 +1484,8 @@ static void rule_deploy(struct inv *v)
 		w = bd->deploy ? 1.0 : 0.4;
 		if (!strcasecmp(bd->result, "FAILURE") || !strcasecmp(bd->result, "ABORTED"))
 			w *= 0.5;
+		if (upstream == support)
+			w *= 0.75; /* only through the catalog: a deploy of the alerting service itself comes first */
 		if (bd->t > first)
 			w *= 0.5;
 		h->build = (int)b;
@@ -1187,6 +1500,10 @@ static void rule_deploy(struct inv *v)
 		snprintf(h->why, sizeof(h->why), "%d alert%s concern %s, which %s %s changed; result %s", support,
 			 support == 1 ? "" : "s", bd->stem, bd->deploy ? "the deploy" : "the build", entity,
 			 bd->result[0] ? bd->result : "unknown");
+		if (upstream && !h->catalog[0]) {
+			snprintf(h->catalog, sizeof(h->catalog), "%s depends on %s (catalog)", client, bd->comp);
+			snprintf(h->why + strlen(h->why), sizeof(h->why) - strlen(h->why), "; %s", h->catalog);
+		}
 	}
 }
 
@@ -1250,14 +1567,16 @@ static void rule_hosts(struct inv *v)
 		struct alert *a = &v->alerts[i];
 		struct hyp *h;
 
-		if (!a->rc_entity[0])
+		const char *entity = a->rc_comp ? a->rc_comp : a->rc_entity;
+
+		if (!a->rc_entity[0] && !a->rc_comp)
 			continue;
-		h = add_hyp(v, "dependency", a->rc_entity);
+		h = add_hyp(v, "dependency", entity);
 		if (h && !h->support++) {
 			h->alert_id = a->id;
 			h->score = 4.0;
-			snprintf(h->summary, sizeof(h->summary), "Dynatrace names %s as the root cause", a->rc_entity);
-			snprintf(h->why, sizeof(h->why), "Dynatrace's root-cause analysis points at %s", a->rc_entity);
+			snprintf(h->summary, sizeof(h->summary), "Dynatrace names %s as the root cause", entity);
+			snprintf(h->why, sizeof(h->why), "Dynatrace's root-cause analysis points at %s", entity);
 		}
 	}
 }
@@ -1453,6 +1772,16 @@ static int suggestions_for(struct inv *v, const struct hyp *top)
 		rc = suggest(v, "diagnostic", title, NULL, "low",
 			     "the services calling it fail only through it: look at its connections, load and logs");
 	}
+	/* what the catalog says the alerting services depend on, quiet so far: not blamed, worth a look */
+	for (size_t i = 0; rc == 0 && i < v->nunblamed && i < 3; i++) {
+		if (top && !strcmp(top->entity, v->unblamed[i].dep))
+			continue; /* suggested above as the cause */
+		snprintf(title, sizeof(title), "check the health of %s, which %s depends on (catalog)",
+			 v->unblamed[i].dep, v->unblamed[i].of);
+		rc = suggest(v, "diagnostic", title, NULL, "low",
+			     "it raised no alert near this incident, so it is not blamed; but the catalog says the "
+			     "failing service depends on it");
+	}
 	/* Kubernetes labels name where to look, whatever the cause */
 	for (size_t i = 0; rc == 0 && i < v->nalerts; i++) {
 		const struct alert *a = &v->alerts[i];
@@ -1574,13 +1903,18 @@ static int investigate(sqlite3 *db, long long id, const struct aur_inv_options *
 		goto out;
 
 	rule_certificate_dns(&v);
-	rule_dependency(&v);
+	rule_dependency(&v, id);
 	rule_deploy(&v);
 	rule_hosts(&v);
 	rule_failed_build(&v);
 	rc = rule_previous(&v, err, errlen);
 	if (rc < 0)
 		goto out;
+	if (v.catalog_said[0]) {
+		rc = say(&v, "The service catalog: %s", v.catalog_said);
+		if (rc < 0)
+			goto out;
+	}
 	qsort(v.hyp, v.nhyp, sizeof(v.hyp[0]), by_score);
 	rc = consoles_of_suspects(&v);
 	if (rc < 0)
@@ -1623,6 +1957,17 @@ static int investigate(sqlite3 *db, long long id, const struct aur_inv_options *
 		}
 		if (a)
 			ev = jv_array_append(ev, evidence_item(a->title, a->id, a->link));
+		if (top->catalog[0]) /* the catalog's word: no alert or build behind it */
+			ev = jv_array_append(ev, evidence_item(top->catalog, 0, NULL));
+		if (top->own_id && top->own_id != top->alert_id) {
+			const struct alert *own = alert_by_id(&v, top->own_id);
+			const struct near *n = near_alert(&v, top->own_id);
+			char what[640];
+
+			snprintf(what, sizeof(what), "%s (%s's own alert%s)", own ? own->title : n ? n->title : "",
+				 top->entity, own ? "" : ", in another incident");
+			ev = jv_array_append(ev, evidence_item(what, top->own_id, own ? own->link : n ? n->link : NULL));
+		}
 		if (a && a->console && !strcmp(top->kind, "build")) {
 			char what[640];
 
@@ -1665,6 +2010,7 @@ out:
 	}
 	free(v.alerts);
 	free(v.builds);
+	free(v.near);
 	return rc;
 }
 

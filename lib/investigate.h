@@ -21,6 +21,11 @@
  * loop with a chat model (llm.h), its commands through the operator's
  * allow-list (diag.h); it falls back to "builtin" whenever it cannot end
  * with a valid answer. It needs o->llm (aur_inv_llm_load).
+ *
+ * With a service catalog (o->catalog, catalog.h) both read the graph the
+ * operators wrote: an alert's service is its component (aliases and tool
+ * identities of one component are one service), and a component's
+ * dependencies are evidence. Without one, nothing changes.
  */
 #ifndef AURORA_INVESTIGATE_H
 #define AURORA_INVESTIGATE_H
@@ -42,6 +47,7 @@ struct aur_inv_sink {
 };
 
 struct aur_inv_llm;
+struct aur_catalog;
 
 struct aur_inv_options {
 	long long lookback_ms; /* builds and deploys this long before the first alert count (2h) */
@@ -49,6 +55,7 @@ struct aur_inv_options {
 	long long budget_ms;   /* the caller's time limit for one investigation; 0: none */
 	long long fetch_timeout_ms; /* one console fetch, connect and total (5 s); 0: never fetch */
 	const struct aur_inv_llm *llm; /* the LLM investigator's configuration, or NULL */
+	const struct aur_catalog *catalog; /* the service catalog, or NULL (borrowed) */
 };
 
 void aur_inv_options_init(struct aur_inv_options *o);
@@ -81,6 +88,17 @@ void aur_inv_llm_free(struct aur_inv_llm *c);
 struct aur_llm_config;
 const struct aur_llm_config *aur_inv_llm_config(const struct aur_inv_llm *c);
 extern const struct aur_investigator aur_investigator_llm;
+
+/*
+ * The catalog component an alert RECORD (aurora(7)) is about, or NULL when
+ * c is NULL or knows none of its names. The names are tried with the tool
+ * identity that fits the alert's source, most specific first: PagerDuty's
+ * service id, Dynatrace's entity ids, the service (for its source's tool:
+ * pagerduty, datadog, dynatrace, grafana), the Kubernetes workload labels
+ * and Datadog kube_ tags (kubernetes), then the service as any name.
+ * RECORD is not consumed; the name is borrowed from c.
+ */
+const char *aur_inv_component_of(const struct aur_catalog *c, jv record);
 
 /*
  * The investigator called name: 0 with *out set (static, never freed);

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "db.h"
 #include "diag.h"
 #include "fetch.h"
@@ -409,6 +410,46 @@ static int rows(struct llm_inv *v, sqlite3_stmt *st, jv (*row)(sqlite3_stmt *, i
 	return 0;
 }
 
+/*
+ * With a catalog: the incident's component (that of its first alert the
+ * catalog knows, else of its service) and that component's dependencies,
+ * {"component", "depends_on": [...]}; null when the catalog knows none.
+ */
+static jv catalog_of_incident(struct llm_inv *v, const char *service)
+{
+	const struct aur_catalog *cat = v->o->catalog;
+	const char *deps[16];
+	const char *comp = NULL;
+	sqlite3_stmt *st = NULL;
+	jv list;
+	size_t n;
+
+	if (aur_db_prepare(v->db, &st,
+			   "SELECT a.record FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id"
+			   " WHERE ia.incident_id = ? ORDER BY a.first_seen_ms, a.id LIMIT 50",
+			   NULL, 0) == 0) {
+		sqlite3_bind_int64(st, 1, v->id);
+		while (!comp && sqlite3_step(st) == SQLITE_ROW) {
+			const char *rec = (const char *)sqlite3_column_text(st, 0);
+			jv r = rec ? jv_parse(rec) : jv_invalid();
+
+			comp = aur_inv_component_of(cat, r);
+			jv_free(r);
+		}
+		sqlite3_finalize(st);
+	}
+	if (!comp && service)
+		comp = aur_catalog_resolve(cat, AUR_CATALOG_ANY, service);
+	if (!comp)
+		return jv_null();
+	n = aur_catalog_dependencies(cat, comp, deps, sizeof(deps) / sizeof(deps[0]));
+	list = jv_array();
+	for (size_t i = 0; i < n && i < sizeof(deps) / sizeof(deps[0]); i++)
+		list = jv_array_append(list, jv_string(deps[i]));
+	return jv_object_set(jv_object_set(jv_object(), jv_string("component"), jv_string(comp)),
+			     jv_string("depends_on"), list);
+}
+
 static int tool_get_incident(struct llm_inv *v, jv *out, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
@@ -430,6 +471,14 @@ static int tool_get_incident(struct llm_inv *v, jv *out, char *err, size_t errle
 	if (rc < 0) {
 		jv_free(inc);
 		return rc;
+	}
+	if (v->o->catalog) {
+		jv service = jv_object_get(jv_copy(inc), jv_string("service"));
+
+		inc = jv_object_set(inc, jv_string("catalog"),
+				    catalog_of_incident(v, jv_get_kind(service) == JV_KIND_STRING ? jv_string_value(service)
+												 : NULL));
+		jv_free(service);
 	}
 	*out = jv_object_set(inc, jv_string("alerts"), alerts);
 	return 0;
