@@ -13,6 +13,7 @@
 
 #include "catalog.h"
 #include "investigate.h"
+#include "jvio.h"
 #include "banned.h"
 
 /* Kubernetes labels that name a workload, most specific first. */
@@ -21,25 +22,6 @@ static const char *const workload_labels[] = { "app.kubernetes.io/name", "app", 
 /* Datadog's tags for the same. */
 static const char *const kube_tags[] = { "kube_deployment", "kube_app_name", "kube_stateful_set",
 					 "kube_daemon_set", "kube_service", NULL };
-
-/* The string member k of o, or NULL; borrowed from o. */
-static const char *member(jv o, const char *k)
-{
-	jv v;
-	const char *s;
-
-	if (jv_get_kind(o) != JV_KIND_OBJECT)
-		return NULL;
-	v = jv_object_get(jv_copy(o), jv_string(k));
-	if (jv_get_kind(v) != JV_KIND_STRING) {
-		jv_free(v);
-		return NULL;
-	}
-	/* o holds the string: its value stays valid once this reference is dropped */
-	s = jv_string_value(v);
-	jv_free(v);
-	return s;
-}
 
 static enum aur_catalog_tool tool_of(const char *source)
 {
@@ -64,7 +46,7 @@ static const char *resolve(const struct aur_catalog *c, enum aur_catalog_tool to
 /* Dynatrace's entity ids: the alert's entity, then each impacted entity's. */
 static const char *dynatrace_entity(const struct aur_catalog *c, jv record, jv ctx)
 {
-	const char *comp = resolve(c, AUR_CATALOG_DYNATRACE, member(record, "entity"));
+	const char *comp = resolve(c, AUR_CATALOG_DYNATRACE, aur_jv_str(record, "entity"));
 	jv list = jv_get_kind(ctx) == JV_KIND_OBJECT ? jv_object_get(jv_copy(ctx), jv_string("impacted_entities"))
 						     : jv_invalid();
 
@@ -74,7 +56,7 @@ static const char *dynatrace_entity(const struct aur_catalog *c, jv record, jv c
 		for (int i = 0; i < n && !comp; i++) {
 			jv e = jv_array_get(jv_copy(list), i);
 
-			comp = resolve(c, AUR_CATALOG_DYNATRACE, member(e, "entity"));
+			comp = resolve(c, AUR_CATALOG_DYNATRACE, aur_jv_str(e, "entity"));
 			jv_free(e);
 		}
 	}
@@ -89,13 +71,13 @@ static const char *first_known(const struct aur_catalog *c, enum aur_catalog_too
 	const char *comp = NULL;
 
 	for (int k = 0; names[k] && !comp; k++)
-		comp = resolve(c, tool, member(obj, names[k]));
+		comp = resolve(c, tool, aur_jv_str(obj, names[k]));
 	return comp;
 }
 
 const char *aur_inv_component_of(const struct aur_catalog *c, jv record)
 {
-	const char *source = member(record, "source");
+	const char *source = aur_jv_str(record, "source");
 	enum aur_catalog_tool tool = tool_of(source);
 	const char *comp = NULL;
 	jv ctx, labels, tags;
@@ -106,13 +88,13 @@ const char *aur_inv_component_of(const struct aur_catalog *c, jv record)
 	labels = jv_object_get(jv_copy(record), jv_string("labels"));
 	tags = jv_object_get(jv_copy(record), jv_string("tags"));
 	if (tool == AUR_CATALOG_PAGERDUTY)
-		comp = resolve(c, tool, member(ctx, "service_id"));
+		comp = resolve(c, tool, aur_jv_str(ctx, "service_id"));
 	else if (tool == AUR_CATALOG_DYNATRACE)
 		comp = dynatrace_entity(c, record, ctx);
 	if (!comp)
-		comp = resolve(c, tool, member(record, "service"));
+		comp = resolve(c, tool, aur_jv_str(record, "service"));
 	if (!comp && tool == AUR_CATALOG_DATADOG)
-		comp = resolve(c, tool, member(tags, "service"));
+		comp = resolve(c, tool, aur_jv_str(tags, "service"));
 	if (!comp)
 		comp = first_known(c, AUR_CATALOG_KUBERNETES, labels, workload_labels);
 	if (!comp && tool == AUR_CATALOG_DATADOG)

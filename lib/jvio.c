@@ -720,3 +720,17 @@ int aur_jvio_read_line(struct aur_jvio_reader *r, char **line, size_t *len)
 			return rc;
 	}
 }
+
+const char *aur_jv_str(jv o, const char *k)
+{
+	jv v;
+	const char *s = NULL;
+
+	if (jv_get_kind(o) != JV_KIND_OBJECT)
+		return NULL;
+	v = jv_object_get(jv_copy(o), jv_string(k));
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		s = jv_string_value(v);
+	jv_free(v); /* o still holds the string */
+	return s;
+}

@@ -28,6 +28,13 @@
 #define AUR_JVIO_MAX_DUMP_DEPTH 1024
 
 /*
+ * The string member k of object o, or NULL (o not an object, k absent or
+ * not a string). Borrowed: o holds the string, so it stays valid as long
+ * as o does.
+ */
+const char *aur_jv_str(jv o, const char *k);
+
+/*
  * Parse exactly one JSON value from s[0..len) (whitespace around it is
  * allowed). Returns 0 with *out set (caller frees with jv_free), or
  * -EINVAL with a one-line reason such as "unexpected character 'x' at

@@ -9,6 +9,7 @@
 #include "incident.h"
 #include "rca.h"
 #include "timeutil.h"
+#include "jvio.h"
 #include "banned.h"
 
 static void set_err(char *err, size_t errlen, const char *what, sqlite3 *db)
@@ -498,25 +499,11 @@ int aur_rca_incident_get(sqlite3 *db, long long id, struct aur_rca_incident *out
 	return rc;
 }
 
-static const char *str_at(jv o, const char *k)
-{
-	jv v;
-	const char *s = NULL;
-
-	if (jv_get_kind(o) != JV_KIND_OBJECT)
-		return NULL;
-	v = jv_object_get(jv_copy(o), jv_string(k));
-	if (jv_get_kind(v) == JV_KIND_STRING)
-		s = jv_string_value(v); /* o holds the string: borrowed as long as o lives */
-	jv_free(v);
-	return s;
-}
-
 int aur_rca_build_seen(sqlite3 *db, int busy_ms, jv record, char *err, size_t errlen)
 {
 	static const char *const times[] = { "ended_at", "started_at", "occurred_at", "received_at", NULL };
 	sqlite3_stmt *st = NULL;
-	const char *source = str_at(record, "source");
+	const char *source = aur_jv_str(record, "source");
 	jv ctx;
 	jv num = jv_invalid();
 	jv text = jv_invalid();
@@ -528,14 +515,14 @@ int aur_rca_build_seen(sqlite3 *db, int busy_ms, jv record, char *err, size_t er
 	if (!source || (strcmp(source, "jenkins") != 0 && strcmp(source, "cloudbees") != 0))
 		return 0;
 	ctx = jv_object_get(jv_copy(record), jv_string("context"));
-	job = str_at(ctx, "job");
+	job = aur_jv_str(ctx, "job");
 	if (jv_get_kind(ctx) == JV_KIND_OBJECT)
 		num = jv_object_get(jv_copy(ctx), jv_string("build_number"));
 	if (!job || jv_get_kind(num) != JV_KIND_NUMBER)
 		goto out;
-	result = str_at(ctx, "result");
+	result = aur_jv_str(ctx, "result");
 	for (int i = 0; times[i]; i++)
-		if (str_at(record, times[i]) && aur_time_parse_ms(str_at(record, times[i]), &at) == 0)
+		if (aur_jv_str(record, times[i]) && aur_time_parse_ms(aur_jv_str(record, times[i]), &at) == 0)
 			break;
 	text = jv_dump_string(jv_copy(record), 0);
 	rc = begin(db, busy_ms, err, errlen);
