@@ -336,12 +336,10 @@ static int add_selector(const struct doc *doc, struct cat_node *node, const char
 	return 0;
 }
 
-/* An identity annotation's value: one identity, or several separated by commas. */
-static int add_identity(const struct doc *doc, struct cat_node *node, const char *s, size_t len,
-			const char *where, const void *arg)
+/* Each item of a comma-separated list into node's list for what. */
+static int add_items(struct cat_node *node, const char *s, size_t len, int what, const char *where, char *err,
+		     size_t errlen)
 {
-	struct cat_strv *v = &node->ids[*(const enum aur_catalog_tool *)arg];
-
 	while (len) {
 		size_t tl = 0;
 		const char *t = s;
@@ -354,11 +352,25 @@ static int add_identity(const struct doc *doc, struct cat_node *node, const char
 		t = trim(t, &tl);
 		if (!tl)
 			continue;
-		rc = cat_add(v, t, tl, CAT_MAX_IDS, "identities", where, doc->err, doc->errlen);
+		if (what < 0) {
+			t = cat_ref_name(t, &tl);
+			rc = cat_add(&node->depends_on, t, tl, CAT_MAX_DEPS, "dependencies", where, err, errlen);
+		} else if (what == AUR_CATALOG_ANY) {
+			rc = cat_add(&node->aliases, t, tl, CAT_MAX_ALIASES, "aliases", where, err, errlen);
+		} else {
+			rc = cat_add(&node->ids[what], t, tl, CAT_MAX_IDS, "identities", where, err, errlen);
+		}
 		if (rc < 0)
 			return rc;
 	}
 	return 0;
+}
+
+/* An identity annotation's value: one identity, or several separated by commas. */
+static int add_identity(const struct doc *doc, struct cat_node *node, const char *s, size_t len,
+			const char *where, const void *arg)
+{
+	return add_items(node, s, len, (int)*(const enum aur_catalog_tool *)arg, where, doc->err, doc->errlen);
 }
 
 static int read_annotations(const struct doc *doc, struct cat_node *node, const yaml_node_t *metadata)
@@ -514,36 +526,6 @@ int cat_read_backstage(struct aur_catalog *c, const char *name, const char *data
 static int is_name_char(char ch)
 {
 	return isalnum((unsigned char)ch) || ch == '.' || ch == '_' || ch == '-';
-}
-
-/* Each item of a comma-separated list into node's list for what. */
-static int add_items(struct cat_node *node, const char *s, size_t len, int what, const char *where, char *err,
-		     size_t errlen)
-{
-	while (len) {
-		size_t tl = 0;
-		const char *t = s;
-		int rc;
-
-		while (tl < len && s[tl] != ',')
-			tl++;
-		s += tl < len ? tl + 1 : tl;
-		len -= tl < len ? tl + 1 : tl;
-		t = trim(t, &tl);
-		if (!tl)
-			continue;
-		if (what < 0) {
-			t = cat_ref_name(t, &tl);
-			rc = cat_add(&node->depends_on, t, tl, CAT_MAX_DEPS, "dependencies", where, err, errlen);
-		} else if (what == AUR_CATALOG_ANY) {
-			rc = cat_add(&node->aliases, t, tl, CAT_MAX_ALIASES, "aliases", where, err, errlen);
-		} else {
-			rc = cat_add(&node->ids[what], t, tl, CAT_MAX_IDS, "identities", where, err, errlen);
-		}
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
 }
 
 /* NAME [TOOL]: items  |  NAME -> dependencies */
