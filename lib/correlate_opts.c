@@ -28,6 +28,11 @@ static const struct setting settings[] = {
 	{ { "time-score", "X", "score of time_cluster (0.7: alone it does not join)" }, SCORE, FIELD(w_time) },
 	{ { "max-distance", "X", "semantic_similarity kept when 1 - cosine < X (0.3)" }, SCORE,
 	  FIELD(max_distance) },
+	{ { "dependency-score", "X", "score of dependency (0.85)" }, SCORE, FIELD(w_dependency) },
+	{ { "quiet-period", "DUR", "an incident whose alerts all resolved resolves after DUR quiet (10m)" },
+	  DURATION, FIELD(quiet_ms) },
+	{ { "stale-after", "DUR", "incidents started DUR ago join on service evidence only (12h)" }, DURATION,
+	  FIELD(stale_ms) },
 	{ { "semantic-across-services", NULL, "let similarity join alerts of different named services" }, SWITCH,
 	  FIELD(semantic_across_services) },
 };

@@ -213,6 +213,17 @@ static const char *const migrations[] = {
 	"  UNIQUE (source, job, number)"
 	");"
 	"CREATE INDEX builds_at ON builds(at_ms);",
+
+	/*
+	 * 6: flapping. When every alert of an incident has resolved, the
+	 * incident waits a quiet period before it resolves (aurora-correlate
+	 * --quiet-period): resolve_pending_ms is when the last alert resolved,
+	 * NULL while something fires. Only the few pending incidents are
+	 * indexed.
+	 */
+	"ALTER TABLE incidents ADD COLUMN resolve_pending_ms INTEGER;"
+	"CREATE INDEX incidents_resolve_pending ON incidents(resolve_pending_ms)"
+	" WHERE resolve_pending_ms IS NOT NULL;",
 };
 
 void aur_db_options_init(struct aur_db_options *o)
