@@ -265,6 +265,33 @@ static int dns_char(int c)
 }
 
 /*
+ * An IPv4 address with its port ("lookup x on 10.96.0.10:53"): the
+ * endpoint several clients fail talking to is one thing they share.
+ * Addresses without a port are left out (they are as often the alert's
+ * own host). 1 when start..n is an address, whatever was added.
+ */
+static int endpoint_term(const char *start, size_t n, struct aur_textvec_terms *out)
+{
+	char term[AUR_TEXTVEC_TERM_MAX];
+	size_t dots = 0;
+	size_t port;
+
+	if (strspn(start, "0123456789.") < n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		dots += start[i] == '.';
+	if (dots != 3 || start[n] != ':')
+		return 1;
+	port = strspn(start + n + 1, "0123456789");
+	if (port == 0 || port > 5 || n + 1 + port >= sizeof(term))
+		return 1;
+	memcpy(term, start, n + 1 + port);
+	term[n + 1 + port] = '\0';
+	add_term(out, term, n + 1 + port);
+	return 1;
+}
+
+/*
  * DNS names in text ("gateway.acquirer.example", "CN=*.shop.example.com",
  * "https://api.shop.example.com/healthz"): the name whole, and the domain
  * it belongs to when that still has three labels, so a wildcard
@@ -294,6 +321,8 @@ static void dns_terms(const char *text, struct aur_textvec_terms *out)
 		while (n && (start[n - 1] == '.' || start[n - 1] == '-'))
 			n--;
 		if (n < 5 || n >= AUR_TEXTVEC_TERM_MAX || memchr(start, '*', n))
+			continue;
+		if (endpoint_term(start, n, out))
 			continue;
 		for (size_t i = 0; i < n; i++)
 			dots += start[i] == '.';
@@ -373,7 +402,7 @@ int aur_textvec_names_something(const char *term)
 	size_t n = strlen(term);
 
 	if (strchr(term, '.'))
-		return 1;
+		return 1; /* a DNS name or an address:port */
 	if (!dash || strchr(term, '_') || term[0] == '-' || term[n - 1] == '-')
 		return 0;
 	/* "30-day", "5xx-rate": a quantity, not a name */
