@@ -799,6 +799,61 @@ static int gather_mention(struct aur_correlator *c, const struct alert_in *a, co
 	return 0;
 }
 
+/*
+ * The terms an incident must have for this term to be shared: itself; a
+ * host's covering wildcard ("~shop.example.com") only the wildcard
+ * ("*.shop.example.com"), which also finds the hosts it covers.
+ */
+static size_t shared_terms(const char *term, char out[2][AUR_TEXTVEC_TERM_MAX + 2])
+{
+	if (term[0] == '~') {
+		snprintf(out[0], sizeof(out[0]), "*.%s", term + 1);
+		return 1;
+	}
+	snprintf(out[0], sizeof(out[0]), "%s", term);
+	if (term[0] != '*' || term[1] != '.')
+		return 1;
+	snprintf(out[1], sizeof(out[1]), "~%s", term + 2);
+	return 2;
+}
+
+/* Incidents sharing a term are the ones worth a similarity; sharing a name, a mention. */
+static int gather_term(struct aur_correlator *c, const struct alert_in *a, const char *term,
+		       struct candidate *cand, size_t *ncand)
+{
+	char q[2][AUR_TEXTVEC_TERM_MAX + 2];
+	long long ids[TERM_CANDIDATES];
+	char reason[240];
+	size_t nq = shared_terms(term, q);
+	size_t n;
+	int rc;
+
+	for (size_t k = 0; k < nq; k++) {
+		rc = query_ids(c->st[S_CAND_TERM], q[k], 0, ids, TERM_CANDIDATES, &n);
+		if (rc < 0)
+			return rc;
+		/*
+		 * Both name the same third party ("payments errors talking to
+		 * orders-db", "inventory errors talking to orders-db"): a
+		 * dependency they share, before it has alerted itself.
+		 */
+		if (names_a_service(term, a)) {
+			if (term[0] == '~')
+				snprintf(reason, sizeof(reason), "the incident's '%s' covers a host the alert names",
+					 q[k]);
+			else if (strcmp(q[k], term) != 0)
+				snprintf(reason, sizeof(reason), "'%s' covers a host the incident names", term);
+			else
+				snprintf(reason, sizeof(reason), "both name '%s'", term);
+			for (size_t i = 0; i < n; i++)
+				offer(cand, ncand, ids[i], K_MENTION, c->cfg.w_mention, reason);
+		}
+		for (size_t i = 0; i < n; i++)
+			find_candidate(cand, ncand, ids[i]);
+	}
+	return 0;
+}
+
 static int gather(struct aur_correlator *c, const struct alert_in *a, const struct semvec *vec,
 		  struct candidate *cand, size_t *ncand)
 {
@@ -833,27 +888,16 @@ static int gather(struct aur_correlator *c, const struct alert_in *a, const stru
 	aur_textvec_terms(a->text, &terms, 0);
 	for (size_t t = 0; t < terms.n; t++) {
 		/* this alert names the incident's service */
-		rc = gather_mention(c, a, terms.term[t], cand, ncand);
-		if (rc < 0)
-			return rc;
+		if (terms.term[t][0] != '*' && terms.term[t][0] != '~') {
+			rc = gather_mention(c, a, terms.term[t], cand, ncand);
+			if (rc < 0)
+				return rc;
+		}
 		if (common_term(c, terms.term[t]))
 			continue;
-		/* incidents sharing a word are the ones worth a similarity */
-		rc = query_ids(c->st[S_CAND_TERM], terms.term[t], 0, ids, TERM_CANDIDATES, &n);
+		rc = gather_term(c, a, terms.term[t], cand, ncand);
 		if (rc < 0)
 			return rc;
-		/*
-		 * Both name the same third party ("payments errors talking to
-		 * orders-db", "inventory errors talking to orders-db"): a
-		 * dependency they share, before it has alerted itself.
-		 */
-		if (names_a_service(terms.term[t], a)) {
-			snprintf(reason, sizeof(reason), "both name '%s'", terms.term[t]);
-			for (size_t i = 0; i < n; i++)
-				offer(cand, ncand, ids[i], K_MENTION, cfg->w_mention, reason);
-		}
-		for (size_t i = 0; i < n; i++)
-			find_candidate(cand, ncand, ids[i]);
 	}
 	rc = query_ids(c->st[S_CAND_RECENT], NULL, a->t_ms - cfg->time_window_ms, ids, TERM_CANDIDATES, &n);
 	if (rc < 0)

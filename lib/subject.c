@@ -39,8 +39,9 @@ static const struct source_key label_keys[] = {
 	{ "deployment", "workload", PLAIN },
 	{ "statefulset", "workload", PLAIN },
 	{ "daemonset", "workload", PLAIN },
-	{ "container", "workload", PLAIN },
+	/* the pod before its container: a container may be a sidecar (istio-proxy) */
 	{ "pod", "pod", POD },
+	{ "container", "workload", PLAIN },
 	{ "namespace", "namespace", PLAIN },
 	{ "target", "target", TARGET },
 	{ "job", "service", PLAIN },
@@ -232,7 +233,9 @@ static void add_dep(struct aur_subject *out, const char *name, const char *from,
 		name += n + (name[n] == ',');
 		r = &out->dep[out->ndeps];
 		aur_textvec_service_key(one, r->key, sizeof(r->key));
-		if (!r->key[0] || !strcmp(r->key, out->s.key))
+		/* a Redis db "0" or a flag "true" names no service */
+		if (strlen(r->key) < 2 || !strpbrk(r->key, "abcdefghijklmnopqrstuvwxyz") ||
+		    !strcmp(r->key, "true") || !strcmp(r->key, "false") || !strcmp(r->key, out->s.key))
 			continue;
 		for (size_t i = 0; i < out->ndeps; i++)
 			if (!strcmp(out->dep[i].key, r->key))

@@ -25,7 +25,7 @@ static const char *const role_words[] = {
 /* environment words a name carries at either end: "checkout-prod", "Reviews - Production" */
 static const char *const env_words[] = {
 	"prod", "production", "prd", "staging", "stage", "stg", "dev", "development", "qa", "uat",
-	"preprod", "live", "canary", NULL,
+	"preprod", "canary", NULL,
 };
 
 static int in_list(const char *const *list, const char *w, size_t n)
@@ -293,10 +293,12 @@ static int endpoint_term(const char *start, size_t n, struct aur_textvec_terms *
 
 /*
  * DNS names in text ("gateway.acquirer.example", "CN=*.shop.example.com",
- * "https://api.shop.example.com/healthz"): the name whole, and the domain
- * it belongs to when that still has three labels, so a wildcard
- * certificate and the hosts it covers share a term. Numbers (addresses,
- * versions) are not names; cluster-internal domains are not shared.
+ * "https://api.shop.example.com/healthz"): the name whole; a wildcard as
+ * "*.shop.example.com"; a host of four labels or more also as
+ * "~shop.example.com", the wildcard that would cover it (correlation
+ * matches it with "*.shop.example.com" only: a certificate and the hosts
+ * it covers meet, two hosts of one domain do not). Numbers (addresses, versions) are not names;
+ * cluster-internal domains are left alone.
  */
 static void dns_terms(const char *text, struct aur_textvec_terms *out)
 {
@@ -307,6 +309,7 @@ static void dns_terms(const char *text, struct aur_textvec_terms *out)
 		size_t n;
 		size_t dots = 0;
 		const char *last;
+		int wildcard;
 
 		while (*p && !dns_char((unsigned char)*p))
 			p++;
@@ -314,6 +317,7 @@ static void dns_terms(const char *text, struct aur_textvec_terms *out)
 		while (*p && dns_char((unsigned char)*p))
 			p++;
 		n = (size_t)(p - start);
+		wildcard = n > 2 && start[0] == '*' && start[1] == '.';
 		while (n && (*start == '*' || *start == '.')) {
 			start++;
 			n--;
@@ -332,14 +336,21 @@ static void dns_terms(const char *text, struct aur_textvec_terms *out)
 		if (dots < 2 || !isalpha((unsigned char)*last) || strspn(last, "abcdefghijklmnopqrstuvwxyz"
 							   "ABCDEFGHIJKLMNOPQRSTUVWXYZ") < (size_t)(start + n - last))
 			continue;
-		add_term(out, start, n);
-		if (dots >= 3) {
-			const char *parent = memchr(start, '.', n) + 1;
-			size_t pn = n - (size_t)(parent - start);
+		if (wildcard) {
+			char w[AUR_TEXTVEC_TERM_MAX];
 
-			if (!(pn > 6 && (!strncmp(start + n - 6, ".local", 6))) &&
-			    !(pn > 9 && !strncmp(start + n - 9, ".internal", 9)))
-				add_term(out, parent, pn);
+			snprintf(w, sizeof(w), "*.%.*s", (int)n, start);
+			add_term(out, w, strlen(w));
+			continue;
+		}
+		add_term(out, start, n);
+		if (dots >= 3 && !(n > 6 && !strncmp(start + n - 6, ".local", 6)) &&
+		    !(n > 9 && !strncmp(start + n - 9, ".internal", 9))) {
+			const char *parent = memchr(start, '.', n) + 1;
+			char w[AUR_TEXTVEC_TERM_MAX];
+
+			snprintf(w, sizeof(w), "~%.*s", (int)(n - (size_t)(parent - start)), parent);
+			add_term(out, w, strlen(w));
 		}
 	}
 }

@@ -62,8 +62,10 @@ void aur_textvec_host_key(const char *host, char *out, size_t outlen);
  * The distinct terms of text, in order of first appearance, at most
  * AUR_TEXTVEC_MAX_TERMS; words shorter than 2 characters, numbers-only words
  * and stop words are left out, and so are "@handles". Without parts, DNS
- * names ("api.shop.example.com") are terms too, with their domain when it
- * keeps three labels ("shop.example.com"). Hyphenated names count as one term
+ * names ("api.shop.example.com") and address:port endpoints are terms
+ * too; a wildcard is "*.shop.example.com" and a host of four labels or
+ * more also gives "~shop.example.com", the wildcard that would cover it.
+ * Hyphenated names count as one term
  * ("users-db"); with parts, their parts are further terms ("users", "db").
  * Whole terms are what a mention of a service is matched on: "catalog-db-1"
  * does not mention "catalog".
