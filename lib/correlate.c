@@ -79,8 +79,9 @@ static const char *const sql[S_COUNT] = {
 	[S_STATS_PUT] = "INSERT INTO term_stats(term, docs) VALUES (?, ?)"
 			" ON CONFLICT(term) DO UPDATE SET docs = excluded.docs",
 	[S_PENDING_SET] = "UPDATE incidents SET resolve_pending_ms = ?2, updated_at = ?3 WHERE id = ?1",
-	[S_PENDING_DUE] = "SELECT id, resolve_pending_ms FROM incidents WHERE resolve_pending_ms <= ?"
-			  " AND " AUR_INCIDENT_OPEN_SQL " ORDER BY resolve_pending_ms LIMIT 64",
+	/* only the pending few, through their partial index (a status test here would scan every open one) */
+	[S_PENDING_DUE] = "SELECT id, resolve_pending_ms, status FROM incidents WHERE resolve_pending_ms <= ?"
+			  " ORDER BY resolve_pending_ms LIMIT 64",
 };
 
 struct aur_correlator {
@@ -1155,6 +1156,7 @@ static int resolve_quiet(struct aur_correlator *c, long long now_ms, char *err, 
 	sqlite3_stmt *st = c->st[S_PENDING_DUE];
 	long long ids[64];
 	long long at[64];
+	int open[64];
 	size_t n = 0;
 	int rc;
 
@@ -1162,8 +1164,11 @@ static int resolve_quiet(struct aur_correlator *c, long long now_ms, char *err, 
 		return 0;
 	sqlite3_bind_int64(st, 1, now_ms - c->cfg.quiet_ms);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 64) {
+		const char *status = (const char *)sqlite3_column_text(st, 2);
+
 		ids[n] = sqlite3_column_int64(st, 0);
-		at[n++] = sqlite3_column_int64(st, 1);
+		at[n] = sqlite3_column_int64(st, 1);
+		open[n++] = status && (!strcmp(status, "investigating") || !strcmp(status, "analyzed"));
 	}
 	reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -1174,6 +1179,16 @@ static int resolve_quiet(struct aur_correlator *c, long long now_ms, char *err, 
 		char reason[128];
 		char quiet[24];
 
+		/* closed meanwhile (merged, or by hand): nothing left to wait for */
+		if (!open[i]) {
+			char when[32];
+
+			aur_time_format_ms(now_ms, when, sizeof(when));
+			rc = set_pending(c, ids[i], 0, when);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
 		rc = alert_counts(c, ids[i], &total, &firing);
 		if (rc < 0)
 			return rc;
