@@ -346,7 +346,7 @@ static void dns_terms(const char *text, struct aur_textvec_terms *out)
 		add_term(out, start, n);
 		if (dots >= 3 && !(n > 6 && !strncmp(start + n - 6, ".local", 6)) &&
 		    !(n > 9 && !strncmp(start + n - 9, ".internal", 9))) {
-			const char *parent = memchr(start, '.', n) + 1;
+			const char *parent = (const char *)memchr(start, '.', n) + 1;
 			char w[AUR_TEXTVEC_TERM_MAX];
 
 			snprintf(w, sizeof(w), "~%.*s", (int)(n - (size_t)(parent - start)), parent);
