@@ -40,6 +40,9 @@ enum {
 	S_STATS_PUT,
 	S_PENDING_SET,
 	S_PENDING_DUE,
+	S_DEP_LEARN,
+	S_DEP_OF,
+	S_DEP_ON,
 	S_COUNT
 };
 
@@ -82,6 +85,13 @@ static const char *const sql[S_COUNT] = {
 	/* only the pending few, through their partial index (a status test here would scan every open one) */
 	[S_PENDING_DUE] = "SELECT id, resolve_pending_ms, status FROM incidents WHERE resolve_pending_ms <= ?"
 			  " ORDER BY resolve_pending_ms LIMIT 64",
+	[S_DEP_LEARN] = "INSERT INTO service_dependencies(service_key, depends_on, source, first_seen_ms, last_seen_ms)"
+			" VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT(service_key, depends_on)"
+			" DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
+	[S_DEP_OF] = "SELECT depends_on, source FROM service_dependencies WHERE service_key = ?"
+		     " AND first_seen_ms < ?2 ORDER BY last_seen_ms DESC LIMIT 8",
+	[S_DEP_ON] = "SELECT service_key, source FROM service_dependencies WHERE depends_on = ?"
+		     " AND first_seen_ms < ?2 ORDER BY service_key LIMIT 8",
 };
 
 struct aur_correlator {
@@ -726,6 +736,50 @@ static void dep_term(const char *key, char *out, size_t outlen)
 }
 
 /*
+ * Dependencies learned from earlier alerts' labels: this service depends
+ * on one whose incident is open, or an open incident's service depends on
+ * this one ("inventory depends on users-db (learned from label db)"), when
+ * no alert of this outage says so.
+ */
+static int gather_learned(struct aur_correlator *c, const struct alert_in *a, int k, struct candidate *cand,
+			  size_t *ncand)
+{
+	sqlite3_stmt *st = c->st[k == 0 ? S_DEP_OF : S_DEP_ON];
+	char other[8][128];
+	char from[8][48];
+	long long ids[TERM_CANDIDATES];
+	char reason[400];
+	size_t m = 0;
+	size_t n;
+	int rc;
+
+	sqlite3_bind_text(st, 1, a->service_key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, a->t_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && m < 8) {
+		snprintf(other[m], sizeof(other[m]), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(from[m], sizeof(from[m]), "%s", (const char *)sqlite3_column_text(st, 1));
+		m++;
+	}
+	reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return aur_db_errno(rc);
+	for (size_t j = 0; j < m; j++) {
+		rc = query_ids(c->st[S_CAND_SERVICE], other[j], 0, ids, TERM_CANDIDATES, &n);
+		if (rc < 0)
+			return rc;
+		if (k == 0)
+			snprintf(reason, sizeof(reason), "%.127s depends on %.127s (learned from %.47s)", a->service_key, other[j],
+				 from[j]);
+		else
+			snprintf(reason, sizeof(reason), "%.127s depends on %.127s (learned from %.47s)", other[j], a->service_key,
+				 from[j]);
+		for (size_t i = 0; i < n; i++)
+			offer(cand, ncand, ids[i], K_DEPENDENCY, c->cfg.w_dependency, reason);
+	}
+	return 0;
+}
+
+/*
  * Dependencies, in either order of arrival: the alert depends on the
  * incident's service, the incident's alerts depend on the alert's service,
  * or both depend on the same one.
@@ -765,7 +819,11 @@ static int gather_dependencies(struct aur_correlator *c, const struct alert_in *
 	snprintf(reason, sizeof(reason), "the incident's alerts depend on %s", a->service_key);
 	for (size_t i = 0; i < n; i++)
 		offer(cand, ncand, ids[i], K_DEPENDENCY, c->cfg.w_dependency, reason);
-	return 0;
+	/* what this outage's alerts say first; what earlier ones taught after */
+	rc = gather_learned(c, a, 0, cand, ncand);
+	if (rc == 0)
+		rc = gather_learned(c, a, 1, cand, ncand);
+	return rc;
 }
 
 /* Incidents whose service is term, or the service key a name in the text denotes ("returns-api"). */
@@ -1025,7 +1083,16 @@ static int join_incident(struct aur_correlator *c, const struct alert_in *a, con
 	/* the host by its own name too: "errors talking to db-3" names it */
 	if (rc == 0 && a->host_name[0] && strcmp(a->host_name, a->service_key) != 0)
 		rc = aur_incident_index(c->db, id, a->host_name, NULL);
-	/* what its alerts depend on, for the dependency's own alerts to find it */
+	/* what its alerts depend on, for the dependency's own alerts to find it, now and next time */
+	for (size_t d = 0; d < a->subj.ndeps && rc == 0 && a->service_key[0]; d++) {
+		st = c->st[S_DEP_LEARN];
+		sqlite3_bind_text(st, 1, a->service_key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, a->subj.dep[d].key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, a->subj.dep[d].from, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, a->t_ms);
+		rc = aur_db_errno(sqlite3_step(st));
+		reset(st);
+	}
 	terms.n = 0;
 	for (size_t d = 0; d < a->subj.ndeps && terms.n < AUR_TEXTVEC_MAX_TERMS; d++)
 		dep_term(a->subj.dep[d].key, terms.term[terms.n++], sizeof(terms.term[0]));

@@ -561,3 +561,24 @@ teardown() {
 	expect_decision 3 '.action == "created" and .incident_id == 2'
 	expect_decision 4 '.action == "created" and .incident_id == 3'
 }
+
+@test "a dependency learned from one outage's labels links the next outage, where no alert names it" {
+	alert grafana c1 firing 2026-03-05T09:00:00Z inventory "inventory: queries slow" |
+		amend '.labels = {db: "users-db"}' >> "$IN"
+	alert grafana c1 resolved 2026-03-05T09:10:00Z inventory "inventory: queries slow" >> "$IN"
+	alert grafana i1 firing 2026-03-06T08:42:00Z inventory "inventory: requests taking 2400ms" >> "$IN"
+	alert alertmanager r1 firing 2026-03-06T08:43:20Z users-db "Postgresql replication lag" >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	expect_decision 4 '.action == "attached" and .incident_id == 2 and .correlation.strategy == "dependency"
+		and .correlation.reason == "inventory depends on users-db (learned from label db)"'
+	[ "$(sql 'SELECT service_key || " " || depends_on || " " || source FROM service_dependencies')" = \
+		"inventory users-db label db" ]
+	# nothing learned: time alone does not join them
+	aurora_fresh_db
+	tail -n 2 "$IN" > "$BATS_TEST_TMPDIR/day2.jsonl"
+	correlate "$BATS_TEST_TMPDIR/day2.jsonl"
+	[ "$status" -eq 0 ]
+	expect_decision 2 '.action == "created" and .incident_id == 2'
+}
