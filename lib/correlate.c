@@ -1484,7 +1484,11 @@ static int decide(struct aur_correlator *c, const struct alert_in *a, const char
 					 "; recurs after incident %lld", prev_incident);
 			n.title = a->title;
 			n.severity = a->severity;
-			n.service = a->service ? a->service : a->host;
+			/* whose it is: the exporter's own service label is not the incident's */
+			if (a->subj.s.key[0] && strcmp(a->subj.s.from, "service") != 0 && strcmp(a->subj.kind, "host") != 0)
+				n.service = a->subj.s.key;
+			else
+				n.service = a->service ? a->service : a->host;
 			n.source_type = a->source;
 			n.source_link = a->link;
 			n.started_ms = a->started_ms;

@@ -403,6 +403,8 @@ teardown() {
 	expect_decision 2 '.incident_id == 1 and .subject.kind == "pod" and .subject.key == "returns"'
 	expect_decision 3 '.subject.kind == "target" and .subject.key == "loyalty.example.com"'
 	expect_decision 4 '.subject.kind == "host" and .subject.key == "web" and .subject.from == "label nodename"'
+	# the incident is the target's, not the blackbox exporter's
+	[ "$(sql 'SELECT service FROM incidents WHERE id = 2')" = loyalty.example.com ]
 }
 
 @test "dependency: a client naming a failing datastore in a label joins its incident, whichever came first" {
