@@ -584,3 +584,21 @@ teardown() {
 	[ "$status" -eq 0 ]
 	expect_decision 2 '.action == "created" and .incident_id == 2'
 }
+
+@test "an incident waiting its quiet period and then merged or reopened by hand is not resolved by the wait" {
+	alert grafana a1 firing 2026-03-05T09:00:00Z payments "payments errors" >> "$IN"
+	alert grafana b1 firing 2026-03-05T09:00:30Z search "search errors" >> "$IN"
+	alert grafana a1 resolved 2026-03-05T09:02:00Z payments "payments errors" >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	[ "$(sql 'SELECT status || " " || (resolve_pending_ms IS NOT NULL) FROM incidents WHERE id = 1')" = "investigating 1" ]
+	run -0 aurora-incident merge 1 --into 2
+	[ "$(sql 'SELECT status || " " || (resolve_pending_ms IS NULL) FROM incidents WHERE id = 1')" = "merged 1" ]
+	: > "$IN"
+	alert grafana c1 firing 2026-03-05T09:30:00Z cart "cart errors" >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	expect_decision 1 '.action == "created" and .incident_id == 3'
+	[ "$(sql 'SELECT status FROM incidents WHERE id = 1')" = merged ]
+}
