@@ -292,8 +292,9 @@ static int endpoint_term(const char *start, size_t n, struct aur_textvec_terms *
 }
 
 /*
- * DNS names in text ("gateway.acquirer.example", "CN=*.shop.example.com",
- * "https://api.shop.example.com/healthz"): the name whole; a wildcard as
+ * DNS names in text ("gateway.acquirer.example", "CN=*.shop.example.com"):
+ * the name whole (not a URL's host: links to one runbook site are no
+ * shared failure); a wildcard as
  * "*.shop.example.com"; a host of four labels or more also as
  * "~shop.example.com", the wildcard that would cover it (correlation
  * matches it with "*.shop.example.com" only: a certificate and the hosts
@@ -343,7 +344,12 @@ static void dns_terms(const char *text, struct aur_textvec_terms *out)
 			add_term(out, w, strlen(w));
 			continue;
 		}
-		add_term(out, start, n);
+		/*
+		 * A URL's host (a runbook, a dashboard) is not a name two alerts
+		 * share by being failures of it; it still meets a wildcard.
+		 */
+		if (start - text < 3 || strncmp(start - 3, "://", 3) != 0)
+			add_term(out, start, n);
 		if (dots >= 3 && !(n > 6 && !strncmp(start + n - 6, ".local", 6)) &&
 		    !(n > 9 && !strncmp(start + n - 9, ".internal", 9))) {
 			const char *parent = (const char *)memchr(start, '.', n) + 1;

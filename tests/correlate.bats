@@ -548,13 +548,15 @@ teardown() {
 	[[ "$output" == *"--quiet-period DUR"* && "$output" == *"--stale-after DUR"* && "$output" == *"--catalog PATH"* ]]
 }
 
-@test "a wildcard certificate joins the hosts it covers; two hosts of one domain do not join on it" {
+@test "a wildcard certificate joins the hosts it covers; two hosts of one domain or one runbook site do not" {
 	alert alertmanager b1 firing 2026-03-05T09:00:00Z "" "TLS certificate of https://www.shop.example.com/ has expired" |
 		amend '.labels = {job: "blackbox-https", instance: "https://www.shop.example.com/"}' >> "$IN"
 	alert alertmanager c1 firing 2026-03-05T09:01:00Z auth-api "auth: TLS handshakes failing" \
 		"x509: certificate has expired or is not yet valid (CN=*.shop.example.com)" >> "$IN"
-	alert grafana p1 firing 2026-03-05T09:02:00Z loyalty "probe of https://loyalty.internal.example.org/healthz failing" >> "$IN"
-	alert grafana p2 firing 2026-03-05T09:03:00Z cart "probe of https://cart.internal.example.org/healthz failing" >> "$IN"
+	alert grafana p1 firing 2026-03-05T09:02:00Z loyalty "probe of https://loyalty.internal.example.org/healthz failing" \
+		"runbook: https://runbooks.example.org/probes" >> "$IN"
+	alert grafana p2 firing 2026-03-05T09:03:00Z cart "probe of https://cart.internal.example.org/healthz failing" \
+		"runbook: https://runbooks.example.org/probes" >> "$IN"
 	correlate "$IN"
 	[ "$status" -eq 0 ]
 	[ -n "$output" ]
