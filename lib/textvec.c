@@ -410,8 +410,32 @@ static const char *const word_prefixes[] = {
 	"non", "re", "pre", "post", "anti", "auto", "co", "de", "multi", "over", "under", "self", "semi",
 	"sub", "super", "un", "out", "cross", "high", "low", "well", "long", "short", "up", "down", "half",
 	"all", "full", "per", "in", "on", "off", "read", "write", "oom", "x", "e", "end", "one", "two",
-	"time", "rate", "mid", "near", "real", "so", "top", "last", NULL,
+	"time", "rate", "mid", "near", "real", "so", "top", "last", "built", "follow", "roll", "sign", "opt",
+	"set", "fail", "cool", "warm", "best", "dead", "slow", "fast", "single", "double", NULL,
 };
+
+/* "out-of-memory", "up-to-date", "rate-limited", "oom-killed": words, not names */
+static int ordinary_parts(const char *term)
+{
+	char part[AUR_TEXTVEC_TERM_MAX];
+	const char *p = term;
+	size_t n = 0;
+
+	while (*p) {
+		n = strcspn(p, "-");
+		if (n < sizeof(part)) {
+			memcpy(part, p, n);
+			part[n] = '\0';
+			if (is_stop(part))
+				return 1;
+		}
+		p += n;
+		if (*p == '-')
+			p++;
+	}
+	/* the last part a past participle */
+	return n >= 4 && !strcmp(term + strlen(term) - 2, "ed");
+}
 
 int aur_textvec_names_something(const char *term)
 {
@@ -423,7 +447,7 @@ int aur_textvec_names_something(const char *term)
 	if (!dash || strchr(term, '_') || term[0] == '-' || term[n - 1] == '-')
 		return 0;
 	/* "30-day", "5xx-rate": a quantity, not a name */
-	if (isdigit((unsigned char)term[0]))
+	if (isdigit((unsigned char)term[0]) || ordinary_parts(term))
 		return 0;
 	return !in_list(word_prefixes, term, (size_t)(dash - term));
 }

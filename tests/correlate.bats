@@ -523,8 +523,8 @@ teardown() {
 }
 
 @test "ordinary hyphenated words are not service names; DNS names and endpoints are" {
-	alert grafana a1 firing 2026-03-05T09:00:00Z payments "payments: 30-day error budget burning, non-ready pods" >> "$IN"
-	alert grafana b1 firing 2026-03-05T09:01:00Z search "search: 30-day error budget burning, non-ready pods" >> "$IN"
+	alert grafana a1 firing 2026-03-05T09:00:00Z payments "payments: 30-day error budget burning, non-ready pods, rate-limited, out-of-memory" >> "$IN"
+	alert grafana b1 firing 2026-03-05T09:01:00Z search "search: 30-day error budget burning, non-ready pods, rate-limited, out-of-memory" >> "$IN"
 	alert grafana c1 firing 2026-03-05T09:02:00Z checkout "checkout: outbound calls to gateway.acquirer.example failing" >> "$IN"
 	alert grafana d1 firing 2026-03-05T09:03:00Z profile "profile: lookup gateway.acquirer.example: no such host" >> "$IN"
 	alert grafana e1 firing 2026-03-05T09:04:00Z orders "orders: lookup x on 10.96.0.10:53: server misbehaving" >> "$IN"
