@@ -19,6 +19,7 @@
 #include "catalog.h"
 #include "backtest.h"
 #include "cli.h"
+#include "catalog.h"
 #include "correlate.h"
 #include "correlate_opts.h"
 #include "db.h"
@@ -34,8 +35,9 @@
 
 static const char usage_short[] =
 	"usage: aurora-correlate catalog PATH [[TOOL:]NAME...]\n"
-	"       aurora-correlate [--db PATH] [correlation settings] [--sync full|normal]\n"
-	"                        [--mark STAGE | --no-mark] [--strict] [-q|-v] < alerts\n"
+	"       aurora-correlate [--db PATH] [--catalog PATH] [correlation settings]\n"
+	"                        [--sync full|normal] [--mark STAGE | --no-mark] [--strict]\n"
+	"                        [-q|-v] < alerts\n"
 	"       aurora-correlate backtest [--db PATH] [--from ID|TIME] [--to ID|TIME]\n"
 	"                        [--a SETTING[=VALUE]]... [--b SETTING[=VALUE]]... [--warmup DUR]\n"
 	"                        [--mappings DIR] [--text]\n"
@@ -58,7 +60,9 @@ static const char usage_head[] =
 	"(see BACKTEST below and in aurora-correlate(1)) and prints what would change.\n"
 	"\n"
 	"Options:\n"
-	"  --db PATH            database (default $AURORA_DB, else ./aurora.db)\n";
+	"  --db PATH            database (default $AURORA_DB, else ./aurora.db)\n"
+	"  --catalog PATH       service catalog: Backstage catalog-info YAML, an aliases\n"
+	"                       file, or a directory of them (names, dependencies)\n";
 
 /* after the correlation settings, which --help prints from their table */
 static const char usage_tail[] =
@@ -78,8 +82,9 @@ static const char usage_tail[] =
 	"Environment: AURORA_DB; AURORA_EMBED_URL, AURORA_EMBED_MODEL, AURORA_EMBED_KEY for\n"
 	"an OpenAI-compatible embeddings endpoint in place of the built-in vectorizer.\n"
 	"Exit: 0 ok, 1 some records rejected, 2 usage, 65 rejected under --strict,\n"
-	"74 I/O error, 75 database busy; 0 also when the reader of standard output went\n"
-	"away (a pipeline's next stage died: it is restarted from the resume point).\n"
+	"74 I/O error, 75 database busy, 78 the catalog cannot be loaded; 0 also when\n"
+	"the reader of standard output went away (a pipeline's next stage died: it is\n"
+	"restarted from the resume point).\n"
 	"catalog: 1 a name not known, 66 no such path, 78 a catalog that does not load.\n"
 	"\n"
 	"BACKTEST: aurora-correlate backtest [options], read-only on the database:\n"
@@ -96,10 +101,10 @@ static const char usage_tail[] =
 	"  Exit: 0 ok, 2 usage, 65 a bad setting, 66 no such database, 74 I/O error,\n"
 	"  75 database busy, 78 not an aurora database or mappings that do not load.\n";
 
-enum { O_DB = 256, O_SYNC, O_BUSY, O_MARK, O_NO_MARK, O_STRICT, O_VERSION,
+enum { O_DB = 256, O_CATALOG, O_SYNC, O_BUSY, O_MARK, O_NO_MARK, O_STRICT, O_VERSION,
        O_SETTING /* + the index of a correlation setting (correlate_opts.h) */ };
 
-#define OWN_OPTIONS 10
+#define OWN_OPTIONS 11
 #define MAX_SETTINGS 64
 
 static void print_help(void)
@@ -124,6 +129,7 @@ static void build_longopts(struct option *opts, size_t max)
 {
 	static const struct option own[OWN_OPTIONS] = {
 		{ "db", required_argument, NULL, O_DB },
+		{ "catalog", required_argument, NULL, O_CATALOG },
 		{ "sync", required_argument, NULL, O_SYNC },
 		{ "busy-timeout", required_argument, NULL, O_BUSY },
 		{ "mark", required_argument, NULL, O_MARK },
@@ -494,6 +500,8 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	struct progress progress = { AUR_RESUME_DEFAULT_STAGE, 0, 0 };
 	const char *db_arg = NULL;
+	const char *catalog_arg = NULL;
+	struct aur_catalog *catalog = NULL;
 	sqlite3 *db = NULL;
 	char err[1024];
 	unsigned long rejected = 0;
@@ -520,6 +528,9 @@ int main(int argc, char **argv)
 		switch (ch) {
 		case O_DB:
 			db_arg = optarg;
+			break;
+		case O_CATALOG:
+			catalog_arg = optarg;
 			break;
 		case O_SYNC:
 			if (!strcmp(optarg, "full")) {
@@ -605,6 +616,14 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	err[0] = '\0';
+	if (catalog_arg) {
+		if (aur_catalog_load(&catalog, catalog_arg, err, sizeof(err)) < 0) {
+			aur_err("--catalog: %s", err);
+			rc = AUR_EXIT_CONFIG;
+			goto out;
+		}
+		cfg.catalog = catalog;
+	}
 	rc = aur_db_open(&db, aur_db_default_path(db_arg), &dbo, err, sizeof(err));
 	if (rc < 0) {
 		aur_err("%s", err);
@@ -650,6 +669,7 @@ int main(int argc, char **argv)
 	}
 out:
 	aur_correlator_free(corr);
+	aur_catalog_free(catalog);
 	aur_db_close(db);
 	aur_jsonl_reader_release(&in);
 	return rc;

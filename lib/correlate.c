@@ -6,10 +6,12 @@
 #include <string.h>
 
 #include "buf.h"
+#include "catalog.h"
 #include "correlate.h"
 #include "db.h"
 #include "embeddings.h"
 #include "incident.h"
+#include "subject.h"
 #include "textvec.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -36,6 +38,11 @@ enum {
 	S_INC_HAS_KEY,
 	S_STATS_GET,
 	S_STATS_PUT,
+	S_PENDING_SET,
+	S_PENDING_DUE,
+	S_DEP_LEARN,
+	S_DEP_OF,
+	S_DEP_ON,
 	S_COUNT
 };
 
@@ -59,9 +66,12 @@ static const char *const sql[S_COUNT] = {
 			" ORDER BY incident_id DESC LIMIT 16",
 	[S_CAND_RECENT] = "SELECT id FROM incidents WHERE " AUR_INCIDENT_OPEN_SQL " AND last_activity_ms >= ?"
 			  " ORDER BY last_activity_ms DESC LIMIT 4",
-	[S_INC_GET] = "SELECT status, last_activity_ms, vector, severity, merged_into FROM incidents WHERE id = ?",
-	[S_INC_TOUCH] = "UPDATE incidents SET last_activity_ms = max(last_activity_ms, ?2), updated_at = ?3,"
-			" severity = ?4, vector = ?5 WHERE id = ?1",
+	[S_INC_GET] = "SELECT status, last_activity_ms, vector, severity, merged_into, started_ms,"
+		      " resolve_pending_ms FROM incidents WHERE id = ?",
+	/* ?6: the alert counts as activity (not info): it also ends a quiet period */
+	[S_INC_TOUCH] = "UPDATE incidents SET last_activity_ms = CASE WHEN ?6 THEN max(last_activity_ms, ?2)"
+			" ELSE last_activity_ms END, updated_at = ?3, severity = ?4, vector = ?5,"
+			" resolve_pending_ms = CASE WHEN ?6 THEN NULL ELSE resolve_pending_ms END WHERE id = ?1",
 	[S_IA_INSERT] = "INSERT OR REPLACE INTO incident_alerts(incident_id, alert_id, strategy, score,"
 			" matched_incident, reason, inbox_id, joined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 	[S_FIRING_COUNT] = "SELECT count(*), sum(status = 'firing') FROM alerts WHERE incident_id = ?",
@@ -71,6 +81,17 @@ static const char *const sql[S_COUNT] = {
 	[S_STATS_GET] = "SELECT term, docs FROM term_stats",
 	[S_STATS_PUT] = "INSERT INTO term_stats(term, docs) VALUES (?, ?)"
 			" ON CONFLICT(term) DO UPDATE SET docs = excluded.docs",
+	[S_PENDING_SET] = "UPDATE incidents SET resolve_pending_ms = ?2, updated_at = ?3 WHERE id = ?1",
+	/* only the pending few, through their partial index (a status test here would scan every open one) */
+	[S_PENDING_DUE] = "SELECT id, resolve_pending_ms, status FROM incidents WHERE resolve_pending_ms <= ?"
+			  " ORDER BY resolve_pending_ms LIMIT 64",
+	[S_DEP_LEARN] = "INSERT INTO service_dependencies(service_key, depends_on, source, first_seen_ms, last_seen_ms)"
+			" VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT(service_key, depends_on)"
+			" DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
+	[S_DEP_OF] = "SELECT depends_on, source FROM service_dependencies WHERE service_key = ?"
+		     " AND first_seen_ms < ?2 ORDER BY last_seen_ms DESC LIMIT 8",
+	[S_DEP_ON] = "SELECT service_key, source FROM service_dependencies WHERE depends_on = ?"
+		     " AND first_seen_ms < ?2 ORDER BY service_key LIMIT 8",
 };
 
 struct aur_correlator {
@@ -115,23 +136,27 @@ struct alert_in {
 	long long started_ms;
 	long long inbox_id;
 	int test;
+	int info;              /* info severity: never opens an incident, is no activity */
+	int heartbeat;         /* Watchdog and the like: the same */
+	struct aur_subject subj;
 	char service_key[128];
 	char host_name[128];
 	char text[2048];
 };
 
 /* The strategies, strongest evidence first: a join is explained by the first that suffices. */
-enum { K_SERVICE, K_MENTION, K_SEMANTIC, K_TIME, K_COUNT };
+enum { K_SERVICE, K_DEPENDENCY, K_MENTION, K_SEMANTIC, K_TIME, K_COUNT };
 
 static const char *const strategy_names[K_COUNT] = {
-	"service_match", "service_mention", "semantic_similarity", "time_cluster",
+	"service_match", "dependency", "service_mention", "semantic_similarity", "time_cluster",
 };
 
 struct candidate {
 	long long id;
 	int dropped;               /* closed, or inactive past the window */
+	int stale;                 /* started longer ago than stale_ms */
 	double s[K_COUNT];         /* each strategy's score, 0 when it did not match */
-	char why[K_COUNT][160];
+	char why[K_COUNT][240];
 	/* after settle(): */
 	double score;
 	const char *strategy;
@@ -157,6 +182,9 @@ void aur_correlate_config_init(struct aur_correlate_config *c)
 	c->w_time = 0.7;
 	c->max_distance = 0.3;
 	c->threshold = 0.75;
+	c->w_dependency = 0.85;
+	c->quiet_ms = 10LL * 60 * 1000;
+	c->stale_ms = 12LL * 60 * 60 * 1000;
 	c->busy_ms = 5000;
 	c->embed_timeout_ms = 5000;
 }
@@ -322,7 +350,70 @@ static long long time_field(jv obj, const char *key)
 	return 0;
 }
 
-static int read_alert(jv rec, struct alert_in *a, char *err, size_t errlen)
+static enum aur_catalog_tool catalog_tool(const char *source, const char *kind)
+{
+	if (!strcmp(source, "pagerduty"))
+		return AUR_CATALOG_PAGERDUTY;
+	if (!strcmp(source, "datadog"))
+		return AUR_CATALOG_DATADOG;
+	if (!strcmp(source, "dynatrace"))
+		return AUR_CATALOG_DYNATRACE;
+	if (!strcmp(source, "grafana"))
+		return AUR_CATALOG_GRAFANA;
+	if (!strcmp(kind, "workload") || !strcmp(kind, "pod") || !strcmp(kind, "namespace"))
+		return AUR_CATALOG_KUBERNETES;
+	return AUR_CATALOG_ANY;
+}
+
+/* A name as the catalog knows it: the component's key into ref, 1; 0 when unknown. */
+static int catalog_ref(const struct aur_catalog *cat, enum aur_catalog_tool tool, struct aur_subject_ref *ref)
+{
+	const char *comp = aur_catalog_resolve(cat, tool, ref->name);
+
+	if (!comp && tool != AUR_CATALOG_ANY)
+		comp = aur_catalog_resolve(cat, AUR_CATALOG_ANY, ref->name);
+	if (!comp)
+		return 0;
+	aur_textvec_service_key(comp, ref->key, sizeof(ref->key));
+	snprintf(ref->from + strlen(ref->from), sizeof(ref->from) - strlen(ref->from), ", catalog");
+	return 1;
+}
+
+/*
+ * With a catalog: the subject and dependencies by the components they
+ * denote, and the component's own dependencies (spec.dependsOn) added.
+ */
+static void resolve_in_catalog(const struct aur_catalog *cat, const char *source, struct aur_subject *subj)
+{
+	const char *deps[AUR_SUBJECT_MAX_DEPS];
+	const char *comp;
+	size_t n;
+
+	if (!cat || !subj->s.key[0])
+		return;
+	for (size_t i = 0; i < subj->ndeps; i++)
+		catalog_ref(cat, AUR_CATALOG_ANY, &subj->dep[i]);
+	if (!catalog_ref(cat, catalog_tool(source, subj->kind), &subj->s))
+		return;
+	comp = aur_catalog_resolve(cat, catalog_tool(source, subj->kind), subj->s.name);
+	if (!comp)
+		comp = aur_catalog_resolve(cat, AUR_CATALOG_ANY, subj->s.name);
+	n = aur_catalog_dependencies(cat, comp, deps, AUR_SUBJECT_MAX_DEPS);
+	for (size_t i = 0; i < n && i < AUR_SUBJECT_MAX_DEPS && subj->ndeps < AUR_SUBJECT_MAX_DEPS; i++) {
+		struct aur_subject_ref *r = &subj->dep[subj->ndeps];
+		int dup = 0;
+
+		snprintf(r->name, sizeof(r->name), "%s", deps[i]);
+		aur_textvec_service_key(deps[i], r->key, sizeof(r->key));
+		snprintf(r->from, sizeof(r->from), "catalog dependsOn");
+		for (size_t j = 0; j < subj->ndeps; j++)
+			dup |= !strcmp(subj->dep[j].key, r->key);
+		if (r->key[0] && !dup && strcmp(r->key, subj->s.key) != 0)
+			subj->ndeps++;
+	}
+}
+
+static int read_alert(const struct aur_correlator *c, jv rec, struct alert_in *a, char *err, size_t errlen)
 {
 	jv v;
 
@@ -366,11 +457,12 @@ static int read_alert(jv rec, struct alert_in *a, char *err, size_t errlen)
 		a->severity = "medium";
 	if (!a->title)
 		a->title = a->dedup_key;
-	/* a numbered host names a fleet when the platform gives no service */
-	if (a->service && (!a->host || strcmp(a->service, a->host) != 0))
-		aur_textvec_service_key(a->service, a->service_key, sizeof(a->service_key));
-	else
-		aur_textvec_host_key(a->host, a->service_key, sizeof(a->service_key));
+	/* whose alert it is: a numbered host names a fleet when nothing names a service */
+	aur_subject_of(rec, &a->subj);
+	resolve_in_catalog(c->cfg.catalog, a->source, &a->subj);
+	snprintf(a->service_key, sizeof(a->service_key), "%s", a->subj.s.key);
+	a->info = !strcmp(a->severity, "info");
+	a->heartbeat = aur_subject_is_heartbeat(rec);
 	aur_textvec_host_name(a->host, a->host_name, sizeof(a->host_name));
 	snprintf(a->text, sizeof(a->text), "%s%s%s", a->title, a->description ? " " : "",
 		 a->description ? a->description : "");
@@ -548,7 +640,7 @@ static void offer(struct candidate *cand, size_t *n, long long id, int k, double
 	if (!c || score <= c->s[k])
 		return;
 	c->s[k] = score;
-	snprintf(c->why[k], sizeof(c->why[k]), "%s", reason);
+	snprintf(c->why[k], sizeof(c->why[k]), "%.*s", (int)sizeof(c->why[k]) - 1, reason);
 }
 
 /*
@@ -608,15 +700,14 @@ static int common_term(const struct aur_correlator *c, const char *term)
 }
 
 /*
- * A term that reads as the name of a service or host: hyphenated
- * ("orders-db", "web-3"), not the alert's own service or host. Words and
+ * A term that reads as the name of a service, host or DNS name ("orders-db",
+ * "web-3", "gateway.acquirer.example"), not the alert's own service or host,
+ * and not an ordinary hyphenated word ("30-day", "non-ready"). Words and
  * metric or alarm names with underscores ("10min_cpu_usage") are not names.
  */
 static int names_a_service(const char *term, const struct alert_in *a)
 {
-	size_t n = strlen(term);
-
-	if (!strchr(term, '-') || strchr(term, '_') || term[0] == '-' || term[n - 1] == '-')
+	if (!aur_textvec_names_something(term))
 		return 0;
 	return strcmp(term, a->service_key) != 0 && strcmp(term, a->host_name) != 0;
 }
@@ -638,6 +729,190 @@ static int has_service_key(struct aur_correlator *c, long long id)
 	return found;
 }
 
+/* The dependency term an incident is indexed under for each service its alerts depend on. */
+static void dep_term(const char *key, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "dep:%s", key);
+}
+
+/*
+ * Dependencies learned from earlier alerts' labels: this service depends
+ * on one whose incident is open, or an open incident's service depends on
+ * this one ("inventory depends on users-db (learned from label db)"), when
+ * no alert of this outage says so.
+ */
+static int gather_learned(struct aur_correlator *c, const struct alert_in *a, int k, struct candidate *cand,
+			  size_t *ncand)
+{
+	sqlite3_stmt *st = c->st[k == 0 ? S_DEP_OF : S_DEP_ON];
+	char other[8][128];
+	char from[8][48];
+	long long ids[TERM_CANDIDATES];
+	char reason[400];
+	size_t m = 0;
+	size_t n;
+	int rc;
+
+	sqlite3_bind_text(st, 1, a->service_key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, a->t_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && m < 8) {
+		snprintf(other[m], sizeof(other[m]), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(from[m], sizeof(from[m]), "%s", (const char *)sqlite3_column_text(st, 1));
+		m++;
+	}
+	reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return aur_db_errno(rc);
+	for (size_t j = 0; j < m; j++) {
+		rc = query_ids(c->st[S_CAND_SERVICE], other[j], 0, ids, TERM_CANDIDATES, &n);
+		if (rc < 0)
+			return rc;
+		if (k == 0)
+			snprintf(reason, sizeof(reason), "%.127s depends on %.127s (learned from %.47s)", a->service_key, other[j],
+				 from[j]);
+		else
+			snprintf(reason, sizeof(reason), "%.127s depends on %.127s (learned from %.47s)", other[j], a->service_key,
+				 from[j]);
+		for (size_t i = 0; i < n; i++)
+			offer(cand, ncand, ids[i], K_DEPENDENCY, c->cfg.w_dependency, reason);
+	}
+	return 0;
+}
+
+/*
+ * Dependencies, in either order of arrival: the alert depends on the
+ * incident's service, the incident's alerts depend on the alert's service,
+ * or both depend on the same one.
+ */
+static int gather_dependencies(struct aur_correlator *c, const struct alert_in *a, struct candidate *cand,
+			       size_t *ncand)
+{
+	long long ids[TERM_CANDIDATES];
+	char term[AUR_SUBJECT_NAME_MAX + 8];
+	char reason[400];
+	size_t n;
+	int rc;
+
+	for (size_t d = 0; d < a->subj.ndeps; d++) {
+		const struct aur_subject_ref *dep = &a->subj.dep[d];
+
+		rc = query_ids(c->st[S_CAND_SERVICE], dep->key, 0, ids, TERM_CANDIDATES, &n);
+		if (rc < 0)
+			return rc;
+		snprintf(reason, sizeof(reason), "depends on %s (%s '%s')", dep->key, dep->from, dep->name);
+		for (size_t i = 0; i < n; i++)
+			offer(cand, ncand, ids[i], K_DEPENDENCY, c->cfg.w_dependency, reason);
+		dep_term(dep->key, term, sizeof(term));
+		rc = query_ids(c->st[S_CAND_TERM], term, 0, ids, TERM_CANDIDATES, &n);
+		if (rc < 0)
+			return rc;
+		snprintf(reason, sizeof(reason), "both depend on %s (%s '%s')", dep->key, dep->from, dep->name);
+		for (size_t i = 0; i < n; i++)
+			offer(cand, ncand, ids[i], K_DEPENDENCY, c->cfg.w_dependency, reason);
+	}
+	if (!a->service_key[0])
+		return 0;
+	dep_term(a->service_key, term, sizeof(term));
+	rc = query_ids(c->st[S_CAND_TERM], term, 0, ids, TERM_CANDIDATES, &n);
+	if (rc < 0)
+		return rc;
+	snprintf(reason, sizeof(reason), "the incident's alerts depend on %s", a->service_key);
+	for (size_t i = 0; i < n; i++)
+		offer(cand, ncand, ids[i], K_DEPENDENCY, c->cfg.w_dependency, reason);
+	/* what this outage's alerts say first; what earlier ones taught after */
+	rc = gather_learned(c, a, 0, cand, ncand);
+	if (rc == 0)
+		rc = gather_learned(c, a, 1, cand, ncand);
+	return rc;
+}
+
+/* Incidents whose service is term, or the service key a name in the text denotes ("returns-api"). */
+static int gather_mention(struct aur_correlator *c, const struct alert_in *a, const char *term,
+			  struct candidate *cand, size_t *ncand)
+{
+	long long ids[TERM_CANDIDATES];
+	char key[128];
+	char reason[400];
+	size_t n;
+	int rc;
+
+	if (strcmp(term, a->service_key) != 0) {
+		rc = query_ids(c->st[S_CAND_SERVICE], term, 0, ids, TERM_CANDIDATES, &n);
+		if (rc < 0)
+			return rc;
+		snprintf(reason, sizeof(reason), "the alert names the incident's service '%s'", term);
+		for (size_t i = 0; i < n; i++)
+			offer(cand, ncand, ids[i], K_MENTION, c->cfg.w_mention, reason);
+	}
+	if (!strchr(term, '-') || !aur_textvec_names_something(term))
+		return 0;
+	aur_textvec_pod_key(term, key, sizeof(key));
+	if (!key[0] || !strcmp(key, term) || !strcmp(key, a->service_key))
+		return 0;
+	rc = query_ids(c->st[S_CAND_SERVICE], key, 0, ids, TERM_CANDIDATES, &n);
+	if (rc < 0)
+		return rc;
+	snprintf(reason, sizeof(reason), "the alert names the incident's service %s (as '%s')", key, term);
+	for (size_t i = 0; i < n; i++)
+		offer(cand, ncand, ids[i], K_MENTION, c->cfg.w_mention, reason);
+	return 0;
+}
+
+/*
+ * The terms an incident must have for this term to be shared: itself; a
+ * host's covering wildcard ("~shop.example.com") only the wildcard
+ * ("*.shop.example.com"), which also finds the hosts it covers.
+ */
+static size_t shared_terms(const char *term, char out[2][AUR_TEXTVEC_TERM_MAX + 2])
+{
+	if (term[0] == '~') {
+		snprintf(out[0], sizeof(out[0]), "*.%s", term + 1);
+		return 1;
+	}
+	snprintf(out[0], sizeof(out[0]), "%s", term);
+	if (term[0] != '*' || term[1] != '.')
+		return 1;
+	snprintf(out[1], sizeof(out[1]), "~%s", term + 2);
+	return 2;
+}
+
+/* Incidents sharing a term are the ones worth a similarity; sharing a name, a mention. */
+static int gather_term(struct aur_correlator *c, const struct alert_in *a, const char *term,
+		       struct candidate *cand, size_t *ncand)
+{
+	char q[2][AUR_TEXTVEC_TERM_MAX + 2];
+	long long ids[TERM_CANDIDATES];
+	char reason[240];
+	size_t nq = shared_terms(term, q);
+	size_t n;
+	int rc;
+
+	for (size_t k = 0; k < nq; k++) {
+		rc = query_ids(c->st[S_CAND_TERM], q[k], 0, ids, TERM_CANDIDATES, &n);
+		if (rc < 0)
+			return rc;
+		/*
+		 * Both name the same third party ("payments errors talking to
+		 * orders-db", "inventory errors talking to orders-db"): a
+		 * dependency they share, before it has alerted itself.
+		 */
+		if (names_a_service(term, a)) {
+			if (term[0] == '~')
+				snprintf(reason, sizeof(reason), "the incident's '%s' covers a host the alert names",
+					 q[k]);
+			else if (strcmp(q[k], term) != 0)
+				snprintf(reason, sizeof(reason), "'%s' covers a host the incident names", term);
+			else
+				snprintf(reason, sizeof(reason), "both name '%s'", term);
+			for (size_t i = 0; i < n; i++)
+				offer(cand, ncand, ids[i], K_MENTION, c->cfg.w_mention, reason);
+		}
+		for (size_t i = 0; i < n; i++)
+			find_candidate(cand, ncand, ids[i]);
+	}
+	return 0;
+}
+
 static int gather(struct aur_correlator *c, const struct alert_in *a, const struct semvec *vec,
 		  struct candidate *cand, size_t *ncand)
 {
@@ -645,7 +920,7 @@ static int gather(struct aur_correlator *c, const struct alert_in *a, const stru
 	long long since = a->t_ms - cfg->window_ms;
 	struct aur_textvec_terms terms;
 	long long ids[TERM_CANDIDATES];
-	char reason[160];
+	char reason[400];
 	size_t n;
 	int rc;
 
@@ -654,7 +929,8 @@ static int gather(struct aur_correlator *c, const struct alert_in *a, const stru
 		rc = query_ids(c->st[S_CAND_SERVICE], a->service_key, 0, ids, TERM_CANDIDATES, &n);
 		if (rc < 0)
 			return rc;
-		snprintf(reason, sizeof(reason), "same service '%s'", a->service_key);
+		snprintf(reason, sizeof(reason), "same service key %s (from '%s', %s)", a->service_key,
+			 a->subj.s.name, a->subj.s.from);
 		for (size_t i = 0; i < n; i++)
 			offer(cand, ncand, ids[i], K_SERVICE, cfg->w_service, reason);
 		/* the incident's alerts name this alert's service */
@@ -665,35 +941,22 @@ static int gather(struct aur_correlator *c, const struct alert_in *a, const stru
 		for (size_t i = 0; i < n; i++)
 			offer(cand, ncand, ids[i], K_MENTION, cfg->w_mention, reason);
 	}
+	rc = gather_dependencies(c, a, cand, ncand);
+	if (rc < 0)
+		return rc;
 	aur_textvec_terms(a->text, &terms, 0);
 	for (size_t t = 0; t < terms.n; t++) {
 		/* this alert names the incident's service */
-		if (strcmp(terms.term[t], a->service_key) != 0) {
-			rc = query_ids(c->st[S_CAND_SERVICE], terms.term[t], 0, ids, TERM_CANDIDATES, &n);
+		if (terms.term[t][0] != '*' && terms.term[t][0] != '~') {
+			rc = gather_mention(c, a, terms.term[t], cand, ncand);
 			if (rc < 0)
 				return rc;
-			snprintf(reason, sizeof(reason), "the alert names the incident's service '%s'", terms.term[t]);
-			for (size_t i = 0; i < n; i++)
-				offer(cand, ncand, ids[i], K_MENTION, cfg->w_mention, reason);
 		}
 		if (common_term(c, terms.term[t]))
 			continue;
-		/* incidents sharing a word are the ones worth a similarity */
-		rc = query_ids(c->st[S_CAND_TERM], terms.term[t], 0, ids, TERM_CANDIDATES, &n);
+		rc = gather_term(c, a, terms.term[t], cand, ncand);
 		if (rc < 0)
 			return rc;
-		/*
-		 * Both name the same third party ("payments errors talking to
-		 * orders-db", "inventory errors talking to orders-db"): a
-		 * dependency they share, before it has alerted itself.
-		 */
-		if (names_a_service(terms.term[t], a)) {
-			snprintf(reason, sizeof(reason), "both name '%s'", terms.term[t]);
-			for (size_t i = 0; i < n; i++)
-				offer(cand, ncand, ids[i], K_MENTION, cfg->w_mention, reason);
-		}
-		for (size_t i = 0; i < n; i++)
-			find_candidate(cand, ncand, ids[i]);
 	}
 	rc = query_ids(c->st[S_CAND_RECENT], NULL, a->t_ms - cfg->time_window_ms, ids, TERM_CANDIDATES, &n);
 	if (rc < 0)
@@ -716,10 +979,16 @@ static int gather(struct aur_correlator *c, const struct alert_in *a, const stru
 			reset(st);
 			continue;
 		}
+		/* an old incident kept alive by a chatty alert takes no new outage on time or text */
+		cand[i].stale = cfg->stale_ms > 0 && sqlite3_column_int64(st, 5) < a->t_ms - cfg->stale_ms;
 		semvec_unblob(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), &iv);
 		reset(st);
+		if (cand[i].stale) {
+			cand[i].s[K_TIME] = 0;
+			continue;
+		}
 		if (!cfg->semantic_across_services && !cand[i].s[K_SERVICE] && !cand[i].s[K_MENTION] &&
-		    a->service_key[0] && has_service_key(c, cand[i].id))
+		    !cand[i].s[K_DEPENDENCY] && a->service_key[0] && has_service_key(c, cand[i].id))
 			continue;
 		sim = semvec_cosine(vec, &iv);
 		if (1.0 - sim < cfg->max_distance) {
@@ -784,6 +1053,7 @@ static int join_incident(struct aur_correlator *c, const struct alert_in *a, con
 		sqlite3_bind_text(st, 3, when, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, sev ? sev : keep, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_blob(st, 5, blob.data, (int)blob.len, SQLITE_STATIC);
+		sqlite3_bind_int(st, 6, !a->info && !a->heartbeat);
 		rc = aur_db_errno(sqlite3_step(st));
 		reset(st);
 		aur_buf_release(&blob);
@@ -805,11 +1075,29 @@ static int join_incident(struct aur_correlator *c, const struct alert_in *a, con
 	reset(st);
 	if (rc < 0)
 		return rc;
+	/* noise joins, but is no evidence for what joins next */
+	if (a->info || a->heartbeat)
+		return 0;
 	aur_textvec_terms(a->text, &terms, 0);
 	rc = aur_incident_index(c->db, id, a->service_key, &terms);
 	/* the host by its own name too: "errors talking to db-3" names it */
 	if (rc == 0 && a->host_name[0] && strcmp(a->host_name, a->service_key) != 0)
 		rc = aur_incident_index(c->db, id, a->host_name, NULL);
+	/* what its alerts depend on, for the dependency's own alerts to find it, now and next time */
+	for (size_t d = 0; d < a->subj.ndeps && rc == 0 && a->service_key[0]; d++) {
+		st = c->st[S_DEP_LEARN];
+		sqlite3_bind_text(st, 1, a->service_key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, a->subj.dep[d].key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, a->subj.dep[d].from, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, a->t_ms);
+		rc = aur_db_errno(sqlite3_step(st));
+		reset(st);
+	}
+	terms.n = 0;
+	for (size_t d = 0; d < a->subj.ndeps && terms.n < AUR_TEXTVEC_MAX_TERMS; d++)
+		dep_term(a->subj.dep[d].key, terms.term[terms.n++], sizeof(terms.term[0]));
+	if (rc == 0 && terms.n)
+		rc = aur_incident_index(c->db, id, NULL, &terms);
 	return rc;
 }
 
@@ -863,28 +1151,135 @@ static int upsert_alert(struct aur_correlator *c, const struct alert_in *a, cons
 	return rc;
 }
 
-/* Resolve the incident when none of its alerts fires any more. */
-static int maybe_auto_resolve(struct aur_correlator *c, long long id, long long at_ms, char *err, size_t errlen)
+/* How many alerts incident id has, and how many of them fire. */
+static int alert_counts(struct aur_correlator *c, long long id, long long *total, long long *firing)
 {
 	sqlite3_stmt *st = c->st[S_FIRING_COUNT];
-	long long total = 0;
-	long long firing = 0;
-	char reason[96];
 	int rc;
 
+	*total = *firing = 0;
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		total = sqlite3_column_int64(st, 0);
-		firing = sqlite3_column_int64(st, 1);
+		*total = sqlite3_column_int64(st, 0);
+		*firing = sqlite3_column_int64(st, 1);
 	}
 	reset(st);
-	if (rc != SQLITE_ROW)
-		return aur_db_errno(rc);
-	if (firing > 0 || total == 0)
-		return 0;
+	return rc == SQLITE_ROW ? 0 : aur_db_errno(rc);
+}
+
+/* Start (at_ms) or end (0) an incident's quiet period. */
+static int set_pending(struct aur_correlator *c, long long id, long long at_ms, const char *when)
+{
+	sqlite3_stmt *st = c->st[S_PENDING_SET];
+	int rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	if (at_ms > 0)
+		sqlite3_bind_int64(st, 2, at_ms);
+	sqlite3_bind_text(st, 3, when, -1, SQLITE_STATIC);
+	rc = aur_db_errno(sqlite3_step(st));
+	reset(st);
+	return rc;
+}
+
+/*
+ * When none of the incident's alerts fires any more: it waits the quiet
+ * period (an alert firing again within it is flapping, not a new
+ * incident), or resolves at once without one.
+ */
+static int maybe_auto_resolve(struct aur_correlator *c, long long id, long long at_ms, const char *when,
+			      char *err, size_t errlen)
+{
+	long long total = 0;
+	long long firing = 0;
+	char reason[96];
+	int rc = alert_counts(c, id, &total, &firing);
+
+	if (rc < 0 || firing > 0 || total == 0)
+		return rc;
+	if (c->cfg.quiet_ms > 0)
+		return set_pending(c, id, at_ms, when);
 	snprintf(reason, sizeof(reason), "all %lld alert%s resolved", total, total == 1 ? "" : "s");
 	return aur_incident_set_status(c->db, id, "resolved", reason, at_ms, err, errlen);
+}
+
+/* "3m", "45s", "1h05m" */
+static void span_text(long long ms, char *out, size_t outlen)
+{
+	long long s = ms / 1000;
+
+	if (s < 60)
+		snprintf(out, outlen, "%llds", s);
+	else if (s < 3600)
+		snprintf(out, outlen, "%lldm", s / 60);
+	else
+		snprintf(out, outlen, "%lldh%02lldm", s / 3600, s / 60 % 60);
+}
+
+/* Resolve the incidents whose quiet period has passed by now_ms, as of when their last alert resolved. */
+static int resolve_quiet(struct aur_correlator *c, long long now_ms, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = c->st[S_PENDING_DUE];
+	long long ids[64];
+	long long at[64];
+	int open[64];
+	size_t n = 0;
+	int rc;
+
+	if (c->cfg.quiet_ms <= 0)
+		return 0;
+	sqlite3_bind_int64(st, 1, now_ms - c->cfg.quiet_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 64) {
+		const char *status = (const char *)sqlite3_column_text(st, 2);
+
+		ids[n] = sqlite3_column_int64(st, 0);
+		at[n] = sqlite3_column_int64(st, 1);
+		open[n++] = status && (!strcmp(status, "investigating") || !strcmp(status, "analyzed"));
+	}
+	reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return aur_db_errno(rc);
+	for (size_t i = 0; i < n; i++) {
+		long long total = 0;
+		long long firing = 0;
+		char reason[128];
+		char quiet[24];
+
+		/* closed meanwhile (merged, or by hand): nothing left to wait for */
+		if (!open[i]) {
+			char when[32];
+
+			aur_time_format_ms(now_ms, when, sizeof(when));
+			rc = set_pending(c, ids[i], 0, when);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		rc = alert_counts(c, ids[i], &total, &firing);
+		if (rc < 0)
+			return rc;
+		span_text(c->cfg.quiet_ms, quiet, sizeof(quiet));
+		snprintf(reason, sizeof(reason), "all %lld alert%s resolved, then %s quiet", total,
+			 total == 1 ? "" : "s", quiet);
+		rc = aur_incident_set_status(c->db, ids[i], "resolved", reason, at[i], err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* When incident id's alerts all resolved (its quiet period began), or 0. */
+static long long pending_since(struct aur_correlator *c, long long id)
+{
+	sqlite3_stmt *st = c->st[S_INC_GET];
+	long long at = 0;
+
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		at = sqlite3_column_int64(st, 6);
+	reset(st);
+	return at;
 }
 
 /* Follow merged_into from id to the incident that absorbed it; its status into status. */
@@ -909,6 +1304,43 @@ static long long final_incident(struct aur_correlator *c, long long id, char *st
 	return id;
 }
 
+/*
+ * The same alert firing again in an incident that is still open: a repeat
+ * while it fires (not activity: a chatty alert does not keep an incident
+ * alive), a re-fire after it resolved (activity), and within the quiet
+ * period of an incident whose alerts had all resolved, flapping.
+ */
+static int refire(struct aur_correlator *c, const struct alert_in *a, long long id, long long count,
+		  int was_firing, struct verdict *v, const char *when)
+{
+	long long pending = was_firing ? 0 : pending_since(c, id);
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	v->action = "deduplicated";
+	snprintf(v->reason, sizeof(v->reason), "the same alert (%s %s), seen %lld times", a->source, a->dedup_key,
+		 count + 1);
+	if (pending > 0) {
+		char gap[24];
+
+		span_text(a->t_ms - pending, gap, sizeof(gap));
+		v->action = "attached";
+		v->strategy = "flapping";
+		snprintf(v->reason, sizeof(v->reason), "flapping: re-fired %s after all alerts resolved (%s %s)", gap,
+			 a->source, a->dedup_key);
+		rc = set_pending(c, id, 0, when);
+	}
+	if (rc < 0 || was_firing || a->info || a->heartbeat)
+		return rc;
+	st = c->st[S_INC_ACTIVITY];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, a->t_ms);
+	sqlite3_bind_text(st, 3, when, -1, SQLITE_STATIC);
+	rc = aur_db_errno(sqlite3_step(st));
+	reset(st);
+	return rc;
+}
+
 static int decide(struct aur_correlator *c, const struct alert_in *a, const char *record_text,
 		  struct verdict *v, char *err, size_t errlen)
 {
@@ -920,6 +1352,7 @@ static int decide(struct aur_correlator *c, const struct alert_in *a, const char
 	long long prev_incident = 0;
 	long long last_inbox = 0;
 	long long count = 0;
+	int was_firing = 0;
 	char prev_status[32] = "";
 	char when[32];
 	long long alert_id = 0;
@@ -932,6 +1365,7 @@ static int decide(struct aur_correlator *c, const struct alert_in *a, const char
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		existing = sqlite3_column_int64(st, 0);
+		was_firing = !strcmp((const char *)sqlite3_column_text(st, 1), "firing");
 		prev_incident = sqlite3_column_int64(st, 2);
 		last_inbox = sqlite3_column_int64(st, 3);
 		count = sqlite3_column_int64(st, 4);
@@ -939,6 +1373,9 @@ static int decide(struct aur_correlator *c, const struct alert_in *a, const char
 	reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return aur_db_errno(rc);
+	rc = resolve_quiet(c, a->t_ms, err, errlen);
+	if (rc < 0)
+		return rc;
 	if (prev_incident)
 		prev_incident = final_incident(c, prev_incident, prev_status, sizeof(prev_status));
 
@@ -970,18 +1407,8 @@ static int decide(struct aur_correlator *c, const struct alert_in *a, const char
 		v->matched = prev_incident;
 		v->score = 1.0;
 		v->strategy = "dedup";
-		if (firing) {
-			v->action = "deduplicated";
-			snprintf(v->reason, sizeof(v->reason), "the same alert (%s %s), seen %lld times", a->source,
-				 a->dedup_key, count + 1);
-			st = c->st[S_INC_ACTIVITY];
-			sqlite3_bind_int64(st, 1, prev_incident);
-			sqlite3_bind_int64(st, 2, a->t_ms);
-			sqlite3_bind_text(st, 3, when, -1, SQLITE_STATIC);
-			rc = aur_db_errno(sqlite3_step(st));
-			reset(st);
-			return rc;
-		}
+		if (firing)
+			return refire(c, a, prev_incident, count, was_firing, v, when);
 		v->action = "resolved";
 		snprintf(v->reason, sizeof(v->reason), "the alert resolved");
 		{
@@ -993,7 +1420,7 @@ static int decide(struct aur_correlator *c, const struct alert_in *a, const char
 			if (aur_incident_event(c->db, prev_incident, "alert.resolved", data, a->t_ms) < 0)
 				return -EIO;
 		}
-		return maybe_auto_resolve(c, prev_incident, a->t_ms, err, errlen);
+		return maybe_auto_resolve(c, prev_incident, a->t_ms, when, err, errlen);
 	}
 
 	if (!firing) {
@@ -1022,6 +1449,16 @@ static int decide(struct aur_correlator *c, const struct alert_in *a, const char
 			if (cand[i].strategy && (!best || cand[i].score > best->score ||
 						 (cand[i].score == best->score && cand[i].id > best->id)))
 				best = &cand[i];
+		if ((!best || best->score < c->cfg.threshold) && (a->info || a->heartbeat)) {
+			/* noise opens nothing: stored, and said why */
+			v->action = "logged";
+			v->strategy = "none";
+			v->score = best ? best->score : 0;
+			snprintf(v->reason, sizeof(v->reason), "%s: opens no incident, and no open incident correlates%s",
+				 a->heartbeat ? "a heartbeat (the alerting path is alive)" : "info severity",
+				 best ? " enough" : "");
+			return upsert_alert(c, a, record_text, existing, 0, when, &alert_id);
+		}
 		if (best && best->score >= c->cfg.threshold) {
 			v->action = "attached";
 			v->incident_id = best->id;
@@ -1047,7 +1484,11 @@ static int decide(struct aur_correlator *c, const struct alert_in *a, const char
 					 "; recurs after incident %lld", prev_incident);
 			n.title = a->title;
 			n.severity = a->severity;
-			n.service = a->service ? a->service : a->host;
+			/* whose it is: the exporter's own service label is not the incident's */
+			if (a->subj.s.key[0] && strcmp(a->subj.s.from, "service") != 0 && strcmp(a->subj.kind, "host") != 0)
+				n.service = a->subj.s.key;
+			else
+				n.service = a->service ? a->service : a->host;
 			n.source_type = a->source;
 			n.source_link = a->link;
 			n.started_ms = a->started_ms;
@@ -1078,7 +1519,12 @@ static int decide(struct aur_correlator *c, const struct alert_in *a, const char
 	return rc;
 }
 
-static jv decision_of(jv rec, const struct verdict *v)
+/*
+ * The decision: the record, what became of it and why; for an alert also
+ * its subject (name as sent, canonical key, where it was read) and
+ * service_key, so every join can be explained.
+ */
+static jv decision_of(jv rec, const struct verdict *v, const struct alert_in *a)
 {
 	jv corr = jv_object();
 	jv d = jv_object_set(jv_object(), jv_string("v"), jv_number(1));
@@ -1093,6 +1539,11 @@ static jv decision_of(jv rec, const struct verdict *v)
 	corr = jv_object_set(corr, jv_string("matched_incident"),
 			     v->matched > 0 ? jv_number((double)v->matched) : jv_null());
 	corr = jv_object_set(corr, jv_string("reason"), jv_string(v->reason));
+	if (a) {
+		d = jv_object_set(d, jv_string("service_key"),
+				  a->service_key[0] ? jv_string(a->service_key) : jv_null());
+		d = jv_object_set(d, jv_string("subject"), aur_subject_json(&a->subj));
+	}
 	return jv_object_set(d, jv_string("correlation"), corr);
 }
 
@@ -1132,7 +1583,7 @@ int aur_correlator_process(struct aur_correlator *c, jv rec, const char *record_
 		v.action = "logged";
 		v.strategy = "none";
 		snprintf(v.reason, sizeof(v.reason), "a note, not an alert");
-		*decision = decision_of(rec, &v);
+		*decision = decision_of(rec, &v, NULL);
 		return 0;
 	}
 	if (jv_get_kind(type) != JV_KIND_STRING || strcmp(jv_string_value(type), "alert") != 0) {
@@ -1143,14 +1594,14 @@ int aur_correlator_process(struct aur_correlator *c, jv rec, const char *record_
 		goto out;
 	}
 	jv_free(type);
-	rc = read_alert(rec, &a, err, errlen);
+	rc = read_alert(c, rec, &a, err, errlen);
 	if (rc < 0)
 		goto out;
 	if (a.test) {
 		v.action = "logged";
 		v.strategy = "none";
 		snprintf(v.reason, sizeof(v.reason), "a test delivery, not an alert");
-		*decision = decision_of(rec, &v);
+		*decision = decision_of(rec, &v, &a);
 		return 0;
 	}
 	if (!record_text) {
@@ -1183,7 +1634,7 @@ int aur_correlator_process(struct aur_correlator *c, jv rec, const char *record_
 			snprintf(err, errlen, "database: %s", sqlite3_errmsg(c->db));
 		goto out;
 	}
-	*decision = decision_of(rec, &v);
+	*decision = decision_of(rec, &v, &a);
 	rec = jv_invalid();
 out:
 	jv_free(text);

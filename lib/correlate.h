@@ -17,7 +17,22 @@
  *                        incident's, kept when 1 - cosine < max_distance;
  *                        not between an alert and an incident that both
  *                        name services and share none
+ *   dependency           the alert depends on the incident's service (labels
+ *                        upstream, db, peer.service, depends_on, ... or
+ *                        Dynatrace's root cause), the incident's alerts
+ *                        depend on the alert's service, or both depend on
+ *                        the same service: in either order of arrival
  *   time_cluster         within time_window of the incident's latest activity
+ * An alert's service is its subject (subject.h): the key its naming forms
+ * share, derived from what its platform carries.
+ *
+ * Flapping: an incident whose alerts have all resolved waits quiet_ms
+ * before it resolves; an alert firing again within it rejoins ("flapping").
+ * Noise: info-severity alerts and heartbeats never open an incident: they
+ * join one they correlate with, else they are "logged". An incident's
+ * activity counts only alerts that are neither info nor repeats, and an
+ * incident started more than stale_ms ago takes no alert on time or text
+ * alone.
  * Time comes only from the records (received_at, else started_at), so a
  * replay of the same input makes the same incidents.
  */
@@ -28,6 +43,8 @@
 #include <sqlite3.h>
 #include <jq.h>
 
+struct aur_catalog;
+
 struct aur_correlate_config {
 	long long window_ms;       /* candidates: open incidents active this recently (30 min) */
 	long long time_window_ms;  /* time_cluster window from the latest activity (5 min) */
@@ -37,6 +54,10 @@ struct aur_correlate_config {
 	double max_distance;       /* semantic_similarity kept under this distance (0.3) */
 	double threshold;          /* join at or above this score (0.75) */
 	int semantic_across_services; /* let similarity join alerts of different named services (0) */
+	double w_dependency;       /* dependency score (0.85) */
+	long long quiet_ms;        /* an incident whose alerts all resolved resolves after this (10 min) */
+	long long stale_ms;        /* older incidents take alerts on service evidence only (12 h) */
+	const struct aur_catalog *catalog; /* names and dependencies, or NULL (borrowed) */
 	int busy_ms;               /* transaction deadline (5000) */
 	const char *embed_url;     /* OpenAI-compatible embeddings endpoint, or NULL */
 	const char *embed_model;

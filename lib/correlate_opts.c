@@ -7,7 +7,7 @@
 #include "correlate_opts.h"
 #include "banned.h"
 
-enum kind { SCORE, DURATION, SWITCH };
+enum kind { SCORE, DURATION, DURATION_OR_OFF /* 0 turns it off */, SWITCH };
 
 struct setting {
 	struct aur_correlate_option opt;
@@ -28,6 +28,11 @@ static const struct setting settings[] = {
 	{ { "time-score", "X", "score of time_cluster (0.7: alone it does not join)" }, SCORE, FIELD(w_time) },
 	{ { "max-distance", "X", "semantic_similarity kept when 1 - cosine < X (0.3)" }, SCORE,
 	  FIELD(max_distance) },
+	{ { "dependency-score", "X", "score of dependency (0.85)" }, SCORE, FIELD(w_dependency) },
+	{ { "quiet-period", "DUR", "resolve an incident DUR after its last alert resolved (10m)" },
+	  DURATION_OR_OFF, FIELD(quiet_ms) },
+	{ { "stale-after", "DUR", "incidents older than DUR join on no time or text (12h)" },
+	  DURATION_OR_OFF, FIELD(stale_ms) },
 	{ { "semantic-across-services", NULL, "let similarity join alerts of different named services" }, SWITCH,
 	  FIELD(semantic_across_services) },
 };
@@ -54,10 +59,15 @@ static int set_score(double *field, const char *name, const char *s, char *err, 
 	return 0;
 }
 
-static int set_duration(long long *field, const char *name, const char *s, char *err, size_t errlen)
+static int set_duration(long long *field, const char *name, const char *s, int zero_ok, char *err,
+			size_t errlen)
 {
 	long long ms;
 
+	if (zero_ok && !strcmp(s, "0")) {
+		*field = 0;
+		return 0;
+	}
 	if (aur_cli_parse_duration_ms(s, &ms) < 0 || ms <= 0) {
 		snprintf(err, errlen, "--%s: '%s' is not a duration (like 90s, 5m, 1h)", name, s);
 		return -EINVAL;
@@ -89,7 +99,7 @@ int aur_correlate_config_set(struct aur_correlate_config *cfg, const char *name,
 		}
 		if (s->kind == SCORE)
 			return set_score((double *)(void *)field, name, value, err, errlen);
-		return set_duration((long long *)(void *)field, name, value, err, errlen);
+		return set_duration((long long *)(void *)field, name, value, s->kind == DURATION_OR_OFF, err, errlen);
 	}
 	snprintf(err, errlen, "--%s: not a correlation setting", name);
 	return -ENOENT;

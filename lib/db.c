@@ -225,6 +225,28 @@ static const char *const migrations[] = {
 	"ALTER TABLE builds ADD COLUMN console_excerpt TEXT;"
 	"ALTER TABLE builds ADD COLUMN console_url TEXT;"
 	"ALTER TABLE builds ADD COLUMN console_fetched_ms INTEGER;",
+	/*
+	 * 7: flapping. When every alert of an incident has resolved, the
+	 * incident waits a quiet period before it resolves (aurora-correlate
+	 * --quiet-period): resolve_pending_ms is when the last alert resolved,
+	 * NULL while something fires. Only the few pending incidents are
+	 * indexed. And the dependencies alerts have named in their labels and
+	 * tags (upstream, db, peer.service, ...), learned as they arrive: the
+	 * next time the datastore fails, its own alert finds its clients'
+	 * incident even when no client alert names it.
+	 */
+	"ALTER TABLE incidents ADD COLUMN resolve_pending_ms INTEGER;"
+	"CREATE INDEX incidents_resolve_pending ON incidents(resolve_pending_ms)"
+	" WHERE resolve_pending_ms IS NOT NULL;"
+	"CREATE TABLE service_dependencies ("
+	"  service_key TEXT NOT NULL,"
+	"  depends_on TEXT NOT NULL,"
+	"  source TEXT NOT NULL,"          /* where it was read: "label db", "tag depends_on" ... */
+	"  first_seen_ms INTEGER NOT NULL,"
+	"  last_seen_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY (service_key, depends_on)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX service_dependencies_on ON service_dependencies(depends_on, service_key);",
 };
 
 void aur_db_options_init(struct aur_db_options *o)

@@ -295,7 +295,8 @@ int aur_incident_set_status(sqlite3 *db, long long id, const char *to, const cha
 		 " resolved_at = CASE WHEN ?3 = 'resolved' THEN ?4 WHEN ?3 = 'investigating' THEN NULL"
 		 " ELSE resolved_at END,"
 		 " last_activity_ms = CASE WHEN ?3 = 'investigating' THEN max(last_activity_ms, ?2)"
-		 " ELSE last_activity_ms END"
+		 " ELSE last_activity_ms END,"
+		 " resolve_pending_ms = NULL" /* a status set by hand ends a quiet period */
 		 " WHERE id = ?1",
 		 id, at_ms, to, when, err, errlen);
 	if (rc == 0 && is_open(from) && !is_open(to))

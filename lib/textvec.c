@@ -17,9 +17,24 @@ static const char *const stop_words[] = {
 	"was", "were", "when", "which", "while", "will", "with", "within", NULL,
 };
 
-static const char *const service_suffixes[] = {
-	"api", "service", "svc", "app", "server", "srv", NULL,
+/* role words a service's name often ends with: "Shipping API", "CheckoutController" */
+static const char *const role_words[] = {
+	"api", "service", "svc", "app", "server", "srv", "controller", "handler", NULL,
 };
+
+/* environment words a name carries at either end: "checkout-prod", "Reviews - Production" */
+static const char *const env_words[] = {
+	"prod", "production", "prd", "staging", "stage", "stg", "dev", "development", "qa", "uat",
+	"preprod", "canary", NULL,
+};
+
+static int in_list(const char *const *list, const char *w, size_t n)
+{
+	for (int i = 0; list[i]; i++)
+		if (strlen(list[i]) == n && !strncmp(list[i], w, n))
+			return 1;
+	return 0;
+}
 
 static int is_stop(const char *w)
 {
@@ -58,33 +73,128 @@ static size_t lower_trim(const char *in, char *out, size_t outlen)
 	return n;
 }
 
+/*
+ * The name without what only says how it was written: a tag's "key:" head
+ * ("svc:checkout-prod"), parenthesized notes ("(prod)"), a DNS name's domain
+ * ("cart-api.cart.svc.cluster.local"), CamelCase ("CheckoutController"
+ * becomes "checkout-controller"), separators (spaces, "_", " - ").
+ */
+static size_t name_words(const char *name, char *out, size_t outlen)
+{
+	const char *colon = strchr(name, ':');
+	size_t n = 0;
+	int depth = 0;
+
+	while (*name && isspace((unsigned char)*name))
+		name++;
+	/* "kube_deployment:checkout-api": the value; "web-1:9100" keeps its host */
+	if (colon && colon > name && !memchr(name, ' ', (size_t)(colon - name)) &&
+	    colon[1] && !isdigit((unsigned char)colon[1]))
+		name = colon + 1;
+	for (const char *p = name; *p && n + 2 < outlen; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch == '(' || ch == '[') {
+			depth++;
+			continue;
+		}
+		if (ch == ')' || ch == ']') {
+			depth -= depth > 0;
+			continue;
+		}
+		if (depth)
+			continue;
+		/* a DNS name: its first label is the name */
+		if (ch == '.' && !strchr(p, ' '))
+			break;
+		if (isupper(ch) && p > name && (islower((unsigned char)p[-1]) ||
+						 (isupper((unsigned char)p[-1]) && islower((unsigned char)p[1]))))
+			out[n++] = '-';
+		out[n++] = isalnum(ch) ? (char)tolower(ch) : '-';
+	}
+	out[n] = '\0';
+	return n;
+}
+
 void aur_textvec_service_key(const char *name, char *out, size_t outlen)
 {
-	size_t n;
-	int stripped = 1;
+	char tmp[256];
+	const char *tok[32];
+	size_t len[32];
+	size_t ntok = 0;
+	size_t first = 0;
+	size_t n = 0;
+	int changed = 1;
 
 	if (!outlen)
 		return;
 	out[0] = '\0';
 	if (!name)
 		return;
-	n = lower_trim(name, out, outlen);
-	for (size_t i = 0; i < n; i++)
-		if (isspace((unsigned char)out[i]) || out[i] == '_')
-			out[i] = '-';
-	/* "shipping-api" and "Shipping API" name the service "shipping" */
-	while (stripped) {
-		stripped = 0;
-		for (int i = 0; service_suffixes[i]; i++) {
-			size_t sl = strlen(service_suffixes[i]);
-
-			if (n > sl + 1 && out[n - sl - 1] == '-' && !strcmp(out + n - sl, service_suffixes[i])) {
-				n -= sl + 1;
-				out[n] = '\0';
-				stripped = 1;
-			}
+	name_words(name, tmp, sizeof(tmp));
+	for (char *p = tmp; *p && ntok < 32;) {
+		while (*p == '-')
+			p++;
+		if (!*p)
+			break;
+		tok[ntok] = p;
+		while (*p && *p != '-')
+			p++;
+		len[ntok] = (size_t)(p - tok[ntok]);
+		ntok++;
+	}
+	/* "checkout-api-prod", "prod-checkout": the service is "checkout"; "checkout-db" stays */
+	while (changed && ntok - first > 1) {
+		changed = 0;
+		if (in_list(env_words, tok[first], len[first])) {
+			first++;
+			changed = 1;
+		} else if (in_list(env_words, tok[ntok - 1], len[ntok - 1]) ||
+			   in_list(role_words, tok[ntok - 1], len[ntok - 1])) {
+			ntok--;
+			changed = 1;
 		}
 	}
+	for (size_t i = first; i < ntok && n + len[i] + 2 < outlen; i++) {
+		if (n)
+			out[n++] = '-';
+		memcpy(out + n, tok[i], len[i]);
+		n += len[i];
+	}
+	out[n] = '\0';
+}
+
+/*
+ * A workload's key from one of its pods' names: a Deployment's pod
+ * "returns-api-tc8sb4kjpg-jz69x" (ReplicaSet hash, pod suffix), a
+ * StatefulSet's "search-es-0" (ordinal) -> the service key of the rest.
+ */
+void aur_textvec_pod_key(const char *pod, char *out, size_t outlen)
+{
+	char tmp[256];
+	size_t n;
+	char *dash;
+
+	if (!outlen)
+		return;
+	out[0] = '\0';
+	if (!pod)
+		return;
+	n = lower_trim(pod, tmp, sizeof(tmp));
+	dash = strrchr(tmp, '-');
+	if (dash && dash > tmp && strspn(dash + 1, "0123456789") == strlen(dash + 1) && dash[1]) {
+		*dash = '\0';
+	} else if (dash && dash > tmp && strlen(dash + 1) == 5 && strspn(dash + 1, "abcdefghijklmnopqrstuvwxyz0123456789") == 5) {
+		*dash = '\0';
+		dash = strrchr(tmp, '-');
+		/* the ReplicaSet's pod-template hash: 6 to 10 characters, a digit among them */
+		if (dash && dash > tmp && strlen(dash + 1) >= 6 && strlen(dash + 1) <= 10 &&
+		    strspn(dash + 1, "abcdefghijklmnopqrstuvwxyz0123456789") == strlen(dash + 1) &&
+		    strpbrk(dash + 1, "0123456789"))
+			*dash = '\0';
+	}
+	(void)n;
+	aur_textvec_service_key(tmp, out, outlen);
 }
 
 void aur_textvec_host_name(const char *host, char *out, size_t outlen)
@@ -149,6 +259,108 @@ static void add_term(struct aur_textvec_terms *t, const char *w, size_t n)
 	memcpy(t->term[t->n++], term, n + 1);
 }
 
+static int dns_char(int c)
+{
+	return isalnum(c) || c == '-' || c == '.' || c == '*' || c == '_';
+}
+
+/*
+ * An IPv4 address with its port ("lookup x on 10.96.0.10:53"): the
+ * endpoint several clients fail talking to is one thing they share.
+ * Addresses without a port are left out (they are as often the alert's
+ * own host). 1 when start..n is an address, whatever was added.
+ */
+static int endpoint_term(const char *start, size_t n, struct aur_textvec_terms *out)
+{
+	char term[AUR_TEXTVEC_TERM_MAX];
+	size_t dots = 0;
+	size_t port;
+
+	if (strspn(start, "0123456789.") < n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		dots += start[i] == '.';
+	if (dots != 3 || start[n] != ':')
+		return 1;
+	port = strspn(start + n + 1, "0123456789");
+	if (port == 0 || port > 5 || n + 1 + port >= sizeof(term))
+		return 1;
+	memcpy(term, start, n + 1 + port);
+	term[n + 1 + port] = '\0';
+	add_term(out, term, n + 1 + port);
+	return 1;
+}
+
+/*
+ * DNS names in text ("gateway.acquirer.example", "CN=*.shop.example.com"):
+ * the name whole (not a URL's host: links to one runbook site are no
+ * shared failure); a wildcard as
+ * "*.shop.example.com"; a host of four labels or more also as
+ * "~shop.example.com", the wildcard that would cover it (correlation
+ * matches it with "*.shop.example.com" only: a certificate and the hosts
+ * it covers meet, two hosts of one domain do not). Numbers (addresses, versions) are not names;
+ * cluster-internal domains are left alone.
+ */
+static void dns_terms(const char *text, struct aur_textvec_terms *out)
+{
+	const char *p = text;
+
+	while (*p) {
+		const char *start;
+		size_t n;
+		size_t dots = 0;
+		const char *last;
+		int wildcard;
+
+		while (*p && !dns_char((unsigned char)*p))
+			p++;
+		start = p;
+		while (*p && dns_char((unsigned char)*p))
+			p++;
+		n = (size_t)(p - start);
+		wildcard = n > 2 && start[0] == '*' && start[1] == '.';
+		while (n && (*start == '*' || *start == '.')) {
+			start++;
+			n--;
+		}
+		while (n && (start[n - 1] == '.' || start[n - 1] == '-'))
+			n--;
+		if (n < 5 || n >= AUR_TEXTVEC_TERM_MAX || memchr(start, '*', n))
+			continue;
+		if (endpoint_term(start, n, out))
+			continue;
+		for (size_t i = 0; i < n; i++)
+			dots += start[i] == '.';
+		last = start + n;
+		while (last > start && last[-1] != '.')
+			last--;
+		if (dots < 2 || !isalpha((unsigned char)*last) || strspn(last, "abcdefghijklmnopqrstuvwxyz"
+							   "ABCDEFGHIJKLMNOPQRSTUVWXYZ") < (size_t)(start + n - last))
+			continue;
+		if (wildcard) {
+			char w[AUR_TEXTVEC_TERM_MAX];
+
+			snprintf(w, sizeof(w), "*.%.*s", (int)n, start);
+			add_term(out, w, strlen(w));
+			continue;
+		}
+		/*
+		 * A URL's host (a runbook, a dashboard) is not a name two alerts
+		 * share by being failures of it; it still meets a wildcard.
+		 */
+		if (start - text < 3 || strncmp(start - 3, "://", 3) != 0)
+			add_term(out, start, n);
+		if (dots >= 3 && !(n > 6 && !strncmp(start + n - 6, ".local", 6)) &&
+		    !(n > 9 && !strncmp(start + n - 9, ".internal", 9))) {
+			const char *parent = (const char *)memchr(start, '.', n) + 1;
+			char w[AUR_TEXTVEC_TERM_MAX];
+
+			snprintf(w, sizeof(w), "~%.*s", (int)(n - (size_t)(parent - start)), parent);
+			add_term(out, w, strlen(w));
+		}
+	}
+}
+
 void aur_textvec_terms(const char *text, struct aur_textvec_terms *out, int parts)
 {
 	const char *p = text ? text : "";
@@ -157,9 +369,12 @@ void aur_textvec_terms(const char *text, struct aur_textvec_terms *out, int part
 	while (*p) {
 		const char *start;
 		size_t n;
+		int handle;
 
 		while (*p && !word_char((unsigned char)*p))
 			p++;
+		/* "@slack-checkout-oncall" is where a notification goes, not a name in the text */
+		handle = p > (text ? text : "") && p[-1] == '@';
 		start = p;
 		while (*p && word_char((unsigned char)*p))
 			p++;
@@ -170,7 +385,7 @@ void aur_textvec_terms(const char *text, struct aur_textvec_terms *out, int part
 			start++;
 			n--;
 		}
-		if (!n)
+		if (!n || handle)
 			continue;
 		add_term(out, start, n);
 		if (parts && (memchr(start, '-', n) || memchr(start, '_', n))) {
@@ -186,6 +401,55 @@ void aur_textvec_terms(const char *text, struct aur_textvec_terms *out, int part
 			}
 		}
 	}
+	if (!parts && text)
+		dns_terms(text, out);
+}
+
+/* prefixes and words that make ordinary hyphenated words ("non-ready", "oom-killed", "30-day") */
+static const char *const word_prefixes[] = {
+	"non", "re", "pre", "post", "anti", "auto", "co", "de", "multi", "over", "under", "self", "semi",
+	"sub", "super", "un", "out", "cross", "high", "low", "well", "long", "short", "up", "down", "half",
+	"all", "full", "per", "in", "on", "off", "read", "write", "oom", "x", "e", "end", "one", "two",
+	"time", "rate", "mid", "near", "real", "so", "top", "last", "built", "follow", "roll", "sign", "opt",
+	"set", "fail", "cool", "warm", "best", "dead", "slow", "fast", "single", "double", NULL,
+};
+
+/* "out-of-memory", "up-to-date", "rate-limited", "oom-killed": words, not names */
+static int ordinary_parts(const char *term)
+{
+	char part[AUR_TEXTVEC_TERM_MAX];
+	const char *p = term;
+	size_t n = 0;
+
+	while (*p) {
+		n = strcspn(p, "-");
+		if (n < sizeof(part)) {
+			memcpy(part, p, n);
+			part[n] = '\0';
+			if (is_stop(part))
+				return 1;
+		}
+		p += n;
+		if (*p == '-')
+			p++;
+	}
+	/* the last part a past participle */
+	return n >= 4 && !strcmp(term + strlen(term) - 2, "ed");
+}
+
+int aur_textvec_names_something(const char *term)
+{
+	const char *dash = strchr(term, '-');
+	size_t n = strlen(term);
+
+	if (strchr(term, '.'))
+		return 1; /* a DNS name or an address:port */
+	if (!dash || strchr(term, '_') || term[0] == '-' || term[n - 1] == '-')
+		return 0;
+	/* "30-day", "5xx-rate": a quantity, not a name */
+	if (isdigit((unsigned char)term[0]) || ordinary_parts(term))
+		return 0;
+	return !in_list(word_prefixes, term, (size_t)(dash - term));
 }
 
 /* The hashed features of text: words (weight 1) and character trigrams of words (0.3). */

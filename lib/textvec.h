@@ -2,7 +2,9 @@
  * textvec.h - the words of alerts: service keys, terms and similarity vectors.
  *
  * Correlation compares alerts by what they say. This module turns text into
- *   - a service key: "Shipping API" -> "shipping", "checkout-svc" -> "checkout";
+ *   - a service key: "Shipping API", "checkout-api (prod)", "svc:checkout-prod",
+ *     "CheckoutController", "Checkout - Production" -> "checkout" (role and
+ *     environment words at the ends go, "checkout-db" stays "checkout-db");
  *     a host "auth-3.prod:9100" -> "auth" (a fleet of numbered hosts is one key);
  *   - terms: lowercase words and hyphenated names ("users-db"), stop words
  *     dropped, for the open-incident term index and for mentions;
@@ -46,6 +48,11 @@ struct aur_textvec_stats {
 
 /* Service key of a service name into out ("" when name is empty). */
 void aur_textvec_service_key(const char *name, char *out, size_t outlen);
+/*
+ * A workload's key from a pod's name: "returns-api-tc8sb4kjpg-jz69x" and
+ * "search-es-0" -> "returns", "search-es".
+ */
+void aur_textvec_pod_key(const char *pod, char *out, size_t outlen);
 /* A host's own name: lowercase, no scheme, port or domain ("DB-3.prod:9100" -> "db-3"). */
 void aur_textvec_host_name(const char *host, char *out, size_t outlen);
 /* Service key of a host name into out ("" when host is empty). */
@@ -54,12 +61,23 @@ void aur_textvec_host_key(const char *host, char *out, size_t outlen);
 /*
  * The distinct terms of text, in order of first appearance, at most
  * AUR_TEXTVEC_MAX_TERMS; words shorter than 2 characters, numbers-only words
- * and stop words are left out. Hyphenated names count as one term
+ * and stop words are left out, and so are "@handles". Without parts, DNS
+ * names ("api.shop.example.com") and address:port endpoints are terms
+ * too; a wildcard is "*.shop.example.com" and a host of four labels or
+ * more also gives "~shop.example.com", the wildcard that would cover it.
+ * Hyphenated names count as one term
  * ("users-db"); with parts, their parts are further terms ("users", "db").
  * Whole terms are what a mention of a service is matched on: "catalog-db-1"
  * does not mention "catalog".
  */
 void aur_textvec_terms(const char *text, struct aur_textvec_terms *out, int parts);
+
+/*
+ * Whether a term reads as the name of something (a service, a host, a DNS
+ * name): "orders-db", "web-3", "gateway.acquirer.example", but not the
+ * ordinary hyphenated words "30-day", "non-ready", "oom-killed".
+ */
+int aur_textvec_names_something(const char *term);
 
 /*
  * Count text as one more document in stats (each bucket once per document).

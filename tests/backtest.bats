@@ -171,7 +171,7 @@ summary() {
 	assert_line "incidents: A 2, B 5"
 	assert_line --partial "alerts moved 3; A incidents split by B 2"
 	assert_line --regexp '^A#1  2026-03-17T10:00:00.000Z  checkout  .*\(3 alerts\)$'
-	assert_line --regexp '^  moved: inbox 2 alertmanager .* A#1 attached \(same service .checkout.\) -> B#2 created'
+	assert_line --regexp '^  moved: inbox 2 alertmanager .* A#1 attached \(same service key checkout \(from .checkout., service\)\) -> B#2 created'
 }
 
 @test "a bad setting is 65 naming it; a bad range 2; no database 66; not an aurora database 78" {

@@ -50,7 +50,7 @@ setup() {
 	alert grafana g1 firing 2026-03-03T03:02:30Z payments "payments 5xx ratio above 5%" >> "$IN"
 	alert alertmanager a1 resolved 2026-03-03T03:09:00Z payments "payments 5xx ratio above 5%" >> "$IN"
 	alert grafana g1 resolved 2026-03-03T03:11:00Z payments "payments 5xx ratio above 5%" >> "$IN"
-	correlate "$IN"
+	correlate "$IN" --quiet-period 0
 	[ "$status" -eq 0 ]
 	decision 3 | jq -e '.action == "resolved" and .incident_id == 1'
 	[ "$(sql 'SELECT status FROM incidents WHERE id = 1')" = resolved ]
@@ -65,7 +65,7 @@ setup() {
 	alert grafana g1 resolved 2026-03-03T03:05:00Z payments "payments errors" >> "$IN"
 	alert datadog d1 firing 2026-03-03T03:06:00Z payments "payments latency" >> "$IN"
 	alert grafana g1 firing 2026-03-03T03:10:00Z payments "payments errors" >> "$IN"
-	correlate "$IN"
+	correlate "$IN" --quiet-period 0
 	[ "$status" -eq 0 ]
 	decision 3 | jq -e '.action == "created" and .incident_id == 2'
 	decision 4 | jq -e '.action == "attached" and .incident_id == 2'
@@ -76,7 +76,7 @@ setup() {
 	alert grafana g1 resolved 2026-03-03T03:12:00Z payments "payments errors" >> "$IN"
 	alert datadog d1 resolved 2026-03-03T03:12:00Z payments "payments latency" >> "$IN"
 	alert grafana g1 firing 2026-03-03T08:00:00Z payments "payments errors" >> "$IN"
-	correlate "$IN"
+	correlate "$IN" --quiet-period 0
 	decision 3 | jq -e '.action == "created" and .incident_id == 3 and (.correlation.reason | test("recurs after incident 2"))'
 	[ "$(sql 'SELECT previous_incident FROM incidents WHERE id = 3')" = 2 ]
 }
@@ -156,7 +156,7 @@ setup() {
 
 	aurora_fresh_db
 	aurora-connector rca jenkins on >/dev/null
-	correlate "$IN"
+	correlate "$IN" --quiet-period 0
 	decision 1 | jq -e '.action == "created" and .incident_id == 1'
 	decision 2 | jq -e '.action == "resolved" and .incident_id == 1'
 	[ "$(sql 'SELECT status FROM incidents WHERE id = 1')" = resolved ]
@@ -345,4 +345,262 @@ teardown() {
 		assert_output ""
 	done
 	not_aurora_untouched
+}
+
+@test "one service under each tool's name is one incident, and every decision says which key joined it" {
+	alert pagerduty p1 firing 2026-03-05T09:00:00Z "Checkout - Production" "checkout: error budget fast burn" >> "$IN"
+	alert alertmanager a1 firing 2026-03-05T09:01:00Z "checkout-api (prod)" "error budget fast burn" >> "$IN"
+	alert datadog d1 firing 2026-03-05T09:02:00Z "" "5xx rate at 34%" |
+		amend '.tags = {env: "prod", svc: "checkout-prod"}' >> "$IN"
+	alert dynatrace t1 firing 2026-03-05T09:03:00Z CheckoutController "Failure rate increase" >> "$IN"
+	alert datadog d2 firing 2026-03-05T09:04:00Z "" "containers restarting" |
+		amend '.tags = {kube_deployment: "checkout-api"}' >> "$IN"
+	alert alertmanager a2 firing 2026-03-05T09:05:00Z kube-prometheus-stack-kube-state-metrics \
+		"Deployment has not matched the expected number of replicas." |
+		amend '.labels = {job: "kube-state-metrics", namespace: "checkout", deployment: "checkout-api"}' >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	run -0 jq -sc 'map(.incident_id) | unique' "$BATS_TEST_TMPDIR/out.jsonl"
+	[ "$output" = "[1]" ]
+	run -0 jq -sc 'map(.service_key) | unique' "$BATS_TEST_TMPDIR/out.jsonl"
+	[ "$output" = '["checkout"]' ]
+	expect_decision 1 '.action == "created" and .subject.name == "Checkout - Production" and .subject.kind == "service"'
+	expect_decision 2 '.correlation.strategy == "service_match"
+		and .correlation.reason == "same service key checkout (from '"'checkout-api (prod)'"', service)"'
+	expect_decision 3 '.subject == {name: "checkout-prod", key: "checkout", from: "tag svc", kind: "service", depends_on: []}'
+	expect_decision 4 '.subject.name == "CheckoutController" and .correlation.strategy == "service_match"'
+	expect_decision 5 '.subject.from == "tag kube_deployment" and .subject.kind == "workload"'
+	# the exporter's own service label is not the subject: the deployment is
+	expect_decision 6 '.subject.from == "label deployment" and .subject.key == "checkout"
+		and .correlation.strategy == "service_match"'
+}
+
+@test "checkout and checkout-db stay two services: one incident each" {
+	alert grafana g1 firing 2026-03-05T09:00:00Z checkout "checkout: 5xx rate at 20%" >> "$IN"
+	alert alertmanager a1 firing 2026-03-05T09:01:00Z checkout-db "replication lag above 30s" >> "$IN"
+	alert pagerduty p1 firing 2026-03-05T09:02:00Z "Checkout DB" "replication lag above 30s" >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	expect_decision 2 '.action == "created" and .incident_id == 2 and .service_key == "checkout-db"'
+	expect_decision 3 '.action == "attached" and .incident_id == 2 and .correlation.strategy == "service_match"'
+}
+
+@test "exporter alerts: the subject is the pod's workload, the probe's target or the node, not the exporter" {
+	alert grafana g1 firing 2026-03-05T09:00:00Z returns "returns: containers restarting" >> "$IN"
+	alert alertmanager k1 firing 2026-03-05T09:01:00Z kube-prometheus-stack-kube-state-metrics \
+		"Pod is crash looping." |
+		amend '.labels = {job: "kube-state-metrics", namespace: "kube-system",
+			pod: "returns-api-tc8sb4kjpg-jz69x"}' >> "$IN"
+	alert alertmanager b1 firing 2026-03-05T09:02:00Z "" "probe failing" |
+		amend '.labels = {job: "blackbox-http", instance: "https://Loyalty.example.com/healthz"}' >> "$IN"
+	alert alertmanager n1 firing 2026-03-05T09:03:00Z node-exporter "disk almost full" "" 10.0.0.7 |
+		amend '.labels = {job: "node-exporter", instance: "10.0.0.7:9100", nodename: "web-7.prod"}' >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	expect_decision 2 '.incident_id == 1 and .subject.kind == "pod" and .subject.key == "returns"'
+	expect_decision 3 '.subject.kind == "target" and .subject.key == "loyalty.example.com"'
+	expect_decision 4 '.subject.kind == "host" and .subject.key == "web" and .subject.from == "label nodename"'
+	# the incident is the target's, not the blackbox exporter's
+	[ "$(sql 'SELECT service FROM incidents WHERE id = 2')" = loyalty.example.com ]
+}
+
+@test "dependency: a client naming a failing datastore in a label joins its incident, whichever came first" {
+	alert alertmanager db1 firing 2026-03-05T09:00:00Z search-es "Elasticsearch cluster red" >> "$IN"
+	alert grafana c1 firing 2026-03-05T09:01:00Z catalog "catalog: waiting for connections" |
+		amend '.labels = {db: "search-es"}' >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	expect_decision 2 '.action == "attached" and .incident_id == 1 and .correlation.strategy == "dependency"
+		and .correlation.score == 0.85 and .correlation.reason == "depends on search-es (label db '"'search-es'"')"
+		and .subject.depends_on[0].key == "search-es"'
+
+	# the client first: the datastore's own alert finds the incident by what its alerts depend on
+	aurora_fresh_db
+	: > "$IN"
+	alert datadog c1 firing 2026-03-05T09:00:00Z "" "catalog: calls failing" |
+		amend '.tags = {service: "catalog", "peer.service": "cart-api"}' >> "$IN"
+	alert grafana up1 firing 2026-03-05T09:02:00Z cart "cart: pods not ready" >> "$IN"
+	alert grafana c2 firing 2026-03-05T09:03:00Z search "search: calls failing" |
+		amend '.labels = {upstream: "cart"}' >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	expect_decision 2 '.action == "attached" and .incident_id == 1 and .correlation.strategy == "dependency"
+		and .correlation.reason == "the incident'"'"'s alerts depend on cart"'
+	expect_decision 3 '.action == "attached" and .incident_id == 1 and .correlation.strategy == "dependency"'
+}
+
+@test "dependency: two clients of one service join before the service alerts itself" {
+	alert grafana c1 firing 2026-03-05T09:00:00Z catalog "catalog: outbound errors" |
+		amend '.labels = {upstream: "cart"}' >> "$IN"
+	alert alertmanager c2 firing 2026-03-05T09:02:00Z "" "search: 5xx rate at 22%" |
+		amend '.labels = {namespace: "search", destination_service: "cart-api.cart.svc.cluster.local"}' >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	expect_decision 2 '.action == "attached" and .incident_id == 1
+		and (.correlation.reason | startswith("both depend on cart (label destination_service"))'
+}
+
+@test "flapping: an alert firing again within the quiet period rejoins its incident; after it, a new one" {
+	alert datadog f1 firing 2026-03-05T09:00:00Z inventory "inventory: error budget fast burn" >> "$IN"
+	alert datadog f1 resolved 2026-03-05T09:02:00Z inventory "inventory: error budget fast burn" >> "$IN"
+	alert datadog f1 firing 2026-03-05T09:05:00Z inventory "inventory: error budget fast burn" >> "$IN"
+	alert datadog f1 resolved 2026-03-05T09:06:00Z inventory "inventory: error budget fast burn" >> "$IN"
+	alert datadog f1 firing 2026-03-05T12:00:00Z inventory "inventory: error budget fast burn" >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	expect_decision 3 '.action == "attached" and .incident_id == 1 and .correlation.strategy == "flapping"
+		and (.correlation.reason | startswith("flapping: re-fired 3m after all alerts resolved"))'
+	[ "$(sql 'SELECT status FROM incidents WHERE id = 1')" = resolved ]
+	expect_decision 5 '.action == "created" and .incident_id == 2
+		and (.correlation.reason | test("recurs after incident 1"))'
+
+	# a shorter quiet period: the same re-fire is a recurrence
+	aurora_fresh_db
+	correlate "$IN" --quiet-period 2m
+	[ "$status" -eq 0 ]
+	expect_decision 3 '.action == "created" and .incident_id == 2'
+}
+
+@test "info alerts and heartbeats open no incident: logged with the reason, attached where they correlate" {
+	alert alertmanager w1 firing 2026-03-05T09:00:00Z "" "An alert that should always be firing" |
+		amend '.severity = "info" | .labels = {alertname: "Watchdog"}' >> "$IN"
+	alert alertmanager w2 firing 2026-03-05T09:00:00Z "" "dead man's switch" |
+		amend '.labels = {alertname: "DeadMansSwitch"}' >> "$IN"
+	alert datadog i1 firing 2026-03-05T09:01:00Z returns-api "Autoscaling: returns scaled out" |
+		amend '.severity = "info"' >> "$IN"
+	alert grafana g1 firing 2026-03-05T09:02:00Z returns "returns: containers restarting" >> "$IN"
+	alert datadog i2 firing 2026-03-05T09:03:00Z returns-api "Autoscaling: returns scaled in" |
+		amend '.severity = "info"' >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	expect_decision 1 '.action == "logged" and .incident_id == null
+		and (.correlation.reason | startswith("a heartbeat"))'
+	expect_decision 2 '.action == "logged" and .incident_id == null'
+	expect_decision 3 '.action == "logged" and (.correlation.reason | startswith("info severity: opens no incident"))'
+	expect_decision 4 '.action == "created" and .incident_id == 1'
+	expect_decision 5 '.action == "attached" and .incident_id == 1 and .correlation.strategy == "service_match"'
+	[ "$(sql 'SELECT count(*) FROM incidents')" = 1 ]
+	[ "$(sql 'SELECT count(*) FROM alerts')" = 5 ]
+}
+
+@test "activity counts no repeats: a chatty alert does not hold its incident open for what comes hours later" {
+	alert grafana s1 firing 2026-03-05T09:00:00Z inventory "inventory: error budget slow burn" >> "$IN"
+	alert grafana s1 firing 2026-03-05T10:00:00Z inventory "inventory: error budget slow burn" >> "$IN"
+	alert grafana s1 firing 2026-03-05T11:00:00Z inventory "inventory: error budget slow burn" >> "$IN"
+	alert grafana c1 firing 2026-03-05T11:05:00Z inventory "inventory: containers restarting" >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	expect_decision 3 '.action == "deduplicated" and .incident_id == 1'
+	expect_decision 4 '.action == "created" and .incident_id == 2'
+}
+
+@test "an incident older than --stale-after takes no alert on time alone, still on its service" {
+	alert grafana p1 firing 2026-03-05T10:00:00Z payments "payments errors" >> "$IN"
+	alert grafana p2 firing 2026-03-05T10:25:00Z payments "payments latency" >> "$IN"
+	alert grafana p3 firing 2026-03-05T10:50:00Z payments "payments timeouts" >> "$IN"
+	alert grafana p4 firing 2026-03-05T11:07:00Z payments "payments saturation" >> "$IN"
+	alert grafana s1 firing 2026-03-05T11:10:00Z search "search slow" >> "$IN"
+	alert grafana p5 firing 2026-03-05T11:12:00Z payments "payments 5xx" >> "$IN"
+	correlate "$IN" --time-score 0.8 --stale-after 1h
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	expect_decision 5 '.action == "created" and .incident_id == 2'
+	expect_decision 6 '.action == "attached" and .incident_id == 1 and .correlation.strategy == "service_match"'
+	# younger than the limit, time alone joins (as --time-score asks)
+	aurora_fresh_db
+	correlate "$IN" --time-score 0.8
+	[ "$status" -eq 0 ]
+	expect_decision 5 '.action == "attached" and .incident_id == 1 and .correlation.strategy == "time_cluster"'
+}
+
+@test "ordinary hyphenated words are not service names; DNS names and endpoints are" {
+	alert grafana a1 firing 2026-03-05T09:00:00Z payments "payments: 30-day error budget burning, non-ready pods, rate-limited, out-of-memory" >> "$IN"
+	alert grafana b1 firing 2026-03-05T09:01:00Z search "search: 30-day error budget burning, non-ready pods, rate-limited, out-of-memory" >> "$IN"
+	alert grafana c1 firing 2026-03-05T09:02:00Z checkout "checkout: outbound calls to gateway.acquirer.example failing" >> "$IN"
+	alert grafana d1 firing 2026-03-05T09:03:00Z profile "profile: lookup gateway.acquirer.example: no such host" >> "$IN"
+	alert grafana e1 firing 2026-03-05T09:04:00Z orders "orders: lookup x on 10.96.0.10:53: server misbehaving" >> "$IN"
+	alert grafana f1 firing 2026-03-05T09:05:00Z cart "cart: lookup y on 10.96.0.10:53: server misbehaving" >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	expect_decision 2 '.action == "created" and .incident_id == 2'
+	expect_decision 4 '.action == "attached" and .incident_id == 3
+		and .correlation.reason == "both name '"'gateway.acquirer.example'"'"'
+	expect_decision 6 '.action == "attached" and .incident_id == 4
+		and .correlation.reason == "both name '"'10.96.0.10:53'"'"'
+}
+
+@test "--catalog that cannot be loaded exits 78 with the reason; bad durations are usage errors" {
+	run -78 --separate-stderr aurora-correlate --db "$AURORA_DB" --catalog "$BATS_TEST_TMPDIR/none.yaml" < /dev/null
+	[[ "$stderr" == *"--catalog: "*"none.yaml"* ]]
+	run -2 --separate-stderr aurora-correlate --db "$AURORA_DB" --quiet-period soon < /dev/null
+	[[ "$stderr" == *"--quiet-period: 'soon' is not a duration"* ]]
+	run -0 aurora-correlate --help
+	[[ "$output" == *"--quiet-period DUR"* && "$output" == *"--stale-after DUR"* && "$output" == *"--catalog PATH"* ]]
+}
+
+@test "a wildcard certificate joins the hosts it covers; two hosts of one domain or one runbook site do not" {
+	alert alertmanager b1 firing 2026-03-05T09:00:00Z "" "TLS certificate of https://www.shop.example.com/ has expired" |
+		amend '.labels = {job: "blackbox-https", instance: "https://www.shop.example.com/"}' >> "$IN"
+	alert alertmanager c1 firing 2026-03-05T09:01:00Z auth-api "auth: TLS handshakes failing" \
+		"x509: certificate has expired or is not yet valid (CN=*.shop.example.com)" >> "$IN"
+	alert grafana p1 firing 2026-03-05T09:02:00Z loyalty "probe of https://loyalty.internal.example.org/healthz failing" \
+		"runbook: https://runbooks.example.org/probes" >> "$IN"
+	alert grafana p2 firing 2026-03-05T09:03:00Z cart "probe of https://cart.internal.example.org/healthz failing" \
+		"runbook: https://runbooks.example.org/probes" >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	expect_decision 2 '.action == "attached" and .incident_id == 1
+		and .correlation.reason == "'"'*.shop.example.com' covers a host the incident names"'"'
+	expect_decision 3 '.action == "created" and .incident_id == 2'
+	expect_decision 4 '.action == "created" and .incident_id == 3'
+}
+
+@test "a dependency learned from one outage's labels links the next outage, where no alert names it" {
+	alert grafana c1 firing 2026-03-05T09:00:00Z inventory "inventory: queries slow" |
+		amend '.labels = {db: "users-db"}' >> "$IN"
+	alert grafana c1 resolved 2026-03-05T09:10:00Z inventory "inventory: queries slow" >> "$IN"
+	alert grafana i1 firing 2026-03-06T08:42:00Z inventory "inventory: requests taking 2400ms" >> "$IN"
+	alert alertmanager r1 firing 2026-03-06T08:43:20Z users-db "Postgresql replication lag" >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	expect_decision 4 '.action == "attached" and .incident_id == 2 and .correlation.strategy == "dependency"
+		and .correlation.reason == "inventory depends on users-db (learned from label db)"'
+	[ "$(sql 'SELECT service_key || " " || depends_on || " " || source FROM service_dependencies')" = \
+		"inventory users-db label db" ]
+	# nothing learned: time alone does not join them
+	aurora_fresh_db
+	tail -n 2 "$IN" > "$BATS_TEST_TMPDIR/day2.jsonl"
+	correlate "$BATS_TEST_TMPDIR/day2.jsonl"
+	[ "$status" -eq 0 ]
+	expect_decision 2 '.action == "created" and .incident_id == 2'
+}
+
+@test "an incident waiting its quiet period and then merged or reopened by hand is not resolved by the wait" {
+	alert grafana a1 firing 2026-03-05T09:00:00Z payments "payments errors" >> "$IN"
+	alert grafana b1 firing 2026-03-05T09:00:30Z search "search errors" >> "$IN"
+	alert grafana a1 resolved 2026-03-05T09:02:00Z payments "payments errors" >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	[ "$(sql 'SELECT status || " " || (resolve_pending_ms IS NOT NULL) FROM incidents WHERE id = 1')" = "investigating 1" ]
+	run -0 aurora-incident merge 1 --into 2
+	[ "$(sql 'SELECT status || " " || (resolve_pending_ms IS NULL) FROM incidents WHERE id = 1')" = "merged 1" ]
+	: > "$IN"
+	alert grafana c1 firing 2026-03-05T09:30:00Z cart "cart errors" >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	expect_decision 1 '.action == "created" and .incident_id == 3'
+	[ "$(sql 'SELECT status FROM incidents WHERE id = 1')" = merged ]
 }

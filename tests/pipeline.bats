@@ -71,12 +71,14 @@ wait_lines() {
 	post_storm
 	wait_lines "$BATS_TEST_TMPDIR/live.jsonl" 8
 
-	# the live incidents: users-db with the client that names it (resolved
-	# once both alerts resolved), cart from Datadog and PagerDuty, the web fleet
+	# the live incidents: users-db with the client that names it (both
+	# alerts resolved: it waits the quiet period), cart from Datadog and
+	# PagerDuty, the web fleet
 	run -0 aurora-incident list --json
 	jq -se 'length == 3' <<<"$output"
 	run -0 aurora-incident show 1 --json
-	jq -e '.status == "resolved" and (.alerts | length) == 2' <<<"$output"
+	jq -e '.status == "investigating" and (.alerts | length) == 2
+		and all(.alerts[]; .status == "resolved")' <<<"$output"
 	jq -se 'map(select(.action == "attached")) | map(.correlation.strategy) | sort
 		== ["service_match", "service_match", "service_mention"]' "$BATS_TEST_TMPDIR/live.jsonl"
 

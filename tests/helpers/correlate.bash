@@ -32,3 +32,13 @@ decision() {
 sql() {
 	sqlite3 "$AURORA_DB" "$@"
 }
+
+# amend FILTER: an alert line (stdin) changed by a jq FILTER: labels, tags, severity...
+amend() {
+	jq -c "$1"
+}
+
+# expect_decision N FILTER: decision N of the last correlate run satisfies FILTER (fails when there is none)
+expect_decision() {
+	decision "$1" | jq -en "input | $2"
+}
