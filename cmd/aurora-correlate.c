@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,7 @@ static void on_signal(int sig)
  * flight to be read again, never skipped.
  */
 #define BATCH_MAX 128
+#define EXTRA_MAX 16 /* decisions a record's silence check can add */
 
 struct progress {
 	const char *stage;  /* the mark this process moves */
@@ -227,13 +229,82 @@ static void advance_mark(sqlite3 *db, struct progress *p, int busy_ms)
 	p->marked = p->batch;
 }
 
-static int run(struct aur_correlator *corr, sqlite3 *db, int busy_ms, struct aur_jsonl_reader *in,
-	       struct aur_jsonl_writer *out, struct progress *p, unsigned long *rejected)
+/* Decisions of incidents no record opened (a heartbeat's silence), after the record's own. */
+static size_t take_extra(struct aur_correlator *corr, jv *batch, size_t n)
 {
-	jv batch[BATCH_MAX];
+	jv extra = aur_correlator_take_extra(corr);
+
+	jv_array_foreach(extra, i, d) {
+		if (n < BATCH_MAX + EXTRA_MAX)
+			batch[n++] = d;
+		else
+			jv_free(d);
+	}
+	jv_free(extra);
+	return n;
+}
+
+/* The record's own time (received_at, else started_at) into *last when later. */
+static void record_time(jv rec, long long *last)
+{
+	static const char *const keys[] = { "received_at", "started_at" };
+
+	for (size_t i = 0; i < 2; i++) {
+		jv t = jv_object_get(jv_copy(rec), jv_string(keys[i]));
+		long long ms;
+		int ok = jv_get_kind(t) == JV_KIND_STRING && aur_time_parse_ms(jv_string_value(t), &ms) == 0;
+
+		jv_free(t);
+		if (ok) {
+			if (ms > *last)
+				*last = ms;
+			return;
+		}
+	}
+}
+
+/*
+ * 1 when nothing arrives on in within ms; 0 when input (or its end) is
+ * there, or the reader of standard output went away (the read says so).
+ */
+static int idle(struct aur_jsonl_reader *in, long long ms)
+{
+	struct pollfd p[2] = { { in->fd, POLLIN, 0 }, { in->watch_fd, 0, 0 } };
+
+	return poll(p, in->watch_fd >= 0 ? 2 : 1, (int)ms) == 0;
+}
+
+/*
+ * The input is idle: look for silent heartbeats by the clock, but only
+ * while the records are live (their latest time within the hour of the
+ * clock): a replay of last week must not find every heartbeat silent.
+ */
+static int tick(struct aur_correlator *corr, struct aur_jsonl_writer *out, jv *batch, long long last_ms)
+{
+	long long now = aur_time_now_ms();
+	char err[1024];
+	size_t n;
+
+	if (!last_ms || now - last_ms > 3600000LL)
+		return AUR_EXIT_OK;
+	if (aur_correlator_tick(corr, now, err, sizeof(err)) < 0) {
+		aur_err("looking for silent heartbeats: %s", err);
+		return AUR_EXIT_TEMPFAIL;
+	}
+	n = take_extra(corr, batch, 0);
+	return flush_batch(corr, out, batch, &n, 0);
+}
+
+static int run(struct aur_correlator *corr, sqlite3 *db, int busy_ms, long long silence_ms,
+	       struct aur_jsonl_reader *in, struct aur_jsonl_writer *out, struct progress *p,
+	       unsigned long *rejected)
+{
+	jv batch[BATCH_MAX + EXTRA_MAX];
 	size_t n = 0;
 	int open = 0;
 	int rc = AUR_EXIT_OK;
+	long long last_ms = 0;
+	long long tick_ms = silence_ms > 0 ? (silence_ms / 4 < 60000 ? silence_ms / 4 : 60000) : 0;
 	char err[1024];
 	char warning[320];
 
@@ -241,7 +312,15 @@ static int run(struct aur_correlator *corr, sqlite3 *db, int busy_ms, struct aur
 		jv rec;
 		jv decision;
 		long long inbox_id;
-		int r = aur_jsonl_read(in, &rec, err, sizeof(err));
+		int r;
+
+		if (tick_ms > 0 && !aur_jsonl_reader_ready(in) && idle(in, tick_ms)) {
+			rc = tick(corr, out, batch, last_ms);
+			if (rc != AUR_EXIT_OK)
+				break;
+			continue;
+		}
+		r = aur_jsonl_read(in, &rec, err, sizeof(err));
 
 		if (r == 0)
 			break;
@@ -262,6 +341,7 @@ static int run(struct aur_correlator *corr, sqlite3 *db, int busy_ms, struct aur
 			rc = AUR_EXIT_IOERR;
 			break;
 		}
+		record_time(rec, &last_ms);
 		/* a rejected record still counts as handled for the resume point */
 		if (aur_resume_record(rec, &inbox_id) == 1 && inbox_id > p->batch)
 			p->batch = inbox_id;
@@ -288,8 +368,9 @@ static int run(struct aur_correlator *corr, sqlite3 *db, int busy_ms, struct aur
 			break;
 		}
 		batch[n++] = decision;
+		n = take_extra(corr, batch, n);
 next:
-		if (n == BATCH_MAX || !aur_jsonl_reader_ready(in)) {
+		if (n >= BATCH_MAX || !aur_jsonl_reader_ready(in)) {
 			rc = flush_batch(corr, out, batch, &n, open);
 			open = 0;
 			if (rc != AUR_EXIT_OK)
@@ -648,7 +729,7 @@ int main(int argc, char **argv)
 	}
 	aur_jsonl_reader_watch(&in, STDOUT_FILENO);
 	aur_jsonl_writer_init(&out, stdout, -1);
-	rc = run(corr, db, dbo.busy_timeout_ms, &in, &out, &progress, &rejected);
+	rc = run(corr, db, dbo.busy_timeout_ms, cfg.heartbeat_silence_ms, &in, &out, &progress, &rejected);
 	if (rc == EXIT_GONE) {
 		aur_correlator_flush(corr, err, sizeof(err));
 		rc = AUR_EXIT_OK;

@@ -10,6 +10,7 @@
 #include "correlate.h"
 #include "db.h"
 #include "embeddings.h"
+#include "heartbeat.h"
 #include "incident.h"
 #include "subject.h"
 #include "textvec.h"
@@ -107,6 +108,9 @@ struct aur_correlator {
 	float *alert_scratch;         /* the alert's dense vector */
 	unsigned long embed_failures;
 	char warning[320];            /* the last embeddings failure, until taken */
+	jv extra;                     /* decisions of incidents opened by no record (silence), until taken */
+	long long silence_checked_ms; /* when heartbeats were last looked at */
+	long long silence_ended;      /* the silence incident the record being decided resolved */
 };
 
 /*
@@ -282,6 +286,8 @@ int aur_correlator_new(struct aur_correlator **out, sqlite3 *db, const struct au
 		       char *err, size_t errlen)
 {
 	struct aur_correlator *c = aur_xcalloc(1, sizeof(*c));
+
+	c->extra = jv_array();
 	int rc = 0;
 
 	c->db = db;
@@ -324,6 +330,7 @@ void aur_correlator_free(struct aur_correlator *c)
 	free(c->stats_saved);
 	free(c->scratch);
 	free(c->alert_scratch);
+	jv_free(c->extra);
 	free(c);
 }
 
@@ -606,6 +613,8 @@ void aur_correlator_rollback(struct aur_correlator *c)
 	char err[256];
 
 	aur_db_rollback(c->db);
+	jv_free(c->extra);
+	c->extra = jv_array();
 	/* the statistics learned from rolled-back records go with them */
 	memset(c->stats, 0, sizeof(*c->stats));
 	c->unsaved = 0;
@@ -1341,6 +1350,60 @@ static int refire(struct aur_correlator *c, const struct alert_in *a, long long 
 	return rc;
 }
 
+static jv decision_of(jv rec, const struct verdict *v, const struct alert_in *a);
+
+/* The decision record of an incident a heartbeat's silence opened. */
+static jv silence_decision(const struct aur_heartbeat_silence *h, long long silence_ms, long long now_ms)
+{
+	struct verdict v;
+	char at[40];
+	char last[40];
+	char span[24];
+	char key[sizeof(h->dedup_key) + 16];
+	jv rec = jv_object();
+
+	memset(&v, 0, sizeof(v));
+	aur_time_format_ms(now_ms, at, sizeof(at));
+	aur_time_format_ms(h->last_seen_ms, last, sizeof(last));
+	span_text(silence_ms, span, sizeof(span));
+	snprintf(key, sizeof(key), "silence:%s", h->dedup_key);
+	rec = jv_object_set(rec, jv_string("source"), jv_string(h->source));
+	rec = jv_object_set(rec, jv_string("dedup_key"), jv_string(key));
+	rec = jv_object_set(rec, jv_string("status"), jv_string("firing"));
+	rec = jv_object_set(rec, jv_string("severity"), jv_string("high"));
+	rec = jv_object_set(rec, jv_string("title"), jv_string(h->title));
+	rec = jv_object_set(rec, jv_string("service"), jv_string(h->service[0] ? h->service : h->source));
+	rec = jv_object_set(rec, jv_string("received_at"), jv_string(at));
+	v.action = "created";
+	v.incident_id = h->incident_id;
+	v.strategy = "heartbeat_silence";
+	v.score = 1.0;
+	snprintf(v.reason, sizeof(v.reason), "no heartbeat %s %s for %s (last at %s): the alerting path is silent",
+		 h->source, h->dedup_key, span, last);
+	return decision_of(rec, &v, NULL);
+}
+
+/*
+ * Heartbeats silent for longer than the limit by now_ms open their
+ * incidents (looked at once a second of record time at most: a storm
+ * pays for this once, not per alert); their decisions wait in c->extra.
+ */
+static int check_silence(struct aur_correlator *c, long long now_ms, char *err, size_t errlen)
+{
+	struct aur_heartbeat_silence h[16];
+	size_t n = 0;
+	int rc;
+
+	if (c->cfg.heartbeat_silence_ms <= 0 || (now_ms >= c->silence_checked_ms && now_ms - c->silence_checked_ms < 1000))
+		return 0;
+	c->silence_checked_ms = now_ms;
+	rc = aur_heartbeat_check(c->db, now_ms, c->cfg.heartbeat_silence_ms, h, sizeof(h) / sizeof(h[0]), &n, err,
+				 errlen);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		c->extra = jv_array_append(c->extra, silence_decision(&h[i], c->cfg.heartbeat_silence_ms, now_ms));
+	return rc;
+}
+
 static int decide(struct aur_correlator *c, const struct alert_in *a, const char *record_text,
 		  struct verdict *v, char *err, size_t errlen)
 {
@@ -1374,6 +1437,8 @@ static int decide(struct aur_correlator *c, const struct alert_in *a, const char
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return aur_db_errno(rc);
 	rc = resolve_quiet(c, a->t_ms, err, errlen);
+	if (rc == 0)
+		rc = check_silence(c, a->t_ms, err, errlen);
 	if (rc < 0)
 		return rc;
 	if (prev_incident)
@@ -1388,6 +1453,13 @@ static int decide(struct aur_correlator *c, const struct alert_in *a, const char
 		v->matched = prev_incident;
 		snprintf(v->reason, sizeof(v->reason), "delivery %lld was already counted", a->inbox_id);
 		return 0;
+	}
+
+	if (a->heartbeat && firing && c->cfg.heartbeat_silence_ms > 0) {
+		rc = aur_heartbeat_seen(c->db, a->source, a->dedup_key, a->title, a->service, a->t_ms,
+					&c->silence_ended, err, errlen);
+		if (rc < 0)
+			return rc;
 	}
 
 	if (is_build_source(a->source) && !rca_enabled(c, a->source)) {
@@ -1567,6 +1639,8 @@ int aur_correlator_process(struct aur_correlator *c, jv rec, const char *record_
 	struct alert_in a;
 	jv type;
 	jv text = jv_invalid();
+	int extra_before;
+	long long checked_before;
 	int rc = 0;
 
 	memset(&v, 0, sizeof(v));
@@ -1608,6 +1682,9 @@ int aur_correlator_process(struct aur_correlator *c, jv rec, const char *record_
 		text = jv_dump_string(jv_copy(rec), 0);
 		record_text = jv_string_value(text);
 	}
+	extra_before = jv_array_length(jv_copy(c->extra));
+	checked_before = c->silence_checked_ms;
+	c->silence_ended = 0;
 	if (sqlite3_get_autocommit(c->db)) {
 		rc = aur_db_begin(c->db, c->cfg.busy_ms, err, errlen);
 		if (rc < 0)
@@ -1632,12 +1709,54 @@ int aur_correlator_process(struct aur_correlator *c, jv rec, const char *record_
 	if (rc < 0) {
 		if (!err[0])
 			snprintf(err, errlen, "database: %s", sqlite3_errmsg(c->db));
+		/* what this record's silence check opened was rolled back with it */
+		c->extra = jv_array_slice(c->extra, 0, extra_before);
+		c->silence_checked_ms = checked_before;
 		goto out;
+	}
+	if (c->silence_ended > 0) {
+		size_t len = strlen(v.reason);
+
+		snprintf(v.reason + len, sizeof(v.reason) - len, "; it ends the silence of incident %lld",
+			 c->silence_ended);
 	}
 	*decision = decision_of(rec, &v, &a);
 	rec = jv_invalid();
 out:
 	jv_free(text);
 	jv_free(rec);
+	return rc;
+}
+
+jv aur_correlator_take_extra(struct aur_correlator *c)
+{
+	jv out = c->extra;
+
+	c->extra = jv_array();
+	return out;
+}
+
+int aur_correlator_tick(struct aur_correlator *c, long long now_ms, char *err, size_t errlen)
+{
+	int own = sqlite3_get_autocommit(c->db);
+	int rc;
+
+	if (c->cfg.heartbeat_silence_ms <= 0)
+		return 0;
+	if (own) {
+		rc = aur_db_begin(c->db, c->cfg.busy_ms, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	rc = check_silence(c, now_ms, err, errlen);
+	if (own) {
+		if (rc == 0)
+			rc = aur_db_commit(c->db, c->cfg.busy_ms, err, errlen);
+		if (rc < 0) {
+			aur_db_rollback(c->db);
+			jv_free(c->extra);
+			c->extra = jv_array();
+		}
+	}
 	return rc;
 }

@@ -57,6 +57,7 @@ struct aur_correlate_config {
 	double w_dependency;       /* dependency score (0.85) */
 	long long quiet_ms;        /* an incident whose alerts all resolved resolves after this (10 min) */
 	long long stale_ms;        /* older incidents take alerts on service evidence only (12 h) */
+	long long heartbeat_silence_ms; /* a heartbeat unseen this long opens an incident (0: off) */
 	const struct aur_catalog *catalog; /* names and dependencies, or NULL (borrowed) */
 	int busy_ms;               /* transaction deadline (5000) */
 	const char *embed_url;     /* OpenAI-compatible embeddings endpoint, or NULL */
@@ -107,5 +108,20 @@ int aur_correlator_take_warning(struct aur_correlator *c, char *out, size_t outl
 
 /* Persist the vectorizer's document statistics. 0 or aur_db_errno(). */
 int aur_correlator_flush(struct aur_correlator *c, char *err, size_t errlen);
+
+/*
+ * Decisions of incidents no record opened, queued since the last call: a
+ * heartbeat silent past its limit (heartbeat.h). A JSON array (caller
+ * frees), empty when there are none. They are final once the transaction
+ * that opened them is committed; a rollback drops them.
+ */
+jv aur_correlator_take_extra(struct aur_correlator *c);
+
+/*
+ * Time passes with no record: look for heartbeats silent by now_ms (the
+ * clock, while the input is idle). Inside an open batch, or its own
+ * transaction otherwise. 0 or aur_db_errno(); a no-op without a limit.
+ */
+int aur_correlator_tick(struct aur_correlator *c, long long now_ms, char *err, size_t errlen);
 
 #endif

@@ -33,6 +33,8 @@ static const struct setting settings[] = {
 	  DURATION_OR_OFF, FIELD(quiet_ms) },
 	{ { "stale-after", "DUR", "incidents older than DUR join on no time or text (12h)" },
 	  DURATION_OR_OFF, FIELD(stale_ms) },
+	{ { "heartbeat-silence", "DUR", "a heartbeat unseen for DUR opens an incident (0: off, the default)" },
+	  DURATION_OR_OFF, FIELD(heartbeat_silence_ms) },
 	{ { "semantic-across-services", NULL, "let similarity join alerts of different named services" }, SWITCH,
 	  FIELD(semantic_across_services) },
 };

@@ -247,6 +247,20 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (service_key, depends_on)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX service_dependencies_on ON service_dependencies(depends_on, service_key);",
+	/*
+	 * 8: the alerting path's pulse (aurora-correlate --heartbeat-silence):
+	 * each heartbeat alert's last arrival, and the incident its silence
+	 * opened until it arrives again.
+	 */
+	"CREATE TABLE heartbeats ("
+	"  source TEXT NOT NULL,"
+	"  dedup_key TEXT NOT NULL,"
+	"  title TEXT NOT NULL DEFAULT '',"
+	"  service TEXT NOT NULL DEFAULT '',"
+	"  last_seen_ms INTEGER NOT NULL,"
+	"  silent_incident INTEGER,"
+	"  PRIMARY KEY (source, dedup_key)"
+	") WITHOUT ROWID;",
 };
 
 void aur_db_options_init(struct aur_db_options *o)

@@ -604,3 +604,54 @@ teardown() {
 	expect_decision 1 '.action == "created" and .incident_id == 3'
 	[ "$(sql 'SELECT status FROM incidents WHERE id = 1')" = merged ]
 }
+
+# heartbeat SOURCE KEY TIME: an Alertmanager-style Watchdog alert record
+heartbeat() {
+	alert "$1" "$2" firing "$3" "" Watchdog | amend '.severity = "none" | .labels = {alertname: "Watchdog"}'
+}
+
+@test "--heartbeat-silence: a heartbeat unseen past the limit opens one incident, and its return resolves it" {
+	heartbeat alertmanager wd 2026-03-17T10:00:00Z >> "$IN"
+	alert grafana a1 firing 2026-03-17T10:05:00Z checkout "checkout latency" >> "$IN"
+	alert grafana a2 firing 2026-03-17T10:20:00Z search "search errors" >> "$IN"
+	alert grafana a3 firing 2026-03-17T10:21:00Z search "search errors again" >> "$IN"
+	heartbeat alertmanager wd 2026-03-17T10:25:00Z >> "$IN"
+	correlate "$IN" --heartbeat-silence 10m
+	[ "$status" -eq 0 ]
+	# five records, and one decision more: the silence found at 10:20
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/out.jsonl")" = 6 ]
+	decision 4 | jq -en 'input | .action == "created" and .correlation.strategy == "heartbeat_silence"
+		and .source == "alertmanager" and .dedup_key == "silence:wd" and .service == "alertmanager"
+		and (.title | test("alerting path from alertmanager is silent: no \"Watchdog\" since 2026-03-17T10:00:00"))
+		and (.correlation.reason | test("for 10m"))'
+	id=$(decision 4 | jq -r .incident_id)
+	[ "$(sql "SELECT count(*) FROM incidents WHERE title LIKE 'The alerting path%'")" = 1 ]
+	decision 6 | jq -en "input | .action == \"logged\" and (.correlation.reason | endswith(\"ends the silence of incident $id\"))"
+	[ "$(sql "SELECT status FROM incidents WHERE id = $id")" = resolved ]
+	[ "$(sql "SELECT silent_incident IS NULL FROM heartbeats")" = 1 ]
+}
+
+@test "without --heartbeat-silence a heartbeat that stops opens nothing" {
+	heartbeat alertmanager wd 2026-03-17T10:00:00Z >> "$IN"
+	alert grafana a1 firing 2026-03-17T14:00:00Z checkout "checkout latency" >> "$IN"
+	correlate "$IN"
+	[ "$status" -eq 0 ]
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/out.jsonl")" = 2 ]
+	[ "$(sql 'SELECT count(*) FROM incidents')" = 1 ]
+	[ "$(sql 'SELECT count(*) FROM heartbeats')" = 0 ]
+}
+
+@test "--heartbeat-silence: while the input is idle the clock finds the silence; a replay of old records does not" {
+	local now out=$BATS_TEST_TMPDIR/live.jsonl
+	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	{ heartbeat alertmanager wd "$now"; sleep 4; } |
+		aurora-correlate --db "$AURORA_DB" --heartbeat-silence 1s > "$out"
+	jq -en '[inputs] | length == 2 and .[1].action == "created" and .[1].correlation.strategy == "heartbeat_silence"' < "$out"
+	[ "$(sql "SELECT count(*) FROM incidents WHERE status = 'investigating'")" = 1 ]
+	# last year's records, then an idle input: nothing is silent "now"
+	AURORA_DB=$BATS_TEST_TMPDIR/replay.db
+	{ heartbeat alertmanager wd 2025-03-17T10:00:00Z; sleep 3; } |
+		aurora-correlate --db "$AURORA_DB" --heartbeat-silence 1s > "$out"
+	jq -en '[inputs] | length == 1 and .[0].action == "logged"' < "$out"
+	[ "$(sql 'SELECT count(*) FROM incidents')" = 0 ]
+}
