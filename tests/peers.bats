@@ -186,7 +186,8 @@ rfc3339() {
 		and .[0].status == "firing" and .[1].status == "resolved"
 		and .[0].severity == "critical" and .[0].title == "peer test: disk almost full"
 		and .[0].host == "db-3" and .[1].ended_at != null' "$alerts"
-	run -0 --separate-stderr aurora-correlate <"$alerts"
+	# --quiet-period 0: resolved at once, without the wait for a flapping re-fire
+	run -0 --separate-stderr aurora-correlate --quiet-period 0 <"$alerts"
 	printf '%s\n' "$output" >"$decisions"
 	jq -e -s '[.[].action] == ["created", "resolved"] and .[0].incident_id == .[1].incident_id' "$decisions"
 	run -0 --separate-stderr aurora-incident show "$(jq -s '.[0].incident_id' "$decisions")" --json
