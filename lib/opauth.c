@@ -112,10 +112,19 @@ int aur_opauth_same_origin(struct aur_http_req *req, int required)
 	const char *auth;
 	size_t len;
 
-	if (!origin || !*origin)
+	const char *fetch_site = aur_http_header(req, "Sec-Fetch-Site");
+
+	if (!origin || !*origin || !strcmp(origin, "null"))
 		origin = aur_http_header(req, "Referer");
+	/*
+	 * A form posted by a page under Referrer-Policy: no-referrer says
+	 * "Origin: null" and no Referer; the browser's own Sec-Fetch-Site
+	 * (no page can set it) still tells a request of the same origin.
+	 */
+	if ((!origin || !*origin) && fetch_site && !strcmp(fetch_site, "same-origin"))
+		return 1;
 	if (!origin || !*origin)
-		return !required;
+		return !required && !aur_http_header(req, "Origin");
 	if (!host || !*host)
 		return 0;
 	if (!strncasecmp(origin, "http://", 7)) {

@@ -13,7 +13,9 @@
  * PATCH, DELETE) and authenticates by the cookie, which a browser attaches
  * by itself, must come from a page of this receiver: its Origin (or,
  * without one, its Referer) must name the scheme's host and port of the
- * request's Host, else 403 {"error":"cross-site request refused"}. A
+ * request's Host (or, with neither or "Origin: null", the browser's
+ * Sec-Fetch-Site must say same-origin), else 403
+ * {"error":"cross-site request refused"}. A
  * Bearer header is never sent by a browser on its own: those requests are
  * exempt.
  *
@@ -62,9 +64,11 @@ int aur_opauth_require_name(struct aur_opauth *a, struct aur_http_req *req, enum
 			    size_t wholen);
 
 /*
- * 1 when the request's Origin, else its Referer, names the scheme, host and
- * port of its Host header (a missing port is the scheme's default). With
- * neither header: !required.
+ * 1 when the request's Origin, else (none, or "null") its Referer, names
+ * the scheme, host and port of its Host header (a missing port is the
+ * scheme's default); with neither, when the browser says
+ * "Sec-Fetch-Site: same-origin". Otherwise, with neither header (no
+ * "Origin: null" either): !required. 0 in every other case.
  */
 int aur_opauth_same_origin(struct aur_http_req *req, int required);
 

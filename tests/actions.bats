@@ -120,10 +120,36 @@ status() {
 	http -X POST -H "Cookie: aurora_token=$OPTOKEN" -H "Referer: $RECV_URL/incidents/2" \
 		"$RECV_URL/api/incidents/2/acknowledge"
 	assert_output 200
+	# a form under Referrer-Policy: no-referrer says Origin: null; the browser's Sec-Fetch-Site decides
+	http -X POST -H "Cookie: aurora_token=$OPTOKEN" -H 'Origin: null' -H 'Sec-Fetch-Site: cross-site' \
+		"$RECV_URL/api/incidents/1/comments"
+	assert_output 403
+	http -X POST -H "Cookie: aurora_token=$OPTOKEN" -H 'Origin: null' -H 'Sec-Fetch-Site: same-origin' \
+		-H 'Content-Type: application/json' --data-binary '{"text":"from a form"}' "$RECV_URL/api/incidents/1/comments"
+	assert_output 200
+	# reading is not refused: GET with the cookie and no Origin
+	http -H "Cookie: aurora_token=$OPTOKEN" "$RECV_URL/api/incidents/1"
+	assert_output 200
 	# Bearer without Origin works: a browser never adds it on its own
 	act /api/incidents/1/resolve
 	assert_output 200
 	assert_equal "$(status 1)" resolved
+}
+
+@test "--no-auth on loopback: a tool without Origin may change things, a page of another site may not" {
+	recv_start --no-auth
+	three
+	http -X POST "$RECV_URL/api/incidents/1/acknowledge"
+	assert_output 200
+	json '.acknowledged.by == "anonymous"'
+	http -X POST -H 'Origin: http://evil.example' "$RECV_URL/api/incidents/2/resolve"
+	assert_output 403
+	assert_equal "$(status 2)" investigating
+	http -X POST -H "Origin: $RECV_URL" "$RECV_URL/api/incidents/2/resolve"
+	assert_output 200
+	http "$RECV_URL/api/me"
+	assert_output 200
+	json '. == {"name": "anonymous"}'
 }
 
 # --- security headers ------------------------------------------------------------------
