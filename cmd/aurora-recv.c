@@ -764,7 +764,7 @@ static int choose_log_sink(const struct options *o, const struct aur_listen *l)
  * FILE, else of $AURORA_RCA_CONFIG. A bad --rca-config is -1 (exit 78); a
  * bad $AURORA_RCA_CONFIG is only a warning: the template writes then.
  */
-static int postmortem_model(struct options *o, const char *path, struct aur_inv_llm **llm)
+static int postmortem_model(struct options *o, struct aur_inv_llm **llm)
 {
 	const char *config = o->rca_config;
 	char err[1024] = "";
@@ -784,7 +784,6 @@ static int postmortem_model(struct options *o, const char *path, struct aur_inv_
 		return 0;
 	}
 	o->api.postmortem_llm = aur_inv_llm_config(*llm);
-	o->api.db_path = path;
 	return 0;
 }
 
@@ -842,7 +841,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	path = aur_db_default_path(o.db);
-	if (postmortem_model(&o, path, &llm) < 0) {
+	o.api.db_path = path;
+	if (postmortem_model(&o, &llm) < 0) {
 		close(l.fd);
 		rc = AUR_EXIT_CONFIG;
 		goto out;

@@ -90,8 +90,12 @@ void aur_api_options_init(struct aur_api_options *o)
 #define AUR_API_TOKEN_BYTES 32
 /* A test delivery's whole round trip. */
 #define AUR_API_TEST_TIMEOUT_MS 10000
-/* Postmortems a model writes at once, each on a thread of its own; past it the template writes. */
-#define AUR_API_MAX_MODEL_WRITERS 4
+/*
+ * Slow writes at once (postmortems a model writes, test deliveries), each
+ * on a thread of its own; past it the writing thread takes them (the
+ * template writes those postmortems).
+ */
+#define AUR_API_MAX_SLOW_WRITERS 4
 
 /* A 4xx answer, logged at info level. */
 static enum aur_http_next refuse(const struct aur_api *a, struct aur_http_req *req, unsigned status, const char *why)
@@ -121,6 +125,7 @@ static enum aur_http_next failed(const struct aur_api *a, struct aur_http_req *r
 /* --- writes ------------------------------------------------------------------ */
 
 static void run_write(struct aur_api *a, struct areq *r, jv body);
+static void run_connector_on(struct aur_api *a, sqlite3 *db, struct areq *r, jv body);
 
 static void create_now(struct aur_api *a, struct areq *r)
 {
@@ -316,8 +321,8 @@ static void run_postmortem(struct aur_api *a, struct areq *r, jv body)
 	run_postmortem_on(a, a->wdb, a->threaded ? NULL : a->o.postmortem_llm, r, body);
 }
 
-/* A postmortem thread: its own connection, the model, then the request resumes. */
-static void *postmortem_main(void *arg)
+/* A slow write's thread: its own connection, the model or the test delivery, then the request resumes. */
+static void *slow_main(void *arg)
 {
 	struct areq *r = arg;
 	struct aur_api *a = r->a;
@@ -328,7 +333,10 @@ static void *postmortem_main(void *arg)
 	r->body = jv_invalid();
 	rc = aur_db_open(&db, a->o.db_path, NULL, r->err, sizeof(r->err));
 	if (rc == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK) {
-		run_postmortem_on(a, db, a->o.postmortem_llm, r, body);
+		if (r->act == A_TEST)
+			run_connector_on(a, db, r, body);
+		else
+			run_postmortem_on(a, db, a->o.postmortem_llm, r, body);
 		curl_global_cleanup();
 	} else {
 		jv_free(body);
@@ -345,20 +353,27 @@ static void *postmortem_main(void *arg)
 	return NULL;
 }
 
+/* A write that waits on something else (a model, a test delivery): 1 when it gets a thread of its own. */
+static int slow(const struct aur_api *a, const struct areq *r)
+{
+	return a->o.db_path && ((r->act == A_POSTMORTEM && a->o.postmortem_llm) || r->act == A_TEST);
+}
+
 /*
- * A suspended postmortem request while a model is configured (accept
- * loop): a thread of its own, so that a model's minute holds no other
- * change. 0; -EAGAIN past AUR_API_MAX_MODEL_WRITERS or without a thread
- * (the writing thread's template then); -ESHUTDOWN when closing.
+ * A suspended slow request (accept loop): a thread of its own, so that a
+ * model's minute or a test delivery's round trip holds no other change.
+ * 0; -EAGAIN past AUR_API_MAX_SLOW_WRITERS or without a thread (the
+ * writing thread takes it then, a postmortem from the template);
+ * -ESHUTDOWN when closing.
  */
-static int submit_postmortem(struct aur_api *a, struct areq *r)
+static int submit_slow(struct aur_api *a, struct areq *r)
 {
 	pthread_attr_t attr;
 	pthread_t t;
 	int rc;
 
 	pthread_mutex_lock(&a->mu);
-	rc = a->closing ? -ESHUTDOWN : a->writers >= AUR_API_MAX_MODEL_WRITERS ? -EAGAIN : 0;
+	rc = a->closing ? -ESHUTDOWN : a->writers >= AUR_API_MAX_SLOW_WRITERS ? -EAGAIN : 0;
 	if (rc == 0)
 		a->writers++;
 	pthread_mutex_unlock(&a->mu);
@@ -366,7 +381,7 @@ static int submit_postmortem(struct aur_api *a, struct areq *r)
 		return rc;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&t, &attr, postmortem_main, r);
+	rc = pthread_create(&t, &attr, slow_main, r);
 	pthread_attr_destroy(&attr);
 	if (rc == 0)
 		return 0;
@@ -505,9 +520,8 @@ static int send_test(sqlite3 *db, struct areq *r, jv *out, char *err, size_t err
 	return 0;
 }
 
-static void run_connector(struct aur_api *a, struct areq *r, jv body)
+static void run_connector_on(struct aur_api *a, sqlite3 *db, struct areq *r, jv body)
 {
-	sqlite3 *db = a->wdb;
 	const char *p = r->platform;
 	jv on;
 
@@ -542,6 +556,7 @@ static void run_connector(struct aur_api *a, struct areq *r, jv body)
 	jv_free(body);
 	if (r->rc == 0 && jv_get_kind(r->out) == JV_KIND_INVALID)
 		r->rc = connector_record(db, p, &r->out, r->err, sizeof(r->err));
+	(void)a;
 }
 
 /* On the writing connection (the API's thread, or in place): the action of r, body consumed. */
@@ -552,7 +567,7 @@ static void run_write(struct aur_api *a, struct areq *r, jv body)
 	if (r->act == A_POSTMORTEM)
 		run_postmortem(a, r, body);
 	else if (r->act >= A_TOKEN)
-		run_connector(a, r, body);
+		run_connector_on(a, a->wdb, r, body);
 	else
 		run_incident(a, r, body);
 	if (r->rc < 0) {
@@ -680,8 +695,8 @@ static enum aur_http_next create_body(struct areq *r)
 		return create_answer(r);
 	}
 	rc = -EAGAIN;
-	if (r->act == A_POSTMORTEM && a->o.postmortem_llm && a->o.db_path)
-		rc = submit_postmortem(a, r);
+	if (slow(a, r))
+		rc = submit_slow(a, r);
 	if (rc == -EAGAIN)
 		rc = submit(a, r);
 	if (rc < 0) {

@@ -32,8 +32,9 @@
  * A creation or an action is a write that may wait for the database lock:
  * in the accept loop it goes to a thread of its own (the request is
  * suspended meanwhile, so no worker thread waits), in one-connection modes
- * it runs in place. A connector test waits there for its own delivery (at
- * most 10 s); a postmortem that a model writes gets a thread of its own.
+ * it runs in place. In the accept loop a connector test, which waits for
+ * its own delivery (at most 10 s), and a postmortem that a model writes
+ * each get a thread of their own instead.
  */
 #ifndef AURORA_API_H
 #define AURORA_API_H
@@ -55,8 +56,10 @@ struct aur_api_options {
 	 * "llm" of aurora-rca's configuration; borrowed), NULL for the
 	 * template, within postmortem_timeout_ms (default 30 s). In the accept
 	 * loop each runs on a thread of its own with its own connection to
-	 * db_path (borrowed; NULL: the template only), at most 4 at once (the
-	 * template past that), so no other change waits for a model.
+	 * db_path (borrowed; NULL: the template only, and connector tests on
+	 * the writing thread), as does a connector test, at most 4 at once
+	 * (past that the writing thread takes them, postmortems from the
+	 * template), so no other change waits for a model or a test delivery.
 	 */
 	const char *db_path;
 	const struct aur_llm_config *postmortem_llm;
