@@ -7,9 +7,21 @@
  *   GET  /api/incidents          the list, newest first; filters status,
  *                                service, since, limit, before
  *   GET  /api/incidents/{id}     the full object (aurora-incident show --json)
- *   GET  /api/incidents/stream   the events log as Server-Sent Events (sse.h)
+ *   GET  /api/incidents/stream   the events log as Server-Sent Events (sse.h):
+ *                                incident_update messages, or named events
+ *                                with ?named=1
+ *   POST /api/incidents/{id}/{action}   resolve, reopen, merge, acknowledge,
+ *                                comments, postmortem (incident_view.h):
+ *                                200 the full object after the change, 409
+ *                                for a move the lifecycle refuses
+ *   GET  /api/connectors         every connector (connview.h)
+ *   POST /api/connectors/{platform}/{action}   token, enable, disable, rca,
+ *                                base-url, test
+ *   POST /api/login, POST /api/logout, GET /api/me   the browser's cookie
  *
- * Every route asks for an operator token first (opauth.h). Answers are
+ * Every route asks for an operator token first (opauth.h), and refuses a
+ * cross-site request that changes something with the cookie; login and
+ * logout check only the request's origin. Answers are
  * JSON, errors {"error": "..."}: 400 with the reason naming the field or
  * filter, 401, 404 (no such incident), 405, 411, 413, 415 (a body that is
  * not JSON by its Content-Type), 503 with Retry-After when the database
@@ -17,9 +29,12 @@
  * contract.
  *
  * Reads go through a pool of read-only connections on the worker threads.
- * A creation is a write that may wait for the database lock: in the accept
- * loop it goes to a thread of its own (the request is suspended meanwhile,
- * so no worker thread waits), in one-connection modes it runs in place.
+ * A creation or an action is a write that may wait for the database lock:
+ * in the accept loop it goes to a thread of its own (the request is
+ * suspended meanwhile, so no worker thread waits), in one-connection modes
+ * it runs in place. In the accept loop a connector test, which waits for
+ * its own delivery (at most 10 s), and a postmortem that a model writes
+ * each get a thread of their own instead.
  */
 #ifndef AURORA_API_H
 #define AURORA_API_H
@@ -29,15 +44,31 @@
 
 #include "dbpool.h"
 #include "http.h"
+#include "llm.h"
 #include "opauth.h"
 #include "sse.h"
 
 struct aur_api_options {
 	long long list_limit; /* entries of GET /api/incidents without limit=; default 50 */
 	long long list_max;   /* the largest limit= taken; default 1000 */
+	/*
+	 * POST /api/incidents/{id}/postmortem: the model that writes it (the
+	 * "llm" of aurora-rca's configuration; borrowed), NULL for the
+	 * template, within postmortem_timeout_ms (default 30 s). In the accept
+	 * loop each runs on a thread of its own with its own connection to
+	 * db_path (borrowed; NULL: the template only, and connector tests on
+	 * the writing thread), as does a connector test, at most 4 at once
+	 * (past that the writing thread takes them, postmortems from the
+	 * template), so no other change waits for a model or a test delivery.
+	 */
+	const char *db_path;
+	const struct aur_llm_config *postmortem_llm;
+	long long postmortem_timeout_ms;
 	/* One line per event (level as in log.h); NULL drops them. */
 	void (*log)(int level, const char *msg);
 };
+
+#define AUR_API_POSTMORTEM_TIMEOUT_MS 30000
 
 void aur_api_options_init(struct aur_api_options *o);
 
