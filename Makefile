@@ -41,6 +41,7 @@ LIB_SRC   := $(wildcard lib/*.c)
 LIB_HDR   := $(wildcard lib/*.h)
 MAPPINGS  := $(wildcard lib/mappings/*.jq)
 SAMPLES   := $(wildcard lib/samples/*.json)
+WEB       := $(wildcard web/*.html web/*.js web/*.css)
 MANPAGES  := $(wildcard man/*.1 man/*.7)
 BATS      := $(sort $(wildcard tests/*.bats))
 
@@ -70,10 +71,10 @@ san: $(addprefix build-san/,$(CMDS)) build-san/unit-tests
 $(eval $(call variant,build,))
 $(eval $(call variant,build-san,$(SAN)))
 
-# mappings and sample payloads are data files compiled into the binaries
-build/gen/embedded.c: scripts/embed $(MAPPINGS) $(SAMPLES)
+# mappings, sample payloads and the page (web/) are data files compiled into the binaries
+build/gen/embedded.c: scripts/embed $(MAPPINGS) $(SAMPLES) $(WEB)
 	mkdir -p build/gen
-	sh scripts/embed build/gen/embedded $(MAPPINGS) $(SAMPLES)
+	sh scripts/embed build/gen/embedded $(MAPPINGS) $(SAMPLES) $(WEB)
 build/gen/embedded.h: build/gen/embedded.c
 	@test -f $@
 
