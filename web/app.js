@@ -124,18 +124,34 @@ function refresh(update) {
   refreshTimer = setTimeout(() => render(false), 60);
 }
 
+// EventSource reconnects by itself (with Last-Event-ID) after a network
+// error; an answer it cannot take (a 503 while the receiver starts) closes it
+// for good, so then a new one is opened, resuming from the last event seen.
+let lastEventId = '';
+let retryMs = 1000;
+
 function startStream() {
   if (stream) return;
-  stream = new EventSource('/api/incidents/stream');
+  const url = '/api/incidents/stream' + (lastEventId ? '?last_event_id=' + encodeURIComponent(lastEventId) : '');
+  const es = new EventSource(url);
   let opened = false;
-  stream.onopen = () => {
+  stream = es;
+  es.onopen = () => {
     setLive(true);
+    retryMs = 1000;
     // after a reconnect (the receiver restarted): what changed meanwhile
-    if (opened) refresh();
+    if (opened || lastEventId) refresh();
     opened = true;
   };
-  stream.onerror = () => setLive(false);
-  stream.onmessage = (ev) => {
+  es.onerror = () => {
+    setLive(false);
+    if (es.readyState !== EventSource.CLOSED || stream !== es) return;
+    stream = null;
+    setTimeout(() => { if (me && !stream) startStream(); }, retryMs);
+    retryMs = Math.min(retryMs * 2, 30000);
+  };
+  es.onmessage = (ev) => {
+    if (ev.lastEventId) lastEventId = ev.lastEventId;
     let data;
     try { data = JSON.parse(ev.data); } catch { return; }
     if (data.type === 'incident_update') refresh(data);
@@ -320,7 +336,7 @@ async function drawDetail(id, fresh) {
   const thoughts = (inc.thoughts || []).map((t) => el('li', { class: 'thought' }, el('span', { class: 'muted' }, age(t.at) + ' '), t.text || ''));
   const suggestions = (inc.suggestions || []).map((s) => el('li', { class: 'suggestion' },
     el('p', {}, badge('risk', s.risk || 'unknown'), ' ', el('b', {}, s.title || ''), s.kind ? el('span', { class: 'muted' }, ` (${s.kind})`) : null),
-    s.description ? el('p', {}, s.description) : null,
+    s.text || s.description ? el('p', {}, s.text || s.description) : null,
     s.command ? el('div', { class: 'cmd' }, el('code', {}, s.command), copyButton(s.command)) : null));
   const comments = (inc.comments || []).map((c) => el('li', {}, el('span', { class: 'muted' }, `${c.by || c.author || ''} ${age(c.at)} ago: `), c.text || ''));
   const data = el('div', { id: 'detail-data' },
