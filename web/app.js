@@ -110,18 +110,25 @@ $('logout').addEventListener('click', async () => {
 
 let stream = null;
 let refreshTimer = null;
-let lastUpdate = null;
+let pending = null; // what the coming refresh is for: {all} or {ids}
 
 function setLive(on) {
   $('live').textContent = on ? 'live' : 'reconnecting';
   $('live').className = on ? 'live on' : 'live';
 }
 
-// Coalesce a burst of events (an investigation writes several) into one reload.
+// Coalesce a burst of events (an investigation writes several) into one
+// reload. update: the stream's incident_update, or none for "everything".
 function refresh(update) {
-  lastUpdate = update || null;
+  pending = pending || { all: false, ids: new Set() };
+  if (!update || !update.incident_id || update.kind === 'merged') pending.all = true;
+  else pending.ids.add(update.incident_id);
   clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(() => render(false), 60);
+  refreshTimer = setTimeout(() => {
+    const why = pending;
+    pending = null;
+    render(false, why);
+  }, 60);
 }
 
 // EventSource reconnects by itself (with Last-Event-ID) after a network
@@ -177,21 +184,22 @@ function route() {
 
 let rendering = Promise.resolve();
 
-// fresh: a new page (not a refresh of the one shown)
-function render(fresh) {
-  rendering = rendering.then(() => draw(fresh)).catch((e) => {
+// fresh: a new page (not a refresh of the one shown); why: what changed
+// (refresh), none for "anything may have"
+function render(fresh, why) {
+  rendering = rendering.then(() => draw(fresh, why || { all: true })).catch((e) => {
     if (e.status !== 401) view.replaceChildren(el('p', { class: 'error', role: 'alert' }, e.message));
   });
   return rendering;
 }
 
-async function draw(fresh) {
+async function draw(fresh, why) {
   if (!me) return;
   const r = route();
   $('nav-incidents').classList.toggle('here', r.page !== 'connectors');
   $('nav-connectors').classList.toggle('here', r.page === 'connectors');
-  if (r.page === 'detail') return drawDetail(r.id, fresh);
-  if (r.page === 'connectors') return drawConnectors(fresh);
+  if (r.page === 'detail') return drawDetail(r.id, fresh, why);
+  if (r.page === 'connectors') return drawConnectors(fresh, why);
   return drawList(fresh);
 }
 
@@ -319,8 +327,8 @@ function actions(inc) {
   return el('section', { class: 'card actions', id: 'actions' }, el('h2', {}, 'Actions'), ...forms);
 }
 
-async function drawDetail(id, fresh) {
-  if (!fresh && lastUpdate && lastUpdate.incident_id && lastUpdate.incident_id !== id && lastUpdate.kind !== 'merged') return;
+async function drawDetail(id, fresh, why) {
+  if (!fresh && !why.all && !why.ids.has(id)) return;
   const inc = await api('GET', `/api/incidents/${id}`);
   const ack = inc.acknowledged;
   const head = el('div', { class: 'head' },
@@ -423,8 +431,8 @@ function connectorCard(c) {
     el('details', {}, el('summary', {}, 'Setup'), el('p', {}, SETUP[p] || 'See aurora-connector(1).')));
 }
 
-async function drawConnectors(fresh) {
-  if (!fresh && lastUpdate) return; // incident events do not change this page
+async function drawConnectors(fresh, why) {
+  if (!fresh && !why.all) return; // an incident's events do not change this page
   const list = await api('GET', '/api/connectors');
   // keep a result line ("test delivered ...") across the redraw
   const msgs = {};

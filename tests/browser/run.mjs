@@ -168,6 +168,7 @@ test('the page is served: GET /, /app.js, /app.css with their types; 404 JSON fo
 
 test('without the cookie the page shows the login form and the API answers 401', async () => {
   const ctx = await browser.newContext();
+  ctx.setDefaultTimeout(10000);
   const p = await ctx.newPage();
   await p.goto(base + '/');
   await p.locator('#login').waitFor({ state: 'visible' });
@@ -188,6 +189,7 @@ test('without the cookie the page shows the login form and the API answers 401',
 
 test('log in: an HttpOnly SameSite=Strict cookie, the token in no URL and no storage', async () => {
   const ctx = await browser.newContext();
+  ctx.setDefaultTimeout(10000);
   page = await ctx.newPage();
   page.on('pageerror', (e) => console.log('page error: ' + e.message));
   await login(page);
@@ -406,7 +408,7 @@ test('the connectors page: every platform, test webhook round trip, token shown 
   const am = page.locator('#connector-alertmanager');
   assert.match(await am.innerText(), new RegExp(`${base}/api/webhooks/alertmanager`));
   await am.locator('button', { hasText: 'Send test webhook' }).click();
-  await am.locator('.msg', { hasText: /test delivered: \d+ in \d+ ms/ }).waitFor({ timeout: 15000 });
+  await am.locator('.msg', { hasText: /test delivered: \d+ in [\d.]+ ms/ }).waitFor({ timeout: 15000 });
   const gr = page.locator('#connector-grafana');
   await gr.locator('button', { hasText: /token/ }).click();
   await gr.locator('.secret code').waitFor();
