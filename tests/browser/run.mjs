@@ -401,6 +401,24 @@ test('the list filters by status and service', async () => {
   await screenshot(page, 'list');
 });
 
+test('on a phone: nothing wider than the screen; a row opens with the keyboard', async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await page.goto(`${base}/#/`);
+    await page.locator('#incidents tr.row').first().waitFor();
+    const wide = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(await wide() <= 0, 'the list is wider than the screen');
+    await page.locator('#incidents tr.row td.title a').first().focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/#\/incidents\/\d+$/);
+    await page.locator('#thoughts').waitFor();
+    assert.ok(await wide() <= 0, 'the detail is wider than the screen');
+    await page.screenshot({ path: join(shots, 'detail-phone-light.png'), fullPage: true });
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 720 });
+  }
+});
+
 test('the connectors page: every platform, test webhook round trip, token shown once, RCA toggle', async () => {
   await page.goto(`${base}/#/connectors`);
   for (const p of ['grafana', 'alertmanager', 'pagerduty', 'datadog', 'netdata', 'dynatrace', 'splunk', 'jenkins', 'cloudbees'])
