@@ -1,6 +1,6 @@
 /*
  * aurora-incident - the operator's interface to incidents: list, show,
- * create, resolve, reopen, merge, postmortem, watch.
+ * create, resolve, reopen, merge, ack, comment, postmortem, watch.
  *
  * People get tables and pages, tools get --json (one compact object per
  * line). The lifecycle is enforced by lib/incident.c: an illegal transition
@@ -44,7 +44,7 @@
 
 enum {
 	O_DB = 256, O_STATUS, O_SERVICE, O_SINCE, O_LIMIT, O_JSON, O_TITLE, O_SEVERITY, O_SOURCE_TYPE,
-	O_METADATA, O_REASON, O_INTO, O_REGENERATE, O_FROM, O_POLL, O_CONFIG, O_TEMPLATE, O_LLM_TIMEOUT, O_VERSION
+	O_METADATA, O_REASON, O_INTO, O_REGENERATE, O_FROM, O_POLL, O_CONFIG, O_TEMPLATE, O_LLM_TIMEOUT, O_BY, O_VERSION
 };
 
 /* option bits, to refuse an option the subcommand does not take */
@@ -55,6 +55,7 @@ struct opts {
 	unsigned seen;
 	const char *cmd;
 	const char *arg;
+	const char *arg2; /* comment's TEXT */
 	int nargs;
 };
 
@@ -80,6 +81,10 @@ static const char usage_text[] =
 	"  reopen ID\n"
 	"  merge SRC --into DST\n"
 	"        move through the lifecycle; an illegal move changes nothing\n"
+	"  ack ID [--by NAME]\n"
+	"        acknowledge an open incident, once (NAME default $USER)\n"
+	"  comment ID TEXT [--by NAME]\n"
+	"        add TEXT (1 to 4000 bytes) to the incident's timeline\n"
 	"  postmortem ID [--regenerate] [--config FILE] [--llm-timeout SECONDS]\n"
 	"             [--template]\n"
 	"        print the stored postmortem (Markdown), generating and storing it\n"
@@ -106,7 +111,7 @@ static const char usage_text[] =
 
 static int usage_short(void)
 {
-	fputs("usage: aurora-incident [--db PATH] list|show|create|resolve|reopen|merge|postmortem|watch "
+	fputs("usage: aurora-incident [--db PATH] list|show|create|resolve|reopen|merge|ack|comment|postmortem|watch "
 	      "[options]\n"
 	      "try 'aurora-incident --help' for more\n",
 	      stderr);
@@ -123,6 +128,17 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
 	va_end(ap);
 	fputc('\n', stderr);
 	return usage_short();
+}
+
+/* A word that is not an option: the command, then its arguments. */
+static void add_arg(struct opts *o, const char *word)
+{
+	if (!o->cmd)
+		o->cmd = word;
+	else if (o->nargs++ == 0)
+		o->arg = word;
+	else if (o->nargs == 2)
+		o->arg2 = word;
 }
 
 /* Parse argv; returns -1 to go on, else an exit code (help, version, misuse). */
@@ -147,6 +163,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "template", no_argument, NULL, O_TEMPLATE },
 		{ "llm-timeout", required_argument, NULL, O_LLM_TIMEOUT },
+		{ "by", required_argument, NULL, O_BY },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -164,6 +181,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "resolve", B(O_REASON), 1 },
 		{ "reopen", 0, 1 },
 		{ "merge", B(O_INTO), 1 },
+		{ "ack", B(O_BY), 1 },
+		{ "comment", B(O_BY), 2 },
 		{ "postmortem", B(O_REGENERATE) | B(O_CONFIG) | B(O_TEMPLATE) | B(O_LLM_TIMEOUT), 1 },
 		{ "watch", B(O_FROM) | B(O_POLL) | B(O_JSON), 0 },
 	};
@@ -174,10 +193,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "-qvh", longopts, NULL)) != -1) {
 		if (c == 1) {
-			if (!o->cmd)
-				o->cmd = optarg;
-			else if (o->nargs++ == 0)
-				o->arg = optarg;
+			add_arg(o, optarg);
 		} else if (c >= O_DB && c < O_VERSION) {
 			o->v[c - O_DB] = optarg ? optarg : "1";
 			o->seen |= B(c);
@@ -195,12 +211,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			return usage_error("bad option or missing value: %s", argv[optind - 1]);
 		}
 	}
-	for (; optind < argc; optind++) { /* after "--" */
-		if (!o->cmd)
-			o->cmd = argv[optind];
-		else if (o->nargs++ == 0)
-			o->arg = argv[optind];
-	}
+	for (; optind < argc; optind++) /* after "--" */
+		add_arg(o, argv[optind]);
 	if (level != AUR_LOG_WARN || !getenv("AURORA_LOG"))
 		aur_log_set_level(level);
 	if (!o->cmd)
@@ -214,8 +226,9 @@ static int parse(int argc, char **argv, struct opts *o)
 		if ((o->seen & B(b)) && !(cmds[i].allowed & B(b)))
 			return usage_error("%s does not take --%s", o->cmd, longopts[b - O_DB].name);
 	if (o->nargs != cmds[i].nargs)
-		return cmds[i].nargs ? usage_error("%s needs one ID", o->cmd)
-				     : usage_error("%s takes no arguments", o->cmd);
+		return cmds[i].nargs == 2 ? usage_error("%s needs an ID and a TEXT", o->cmd)
+		       : cmds[i].nargs	  ? usage_error("%s needs one ID", o->cmd)
+					  : usage_error("%s takes no arguments", o->cmd);
 	if (!strcmp(o->cmd, "create") && !OPT(o, O_TITLE))
 		return usage_error("create needs --title");
 	if (!strcmp(o->cmd, "merge") && !OPT(o, O_INTO))
@@ -444,6 +457,42 @@ static int cmd_change(sqlite3 *db, const struct opts *o)
 	return rc < 0 ? write_failed() : 0;
 }
 
+/* Who acknowledges or comments: --by, else $USER, else "operator". */
+static const char *author(const struct opts *o)
+{
+	const char *by = OPT(o, O_BY);
+
+	if (!by || !*by)
+		by = getenv("USER");
+	return by && *by ? by : "operator";
+}
+
+/* ack, comment: a second acknowledgement, or one of a closed incident, changes nothing and exits 65. */
+static int cmd_people(sqlite3 *db, const struct opts *o)
+{
+	char err[512] = "";
+	long long now = aur_time_now_ms();
+	long long id;
+	long long cid = 0;
+	int rc;
+
+	rc = parse_id(o->arg, o->cmd, &id);
+	if (rc != 0)
+		return rc;
+	if (!strcmp(o->cmd, "ack"))
+		rc = aur_incident_acknowledge(db, id, author(o), now, err, sizeof(err));
+	else
+		rc = aur_incident_comment(db, id, author(o), o->arg2, now, &cid, err, sizeof(err));
+	if (rc < 0)
+		return failed(rc, err);
+	errno = 0;
+	if (cid)
+		rc = printf("incident %lld: comment %lld by %s\n", id, cid, author(o));
+	else
+		rc = printf("incident %lld acknowledged by %s\n", id, author(o));
+	return rc < 0 ? write_failed() : 0;
+}
+
 /*
  * The model to write postmortems with: none under --template, else the
  * "llm" part of --config FILE or $AURORA_RCA_CONFIG when either is given.
@@ -640,6 +689,8 @@ int main(int argc, char **argv)
 		rc = cmd_postmortem(db, &o);
 	else if (!strcmp(o.cmd, "watch"))
 		rc = cmd_watch(db, path, &o);
+	else if (!strcmp(o.cmd, "ack") || !strcmp(o.cmd, "comment"))
+		rc = cmd_people(db, &o);
 	else
 		rc = cmd_change(db, &o);
 out:

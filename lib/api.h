@@ -7,9 +7,21 @@
  *   GET  /api/incidents          the list, newest first; filters status,
  *                                service, since, limit, before
  *   GET  /api/incidents/{id}     the full object (aurora-incident show --json)
- *   GET  /api/incidents/stream   the events log as Server-Sent Events (sse.h)
+ *   GET  /api/incidents/stream   the events log as Server-Sent Events (sse.h):
+ *                                incident_update messages, or named events
+ *                                with ?named=1
+ *   POST /api/incidents/{id}/{action}   resolve, reopen, merge, acknowledge,
+ *                                comments, postmortem (incident_view.h):
+ *                                200 the full object after the change, 409
+ *                                for a move the lifecycle refuses
+ *   GET  /api/connectors         every connector (connview.h)
+ *   POST /api/connectors/{platform}/{action}   token, enable, disable, rca,
+ *                                base-url, test
+ *   POST /api/login, POST /api/logout, GET /api/me   the browser's cookie
  *
- * Every route asks for an operator token first (opauth.h). Answers are
+ * Every route asks for an operator token first (opauth.h), and refuses a
+ * cross-site request that changes something with the cookie; login and
+ * logout check only the request's origin. Answers are
  * JSON, errors {"error": "..."}: 400 with the reason naming the field or
  * filter, 401, 404 (no such incident), 405, 411, 413, 415 (a body that is
  * not JSON by its Content-Type), 503 with Retry-After when the database
@@ -17,9 +29,11 @@
  * contract.
  *
  * Reads go through a pool of read-only connections on the worker threads.
- * A creation is a write that may wait for the database lock: in the accept
- * loop it goes to a thread of its own (the request is suspended meanwhile,
- * so no worker thread waits), in one-connection modes it runs in place.
+ * A creation or an action is a write that may wait for the database lock:
+ * in the accept loop it goes to a thread of its own (the request is
+ * suspended meanwhile, so no worker thread waits), in one-connection modes
+ * it runs in place. A connector test waits there for its own delivery (at
+ * most 10 s), so postmortems over HTTP use the template, never a model.
  */
 #ifndef AURORA_API_H
 #define AURORA_API_H

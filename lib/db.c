@@ -225,6 +225,20 @@ static const char *const migrations[] = {
 	"ALTER TABLE builds ADD COLUMN console_excerpt TEXT;"
 	"ALTER TABLE builds ADD COLUMN console_url TEXT;"
 	"ALTER TABLE builds ADD COLUMN console_fetched_ms INTEGER;",
+	/*
+	 * 7: people on an incident: who acknowledged it and when (one
+	 * acknowledgement per incident), and their comments on its timeline.
+	 */
+	"ALTER TABLE incidents ADD COLUMN acknowledged_by TEXT;"
+	"ALTER TABLE incidents ADD COLUMN acknowledged_at TEXT;"
+	"CREATE TABLE incident_comments ("
+	"  id INTEGER PRIMARY KEY,"
+	"  incident_id INTEGER NOT NULL REFERENCES incidents(id),"
+	"  at TEXT NOT NULL,"
+	"  author TEXT NOT NULL,"
+	"  text TEXT NOT NULL"
+	");"
+	"CREATE INDEX incident_comments_incident ON incident_comments(incident_id, id);",
 };
 
 void aur_db_options_init(struct aur_db_options *o)

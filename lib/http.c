@@ -444,6 +444,14 @@ void aur_http_resume(struct aur_http_req *req)
 	req->h->be->resume(req);
 }
 
+const char *const aur_http_security_headers[][2] = {
+	{ "Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+				     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'" },
+	{ "X-Content-Type-Options", "nosniff" },
+	{ "Referrer-Policy", "no-referrer" },
+	{ NULL, NULL },
+};
+
 void aur_http_add_header(struct aur_http_req *req, const char *name, const char *value)
 {
 	if (req->nextra >= MAX_EXTRA_HEADERS)

@@ -47,6 +47,10 @@
  * middle of a chunked body, with its own short HTML bodies, and closes the
  * connection: it has no way to hand them over (man/aurora-recv.1).
  *
+ * Every answer of this layer, in both modes, carries the security headers
+ * of http_impl.h (a Content-Security-Policy without inline scripts or
+ * framing, X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer).
+ *
  * An answer may also be a stream (aur_http_respond_stream): a callback
  * hands out the body as it is produced, chunk by chunk, for as long as the
  * connection lives (Server-Sent Events). In the accept loop a stream with

@@ -193,6 +193,8 @@ static void answer_head(struct http_conn *c, const struct aur_http_req *req, uns
 		aur_buf_addf(&c->out, "Content-Length: %lld\r\n", body_len);
 	else if (body_len < 0 && c->msg.minor == 1)
 		aur_buf_adds(&c->out, "Transfer-Encoding: chunked\r\n");
+	for (unsigned i = 0; aur_http_security_headers[i][0]; i++)
+		aur_buf_addf(&c->out, "%s: %s\r\n", aur_http_security_headers[i][0], aur_http_security_headers[i][1]);
 	for (unsigned i = 0; req && i < req->nextra; i++)
 		if (header_safe(req->extra[i][0]) && header_safe(req->extra[i][1]) && strchr(req->extra[i][0], ':') == NULL)
 			aur_buf_addf(&c->out, "%s: %s\r\n", req->extra[i][0], req->extra[i][1]);

@@ -142,6 +142,13 @@ size_t aur_http_discard_cap(const struct aur_http *h);
 const char *aur_http_reason(unsigned status);
 
 /*
+ * The headers every answer of this layer carries, whichever the mode
+ * (name, value pairs, ending with NULL): a Content-Security-Policy that
+ * allows nothing inline and no framing, nosniff, no Referer sent on.
+ */
+extern const char *const aur_http_security_headers[][2];
+
+/*
  * The accept loop's watch (http_watch.c): each connection waits for a
  * request head (from its opening, and again after each answer) within the
  * head timeout and for a body within the body timeout, else its socket is

@@ -671,6 +671,8 @@ static int queue(struct aur_http_req *req, unsigned status, const char *content_
 	if (!resp)
 		return -1;
 	m->add_response_header(resp, "Content-Type", content_type);
+	for (unsigned i = 0; aur_http_security_headers[i][0]; i++)
+		m->add_response_header(resp, aur_http_security_headers[i][0], aur_http_security_headers[i][1]);
 	for (unsigned i = 0; i < req->nextra; i++)
 		m->add_response_header(resp, req->extra[i][0], req->extra[i][1]);
 	if (atomic_load(&req->h->draining))

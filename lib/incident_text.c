@@ -435,6 +435,19 @@ static void put_suggestion(struct w *w, jv s)
 		put_indented(w, gs(s, "text"), "      ");
 }
 
+/* "acknowledged  by NAME at TIME", when it is. */
+static void put_ack(struct w *w, jv o)
+{
+	jv ack = get(o, "acknowledged");
+
+	if (jv_get_kind(ack) == JV_KIND_OBJECT) {
+		putf(w, "%-14sby ", "acknowledged");
+		put_clean(w, gsd(ack, "by", "-"), 0);
+		putf(w, " at %s\n", gsd(ack, "at", "-"));
+	}
+	jv_free(ack);
+}
+
 int aur_incident_text_show(jv o, struct aur_buf *b)
 {
 	struct w w = { b, 0 };
@@ -464,6 +477,7 @@ int aur_incident_text_show(jv o, struct aur_buf *b)
 	put(&w, "\n");
 	if (gn(o, "merged_into", &n))
 		putf(&w, "%-14s#%lld\n", "merged into", n);
+	put_ack(&w, o);
 	if (jv_get_kind(merged_from) == JV_KIND_ARRAY && jv_array_length(jv_copy(merged_from)) > 0) {
 		putf(&w, "%-14s", "merged from");
 		put_id_list(&w, merged_from);

@@ -31,7 +31,7 @@
 	"id, title, status, severity, service, source_type, source_link, started_at, updated_at,"   \
 	" resolved_at, rca_state, merged_into, previous_incident, started_ms, " ALERT_COUNT_SQL("incidents.id")
 /* the full object's extra columns, after INCIDENT_COLUMNS */
-#define INCIDENT_FULL_COLUMNS ", summary, root_cause, postmortem, metadata"
+#define INCIDENT_FULL_COLUMNS ", summary, root_cause, postmortem, metadata, acknowledged_by, acknowledged_at"
 
 static void set_err(char *err, size_t errlen, const char *what, sqlite3 *db)
 {
@@ -272,6 +272,17 @@ static jv suggestion_entry(sqlite3_stmt *st)
 	return o;
 }
 
+static jv comment_entry(sqlite3_stmt *st)
+{
+	jv o = jv_object();
+
+	o = set(o, "id", col_int(st, 0));
+	o = set(o, "by", col_text(st, 1));
+	o = set(o, "at", col_text(st, 2));
+	o = set(o, "text", col_text(st, 3));
+	return o;
+}
+
 #define ALERT_COLUMNS                                                                               \
 	"a.id, a.source, a.dedup_key, a.fingerprint, a.status, a.severity, a.title, a.service, a.host," \
 	" a.first_seen, a.last_seen, a.count, a.first_inbox_id, a.last_inbox_id, a.incident_id, a.record"
@@ -449,6 +460,9 @@ int aur_incident_show(sqlite3 *db, long long id, jv *out, char *err, size_t errl
 	o = set(o, "root_cause", col_json(st, 16, col_text(st, 16)));
 	o = set(o, "postmortem", col_text(st, 17));
 	o = set(o, "metadata", col_json(st, 18, jv_object()));
+	o = set(o, "acknowledged", sqlite3_column_type(st, 19) == SQLITE_NULL
+					   ? jv_null()
+					   : set(set(jv_object(), "by", col_text(st, 19)), "at", col_text(st, 20)));
 	rc = add_rows(db, id, 0,
 		      FAMILY_CTE "SELECT id FROM fam WHERE id IS NOT ?1 ORDER BY id", &o, "merged_from",
 		      first_col_int, err, errlen);
@@ -472,6 +486,11 @@ int aur_incident_show(sqlite3 *db, long long id, jv *out, char *err, size_t errl
 			      "SELECT id, at, kind, title, command, risk, text FROM incident_suggestions"
 			      " WHERE incident_id = ?1 ORDER BY id LIMIT ?2",
 			      &o, "suggestions", suggestion_entry, err, errlen);
+	if (rc == 0)
+		rc = add_rows(db, id, AUR_INCIDENT_SHOW_MAX_ROWS,
+			      "SELECT id, author, at, text FROM incident_comments WHERE incident_id = ?1"
+			      " ORDER BY id LIMIT ?2",
+			      &o, "comments", comment_entry, err, errlen);
 out:
 	sqlite3_finalize(st);
 	read_end(db, began);
@@ -780,6 +799,193 @@ int aur_incident_merge_into(sqlite3 *db, long long src, long long dst, long long
 		return -ENOENT;
 	}
 	return move(db, src, NULL, NULL, dst, now_ms, err, errlen);
+}
+
+/* The status and acknowledgement of id in *status, *by, *at (empty when none). 0, -ENOENT, -EBUSY, -EIO. */
+static int read_ack(sqlite3 *db, long long id, char *status, size_t slen, char *by, size_t blen, char *at,
+		    size_t alen, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = aur_db_prepare(db, &st, "SELECT status, acknowledged_by, acknowledged_at FROM incidents WHERE id = ?",
+				err, errlen);
+
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *b = (const char *)sqlite3_column_text(st, 1);
+		const char *a = (const char *)sqlite3_column_text(st, 2);
+
+		snprintf(status, slen, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(by, blen, "%s", b ? b : "");
+		snprintf(at, alen, "%s", a ? a : "");
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		snprintf(err, errlen, "no incident %lld", id);
+		rc = -ENOENT;
+	} else {
+		rc = step_end(db, rc, "incident", err, errlen);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Inside the transaction: acknowledge id, or -EPERM with the reason. */
+static int acknowledge_in(sqlite3 *db, long long id, const char *by, long long now_ms, char *err, size_t errlen)
+{
+	char status[32];
+	char who[AUR_INCIDENT_AUTHOR_MAX + 1];
+	char when[40];
+	sqlite3_stmt *st = NULL;
+	int rc = read_ack(db, id, status, sizeof(status), who, sizeof(who), when, sizeof(when), err, errlen);
+
+	if (rc < 0)
+		return rc;
+	if (who[0]) {
+		snprintf(err, errlen, "incident %lld is already acknowledged by %s at %s", id, who, when);
+		return -EPERM;
+	}
+	if (strcmp(status, "investigating") != 0 && strcmp(status, "analyzed") != 0) {
+		snprintf(err, errlen, "incident %lld is %s: only an open incident (investigating or analyzed) can be "
+				      "acknowledged", id, status);
+		return -EPERM;
+	}
+	aur_time_format_ms(now_ms, when, sizeof(when));
+	rc = aur_db_prepare(db, &st, "UPDATE incidents SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ?", err,
+			    errlen);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, by, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, id);
+	rc = step_end(db, sqlite3_step(st), "acknowledge", err, errlen);
+	sqlite3_finalize(st);
+	if (rc == 0 && aur_incident_event(db, id, "incident.acknowledged", set(jv_object(), "by", jv_string(by)),
+					  now_ms) < 0) {
+		set_err(err, errlen, "event", db);
+		rc = -EIO;
+	}
+	return rc;
+}
+
+/* Inside the transaction: add a comment to id; *cid its id. */
+static int comment_in(sqlite3 *db, long long id, const char *by, const char *text, long long now_ms,
+		      long long *cid, char *err, size_t errlen)
+{
+	char status[32];
+	char who[AUR_INCIDENT_AUTHOR_MAX + 1];
+	char when[40];
+	sqlite3_stmt *st = NULL;
+	jv data;
+	int rc = read_ack(db, id, status, sizeof(status), who, sizeof(who), when, sizeof(when), err, errlen);
+
+	if (rc < 0)
+		return rc;
+	aur_time_format_ms(now_ms, when, sizeof(when));
+	rc = aur_db_prepare(db, &st, "INSERT INTO incident_comments (incident_id, at, author, text) VALUES (?, ?, ?, ?)",
+			    err, errlen);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
+	rc = step_end(db, sqlite3_step(st), "comment", err, errlen);
+	sqlite3_finalize(st);
+	if (rc < 0)
+		return rc;
+	*cid = sqlite3_last_insert_rowid(db);
+	data = set(jv_object(), "comment_id", jv_number((double)*cid));
+	data = set(data, "by", jv_string(by));
+	data = set(data, "text", jv_string(text));
+	if (aur_incident_event(db, id, "comment.added", data, now_ms) < 0) {
+		set_err(err, errlen, "event", db);
+		rc = -EIO;
+	}
+	return rc;
+}
+
+/* 1 when text is valid UTF-8 without NUL. */
+static int utf8_ok(const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
+
+	while (*p) {
+		int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
+
+		if (n < 0 || (n == 1 && *p < 0xc2))
+			return 0;
+		p++;
+		for (int i = 0; i < n; i++, p++)
+			if ((*p & 0xc0) != 0x80)
+				return 0;
+	}
+	return 1;
+}
+
+/* The author of an acknowledgement or comment: 1 to AUR_INCIDENT_AUTHOR_MAX bytes, UTF-8, no control character. */
+static int author_ok(const char *by)
+{
+	size_t n = strlen(by);
+
+	if (n == 0 || n > AUR_INCIDENT_AUTHOR_MAX || !utf8_ok(by))
+		return 0;
+	for (const char *p = by; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+int aur_incident_acknowledge(sqlite3 *db, long long id, const char *by, long long now_ms, char *err,
+			     size_t errlen)
+{
+	long long until;
+	int rc;
+
+	if (!by || !author_ok(by)) {
+		snprintf(err, errlen, "by: 1 to %d bytes of text without control characters", AUR_INCIDENT_AUTHOR_MAX);
+		return -EINVAL;
+	}
+	until = aur_db_deadline(CREATE_DEADLINE_MS);
+	rc = aur_db_begin_by(db, until, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = acknowledge_in(db, id, by, now_ms, err, errlen);
+	if (rc == 0)
+		rc = aur_db_commit_by(db, until, err, errlen);
+	if (rc < 0)
+		aur_db_rollback(db);
+	return rc;
+}
+
+int aur_incident_comment(sqlite3 *db, long long id, const char *by, const char *text, long long now_ms,
+			 long long *comment_id, char *err, size_t errlen)
+{
+	long long until;
+	long long cid = 0;
+	int rc;
+
+	if (!by || !author_ok(by)) {
+		snprintf(err, errlen, "by: 1 to %d bytes of text without control characters", AUR_INCIDENT_AUTHOR_MAX);
+		return -EINVAL;
+	}
+	if (!text || !*text || strlen(text) > AUR_INCIDENT_COMMENT_MAX || !utf8_ok(text)) {
+		snprintf(err, errlen, "text: 1 to %d bytes of UTF-8", AUR_INCIDENT_COMMENT_MAX);
+		return -EINVAL;
+	}
+	until = aur_db_deadline(CREATE_DEADLINE_MS);
+	rc = aur_db_begin_by(db, until, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = comment_in(db, id, by, text, now_ms, &cid, err, errlen);
+	if (rc == 0)
+		rc = aur_db_commit_by(db, until, err, errlen);
+	if (rc < 0)
+		aur_db_rollback(db);
+	else if (comment_id)
+		*comment_id = cid;
+	return rc;
 }
 
 /* The stored postmortem of id into *md (NULL when none). 0, -ENOENT, -EBUSY, -EIO. */

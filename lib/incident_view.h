@@ -21,7 +21,9 @@
  *                     "raw": {...raw record of the first delivery...} | null}],
  *    "events":      [{"id", "at", "event", "incident_id", "data"}],
  *    "thoughts":    [{"id", "at", "kind", "text"}],
- *    "suggestions": [{"id", "at", "kind", "title", "command", "risk", "text"}]}
+ *    "suggestions": [{"id", "at", "kind", "title", "command", "risk", "text"}],
+ *    "acknowledged": {"by", "at"} | null,
+ *    "comments":    [{"id", "by", "at", "text"}]}
  * Text columns that are unset are null (summary, root_cause, postmortem,
  * resolved_at); ids that are unset are null (merged_into,
  * previous_incident). A list entry is the same object without the arrays,
@@ -130,6 +132,28 @@ int aur_incident_resolve(sqlite3 *db, long long id, const char *reason, long lon
 int aur_incident_reopen(sqlite3 *db, long long id, long long now_ms, char *err, size_t errlen);
 int aur_incident_merge_into(sqlite3 *db, long long src, long long dst, long long now_ms, char *err,
 			    size_t errlen);
+
+/*
+ * People on an incident, each in a transaction of its own (as above):
+ *   acknowledge  by (1-128 bytes of text, no control characters) takes an
+ *                open incident at now_ms: "acknowledged": {"by", "at"}
+ *                in the full object, an incident.acknowledged event
+ *                {"by"}. Once only: acknowledging again, or an incident
+ *                that is resolved or merged, is -EPERM (err says by whom
+ *                and when, or the status). Reopening keeps it.
+ *   comment      text (1 to 4000 bytes of UTF-8) by by, on any incident:
+ *                a row of "comments" and a comment.added event
+ *                {"comment_id", "by", "text"} on the timeline; *comment_id
+ *                its id (may be NULL).
+ * 0; -EINVAL (a bad by or text, nothing written), -ENOENT, -EPERM, -EBUSY,
+ * -EIO.
+ */
+#define AUR_INCIDENT_AUTHOR_MAX 128
+#define AUR_INCIDENT_COMMENT_MAX 4000
+int aur_incident_acknowledge(sqlite3 *db, long long id, const char *by, long long now_ms, char *err,
+			     size_t errlen);
+int aur_incident_comment(sqlite3 *db, long long id, const char *by, const char *text, long long now_ms,
+			 long long *comment_id, char *err, size_t errlen);
 
 /*
  * The postmortem of incident id into *md (caller frees with free()): the

@@ -36,10 +36,14 @@
 
 static const char keep_alive[] = ": keep-alive\n\n";
 
+/* The two shapes of a message (sse.h): the default, and named events (?named=1). */
+enum format { FORMAT_UPDATE = 0, FORMAT_NAMED = 1 };
+
+/* One event, formatted both ways (enum format): streams pick theirs. */
 struct msg {
 	long long id;
-	char *text;
-	size_t len;
+	char *text[2];
+	size_t len[2];
 };
 
 struct aur_sse_sub {
@@ -48,6 +52,7 @@ struct aur_sse_sub {
 	struct aur_sse_sub *prev;
 	struct aur_sse_sub *next;
 	long long cursor;   /* the last event id put into out */
+	int named;          /* FORMAT_NAMED or FORMAT_UPDATE */
 	struct aur_buf out; /* text not yet handed to the connection, from off */
 	size_t off;
 	int beat_due;       /* accept loop: the notifier asked for a keep-alive */
@@ -95,10 +100,59 @@ void aur_sse_options_init(struct aur_sse_options *o)
 #define say(x, ...) aur_log_to((x)->o.log, __VA_ARGS__)
 
 /*
- * Append the message of one event record (consumed) to b; *id gets its id.
- * The event name keeps only characters that cannot end the field.
+ * The kind of change an events.type is, for the default stream's
+ * "incident_update" messages: a page only needs to know what to refresh.
  */
-static void format_event(struct aur_buf *b, jv ev, long long *id)
+static const char *event_kind(const char *type)
+{
+	static const struct {
+		const char *type;
+		const char *kind;
+	} kinds[] = {
+		{ "incident.created", "created" },
+		{ "incident.status_changed", "status_changed" },
+		{ "thought.added", "thought_added" },
+		{ "suggestion.added", "suggestion_added" },
+		{ "rca.completed", "rca_completed" },
+		{ "alert.attached", "alert_attached" },
+		{ "incident.merged_in", "merged" },
+		{ "incident.acknowledged", "acknowledged" },
+		{ "comment.added", "comment_added" },
+		{ "postmortem.generated", "postmortem" },
+	};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(type, kinds[i].type))
+			return kinds[i].kind;
+	return "other";
+}
+
+/*
+ * The default message of an event record (borrowed): no event name, so an
+ * EventSource's onmessage gets it, and data {"type":"incident_update",
+ * "kind","event","id","at","incident_id","data"}.
+ */
+static jv update_record(jv ev)
+{
+	jv type = jv_object_get(jv_copy(ev), jv_string("event"));
+	const char *t = jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type) : "";
+	jv v = jv_object_set(jv_object(), jv_string("type"), jv_string("incident_update"));
+	static const char *const keep[] = { "id", "at", "incident_id", "data" };
+
+	v = jv_object_set(v, jv_string("kind"), jv_string(event_kind(t)));
+	v = jv_object_set(v, jv_string("event"), jv_copy(type));
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		v = jv_object_set(v, jv_string(keep[i]), jv_object_get(jv_copy(ev), jv_string(keep[i])));
+	jv_free(type);
+	return v;
+}
+
+/*
+ * Append the message of one event record (consumed) to b in format fmt;
+ * *id gets its id. The event name keeps only characters that cannot end
+ * the field.
+ */
+static void format_event(struct aur_buf *b, jv ev, long long *id, int fmt)
 {
 	jv type = jv_object_get(jv_copy(ev), jv_string("event"));
 	jv num = jv_object_get(jv_copy(ev), jv_string("id"));
@@ -114,8 +168,14 @@ static void format_event(struct aur_buf *b, jv ev, long long *id)
 				name[i] = '_';
 	}
 	*id = jv_get_kind(num) == JV_KIND_NUMBER ? (long long)jv_number_value(num) : *id;
-	text = jv_dump_string(ev, 0);
-	aur_buf_addf(b, "id: %lld\nevent: %s\ndata: %s\n\n", *id, name, jv_string_value(text));
+	if (fmt == FORMAT_NAMED) {
+		text = jv_dump_string(ev, 0);
+		aur_buf_addf(b, "id: %lld\nevent: %s\ndata: %s\n\n", *id, name, jv_string_value(text));
+	} else {
+		text = jv_dump_string(update_record(ev), 0);
+		jv_free(ev);
+		aur_buf_addf(b, "id: %lld\ndata: %s\n\n", *id, jv_string_value(text));
+	}
 	jv_free(text);
 	jv_free(type);
 	jv_free(num);
@@ -127,7 +187,7 @@ static void format_event(struct aur_buf *b, jv ev, long long *id)
  * last one appended (the rest are read again next time). The number
  * appended, or a negative errno with err set.
  */
-static int read_events(sqlite3 *db, long long *after, struct aur_buf *b, char *err, size_t errlen)
+static int read_events(sqlite3 *db, long long *after, int fmt, struct aur_buf *b, char *err, size_t errlen)
 {
 	jv list = jv_invalid();
 	long long last = *after;
@@ -140,7 +200,7 @@ static int read_events(sqlite3 *db, long long *after, struct aur_buf *b, char *e
 		return rc;
 	n = jv_array_length(jv_copy(list));
 	for (i = 0; i < n && b->len < OUT_FILL; i++)
-		format_event(b, jv_array_get(jv_copy(list), i), after);
+		format_event(b, jv_array_get(jv_copy(list), i), after, fmt);
 	jv_free(list);
 	return i;
 }
@@ -185,7 +245,7 @@ static void from_ring(struct aur_sse *s, struct aur_sse_sub *sub)
 	for (; lo < s->ring_n && sub->out.len < OUT_FILL; lo++) {
 		const struct msg *m = ring_at(s, lo);
 
-		if (aur_buf_add(&sub->out, m->text, m->len) < 0)
+		if (aur_buf_add(&sub->out, m->text[sub->named], m->len[sub->named]) < 0)
 			break;
 		sub->cursor = m->id;
 	}
@@ -203,7 +263,7 @@ static int read_from_db(struct aur_sse_sub *sub)
 	int rc = aur_dbpool_get(s->pool, &db, err, sizeof(err));
 
 	if (rc == 0)
-		rc = read_events(db, &sub->cursor, &sub->out, err, sizeof(err));
+		rc = read_events(db, &sub->cursor, sub->named, &sub->out, err, sizeof(err));
 	aur_dbpool_put(s->pool, db);
 	if (rc < 0) {
 		say(s, AUR_LOG_WARN, "event stream to %s: cannot read the events: %s; closing it",
@@ -296,22 +356,30 @@ static ssize_t more_single(void *arg, char *buf, size_t max)
 	return give(sub, buf, max);
 }
 
+static void free_msg(struct msg *m)
+{
+	free(m->text[0]);
+	free(m->text[1]);
+}
+
 /* Add msgs[0..n) (ownership of their text taken) to the ring and wake the streams behind. Under s->mu. */
 static void publish(struct aur_sse *s, struct msg *msgs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct msg *m;
 
-		while (s->ring_n > 0 && (s->ring_n == RING_MAX || s->ring_bytes + msgs[i].len > RING_BYTES)) {
+		size_t len = msgs[i].len[0] + msgs[i].len[1];
+
+		while (s->ring_n > 0 && (s->ring_n == RING_MAX || s->ring_bytes + len > RING_BYTES)) {
 			m = ring_at(s, 0);
 			s->ring_base = m->id;
-			s->ring_bytes -= m->len;
-			free(m->text);
+			s->ring_bytes -= m->len[0] + m->len[1];
+			free_msg(m);
 			s->ring_start = (s->ring_start + 1) % RING_MAX;
 			s->ring_n--;
 		}
 		*ring_at(s, s->ring_n) = msgs[i];
-		s->ring_bytes += msgs[i].len;
+		s->ring_bytes += len;
 		s->ring_n++;
 		s->last_id = msgs[i].id;
 	}
@@ -339,7 +407,7 @@ static int skip_ahead(struct aur_sse *s, int force, char *err, size_t errlen)
 	pthread_mutex_lock(&s->mu);
 	if ((force || s->nsubs == 0) && max > s->last_id) {
 		for (size_t i = 0; i < s->ring_n; i++)
-			free(ring_at(s, i)->text);
+			free_msg(ring_at(s, i));
 		s->ring_n = 0;
 		s->ring_bytes = 0;
 		s->ring_base = max;
@@ -379,10 +447,12 @@ static int look(struct aur_sse *s, struct msg *msgs, char *err, size_t errlen)
 	for (int i = 0; i < n; i++) {
 		long long id = last;
 
-		aur_buf_init(&b, 0);
-		format_event(&b, jv_array_get(jv_copy(list), i), &id);
+		for (int fmt = FORMAT_UPDATE; fmt <= FORMAT_NAMED; fmt++) {
+			aur_buf_init(&b, 0);
+			format_event(&b, jv_array_get(jv_copy(list), i), &id, fmt);
+			msgs[i].text[fmt] = aur_buf_detach(&b, &msgs[i].len[fmt]);
+		}
 		msgs[i].id = id;
-		msgs[i].text = aur_buf_detach(&b, &msgs[i].len);
 	}
 	jv_free(list);
 	if (n > 0) {
@@ -576,7 +646,7 @@ static void poke(struct aur_sse *s)
 	while (w < 0 && errno == EINTR);
 }
 
-enum aur_http_next aur_sse_start(struct aur_sse *s, struct aur_http_req *req, long long after,
+enum aur_http_next aur_sse_start(struct aur_sse *s, struct aur_http_req *req, long long after, int named,
 				 struct aur_sse_sub **out)
 {
 	struct aur_sse_sub *sub;
@@ -617,6 +687,7 @@ enum aur_http_next aur_sse_start(struct aur_sse *s, struct aur_http_req *req, lo
 	sub->s = s;
 	sub->req = req;
 	sub->cursor = after;
+	sub->named = named ? FORMAT_NAMED : FORMAT_UPDATE;
 	sub->fd = -1;
 	sub->follow.ifd = -1;
 	aur_buf_init(&sub->out, 0);
@@ -709,7 +780,7 @@ void aur_sse_free(struct aur_sse *s)
 		return;
 	aur_sse_close(s);
 	for (size_t i = 0; s->ring && i < s->ring_n; i++)
-		free(ring_at(s, i)->text);
+		free_msg(ring_at(s, i));
 	free(s->ring);
 	aur_follow_release(&s->follow);
 	aur_db_close(s->ndb);

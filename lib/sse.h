@@ -1,14 +1,24 @@
 /*
  * sse.h - the events log as Server-Sent Events (GET /api/incidents/stream).
  *
- * Every row of the events table becomes one message, in id order:
+ * Every row of the events table becomes one message, in id order. By
+ * default a message has no event name, so that a browser's EventSource
+ * hands it to onmessage:
+ *
+ *   id: 42
+ *   data: {"type":"incident_update","kind":"created","event":"incident.created","id":42,"at":"...","incident_id":7,"data":{...}}
+ *
+ * kind says what changed (created, status_changed, thought_added,
+ * suggestion_added, rca_completed, alert_attached, merged, acknowledged,
+ * comment_added, postmortem, or other for any other events.type). A stream
+ * asked for with named events (?named=1) carries instead
  *
  *   id: 42
  *   event: incident.created
  *   data: {"v":1,"type":"event","id":42,"at":"...","event":"incident.created","incident_id":7,"data":{...}}
  *
- * (data is the event record of aurora-incident watch --json, on one line),
- * followed by an empty line. A stream starts with the comment
+ * (data is the event record of aurora-incident watch --json, on one line).
+ * Each message is followed by an empty line. A stream starts with the comment
  * ": events after N" (N its starting point), and a comment ": keep-alive"
  * comes every heartbeat_s seconds while it is open. A stream started with
  * a Last-Event-ID goes on right after that id: the events committed
@@ -65,12 +75,13 @@ int aur_sse_new(struct aur_sse **out, const struct aur_sse_options *o, const cha
 /*
  * In the HEADERS phase of the stream route (the caller has checked the
  * operator token): answer req with a stream of the events after id after,
- * or, when after < 0, of the events committed from now on. 503 with
+ * or, when after < 0, of the events committed from now on; named: the
+ * named-event format instead of the default. 503 with
  * Retry-After past max_streams, when closing, or when the database cannot
  * be read. *sub (NULL when none was made) goes to aur_sse_done in the
  * request's DONE phase.
  */
-enum aur_http_next aur_sse_start(struct aur_sse *s, struct aur_http_req *req, long long after,
+enum aur_http_next aur_sse_start(struct aur_sse *s, struct aur_http_req *req, long long after, int named,
 				 struct aur_sse_sub **sub);
 
 /* The request of sub is over: forget and free it. NULL-safe. Any thread. */

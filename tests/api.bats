@@ -17,6 +17,8 @@ setup() {
 	LOCK_PID=
 	PIDS=()
 	STREAM_URL=
+	# these tests read the named-event format (event: incident.created); tests/actions.bats reads the default
+	SSE_QUERY='?named=1'
 	export AURORA_PUBLIC_URL=https://aurora.example.test
 	new_operator_token ops
 }

@@ -252,8 +252,10 @@ wait_lines() {
 	jq -e '(keys | sort) == (["v","type","id","title","status","severity","service","source_type",
 		"source_link","started_at","updated_at","resolved_at","duration_ms","rca_state","summary",
 		"root_cause","postmortem","merged_into","previous_incident","merged_from","metadata",
-		"alert_count","event_count","alerts","events","thoughts","suggestions"] | sort)' <<<"$output"
+		"alert_count","event_count","alerts","events","thoughts","suggestions","acknowledged",
+		"comments"] | sort)' <<<"$output"
 	jq -e 'has("root_cause") and .root_cause == null and .summary == null and .postmortem == null
+		and .acknowledged == null and .comments == []
 		and .v == 1 and .type == "incident" and .severity == "critical" and .service == "checkout"
 		and .source_type == "grafana" and .source_link == "https://grafana.example/g1"
 		and .alert_count == 2 and (.alerts | length) == 2 and .event_count == (.events | length)' <<<"$output"

@@ -320,7 +320,8 @@ wait_sql() {
 	decide
 	recv_start --no-auth --db "$AURORA_DB"
 	RCA_PIDS+=("$RECV_PID")
-	curl -sN --max-time 60 "$RECV_URL/api/incidents/stream" >"$sse" 3>&- &
+	# named events (?named=1): the format aurora-recv(1) keeps for tools
+	curl -sN --max-time 60 "$RECV_URL/api/incidents/stream?named=1" >"$sse" 3>&- &
 	RCA_PIDS+=($!)
 	AURORA_RCA_STEP_DELAY_MS=400 aurora-rca --db "$AURORA_DB" <"$DEC" >/dev/null 3>&- &
 	local rca=$!
@@ -336,6 +337,31 @@ wait_sql() {
 	jq -en 'input | .rca_state == "complete" and .status == "analyzed"
 		and .root_cause.entity == "shipping-deploy #508" and .root_cause.kind == "deploy"
 		and (.thoughts | length >= 4) and (.suggestions | length >= 2)' <<<"$output"
+}
+
+@test "the default stream (no ?named) gives a page's onmessage incident_update of kind thought_added and rca_completed" {
+	local sse="$BATS_TEST_TMPDIR/sse.txt" i
+	deploy_then_errors
+	decide
+	recv_start --no-auth --db "$AURORA_DB"
+	RCA_PIDS+=("$RECV_PID")
+	curl -sN --max-time 60 "$RECV_URL/api/incidents/stream" >"$sse" 3>&- &
+	RCA_PIDS+=($!)
+	for i in $(seq 1 100); do
+		grep -q '^: events after' "$sse" && break
+		sleep 0.02
+	done
+	aurora-rca --db "$AURORA_DB" <"$DEC" >/dev/null 3>&-
+	for i in $(seq 1 400); do
+		grep -q '"kind":"rca_completed"' "$sse" && break
+		sleep 0.02
+	done
+	run -1 grep -c '^event:' "$sse"
+	run -0 sed -n 's/^data: //p' "$sse"
+	jq -en '[inputs] | all(.type == "incident_update")
+		and (map(select(.kind == "thought_added")) | length >= 1 and all(.event == "thought.added" and .incident_id == 1))
+		and (map(select(.kind == "suggestion_added")) | length >= 1)
+		and (map(select(.kind == "rca_completed")) | length == 1)' <<<"$output"
 }
 
 @test "a crash (kill -9 of parent and child) leaves it running; the next start restarts it without a thought twice" {

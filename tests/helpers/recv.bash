@@ -159,6 +159,7 @@ create_incident() {
 # background (output in $BATS_TEST_TMPDIR/NAME.sse, at most 60 s), with the
 # operator token unless CURL-ARGS bring their own; returns once the stream is open
 # (its ": events after" comment). The curl's pid is in STREAM_PID and in PIDS.
+# SSE_QUERY (for example '?named=1') is appended to the stream's path.
 stream_start() {
 	local name=$1 out
 	shift
@@ -167,7 +168,7 @@ stream_start() {
 	if [ $# -eq 0 ]; then
 		set -- -H "Authorization: Bearer $OPTOKEN"
 	fi
-	curl -sN --max-time 60 "$@" "${STREAM_URL:-$RECV_URL}/api/incidents/stream" >"$out" 2>&1 3>&- &
+	curl -sN --max-time 60 "$@" "${STREAM_URL:-$RECV_URL}/api/incidents/stream${SSE_QUERY:-}" >"$out" 2>&1 3>&- &
 	STREAM_PID=$!
 	PIDS+=("$STREAM_PID")
 	wait_file_line "$out" '^: events after'
