@@ -49,13 +49,14 @@ async function startRecv() {
   base = `http://127.0.0.1:${port}`;
 }
 
+// SIGTERM; the exit status (null for a signal)
 async function stopRecv() {
-  if (!recv) return;
+  if (!recv) return 0;
   const p = recv;
   recv = null;
-  const done = new Promise((r) => p.once('exit', r));
+  const done = new Promise((r) => p.once('exit', (code) => r(code)));
   p.kill('SIGTERM');
-  await done;
+  return done;
 }
 
 // the pipeline as separate processes, so one stage can be paused (SIGSTOP)
@@ -376,7 +377,7 @@ test('the page reconnects after the receiver restarts and shows what changed mea
   await page.locator('#live.on').waitFor();
   await page.evaluate(() => { window.sameDocument = true; });
   const inc = await incidentByService('spec');
-  await stopRecv();
+  assert.equal(await stopRecv(), 0);
   await page.locator('#live', { hasText: 'reconnecting' }).waitFor();
   cli('aurora-incident', 'resolve', String(inc.id), '--reason', 'while the receiver was down');
   await startRecv();
@@ -449,4 +450,10 @@ test('log out: back to the form, and the cookie no longer works', async () => {
   await page.locator('#login').waitFor({ state: 'visible' });
   const status = await page.evaluate(async () => (await fetch('/api/incidents', { credentials: 'same-origin' })).status);
   assert.equal(status, 401);
+});
+
+test('the receiver stops cleanly, with no sanitizer report in the logs', async () => {
+  assert.equal(await stopRecv(), 0);
+  const logs = readFileSync(join(tmp, 'aurora.log'), 'utf8') + readFileSync(join(tmp, 'recv.log'), 'utf8');
+  assert.doesNotMatch(logs, /Sanitizer|runtime error:/);
 });
