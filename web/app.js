@@ -205,6 +205,11 @@ async function draw(fresh, why) {
 
 window.addEventListener('hashchange', () => render(true));
 
+// ages tick on without asking the receiver anything
+setInterval(() => {
+  for (const td of document.querySelectorAll('td[data-at]')) td.textContent = age(td.dataset.at);
+}, 15000);
+
 // --- the list -----------------------------------------------------------------
 
 const filters = { status: '', service: '' };
@@ -232,7 +237,7 @@ async function drawList(fresh) {
     el('td', { class: 'title' }, el('a', { href: `#/incidents/${i.id}` }, i.title || '(no title)')),
     el('td', {}, i.service || ''),
     el('td', {}, i.source_type || ''),
-    el('td', { title: i.started_at || '' }, age(i.started_at)),
+    el('td', { title: i.started_at || '', 'data-at': i.started_at || null }, age(i.started_at)),
     el('td', { class: 'num' }, i.alert_count ?? ''),
     el('td', {}, badge('rca', i.rca_state || 'idle'))));
   const table = el('table', { id: 'incidents', class: 'list' },
@@ -264,9 +269,9 @@ function section(title, ...body) {
   return el('section', { class: 'card' }, el('h2', {}, title), ...body);
 }
 
-function alertView(a) {
+function alertView(a, i) {
   const c = a.correlation || {};
-  return el('details', { class: 'alert', open: true },
+  return el('details', { class: 'alert', open: i === 0 },
     el('summary', {}, badge('sev', a.severity || 'unknown'), ' ', a.title || '(no title)',
       ' ', el('span', { class: 'muted' }, `${a.source || ''} · ${a.status || ''} · ×${a.count || 1}`)),
     el('p', { class: 'muted corr' }, 'correlation: ', el('b', {}, c.strategy || 'none'),
@@ -285,9 +290,15 @@ function rootCause(rc) {
     ev.length ? el('ul', { class: 'evidence' }, ev) : null);
 }
 
-function actionForm(id, label, fields, send) {
+function actionForm(label, fields, send) {
   const msg = el('span', { class: 'msg', role: 'status' });
   const form = el('form', { class: 'action', 'data-action': label.toLowerCase() }, ...fields, el('button', { type: 'submit' }, label), msg);
+  // Enter sends a comment too (Shift+Enter for a new line)
+  for (const t of form.querySelectorAll('textarea')) {
+    t.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter' && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
+    });
+  }
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     msg.textContent = '…';
@@ -311,18 +322,18 @@ function actions(inc) {
   const open = inc.status === 'investigating' || inc.status === 'analyzed';
   const forms = [];
   if (!inc.acknowledged && open)
-    forms.push(actionForm(inc.id, 'Acknowledge', [], () => api('POST', base + '/acknowledge', {})));
-  forms.push(actionForm(inc.id, 'Comment', [el('textarea', { name: 'text', rows: 2, required: true, 'aria-label': 'comment', placeholder: 'a note on the timeline' })],
+    forms.push(actionForm('Acknowledge', [], () => api('POST', base + '/acknowledge', {})));
+  forms.push(actionForm('Comment', [el('textarea', { name: 'text', rows: 2, required: true, 'aria-label': 'comment', placeholder: 'a note on the timeline' })],
     (f) => api('POST', base + '/comments', { text: f.elements.text.value })));
   if (open) {
-    forms.push(actionForm(inc.id, 'Resolve', [el('input', { name: 'reason', 'aria-label': 'reason', placeholder: 'reason (optional)' })],
+    forms.push(actionForm('Resolve', [el('input', { name: 'reason', 'aria-label': 'reason', placeholder: 'reason (optional)' })],
       (f) => api('POST', base + '/resolve', f.elements.reason.value ? { reason: f.elements.reason.value } : {})));
-    forms.push(actionForm(inc.id, 'Merge', [el('input', { name: 'into', type: 'number', min: 1, required: true, 'aria-label': 'merge into incident', placeholder: 'into incident #' })],
+    forms.push(actionForm('Merge', [el('input', { name: 'into', type: 'number', min: 1, required: true, 'aria-label': 'merge into incident', placeholder: 'into incident #' })],
       (f) => api('POST', base + '/merge', { into: Number(f.elements.into.value) })));
   } else if (inc.status === 'resolved') {
-    forms.push(actionForm(inc.id, 'Reopen', [], () => api('POST', base + '/reopen', {})));
+    forms.push(actionForm('Reopen', [], () => api('POST', base + '/reopen', {})));
   }
-  forms.push(actionForm(inc.id, inc.postmortem ? 'Regenerate postmortem' : 'Generate postmortem', [],
+  forms.push(actionForm(inc.postmortem ? 'Regenerate postmortem' : 'Generate postmortem', [],
     () => api('POST', base + '/postmortem', inc.postmortem ? { regenerate: true } : {})));
   return el('section', { class: 'card actions', id: 'actions' }, el('h2', {}, 'Actions'), ...forms);
 }

@@ -255,7 +255,7 @@ test('acknowledge and comment from the page', async () => {
   await page.locator('form[data-action="acknowledge"] button').click();
   await page.locator('.ack', { hasText: 'acknowledged' }).waitFor();
   await page.locator('form[data-action="comment"] textarea').fill('looking at it <b>now</b>');
-  await page.locator('form[data-action="comment"] button').click();
+  await page.locator('form[data-action="comment"] textarea').press('Enter');
   await page.locator('.comments li', { hasText: 'looking at it <b>now</b>' }).waitFor();
 });
 
