@@ -83,7 +83,8 @@ async function whoami() {
   }
   $('login').hidden = true;
   $('who').textContent = me && me.name ? me.name : '';
-  $('logout').hidden = false;
+  // "anonymous": a receiver with --no-auth (loopback only), nothing to log out of
+  $('logout').hidden = !me || me.name === 'anonymous';
   return true;
 }
 
@@ -103,6 +104,7 @@ $('login-form').addEventListener('submit', async (ev) => {
 
 $('logout').addEventListener('click', async () => {
   try { await api('POST', '/api/logout', {}); } catch { /* logged out either way */ }
+  stopStream();
   showLogin();
 });
 

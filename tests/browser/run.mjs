@@ -452,6 +452,27 @@ test('log out: back to the form, and the cookie no longer works', async () => {
   assert.equal(status, 401);
 });
 
+test('with --no-auth on loopback (make run) the page opens on the list, with no login asked', async () => {
+  const portFile = join(tmp, 'noauth.port');
+  const p = spawn(join(bin, 'aurora-recv'), ['--listen', '127.0.0.1:0', '--no-auth', '--port-file', portFile, '--log-file', join(tmp, 'recv.log')],
+    { env, stdio: ['ignore', log, log] });
+  try {
+    await waitFor('the second receiver', async () => existsSync(portFile) && readFileSync(portFile, 'utf8').trim());
+    const ctx = await browser.newContext();
+    ctx.setDefaultTimeout(10000);
+    const q = await ctx.newPage();
+    await q.goto(`http://127.0.0.1:${readFileSync(portFile, 'utf8').trim()}/`);
+    await q.locator('#incidents tr.row').first().waitFor();
+    assert.equal(await q.locator('#login').isVisible(), false);
+    assert.equal(await q.locator('#logout').isVisible(), false);
+    await ctx.close();
+  } finally {
+    const done = new Promise((r) => p.once('exit', (code) => r(code)));
+    p.kill('SIGTERM');
+    assert.equal(await done, 0);
+  }
+});
+
 test('the receiver stops cleanly, with no sanitizer report in the logs', async () => {
   assert.equal(await stopRecv(), 0);
   const logs = readFileSync(join(tmp, 'aurora.log'), 'utf8') + readFileSync(join(tmp, 'recv.log'), 'utf8');
