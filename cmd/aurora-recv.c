@@ -38,6 +38,7 @@
 #include "http.h"
 #include "listen.h"
 #include "log.h"
+#include "investigate.h"
 #include "opauth.h"
 #include "recv.h"
 #include "sse.h"
@@ -96,6 +97,9 @@ static const char usage[] =
 	"                            when listening on loopback (webhook tokens and\n"
 	"                            signatures are still checked)\n"
 	"  --sse-heartbeat SEC       keep-alive comment period of event streams (default 15)\n"
+	"  --rca-config FILE         aurora-rca's configuration: its model writes the\n"
+	"                            postmortems asked for over HTTP (default\n"
+	"                            $AURORA_RCA_CONFIG; else the template)\n"
 	"  --max-streams N           event streams at once, 503 past it (default 1000; in\n"
 	"                            addition to --max-connections)\n"
 	"  --log-file PATH           diagnostics to PATH\n"
@@ -108,7 +112,8 @@ static const char usage[] =
 	"\n"
 	"Exit status: 0 stopped by SIGTERM/SIGINT or the connection closed; 2 usage\n"
 	"(also --no-auth off loopback);\n"
-	"70 internal error; 74 I/O error; 75 database busy; 78 not an aurora database.\n";
+	"70 internal error; 74 I/O error; 75 database busy; 78 not an aurora database\n"
+	"or a bad --rca-config.\n";
 
 struct options {
 	const char *db;
@@ -118,6 +123,7 @@ struct options {
 	int use_syslog;
 	int verbosity;
 	int no_auth;
+	const char *rca_config;
 	struct aur_http_options http;
 	struct aur_sse_options sse;
 	struct aur_api_options api;
@@ -181,7 +187,7 @@ enum {
 	OP_DB = 256, OP_LISTEN, OP_PORT_FILE, OP_MAX_BODY, OP_MAX_HEADER_BYTES, OP_MAX_HEADERS, OP_READ_TIMEOUT,
 	OP_MAX_CONNECTIONS, OP_THREADS, OP_RATE, OP_BURST, OP_DEDUP, OP_MAX_BATCH, OP_SYNC, OP_BUSY, OP_SKEW,
 	OP_TS_HEADER, OP_LOG_FILE, OP_SYSLOG, OP_VERSION, OP_NO_AUTH, OP_SSE_HEARTBEAT, OP_MAX_STREAMS,
-	OP_HEAD_TIMEOUT, OP_BODY_TIMEOUT, OP_MAX_PER_ADDRESS, OP_MAX_READING
+	OP_HEAD_TIMEOUT, OP_BODY_TIMEOUT, OP_MAX_PER_ADDRESS, OP_MAX_READING, OP_RCA_CONFIG
 };
 
 static int parse_options(int argc, char **argv, struct options *o, char *err, size_t errlen)
@@ -213,6 +219,7 @@ static int parse_options(int argc, char **argv, struct options *o, char *err, si
 		{ "no-auth", no_argument, NULL, OP_NO_AUTH },
 		{ "sse-heartbeat", required_argument, NULL, OP_SSE_HEARTBEAT },
 		{ "max-streams", required_argument, NULL, OP_MAX_STREAMS },
+		{ "rca-config", required_argument, NULL, OP_RCA_CONFIG },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -332,6 +339,9 @@ static int parse_options(int argc, char **argv, struct options *o, char *err, si
 		case OP_MAX_STREAMS:
 			bad = parse_int("max-streams", optarg, 0, 100000, &n, err, errlen);
 			o->sse.max_streams = (unsigned)n;
+			break;
+		case OP_RCA_CONFIG:
+			o->rca_config = optarg;
 			break;
 		case 'q':
 			o->verbosity--;
@@ -750,6 +760,35 @@ static int choose_log_sink(const struct options *o, const struct aur_listen *l)
 	return 0;
 }
 
+/*
+ * The model that writes postmortems over HTTP: the "llm" of --rca-config
+ * FILE, else of $AURORA_RCA_CONFIG. A bad --rca-config is -1 (exit 78); a
+ * bad $AURORA_RCA_CONFIG is only a warning: the template writes then.
+ */
+static int postmortem_model(struct options *o, const char *path, struct aur_inv_llm **llm)
+{
+	const char *config = o->rca_config;
+	char err[1024] = "";
+
+	*llm = NULL;
+	if (!config)
+		config = getenv("AURORA_RCA_CONFIG");
+	if (!config || !*config)
+		return 0;
+	if (aur_inv_llm_load(config, llm, err, sizeof(err)) < 0) {
+		if (o->rca_config) {
+			aur_err("--rca-config: %s", err);
+			return -1;
+		}
+		aur_warn("AURORA_RCA_CONFIG: %s; postmortems over HTTP come from the template", err);
+		*llm = NULL;
+		return 0;
+	}
+	o->api.postmortem_llm = aur_inv_llm_config(*llm);
+	o->api.db_path = path;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -757,6 +796,7 @@ int main(int argc, char **argv)
 	sqlite3 *db = NULL;
 	char perr[512] = "";
 	char lerr[512] = "";
+	struct aur_inv_llm *llm = NULL;
 	const char *path;
 	int prc;
 	int lrc;
@@ -803,6 +843,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	path = aur_db_default_path(o.db);
+	if (postmortem_model(&o, path, &llm) < 0) {
+		close(l.fd);
+		rc = AUR_EXIT_CONFIG;
+		goto out;
+	}
 	if (l.mode == AUR_LISTEN_SYSTEMD_CONN || l.mode == AUR_LISTEN_STDIN_CONN) {
 		/* only the connection's own fd may keep the socket open, and fd 2 must never reach it */
 		if (l.fd != 0 && same_file(0, l.fd))
@@ -827,5 +872,6 @@ int main(int argc, char **argv)
 	}
 out:
 	aur_db_close(db);
+	aur_inv_llm_free(llm);
 	return rc;
 }

@@ -43,6 +43,7 @@ struct aur_api {
 	int closing;
 	struct areq *head;
 	struct areq *tail;
+	unsigned writers;    /* postmortem threads running (a model writes), under mu */
 };
 
 /* What a POST asks for: a creation, or an action on an incident or a connector. */
@@ -76,6 +77,9 @@ void aur_api_options_init(struct aur_api_options *o)
 {
 	o->list_limit = 50;
 	o->list_max = 1000;
+	o->db_path = NULL;
+	o->postmortem_llm = NULL;
+	o->postmortem_timeout_ms = AUR_API_POSTMORTEM_TIMEOUT_MS;
 	o->log = NULL;
 }
 
@@ -86,6 +90,8 @@ void aur_api_options_init(struct aur_api_options *o)
 #define AUR_API_TOKEN_BYTES 32
 /* A test delivery's whole round trip. */
 #define AUR_API_TEST_TIMEOUT_MS 10000
+/* Postmortems a model writes at once, each on a thread of its own; past it the template writes. */
+#define AUR_API_MAX_MODEL_WRITERS 4
 
 /* A 4xx answer, logged at info level. */
 static enum aur_http_next refuse(const struct aur_api *a, struct aur_http_req *req, unsigned status, const char *why)
@@ -268,12 +274,14 @@ static jv stored_by(sqlite3 *db, long long id)
 }
 
 /*
- * The template writes postmortems over HTTP: a model may take a minute,
- * and the writing thread serves every other change meanwhile.
+ * The postmortem of r->id through db: the template, or the model when llm
+ * is set (it may take up to o.postmortem_timeout_ms; then this runs on a
+ * thread of its own with a connection of its own, see submit_postmortem).
  */
-static void run_postmortem(struct aur_api *a, struct areq *r, jv body)
+static void run_postmortem_on(struct aur_api *a, sqlite3 *db, const struct aur_llm_config *llm, struct areq *r,
+			      jv body)
 {
-	struct aur_postmortem_options po = { NULL, AUR_POSTMORTEM_DEFAULT_TIMEOUT_MS };
+	struct aur_postmortem_options po = { llm, a->o.postmortem_timeout_ms };
 	jv regen = jv_object_get(jv_copy(body), jv_string("regenerate"));
 	char by[128] = "";
 	char why[256] = "";
@@ -288,15 +296,85 @@ static void run_postmortem(struct aur_api *a, struct areq *r, jv body)
 		r->rc = -EINVAL;
 		return;
 	}
-	r->rc = aur_postmortem(a->wdb, r->id, jv_get_kind(regen) == JV_KIND_TRUE, aur_time_now_ms(), &po, &md,
+	r->rc = aur_postmortem(db, r->id, jv_get_kind(regen) == JV_KIND_TRUE, aur_time_now_ms(), &po, &md,
 			       &generated, by, sizeof(by), why, sizeof(why), r->err, sizeof(r->err));
 	jv_free(regen);
 	if (r->rc < 0)
 		return;
+	if (why[0])
+		say(a, AUR_LOG_WARN, "incident %lld: the model's postmortem was not used (%s); the template wrote it",
+		    r->id, why);
 	r->out = jv_object_set(jv_object(), jv_string("markdown"), jv_string(md));
-	r->out = jv_object_set(r->out, jv_string("generated_by"), generated ? jv_string(by) : stored_by(a->wdb, r->id));
+	r->out = jv_object_set(r->out, jv_string("generated_by"), generated ? jv_string(by) : stored_by(db, r->id));
 	r->out = jv_object_set(r->out, jv_string("generated"), jv_bool(generated));
 	free(md);
+}
+
+/* In place (one-connection mode) the model may write; on the writing thread only the template. */
+static void run_postmortem(struct aur_api *a, struct areq *r, jv body)
+{
+	run_postmortem_on(a, a->wdb, a->threaded ? NULL : a->o.postmortem_llm, r, body);
+}
+
+/* A postmortem thread: its own connection, the model, then the request resumes. */
+static void *postmortem_main(void *arg)
+{
+	struct areq *r = arg;
+	struct aur_api *a = r->a;
+	jv body = r->body;
+	sqlite3 *db = NULL;
+	int rc;
+
+	r->body = jv_invalid();
+	rc = aur_db_open(&db, a->o.db_path, NULL, r->err, sizeof(r->err));
+	if (rc == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK) {
+		run_postmortem_on(a, db, a->o.postmortem_llm, r, body);
+		curl_global_cleanup();
+	} else {
+		jv_free(body);
+		r->rc = rc < 0 ? rc : -EIO;
+		if (rc == 0)
+			snprintf(r->err, sizeof(r->err), "libcurl could not start");
+	}
+	aur_db_close(db);
+	aur_http_resume(r->req);
+	pthread_mutex_lock(&a->mu);
+	a->writers--;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+/*
+ * A suspended postmortem request while a model is configured (accept
+ * loop): a thread of its own, so that a model's minute holds no other
+ * change. 0; -EAGAIN past AUR_API_MAX_MODEL_WRITERS or without a thread
+ * (the writing thread's template then); -ESHUTDOWN when closing.
+ */
+static int submit_postmortem(struct aur_api *a, struct areq *r)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	pthread_mutex_lock(&a->mu);
+	rc = a->closing ? -ESHUTDOWN : a->writers >= AUR_API_MAX_MODEL_WRITERS ? -EAGAIN : 0;
+	if (rc == 0)
+		a->writers++;
+	pthread_mutex_unlock(&a->mu);
+	if (rc < 0)
+		return rc;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, postmortem_main, r);
+	pthread_attr_destroy(&attr);
+	if (rc == 0)
+		return 0;
+	pthread_mutex_lock(&a->mu);
+	a->writers--;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	return -EAGAIN;
 }
 
 /* The connector's record as aurora-connector list --json prints it. */
@@ -563,6 +641,7 @@ static enum aur_http_next create_body(struct areq *r)
 	size_t len;
 	const char *body = aur_http_body(r->req, &len);
 	char why[600];
+	int rc;
 	jv v;
 
 	if (len == 0 && r->act == A_CREATE)
@@ -600,7 +679,12 @@ static enum aur_http_next create_body(struct areq *r)
 		create_now(a, r);
 		return create_answer(r);
 	}
-	if (submit(a, r) < 0) {
+	rc = -EAGAIN;
+	if (r->act == A_POSTMORTEM && a->o.postmortem_llm && a->o.db_path)
+		rc = submit_postmortem(a, r);
+	if (rc == -EAGAIN)
+		rc = submit(a, r);
+	if (rc < 0) {
 		jv_free(r->body);
 		r->body = jv_invalid();
 		r->rc = -ESHUTDOWN;
@@ -1028,6 +1112,9 @@ void aur_api_close(struct aur_api *a)
 	pthread_mutex_lock(&a->mu);
 	a->closing = 1;
 	pthread_cond_broadcast(&a->cv);
+	/* a model's postmortem ends within its timeout: its request resumes before the server stops */
+	while (a->writers > 0)
+		pthread_cond_wait(&a->cv, &a->mu);
 	pthread_mutex_unlock(&a->mu);
 	if (a->running) {
 		pthread_join(a->thread, NULL);

@@ -33,7 +33,7 @@
  * in the accept loop it goes to a thread of its own (the request is
  * suspended meanwhile, so no worker thread waits), in one-connection modes
  * it runs in place. A connector test waits there for its own delivery (at
- * most 10 s), so postmortems over HTTP use the template, never a model.
+ * most 10 s); a postmortem that a model writes gets a thread of its own.
  */
 #ifndef AURORA_API_H
 #define AURORA_API_H
@@ -43,15 +43,29 @@
 
 #include "dbpool.h"
 #include "http.h"
+#include "llm.h"
 #include "opauth.h"
 #include "sse.h"
 
 struct aur_api_options {
 	long long list_limit; /* entries of GET /api/incidents without limit=; default 50 */
 	long long list_max;   /* the largest limit= taken; default 1000 */
+	/*
+	 * POST /api/incidents/{id}/postmortem: the model that writes it (the
+	 * "llm" of aurora-rca's configuration; borrowed), NULL for the
+	 * template, within postmortem_timeout_ms (default 30 s). In the accept
+	 * loop each runs on a thread of its own with its own connection to
+	 * db_path (borrowed; NULL: the template only), at most 4 at once (the
+	 * template past that), so no other change waits for a model.
+	 */
+	const char *db_path;
+	const struct aur_llm_config *postmortem_llm;
+	long long postmortem_timeout_ms;
 	/* One line per event (level as in log.h); NULL drops them. */
 	void (*log)(int level, const char *msg);
 };
+
+#define AUR_API_POSTMORTEM_TIMEOUT_MS 30000
 
 void aur_api_options_init(struct aur_api_options *o);
 

@@ -7,6 +7,7 @@
 load helpers/common
 load helpers/llm
 load helpers/correlate
+load helpers/recv
 
 KEY=sk-test-pm-0123456789abcdef-secret
 
@@ -41,6 +42,7 @@ setup() {
 	printf '%s\n' "$KEY" >"$BATS_TEST_TMPDIR/key"
 	: >"$BATS_TEST_TMPDIR/requests.jsonl"
 	STANDIN_PID=
+	RECV_PID=
 	unset AURORA_RCA_CONFIG
 	INBOX_ID=1 alert grafana g1 firing 2026-03-03T09:10:00Z checkout "checkout latency high" \
 		"p99 over 2s" checkout-host-1 >"$BATS_TEST_TMPDIR/alerts.jsonl"
@@ -53,6 +55,7 @@ setup() {
 
 teardown() {
 	standin_stop
+	recv_stop
 }
 
 # config PROVIDER [JQ-EXTRA]: $BATS_TEST_TMPDIR/rca.json for the stand-in
@@ -236,4 +239,40 @@ template_fallback() {
 	[[ $stderr == *"show does not take --template"* ]]
 	run -0 --separate-stderr aurora-incident --help
 	assert_output --partial "postmortem ID [--regenerate] [--config FILE] [--llm-timeout SECONDS]"
+}
+
+@test "aurora-recv --rca-config: POST /api/incidents/1/postmortem has the model write it on a thread of its own" {
+	standin "$(jq -cn --arg d "$MODEL_DOC" '[{hang: 3, text: [$d]}]')"
+	config openai
+	new_operator_token ops
+	recv_start --db "$AURORA_DB" --rca-config "$BATS_TEST_TMPDIR/rca.json"
+	curl -sS -o "$BATS_TEST_TMPDIR/pm.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $OPTOKEN" \
+		"$RECV_URL/api/incidents/1/postmortem" >"$BATS_TEST_TMPDIR/pm.code" 3>&- &
+	local pm=$!
+	sleep 0.5
+	# meanwhile other changes are not held up by the model
+	local start
+	start=$(date +%s%N)
+	api -X POST -H 'Content-Type: application/json' --data-binary '{"text":"while the model writes"}' \
+		/api/incidents/1/comments
+	assert_output 200
+	[ $((($(date +%s%N) - start) / 1000000)) -lt 1500 ]
+	wait "$pm"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/pm.code")" 200
+	jq -en --arg d "$MODEL_DOC" 'input | .generated_by == "llm:pm-model" and .generated == true
+		and (.markdown | startswith($d))' "$BATS_TEST_TMPDIR/pm.json"
+	[ "$(generated_by)" = "llm:pm-model" ]
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/requests.jsonl")" = 1 ]
+}
+
+@test "aurora-recv: a bad --rca-config exits 78 naming it; a bad AURORA_RCA_CONFIG only warns and the template writes" {
+	printf '{"llm": {"provider": "nope"}}\n' >"$BATS_TEST_TMPDIR/bad.json"
+	run -78 --separate-stderr aurora-recv --db "$AURORA_DB" --listen 127.0.0.1:0 --rca-config "$BATS_TEST_TMPDIR/bad.json"
+	[[ "$stderr" == *"--rca-config"* ]] || fail "$stderr"
+	new_operator_token ops
+	AURORA_RCA_CONFIG="$BATS_TEST_TMPDIR/bad.json" recv_start --db "$AURORA_DB"
+	api -X POST /api/incidents/1/postmortem
+	assert_output 200
+	json '.generated_by == "template"'
+	grep -q 'AURORA_RCA_CONFIG' "$BATS_TEST_TMPDIR/recv.log"
 }
