@@ -389,16 +389,23 @@ test('the page reconnects after the receiver restarts and shows what changed mea
 });
 
 test('the list filters by status and service', async () => {
+  const rows = (fn) => page.waitForFunction(fn);
   await page.locator('#f-status').selectOption('resolved');
-  await page.locator('#incidents tr.row').first().waitFor();
-  for (const t of await page.locator('#incidents tr.row').allInnerTexts()) assert.match(t, /resolved/);
+  // the filtered list replaces the whole one: wait for it, not for any row
+  await rows(() => {
+    const r = [...document.querySelectorAll('#incidents tr.row')];
+    return r.length > 0 && r.every((x) => x.querySelector('.badge').textContent === 'resolved');
+  });
   await page.locator('#f-status').selectOption('');
   await page.locator('#f-service').fill('ledger');
   await page.locator('#f-service').press('Enter');
-  await page.waitForFunction(() => [...document.querySelectorAll('#incidents tr.row')].every((r) => r.innerText.includes('ledger')));
+  await rows(() => {
+    const r = [...document.querySelectorAll('#incidents tr.row')];
+    return r.length > 0 && r.every((x) => x.innerText.includes('ledger'));
+  });
   await page.locator('#f-service').fill('');
   await page.locator('#f-service').press('Enter');
-  await page.waitForFunction(() => document.querySelectorAll('#incidents tr.row').length > 3);
+  await rows(() => document.querySelectorAll('#incidents tr.row').length > 3);
   await screenshot(page, 'list');
 });
 
