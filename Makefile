@@ -1,7 +1,9 @@
 # aurora - alert webhooks to incidents, as a toolkit of small C filters.
 #
 #   make            build build/aurora-*
-#   make check      build with ASan+UBSan into build-san/ and run the bats suite on it
+#   make check      build with ASan+UBSan into build-san/ and run the bats suite on it,
+#                   then the browser tests on it
+#   make check-browser  the page in headless Chromium (tests/browser), screenshots in build/screenshots
 #   make lint       cppcheck, clang-tidy, mandoc -Tlint, shellcheck, banned functions
 #   make run        install what is missing, build, start aurora on 127.0.0.1
 #   make bench      the performance figures of the issues, each beside its baseline
@@ -41,6 +43,7 @@ LIB_SRC   := $(wildcard lib/*.c)
 LIB_HDR   := $(wildcard lib/*.h)
 MAPPINGS  := $(wildcard lib/mappings/*.jq)
 SAMPLES   := $(wildcard lib/samples/*.json)
+WEB       := $(wildcard web/*.html web/*.js web/*.css)
 MANPAGES  := $(wildcard man/*.1 man/*.7)
 BATS      := $(sort $(wildcard tests/*.bats))
 
@@ -61,7 +64,7 @@ $(1)/obj/lib $(1)/obj/cmd $(1)/obj/build/gen $(1)/obj/tests/unit:
 	mkdir -p $$@
 endef
 
-.PHONY: all san check test lint run bench fuzz install uninstall clean deps
+.PHONY: all san check check-browser test lint run bench fuzz install uninstall clean deps
 .SECONDARY:
 
 all: $(addprefix build/,$(CMDS)) build/unit-tests
@@ -70,10 +73,10 @@ san: $(addprefix build-san/,$(CMDS)) build-san/unit-tests
 $(eval $(call variant,build,))
 $(eval $(call variant,build-san,$(SAN)))
 
-# mappings and sample payloads are data files compiled into the binaries
-build/gen/embedded.c: scripts/embed $(MAPPINGS) $(SAMPLES)
+# mappings, sample payloads and the page (web/) are data files compiled into the binaries
+build/gen/embedded.c: scripts/embed $(MAPPINGS) $(SAMPLES) $(WEB)
 	mkdir -p build/gen
-	sh scripts/embed build/gen/embedded $(MAPPINGS) $(SAMPLES)
+	sh scripts/embed build/gen/embedded $(MAPPINGS) $(SAMPLES) $(WEB)
 build/gen/embedded.h: build/gen/embedded.c
 	@test -f $@
 
@@ -85,6 +88,13 @@ TESTS ?= $(BATS)
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 check: san
 	sh scripts/check $(CURDIR)/build-san $(TESTS)
+ifeq ($(origin TESTS),file)
+	sh scripts/check-browser $(CURDIR)/build-san
+endif
+
+# the page in Debian's Chromium through playwright-core (scripts/install-deps installs both)
+check-browser: all
+	sh scripts/check-browser $(CURDIR)/build
 
 test: all
 	AURORA_BIN=$(CURDIR)/build bats $(TESTS)

@@ -43,6 +43,7 @@
 #include "recv.h"
 #include "sse.h"
 #include "timeutil.h"
+#include "web.h"
 #include "banned.h"
 
 static const char short_usage[] =
@@ -544,7 +545,7 @@ static int serve_connection(const struct options *o, const struct aur_listen *l,
 		goto out;
 	ro.operator_auth = op.auth;
 	aur_recv_new(&r, &ro, cc, c);
-	if (aur_recv_routes(r, h) < 0) {
+	if (aur_recv_routes(r, h) < 0 || aur_web_routes(h) < 0) {
 		aur_err("cannot set up the routes");
 		goto out;
 	}
@@ -656,7 +657,7 @@ static int serve_listener(const struct options *o, const struct aur_listen *l, c
 		goto out;
 	ro.operator_auth = op.auth;
 	aur_recv_new(&r, &ro, cc, c);
-	if (aur_recv_routes(r, h) < 0) {
+	if (aur_recv_routes(r, h) < 0 || aur_web_routes(h) < 0) {
 		aur_err("cannot set up the routes");
 		goto out;
 	}
