@@ -459,7 +459,7 @@ test('log out: back to the form, and the cookie no longer works', async () => {
   assert.equal(status, 401);
 });
 
-test('with --no-auth on loopback (make run) the page opens on the list, with no login asked', async () => {
+test('with --no-auth on loopback the page opens on the list, with no login asked', async () => {
   const portFile = join(tmp, 'noauth.port');
   const p = spawn(join(bin, 'aurora-recv'), ['--listen', '127.0.0.1:0', '--no-auth', '--port-file', portFile, '--log-file', join(tmp, 'recv.log')],
     { env, stdio: ['ignore', log, log] });
