@@ -411,7 +411,7 @@ static const char *const word_prefixes[] = {
 	"sub", "super", "un", "out", "cross", "high", "low", "well", "long", "short", "up", "down", "half",
 	"all", "full", "per", "in", "on", "off", "read", "write", "oom", "x", "e", "end", "one", "two",
 	"time", "rate", "mid", "near", "real", "so", "top", "last", "built", "follow", "roll", "sign", "opt",
-	"set", "fail", "cool", "warm", "best", "dead", "slow", "fast", "single", "double", NULL,
+	"set", "fail", "cool", "warm", "best", "dead", "slow", "fast", "single", "double", "ad", "ex", "add", "plug", "check", "start", NULL,
 };
 
 /* "out-of-memory", "up-to-date", "rate-limited", "oom-killed": words, not names */
