@@ -832,3 +832,21 @@ int aur_catalog_check(const char *path, char *const *names, size_t nnames, FILE 
 	aur_catalog_free(c);
 	return rc < 0 ? rc : unknown;
 }
+
+enum aur_catalog_tool aur_catalog_tool_of_source(const char *source)
+{
+	static const struct {
+		const char *source;
+		enum aur_catalog_tool tool;
+	} tools[] = {
+		{ "pagerduty", AUR_CATALOG_PAGERDUTY },
+		{ "datadog", AUR_CATALOG_DATADOG },
+		{ "dynatrace", AUR_CATALOG_DYNATRACE },
+		{ "grafana", AUR_CATALOG_GRAFANA },
+	};
+
+	for (size_t i = 0; source && i < sizeof(tools) / sizeof(tools[0]); i++)
+		if (!strcmp(source, tools[i].source))
+			return tools[i].tool;
+	return AUR_CATALOG_ANY;
+}

@@ -88,6 +88,13 @@ enum aur_catalog_tool {
 #define AUR_CATALOG_MAX_FILE ((size_t)4 * 1024 * 1024)
 
 /*
+ * The tool whose identities name an alert from platform SOURCE
+ * (pagerduty, datadog, dynatrace, grafana), else AUR_CATALOG_ANY; NULL
+ * is AUR_CATALOG_ANY.
+ */
+enum aur_catalog_tool aur_catalog_tool_of_source(const char *source);
+
+/*
  * Load PATH: a catalog-info YAML file (several documents allowed), an
  * aliases file, or a directory read recursively for both. 0, or a negative
  * errno with a message naming the file and line in err: -ENOENT (no such

@@ -357,19 +357,15 @@ static long long time_field(jv obj, const char *key)
 	return 0;
 }
 
+/* The catalog tool of an alert: its platform's, else Kubernetes' for a workload, pod or namespace. */
 static enum aur_catalog_tool catalog_tool(const char *source, const char *kind)
 {
-	if (!strcmp(source, "pagerduty"))
-		return AUR_CATALOG_PAGERDUTY;
-	if (!strcmp(source, "datadog"))
-		return AUR_CATALOG_DATADOG;
-	if (!strcmp(source, "dynatrace"))
-		return AUR_CATALOG_DYNATRACE;
-	if (!strcmp(source, "grafana"))
-		return AUR_CATALOG_GRAFANA;
-	if (!strcmp(kind, "workload") || !strcmp(kind, "pod") || !strcmp(kind, "namespace"))
+	enum aur_catalog_tool tool = aur_catalog_tool_of_source(source);
+
+	if (tool == AUR_CATALOG_ANY &&
+	    (!strcmp(kind, "workload") || !strcmp(kind, "pod") || !strcmp(kind, "namespace")))
 		return AUR_CATALOG_KUBERNETES;
-	return AUR_CATALOG_ANY;
+	return tool;
 }
 
 /* A name as the catalog knows it: the component's key into ref, 1; 0 when unknown. */

@@ -23,21 +23,6 @@ static const char *const workload_labels[] = { "app.kubernetes.io/name", "app", 
 static const char *const kube_tags[] = { "kube_deployment", "kube_app_name", "kube_stateful_set",
 					 "kube_daemon_set", "kube_service", NULL };
 
-static enum aur_catalog_tool tool_of(const char *source)
-{
-	if (!source)
-		return AUR_CATALOG_ANY;
-	if (!strcmp(source, "pagerduty"))
-		return AUR_CATALOG_PAGERDUTY;
-	if (!strcmp(source, "datadog"))
-		return AUR_CATALOG_DATADOG;
-	if (!strcmp(source, "dynatrace"))
-		return AUR_CATALOG_DYNATRACE;
-	if (!strcmp(source, "grafana"))
-		return AUR_CATALOG_GRAFANA;
-	return AUR_CATALOG_ANY;
-}
-
 static const char *resolve(const struct aur_catalog *c, enum aur_catalog_tool tool, const char *name)
 {
 	return name && *name ? aur_catalog_resolve(c, tool, name) : NULL;
@@ -78,7 +63,7 @@ static const char *first_known(const struct aur_catalog *c, enum aur_catalog_too
 const char *aur_inv_component_of(const struct aur_catalog *c, jv record)
 {
 	const char *source = aur_jv_str(record, "source");
-	enum aur_catalog_tool tool = tool_of(source);
+	enum aur_catalog_tool tool = aur_catalog_tool_of_source(source);
 	const char *comp = NULL;
 	jv ctx, labels, tags;
 

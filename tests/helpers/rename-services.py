@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""rename-services OUTDIR FILE...: copies of labeled scenario files (see
+"""rename-services.py OUTDIR FILE...: copies of labeled scenario files (see
 ../shared/scenarios) with the services renamed throughout every payload
 (checkout becomes purchase, CheckoutController PurchaseController,
 checkout-api-7f9c purchase-api-7f9c ...), the labels kept. Scoring the
@@ -7,7 +7,7 @@ copies beside the originals (--rca too: the labeled root causes are
 renamed alike) shows correlation and investigation rest on how names are
 formed, not on which names the storms happen to use:
 
-    scripts/rename-services /tmp/renamed ../shared/scenarios/dev/v2-*.jsonl
+    tests/helpers/rename-services.py /tmp/renamed ../shared/scenarios/dev/v2-*.jsonl
     ../shared/scenarios/score --bin build/ /tmp/renamed/v2-*.jsonl
 """
 import json
