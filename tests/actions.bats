@@ -22,12 +22,7 @@ setup() {
 }
 
 teardown() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	recv_stop
+	recv_teardown
 }
 
 # act PATH [JSON]: POST JSON (default: no body) with the operator token as Bearer; status in $output

@@ -17,12 +17,7 @@ setup() {
 }
 
 teardown() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	recv_stop
+	recv_teardown
 }
 
 # --- start and stop under load ---------------------------------------------------

@@ -32,12 +32,7 @@ setup() {
 }
 
 teardown() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	recv_stop
+	recv_teardown
 	# what aurora-recv under tcpserver writes to stderr reaches tcpserver's
 	[ ! -s "$BATS_TEST_TMPDIR/tcp.err" ] || fail "stray output: $(cat "$BATS_TEST_TMPDIR/tcp.err")"
 }

@@ -40,6 +40,17 @@ recv_stop() {
 	[ ! -s "$BATS_TEST_TMPDIR/recv.err" ] || fail "aurora-recv wrote to stderr: $(cat "$BATS_TEST_TMPDIR/recv.err")"
 }
 
+# recv_teardown: end the background helpers a test started (their pids in
+# PIDS), then the receiver (recv_stop's checks included).
+recv_teardown() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	recv_stop
+}
+
 # A token for platform $1 from aurora-connector, in $TOKEN.
 new_token() {
 	run -0 --separate-stderr aurora-connector token "$1" --json
