@@ -244,25 +244,6 @@ static size_t take_extra(struct aur_correlator *corr, jv *batch, size_t n)
 	return n;
 }
 
-/* The record's own time (received_at, else started_at) into *last when later. */
-static void record_time(jv rec, long long *last)
-{
-	static const char *const keys[] = { "received_at", "started_at" };
-
-	for (size_t i = 0; i < 2; i++) {
-		jv t = jv_object_get(jv_copy(rec), jv_string(keys[i]));
-		long long ms;
-		int ok = jv_get_kind(t) == JV_KIND_STRING && aur_time_parse_ms(jv_string_value(t), &ms) == 0;
-
-		jv_free(t);
-		if (ok) {
-			if (ms > *last)
-				*last = ms;
-			return;
-		}
-	}
-}
-
 /*
  * 1 when nothing arrives on in within ms; 0 when input (or its end) is
  * there, or the reader of standard output went away (the read says so).
@@ -274,20 +255,13 @@ static int idle(struct aur_jsonl_reader *in, long long ms)
 	return poll(p, in->watch_fd >= 0 ? 2 : 1, (int)ms) == 0;
 }
 
-/*
- * The input is idle: look for silent heartbeats by the clock, but only
- * while the records are live (their latest time within the hour of the
- * clock): a replay of last week must not find every heartbeat silent.
- */
-static int tick(struct aur_correlator *corr, struct aur_jsonl_writer *out, jv *batch, long long last_ms)
+/* The input is idle: look for silent heartbeats by the clock, and print what that opened. */
+static int tick(struct aur_correlator *corr, struct aur_jsonl_writer *out, jv *batch)
 {
-	long long now = aur_time_now_ms();
 	char err[1024];
 	size_t n;
 
-	if (!last_ms || now - last_ms > 3600000LL)
-		return AUR_EXIT_OK;
-	if (aur_correlator_tick(corr, now, err, sizeof(err)) < 0) {
+	if (aur_correlator_tick(corr, aur_time_now_ms(), err, sizeof(err)) < 0) {
 		aur_err("looking for silent heartbeats: %s", err);
 		return AUR_EXIT_TEMPFAIL;
 	}
@@ -303,7 +277,6 @@ static int run(struct aur_correlator *corr, sqlite3 *db, int busy_ms, long long 
 	size_t n = 0;
 	int open = 0;
 	int rc = AUR_EXIT_OK;
-	long long last_ms = 0;
 	long long tick_ms = silence_ms > 0 ? (silence_ms / 4 < 60000 ? silence_ms / 4 : 60000) : 0;
 	char err[1024];
 	char warning[320];
@@ -315,7 +288,7 @@ static int run(struct aur_correlator *corr, sqlite3 *db, int busy_ms, long long 
 		int r;
 
 		if (tick_ms > 0 && !aur_jsonl_reader_ready(in) && idle(in, tick_ms)) {
-			rc = tick(corr, out, batch, last_ms);
+			rc = tick(corr, out, batch);
 			if (rc != AUR_EXIT_OK)
 				break;
 			continue;
@@ -341,7 +314,6 @@ static int run(struct aur_correlator *corr, sqlite3 *db, int busy_ms, long long 
 			rc = AUR_EXIT_IOERR;
 			break;
 		}
-		record_time(rec, &last_ms);
 		/* a rejected record still counts as handled for the resume point */
 		if (aur_resume_record(rec, &inbox_id) == 1 && inbox_id > p->batch)
 			p->batch = inbox_id;

@@ -111,6 +111,7 @@ struct aur_correlator {
 	jv extra;                     /* decisions of incidents opened by no record (silence), until taken */
 	long long silence_checked_ms; /* when heartbeats were last looked at */
 	long long silence_ended;      /* the silence incident the record being decided resolved */
+	long long latest_ms;          /* the latest record time seen: is the input live? */
 };
 
 /*
@@ -1667,6 +1668,8 @@ int aur_correlator_process(struct aur_correlator *c, jv rec, const char *record_
 	rc = read_alert(c, rec, &a, err, errlen);
 	if (rc < 0)
 		goto out;
+	if (a.t_ms > c->latest_ms)
+		c->latest_ms = a.t_ms;
 	if (a.test) {
 		v.action = "logged";
 		v.strategy = "none";
@@ -1737,7 +1740,12 @@ int aur_correlator_tick(struct aur_correlator *c, long long now_ms, char *err, s
 	int own = sqlite3_get_autocommit(c->db);
 	int rc;
 
-	if (c->cfg.heartbeat_silence_ms <= 0)
+	/*
+	 * The clock counts only while the records are live (the latest within
+	 * the hour of it): a replay of last week must not find every heartbeat
+	 * silent now.
+	 */
+	if (c->cfg.heartbeat_silence_ms <= 0 || !c->latest_ms || now_ms - c->latest_ms > 3600000LL)
 		return 0;
 	if (own) {
 		rc = aur_db_begin(c->db, c->cfg.busy_ms, err, errlen);

@@ -120,7 +120,9 @@ jv aur_correlator_take_extra(struct aur_correlator *c);
 /*
  * Time passes with no record: look for heartbeats silent by now_ms (the
  * clock, while the input is idle). Inside an open batch, or its own
- * transaction otherwise. 0 or aur_db_errno(); a no-op without a limit.
+ * transaction otherwise. 0 or aur_db_errno(); a no-op without a limit,
+ * and while the latest record processed is more than an hour older than
+ * now_ms (a replay).
  */
 int aur_correlator_tick(struct aur_correlator *c, long long now_ms, char *err, size_t errlen);
 
