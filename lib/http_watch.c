@@ -23,15 +23,31 @@
  * now and then (scripts/bench-slow: 87 of 6,000 deliveries cut before this
  * order, under ten after, on connections that had sat idle for seconds).
  *
- * The socket of an entry is shut down only under the watch's lock while
+ * libmicrohttpd 0.9.75 also loses the end of a stream that arrives with
+ * the last bytes before it: with edge-triggered epoll, a read shorter than
+ * its buffer is taken to mean nothing more is waiting, so a client that
+ * sends half a head and closes before a worker reads it stays open, and
+ * counted against its address, until its head deadline (50 such clients:
+ * 4 left open, and --max-per-address 4 refused that address for the whole
+ * --head-timeout). So every SWEEP_MS the watch polls the sockets on its
+ * lists; one whose peer has closed, with nothing left unread, on two sweeps
+ * in a row is shut down, which libmicrohttpd does see. Two sweeps: a worker
+ * that has just read a whole head but not yet taken it off the list is
+ * given time to.
+ *
+ * The socket of an entry is shut down or polled only under the watch's lock while
  * the entry is on a list, and libmicrohttpd reports a connection closed
  * (aur_http_watch_close takes the entry off) before it closes the socket:
  * a socket number is never shut down after it was reused.
  */
+#define _GNU_SOURCE /* POLLRDHUP */
+
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -44,6 +60,8 @@
 
 /* How often, at most, the watch says how many slow connections it closed. */
 #define REPORT_EVERY_MS 10000
+/* How often the sockets on the lists are polled for a peer that has gone. */
+#define SWEEP_MS 400
 
 /* The lists: connections that never finished a request, kept-alive ones, bodies. */
 enum { LIST_NEW = 0, LIST_AGAIN = 1, LIST_BODY = 2, NLISTS = 3 };
@@ -52,6 +70,7 @@ struct watch_conn {
 	int fd;
 	int list;   /* LIST_*, or -1 when on none */
 	int cut;    /* shut down by the watch */
+	int gone;   /* its peer had closed at the last sweep, nothing unread */
 	long long since_ms;
 	struct watch_conn *prev;
 	struct watch_conn *next;
@@ -77,7 +96,13 @@ struct http_watch {
 	unsigned cut_head;
 	unsigned cut_body;
 	unsigned evicted;
+	unsigned left;
 	long long reported_ms;
+	long long swept_ms;
+	/* the sweep's poll set, grown as needed */
+	struct pollfd *pfd;
+	struct watch_conn **pconn;
+	size_t pcap;
 };
 
 static void unlink_conn(struct http_watch *w, struct watch_conn *c)
@@ -125,14 +150,53 @@ static void report(struct http_watch *w, long long now)
 {
 	const struct aur_http_options *o = &w->h->o;
 
-	if (!(w->cut_head | w->cut_body | w->evicted) || now - w->reported_ms < REPORT_EVERY_MS)
+	if (!(w->cut_head | w->cut_body | w->evicted | w->left) || now - w->reported_ms < REPORT_EVERY_MS)
 		return;
-	aur_http_say(w->h, AUR_LOG_INFO,
-		     "slow clients: closed %u connections whose request head took over %u s, %u whose body took"
-		     " over %u s, %u waiting longest when more than %u were reading",
-		     w->cut_head, o->head_timeout_s, w->cut_body, o->body_timeout_s, w->evicted, o->max_reading);
-	w->cut_head = w->cut_body = w->evicted = 0;
+	if (w->cut_head | w->cut_body | w->evicted)
+		aur_http_say(w->h, AUR_LOG_INFO,
+			     "slow clients: closed %u connections whose request head took over %u s, %u whose body"
+			     " took over %u s, %u waiting longest when more than %u were reading",
+			     w->cut_head, o->head_timeout_s, w->cut_body, o->body_timeout_s, w->evicted,
+			     o->max_reading);
+	if (w->left)
+		aur_http_say(w->h, AUR_LOG_DEBUG, "closed %u connections whose client had gone mid-request",
+			     w->left);
+	w->cut_head = w->cut_body = w->evicted = w->left = 0;
 	w->reported_ms = now;
+}
+
+/* Shut down the connections whose peer has closed with nothing left to read, on two sweeps in a row. Under the lock. */
+static void sweep(struct http_watch *w)
+{
+	size_t n = 0;
+
+	if (w->waiting > w->pcap) {
+		free(w->pfd);
+		free(w->pconn);
+		w->pcap = w->waiting + 64;
+		w->pfd = aur_xcalloc(w->pcap, sizeof(*w->pfd));
+		w->pconn = aur_xcalloc(w->pcap, sizeof(*w->pconn));
+	}
+	for (int i = 0; i < NLISTS; i++)
+		for (struct watch_conn *c = w->lists[i].head; c && n < w->pcap; c = c->next) {
+			w->pfd[n] = (struct pollfd){ .fd = c->fd, .events = POLLRDHUP };
+			w->pconn[n++] = c;
+		}
+	if (n == 0 || poll(w->pfd, (nfds_t)n, 0) < 0)
+		return;
+	for (size_t k = 0; k < n; k++) {
+		struct watch_conn *c = w->pconn[k];
+		int unread = 0;
+		int gone = (w->pfd[k].revents & (POLLRDHUP | POLLHUP | POLLERR)) &&
+			   ioctl(c->fd, FIONREAD, &unread) == 0 && unread == 0;
+
+		if (gone && c->gone) {
+			cut(w, c);
+			w->left++;
+		} else {
+			c->gone = gone;
+		}
+	}
 }
 
 static void *watch_main(void *arg)
@@ -158,6 +222,14 @@ static void *watch_main(void *arg)
 			}
 			if (l->head && l->head->since_ms + l->timeout_ms < next)
 				next = l->head->since_ms + l->timeout_ms;
+		}
+		if (w->waiting > 0) {
+			if (now - w->swept_ms >= SWEEP_MS) {
+				sweep(w);
+				w->swept_ms = now;
+			}
+			if (w->swept_ms + SWEEP_MS < next)
+				next = w->swept_ms + SWEEP_MS;
 		}
 		report(w, now);
 		until.tv_sec = (time_t)(next / 1000);
@@ -208,6 +280,8 @@ void aur_http_watch_free(struct http_watch *w)
 		pthread_join(w->thread, NULL);
 	}
 	/* the server has stopped: every connection was closed, so no entry is left */
+	free(w->pfd);
+	free(w->pconn);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
@@ -220,6 +294,7 @@ static void enter(struct http_watch *w, struct watch_conn *c, int i)
 
 	unlink_conn(w, c);
 	c->list = i;
+	c->gone = 0;
 	c->since_ms = aur_time_mono_ms();
 	c->prev = l->tail;
 	c->next = NULL;

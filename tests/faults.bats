@@ -260,6 +260,25 @@ keepalive_post() {
 	assert_equal "$(rows)" 2
 }
 
+@test "accept loop: clients that send half a head and leave at once free their place within a second, not at --head-timeout" {
+	new_token grafana
+	recv_start -v --max-per-address 4 --head-timeout 60
+	# libmicrohttpd misses the end of a stream that comes with the last bytes
+	# (lib/http_watch.c): without the watch's sweep, 4 of these stay open for
+	# the whole minute and the cap refuses 127.0.0.1
+	run -0 "$AURORA_TOP/tests/helpers/slowclients.py" --mode leave "$RECV_PORT" 50 0
+	assert_output 'left 50'
+	for _ in $(seq 1 30); do
+		code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+			-H "Authorization: Bearer $TOKEN" --data-binary "@$(body 1)" \
+			"$RECV_URL/api/webhooks/grafana") || true
+		[ "$code" = 202 ] && break
+		sleep 0.1
+	done
+	assert_equal "$code" 202
+	assert_equal "$(rows)" 1
+}
+
 # tcp_start [OPTION...]: aurora-recv under tcpserver on 127.0.0.1, one process per
 # connection, diagnostics in recv.log; sets RECV_PORT and RECV_URL.
 tcp_start() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """slowclients.py - slow clients (slowloris) against 127.0.0.1:PORT.
 
-    slowclients.py [--mode head|body] [--interval SEC] [--addresses N]
+    slowclients.py [--mode head|body|leave] [--interval SEC] [--addresses N]
                    [--ready FILE] [--token T] PORT COUNT SECONDS
 
 Opens COUNT connections, the Nth from 127.0.1.(N % ADDRESSES + 1) when
@@ -9,7 +9,9 @@ Opens COUNT connections, the Nth from 127.0.1.(N % ADDRESSES + 1) when
 webhook request - the request line and a Host header (head mode, the
 default), or a whole head announcing a 100-byte body (body mode, with
 ?token=T) - then one more byte every --interval seconds (default 0.5),
-never finishing. Once all are open it writes "open COUNT" to --ready FILE.
+never finishing; in leave mode, the start of a head and then a close at
+once, one connection after another (clients that give up; SECONDS is not
+used). Once all are open it writes "open COUNT" to --ready FILE.
 After SECONDS, or at SIGTERM, it prints "closed N of COUNT" (N: the
 connections the server closed) and exits 0; exit 1 when a connection could
 not be opened.
@@ -40,7 +42,7 @@ def main(argv):
             sys.stderr.write(f"slowclients.py: unknown option {opt}\n")
             return 2
     port, count, seconds = int(argv[0]), int(argv[1]), float(argv[2])
-    if mode == "head":
+    if mode in ("head", "leave"):
         start = b"POST /api/webhooks/grafana HTTP/1.1\r\nHost: t\r\n"
     else:
         start = (f"POST /api/webhooks/grafana?token={token} HTTP/1.1\r\nHost: t\r\n"
@@ -57,12 +59,18 @@ def main(argv):
         except OSError as e:
             sys.stderr.write(f"slowclients.py: connection {n}: {e}\n")
             return 1
+        if mode == "leave":
+            s.close()
+            continue
         s.setblocking(False)
         sel.register(s, selectors.EVENT_READ)
         socks.append(s)
     if ready:
         with open(ready, "w") as f:
             f.write(f"open {count}\n")
+    if mode == "leave":
+        print(f"left {count}")
+        return 0
     closed = set()
     end = time.monotonic() + seconds
 
