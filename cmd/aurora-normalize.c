@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "db.h"
 #include "exitcodes.h"
 #include "jsonl.h"
 #include "jvio.h"
@@ -48,7 +49,8 @@ static const char usage_long[] =
 	"      --jenkins-url URL base of relative Jenkins URLs ($AURORA_JENKINS_URL)\n"
 	"      --cloudbees-url URL  the same for CloudBees CI ($AURORA_CLOUDBEES_URL)\n"
 	"      --db PATH         read connector base URLs from this database when it exists\n"
-	"                        ($AURORA_DB); never created, opened read-only\n"
+	"                        ($AURORA_DB, else ./aurora.db); never created, opened\n"
+	"                        read-only\n"
 	"      --splunk-service-fields LIST   Splunk result fields naming the service\n"
 	"                        (default service,app,source)\n"
 	"      --splunk-severity-fields LIST  ... the severity (default severity,urgency,log_level)\n"
@@ -290,7 +292,7 @@ int main(int argc, char **argv)
 	o.mappings_dir = env_or(mappings, "AURORA_MAPPINGS");
 	o.jenkins_url = env_or(jenkins, "AURORA_JENKINS_URL");
 	o.cloudbees_url = env_or(cloudbees, "AURORA_CLOUDBEES_URL");
-	o.db_path = env_or(db, "AURORA_DB");
+	o.db_path = aur_db_default_path(db);
 
 	rc = aur_normalize_new(&n, &o, err, sizeof(err));
 	if (rc < 0) {

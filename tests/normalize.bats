@@ -526,6 +526,15 @@ teardown() {
 	expect 'length == 2'
 }
 
+@test "with neither --db nor AURORA_DB, ./aurora.db gives the base URLs, as for every command" {
+	add_raw jenkins jenkins/relative-urls.json
+	run -0 --separate-stderr aurora-connector --db ./aurora.db base-url jenkins https://cwd.example.test/ci
+	normalize 0
+	expect '.[0].link == "https://cwd.example.test/ci/job/shop-api/128/"'
+	AURORA_DB=$BATS_TEST_TMPDIR/other.db normalize 0
+	expect '.[0].link == null'
+}
+
 @test "--db naming a file that is not an aurora database stops before any input is read (78)" {
 	add_raw jenkins jenkins/relative-urls.json
 	not_aurora_files

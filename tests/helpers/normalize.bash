@@ -13,6 +13,8 @@ normalize_setup() {
 	: >"$IN"
 	: >"$OUT"
 	unset AURORA_MAPPINGS AURORA_JENKINS_URL AURORA_CLOUDBEES_URL AURORA_DB
+	# aurora-normalize reads ./aurora.db when there is one: not the checkout's
+	cd "$BATS_TEST_TMPDIR" || fail "no $BATS_TEST_TMPDIR"
 }
 
 # add_raw PLATFORM BODYFILE [ID] [RECEIVED_AT] [HEADERS_JSON]: append a raw

@@ -28,6 +28,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 RECEIVED_AT = "2030-01-01T00:00:00Z"
 
@@ -86,8 +87,10 @@ def normalize(cases, options):
     env = dict(os.environ)
     for k in ("AURORA_DB", "AURORA_MAPPINGS", "AURORA_JENKINS_URL", "AURORA_CLOUDBEES_URL"):
         env.pop(k, None)
-    p = subprocess.run(["aurora-normalize", *options], input="\n".join(lines) + "\n",
-                       capture_output=True, text=True, env=env)
+    # away from any ./aurora.db, which aurora-normalize would read base URLs from
+    with tempfile.TemporaryDirectory() as cwd:
+        p = subprocess.run(["aurora-normalize", *options], input="\n".join(lines) + "\n",
+                           capture_output=True, text=True, env=env, cwd=cwd)
     if p.returncode not in (0, 1):
         raise RuntimeError(f"aurora-normalize {options} exited {p.returncode}: {p.stderr}")
     out = {}
