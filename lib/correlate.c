@@ -73,8 +73,11 @@ static const char *const sql[S_COUNT] = {
 	[S_INC_TOUCH] = "UPDATE incidents SET last_activity_ms = CASE WHEN ?6 THEN max(last_activity_ms, ?2)"
 			" ELSE last_activity_ms END, updated_at = ?3, severity = ?4, vector = ?5,"
 			" resolve_pending_ms = CASE WHEN ?6 THEN NULL ELSE resolve_pending_ms END WHERE id = ?1",
+	/* ?9: it opens the incident; one that opened it and fires again still did */
 	[S_IA_INSERT] = "INSERT OR REPLACE INTO incident_alerts(incident_id, alert_id, strategy, score,"
-			" matched_incident, reason, inbox_id, joined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			" matched_incident, reason, inbox_id, joined_at, opened) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+			" ?8, ?9 OR coalesce((SELECT opened FROM incident_alerts WHERE incident_id = ?1"
+			" AND alert_id = ?2), 0))",
 	[S_FIRING_COUNT] = "SELECT count(*), sum(status = 'firing') FROM alerts WHERE incident_id = ?",
 	[S_INC_ACTIVITY] = "UPDATE incidents SET last_activity_ms = max(last_activity_ms, ?2), updated_at = ?3"
 			   " WHERE id = ?1",
@@ -1077,6 +1080,7 @@ static int join_incident(struct aur_correlator *c, const struct alert_in *a, con
 	if (a->inbox_id > 0)
 		sqlite3_bind_int64(st, 7, a->inbox_id);
 	sqlite3_bind_text(st, 8, when, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 9, !strcmp(v->action, "created"));
 	rc = aur_db_errno(sqlite3_step(st));
 	reset(st);
 	if (rc < 0)

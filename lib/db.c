@@ -275,6 +275,15 @@ static const char *const migrations[] = {
 	"  text TEXT NOT NULL"
 	");"
 	"CREATE INDEX incident_comments_incident ON incident_comments(incident_id, id);",
+	/*
+	 * 10: whether an alert opened its incident. The correlation of an
+	 * alert that opened one names the best candidate it did not join,
+	 * so its strategy alone cannot tell (older rows: as well as can be
+	 * told from the candidate).
+	 */
+	"ALTER TABLE incident_alerts ADD COLUMN opened INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE incident_alerts SET opened = 1 WHERE strategy IN ('none', 'heartbeat_silence')"
+	"  OR matched_incident IS NULL OR matched_incident != incident_id;",
 };
 
 void aur_db_options_init(struct aur_db_options *o)

@@ -108,6 +108,17 @@ static const char *gsd(jv o, const char *k, const char *dflt)
 	return s && *s ? s : dflt;
 }
 
+/* Whether the alert of correlation c opened its incident (older views have no "opened": no strategy then). */
+static int opened(jv c)
+{
+	jv v = jv_object_get(jv_copy(c), jv_string("opened"));
+	int yes = jv_get_kind(v) == JV_KIND_TRUE ||
+		  (jv_get_kind(v) != JV_KIND_FALSE && !strcmp(gsd(c, "strategy", "none"), "none"));
+
+	jv_free(v);
+	return yes;
+}
+
 /* Field k as a number into *n: 1, or 0 when absent or not a number. */
 static int gn(jv o, const char *k, long long *n)
 {
@@ -313,7 +324,7 @@ static void put_alert(struct w *w, jv a)
 		jv score = get(c, "score");
 		long long matched = 0;
 
-		if (!strcmp(gsd(c, "strategy", "none"), "none")) {
+		if (opened(c)) {
 			put(w, "      opened the incident");
 		} else {
 			put(w, "      joined by ");
@@ -636,7 +647,7 @@ static void md_alert(struct w *w, jv a)
 	if (jv_get_kind(c) == JV_KIND_OBJECT) {
 		jv score = get(c, "score");
 
-		if (!strcmp(gsd(c, "strategy", "none"), "none")) {
+		if (opened(c)) {
 			put(w, "; opened the incident");
 		} else {
 			put(w, "; joined by ");

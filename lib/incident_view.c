@@ -313,10 +313,10 @@ static int add_alerts(sqlite3 *db, long long id, jv *obj, char *err, size_t errl
 
 	rc = aur_db_prepare(db, &st,
 			    "SELECT " ALERT_COLUMNS ", ia.strategy, ia.score, ia.matched_incident, ia.reason,"
-			    " ia.inbox_id, ia.joined_at"
+			    " ia.inbox_id, ia.joined_at, ia.opened"
 			    " FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id WHERE ia.incident_id = ?1"
 			    " UNION ALL"
-			    " SELECT " ALERT_COLUMNS ", NULL, NULL, NULL, NULL, NULL, NULL"
+			    " SELECT " ALERT_COLUMNS ", NULL, NULL, NULL, NULL, NULL, NULL, NULL"
 			    " FROM alerts a WHERE a.incident_id = ?1 AND NOT EXISTS"
 			    " (SELECT 1 FROM incident_alerts x WHERE x.incident_id = ?1 AND x.alert_id = a.id)"
 			    " ORDER BY 10, 1 LIMIT ?2",
@@ -366,6 +366,7 @@ static int add_alerts(sqlite3 *db, long long id, jv *obj, char *err, size_t errl
 			c = set(c, "reason", col_text(st, 19));
 			c = set(c, "inbox_id", col_int(st, 20));
 			c = set(c, "joined_at", col_text(st, 21));
+			c = set(c, "opened", jv_bool(sqlite3_column_int(st, 22) != 0));
 			a = set(a, "correlation", c);
 		}
 		a = set(a, "record", record);

@@ -285,6 +285,29 @@ wait_lines() {
 		and .events[1].data.strategy == "service_match"' <<<"$output"
 }
 
+@test "show: an alert that opened its incident says so, even when a candidate it did not join scored under the threshold" {
+	local f="$BATS_TEST_TMPDIR/alerts.jsonl"
+	{
+		alert grafana g1 firing critical checkout CheckoutLatencyHigh 2026-03-03T18:00:00.000Z
+		alert datadog d1 firing high backup "Disk almost full on backup host" 2026-03-03T18:00:30.000Z
+		alert datadog d2 firing high backup "Disk almost full on backup host, second volume" 2026-03-03T18:00:40.000Z
+	} >"$f"
+	correlate "$f"
+	# the second incident's opener had a time_cluster candidate (#1) it did not join
+	run -0 jq -sc '[.[] | [.action, .incident_id, .correlation.strategy]]' "$BATS_TEST_TMPDIR/decisions.jsonl"
+	assert_output '[["created",1,"none"],["created",2,"time_cluster"],["attached",2,"service_match"]]'
+	run -0 --separate-stderr aurora-incident show 2
+	assert_line --regexp '^      opened the incident: best candidate 1 scored'
+	assert_line --partial 'joined by service_match'
+	refute_line --partial 'joined by time_cluster'
+	run -0 --separate-stderr aurora-incident show 2 --json
+	jq -en 'input | [.alerts[].correlation.opened] == [true, false]' <<<"$output"
+	run -0 --separate-stderr aurora-incident postmortem 2
+	assert_output --partial '; opened the incident: best candidate 1'
+	# shellcheck disable=SC2016
+	refute_output --partial 'joined by `time_cluster`'
+}
+
 @test "show for people: fields, summary, root cause, timeline, alerts with joins, thoughts, suggestions" {
 	two_incidents
 	q "UPDATE incidents SET root_cause = 'pool exhausted', summary = 'checkout failing' WHERE id = 1;

@@ -276,8 +276,10 @@ function alertView(a, i) {
   return el('details', { class: 'alert', open: i === 0 },
     el('summary', {}, badge('sev', a.severity || 'unknown'), ' ', a.title || '(no title)',
       ' ', el('span', { class: 'muted' }, `${a.source || ''} · ${a.status || ''} · ×${a.count || 1}`)),
-    el('p', { class: 'muted corr' }, 'correlation: ', el('b', {}, c.strategy || 'none'),
-      c.score !== undefined ? ` score ${Number(c.score).toFixed(2)}` : '', c.reason ? ` — ${c.reason}` : ''),
+    c.opened
+      ? el('p', { class: 'muted corr' }, 'opened the incident', c.reason ? ` — ${c.reason}` : '')
+      : el('p', { class: 'muted corr' }, 'correlation: ', el('b', {}, c.strategy || 'none'),
+        c.score !== undefined ? ` score ${Number(c.score).toFixed(2)}` : '', c.reason ? ` — ${c.reason}` : ''),
     a.link ? el('p', {}, safeLink(a.link, 'open in ' + (a.source || 'the platform'))) : null,
     el('h3', {}, 'Raw alert'), pretty(a.raw ? a.raw.body ?? a.raw : a.record),
     a.record ? el('details', {}, el('summary', {}, 'Normalized record'), pretty(a.record)) : null);
