@@ -27,6 +27,7 @@ enum {
 	S_ALERT_GET,
 	S_ALERT_INSERT,
 	S_ALERT_UPDATE,
+	S_IA_SEEN,
 	S_RCA_GET,
 	S_CAND_SERVICE,
 	S_CAND_TERM,
@@ -73,11 +74,18 @@ static const char *const sql[S_COUNT] = {
 	[S_INC_TOUCH] = "UPDATE incidents SET last_activity_ms = CASE WHEN ?6 THEN max(last_activity_ms, ?2)"
 			" ELSE last_activity_ms END, updated_at = ?3, severity = ?4, vector = ?5,"
 			" resolve_pending_ms = CASE WHEN ?6 THEN NULL ELSE resolve_pending_ms END WHERE id = ?1",
-	/* ?9: it opens the incident; one that opened it and fires again still did */
+	/*
+	 * ?9: it opens the incident; one that opened it and fires again still
+	 * did. A row already there has counted this notification (S_IA_SEEN).
+	 */
 	[S_IA_INSERT] = "INSERT OR REPLACE INTO incident_alerts(incident_id, alert_id, strategy, score,"
-			" matched_incident, reason, inbox_id, joined_at, opened) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-			" ?8, ?9 OR coalesce((SELECT opened FROM incident_alerts WHERE incident_id = ?1"
-			" AND alert_id = ?2), 0))",
+			" matched_incident, reason, inbox_id, joined_at, opened, notifications, last_seen, status)"
+			" SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, coalesce(old.joined_at, ?8), ?9 OR coalesce(old.opened, 0),"
+			" coalesce(old.notifications, 1), ?8, ?10"
+			" FROM (SELECT 1) LEFT JOIN incident_alerts old ON old.incident_id = ?1 AND old.alert_id = ?2",
+	/* a notification of an alert in an incident it is already part of */
+	[S_IA_SEEN] = "UPDATE incident_alerts SET notifications = notifications + 1, last_seen = ?3, status = ?4"
+		      " WHERE incident_id = ?1 AND alert_id = ?2",
 	[S_FIRING_COUNT] = "SELECT count(*), sum(status = 'firing') FROM alerts WHERE incident_id = ?",
 	[S_INC_ACTIVITY] = "UPDATE incidents SET last_activity_ms = max(last_activity_ms, ?2), updated_at = ?3"
 			   " WHERE id = ?1",
@@ -1081,6 +1089,7 @@ static int join_incident(struct aur_correlator *c, const struct alert_in *a, con
 		sqlite3_bind_int64(st, 7, a->inbox_id);
 	sqlite3_bind_text(st, 8, when, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 9, !strcmp(v->action, "created"));
+	sqlite3_bind_text(st, 10, a->status, -1, SQLITE_STATIC);
 	rc = aur_db_errno(sqlite3_step(st));
 	reset(st);
 	if (rc < 0)
@@ -1134,6 +1143,15 @@ static int upsert_alert(struct aur_correlator *c, const struct alert_in *a, cons
 		rc = aur_db_errno(sqlite3_step(st));
 		reset(st);
 		*alert_id = existing;
+		if (rc < 0 || incident_id <= 0)
+			return rc;
+		st = c->st[S_IA_SEEN];
+		sqlite3_bind_int64(st, 1, incident_id);
+		sqlite3_bind_int64(st, 2, existing);
+		sqlite3_bind_text(st, 3, when, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, a->status, -1, SQLITE_STATIC);
+		rc = aur_db_errno(sqlite3_step(st));
+		reset(st);
 		return rc;
 	}
 	st = c->st[S_ALERT_INSERT];

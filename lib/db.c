@@ -276,14 +276,25 @@ static const char *const migrations[] = {
 	");"
 	"CREATE INDEX incident_comments_incident ON incident_comments(incident_id, id);",
 	/*
-	 * 10: whether an alert opened its incident. The correlation of an
-	 * alert that opened one names the best candidate it did not join,
-	 * so its strategy alone cannot tell (older rows: as well as can be
-	 * told from the candidate).
+	 * 10: an alert as one incident saw it. Whether it opened the
+	 * incident (the correlation of an opener names the best candidate it
+	 * did not join, so its strategy alone cannot tell), and its
+	 * notifications, last one and status there: the alert's own row
+	 * counts every recurrence, in every incident. Older rows: as well as
+	 * can be told from the candidate and from whether the alert is still
+	 * in that incident.
 	 */
 	"ALTER TABLE incident_alerts ADD COLUMN opened INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE incident_alerts ADD COLUMN notifications INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE incident_alerts ADD COLUMN last_seen TEXT;"
+	"ALTER TABLE incident_alerts ADD COLUMN status TEXT;"
 	"UPDATE incident_alerts SET opened = 1 WHERE strategy IN ('none', 'heartbeat_silence')"
-	"  OR matched_incident IS NULL OR matched_incident != incident_id;",
+	"  OR matched_incident IS NULL OR matched_incident != incident_id;"
+	"UPDATE incident_alerts SET (notifications, last_seen, status) ="
+	"  (SELECT CASE WHEN a.incident_id = incident_alerts.incident_id THEN a.count ELSE 1 END,"
+	"          CASE WHEN a.incident_id = incident_alerts.incident_id THEN a.last_seen ELSE joined_at END,"
+	"          CASE WHEN a.incident_id = incident_alerts.incident_id THEN a.status ELSE 'resolved' END"
+	"   FROM alerts a WHERE a.id = incident_alerts.alert_id);",
 };
 
 void aur_db_options_init(struct aur_db_options *o)

@@ -312,8 +312,11 @@ static int add_alerts(sqlite3 *db, long long id, jv *obj, char *err, size_t errl
 	int rc;
 
 	rc = aur_db_prepare(db, &st,
-			    "SELECT " ALERT_COLUMNS ", ia.strategy, ia.score, ia.matched_incident, ia.reason,"
-			    " ia.inbox_id, ia.joined_at, ia.opened"
+			    /* as this incident saw it: a later recurrence counts in its own */
+			    "SELECT a.id, a.source, a.dedup_key, a.fingerprint, coalesce(ia.status, a.status), a.severity,"
+			    " a.title, a.service, a.host, ia.joined_at, coalesce(ia.last_seen, a.last_seen),"
+			    " ia.notifications, a.first_inbox_id, a.last_inbox_id, a.incident_id, a.record,"
+			    " ia.strategy, ia.score, ia.matched_incident, ia.reason, ia.inbox_id, ia.joined_at, ia.opened"
 			    " FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id WHERE ia.incident_id = ?1"
 			    " UNION ALL"
 			    " SELECT " ALERT_COLUMNS ", NULL, NULL, NULL, NULL, NULL, NULL, NULL"

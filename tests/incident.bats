@@ -464,6 +464,31 @@ wait_lines() {
 		and (.events | map(.event) | index("alert.resolved") != null)' <<<"$output"
 }
 
+@test "an incident's alerts, show and postmortem count only what that incident saw, not a later recurrence" {
+	local f="$BATS_TEST_TMPDIR/a.jsonl"
+	{
+		alert grafana r1 firing high api ApiDown 2026-03-03T10:00:00.000Z
+		alert grafana r1 firing high api ApiDown 2026-03-03T10:01:00.000Z
+		alert grafana r1 firing high api ApiDown 2026-03-03T10:02:00.000Z
+		alert grafana r1 resolved high api ApiDown 2026-03-03T10:05:00.000Z
+		alert grafana r1 firing high api ApiDown 2026-03-03T12:00:00.000Z
+		alert grafana r1 firing high api ApiDown 2026-03-03T12:01:00.000Z
+	} >"$f"
+	aurora-correlate --quiet-period 0 <"$f" >"$BATS_TEST_TMPDIR/decisions.jsonl"
+	run -0 --separate-stderr aurora-incident show 1 --json
+	jq -en 'input | .status == "resolved" and (.alerts | length == 1) and .alerts[0].count == 4
+		and .alerts[0].status == "resolved" and .alerts[0].last_seen == "2026-03-03T10:05:00.000Z"
+		and .alerts[0].first_seen == "2026-03-03T10:00:00.000Z"' <<<"$output"
+	run -0 --separate-stderr aurora-incident show 2 --json
+	jq -en 'input | .status == "investigating" and .alerts[0].count == 2 and .alerts[0].status == "firing"
+		and .alerts[0].first_seen == "2026-03-03T12:00:00.000Z"' <<<"$output"
+	run -0 --separate-stderr aurora-incident postmortem 1
+	assert_line "- **Alerts:** 1 distinct alert, 4 notifications in total"
+	assert_output --partial "seen 4 times from 2026-03-03T10:00:00.000Z to 2026-03-03T10:05:00.000Z"
+	run -0 --separate-stderr aurora-incident postmortem 2
+	assert_line "- **Alerts:** 1 distinct alert, 2 notifications in total"
+}
+
 @test "postmortem: the sections, the timeline from the events, action items from the suggestions" {
 	two_incidents
 	q "UPDATE incidents SET summary = 'Checkout failed for 20 minutes.', root_cause = 'Deploy v42 exhausted the users-db pool' WHERE id = 1;
