@@ -175,7 +175,7 @@ static void sweep(struct http_watch *w)
 		free(w->pconn);
 		w->pcap = w->waiting + 64;
 		w->pfd = aur_xcalloc(w->pcap, sizeof(*w->pfd));
-		w->pconn = aur_xcalloc(w->pcap, sizeof(*w->pconn));
+		w->pconn = aur_xcalloc(w->pcap, sizeof(struct watch_conn *));
 	}
 	for (int i = 0; i < NLISTS; i++)
 		for (struct watch_conn *c = w->lists[i].head; c && n < w->pcap; c = c->next) {
