@@ -258,3 +258,28 @@ deliver_each_state() {
 	run -0 --separate-stderr timeout --preserve-status -s INT 2 aurora-incident watch --from 0
 	assert_output --regexp '^20[0-9-]{8}T[0-9:.]{12}Z delivery\.error splunk delivery 1 not used: not a Splunk webhook'
 }
+
+@test "a database from before delivery states: what the pipeline had passed is unknown, the rest pending" {
+	# schema 9, as the release before this one left it
+	sqlite3 "$AURORA_DB" "DROP INDEX inbox_state; ALTER TABLE inbox DROP COLUMN state;
+		ALTER TABLE inbox DROP COLUMN state_reason; ALTER TABLE inbox DROP COLUMN alert_count;
+		PRAGMA user_version = 9;
+		INSERT INTO inbox(platform, received_at, received_ms, body, body_sha256, test) VALUES
+			('alertmanager', '2026-03-04T10:00:00.000Z', 1772618400000, CAST('{}' AS BLOB), 'a', 1),
+			('alertmanager', '2026-03-04T10:00:01.000Z', 1772618401000, CAST('{}' AS BLOB), 'b', 0),
+			('alertmanager', '2026-03-04T10:00:02.000Z', 1772618402000, CAST('{}' AS BLOB), 'c', 0);
+		UPDATE stage_marks SET inbox_id = 2 WHERE stage = 'correlate';
+		UPDATE connectors SET received_count = 3 WHERE platform = 'alertmanager'"
+	# readers do not migrate: no states to show yet
+	run -0 --separate-stderr aurora-inbox list
+	assert_line --index 1 --regexp '^ +1  .* test +-$'
+	run -78 --separate-stderr aurora-inbox list --state error
+	[[ $stderr == *"predates delivery states"* ]]
+	run -78 --separate-stderr aurora-inbox stats
+	run -0 --separate-stderr aurora-connector show alertmanager --json
+	jq -e '.received == 2 and .failed_to_normalize == 0' <<<"$output"
+	run -0 sqlite3 "$AURORA_DB" "PRAGMA user_version; SELECT id || ':' || coalesce(state, 'pending') FROM inbox ORDER BY id"
+	assert_output "$(printf '10\n1:test\n2:unknown\n3:pending')"
+	run -0 --separate-stderr aurora-inbox list --state unknown --json
+	jq -e '.id == 2 and (.state_reason | startswith("decided before aurora recorded"))' <<<"$output"
+}
