@@ -56,6 +56,8 @@ static const char usage_text[] =
 	"commands:\n"
 	"  list [--json]              every platform: enabled, RCA, token and secret set,\n"
 	"                             webhook URL, last delivery, counts, connected\n"
+	"  show P [--json]            one platform: the same, and what became of its\n"
+	"                             deliveries: failed to normalize, the last error\n"
 	"  enable P | disable P       accept or refuse (404) the platform's deliveries\n"
 	"  rca P on|off               investigate its incidents or not\n"
 	"  token P [--json]           create or rotate the token; prints the webhook URL\n"
@@ -98,7 +100,7 @@ static const char usage_text[] =
 
 static int usage_short(void)
 {
-	fputs("usage: aurora-connector [--db PATH] list|enable|disable|rca|token|secret|url|\n"
+	fputs("usage: aurora-connector [--db PATH] list|show|enable|disable|rca|token|secret|url|\n"
 	      "       public-url|base-url|credentials|test|operator-token|operator-tokens|\n"
 	      "       revoke-operator-token [ARGS] [options]\n"
 	      "try 'aurora-connector --help' for more\n",
@@ -166,6 +168,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "base-url", DB | OPT(CLEAR), 1, 2 },
 		{ "test", DB | OPT(URL) | OPT(TIMEOUT) | OPT(JSON), 1, 1 },
 		{ "credentials", DB | OPT(STDIN) | OPT(CLEAR) | OPT(JSON), 1, 2 },
+		{ "show", DB | OPT(JSON), 1, 1 },
 	};
 	struct aur_cli cli;
 	char err[256];
@@ -230,35 +233,104 @@ static int cmd_list(sqlite3 *db, const struct opts *o)
 	pub = aur_connector_public_url(db);
 	aur_jsonl_writer_init(&w, stdout, -1);
 	errno = 0;
-	if (!o->json && printf("%-13s %-8s %-4s %-6s %-7s %8s %8s  %-24s  %-9s  %s\n", "PLATFORM",
-			       "ENABLED", "RCA", "TOKEN", "SECRET", "RECEIVED", "REJECTED",
+	if (!o->json && printf("%-13s %-8s %-4s %-6s %-7s %8s %8s %8s  %-24s  %-9s  %s\n", "PLATFORM",
+			       "ENABLED", "RCA", "TOKEN", "SECRET", "RECEIVED", "REJECTED", "FAILED",
 			       "LAST RECEIVED", "CONNECTED", "WEBHOOK URL") < 0)
 		rc = write_failed();
 	for (int i = 0; i < AUR_PLATFORM_COUNT && rc == 0; i++) {
 		const struct aur_connector *k = &c[i];
+		jv v = jv_object_set(jv_object(), jv_string("v"), jv_number(1));
+		jv failed_n;
 		char *url;
 
+		v = jv_object_set(v, jv_string("type"), jv_string("connector"));
+		v = aur_connview_add_states(jv_object_merge(v, aur_connview_json(k, pub, now, 1)), db, k->platform);
 		if (o->json) {
-			jv v = jv_object_set(jv_object(), jv_string("v"), jv_number(1));
-
-			v = jv_object_set(v, jv_string("type"), jv_string("connector"));
-			v = jv_object_merge(v, aur_connview_json(k, pub, now, 1));
 			if (aur_jsonl_write(&w, v) < 0)
 				rc = write_failed();
 			continue;
 		}
+		failed_n = jv_object_get(v, jv_string("failed_to_normalize"));
 		url = aur_webhook_url(pub, k->platform, NULL);
-		if (printf("%-13s %-8s %-4s %-6s %-7s %8lld %8lld  %-24s  %-9s  %s\n", k->platform,
+		if (printf("%-13s %-8s %-4s %-6s %-7s %8lld %8lld %8lld  %-24s  %-9s  %s\n", k->platform,
 			   k->enabled ? "yes" : "no", k->rca ? "on" : "off", k->token_hash[0] ? "set" : "-",
 			   !aur_platform_signs(k->platform) ? "n/a" : k->hmac_secret[0] ? "set" : "-",
 			   k->received, k->rejected,
+			   jv_get_kind(failed_n) == JV_KIND_NUMBER ? (long long)jv_number_value(failed_n) : 0LL,
 			   k->last_received_ms ? aur_time_format_ms(k->last_received_ms, when, sizeof(when))
 					       : "never",
 			   aur_connector_connected(k, now) ? "yes" : "no", url) < 0)
 			rc = write_failed();
+		jv_free(failed_n);
 		free(url);
 	}
 	free(pub);
+	return rc;
+}
+
+/* One "name  value" line of show; value NULL prints "-". */
+static int show_line(const char *name, const char *value)
+{
+	return printf("%-22s %s\n", name, value && *value ? value : "-") < 0 ? write_failed() : 0;
+}
+
+static const char *jv_text(jv o, const char *key, char *buf, size_t len)
+{
+	jv v = jv_object_get(jv_copy(o), jv_string(key));
+
+	buf[0] = '\0';
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		snprintf(buf, len, "%s", jv_string_value(v));
+	else if (jv_get_kind(v) == JV_KIND_NUMBER)
+		snprintf(buf, len, "%lld", (long long)jv_number_value(v));
+	else if (jv_get_kind(v) == JV_KIND_TRUE || jv_get_kind(v) == JV_KIND_FALSE)
+		snprintf(buf, len, "%s", jv_get_kind(v) == JV_KIND_TRUE ? "yes" : "no");
+	jv_free(v);
+	return buf;
+}
+
+/* show P: one connector with what became of its deliveries (the status endpoint's view). */
+static int cmd_show(sqlite3 *db, const struct opts *o)
+{
+	static const char *const keys[] = { "platform", "enabled", "connected", "rca", "token_set", "secret_set",
+					    "base_url", "webhook_url", "last_webhook_received", "last_test_ok",
+					    "received", "rejected", "failed_to_normalize" };
+	struct aur_connector c;
+	struct aur_jsonl_writer w;
+	char err[512] = "";
+	char buf[1200];
+	char *pub;
+	jv v;
+	jv last;
+	int rc = aur_connector_load(db, o->args[0], &c, err, sizeof(err));
+
+	if (rc < 0)
+		return failed(rc, err);
+	pub = aur_connector_public_url(db);
+	v = jv_object_set(jv_object(), jv_string("v"), jv_number(1));
+	v = jv_object_set(v, jv_string("type"), jv_string("connector"));
+	v = aur_connview_add_states(jv_object_merge(v, aur_connview_json(&c, pub, aur_time_now_ms(), 1)), db,
+				    c.platform);
+	memset(c.api_token, 0, sizeof(c.api_token));
+	free(pub);
+	errno = 0;
+	if (o->json) {
+		aur_jsonl_writer_init(&w, stdout, -1);
+		return aur_jsonl_write(&w, v) < 0 ? write_failed() : 0;
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && rc == 0; i++)
+		rc = show_line(keys[i], jv_text(v, keys[i], buf, sizeof(buf)));
+	last = jv_object_get(v, jv_string("last_error"));
+	if (rc == 0 && jv_get_kind(last) == JV_KIND_OBJECT) {
+		char id[32], at[64], reason[600];
+
+		snprintf(buf, sizeof(buf), "inbox %s, received %s: %s", jv_text(last, "inbox_id", id, sizeof(id)),
+			 jv_text(last, "received_at", at, sizeof(at)), jv_text(last, "reason", reason, sizeof(reason)));
+		rc = show_line("last_error", buf);
+	} else if (rc == 0) {
+		rc = show_line("last_error", NULL);
+	}
+	jv_free(last);
 	return rc;
 }
 
@@ -757,6 +829,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(o.cmd, "list")) {
 		rc = cmd_list(db, &o);
+	} else if (!strcmp(o.cmd, "show")) {
+		rc = cmd_show(db, &o);
 	} else if (!strcmp(o.cmd, "token")) {
 		rc = cmd_token(db, &o);
 	} else if (!strcmp(o.cmd, "operator-token")) {

@@ -23,6 +23,7 @@
 #include "cli.h"
 #include "connector.h"
 #include "db.h"
+#include "dstate.h"
 #include "exitcodes.h"
 #include "follow.h"
 #include "inbox.h"
@@ -37,7 +38,8 @@
 #define DEFAULT_LIMIT 50
 #define EXIT_GONE (-1) /* internal: stdout's reader went away; exits 0 */
 
-enum { O_DB = AUR_CLI_BASE, O_PLATFORM, O_SINCE, O_UNTIL, O_FROM, O_CURSOR, O_RESUME, O_LIMIT, O_POLL, O_JSON };
+enum { O_DB = AUR_CLI_BASE, O_PLATFORM, O_SINCE, O_UNTIL, O_FROM, O_CURSOR, O_RESUME, O_LIMIT, O_POLL, O_JSON,
+       O_STATE };
 
 struct opts {
 	const char *db;
@@ -49,6 +51,7 @@ struct opts {
 	const char *resume;
 	const char *limit;
 	const char *poll_ms;
+	const char *state;
 	int json;
 	const char *cmd;
 	const char *arg;
@@ -60,9 +63,14 @@ static const char usage_text[] =
 	"Read the inbox: every webhook delivery aurora-recv accepted, as stored.\n"
 	"\n"
 	"commands:\n"
-	"  list [--platform P] [--since ID] [--limit N] [--json]\n"
+	"  list [--platform P] [--state S] [--since ID] [--limit N] [--json]\n"
 	"        the newest N rows (default 50, 0 for all), or the first N after ID;\n"
-	"        a table, or raw records as JSON lines with --json\n"
+	"        a table, or raw records as JSON lines with --json, each with what\n"
+	"        became of it: state (alerts, note, test, error, unknown, pending),\n"
+	"        state_reason, alert_count; --state keeps the rows in state S\n"
+	"  stats [--since TIME] [--until TIME] [--json]\n"
+	"        deliveries received in the window (default the last 24h) per\n"
+	"        platform and state\n"
 	"  show ID [--json]\n"
 	"        one row as a raw record, pretty-printed, or one line with --json\n"
 	"  follow [--from ID] [--cursor FILE] [--resume STAGE] [--platform P] [--poll-ms N]\n"
@@ -87,11 +95,12 @@ static const char usage_text[] =
 	"\n"
 	"exit status: 0 ok (also when the reader of stdout went away), 1 no such\n"
 	"row (show), 2 usage, 65 unreadable cursor file, 74 I/O error, 75 database\n"
-	"busy, 78 no database at PATH, or no resume point for STAGE in it\n";
+	"busy, 78 no database at PATH, no resume point for STAGE in it, or one that\n"
+	"predates delivery states (list --state, stats)\n";
 
 static int usage_short(void)
 {
-	fputs("usage: aurora-inbox [--db PATH] list|show|follow|replay [options]\n"
+	fputs("usage: aurora-inbox [--db PATH] list|show|follow|replay|stats [options]\n"
 	      "try 'aurora-inbox --help' for more\n",
 	      stderr);
 	return AUR_EXIT_USAGE;
@@ -124,7 +133,18 @@ static void set_opt(int code, const char *arg, void *ctx)
 	case O_LIMIT: o->limit = arg; break;
 	case O_POLL: o->poll_ms = arg; break;
 	case O_JSON: o->json = 1; break;
+	case O_STATE: o->state = arg; break;
 	}
+}
+
+static const char *const states[] = { "alerts", "note", "test", "error", "unknown", "pending", NULL };
+
+static int state_known(const char *s)
+{
+	for (int i = 0; states[i]; i++)
+		if (!strcmp(states[i], s))
+			return 1;
+	return 0;
 }
 
 /* Parse argv; returns -1 to go on, else an exit code (help, version, misuse). */
@@ -141,11 +161,13 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "limit", required_argument, NULL, O_LIMIT },
 		{ "poll-ms", required_argument, NULL, O_POLL },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "state", required_argument, NULL, O_STATE },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const struct aur_cli_command cmds[] = {
 		{ "list", AUR_CLI_OPT(O_PLATFORM) | AUR_CLI_OPT(O_SINCE) | AUR_CLI_OPT(O_LIMIT) |
-			  AUR_CLI_OPT(O_JSON), 0, 0 },
+			  AUR_CLI_OPT(O_JSON) | AUR_CLI_OPT(O_STATE), 0, 0 },
+		{ "stats", AUR_CLI_OPT(O_SINCE) | AUR_CLI_OPT(O_UNTIL) | AUR_CLI_OPT(O_JSON), 0, 0 },
 		{ "show", AUR_CLI_OPT(O_JSON), 1, 1 },
 		{ "follow", AUR_CLI_OPT(O_FROM) | AUR_CLI_OPT(O_CURSOR) | AUR_CLI_OPT(O_RESUME) |
 			    AUR_CLI_OPT(O_PLATFORM) |
@@ -184,6 +206,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		fputc('\n', stderr);
 		return AUR_EXIT_USAGE;
 	}
+	if (o->state && !state_known(o->state))
+		return usage_error("unknown state '%s'; states: alerts note test error unknown pending", o->state);
 	return -1;
 }
 
@@ -223,27 +247,75 @@ enum emit_mode { EMIT_JSONL, EMIT_TABLE, EMIT_PRETTY };
 struct emit {
 	struct aur_jsonl_writer w;
 	enum emit_mode mode;
+	int with_state;     /* list: the row's state columns follow the raw ones */
 	const char *cursor; /* follow: rewritten after each batch */
 };
+
+/* The row's state ("pending" while NULL), from the state columns of a scan with_state. */
+static const char *row_state(sqlite3_stmt *st)
+{
+	const unsigned char *s = sqlite3_column_text(st, AUR_INBOXSCAN_STATE_COL);
+
+	return s ? (const char *)s : "pending";
+}
+
+/* The raw record, with what became of the delivery when the scan read it. */
+static jv row_record(sqlite3_stmt *st, int with_state)
+{
+	jv raw = aur_inbox_row_to_raw(st);
+	const unsigned char *reason;
+
+	if (!with_state)
+		return raw;
+	reason = sqlite3_column_text(st, AUR_INBOXSCAN_STATE_COL + 1);
+	raw = jv_object_set(raw, jv_string("state"), jv_string(row_state(st)));
+	raw = jv_object_set(raw, jv_string("state_reason"), reason ? jv_string((const char *)reason) : jv_null());
+	return jv_object_set(raw, jv_string("alert_count"),
+			     sqlite3_column_type(st, AUR_INBOXSCAN_STATE_COL + 2) == SQLITE_NULL
+				     ? jv_null()
+				     : jv_number((double)sqlite3_column_int64(st, AUR_INBOXSCAN_STATE_COL + 2)));
+}
+
+/* The table's state cell: "alerts 3", "error: why", "pending" ... */
+static void state_cell(sqlite3_stmt *st, char *out, size_t outlen)
+{
+	const char *state = row_state(st);
+	const unsigned char *reason = sqlite3_column_text(st, AUR_INBOXSCAN_STATE_COL + 1);
+
+	if (!strcmp(state, "alerts"))
+		snprintf(out, outlen, "alerts %lld", sqlite3_column_int64(st, AUR_INBOXSCAN_STATE_COL + 2));
+	else if (!strcmp(state, "error") && reason)
+		snprintf(out, outlen, "error: %.100s", (const char *)reason);
+	else
+		snprintf(out, outlen, "%s", state);
+	for (char *p = out; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+}
 
 static int emit_row(sqlite3_stmt *st, void *arg)
 {
 	struct emit *e = arg;
 	const unsigned char *ctype;
+	char state[160] = "";
 
 	errno = 0;
 	if (e->mode == EMIT_JSONL)
-		return aur_jsonl_write(&e->w, aur_inbox_row_to_raw(st)) < 0 ? write_failed() : 0;
+		return aur_jsonl_write(&e->w, row_record(st, e->with_state)) < 0 ? write_failed() : 0;
 	if (e->mode == EMIT_PRETTY) {
 		jv_dumpf(aur_inbox_row_to_raw(st), stdout,
 			 JV_PRINT_INDENT_FLAGS(2) | (isatty(1) ? JV_PRINT_COLOR : 0));
 		return putchar('\n') == EOF ? write_failed() : 0;
 	}
 	ctype = sqlite3_column_text(st, 4);
-	if (printf("%7lld  %-24s  %-12s  %-15s  %8d  %-32s  %s\n", sqlite3_column_int64(st, 0),
+	if (e->with_state)
+		state_cell(st, state, sizeof(state));
+	else
+		snprintf(state, sizeof(state), "-");
+	if (printf("%7lld  %-24s  %-12s  %-15s  %8d  %-32s  %-4s  %s\n", sqlite3_column_int64(st, 0),
 		   (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 1),
 		   (const char *)sqlite3_column_text(st, 3), sqlite3_column_bytes(st, 6),
-		   ctype && *ctype ? (const char *)ctype : "-", sqlite3_column_int(st, 7) ? "test" : "") < 0)
+		   ctype && *ctype ? (const char *)ctype : "-", sqlite3_column_int(st, 7) ? "test" : "", state) < 0)
 		return write_failed();
 	return 0;
 }
@@ -274,6 +346,13 @@ static int run_scan(sqlite3 *db, struct aur_inboxscan *s, struct emit *e, long l
 	return rc < 0 ? failed(rc, err) : cb_rc;
 }
 
+static int no_states(void)
+{
+	aur_err("the database predates delivery states: open it once with a command that writes "
+		"(aurora-recv, aurora-connector list) to bring it up to date");
+	return AUR_EXIT_CONFIG;
+}
+
 static int cmd_list(sqlite3 *db, const struct opts *o)
 {
 	struct aur_inboxscan s;
@@ -288,20 +367,91 @@ static int cmd_list(sqlite3 *db, const struct opts *o)
 		return usage_error("--limit wants a number (0 for all): %s", o->limit);
 	if (o->since && aur_cli_parse_ll(o->since, 0, INT64_MAX, &after) < 0)
 		return usage_error("--since wants an inbox id: %s", o->since);
+	/* a database no writer has opened since delivery states came has none to show */
+	e.with_state = aur_dstate_available(db);
+	if (o->state && !e.with_state)
+		return no_states();
 	if (!o->since && limit > 0) {
-		rc = aur_inboxscan_newest(db, o->platform, limit, &after, err, sizeof(err));
+		rc = aur_inboxscan_newest_in(db, o->platform, o->state, limit, &after, err, sizeof(err));
 		if (rc < 0)
 			return failed(rc, err);
 	}
 	aur_inboxscan_init(&s);
 	s.after = after;
 	s.platform = o->platform;
+	s.state = o->state;
+	s.with_state = e.with_state;
 	s.limit = limit;
 	aur_jsonl_writer_init(&e.w, stdout, -1);
-	if (e.mode == EMIT_TABLE && printf("%7s  %-24s  %-12s  %-15s  %8s  %-32s  %s\n", "ID", "RECEIVED AT",
-			      "PLATFORM", "REMOTE", "BYTES", "CONTENT TYPE", "TEST") < 0)
+	if (e.mode == EMIT_TABLE && printf("%7s  %-24s  %-12s  %-15s  %8s  %-32s  %-4s  %s\n", "ID", "RECEIVED AT",
+			      "PLATFORM", "REMOTE", "BYTES", "CONTENT TYPE", "TEST", "STATE") < 0)
 		return write_failed();
 	return run_scan(db, &s, &e, &count);
+}
+
+/* The stats of one platform (an object of aur_dstate_stats, consumed) as a table line. */
+static int stats_line(jv row)
+{
+	static const char *const cols[] = { "alerts", "note", "test", "error", "unknown", "pending", "total",
+					    "alert_records" };
+	jv p = jv_object_get(jv_copy(row), jv_string("platform"));
+	int rc = printf("%-13s", jv_get_kind(p) == JV_KIND_STRING ? jv_string_value(p) : "-") < 0;
+
+	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]) && !rc; i++) {
+		jv n = jv_object_get(jv_copy(row), jv_string(cols[i]));
+
+		rc = printf(" %8lld", jv_get_kind(n) == JV_KIND_NUMBER ? (long long)jv_number_value(n) : 0LL) < 0;
+		jv_free(n);
+	}
+	jv_free(p);
+	jv_free(row);
+	if (!rc)
+		rc = putchar('\n') == EOF;
+	return rc ? write_failed() : 0;
+}
+
+/* stats: per platform and state, the deliveries received in [--since, --until). */
+static int cmd_stats(sqlite3 *db, const struct opts *o)
+{
+	long long now = aur_time_now_ms();
+	long long since = now - 24LL * 3600 * 1000;
+	long long until = INT64_MAX;
+	char err[512] = "";
+	char from[32], to[32];
+	jv list;
+	int rc;
+
+	if (o->since && aur_cli_parse_time_ms(o->since, now, &since) < 0)
+		return usage_error("--since wants RFC 3339 or a duration like 10m: %s", o->since);
+	if (o->until && aur_cli_parse_time_ms(o->until, now, &until) < 0)
+		return usage_error("--until wants RFC 3339 or a duration like 10m: %s", o->until);
+	if (!aur_dstate_available(db))
+		return no_states();
+	rc = aur_dstate_stats(db, since, until, &list, err, sizeof(err));
+	if (rc < 0)
+		return failed(rc, err);
+	aur_time_format_ms(since, from, sizeof(from));
+	aur_time_format_ms(until == INT64_MAX ? now : until, to, sizeof(to));
+	errno = 0;
+	if (o->json) {
+		struct aur_jsonl_writer w;
+		jv v = jv_object_set(jv_object(), jv_string("v"), jv_number(1));
+
+		v = jv_object_set(v, jv_string("type"), jv_string("inbox_stats"));
+		v = jv_object_set(v, jv_string("since"), jv_string(from));
+		v = jv_object_set(v, jv_string("until"), jv_string(to));
+		v = jv_object_set(v, jv_string("platforms"), list);
+		aur_jsonl_writer_init(&w, stdout, -1);
+		return aur_jsonl_write(&w, v) < 0 ? write_failed() : 0;
+	}
+	rc = printf("deliveries received from %s to %s\n%-13s %8s %8s %8s %8s %8s %8s %8s %8s\n", from, to,
+		    "PLATFORM", "ALERTS", "NOTE", "TEST", "ERROR", "UNKNOWN", "PENDING", "TOTAL", "RECORDS") < 0
+		     ? write_failed()
+		     : 0;
+	for (int i = 0; rc == 0 && i < jv_array_length(jv_copy(list)); i++)
+		rc = stats_line(jv_array_get(jv_copy(list), i));
+	jv_free(list);
+	return rc;
 }
 
 static int cmd_show(sqlite3 *db, const struct opts *o)
@@ -503,6 +653,8 @@ int main(int argc, char **argv)
 		rc = cmd_show(db, &o);
 	else if (!strcmp(o.cmd, "follow"))
 		rc = cmd_follow(db, path, &o);
+	else if (!strcmp(o.cmd, "stats"))
+		rc = cmd_stats(db, &o);
 	else
 		rc = cmd_replay(db, &o);
 out:

@@ -123,6 +123,30 @@ static void print_mapping(const char *platform, const char *origin, void *arg)
 	printf("%s\t%s\n", platform, origin);
 }
 
+/*
+ * A delivery that made no record: say so on stdout too, as an "error"
+ * record (aurora(7)), so the last stage can mark its inbox row and nothing
+ * vanishes. Only raw records with an inbox id: anything else names no
+ * delivery. Appended to out.
+ */
+static void put_error_record(const struct aur_normalize_result *res, const char *reason, struct aur_buf *out)
+{
+	jv e;
+
+	if (res->inbox_id <= 0)
+		return;
+	e = jv_object_set(jv_object(), jv_string("v"), jv_number(1));
+	e = jv_object_set(e, jv_string("type"), jv_string("error"));
+	e = jv_object_set(e, jv_string("inbox_id"), jv_number((double)res->inbox_id));
+	e = jv_object_set(e, jv_string("platform"), jv_string(res->platform));
+	e = jv_object_set(e, jv_string("received_at"),
+			  res->received_at[0] ? jv_string(res->received_at) : jv_null());
+	e = jv_object_set(e, jv_string("reason"), jv_string(reason));
+	if (aur_jvio_dump(e, out) == 0)
+		aur_buf_add(out, "\n", 1);
+	jv_free(e);
+}
+
 static int blank(const char *s, size_t len)
 {
 	return strspn(s, " \t\r") == len;
@@ -186,7 +210,12 @@ static int normalize_fd(struct aur_normalizer *n, int fd, const char *name, int 
 		if (rc < 0) {
 			c->rejected++;
 			aur_warn("%s%sline %lu: %s", name ? name : "", name ? ": " : "", r.lineno, err);
-			continue;
+			put_error_record(&res, res.reason, out);
+		} else if (res.alerts + res.notes == 0 && res.inbox_id > 0) {
+			/* not rejected (the exit status stays), but no silence either */
+			aur_warn("%s%sline %lu: %s (inbox %lld): the mapping made no record of it", name ? name : "",
+				 name ? ": " : "", r.lineno, res.platform, res.inbox_id);
+			put_error_record(&res, "the mapping made no record of it", out);
 		}
 		c->alerts += res.alerts;
 		c->notes += res.notes;

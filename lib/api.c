@@ -405,6 +405,7 @@ static int connector_record(sqlite3 *db, const char *platform, jv *out, char *er
 	*out = jv_object_set(jv_object(), jv_string("v"), jv_number(1));
 	*out = jv_object_set(*out, jv_string("type"), jv_string("connector"));
 	*out = jv_object_merge(*out, aur_connview_json(&c, pub, aur_time_now_ms(), 1));
+	*out = aur_connview_add_states(*out, db, platform);
 	memset(c.api_token, 0, sizeof(c.api_token));
 	free(pub);
 	return 0;
@@ -862,19 +863,20 @@ static enum aur_http_next connectors(struct areq *r)
 		rc = aur_connector_load_all(db, c, err, sizeof(err));
 	if (rc == 0)
 		pub = aur_connector_public_url(db);
+	for (int i = 0; i < AUR_PLATFORM_COUNT && rc == 0; i++) {
+		jv v = jv_object_set(jv_object(), jv_string("v"), jv_number(1));
+
+		v = jv_object_set(v, jv_string("type"), jv_string("connector"));
+		v = jv_object_merge(v, aur_connview_json(&c[i], pub, now, 1));
+		out = jv_array_append(out, aur_connview_add_states(v, db, c[i].platform));
+		memset(c[i].api_token, 0, sizeof(c[i].api_token));
+	}
 	aur_dbpool_put(r->a->pool, db);
+	free(pub);
 	if (rc < 0) {
 		jv_free(out);
 		return failed(r->a, r->req, rc, err);
 	}
-	for (int i = 0; i < AUR_PLATFORM_COUNT; i++) {
-		jv v = jv_object_set(jv_object(), jv_string("v"), jv_number(1));
-
-		v = jv_object_set(v, jv_string("type"), jv_string("connector"));
-		out = jv_array_append(out, jv_object_merge(v, aur_connview_json(&c[i], pub, now, 1)));
-		memset(c[i].api_token, 0, sizeof(c[i].api_token));
-	}
-	free(pub);
 	return aur_http_respond_json(r->req, 200, out);
 }
 

@@ -92,6 +92,16 @@ void aur_conncache_invalidate(struct aur_conncache *cc, const char *platform)
 	pthread_mutex_unlock(&cc->mu);
 }
 
+int aur_conncache_read(struct aur_conncache *cc, int (*fn)(sqlite3 *db, void *arg), void *arg)
+{
+	int rc;
+
+	pthread_mutex_lock(&cc->mu);
+	rc = fn(cc->db, arg);
+	pthread_mutex_unlock(&cc->mu);
+	return rc;
+}
+
 char *aur_conncache_public_url(struct aur_conncache *cc)
 {
 	char *url;

@@ -39,6 +39,12 @@ int aur_conncache_get(struct aur_conncache *cc, const char *platform, long long 
 /* Forget platform's row, so the next get reads it (after a one-use test token was spent). */
 void aur_conncache_invalidate(struct aur_conncache *cc, const char *platform);
 
+/*
+ * Run fn(db, arg) on the cache's connection, under its mutex: a short read
+ * beside the rows (the status endpoint's delivery states). fn's result.
+ */
+int aur_conncache_read(struct aur_conncache *cc, int (*fn)(sqlite3 *db, void *arg), void *arg);
+
 /* aur_connector_public_url through the cache's connection. Caller frees. */
 char *aur_conncache_public_url(struct aur_conncache *cc);
 

@@ -3,6 +3,7 @@
 
 #include "connector.h"
 #include "connview.h"
+#include "dstate.h"
 #include "timeutil.h"
 #include "webhook.h"
 #include "banned.h"
@@ -43,6 +44,18 @@ jv aur_connview_json(const struct aur_connector *c, const char *public_url, long
 	}
 	free(url);
 	return v;
+}
+
+jv aur_connview_add_states(jv v, sqlite3 *db, const char *platform)
+{
+	char err[256];
+	jv states;
+
+	if (aur_dstate_connector(db, platform, &states, err, sizeof(err)) < 0) {
+		v = jv_object_set(v, jv_string("failed_to_normalize"), jv_null());
+		return jv_object_set(v, jv_string("last_error"), jv_null());
+	}
+	return jv_object_merge(v, states);
 }
 
 int aur_connview_url_ok(const char *url)

@@ -11,6 +11,7 @@
 #define AURORA_CONNVIEW_H
 
 #include <jq.h>
+#include <sqlite3.h>
 
 #include "connector.h"
 
@@ -25,6 +26,15 @@
  * Caller frees.
  */
 jv aur_connview_json(const struct aur_connector *c, const char *public_url, long long now_ms, int detail);
+
+/*
+ * What became of the platform's deliveries, merged into v (consumed and
+ * returned): "failed_to_normalize" (inbox rows in state error) and
+ * "last_error" ({"inbox_id","received_at","reason"} or null); both null
+ * when the inbox cannot be read. Apart from aur_connview_json because it
+ * reads the inbox (dstate.h), not the connector row.
+ */
+jv aur_connview_add_states(jv v, sqlite3 *db, const char *platform);
 
 /*
  * 1 when url has the shape of a base URL: http:// or https://, a host,

@@ -9,6 +9,7 @@
 #include "catalog.h"
 #include "correlate.h"
 #include "db.h"
+#include "dstate.h"
 #include "embeddings.h"
 #include "heartbeat.h"
 #include "incident.h"
@@ -123,6 +124,7 @@ struct aur_correlator {
 	long long silence_checked_ms; /* when heartbeats were last looked at */
 	long long silence_ended;      /* the silence incident the record being decided resolved */
 	long long latest_ms;          /* the latest record time seen: is the input live? */
+	struct aur_dstate_tally tally; /* the records of the delivery being decided (dstate.h) */
 };
 
 /*
@@ -1651,8 +1653,27 @@ static int step_sql(sqlite3 *db, const char *text)
 	return aur_db_errno(rc);
 }
 
-int aur_correlator_process(struct aur_correlator *c, jv rec, const char *record_text, jv *decision, char *err,
-			   size_t errlen)
+/*
+ * An error record (aurora-normalize could not use a delivery): nothing to
+ * correlate; its decision says so (action "failed"), and the delivery's
+ * state (written by the caller) says why.
+ */
+static jv error_decision(jv rec, char *reason, size_t reasonlen)
+{
+	struct verdict v;
+	const char *why = str_field(rec, "reason");
+
+	memset(&v, 0, sizeof(v));
+	v.action = "failed";
+	v.strategy = "none";
+	snprintf(v.reason, sizeof(v.reason), "not normalized: %s", why ? why : "no reason given");
+	snprintf(reason, reasonlen, "%s", why ? why : "aurora-normalize could not use it (no reason given)");
+	return decision_of(rec, &v, NULL);
+}
+
+/* The record's decision, from the record alone or through decide(); *kind what it was. */
+static int process_record(struct aur_correlator *c, jv rec, const char *record_text, jv *decision,
+			  enum aur_dstate_kind *kind, char *reason, size_t reasonlen, char *err, size_t errlen)
 {
 	struct verdict v;
 	struct alert_in a;
@@ -1672,11 +1693,21 @@ int aur_correlator_process(struct aur_correlator *c, jv rec, const char *record_
 	}
 	type = jv_object_get(jv_copy(rec), jv_string("type"));
 	if (jv_get_kind(type) == JV_KIND_STRING && !strcmp(jv_string_value(type), "note")) {
+		jv test = jv_object_get(jv_copy(rec), jv_string("test"));
+
+		*kind = jv_get_kind(test) == JV_KIND_TRUE ? AUR_DSTATE_TEST : AUR_DSTATE_NOTE;
+		jv_free(test);
 		jv_free(type);
 		v.action = "logged";
 		v.strategy = "none";
 		snprintf(v.reason, sizeof(v.reason), "a note, not an alert");
 		*decision = decision_of(rec, &v, NULL);
+		return 0;
+	}
+	if (jv_get_kind(type) == JV_KIND_STRING && !strcmp(jv_string_value(type), "error")) {
+		jv_free(type);
+		*kind = AUR_DSTATE_ERROR;
+		*decision = error_decision(rec, reason, reasonlen);
 		return 0;
 	}
 	if (jv_get_kind(type) != JV_KIND_STRING || strcmp(jv_string_value(type), "alert") != 0) {
@@ -1693,12 +1724,14 @@ int aur_correlator_process(struct aur_correlator *c, jv rec, const char *record_
 	if (a.t_ms > c->latest_ms)
 		c->latest_ms = a.t_ms;
 	if (a.test) {
+		*kind = AUR_DSTATE_TEST;
 		v.action = "logged";
 		v.strategy = "none";
 		snprintf(v.reason, sizeof(v.reason), "a test delivery, not an alert");
 		*decision = decision_of(rec, &v, &a);
 		return 0;
 	}
+	*kind = AUR_DSTATE_ALERT;
 	if (!record_text) {
 		text = jv_dump_string(jv_copy(rec), 0);
 		record_text = jv_string_value(text);
@@ -1746,6 +1779,87 @@ int aur_correlator_process(struct aur_correlator *c, jv rec, const char *record_
 out:
 	jv_free(text);
 	jv_free(rec);
+	return rc;
+}
+
+/* A whole number member of rec, or 0 when absent or not one. */
+static long long whole_field(jv rec, const char *key)
+{
+	jv v = jv_object_get(jv_copy(rec), jv_string(key));
+	long long n = 0;
+
+	if (jv_get_kind(v) == JV_KIND_NUMBER && jv_number_value(v) >= 1 && jv_number_value(v) < 9007199254740992.0)
+		n = (long long)jv_number_value(v);
+	jv_free(v);
+	return n;
+}
+
+/*
+ * Tally the record's outcome for its delivery and, with the delivery's
+ * last record, write its state (dstate.h) in the transaction that is open.
+ */
+static int tally(struct aur_correlator *c, long long inbox_id, long long part, long long parts,
+		 enum aur_dstate_kind kind, const char *reason, char *err, size_t errlen)
+{
+	if (inbox_id <= 0 || !aur_dstate_add(&c->tally, inbox_id, part, parts, kind, reason))
+		return 0;
+	return aur_dstate_write(c->db, &c->tally, err, errlen);
+}
+
+int aur_correlator_process(struct aur_correlator *c, jv rec, const char *record_text, jv *decision, char *err,
+			   size_t errlen)
+{
+	long long inbox_id = 0, part = 0, parts = 0;
+	enum aur_dstate_kind kind = AUR_DSTATE_NOTE;
+	char reason[AUR_DSTATE_REASON_MAX] = "";
+	char why[AUR_DSTATE_REASON_MAX + 64];
+	int own = 0;
+	int rc;
+
+	if (jv_get_kind(rec) == JV_KIND_OBJECT) {
+		inbox_id = whole_field(rec, "inbox_id");
+		part = whole_field(rec, "inbox_part");
+		parts = whole_field(rec, "inbox_parts");
+	}
+	/*
+	 * A record of a delivery is decided in a transaction that also takes
+	 * the delivery's state: the caller's batch, else one of its own.
+	 */
+	if (inbox_id > 0 && sqlite3_get_autocommit(c->db)) {
+		rc = aur_db_begin(c->db, c->cfg.busy_ms, err, errlen);
+		if (rc < 0) {
+			jv_free(rec);
+			*decision = jv_invalid();
+			return rc;
+		}
+		own = 1;
+	}
+	rc = process_record(c, rec, record_text, decision, &kind, reason, sizeof(reason), err, errlen);
+	if (rc == -EINVAL && inbox_id > 0) {
+		/* rejected here: the delivery is not all used, and its state says why */
+		snprintf(why, sizeof(why), "aurora-correlate rejected it: %s", err);
+		rc = tally(c, inbox_id, part, parts, AUR_DSTATE_ERROR, why, err, errlen);
+		if (rc == 0)
+			rc = -EINVAL; /* err is unchanged */
+	} else if (rc == 0 && inbox_id > 0) {
+		rc = tally(c, inbox_id, part, parts, kind, reason, err, errlen);
+		if (rc < 0) {
+			jv_free(*decision);
+			*decision = jv_invalid();
+		}
+	}
+	if (own && (rc == 0 || rc == -EINVAL)) {
+		int crc = aur_db_commit(c->db, c->cfg.busy_ms, why, sizeof(why));
+
+		if (crc < 0) {
+			snprintf(err, errlen, "%s", why);
+			jv_free(*decision);
+			*decision = jv_invalid();
+			rc = crc;
+		}
+	}
+	if (own && rc < 0 && rc != -EINVAL)
+		aur_correlator_rollback(c);
 	return rc;
 }
 

@@ -295,6 +295,27 @@ static const char *const migrations[] = {
 	"          CASE WHEN a.incident_id = incident_alerts.incident_id THEN a.last_seen ELSE joined_at END,"
 	"          CASE WHEN a.incident_id = incident_alerts.incident_id THEN a.status ELSE 'resolved' END"
 	"   FROM alerts a WHERE a.id = incident_alerts.alert_id);",
+	/*
+	 * 11: what became of each delivery (dstate.h): state NULL while no
+	 * stage has decided (pending), then alerts (alert_count of them), note,
+	 * test or error (state_reason says why). The index holds decided rows
+	 * only, so the receiver's inserts (state NULL) never touch it.
+	 * Deliveries the pipeline had already passed are "unknown": what
+	 * became of them was not written down. And received_count no longer
+	 * counts test deliveries (last_received never did): the tests counted
+	 * so far are taken out.
+	 */
+	"ALTER TABLE inbox ADD COLUMN state TEXT"
+	"  CHECK (state IN ('alerts', 'note', 'test', 'error', 'unknown'));"
+	"ALTER TABLE inbox ADD COLUMN state_reason TEXT;"
+	"ALTER TABLE inbox ADD COLUMN alert_count INTEGER;"
+	"CREATE INDEX inbox_state ON inbox(state, id) WHERE state IS NOT NULL;"
+	"UPDATE inbox SET state = CASE WHEN test THEN 'test' ELSE 'unknown' END,"
+	"  state_reason = CASE WHEN test THEN NULL"
+	"    ELSE 'decided before aurora recorded what became of deliveries' END"
+	"  WHERE id <= (SELECT inbox_id FROM stage_marks WHERE stage = 'correlate');"
+	"UPDATE connectors SET received_count = max(0, received_count -"
+	"  (SELECT count(*) FROM inbox WHERE inbox.platform = connectors.platform AND inbox.test = 1));",
 };
 
 void aur_db_options_init(struct aur_db_options *o)

@@ -267,8 +267,12 @@ static int insert(struct aur_inbox_writer *w, struct aur_delivery *d, const char
 		return rc;
 	d->id = sqlite3_last_insert_rowid(w->db);
 	aur_recent_add(w->recent, d->platform, sha, d->id, d->received_ms);
-	/* a test delivery moves its own fields now; the rest are counted once per batch */
-	return d->test ? count_received(w, d->platform, d->received_ms, 1, 1) : 0;
+	/*
+	 * a test delivery moves its own fields now (last_test_ok), and counts
+	 * in neither received nor last_received: both are what the platform
+	 * itself sent (aurora-recv(1), STATUS); the rest are counted once per batch
+	 */
+	return d->test ? count_received(w, d->platform, d->received_ms, 1, 0) : 0;
 }
 
 static int store_one(struct aur_inbox_writer *w, const struct aur_inbox_limits *lim,

@@ -1,25 +1,40 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "db.h"
 #include "inbox.h"
 #include "inboxscan.h"
 #include "banned.h"
 
-#define RANGE "SELECT " AUR_INBOX_RAW_COLUMNS " FROM inbox WHERE id > ?1 AND id <= ?2" \
-	      " AND received_ms >= ?3 AND received_ms < ?4"
+#define RANGE_COLS "SELECT " AUR_INBOX_RAW_COLUMNS
+#define RANGE_FROM " FROM inbox WHERE id > ?1 AND id <= ?2 AND received_ms >= ?3 AND received_ms < ?4"
 
-/* without and with a platform: the second walks the (platform, id) index */
-static const char *const range_sql[2] = {
-	RANGE " ORDER BY id LIMIT ?5",
-	RANGE " AND platform = ?6 ORDER BY id LIMIT ?5",
-};
+/*
+ * The filters a query takes, as text: a platform walks the (platform, id)
+ * index; a decided state the partial (state, id) one; pending (state IS
+ * NULL) the newest rows of the primary key, where pending rows are.
+ */
+static const char *platform_term(const char *platform)
+{
+	return platform ? " AND platform = ?6" : "";
+}
 
-static const char *const newest_sql[2] = {
-	"SELECT min(id) FROM (SELECT id FROM inbox ORDER BY id DESC LIMIT ?1)",
-	"SELECT min(id) FROM (SELECT id FROM inbox WHERE platform = ?2 ORDER BY id DESC LIMIT ?1)",
-};
+static const char *state_term(const char *state)
+{
+	if (!state)
+		return "";
+	return !strcmp(state, "pending") ? " AND state IS NULL" : " AND state = ?7";
+}
+
+static void bind_filters(sqlite3_stmt *st, const char *platform, const char *state)
+{
+	if (platform)
+		sqlite3_bind_text(st, 6, platform, -1, SQLITE_STATIC);
+	if (state && strcmp(state, "pending") != 0)
+		sqlite3_bind_text(st, 7, state, -1, SQLITE_STATIC);
+}
 
 void aur_inboxscan_init(struct aur_inboxscan *s)
 {
@@ -28,6 +43,8 @@ void aur_inboxscan_init(struct aur_inboxscan *s)
 	s->since_ms = INT64_MIN;
 	s->until_ms = INT64_MAX;
 	s->platform = NULL;
+	s->state = NULL;
+	s->with_state = 0;
 	s->limit = 0;
 	s->batch = AUR_INBOXSCAN_BATCH;
 }
@@ -44,11 +61,15 @@ int aur_inboxscan_run(sqlite3 *db, struct aur_inboxscan *s, int (*row)(sqlite3_s
 	long long left = s->limit > 0 ? s->limit : INT64_MAX;
 	int batch = s->batch > 0 ? s->batch : AUR_INBOXSCAN_BATCH;
 	sqlite3_stmt *st = NULL;
+	char sql[512];
 	int rc;
 
 	*cb_rc = 0;
 	*count = 0;
-	rc = aur_db_prepare(db, &st, range_sql[s->platform != NULL], err, errlen);
+	snprintf(sql, sizeof(sql), "%s%s%s%s%s ORDER BY id LIMIT ?5", RANGE_COLS,
+		 s->with_state ? ", " AUR_INBOXSCAN_STATE_COLUMNS : "", RANGE_FROM, platform_term(s->platform),
+		 state_term(s->state));
+	rc = aur_db_prepare(db, &st, sql, err, errlen);
 	while (rc == 0 && left > 0 && *cb_rc == 0) {
 		long long want = left < batch ? left : batch;
 		long long got = 0;
@@ -59,8 +80,7 @@ int aur_inboxscan_run(sqlite3 *db, struct aur_inboxscan *s, int (*row)(sqlite3_s
 		sqlite3_bind_int64(st, 3, s->since_ms);
 		sqlite3_bind_int64(st, 4, s->until_ms);
 		sqlite3_bind_int64(st, 5, want);
-		if (s->platform)
-			sqlite3_bind_text(st, 6, s->platform, -1, SQLITE_STATIC);
+		bind_filters(st, s->platform, s->state);
 		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 			*cb_rc = row(st, arg);
 			if (*cb_rc != 0)
@@ -110,15 +130,23 @@ static int one_value(sqlite3 *db, sqlite3_stmt *st, long long def, long long *v,
 int aur_inboxscan_newest(sqlite3 *db, const char *platform, long long n, long long *after,
 			 char *err, size_t errlen)
 {
+	return aur_inboxscan_newest_in(db, platform, NULL, n, after, err, errlen);
+}
+
+int aur_inboxscan_newest_in(sqlite3 *db, const char *platform, const char *state, long long n,
+			    long long *after, char *err, size_t errlen)
+{
 	sqlite3_stmt *st = NULL;
+	char sql[256];
 	int rc;
 
-	rc = aur_db_prepare(db, &st, newest_sql[platform != NULL], err, errlen);
+	snprintf(sql, sizeof(sql), "SELECT min(id) FROM (SELECT id FROM inbox WHERE 1%s%s ORDER BY id DESC LIMIT ?1)",
+		 platform_term(platform), state_term(state));
+	rc = aur_db_prepare(db, &st, sql, err, errlen);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, n);
-	if (platform)
-		sqlite3_bind_text(st, 2, platform, -1, SQLITE_STATIC);
+	bind_filters(st, platform, state);
 	rc = one_value(db, st, 1, after, err, errlen);
 	if (rc == 0)
 		*after -= 1;

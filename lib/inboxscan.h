@@ -25,9 +25,20 @@ struct aur_inboxscan {
 	long long since_ms;   /* and received_ms >= since_ms (default: no bound) */
 	long long until_ms;   /* and received_ms < until_ms (default: no bound) */
 	const char *platform; /* and this platform; NULL for all (borrowed) */
+	const char *state;    /* and this delivery state (dstate.h), "pending" for none yet;
+				 NULL for all (borrowed) */
+	int with_state;       /* select AUR_INBOXSCAN_STATE_COLUMNS after the raw columns */
 	long long limit;      /* at most this many rows per run; 0 for no limit */
 	int batch;            /* rows per read transaction (default AUR_INBOXSCAN_BATCH) */
 };
+
+/*
+ * With with_state, the columns after AUR_INBOX_RAW_COLUMNS: state (NULL
+ * while pending), state_reason, alert_count. They exist from schema 10 on
+ * (aur_dstate_available).
+ */
+#define AUR_INBOXSCAN_STATE_COLUMNS "state, state_reason, alert_count"
+#define AUR_INBOXSCAN_STATE_COL 8 /* the index of the first of them */
 
 /* Fill s with the defaults above. */
 void aur_inboxscan_init(struct aur_inboxscan *s);
@@ -51,6 +62,10 @@ int aur_inboxscan_run(sqlite3 *db, struct aur_inboxscan *s, int (*row)(sqlite3_s
  */
 int aur_inboxscan_newest(sqlite3 *db, const char *platform, long long n, long long *after,
 			 char *err, size_t errlen);
+
+/* The same among the rows in state (as struct aur_inboxscan's state; NULL for all). */
+int aur_inboxscan_newest_in(sqlite3 *db, const char *platform, const char *state, long long n,
+			    long long *after, char *err, size_t errlen);
 
 /* The highest id in the inbox, 0 when empty. 0 or aur_db_errno() with err set. */
 int aur_inboxscan_max_id(sqlite3 *db, long long *id, char *err, size_t errlen);

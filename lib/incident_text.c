@@ -229,6 +229,11 @@ static void put_event_details(struct w *w, jv ev)
 			put_clean(w, gs(data, "reason"), 0);
 		}
 		put(w, ")");
+	} else if (!strcmp(type, "delivery.error") && gn(data, "inbox_id", &from)) {
+		put(w, " ");
+		put_clean(w, gsd(data, "platform", "-"), 0);
+		putf(w, " delivery %lld not used: ", from);
+		put_clean(w, gsd(data, "reason", "-"), 0);
 	} else if (!strcmp(type, "incident.merged_in") && gn(data, "from", &from)) {
 		putf(w, " (incident #%lld merged in)", from);
 	} else if ((!strcmp(type, "alert.attached") || !strcmp(type, "alert.resolved")) &&

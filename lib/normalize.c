@@ -1257,6 +1257,12 @@ int aur_normalize_value(struct aur_normalizer *n, jv in, struct aur_buf *out,
 		goto out;
 	}
 	id = get(raw, n->rkeys[R_ID]);
+	if (res) {
+		snprintf(res->platform, sizeof(res->platform), "%s", jv_string_value(platform));
+		if (jv_get_kind(id) == JV_KIND_NUMBER && jv_number_value(id) >= 1 &&
+		    jv_number_value(id) < 9007199254740992.0)
+			res->inbox_id = (long long)jv_number_value(id);
+	}
 	if (jv_get_kind(id) == JV_KIND_NUMBER || jv_get_kind(id) == JV_KIND_STRING) {
 		char idtext[48];
 
@@ -1307,6 +1313,8 @@ int aur_normalize_value(struct aur_normalizer *n, jv in, struct aur_buf *out,
 		goto out;
 	}
 	aur_time_format_ms(lc.received_ms, lc.received, sizeof(lc.received));
+	if (res)
+		snprintf(res->received_at, sizeof(res->received_at), "%s", lc.received);
 
 	clear_outs(n);
 	rc = run(n, m, raw, why, sizeof(why));
@@ -1331,8 +1339,12 @@ out:
 	if (rc < 0 && out->len > mark) {
 		out->len = mark;
 		out->data[mark] = '\0';
-		if (res)
-			memset(res, 0, sizeof(*res));
+	}
+	if (rc < 0 && res) {
+		res->alerts = res->notes = res->tests = 0;
+		/* the reason without the prefix: the delivery is named apart */
+		snprintf(res->reason, sizeof(res->reason), "%s",
+			 !strncmp(err, prefix, strlen(prefix)) ? err + strlen(prefix) : err);
 	}
 	out->max = max;
 	clear_outs(n);

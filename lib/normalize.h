@@ -52,11 +52,19 @@ struct aur_normalize_options {
 	const char *db_path;
 };
 
-/* Outcome counts of one aur_normalize_line / aur_normalize_value call. */
+/*
+ * Outcome of one aur_normalize_line / aur_normalize_value call: the
+ * counts, and which delivery it was, also when the line is rejected (so
+ * the caller can say what became of that delivery: an "error" record).
+ */
 struct aur_normalize_result {
 	size_t alerts;
 	size_t notes;
-	size_t tests; /* alerts marked "test": true, counted in alerts too */
+	size_t tests;         /* alerts marked "test": true, counted in alerts too */
+	long long inbox_id;   /* the raw record's id, 0 when it has none (or the line is no raw record) */
+	char platform[72];    /* its platform, "" when unknown */
+	char received_at[32]; /* its received_at as RFC 3339 UTC, "" when unknown */
+	char reason[512];     /* why it was rejected, without the "platform (inbox N): " prefix */
 };
 
 /*
@@ -93,7 +101,7 @@ void aur_normalize_each(const struct aur_normalizer *n,
  * Normalize one input line (line[0..len), not necessarily NUL-terminated):
  * parse it, run its platform's mapping and append the records to out, one
  * compact JSON object and a newline each. res (may be NULL) gets the
- * counts. Returns 0; -EINVAL when the line is rejected (invalid JSON, not
+ * counts and the delivery. Returns 0; -EINVAL when the line is rejected (invalid JSON, not
  * a raw record, unknown platform, not the platform's shape, a record that
  * breaks the schema), with a one-line reason in err and out unchanged;
  * -ENOEXEC when a built-in mapping does not compile (a broken build; err

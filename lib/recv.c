@@ -7,6 +7,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "connview.h"
 #include "jsonvalid.h"
 #include "log.h"
 #include "recv.h"
@@ -492,6 +493,31 @@ static enum aur_http_next webhook(struct aur_http_req *req, enum aur_http_phase 
 	return AUR_HTTP_ANSWERED;
 }
 
+struct states_read {
+	const char *platform;
+	jv body;
+};
+
+static int read_states(sqlite3 *db, void *arg)
+{
+	struct states_read *s = arg;
+
+	s->body = aur_connview_add_states(s->body, db, s->platform);
+	return 0;
+}
+
+/*
+ * The status's delivery states: failed_to_normalize and last_error
+ * (connview.h), read from the inbox beside the cached connector row.
+ */
+static jv add_delivery_states(struct aur_recv *r, const char *platform, jv body)
+{
+	struct states_read s = { platform, body };
+
+	aur_conncache_read(r->cc, read_states, &s);
+	return s.body;
+}
+
 static enum aur_http_next status_route(struct aur_http_req *req, enum aur_http_phase phase, void *arg)
 {
 	struct aur_recv *r = arg;
@@ -533,6 +559,7 @@ static enum aur_http_next status_route(struct aur_http_req *req, enum aur_http_p
 						: jv_null());
 	body = jv_object_set(body, jv_string("received"), jv_number((double)c.received));
 	body = jv_object_set(body, jv_string("rejected"), jv_number((double)c.rejected));
+	body = add_delivery_states(r, platform, body);
 	aur_buf_release(&url);
 	free(pub);
 	aur_wipe(c.hmac_secret, sizeof(c.hmac_secret));

@@ -119,6 +119,8 @@ static const char *event_kind(const char *type)
 		{ "incident.acknowledged", "acknowledged" },
 		{ "comment.added", "comment_added" },
 		{ "postmortem.generated", "postmortem" },
+		/* no incident: a delivery the pipeline could not use (dstate.h) */
+		{ "delivery.error", "delivery_error" },
 	};
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)

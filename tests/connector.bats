@@ -109,9 +109,9 @@ header() {
 	run -0 --separate-stderr aurora-connector list
 	[ -f "$AURORA_DB" ]
 	[ "${#lines[@]}" -eq 10 ]
-	assert_line --index 0 --regexp '^PLATFORM +ENABLED +RCA +TOKEN +SECRET +RECEIVED +REJECTED +LAST RECEIVED +CONNECTED +WEBHOOK URL$'
-	assert_line --index 1 --regexp '^grafana +yes +on +- +- +0 +0 +never +no +http://127\.0\.0\.1:9797/api/webhooks/grafana$'
-	assert_line --index 2 --regexp '^alertmanager +yes +on +- +n/a +0 +0 +never +no +http://127\.0\.0\.1:9797/api/webhooks/alertmanager$'
+	assert_line --index 0 --regexp '^PLATFORM +ENABLED +RCA +TOKEN +SECRET +RECEIVED +REJECTED +FAILED +LAST RECEIVED +CONNECTED +WEBHOOK URL$'
+	assert_line --index 1 --regexp '^grafana +yes +on +- +- +0 +0 +0 +never +no +http://127\.0\.0\.1:9797/api/webhooks/grafana$'
+	assert_line --index 2 --regexp '^alertmanager +yes +on +- +n/a +0 +0 +0 +never +no +http://127\.0\.0\.1:9797/api/webhooks/alertmanager$'
 	assert_line --index 8 --regexp '^jenkins +yes +off +- +n/a '
 	assert_line --index 9 --regexp '^cloudbees +yes +off +- +n/a '
 	run -0 --separate-stderr aurora-connector list --json
@@ -137,7 +137,7 @@ header() {
 		and (.last_webhook_received | test("^20[0-9-]{8}T[0-9:.]{12}Z$"))'
 	connector splunk | jq -e '.connected == false and .last_webhook_received != null'
 	run -0 --separate-stderr aurora-connector list
-	assert_line --regexp '^datadog +yes +on +- +n/a +12 +3 +20[0-9-]{8}T[0-9:.]{12}Z +yes '
+	assert_line --regexp '^datadog +yes +on +- +n/a +12 +3 +0 +20[0-9-]{8}T[0-9:.]{12}Z +yes '
 }
 
 @test "enable, disable and rca change only what they name" {

@@ -17,12 +17,14 @@ teardown() {
 	fi
 }
 
-# every raw record in FILE has exactly the contract's keys
+# every raw record in FILE has exactly the contract's keys (list adds what became of the
+# delivery: state, state_reason, alert_count)
 all_raw() {
 	jq -se 'length > 0 and all(.[]; .v == 1 and .type == "raw" and (.id | type) == "number"
 		and (.platform | type) == "string" and (.received_at | type) == "string"
 		and (.remote | type) == "string" and (.headers | type) == "object" and has("body")
-		and ((keys - ["test"]) == (["v","type","id","platform","received_at","remote","headers","body"] | sort)))' "$1"
+		and ((keys - ["test", "state", "state_reason", "alert_count"])
+			== (["v","type","id","platform","received_at","remote","headers","body"] | sort)))' "$1"
 }
 
 # the ids in FILE, as one line "1 2 3"
@@ -91,16 +93,16 @@ ids_in() {
 	[[ $stderr == *"is not an aurora database"* ]]
 }
 
-@test "list prints a table for people: id, time, platform, remote, bytes, content type, test" {
+@test "list prints a table for people: id, time, platform, remote, bytes, content type, test, state" {
 	inbox_insert grafana '{"a":1}'
 	inbox_insert datadog 'title=x' application/x-www-form-urlencoded
 	inbox_insert pagerduty '{"event":{}}' application/json 0 1
 	run -0 --separate-stderr aurora-inbox list
 	[ "${#lines[@]}" -eq 4 ]
-	assert_line --index 0 --regexp '^ +ID +RECEIVED AT +PLATFORM +REMOTE +BYTES +CONTENT TYPE +TEST$'
-	assert_line --index 1 --regexp '^ +1  20[0-9-]{8}T[0-9:.]{12}Z +grafana +192\.0\.2\.7 +7  application/json +$'
-	assert_line --index 2 --regexp '^ +2  .* datadog +192\.0\.2\.7 +7  application/x-www-form-urlencoded +$'
-	assert_line --index 3 --regexp '^ +3  .* pagerduty +192\.0\.2\.7 +12  application/json +test$'
+	assert_line --index 0 --regexp '^ +ID +RECEIVED AT +PLATFORM +REMOTE +BYTES +CONTENT TYPE +TEST +STATE$'
+	assert_line --index 1 --regexp '^ +1  20[0-9-]{8}T[0-9:.]{12}Z +grafana +192\.0\.2\.7 +7  application/json +pending$'
+	assert_line --index 2 --regexp '^ +2  .* datadog +192\.0\.2\.7 +7  application/x-www-form-urlencoded +pending$'
+	assert_line --index 3 --regexp '^ +3  .* pagerduty +192\.0\.2\.7 +12  application/json +test +pending$'
 }
 
 @test "list --json prints raw records exactly as the contract says" {
@@ -119,6 +121,8 @@ ids_in() {
 	sed -n 2p "$BATS_TEST_TMPDIR/out" | jq -e '.body == {"title":"CPU high","alert_transition":"Triggered","x":"A%"}'
 	sed -n 3p "$BATS_TEST_TMPDIR/out" | jq -e '.body == "not json at all"'
 	sed -n 4p "$BATS_TEST_TMPDIR/out" | jq -e '.test == true and .body.event.id == "E1"'
+	jq -se 'length == 4 and all(.[]; .state == "pending" and .state_reason == null and .alert_count == null)' \
+		"$BATS_TEST_TMPDIR/out"
 }
 
 @test "list shows the newest 50 by default; --limit N, --limit 0 for all, --since ID pages forward" {

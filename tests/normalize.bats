@@ -187,7 +187,10 @@ teardown() {
 	add_line '{"v":1,"type":"raw","id":7,"platform":"grafana","received_at":"2026-03-04T10:00:00Z","headers":{},"body":"<html>"}'
 	add_line '{"v":1,"type":"raw","id":8,"platform":"grafana","received_at":"2026-03-04T10:00:00Z","headers":{},"body":{"hello":"world"}}'
 	normalize 1
-	assert_output ""
+	# nothing but an error record per delivery, for the last stage to mark it (aurora(7))
+	expect 'map(.type) == ["error", "error", "error", "error"] and map(.inbox_id) == [5, 6, 7, 8]
+		and all(.[]; .platform == "grafana" and .received_at == "2026-03-04T10:00:00.000Z")
+		and .[0].reason == "\"alerts\" is a string, not an array"'
 	[[ $stderr == *'line 1: grafana (inbox 5): "alerts" is a string, not an array'* ]]
 	[[ $stderr == *'line 2: grafana (inbox 6): alerts[] holds a number, not an alert object'* ]]
 	[[ $stderr == *'line 3: grafana (inbox 7): body is not a JSON object (string)'* ]]
@@ -209,8 +212,9 @@ teardown() {
 	[[ $stderr == *'line 3: grafana (inbox 3): received_at is not a time: {"at":1}'* ]] || fail "$stderr"
 	[[ $stderr == *'line 4: grafana (inbox 4): received_at is not a time: -5'* ]] || fail "$stderr"
 	[[ $stderr == *'4 of 7 lines rejected'* ]] || fail "$stderr"
-	expect '[.[].inbox_id] == [5, 6, 7] and .[2].received_at == "2026-03-04T10:00:00.000Z"
-		and ([.[0, 1].received_at | test("^[0-9]{4}-")] == [true, true])'
+	expect 'map(select(.type == "error") | .inbox_id) == [1, 2, 3, 4]
+		and (map(select(.type != "error")) | [.[].inbox_id] == [5, 6, 7] and .[2].received_at == "2026-03-04T10:00:00.000Z"
+		and ([.[0, 1].received_at | test("^[0-9]{4}-")] == [true, true]))'
 	normalize 65 --strict
 }
 
@@ -575,7 +579,9 @@ teardown() {
 	add_line '{"v":1,"type":"raw","id":11,"platform":"netdata"}'
 	add_raw netdata netdata/clear.json
 	normalize 1
-	expect 'length == 2 and ([.[].status] == ["firing", "resolved"])'
+	expect 'map(select(.type != "error")) | length == 2 and ([.[].status] == ["firing", "resolved"])'
+	# only lines that name a delivery (a raw record with an id) give an error record
+	expect 'map(select(.type == "error") | .inbox_id) == [9, 10, 11]'
 	[[ $stderr == *"aurora-normalize: line 1: invalid JSON: "* ]]
 	[[ $stderr == *"aurora-normalize: line 3: not a raw record: a JSON array"* ]]
 	[[ $stderr == *'aurora-normalize: line 4: not a raw record: "type" is not "raw"'* ]]
@@ -585,7 +591,7 @@ teardown() {
 	[[ $stderr == *"6 of 9 lines rejected"* ]]
 	[[ $stderr != *"line 6"* ]]
 	normalize 65 --strict
-	expect 'length == 2'
+	expect 'map(select(.type != "error")) | length == 2'
 }
 
 @test "deep nesting: within libjq's depth limit it passes, beyond it the line is rejected" {
@@ -699,7 +705,7 @@ teardown() {
 	add_line '{"v":1,"type":"raw","id":1,"platform":"helped","body":{"id":"x1","level":"P","text":"pump down"}}'
 	add_line '{"v":1,"type":"raw","id":2,"platform":"_common","body":{}}'
 	normalize 1 --mappings "$NFIX/mappings/withhelper"
-	expect 'length == 1 and .[0].severity == "critical" and .[0].title == "pump down"'
+	expect 'map(select(.type != "error")) | length == 1 and .[0].severity == "critical" and .[0].title == "pump down"'
 	[[ $stderr == *'line 2: unknown platform (a name that is not one)'* ]]
 }
 
@@ -727,7 +733,9 @@ teardown() {
 		jq -n -c --argjson b "$body" '{v: 1, type: "raw", id: 1, platform: "badrecord", body: $b}' >>"$IN"
 	done
 	normalize 1 --mappings "$NFIX/mappings/badrecord"
-	expect 'length == 1 and .[0].severity == "low"'
+	expect 'map(select(.type != "error")) | length == 1 and .[0].severity == "low"'
+	expect 'map(select(.type == "error") | .reason) == ["alert status must be firing or resolved, not open",
+		"alert severity must be critical, high, medium, low or info, not warning"]'
 	[[ $stderr == *'line 1: badrecord (inbox 1): alert status must be firing or resolved, not open'* ]]
 	[[ $stderr == *'line 2: badrecord (inbox 1): alert severity must be critical, high, medium, low or info, not warning'* ]]
 }

@@ -435,6 +435,10 @@ function connectorCard(c) {
     el('dl', {},
       el('dt', {}, 'Last webhook'), el('dd', {}, c.last_webhook_received ? age(c.last_webhook_received) + ' ago' : 'never'),
       el('dt', {}, 'Received / rejected'), el('dd', {}, `${c.received ?? 0} / ${c.rejected ?? 0}`),
+      // deliveries accepted but not usable (a delivery.error event redraws this page)
+      el('dt', {}, 'Failed to normalize'), el('dd', { class: 'failed' }, String(c.failed_to_normalize ?? 0)),
+      c.last_error ? [el('dt', {}, 'Last error'), el('dd', { class: 'last-error' },
+        `${age(c.last_error.received_at)} ago, inbox ${c.last_error.inbox_id}: ${c.last_error.reason}`)] : null,
       el('dt', {}, 'Token'), el('dd', {}, c.token_set ? 'set' : 'none yet'),
       RCA_PLATFORMS.includes(p) ? [el('dt', {}, 'RCA'), el('dd', { class: 'rca' }, c.rca ? 'on' : 'off')] : null,
       c.base_url ? [el('dt', {}, 'Base URL'), el('dd', {}, c.base_url)] : null),
