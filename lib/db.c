@@ -275,6 +275,14 @@ static const char *const migrations[] = {
 	"  text TEXT NOT NULL"
 	");"
 	"CREATE INDEX incident_comments_incident ON incident_comments(incident_id, id);",
+	/*
+	 * 10: platforms an operator adds (aurora-connector add): their
+	 * connector rows are marked added, so they can be told from the nine
+	 * built in and removed again; an added platform may name the header
+	 * that carries the hex HMAC-SHA256 of its bodies.
+	 */
+	"ALTER TABLE connectors ADD COLUMN added INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE connectors ADD COLUMN hmac_header TEXT;",
 };
 
 void aur_db_options_init(struct aur_db_options *o)
