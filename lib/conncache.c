@@ -68,7 +68,7 @@ static struct entry *add(struct aur_conncache *cc, const char *name)
 		return NULL;
 	if (cc->n == cc->cap) {
 		cc->cap = cc->cap ? 2 * cc->cap : 16;
-		cc->e = aur_xrealloc(cc->e, cc->cap * sizeof(*cc->e));
+		cc->e = aur_xrealloc(cc->e, cc->cap * sizeof(struct entry *));
 	}
 	e = aur_xcalloc(1, sizeof(*e));
 	snprintf(e->name, sizeof(e->name), "%s", name);
