@@ -90,9 +90,10 @@ static void read_names(struct aur_conncache *cc, long long max_age_ms, long long
 
 	if (cc->names_ms && max_age_ms > 0 && now - cc->names_ms < max_age_ms)
 		return;
+	/* a failed read waits its turn too: unknown names must not make every request a query */
+	cc->names_ms = now;
 	if (aur_connector_load_all(cc->db, &v, &n, err, sizeof(err)) < 0)
 		return;
-	cc->names_ms = now;
 	/*
 	 * Only the names: each row is read on its platform's own first get,
 	 * so a row read here for another platform's sake cannot stand in for
