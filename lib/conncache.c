@@ -115,6 +115,9 @@ static struct entry *known(struct aur_conncache *cc, const char *name, long long
 	if (!name || !aur_platform_name_ok(name))
 		return NULL;
 	e = find(cc, name);
+	/* a built-in platform's row is always there: no reading of the names (one query less per inetd process) */
+	if (!e && aur_platform_builtin(name))
+		e = add(cc, name);
 	if (!e) {
 		read_names(cc, max_age_ms, now);
 		e = find(cc, name);

@@ -306,3 +306,24 @@ post_until() {
 	AURORA_MAPPINGS="$BATS_TEST_TMPDIR/maps" run -0 --separate-stderr aurora-normalize "$BATS_TEST_TMPDIR/raw.jsonl"
 	jq -en 'input | .type == "alert" and .source == "zabbix" and .dedup_key == "20455/web-2"' <<<"$output"
 }
+
+@test "one-connection mode (tcpserver) serves an added platform too, and a removed one is 404" {
+	add_zabbix --hmac-header X-Zabbix-Signature
+	set_secret zabbix s3cret
+	tcpserver -1 -H -R -l localhost 127.0.0.1 0 aurora-recv --db "$AURORA_DB" \
+		--log-file "$BATS_TEST_TMPDIR/recv.log" >"$BATS_TEST_TMPDIR/tcp.out" 2>"$BATS_TEST_TMPDIR/tcp.err" 3>&- &
+	PIDS+=("$!")
+	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp.out" ] && break; sleep 0.05; done
+	[ -s "$BATS_TEST_TMPDIR/tcp.out" ] || fail "tcpserver did not start: $(cat "$BATS_TEST_TMPDIR/tcp.err")"
+	RECV_URL=http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/tcp.out")
+	post zabbix "$PROBLEM" -H "Authorization: Bearer $TOKEN" -H "X-Zabbix-Signature: $(hmac s3cret "$PROBLEM")"
+	assert_output 202
+	answer '.accepted == true'
+	post zabbix "$RECOVERY" -H "Authorization: Bearer $TOKEN" -H "X-Zabbix-Signature: $(hmac s3cret "$PROBLEM")"
+	assert_output 401
+	run -0 --separate-stderr aurora-connector remove zabbix
+	# each connection is a new process: the removal counts at once
+	post zabbix "$RECOVERY" -H "Authorization: Bearer $TOKEN" -H "X-Zabbix-Signature: $(hmac s3cret "$RECOVERY")"
+	assert_output 404
+	assert_equal "$(rows "WHERE platform = 'zabbix'")" 1
+}
