@@ -297,7 +297,7 @@ post_until() {
 	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/raw.jsonl"
 	run -1 --separate-stderr aurora-normalize "$BATS_TEST_TMPDIR/raw.jsonl"
 	assert_output ''
-	[[ $stderr == *'unknown platform "zabbix": no built-in mapping: write zabbix.jq in a mappings directory and give it with --mappings DIR or $AURORA_MAPPINGS'* ]]
+	[[ $stderr == *"unknown platform \"zabbix\": no built-in mapping: write zabbix.jq in a mappings directory and give it with --mappings DIR or \$AURORA_MAPPINGS"* ]]
 	mkdir "$BATS_TEST_TMPDIR/maps"
 	run -1 --separate-stderr aurora-normalize --mappings "$BATS_TEST_TMPDIR/maps" "$BATS_TEST_TMPDIR/raw.jsonl"
 	[[ $stderr == *"unknown platform \"zabbix\": no built-in mapping and none in the mappings directory: add $BATS_TEST_TMPDIR/maps/zabbix.jq"* ]]
