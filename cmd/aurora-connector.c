@@ -33,16 +33,18 @@
 #define PROG "aurora-connector"
 #define TOKEN_BYTES 32
 
-enum { O_DB = AUR_CLI_BASE, O_JSON, O_VALUE, O_STDIN, O_CLEAR, O_URL, O_TIMEOUT };
+enum { O_DB = AUR_CLI_BASE, O_JSON, O_VALUE, O_STDIN, O_CLEAR, O_URL, O_TIMEOUT, O_HMAC_HEADER };
 
 struct opts {
 	const char *db;
 	const char *value;
 	const char *url;
 	const char *timeout;
+	const char *hmac_header;
 	int json;
 	int from_stdin;
 	int clear;
+	int platform_cmd; /* the first argument names a platform in the registry */
 	const char *cmd;
 	const char *args[AUR_CLI_MAX_ARGS];
 	int nargs;
@@ -58,14 +60,22 @@ static const char usage_text[] =
 	"                             webhook URL, last delivery, counts, connected\n"
 	"  show P [--json]            one platform: the same, and what became of its\n"
 	"                             deliveries: failed to normalize, the last error\n"
+	"  add NAME [--hmac-header HEADER] [--json]\n"
+	"                             register a platform of your own (its jq mapping\n"
+	"                             NAME.jq goes in aurora-normalize's mappings\n"
+	"                             directory); prints its webhook URL and token once;\n"
+	"                             with --hmac-header, deliveries carry the hex\n"
+	"                             HMAC-SHA256 of the body in HEADER once a secret\n"
+	"                             is set (secret NAME)\n"
+	"  remove NAME                unregister an added platform (its inbox rows stay)\n"
 	"  enable P | disable P       accept or refuse (404) the platform's deliveries\n"
 	"  rca P on|off               investigate its incidents or not\n"
 	"  token P [--json]           create or rotate the token; prints the webhook URL\n"
 	"                             with ?token= once (only a hash is kept)\n"
 	"  secret P [--value S | --stdin | --clear] [--json]\n"
 	"                             the HMAC secret of a signing platform (grafana,\n"
-	"                             pagerduty); without a value one is generated and\n"
-	"                             printed once\n"
+	"                             pagerduty, one added with --hmac-header); without\n"
+	"                             a value one is generated and printed once\n"
 	"  url P                      the webhook URL, without any secret\n"
 	"  public-url [URL]           print or set aurora's public base URL\n"
 	"  base-url P [URL | --clear] print, set or clear the platform's own base URL\n"
@@ -83,7 +93,7 @@ static const char usage_text[] =
 	"  revoke-operator-token NAME delete an operator token\n"
 	"\n"
 	"platforms: grafana alertmanager pagerduty datadog netdata dynatrace splunk\n"
-	"           jenkins cloudbees\n"
+	"           jenkins cloudbees, and those added (list shows them all)\n"
 	"\n"
 	"options (before or after the command):\n"
 	"  --db PATH      the database (default $AURORA_DB, else ./aurora.db); created\n"
@@ -93,16 +103,18 @@ static const char usage_text[] =
 	"  -h, --help     print this help\n"
 	"  --version      print the version\n"
 	"\n"
-	"exit status: 0 ok, 1 the receiver refused the test (4xx) or no such operator\n"
-	"token, 2 usage or unknown platform, 65 bad secret on stdin, 74 I/O error,\n"
+	"exit status: 0 ok, 1 the receiver refused the test (4xx), no such operator\n"
+	"token, add of a platform that exists (built in or added) or remove of a\n"
+	"built-in one, 2 usage, unknown platform or bad name, 65 bad secret on stdin,\n"
+	"74 I/O error,\n"
 	"75 database busy or the receiver unreachable, timed out or failing (5xx, 429),\n"
 	"78 bad public URL or not an aurora database\n";
 
 static int usage_short(void)
 {
-	fputs("usage: aurora-connector [--db PATH] list|show|enable|disable|rca|token|secret|url|\n"
-	      "       public-url|base-url|credentials|test|operator-token|operator-tokens|\n"
-	      "       revoke-operator-token [ARGS] [options]\n"
+	fputs("usage: aurora-connector [--db PATH] list|show|add|remove|enable|disable|rca|\n"
+	      "       token|secret|url|public-url|base-url|credentials|test|operator-token|\n"
+	      "       operator-tokens|revoke-operator-token [ARGS] [options]\n"
 	      "try 'aurora-connector --help' for more\n",
 	      stderr);
 	return AUR_EXIT_USAGE;
@@ -132,12 +144,13 @@ static void set_opt(int code, const char *arg, void *ctx)
 	case O_CLEAR: o->clear = 1; break;
 	case O_URL: o->url = arg; break;
 	case O_TIMEOUT: o->timeout = arg; break;
+	case O_HMAC_HEADER: o->hmac_header = arg; break;
 	}
 }
 
 #define OPT(x) AUR_CLI_OPT(O_##x)
 #define DB OPT(DB)
-#define FIRST_PLATFORM_CMD 5
+#define FIRST_PLATFORM_CMD 7
 
 /* Parse argv; -1 to go on, else an exit code (help, version, misuse). */
 static int parse(int argc, char **argv, struct opts *o)
@@ -150,6 +163,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "clear", no_argument, NULL, O_CLEAR },
 		{ "url", required_argument, NULL, O_URL },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "hmac-header", required_argument, NULL, O_HMAC_HEADER },
 		{ NULL, 0, NULL, 0 },
 	};
 	/* the commands whose first argument is a platform come from FIRST_PLATFORM_CMD on */
@@ -159,6 +173,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "operator-token", DB | OPT(JSON), 1, 1 },
 		{ "operator-tokens", DB | OPT(JSON), 0, 0 },
 		{ "revoke-operator-token", DB, 1, 1 },
+		{ "add", DB | OPT(HMAC_HEADER) | OPT(JSON), 1, 1 },
+		{ "remove", DB, 1, 1 },
 		{ "enable", DB, 1, 1 },
 		{ "disable", DB, 1, 1 },
 		{ "rca", DB, 2, 2 },
@@ -190,13 +206,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	o->nargs = cli.nargs;
 	for (int i = 0; i < cli.nargs; i++)
 		o->args[i] = cli.args[i];
-	if (cli.cmd >= &cmds[FIRST_PLATFORM_CMD] && !aur_platform_known(o->args[0])) {
-		fprintf(stderr, PROG ": unknown platform '%s'; platforms:", o->args[0]);
-		for (int i = 0; aur_platforms[i]; i++)
-			fprintf(stderr, " %s", aur_platforms[i]);
-		fputc('\n', stderr);
-		return AUR_EXIT_USAGE;
-	}
+	o->platform_cmd = cli.cmd >= &cmds[FIRST_PLATFORM_CMD];
 	if (!!o->value + o->from_stdin + o->clear > 1)
 		return usage_error("--value, --stdin and --clear exclude each other");
 	if (o->clear && o->nargs > 1)
@@ -217,9 +227,34 @@ static int write_failed(void)
 	return AUR_EXIT_IOERR;
 }
 
+/* "unknown platform 'X'; platforms: ..." on stderr, with what registers one. */
+static int unknown_platform(sqlite3 *db, const char *name)
+{
+	char *names = aur_connector_names(db, " ");
+
+	aur_err("unknown platform '%.64s'; platforms: %s (aurora-connector add NAME registers one)", name,
+		names ? names : "(the connectors table cannot be read)");
+	free(names);
+	return AUR_EXIT_USAGE;
+}
+
+/* The platform of a command that takes one: 0 when the registry has it, else an exit code. */
+static int check_platform(sqlite3 *db, const struct opts *o, struct aur_connector *c)
+{
+	char err[512] = "";
+	int rc = aur_connector_load(db, o->args[0], c, err, sizeof(err));
+
+	if (rc == -ENOENT)
+		return unknown_platform(db, o->args[0]);
+	if (rc < 0)
+		return failed(rc, err);
+	return 0;
+}
+
 static int cmd_list(sqlite3 *db, const struct opts *o)
 {
-	struct aur_connector c[AUR_PLATFORM_COUNT];
+	struct aur_connector *c = NULL;
+	size_t n = 0;
 	struct aur_jsonl_writer w;
 	char err[512] = "";
 	char when[32];
@@ -227,7 +262,7 @@ static int cmd_list(sqlite3 *db, const struct opts *o)
 	long long now = aur_time_now_ms();
 	int rc;
 
-	rc = aur_connector_load_all(db, c, err, sizeof(err));
+	rc = aur_connector_load_all(db, &c, &n, err, sizeof(err));
 	if (rc < 0)
 		return failed(rc, err);
 	pub = aur_connector_public_url(db);
@@ -237,7 +272,7 @@ static int cmd_list(sqlite3 *db, const struct opts *o)
 			       "ENABLED", "RCA", "TOKEN", "SECRET", "RECEIVED", "REJECTED", "FAILED",
 			       "LAST RECEIVED", "CONNECTED", "WEBHOOK URL") < 0)
 		rc = write_failed();
-	for (int i = 0; i < AUR_PLATFORM_COUNT && rc == 0; i++) {
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		const struct aur_connector *k = &c[i];
 		jv v = jv_object_set(jv_object(), jv_string("v"), jv_number(1));
 		jv failed_n;
@@ -254,7 +289,7 @@ static int cmd_list(sqlite3 *db, const struct opts *o)
 		url = aur_webhook_url(pub, k->platform, NULL);
 		if (printf("%-13s %-8s %-4s %-6s %-7s %8lld %8lld %8lld  %-24s  %-9s  %s\n", k->platform,
 			   k->enabled ? "yes" : "no", k->rca ? "on" : "off", k->token_hash[0] ? "set" : "-",
-			   !aur_platform_signs(k->platform) ? "n/a" : k->hmac_secret[0] ? "set" : "-",
+			   !aur_connector_signs(k) ? "n/a" : k->hmac_secret[0] ? "set" : "-",
 			   k->received, k->rejected,
 			   jv_get_kind(failed_n) == JV_KIND_NUMBER ? (long long)jv_number_value(failed_n) : 0LL,
 			   k->last_received_ms ? aur_time_format_ms(k->last_received_ms, when, sizeof(when))
@@ -264,6 +299,9 @@ static int cmd_list(sqlite3 *db, const struct opts *o)
 		jv_free(failed_n);
 		free(url);
 	}
+	for (size_t i = 0; i < n; i++)
+		aur_wipe(&c[i], sizeof(c[i]));
+	free(c);
 	free(pub);
 	return rc;
 }
@@ -334,33 +372,18 @@ static int cmd_show(sqlite3 *db, const struct opts *o)
 	return rc;
 }
 
-static int cmd_token(sqlite3 *db, const struct opts *o)
+/*
+ * Print a new webhook token of p once: the webhook URL with ?token= and
+ * the Authorization line, or with --json {"platform","token","webhook_url"}
+ * and the fields of extra (consumed). 0 or an exit code.
+ */
+static int print_token(sqlite3 *db, const struct opts *o, const char *p, const char *token, jv extra)
 {
-	const char *p = o->args[0];
-	char token[2 * TOKEN_BYTES + 1];
-	char hash[AUR_HEX_SHA256_LEN + 1];
-	struct aur_connector c;
 	struct aur_jsonl_writer w;
-	char err[512] = "";
-	char *pub = NULL;
-	char *url = NULL;
-	int rc;
+	char *pub = aur_connector_public_url(db);
+	char *url = aur_webhook_url(pub, p, token);
+	int rc = 0;
 
-	rc = aur_connector_load(db, p, &c, err, sizeof(err));
-	if (rc == 0 && aur_random_hex(token, sizeof(token), TOKEN_BYTES) < 0) {
-		snprintf(err, sizeof(err), "no randomness from the kernel");
-		rc = -EIO;
-	}
-	if (rc == 0) {
-		aur_sha256_hex(token, strlen(token), hash);
-		rc = aur_connector_set_token_hash(db, p, hash, err, sizeof(err));
-	}
-	if (rc < 0)
-		return failed(rc, err);
-	if (c.token_hash[0])
-		aur_info("%s: the previous token no longer works", p);
-	pub = aur_connector_public_url(db);
-	url = aur_webhook_url(pub, p, token);
 	errno = 0;
 	if (o->json) {
 		jv v = jv_object();
@@ -368,15 +391,114 @@ static int cmd_token(sqlite3 *db, const struct opts *o)
 		v = jv_object_set(v, jv_string("platform"), jv_string(p));
 		v = jv_object_set(v, jv_string("token"), jv_string(token));
 		v = jv_object_set(v, jv_string("webhook_url"), jv_string(url));
+		v = jv_object_merge(v, extra);
 		aur_jsonl_writer_init(&w, stdout, -1);
 		rc = aur_jsonl_write(&w, v) < 0 ? write_failed() : 0;
-	} else if (printf("%s\nAuthorization: Bearer %s\n", url, token) < 0) {
-		rc = write_failed();
+	} else {
+		jv_free(extra);
+		if (printf("%s\nAuthorization: Bearer %s\n", url, token) < 0)
+			rc = write_failed();
 	}
-	memset(token, 0, sizeof(token));
 	free(url);
 	free(pub);
 	return rc;
+}
+
+/* A new token in token (2 * TOKEN_BYTES hex) and its hash. 0, or an exit code. */
+static int new_token(char *token, size_t tokenlen, char hash[AUR_HEX_SHA256_LEN + 1])
+{
+	if (aur_random_hex(token, tokenlen, TOKEN_BYTES) < 0) {
+		aur_err("no randomness from the kernel");
+		return AUR_EXIT_IOERR;
+	}
+	aur_sha256_hex(token, strlen(token), hash);
+	return 0;
+}
+
+static int cmd_token(sqlite3 *db, const struct opts *o, const struct aur_connector *c)
+{
+	const char *p = o->args[0];
+	char token[2 * TOKEN_BYTES + 1];
+	char hash[AUR_HEX_SHA256_LEN + 1];
+	char err[512] = "";
+	int rc;
+
+	rc = new_token(token, sizeof(token), hash);
+	if (rc != 0)
+		return rc;
+	rc = aur_connector_set_token_hash(db, p, hash, err, sizeof(err));
+	if (rc < 0) {
+		rc = failed(rc, err);
+		goto out;
+	}
+	if (c->token_hash[0])
+		aur_info("%s: the previous token no longer works", p);
+	rc = print_token(db, o, p, token, jv_object());
+out:
+	aur_wipe(token, sizeof(token));
+	return rc;
+}
+
+/*
+ * add NAME [--hmac-header HEADER]: the row and its token in one statement,
+ * so a platform is never there without the token printed for it.
+ */
+static int cmd_add(sqlite3 *db, const struct opts *o)
+{
+	const char *p = o->args[0];
+	char token[2 * TOKEN_BYTES + 1];
+	char hash[AUR_HEX_SHA256_LEN + 1];
+	char err[512] = "";
+	jv extra;
+	int rc;
+
+	rc = new_token(token, sizeof(token), hash);
+	if (rc != 0)
+		return rc;
+	rc = aur_connector_add(db, p, o->hmac_header, hash, err, sizeof(err));
+	if (rc == -EINVAL) {
+		rc = usage_error("add: %s", err);
+		goto out;
+	}
+	if (rc == -EPERM || rc == -EEXIST) {
+		aur_err("add: %s", err);
+		rc = AUR_EXIT_REJECTED;
+		goto out;
+	}
+	if (rc < 0) {
+		rc = failed(rc, err);
+		goto out;
+	}
+	/* the two steps left before deliveries turn into alerts, said on stderr (-q hides them) */
+	aur_warn("%s: added; aurora-normalize needs its mapping, %s.jq in the mappings directory"
+		 " (--mappings DIR or $AURORA_MAPPINGS)", p, p);
+	if (o->hmac_header)
+		aur_warn("%s: deliveries are checked by token only until a secret is set (aurora-connector secret %s);"
+			 " then %s must carry the hex HMAC-SHA256 of the body", p, p, o->hmac_header);
+	extra = jv_object_set(jv_object(), jv_string("added"), jv_true());
+	extra = jv_object_set(extra, jv_string("hmac_header"), o->hmac_header ? jv_string(o->hmac_header) : jv_null());
+	rc = print_token(db, o, p, token, extra);
+out:
+	aur_wipe(token, sizeof(token));
+	return rc;
+}
+
+static int cmd_remove(sqlite3 *db, const struct opts *o)
+{
+	const char *p = o->args[0];
+	char err[512] = "";
+	int rc = aur_connector_remove(db, p, err, sizeof(err));
+
+	if (rc == -EPERM) {
+		aur_err("remove: %s", err);
+		return AUR_EXIT_REJECTED;
+	}
+	if (rc == -ENOENT)
+		return unknown_platform(db, p);
+	if (rc < 0)
+		return failed(rc, err);
+	aur_info("%s: removed; its inbox rows stay (aurora-inbox list --platform %s)", p, p);
+	return 0;
 }
 
 /* Read a secret from stdin: one line, without its newline. 0, or an exit code. */
@@ -408,7 +530,7 @@ static int read_secret(char *out, size_t outlen)
 	return 0;
 }
 
-static int cmd_secret(sqlite3 *db, const struct opts *o)
+static int cmd_secret(sqlite3 *db, const struct opts *o, const struct aur_connector *c)
 {
 	const char *p = o->args[0];
 	char secret[AUR_SECRET_MAX + 2] = "";
@@ -417,9 +539,13 @@ static int cmd_secret(sqlite3 *db, const struct opts *o)
 	int generated = 0;
 	int rc;
 
-	if (!aur_platform_signs(p)) {
-		aur_err("%s does not sign its deliveries; only grafana and pagerduty take a secret "
-			"(use 'aurora-connector token %s')", p, p);
+	if (!aur_connector_signs(c)) {
+		if (c->added)
+			aur_err("%s was added without --hmac-header: it takes no secret (remove it and add it again"
+				" with --hmac-header HEADER, or use 'aurora-connector token %s')", p, p);
+		else
+			aur_err("%s does not sign its deliveries; only grafana and pagerduty take a secret, and"
+				" platforms added with --hmac-header (use 'aurora-connector token %s')", p, p);
 		return AUR_EXIT_USAGE;
 	}
 	if (o->value) {
@@ -800,7 +926,9 @@ static int cmd_test(sqlite3 *db, const struct opts *o)
 	if (t.disabled)
 		aur_warn("%s is disabled: the receiver answers 404 (aurora-connector enable %s)", t.platform,
 			 t.platform);
-	if (!t.sent)
+	if (!t.sent && rc == -EINVAL) /* an added platform: no sample to send */
+		rc = (aur_err("test: %s", err), AUR_EXIT_USAGE);
+	else if (!t.sent)
 		rc = rc == -ENOENT ? (aur_err("%s", err), AUR_EXIT_SOFTWARE) : failed(rc, err);
 	else
 		rc = test_report(o, t.url, rc, &t.resp);
@@ -811,6 +939,7 @@ static int cmd_test(sqlite3 *db, const struct opts *o)
 int main(int argc, char **argv)
 {
 	struct aur_db_options dbo;
+	struct aur_connector c = { 0 };
 	struct opts o = { 0 };
 	sqlite3 *db = NULL;
 	char err[512] = "";
@@ -827,12 +956,21 @@ int main(int argc, char **argv)
 		rc = failed(rc, err);
 		goto out;
 	}
+	if (o.platform_cmd) {
+		rc = check_platform(db, &o, &c);
+		if (rc != 0)
+			goto out;
+	}
 	if (!strcmp(o.cmd, "list")) {
 		rc = cmd_list(db, &o);
 	} else if (!strcmp(o.cmd, "show")) {
 		rc = cmd_show(db, &o);
+	} else if (!strcmp(o.cmd, "add")) {
+		rc = cmd_add(db, &o);
+	} else if (!strcmp(o.cmd, "remove")) {
+		rc = cmd_remove(db, &o);
 	} else if (!strcmp(o.cmd, "token")) {
-		rc = cmd_token(db, &o);
+		rc = cmd_token(db, &o, &c);
 	} else if (!strcmp(o.cmd, "operator-token")) {
 		rc = cmd_operator_token(db, &o);
 	} else if (!strcmp(o.cmd, "operator-tokens")) {
@@ -840,7 +978,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(o.cmd, "revoke-operator-token")) {
 		rc = cmd_revoke_operator_token(db, &o);
 	} else if (!strcmp(o.cmd, "secret")) {
-		rc = cmd_secret(db, &o);
+		rc = cmd_secret(db, &o, &c);
 	} else if (!strcmp(o.cmd, "test")) {
 		curl_up = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
 		rc = curl_up ? cmd_test(db, &o) : AUR_EXIT_SOFTWARE;
@@ -854,6 +992,7 @@ int main(int argc, char **argv)
 		rc = cmd_switch(db, &o);
 	}
 out:
+	aur_wipe(&c, sizeof(c));
 	aur_db_close(db);
 	if (curl_up)
 		curl_global_cleanup();

@@ -199,13 +199,6 @@ static int parse(int argc, char **argv, struct opts *o)
 		aur_log_set_level(cli.log_level);
 	o->cmd = cli.cmd->name;
 	o->arg = cli.args[0];
-	if (o->platform && !aur_platform_known(o->platform)) {
-		fprintf(stderr, PROG ": unknown platform '%s'; platforms:", o->platform);
-		for (int i = 0; aur_platforms[i]; i++)
-			fprintf(stderr, " %s", aur_platforms[i]);
-		fputc('\n', stderr);
-		return AUR_EXIT_USAGE;
-	}
 	if (o->state && !state_known(o->state))
 		return usage_error("unknown state '%s'; states: alerts note test error unknown pending", o->state);
 	return -1;
@@ -231,6 +224,43 @@ static int open_reader(const char *path, sqlite3 **db)
 	if (rc == -ENOENT || rc == -ENODATA)
 		return AUR_EXIT_CONFIG;
 	return rc < 0 ? failed(rc, err) : 0;
+}
+
+/* 1 when the inbox holds deliveries of platform (one removed from the registry keeps them). */
+static int inbox_has(sqlite3 *db, const char *platform)
+{
+	sqlite3_stmt *st = NULL;
+	char err[256];
+	int found = 0;
+
+	if (aur_db_prepare(db, &st, "SELECT 1 FROM inbox WHERE platform = ?1 LIMIT 1", err, sizeof(err)) < 0)
+		return 0;
+	sqlite3_bind_text(st, 1, platform, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+/*
+ * --platform P: a platform of the registry (connector.h), or one whose
+ * rows stayed in the inbox after it was removed. 0, or exit 2 listing the
+ * platforms.
+ */
+static int check_platform(sqlite3 *db, const char *platform)
+{
+	struct aur_connector c;
+	char err[256];
+	char *names;
+	int rc = aur_connector_load(db, platform, &c, err, sizeof(err));
+
+	aur_wipe(&c, sizeof(c));
+	/* a store the registry cannot be read from (another version) filters by the name as given */
+	if (rc != -ENOENT || (aur_platform_name_ok(platform) && inbox_has(db, platform)))
+		return 0;
+	names = aur_connector_names(db, " ");
+	aur_err("unknown platform '%.64s'; platforms: %s", platform, names ? names : "");
+	free(names);
+	return AUR_EXIT_USAGE;
 }
 
 /* A write to stdout failed: EXIT_GONE when the reader went away, else 74. */
@@ -645,6 +675,8 @@ int main(int argc, char **argv)
 		goto out;
 	path = aur_db_default_path(o.db);
 	rc = open_reader(path, &db);
+	if (rc == 0 && o.platform)
+		rc = check_platform(db, o.platform);
 	if (rc != 0)
 		goto out;
 	if (!strcmp(o.cmd, "list"))

@@ -62,7 +62,7 @@ struct areq {
 	enum act act;
 	jv body;                 /* POST: the parsed body, until the write takes it */
 	long long id;            /* the new incident, or the incident acted on */
-	char platform[16];       /* a connector action's platform */
+	char platform[AUR_PLATFORM_NAME_MAX + 1]; /* a connector action's platform */
 	char who[AUR_OPTOKEN_NAME_MAX + 1]; /* the operator token's name */
 	char local[128];         /* a test delivery: this receiver's base URL, or "" */
 	int rc;                  /* the write's result */
@@ -851,7 +851,8 @@ static enum aur_http_next logout(struct areq *r)
 
 static enum aur_http_next connectors(struct areq *r)
 {
-	struct aur_connector c[AUR_PLATFORM_COUNT];
+	struct aur_connector *c = NULL;
+	size_t n = 0;
 	char err[512] = "";
 	sqlite3 *db = NULL;
 	jv out = jv_array();
@@ -860,17 +861,19 @@ static enum aur_http_next connectors(struct areq *r)
 	int rc = aur_dbpool_get(r->a->pool, &db, err, sizeof(err));
 
 	if (rc == 0)
-		rc = aur_connector_load_all(db, c, err, sizeof(err));
+		rc = aur_connector_load_all(db, &c, &n, err, sizeof(err));
 	if (rc == 0)
 		pub = aur_connector_public_url(db);
-	for (int i = 0; i < AUR_PLATFORM_COUNT && rc == 0; i++) {
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		jv v = jv_object_set(jv_object(), jv_string("v"), jv_number(1));
 
 		v = jv_object_set(v, jv_string("type"), jv_string("connector"));
 		v = jv_object_merge(v, aur_connview_json(&c[i], pub, now, 1));
 		out = jv_array_append(out, aur_connview_add_states(v, db, c[i].platform));
-		memset(c[i].api_token, 0, sizeof(c[i].api_token));
 	}
+	for (size_t i = 0; i < n; i++)
+		aur_wipe(&c[i], sizeof(c[i]));
+	free(c);
 	aur_dbpool_put(r->a->pool, db);
 	free(pub);
 	if (rc < 0) {
@@ -949,7 +952,8 @@ static enum aur_http_next action_headers(struct areq *r, int connector)
 	if (pick_action(r, connector) < 0)
 		return AUR_HTTP_ANSWERED;
 	if (connector) {
-		if (!aur_platform_known(p)) {
+		/* a well-formed name: the action itself answers 404 when the registry has no such row */
+		if (!aur_platform_name_ok(p)) {
 			snprintf(why, sizeof(why), "no platform '%.64s'", p);
 			return refuse(r->a, r->req, 404, why);
 		}

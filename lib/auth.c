@@ -258,3 +258,30 @@ int aur_verify_grafana(const char *secret, const char *signature, const char *ti
 	snprintf(reason, reasonlen, "X-Grafana-Alerting-Signature does not match the body");
 	return -EACCES;
 }
+
+int aur_verify_hmac_hex(const char *secret, const char *header_name, const char *signature,
+			const void *body, size_t len, char *reason, size_t reasonlen)
+{
+	char want[AUR_HEX_SHA256_LEN + 1];
+	char lower[AUR_HEX_SHA256_LEN + 1];
+	size_t siglen;
+
+	if (!signature || !*signature) {
+		snprintf(reason, reasonlen, "missing %.64s header (the HMAC-SHA256 of the body, in hex)", header_name);
+		return -EACCES;
+	}
+	if (!strncasecmp(signature, "sha256=", 7))
+		signature += 7;
+	siglen = strlen(signature);
+	if (siglen != AUR_HEX_SHA256_LEN) {
+		snprintf(reason, reasonlen, "%.64s is not a SHA-256 hex digest", header_name);
+		return -EACCES;
+	}
+	for (size_t i = 0; i <= siglen; i++)
+		lower[i] = (char)tolower((unsigned char)signature[i]);
+	aur_hmac_sha256_hex(secret, strlen(secret), body, len, want);
+	if (aur_ct_streq(lower, siglen, want, AUR_HEX_SHA256_LEN))
+		return 0;
+	snprintf(reason, reasonlen, "%.64s does not match the body", header_name);
+	return -EACCES;
+}

@@ -5,7 +5,8 @@
  * signatures are HMAC-SHA256 over the raw body as each platform defines it
  * (shared PLATFORMS.md): PagerDuty "X-PagerDuty-Signature: v1=<hex>[,v1=<hex>]",
  * Grafana "X-Grafana-Alerting-Signature: <hex>" over the body, or over
- * "<unix seconds>:<body>" when a timestamp header is sent.
+ * "<unix seconds>:<body>" when a timestamp header is sent; a platform an
+ * operator added, "<its header>: <hex>" over the body.
  *
  * SHA-256 and HMAC come from lib/sha256.c, randomness from getentropy(3):
  * the programs do not load libcrypto.
@@ -60,5 +61,15 @@ int aur_verify_pagerduty(const char *secret, const char *header, const void *bod
 int aur_verify_grafana(const char *secret, const char *signature, const char *timestamp,
 		       const void *body, size_t len, long long now_s, long long max_skew_s,
 		       char *reason, size_t reasonlen);
+
+/*
+ * A platform an operator added (aurora-connector add --hmac-header NAME):
+ * 0 when signature, the value of header NAME, is the hex HMAC-SHA256 of
+ * body under secret (either case; a "sha256=" prefix, as GitHub-style
+ * senders write it, is allowed); -EACCES otherwise (reason says why,
+ * naming the header).
+ */
+int aur_verify_hmac_hex(const char *secret, const char *header_name, const char *signature,
+			const void *body, size_t len, char *reason, size_t reasonlen);
 
 #endif

@@ -95,7 +95,10 @@ int aur_committer_submit(struct aur_committer *c, struct aur_commit_item *it);
  */
 int aur_committer_store(struct aur_committer *c, struct aur_commit_item *it);
 
-/* Count a rejected request for platform, which must be a static string (aur_platforms). */
+/*
+ * Count a rejected request for platform, which must outlive the committer
+ * (a static string, or a name from aur_conncache_lookup of a cache freed after it).
+ */
 void aur_committer_count_reject(struct aur_committer *c, const char *platform);
 
 /*

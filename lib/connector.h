@@ -1,11 +1,20 @@
 /*
- * connector.h - the per-platform configuration in the connectors table.
+ * connector.h - the per-platform configuration in the connectors table,
+ * and the registry of platforms aurora receives from.
  *
  * One row per platform aurora knows: enabled or not, the webhook token's
  * SHA-256, the HMAC secret of signing platforms (kept in clear: verifying
  * needs it), RCA on or off, the platform's own base URL, the API user and
  * token aurora reads Jenkins and CloudBees with (in clear: they are sent),
  * counters, and a short-lived test token that `aurora-connector test` uses.
+ *
+ * The table is the registry: its rows are the nine built-in platforms
+ * (aur_builtin_platforms, made by the first migration) and the platforms an
+ * operator added (`aurora-connector add`, column added = 1), which a jq
+ * mapping of the operator's turns into alerts. Every command and route
+ * that enumerates or checks platforms asks the table (aur_connector_load,
+ * aur_connector_load_all), never a list of its own; aurora-recv asks it
+ * through conncache.h.
  */
 #ifndef AURORA_CONNECTOR_H
 #define AURORA_CONNECTOR_H
@@ -15,23 +24,37 @@
 
 #include "auth.h"
 
-#define AUR_PLATFORM_COUNT 9
+#define AUR_BUILTIN_COUNT 9
+#define AUR_PLATFORM_NAME_MAX 32
+#define AUR_HMAC_HEADER_MAX 64
 #define AUR_SECRET_MAX 256
 #define AUR_URL_MAX 1024
 #define AUR_API_USER_MAX 128
 
-/* The platforms in a fixed order, NULL-terminated. */
-extern const char *const aur_platforms[AUR_PLATFORM_COUNT + 1];
+/* The built-in platforms in a fixed order, NULL-terminated. */
+extern const char *const aur_builtin_platforms[AUR_BUILTIN_COUNT + 1];
 
-/* 1 when name is one of aur_platforms. */
-int aur_platform_known(const char *name);
-/* 1 for the platforms that sign their deliveries (grafana, pagerduty). */
-int aur_platform_signs(const char *name);
-/* 1 for the platforms aurora reads from with API credentials (jenkins, cloudbees). */
+/* 1 when name is one of aur_builtin_platforms. */
+int aur_platform_builtin(const char *name);
+/*
+ * 1 when name may name a platform: 1 to AUR_PLATFORM_NAME_MAX of
+ * lower-case letters, digits, '-' and '_', starting with a letter or digit
+ * (it is a URL path segment and a mapping's file name).
+ */
+int aur_platform_name_ok(const char *name);
+/*
+ * 1 when name may name the signature header of an added platform: 1 to
+ * AUR_HMAC_HEADER_MAX HTTP token characters, not Authorization (where the
+ * webhook token goes).
+ */
+int aur_platform_header_ok(const char *name);
+/* 1 for the built-in platforms aurora reads from with API credentials (jenkins, cloudbees). */
 int aur_platform_has_api(const char *name);
 
 struct aur_connector {
-	char platform[16];
+	char platform[AUR_PLATFORM_NAME_MAX + 1];
+	int added;                                     /* 1: an operator's platform, 0: built in */
+	char hmac_header[AUR_HMAC_HEADER_MAX + 1];     /* added platforms: the signature header, or "" */
 	int enabled;
 	int rca;
 	char token_hash[AUR_HEX_SHA256_LEN + 1];      /* "" when no token is set */
@@ -48,17 +71,50 @@ struct aur_connector {
 };
 
 /*
- * Load one platform's row into c. 0; -ENOENT when platform is unknown;
- * aur_db_errno() codes on SQLite failure (message in err).
+ * Load one platform's row into c. 0; -ENOENT when no row has that name
+ * (err says so); aur_db_errno() codes on SQLite failure (message in err).
  */
 int aur_connector_load(sqlite3 *db, const char *platform, struct aur_connector *c,
 		       char *err, size_t errlen);
 
 /*
- * Load every platform, in aur_platforms order, into out[AUR_PLATFORM_COUNT].
- * Same failures as aur_connector_load.
+ * Load every platform: the built-in ones in aur_builtin_platforms order,
+ * then the added ones by name. *out is an array of *n rows, caller frees
+ * (wipe its secrets first when they were read for nothing). Same failures
+ * as aur_connector_load.
  */
-int aur_connector_load_all(sqlite3 *db, struct aur_connector *out, char *err, size_t errlen);
+int aur_connector_load_all(sqlite3 *db, struct aur_connector **out, size_t *n, char *err, size_t errlen);
+
+/*
+ * Register platform name with its own connector row (added = 1, enabled,
+ * RCA on) holding token_hash (the webhook token's SHA-256 hex, or NULL for
+ * none yet); hmac_header NULL or "" when it does not sign.
+ * 0; -EINVAL when name or hmac_header breaks the rules above; -EPERM for a
+ * built-in name; -EEXIST when the platform is there already; aur_db_errno()
+ * codes. err says which.
+ */
+int aur_connector_add(sqlite3 *db, const char *name, const char *hmac_header, const char *token_hash,
+		      char *err, size_t errlen);
+
+/*
+ * Remove an added platform's connector row (and its rate-limit bucket);
+ * its inbox rows stay. 0; -EPERM for a built-in platform; -ENOENT when
+ * there is none; aur_db_errno() codes. err says which.
+ */
+int aur_connector_remove(sqlite3 *db, const char *name, char *err, size_t errlen);
+
+/*
+ * The names of every platform as aur_connector_load_all orders them,
+ * separated by sep, into a string the caller frees; NULL when the table
+ * cannot be read.
+ */
+char *aur_connector_names(sqlite3 *db, const char *sep);
+
+/*
+ * 1 when c's deliveries carry an HMAC signature aurora checks once a secret
+ * is set: grafana, pagerduty, and added platforms with an hmac_header.
+ */
+int aur_connector_signs(const struct aur_connector *c);
 
 /*
  * "connected": a valid delivery in the last 24 hours, or a test that
@@ -66,7 +122,7 @@ int aur_connector_load_all(sqlite3 *db, struct aur_connector *out, char *err, si
  */
 int aur_connector_connected(const struct aur_connector *c, long long now_ms);
 
-/* Setters, each one short transaction. 0 or aur_db_errno(); -ENOENT for an unknown platform. */
+/* Setters, each one short transaction. 0 or aur_db_errno(); -ENOENT when no row has that name. */
 int aur_connector_set_enabled(sqlite3 *db, const char *platform, int enabled, char *err, size_t errlen);
 int aur_connector_set_rca(sqlite3 *db, const char *platform, int on, char *err, size_t errlen);
 /* token_hash NULL clears the token. */

@@ -26,6 +26,7 @@ jv aur_connview_json(const struct aur_connector *c, const char *public_url, long
 	jv v = jv_object();
 
 	v = jv_object_set(v, jv_string("platform"), jv_string(c->platform));
+	v = jv_object_set(v, jv_string("added"), jv_bool(c->added));
 	v = jv_object_set(v, jv_string("enabled"), jv_bool(c->enabled));
 	v = jv_object_set(v, jv_string("connected"), jv_bool(aur_connector_connected(c, now_ms)));
 	v = jv_object_set(v, jv_string("base_url"), opt_text(c->base_url));
@@ -36,7 +37,8 @@ jv aur_connview_json(const struct aur_connector *c, const char *public_url, long
 	if (detail) {
 		v = jv_object_set(v, jv_string("rca"), jv_bool(c->rca));
 		v = jv_object_set(v, jv_string("token_set"), jv_bool(c->token_hash[0] != '\0'));
-		v = jv_object_set(v, jv_string("signs"), jv_bool(aur_platform_signs(c->platform)));
+		v = jv_object_set(v, jv_string("signs"), jv_bool(aur_connector_signs(c)));
+		v = jv_object_set(v, jv_string("hmac_header"), opt_text(c->hmac_header));
 		v = jv_object_set(v, jv_string("secret_set"), jv_bool(c->hmac_secret[0] != '\0'));
 		v = jv_object_set(v, jv_string("last_test_ok"), opt_time(c->last_test_ok_ms));
 		v = jv_object_set(v, jv_string("credentials_set"), jv_bool(c->api_token[0] != '\0'));

@@ -18,10 +18,12 @@
 /*
  * The record of c, as of now_ms, with its webhook URL under public_url
  * (no secret in it):
- *   {"platform","enabled","connected","base_url","webhook_url",
+ *   {"platform","added","enabled","connected","base_url","webhook_url",
  *    "last_webhook_received","received","rejected"}
- * (base_url and last_webhook_received null when unset); with detail also
- *   "rca","token_set","signs","secret_set","last_test_ok","credentials_set",
+ * (added: an operator's platform, not a built-in one; base_url and
+ * last_webhook_received null when unset); with detail also
+ *   "rca","token_set","signs","hmac_header" (an added platform's signature
+ *   header, or null),"secret_set","last_test_ok","credentials_set",
  *   "credentials_user" (the API user, or null; the API token never).
  * Caller frees.
  */

@@ -316,6 +316,14 @@ static const char *const migrations[] = {
 	"  WHERE id <= (SELECT inbox_id FROM stage_marks WHERE stage = 'correlate');"
 	"UPDATE connectors SET received_count = max(0, received_count -"
 	"  (SELECT count(*) FROM inbox WHERE inbox.platform = connectors.platform AND inbox.test = 1));",
+	/*
+	 * 12: platforms an operator adds (aurora-connector add): their
+	 * connector rows are marked added, so they can be told from the nine
+	 * built in and removed again; an added platform may name the header
+	 * that carries the hex HMAC-SHA256 of its bodies.
+	 */
+	"ALTER TABLE connectors ADD COLUMN added INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE connectors ADD COLUMN hmac_header TEXT;",
 };
 
 void aur_db_options_init(struct aur_db_options *o)

@@ -1276,8 +1276,16 @@ int aur_normalize_value(struct aur_normalizer *n, jv in, struct aur_buf *out,
 		char q[80];
 
 		quote_platform(platform, q, sizeof(q));
-		snprintf(err, errlen, "unknown platform %s: no built-in mapping%s", q,
-			 n->libdir ? " and none in the mappings directory" : "");
+		if (!platform_name_ok(jv_string_value(platform), str_len(platform)))
+			snprintf(err, errlen, "unknown platform %s: no built-in mapping%s", q,
+				 n->libdir ? " and none in the mappings directory" : "");
+		else if (n->libdir)
+			snprintf(err, errlen, "unknown platform %s: no built-in mapping and none in the mappings"
+				 " directory: add %.256s/%s.jq", q, n->libdir, jv_string_value(platform));
+		else
+			snprintf(err, errlen, "unknown platform %s: no built-in mapping: write %s.jq in a mappings"
+				 " directory and give it with --mappings DIR or $AURORA_MAPPINGS", q,
+				 jv_string_value(platform));
 		goto out;
 	}
 	if (!m->jq) {

@@ -32,7 +32,7 @@ struct aur_recv {
 struct wreq {
 	struct aur_recv *r;
 	struct aur_http_req *req;
-	const char *platform;       /* an aur_platforms entry */
+	const char *platform;       /* the registry's name (aur_conncache_lookup): lives as long as r */
 	struct aur_connector c;     /* the row the request was checked against */
 	const char *tokens[MAX_TOKENS];
 	size_t ntokens;
@@ -82,12 +82,10 @@ void aur_recv_free(struct aur_recv *r)
 /* say(x, level, fmt, ...): a line to x's log callback (log.h) */
 #define say(x, ...) aur_log_to((x)->o.log, __VA_ARGS__)
 
-static const char *known_platform(const char *name)
+/* The platform's name as the registry has it (built in or added), or NULL. */
+static const char *known_platform(struct aur_recv *r, const char *name)
 {
-	for (int i = 0; name && aur_platforms[i]; i++)
-		if (!strcmp(aur_platforms[i], name))
-			return aur_platforms[i];
-	return NULL;
+	return aur_conncache_lookup(r->cc, name, CACHE_MAX_AGE_MS);
 }
 
 /* The credentials the request presents: Bearer, the Basic password, ?token=. */
@@ -127,7 +125,7 @@ static int presents(const struct wreq *w, const char *hash)
 
 static int secret_set(const struct aur_connector *c)
 {
-	return c->hmac_secret[0] && aur_platform_signs(c->platform);
+	return c->hmac_secret[0] && aur_connector_signs(c);
 }
 
 static int verify_signature(const struct wreq *w, const struct aur_connector *c, char *why, size_t n)
@@ -135,6 +133,9 @@ static int verify_signature(const struct wreq *w, const struct aur_connector *c,
 	size_t len;
 	const void *body = aur_http_body(w->req, &len);
 
+	if (c->added)
+		return aur_verify_hmac_hex(c->hmac_secret, c->hmac_header, aur_http_header(w->req, c->hmac_header),
+					   body, len, why, n);
 	if (!strcmp(w->platform, "pagerduty"))
 		return aur_verify_pagerduty(c->hmac_secret, aur_http_header(w->req, "X-PagerDuty-Signature"),
 					    body, len, why, n);
@@ -199,6 +200,10 @@ static unsigned authorize(struct wreq *w, int with_body, char *why, size_t n)
 
 	if (!with_body) {
 		rc = aur_conncache_get(w->r->cc, w->platform, CACHE_MAX_AGE_MS, &w->c, err, sizeof(err));
+		if (rc == -ENOENT) { /* removed a moment ago */
+			snprintf(why, n, "unknown platform '%s'", w->platform);
+			return 404;
+		}
 		if (rc < 0) {
 			snprintf(why, n, "cannot read the connector of %s: %s", w->platform, err);
 			return 503;
@@ -469,11 +474,11 @@ static enum aur_http_next webhook(struct aur_http_req *req, enum aur_http_phase 
 
 	switch (phase) {
 	case AUR_HTTP_HEADERS:
-		platform = known_platform(aur_http_param(req, 0));
+		platform = known_platform(r, aur_http_param(req, 0));
 		if (!platform) {
-			return aur_http_respond_error(req, 404, "unknown platform '%s'; known: grafana, alertmanager,"
-						      " pagerduty, datadog, netdata, dynatrace, splunk, jenkins,"
-						      " cloudbees", aur_http_param(req, 0));
+			return aur_http_respond_error(req, 404, "unknown platform '%.64s': aurora-connector list shows"
+						      " the platforms, aurora-connector add registers one",
+						      aur_http_param(req, 0));
 		}
 		w = aur_xcalloc(1, sizeof(*w));
 		w->r = r;
@@ -535,10 +540,10 @@ static enum aur_http_next status_route(struct aur_http_req *req, enum aur_http_p
 		return AUR_HTTP_ANSWERED;
 	if (r->o.operator_auth && !aur_opauth_require(r->o.operator_auth, req, &next))
 		return next;
-	platform = known_platform(aur_http_param(req, 0));
-	if (!platform)
-		return aur_http_respond_error(req, 404, "unknown platform '%s'", aur_http_param(req, 0));
-	rc = aur_conncache_get(r->cc, platform, 0, &c, err, sizeof(err));
+	platform = known_platform(r, aur_http_param(req, 0));
+	rc = platform ? aur_conncache_get(r->cc, platform, 0, &c, err, sizeof(err)) : -ENOENT;
+	if (rc == -ENOENT)
+		return aur_http_respond_error(req, 404, "unknown platform '%.64s'", aur_http_param(req, 0));
 	if (rc < 0) {
 		aur_http_add_header(req, "Retry-After", "1");
 		return aur_http_respond_error(req, 503, "cannot read the connector of %s: %s", platform, err);
@@ -548,6 +553,7 @@ static enum aur_http_next status_route(struct aur_http_req *req, enum aur_http_p
 	aur_buf_addf(&url, "%s/api/webhooks/%s", pub, platform);
 	body = jv_object();
 	body = jv_object_set(body, jv_string("platform"), jv_string(platform));
+	body = jv_object_set(body, jv_string("added"), jv_bool(c.added));
 	body = jv_object_set(body, jv_string("enabled"), jv_bool(c.enabled));
 	body = jv_object_set(body, jv_string("connected"),
 			     jv_bool(aur_connector_connected(&c, aur_time_now_ms())));

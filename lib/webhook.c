@@ -286,15 +286,21 @@ int aur_webhook_test_send(sqlite3 *db, struct aur_webhook_test *t, char *err, si
 
 	aur_webhook_request_init(&req);
 	aur_buf_init(&body, 0);
-	sample = aur_embed_find("samples", t->platform, &len);
+	rc = aur_connector_load(db, t->platform, &c, err, errlen);
+	if (rc < 0)
+		goto out;
+	sample = c.added ? NULL : aur_embed_find("samples", t->platform, &len);
+	if (!sample && c.added) {
+		snprintf(err, errlen, "%s was added by an operator: aurora has no sample payload of it; post one of"
+			 " its own deliveries to the webhook URL", t->platform);
+		rc = -EINVAL;
+		goto out;
+	}
 	if (!sample) {
 		snprintf(err, errlen, "%s: this build has no sample payload", t->platform);
 		rc = -ENOENT;
 		goto out;
 	}
-	rc = aur_connector_load(db, t->platform, &c, err, errlen);
-	if (rc < 0)
-		goto out;
 	t->disabled = !c.enabled;
 	if (aur_random_hex(token, sizeof(token), TEST_TOKEN_BYTES) < 0 ||
 	    aur_random_hex(nonce, sizeof(nonce), 8) < 0 || aur_random_hex(id, sizeof(id), 16) < 0) {

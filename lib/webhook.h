@@ -108,7 +108,8 @@ void aur_webhook_test_release(struct aur_webhook_test *t);
 
 /*
  * Send the test delivery. Before anything is sent (t->sent is 0):
- * -ENOENT when the build has no sample for the platform, aur_db_errno()
+ * -ENOENT when the platform is unknown or the build has no sample for it,
+ * -EINVAL for a platform an operator added (aurora has no sample of it), aur_db_errno()
  * codes from the store, -EIO without randomness; err says why. Once sent,
  * the result of aur_webhook_post (0 when an answer arrived, in t->resp).
  */

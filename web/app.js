@@ -396,6 +396,14 @@ const SETUP = {
 };
 
 const RCA_PLATFORMS = ['jenkins', 'cloudbees'];
+
+// A platform an operator added (aurora-connector add): what is left to do, in its own words.
+function addedSetup(c) {
+  const p = c.platform;
+  return `Added with aurora-connector add ${p}: deliveries need the token (Authorization: Bearer, or ?token=)` +
+    (c.hmac_header ? ` and, once aurora-connector secret ${p} has set a secret, the hex HMAC-SHA256 of the body in ${c.hmac_header}` : '') +
+    `. aurora-normalize reads them with ${p}.jq in its mappings directory (--mappings DIR or $AURORA_MAPPINGS). aurora-connector remove ${p} removes it; its deliveries stay in the inbox.`;
+}
 const shownTokens = {}; // platform -> {token, webhook_url}, until the page is left
 
 function connectorCard(c) {
@@ -428,7 +436,8 @@ function connectorCard(c) {
     try { await api('POST', base + '/base-url', { url: baseUrl.value }); result.textContent = 'base URL saved'; render(false); } catch (e) { result.textContent = e.message; result.className = 'msg error'; }
   });
   return el('section', { class: 'card connector', id: `connector-${p}` },
-    el('h2', {}, p, ' ', badge('state', c.enabled ? 'enabled' : 'disabled'), ' ', c.connected ? badge('state', 'connected') : null),
+    el('h2', {}, p, ' ', badge('state', c.enabled ? 'enabled' : 'disabled'), ' ', c.connected ? badge('state', 'connected') : null,
+      c.added ? [' ', badge('state', 'added')] : null),
     el('p', { class: 'urlbox' }, el('span', { class: 'muted' }, 'Webhook URL '), el('code', { class: 'url' }, url), ' ', copyButton(url)),
     shown ? el('p', { class: 'secret' }, el('span', { class: 'muted' }, 'New token '), el('code', {}, shown.token), ' ', copyButton(shown.token),
       el('br'), el('small', {}, 'Shown once: copy it now.')) : null,
@@ -440,16 +449,17 @@ function connectorCard(c) {
       c.last_error ? [el('dt', {}, 'Last error'), el('dd', { class: 'last-error' },
         `${age(c.last_error.received_at)} ago, inbox ${c.last_error.inbox_id}: ${c.last_error.reason}`)] : null,
       el('dt', {}, 'Token'), el('dd', {}, c.token_set ? 'set' : 'none yet'),
+      c.hmac_header ? [el('dt', {}, 'Signature'), el('dd', {}, `${c.hmac_header}, secret ${c.secret_set ? 'set' : 'not set yet'}`)] : null,
       RCA_PLATFORMS.includes(p) ? [el('dt', {}, 'RCA'), el('dd', { class: 'rca' }, c.rca ? 'on' : 'off')] : null,
       c.base_url ? [el('dt', {}, 'Base URL'), el('dd', {}, c.base_url)] : null),
     el('div', { class: 'buttons' },
-      act('Send test webhook', '/test', {}, (o) => `test delivered: ${o.status} in ${o.ms} ms (inbox ${o.inbox_id})`),
+      c.added ? null : act('Send test webhook', '/test', {}, (o) => `test delivered: ${o.status} in ${o.ms} ms (inbox ${o.inbox_id})`),
       act(c.token_set ? 'Rotate token' : 'Create token', '/token', {}, (o) => { shownTokens[p] = o; return 'new token below: shown once'; }),
       c.enabled ? act('Disable', '/disable', {}) : act('Enable', '/enable', {}),
       RCA_PLATFORMS.includes(p) ? act(c.rca ? 'RCA off' : 'RCA on', '/rca', { on: !c.rca }) : null),
     RCA_PLATFORMS.includes(p) ? baseForm : null,
     result,
-    el('details', {}, el('summary', {}, 'Setup'), el('p', {}, SETUP[p] || 'See aurora-connector(1).')));
+    el('details', {}, el('summary', {}, 'Setup'), el('p', {}, c.added ? addedSetup(c) : (SETUP[p] || 'See aurora-connector(1).'))));
 }
 
 async function drawConnectors(fresh, why) {
