@@ -11,7 +11,8 @@
 # Notification plugin ({eventId, eventType, jobName, result, url, ...};
 # its first versions sent no eventType), the Statistics Gatherer plugin's
 # build events ({jobName, fullJobName, number, result, ciUrl, buildUrl,
-# startTime | endTime}) and the Lightstep Incident Response plugin
+# startTime | endTime}; its queue and job events are notes) and the
+# Lightstep Incident Response plugin
 # ({jobName, buildNum, buildUrl, buildTime, status, severity}).
 #
 # Only a finished build is an alert: FAILURE, UNSTABLE and ABORTED fire,
@@ -241,6 +242,26 @@ def statistics_gatherer($b; $src; $base):
 		started_by: $b.startedUsername
 	  }; ($b.parameters | obj); $branch; null);
 
+# Statistics Gatherer plugin, queue and job events: notes, nothing failed
+def statistics_queue($b; $src):
+	($b.status | upper) as $st
+	| $b.jobName as $job
+	| {type: "note", source: $src, kind: "build_queue", dedup_key: $job,
+	   title: "Build \($job) \(if $st == "LEFT" then "left the queue" elif $st == "ENTERED" then "moved on in the queue"
+		else "queued" end)",
+	   service: service_of({}; $job; null),
+	   occurred_at: ($b.exitTime // $b.entryTime),
+	   context: {job: $job, queue_id: $b.jenkinsQueueId, queue_status: $b.status, started_by: $b.startedBy,
+		ci_url: $b.ciUrl}};
+def statistics_job($b; $src):
+	($b.status | upper) as $st
+	| {type: "note", source: $src, kind: "job_event", dedup_key: $b.name,
+	   title: "Job \($b.name) \(if $st == "DELETED" then "deleted" elif $b.createdDate != null then "created"
+		elif $st == "DISABLED" then "disabled" else "updated" end)",
+	   service: service_of({}; $b.name; null),
+	   occurred_at: ($b.createdDate // $b.updatedDate),
+	   context: {job: $b.name, job_status: $b.status, user: ($b.userId // $b.userName), ci_url: $b.ciUrl}};
+
 # Java's Date.toString(), "Tue Mar 08 15:14:07 IST 2022", as RFC 3339; the
 # zone by the names Java gives the usual zones (IST is India's, as Java
 # reads it); null for a zone not in the table
@@ -290,6 +311,10 @@ elif $b.projectName != null and $b.event != null then
 	outbound($b; $src; $base)
 elif ($b.jobName != null or $b.fullJobName != null) and $b.ciUrl != null and $b.result != null then
 	statistics_gatherer($b; $src; $base)
+elif $b.jobName != null and $b.jenkinsQueueId != null then
+	statistics_queue($b; $src)
+elif $b.name != null and $b.ciUrl != null and ($b.createdDate != null or $b.updatedDate != null) then
+	statistics_job($b; $src)
 elif $b.jobName != null and ($b.eventType != null or $b.eventId != null) then
 	global_notification($b; $src; $base)
 elif $b.jobName != null and ($b.buildNum != null or $b.buildName != null) and $b.status != null then
