@@ -561,7 +561,7 @@ add_body() {
 	add_raw "$1" "$f"
 }
 
-@test "jenkins: a finished build with or without a phase: none, FINISHED (older plugin versions), lower case; QUEUED, STARTED and unknown results are notes" {
+@test "jenkins: a finished build with or without a phase: none, FINISHED (older plugin versions), lower case, build.result for build.status; QUEUED, STARTED and unknown results are notes" {
 	local b='"name": "api-build", "url": "job/api-build/"'
 	add_body jenkins "{$b, \"build\": {\"number\": 43, \"status\": \"FAILURE\"}}"
 	add_body jenkins "{$b, \"build\": {\"number\": 43, \"phase\": \"FINISHED\", \"status\": \"FAILURE\"}}"
@@ -571,13 +571,15 @@ add_body() {
 	add_body jenkins "{$b, \"build\": {\"number\": 44, \"phase\": \"QUEUED\", \"status\": \"\"}}"
 	add_body jenkins "{$b, \"build\": {\"number\": 44, \"phase\": \"FINALIZED\", \"status\": \"BLABLA\"}}"
 	add_body jenkins "{$b, \"build\": {\"number\": 44}}"
+	add_body jenkins "{$b, \"build\": {\"number\": 45, \"result\": \"ABORTED\"}}"
 	normalize 0
-	expect 'length == 8 and ([.[].type] == ["alert", "alert", "alert", "alert", "note", "note", "note", "note"])'
+	expect 'length == 9 and ([.[].type] == ["alert", "alert", "alert", "alert", "note", "note", "note", "note", "alert"])
+		and .[8].title == "Build api-build #45 was aborted"'
 	expect '[.[0:4][] | [.status, .severity, .dedup_key]] == [["firing", "high", "api-build"],
 		["firing", "high", "api-build"], ["firing", "medium", "api-build"], ["resolved", "info", "api-build"]]'
 	expect '[.[0:4][].title] == ["Build api-build #43 failed", "Build api-build #43 failed",
 		"Build api-build #43 is unstable", "Build api-build #44 succeeded"]'
-	expect '[.[4:][].title] == ["Build api-build #44 started", "Build api-build #44 queued",
+	expect '[.[4:8][].title] == ["Build api-build #44 started", "Build api-build #44 queued",
 		"Build api-build #44 blabla", "Build api-build #44 event"]'
 }
 

@@ -129,7 +129,7 @@ def notification_plugin($b; $src; $base):
 	| (($b.url | job_path) // $b.fullName // $b.full_name // $b.name) as $job
 	| ($bd.number | num) as $number
 	| ($bd.phase | upper) as $phase
-	| ($bd.status | upper) as $result
+	| ($bd.status // $bd.result | upper) as $result
 	# full_url is absolute when Jenkins knows its root URL; else the build's
 	# own url, else the job's url and the number, joined to the base URL
 	| (($bd.full_url | absolute_url) // ($bd.url | join_url($base))
