@@ -566,6 +566,62 @@ teardown() {
 		and .environment == "prod" and .title == "Build infra/terraform-apply #41 was aborted"'
 }
 
+# add_body PLATFORM JSON: a raw record whose body is JSON (written to a file first)
+add_body() {
+	local f
+	f=$BATS_TEST_TMPDIR/body-$(($(wc -l <"$IN") + 1)).json
+	printf '%s\n' "$2" >"$f"
+	add_raw "$1" "$f"
+}
+
+@test "jenkins: a finished build with or without a phase: none, FINISHED (older plugin versions), lower case, build.result for build.status; QUEUED, STARTED and unknown results are notes" {
+	local b='"name": "api-build", "url": "job/api-build/"'
+	add_body jenkins "{$b, \"build\": {\"number\": 43, \"status\": \"FAILURE\"}}"
+	add_body jenkins "{$b, \"build\": {\"number\": 43, \"phase\": \"FINISHED\", \"status\": \"FAILURE\"}}"
+	add_body jenkins "{$b, \"build\": {\"number\": 43, \"phase\": \"finalized\", \"status\": \"UNSTABLE\"}}"
+	add_body cloudbees "{$b, \"build\": {\"number\": 44, \"status\": \"SUCCESS\"}}"
+	add_body jenkins "{$b, \"build\": {\"number\": 44, \"phase\": \"STARTED\", \"status\": \"FAILURE\"}}"
+	add_body jenkins "{$b, \"build\": {\"number\": 44, \"phase\": \"QUEUED\", \"status\": \"\"}}"
+	add_body jenkins "{$b, \"build\": {\"number\": 44, \"phase\": \"FINALIZED\", \"status\": \"BLABLA\"}}"
+	add_body jenkins "{$b, \"build\": {\"number\": 44}}"
+	add_body jenkins "{$b, \"build\": {\"number\": 45, \"result\": \"ABORTED\"}}"
+	normalize 0
+	expect 'length == 9 and ([.[].type] == ["alert", "alert", "alert", "alert", "note", "note", "note", "note", "alert"])
+		and .[8].title == "Build api-build #45 was aborted"'
+	expect '[.[0:4][] | [.status, .severity, .dedup_key]] == [["firing", "high", "api-build"],
+		["firing", "high", "api-build"], ["firing", "medium", "api-build"], ["resolved", "info", "api-build"]]'
+	expect '[.[0:4][].title] == ["Build api-build #43 failed", "Build api-build #43 failed",
+		"Build api-build #43 is unstable", "Build api-build #44 succeeded"]'
+	expect '[.[4:8][].title] == ["Build api-build #44 started", "Build api-build #44 queued",
+		"Build api-build #44 blabla", "Build api-build #44 event"]'
+}
+
+@test "jenkins: the link is an absolute full_url, else the build's url, else the job's url and number, joined to the base URL; build timestamps as epoch ms or as the old plugin's text" {
+	add_body jenkins '{"name": "a", "url": "job/a/", "build": {"number": 1, "status": "FAILURE",
+		"full_url": "https://jenkins.example.test/job/a/1/", "url": "job/a/1/", "timestamp": 1741087500123}}'
+	add_body jenkins '{"name": "b", "url": "job/b/", "build": {"number": 2, "status": "FAILURE",
+		"full_url": "job/elsewhere/2/", "url": "job/b/2/", "timestamp": "2017-05-16T12:34:56.7+00:00"}}'
+	add_body jenkins '{"name": "c", "url": "job/c/", "build": {"number": 3, "status": "FAILURE"}}'
+	normalize 0
+	expect '[.[].link] == ["https://jenkins.example.test/job/a/1/", null, null]'
+	normalize 0 --jenkins-url https://ci.example.test/root/
+	expect '[.[].link] == ["https://jenkins.example.test/job/a/1/", "https://ci.example.test/root/job/b/2/",
+		"https://ci.example.test/root/job/c/3/"]'
+	expect '[.[].started_at] == ["2025-03-04T11:25:00.123Z", "2017-05-16T12:34:56.700Z", "2026-03-04T10:00:00.000Z"]'
+}
+
+@test "jenkins: Lightstep Incident Response events keep their user's severity and resolve on status resolved; a buildTime in a zone Java names is read, an unknown zone is not" {
+	local b='"jobName": "payments", "buildName": "#7", "buildUrl": "https://jenkins.example.test/job/payments/7/"'
+	add_body jenkins "{$b, \"buildNum\": 7, \"status\": \"failure\", \"severity\": \"critical\", \"buildTime\": \"Tue Mar 08 15:14:07 PST 2022\"}"
+	add_body jenkins "{$b, \"buildNum\": 7, \"status\": \"unstable\", \"severity\": \"moderate\", \"buildTime\": \"Tue Mar 08 15:14:07 XYZ 2022\"}"
+	add_body jenkins "{$b, \"status\": \"resolved\", \"severity\": \"clear\", \"buildTime\": \"Wed Mar 9 08:00:00 UTC 2022\"}"
+	normalize 0
+	expect '[.[] | [.status, .severity, .dedup_key, .context.build_number]] == [["firing", "critical", "payments", 7],
+		["firing", "medium", "payments", 7], ["resolved", "info", "payments", 7]]'
+	expect '[.[].started_at] == ["2022-03-08T23:14:07.000Z", "2026-03-04T10:00:00.000Z", "2022-03-09T08:00:00.000Z"]
+		and .[2].ended_at == "2022-03-09T08:00:00.000Z"'
+}
+
 # ---- bad input --------------------------------------------------------------
 
 @test "bad lines are reported with their number and skipped; the stream goes on; exit 1" {

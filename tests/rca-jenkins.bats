@@ -37,7 +37,8 @@ jenkins_config() {
 			"shop-api/5": "Started\nException in thread main: java.lang.OutOfMemoryError\nFinished: FAILURE\n",
 			"team/payments/9": "Started\nnpm error Missing script: lint\nFinished: FAILURE\n",
 			"team/ledger/3": "Started\nERROR: ledger migrations failed\nFinished: FAILURE\n",
-			"shipping-deploy/508": "Deploying shipping 4793c86 to production\nWARNING: readiness probe failed on 2 of 6 pods, continuing\nFinished: SUCCESS\n"
+			"shipping-deploy/508": "Deploying shipping 4793c86 to production\nWARNING: readiness probe failed on 2 of 6 pods, continuing\nFinished: SUCCESS\n",
+			"api-build/43": "Started by an SCM change\nnpm error Test failed: api contract v2 mismatch\nFinished: FAILURE\n"
 		 }} * $patch' >"$BATS_TEST_TMPDIR/jenkins.json"
 }
 
@@ -85,6 +86,24 @@ build() {
 		 description: null, service: $job, host: null, tags: {}, labels: {}, started_at: $at, ended_at: $at,
 		 link: $c.build_url, context: $c, received_at: $at}
 		+ (if $inbox > 0 then {inbox_id: $inbox} else {} end)'
+}
+
+# nophase SOURCE NUMBER STATUS TIME: a raw delivery of the Notification plugin's format without
+# a phase, aurora issue 12's example: full_url as the issue gives it ("..."), the job's URL relative
+nophase() {
+	jq -cn --arg source "$1" --argjson n "$2" --arg status "$3" --arg at "$4" '
+		{v: 1, type: "raw", id: $n, platform: $source, received_at: $at, headers: {},
+		 body: {build: {number: $n, status: $status, full_url: "...",
+			scm: {commit: "4793c8669191b0d662029d43e7aee5410f9b9894", branch: "main"}},
+		  name: "api-build", url: "job/api-build/"}}'
+}
+
+# normalize_decide: $RAW through aurora-normalize (base URLs from the store) and aurora-correlate into $DEC
+normalize_decide() {
+	run -0 --separate-stderr aurora-normalize --db "$AURORA_DB" <"$RAW"
+	[ -n "$output" ]
+	printf '%s\n' "$output" >"$IN"
+	decide
 }
 
 # fresh: a new store, no alerts, no requests seen (the stand-in keeps running)
@@ -367,4 +386,41 @@ thoughts_like() {
 	[ "$(requests)" -eq 0 ]
 	[ "$(thoughts_like 'The console of %')" = 0 ]
 	[ "$(sql 'SELECT status FROM incidents WHERE id = 1')" = analyzed ]
+}
+
+@test "issue 12's example, a failed build with no phase: normalize, correlate, an incident; with RCA on its console is read and blamed; #44's SUCCESS resolves it" {
+	RAW="$BATS_TEST_TMPDIR/raw.jsonl"
+	configure
+	nophase jenkins 43 FAILURE 2026-03-03T10:00:00Z >"$RAW"
+	# RCA off (the default): a firing alert, logged by aurora-correlate, no incident, nothing fetched
+	normalize_decide
+	jq -en 'input | .type == "alert" and .status == "firing" and .severity == "high" and .dedup_key == "api-build"
+		and .title == "Build api-build #43 failed" and .context.result == "FAILURE"' <"$IN"
+	jq -en --arg link "${JBASE}job/api-build/43/" 'input | .link == $link' <"$IN"
+	jq -en 'input | .action == "logged" and .incident_id == null' <"$DEC"
+	run -0 aurora-rca --db "$AURORA_DB" <"$DEC"
+	[ -z "$output" ]
+	[ "$(sql 'SELECT count(*) FROM incidents')" = 0 ]
+	[ "$(requests)" -eq 0 ]
+
+	# RCA on: an incident, investigated like any failed build
+	fresh
+	configure
+	run -0 aurora-connector rca jenkins on
+	normalize_decide
+	jq -en 'input | .action == "created" and .incident_id == 1 and .source == "jenkins"' <"$DEC"
+	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" <"$DEC"
+	[ "$(requests)" -eq 1 ]
+	jq -en 'input | .path == "/jenkins/job/api-build/43/consoleText" and .authorized' <"$REQ"
+	run -0 --separate-stderr aurora-incident show 1 --json
+	jq -en 'input | .status == "analyzed" and .rca_state == "complete"
+		and .root_cause.kind == "build" and .root_cause.entity == "api-build #43"
+		and (.root_cause.summary | test("api contract v2 mismatch"))' <<<"$output"
+
+	# build #44 of the same job succeeds: the same alert resolves, in the same incident
+	nophase jenkins 44 SUCCESS 2026-03-03T10:20:00Z >"$RAW"
+	normalize_decide
+	jq -en 'input | .status == "resolved" and .dedup_key == "api-build" and .action == "resolved" and .incident_id == 1' <"$DEC"
+	[ "$(sql "SELECT count(*) FROM alerts WHERE source = 'jenkins'")" = 1 ]
+	[ "$(sql "SELECT status FROM alerts WHERE source = 'jenkins'")" = resolved ]
 }

@@ -5,14 +5,21 @@
 # --cloudbees-url, or the connector's base URL in the database).
 #
 # Formats: the Notification plugin (one POST per phase: QUEUED, STARTED,
-# COMPLETED, FINALIZED), a pipeline step posting
+# COMPLETED, FINALIZED; FINISHED in its older versions; no phase at all
+# from senders that copy its format), a pipeline step posting
 # {service, environment, result, build_number, build_url, git:{commit_sha,
 # branch}} (aurora's Jenkinsfile snippet), the Outbound WebHook plugin
-# ({buildName, buildUrl, event, projectName}) and the Global Build
-# Notification plugin ({eventType, jobName, result, url, ...}).
+# ({buildName, buildUrl, event, projectName}), the Global Build
+# Notification plugin ({eventId, eventType, jobName, result, url, ...};
+# its first versions sent no eventType), the Statistics Gatherer plugin's
+# build events ({jobName, fullJobName, number, result, ciUrl, buildUrl,
+# startTime | endTime}; its queue and job events are notes) and the
+# Lightstep Incident Response plugin
+# ({jobName, buildNum, buildUrl, buildTime, status, severity}).
 #
 # Only a finished build is an alert: FAILURE, UNSTABLE and ABORTED fire,
-# SUCCESS resolves (a recovery); QUEUED, STARTED and NOT_BUILT are notes.
+# SUCCESS resolves (a recovery), whether or not a phase is named;
+# QUEUED, STARTED, NOT_BUILT and a result aurora does not know are notes.
 # Identity is the job (its full path), so build 129's SUCCESS resolves
 # build 128's FAILURE; the build number is the occurrence, in context with
 # the commit, branch, culprits and console URL. Relative URLs are joined to
@@ -33,6 +40,9 @@ def join_url($base):
 	elif $base == null or $base == "" then null
 	else ($base | rtrimstr("/")) + "/" + ltrimstr("/") end;
 
+# an absolute http(s) URL, else null
+def absolute_url: if type == "string" and (startswith("https://") or startswith("http://")) then . else null end;
+
 # "job/team/job/shop-api/" -> "team/shop-api"
 def job_path:
 	if type != "string" then null
@@ -44,8 +54,10 @@ def upper_words: {"QUEUED": "QUEUED", "STARTED": "STARTED", "COMPLETED": "COMPLE
 	"UNSTABLE": "UNSTABLE", "ABORTED": "ABORTED", "NOT_BUILT": "NOT_BUILT",
 	"queued": "QUEUED", "started": "STARTED", "completed": "COMPLETED", "finalized": "FINALIZED",
 	"success": "SUCCESS", "failure": "FAILURE", "unstable": "UNSTABLE", "aborted": "ABORTED",
-	"not_built": "NOT_BUILT", "failed": "FAILED", "FAILED": "FAILED", "fixed": "FIXED", "FIXED": "FIXED"};
-def upper: if type == "string" then upper_words[.] // ascii_upcase else null end;
+	"not_built": "NOT_BUILT", "failed": "FAILED", "FAILED": "FAILED", "fixed": "FIXED", "FIXED": "FIXED",
+	"FINISHED": "FINISHED", "finished": "FINISHED"};
+# null for a missing or empty word
+def upper: if type == "string" and . != "" then upper_words[.] // ascii_upcase else null end;
 
 def result_status:
 	{"FAILURE": "firing", "UNSTABLE": "firing", "ABORTED": "firing", "SUCCESS": "resolved",
@@ -58,7 +70,12 @@ def result_words:
 	 "SUCCESS": "succeeded", "FIXED": "succeeded"};
 def phase_words:
 	{"QUEUED": "queued", "STARTED": "started", "COMPLETED": "completed", "FINALIZED": "finalized",
-	 "NOT_BUILT": "not built", "NONE": "event"};
+	 "FINISHED": "finished", "NOT_BUILT": "not built", "NONE": "event", "INPROGRESS": "started"};
+
+# the phases after which a build has its result (FINISHED: older versions of
+# the Notification plugin; NONE: the notifyEndpoints pipeline step; none at all:
+# a sender that copies the format without the phase)
+def finished_phase: . == null or . == "COMPLETED" or . == "FINALIZED" or . == "FINISHED" or . == "NONE";
 
 # the service: a SERVICE-like build parameter, else the job's own name
 # (the last part of its path, the branch dropped for a multibranch job)
@@ -80,8 +97,8 @@ def build_record($src; $job; $number; $phase; $result; $link; $started; $ctx; $p
 			elif $phase != null then "build_\(phase_words[$phase] // "event" | split(" ") | join("_"))"
 			else "build_event" end),
 		 dedup_key: $job,
-		 title: "Build \($what) \(if $result != null then (phase_words[$result] // $result)
-			else phase_words[$phase // "NONE"] // $phase end)",
+		 title: "Build \($what) \(if $result != null then (phase_words[$result] // ($result | ascii_downcase))
+			else phase_words[$phase // "NONE"] // ($phase | ascii_downcase) end)",
 		 service: service_of($params; $job; $branch),
 		 link: $link, occurred_at: $started, context: $ctx}
 	else {
@@ -114,12 +131,16 @@ def notification_plugin($b; $src; $base):
 	| (($b.url | job_path) // $b.fullName // $b.full_name // $b.name) as $job
 	| ($bd.number | num) as $number
 	| ($bd.phase | upper) as $phase
-	| ($bd.status | upper) as $result
-	| (($bd.full_url | join_url($base)) // ($bd.url | join_url($base))) as $build_url
+	| ($bd.status // $bd.result | upper) as $result
+	# full_url is absolute when Jenkins knows its root URL; else the build's
+	# own url, else the job's url and the number, joined to the base URL
+	| (($bd.full_url | absolute_url) // ($bd.url | join_url($base))
+	   // (if ($b.url | type) == "string" and $number != null
+		then ($b.url | rtrimstr("/")) + "/\($number)/" | join_url($base) else null end)) as $build_url
 	| ($scm.branch | if type == "string" then ltrimstr("origin/") | ltrimstr("refs/heads/") else null end) as $branch
 	| ($bd.test_summary | obj) as $tests
 	| if $job == null or $job == "" then error("not a Jenkins notification: no job name or url") else . end
-	| if $phase == "COMPLETED" or $phase == "FINALIZED" or ($phase == "NONE" and $result != null) then
+	| if ($phase | finished_phase) and $result != null then
 		build_record($src; $job; $number; $phase; $result; $build_url; $bd.timestamp; {
 			job: $job,
 			display_name: $b.display_name,
@@ -169,7 +190,7 @@ def snippet($b; $src; $base):
 def outbound($b; $src; $base):
 	($b.event | upper) as $ev
 	| $b.projectName as $job
-	| ($b.buildName | if type == "string" then ltrimstr("#") else . end | num) as $number
+	| (($b.buildNumber | num) // ($b.buildName | if type == "string" then ltrimstr("#") else . end | num)) as $number
 	| ($b.buildUrl | join_url($base)) as $build_url
 	| (if $ev == "SUCCESS" or $ev == "FAILURE" or $ev == "UNSTABLE" or $ev == "ABORTED" then $ev
 	   else null end) as $result
@@ -180,19 +201,104 @@ def outbound($b; $src; $base):
 		build_vars: $b.buildVars
 	  }; ($b.buildVars | obj); null; null);
 
-# Global Build Notification plugin: eventType started|completed
+# the build number at the end of a build URL ("…/job/test/32/" -> 32)
+def number_in_url:
+	if type != "string" then null
+	else split("/") | map(select(. != "")) | (.[-1] // "") | if test("^[0-9]+$") then tonumber else null end end;
+
+# Global Build Notification plugin: eventType started|completed; its first
+# versions sent no eventType, only a result once the build completed
 def global_notification($b; $src; $base):
 	($b.eventType | upper) as $ev
 	| $b.jobName as $job
 	| ($b.result | upper) as $result
 	| ($b.url | join_url($base)) as $build_url
-	| ($b.number // $b.buildNumber | num) as $number
-	| build_record($src; $job; $number; (if $ev == "COMPLETED" then null else $ev end);
-		(if $ev == "COMPLETED" then $result else null end); $build_url; $b.timestamp; {
+	| (($b.number // $b.buildNumber | num) // ($b.url | number_in_url)) as $number
+	| ($ev == "COMPLETED" or ($ev == null and $result != null)) as $done
+	| build_record($src; $job; $number; (if $done then null else $ev // "NONE" end);
+		(if $done then $result else null end); $build_url; $b.timestamp; {
 		job: $job, build_number: $number, occurrence: $number, event_id: $b.eventId,
-		result: $result, duration_ms: $b.duration, build_url: ($build_url // $b.url),
-		console_url: console($build_url), causes: $b.causes, annotation: $b.annotation
+		result: (if $done then $result else null end), duration_ms: $b.duration,
+		build_url: ($build_url // $b.url), console_url: console($build_url),
+		causes: $b.causes, annotation: $b.annotation
 	  }; ($b.parameters | obj); null; null);
+
+# Statistics Gatherer plugin, build events: result INPROGRESS with startTime
+# when a build starts, SUCCESS|FAILURE|ABORTED... with endTime when it is
+# finalized; buildUrl is relative to the payload's own ciUrl
+def statistics_gatherer($b; $src; $base):
+	($b.result | upper) as $result
+	| ($b.fullJobName // $b.jobName) as $job
+	| ($b.number | num) as $number
+	| ($b.ciUrl | absolute_url // $base) as $root
+	| ($b.buildUrl | join_url($root)) as $build_url
+	| ($b.scmInfo | obj) as $scm
+	| ($scm.branch | if type == "string" then ltrimstr("origin/") | ltrimstr("refs/heads/") else null end) as $branch
+	| (if $result == "INPROGRESS" then null else $result end) as $done
+	| build_record($src; $job; $number; (if $done == null then "INPROGRESS" else null end); $done;
+		$build_url; ($b.endTime // $b.startTime); {
+		job: $job, build_number: $number, occurrence: $number, result: $done,
+		duration_ms: $b.duration, build_url: ($build_url // $b.buildUrl), console_url: console($build_url),
+		commit: $scm.commit, branch: $scm.branch, scm_url: $scm.url,
+		failure_causes: ($b.buildFailureCauses | if type == "array" and length > 0 then . else null end),
+		started_by: $b.startedUsername
+	  }; ($b.parameters | obj); $branch; null);
+
+# Statistics Gatherer plugin, queue and job events: notes, nothing failed
+def statistics_queue($b; $src):
+	($b.status | upper) as $st
+	| $b.jobName as $job
+	| {type: "note", source: $src, kind: "build_queue", dedup_key: $job,
+	   title: "Build \($job) \(if $st == "LEFT" then "left the queue" elif $st == "ENTERED" then "moved on in the queue"
+		else "queued" end)",
+	   service: service_of({}; $job; null),
+	   occurred_at: ($b.exitTime // $b.entryTime),
+	   context: {job: $job, queue_id: $b.jenkinsQueueId, queue_status: $b.status, started_by: $b.startedBy,
+		ci_url: $b.ciUrl}};
+def statistics_job($b; $src):
+	($b.status | upper) as $st
+	| {type: "note", source: $src, kind: "job_event", dedup_key: $b.name,
+	   title: "Job \($b.name) \(if $st == "DELETED" then "deleted" elif $b.createdDate != null then "created"
+		elif $st == "DISABLED" then "disabled" else "updated" end)",
+	   service: service_of({}; $b.name; null),
+	   occurred_at: ($b.createdDate // $b.updatedDate),
+	   context: {job: $b.name, job_status: $b.status, user: ($b.userId // $b.userName), ci_url: $b.ciUrl}};
+
+# Java's Date.toString(), "Tue Mar 08 15:14:07 IST 2022", as RFC 3339; the
+# zone by the names Java gives the usual zones (IST is India's, as Java
+# reads it); null for a zone not in the table
+def java_date:
+	{"UTC": "+00:00", "GMT": "+00:00", "WET": "+00:00", "BST": "+01:00", "CET": "+01:00", "CEST": "+02:00",
+	 "EET": "+02:00", "EEST": "+03:00", "MSK": "+03:00", "IST": "+05:30", "SGT": "+08:00", "CST": "-06:00",
+	 "CDT": "-05:00", "EST": "-05:00", "EDT": "-04:00", "MST": "-07:00", "MDT": "-06:00", "PST": "-08:00",
+	 "PDT": "-07:00", "JST": "+09:00", "KST": "+09:00", "AEST": "+10:00", "AEDT": "+11:00"} as $zones
+	| {"Jan": "01", "Feb": "02", "Mar": "03", "Apr": "04", "May": "05", "Jun": "06", "Jul": "07",
+	   "Aug": "08", "Sep": "09", "Oct": "10", "Nov": "11", "Dec": "12"} as $months
+	| if type != "string" then null
+	else split(" ") | map(select(. != ""))
+		| if length == 6 and $months[.[1]] != null and $zones[.[4]] != null
+			and (.[2] | test("^[0-9]{1,2}$")) and (.[3] | test("^[0-9]{2}:[0-9]{2}:[0-9]{2}$"))
+			and (.[5] | test("^[0-9]{4}$"))
+		  then "\(.[5])-\($months[.[1]])-\(if (.[2] | length) == 1 then "0" else "" end)\(.[2])T\(.[3])\($zones[.[4]])"
+		  else null end
+	end;
+
+# Lightstep Incident Response plugin: status failure|unstable|aborted, or
+# resolved when a build succeeds again; the severity is the one its user
+# chose for that status
+def lightstep($b; $src; $base):
+	({"failure": "FAILURE", "unstable": "UNSTABLE", "aborted": "ABORTED", "resolved": "SUCCESS"}[$b.status]) as $result
+	| $b.jobName as $job
+	| (($b.buildNum | num) // ($b.buildName | if type == "string" then ltrimstr("#") else . end | num)) as $number
+	| (($b.source_url // $b.buildUrl) | join_url($base)) as $build_url
+	| build_record($src; $job; $number; null; $result; $build_url; ($b.buildTime | java_date); {
+		job: $job, build_number: $number, occurrence: $number, result: $result, build_id: $b.buildId,
+		duration: $b.buildDuration, build_url: ($build_url // $b.buildUrl), console_url: console($build_url)
+	  }; {}; null; null)
+	| if .type == "alert" then
+		.severity = ({"critical": "critical", "high": "high", "moderate": "medium", "low": "low",
+			"informational": "info", "clear": "info"}[$b.severity] // .severity)
+	  else . end;
 
 (.platform // "jenkins") as $src
 | ($config | obj | .base_url | obj | .[$src | tostring]) as $base
@@ -205,8 +311,16 @@ elif $b.build != null then
 	error("\"build\" is a \($b.build | type), not an object")
 elif $b.projectName != null and $b.event != null then
 	outbound($b; $src; $base)
-elif $b.jobName != null and $b.eventType != null then
+elif ($b.jobName != null or $b.fullJobName != null) and $b.ciUrl != null and $b.result != null then
+	statistics_gatherer($b; $src; $base)
+elif $b.jobName != null and $b.jenkinsQueueId != null then
+	statistics_queue($b; $src)
+elif $b.name != null and $b.ciUrl != null and ($b.createdDate != null or $b.updatedDate != null) then
+	statistics_job($b; $src)
+elif $b.jobName != null and ($b.eventType != null or $b.eventId != null) then
 	global_notification($b; $src; $base)
+elif $b.jobName != null and ($b.buildNum != null or $b.buildName != null) and $b.status != null then
+	lightstep($b; $src; $base)
 elif ($b.result // $b.status) != null and ($b.build_number != null or $b.build_url != null) then
 	snippet($b; $src; $base)
 else
