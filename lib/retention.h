@@ -50,7 +50,7 @@ struct aur_retention_options {
 	long long cutoff_ms; /* delete what is older than this (epoch ms) */
 	int batch;           /* rows examined per transaction (default 500) */
 	int pause_ms;        /* rest between transactions (default 10) */
-	int busy_ms;         /* how long one batch may wait for the write lock */
+	int busy_ms;         /* how long one batch may wait for the write lock (default 30000) */
 	int dry_run;         /* count only, in read transactions */
 };
 
