@@ -361,12 +361,17 @@ deliveries() {
 	PIDS+=("$sender")
 	# prunes in small batches all the while
 	n=0
+	deleted=0
 	while kill -0 "$sender" 2>/dev/null; do
 		run -0 --separate-stderr aurora-inbox prune --older-than 30d --batch 50 --pause-ms 0 --json
+		d=$(jq -en 'input | .deleted.inbox' <<<"$output")
+		deleted=$((deleted + d))
 		n=$((n + 1))
 	done
 	wait "$sender"
+	# the prunes ran while deliveries arrived, and deleted the old rows then
 	[ "$n" -ge 1 ]
+	[ "$deleted" -ge 2999 ] || fail "$deleted old rows deleted while deliveries arrived"
 	[ "$(grep -c '^202$' "$BATS_TEST_TMPDIR/codes")" = 120 ] || fail "answers: $(sort "$BATS_TEST_TMPDIR/codes" | uniq -c)"
 	# the old rows are gone but the newest of them; every accepted delivery is stored
 	run -0 --separate-stderr aurora-inbox prune --older-than 30d --json
