@@ -606,20 +606,19 @@ static int cmd_prune(sqlite3 *db, const struct opts *o)
 	char err[512] = "";
 	char *age = NULL;
 	long long ms = 0;
-	long long v;
+	long long batch = AUR_RETENTION_BATCH_DEFAULT;
+	long long pause = AUR_RETENTION_PAUSE_DEFAULT_MS;
 	int rc;
 
+	if (OPT(o, O_BATCH) && aur_cli_parse_ll(OPT(o, O_BATCH), 1, 100000, &batch) < 0)
+		return usage_error("--batch wants incidents per transaction (1 to 100000): %s", OPT(o, O_BATCH));
+	if (OPT(o, O_PAUSE) && aur_cli_parse_ll(OPT(o, O_PAUSE), 0, 60000, &pause) < 0)
+		return usage_error("--pause-ms wants milliseconds (0 to 60000): %s", OPT(o, O_PAUSE));
 	aur_retention_options_init(&ro);
 	aur_buf_init(&b, 0);
 	ro.dry_run = OPT(o, O_DRY_RUN) != NULL;
-	if (OPT(o, O_BATCH) && aur_cli_parse_ll(OPT(o, O_BATCH), 1, 100000, &v) < 0)
-		return usage_error("--batch wants incidents per transaction (1 to 100000): %s", OPT(o, O_BATCH));
-	if (OPT(o, O_BATCH))
-		ro.batch = (int)v;
-	if (OPT(o, O_PAUSE) && aur_cli_parse_ll(OPT(o, O_PAUSE), 0, 60000, &v) < 0)
-		return usage_error("--pause-ms wants milliseconds (0 to 60000): %s", OPT(o, O_PAUSE));
-	if (OPT(o, O_PAUSE))
-		ro.pause_ms = (int)v;
+	ro.batch = (int)batch;
+	ro.pause_ms = (int)pause;
 	rc = prune_age(db, o, &age, &ms);
 	if (rc != 0 || ms == 0) {
 		if (rc == 0)
