@@ -126,10 +126,12 @@ static int run_stmt(sqlite3 *db, const char *sql, const struct params *p, long l
  * database (PASSIVE: it takes no write lock and waits for no one), then
  * rest. Without the checkpoint the WAL passes SQLite's auto-checkpoint
  * size every few batches, and the commit that then copies it is most
- * often the receiver's (it commits far more often), and a 202 waited for
- * a thousand pages to be copied and synced. scripts/bench-prune, 200,000
- * rows at 1,000 deliveries/s on a loaded 2-CPU machine, single runs: p99.9
- * 242 ms and max 248 ms without this checkpoint, 44 and 48 with it.
+ * often the receiver's (it commits far more often), and a 202 would wait
+ * for a thousand pages to be copied and synced. Measured with
+ * scripts/bench-prune on a 2-CPU machine other jobs kept at a load of 8 to
+ * 14, single runs, so only indicative: 200,000 rows, p99.9 242 ms without
+ * this checkpoint and 44 ms with it; a million rows, 80 ms without and 190
+ * ms with. The machine's noise was larger than the difference.
  */
 static void between_batches(sqlite3 *db, int ms)
 {
