@@ -91,7 +91,7 @@ static const char usage_text[] =
 	"        the retention setting), except those a stage has not read yet and\n"
 	"        those an open incident's alerts came from; also old alerts of no\n"
 	"        incident, builds, events of no incident and quarantined deliveries;\n"
-	"        N rows per transaction (default 500), N ms between them (default 10)\n"
+	"        N rows per transaction (default 100), N ms between them (default 10)\n"
 	"  retention [AGE|never|default]\n"
 	"        print the retention prune uses without --older-than (default 30d),\n"
 	"        or set it\n"

@@ -101,7 +101,7 @@ static const char usage_text[] =
 	"        2w; default the retention setting) with their alerts, links, events,\n"
 	"        thoughts, suggestions and comments, except what an open incident or\n"
 	"        a silent heartbeat refers to; N incidents per transaction (default\n"
-	"        500), N ms between them (default 10)\n"
+	"        100), N ms between them (default 10)\n"
 	"  retention [AGE|never|default]\n"
 	"        print the age prune uses without --resolved-before (default 90d), or\n"
 	"        set it\n"

@@ -43,12 +43,12 @@
 /* The value that turns a retention off: nothing is pruned without an explicit age. */
 #define AUR_RETENTION_NEVER "never"
 
-#define AUR_RETENTION_BATCH_DEFAULT 500
+#define AUR_RETENTION_BATCH_DEFAULT 100
 #define AUR_RETENTION_PAUSE_DEFAULT_MS 10
 
 struct aur_retention_options {
 	long long cutoff_ms; /* delete what is older than this (epoch ms) */
-	int batch;           /* rows examined per transaction (default 500) */
+	int batch;           /* rows examined per transaction (default 100) */
 	int pause_ms;        /* rest between transactions (default 10) */
 	int busy_ms;         /* how long one batch may wait for the write lock (default 30000) */
 	int dry_run;         /* count only, in read transactions */
