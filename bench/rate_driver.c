@@ -25,6 +25,10 @@
  * written into a connection the server already closed is the client's
  * mistake, not a failed delivery. Such reopenings are counted (reopened=).
  *
+ * SIGUSR1 ends the run early: nothing more is sent, the answers in flight
+ * are awaited, and the figures cover what was sent (scripts/bench-prune
+ * measures for exactly as long as a prune runs).
+ *
  * Built by scripts/bench with cc -O2; not part of aurora.
  */
 #define _GNU_SOURCE
@@ -67,6 +71,14 @@ struct opts {
 	const char *headers[MAX_HEADERS];
 	int nheaders;
 };
+
+static volatile sig_atomic_t stop_early;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	stop_early = 1;
+}
 
 static double now_s(void)
 {
@@ -284,6 +296,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR1, on_usr1);
 	total = (long long)((o.warmup + o.duration) * o.rate);
 	lat = calloc((size_t)total + 1, sizeof *lat);
 	if (lat == NULL)
@@ -305,6 +318,10 @@ int main(int argc, char **argv)
 		struct timespec ts;
 		int n;
 
+		if (stop_early && issued < total) {
+			total = issued;
+			o.duration = now - t0 - o.warmup > 0 ? now - t0 - o.warmup : 0;
+		}
 		if (now < t0)
 			due = 0;
 		if (due > total)

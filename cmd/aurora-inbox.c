@@ -1,8 +1,9 @@
 /*
- * aurora-inbox - read the inbox: list, show, follow, replay.
+ * aurora-inbox - read the inbox: list, show, follow, replay; prune it.
  *
  * Raw records go to stdout as JSON lines; people get a table (list) or
- * pretty JSON (show). The database is opened read-only. See aurora-inbox(1).
+ * pretty JSON (show). The database is opened read-only, except by prune
+ * and retention (lib/retention.c). See aurora-inbox(1).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <jq.h>
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "cli.h"
 #include "connector.h"
 #include "db.h"
@@ -31,7 +33,9 @@
 #include "jsonl.h"
 #include "log.h"
 #include "resume.h"
+#include "retention.h"
 #include "timeutil.h"
+#include "xalloc.h"
 #include "banned.h"
 
 #define PROG "aurora-inbox"
@@ -39,7 +43,7 @@
 #define EXIT_GONE (-1) /* internal: stdout's reader went away; exits 0 */
 
 enum { O_DB = AUR_CLI_BASE, O_PLATFORM, O_SINCE, O_UNTIL, O_FROM, O_CURSOR, O_RESUME, O_LIMIT, O_POLL, O_JSON,
-       O_STATE };
+       O_STATE, O_OLDER_THAN, O_DRY_RUN, O_BATCH, O_PAUSE };
 
 struct opts {
 	const char *db;
@@ -53,6 +57,10 @@ struct opts {
 	const char *poll_ms;
 	const char *state;
 	int json;
+	const char *older_than;
+	int dry_run;
+	const char *batch;
+	const char *pause_ms;
 	const char *cmd;
 	const char *arg;
 };
@@ -85,6 +93,15 @@ static const char usage_text[] =
 	"        print the matching rows as raw records and exit; TIME is RFC 3339,\n"
 	"        epoch seconds or ms, or a duration before now (90s, 10m, 2h, 7d);\n"
 	"        --since is inclusive, --until exclusive\n"
+	"  prune [--older-than AGE] [--dry-run] [--json] [--batch N] [--pause-ms N]\n"
+	"        delete deliveries received more than AGE ago (30d, 12h, 2w; default\n"
+	"        the retention setting), except those a stage has not read yet and\n"
+	"        those an open incident's alerts came from; also old alerts of no\n"
+	"        incident, builds, events of no incident and quarantined deliveries;\n"
+	"        N rows per transaction (default 100), N ms between them (default 10)\n"
+	"  retention [AGE|never|default]\n"
+	"        print the retention prune uses without --older-than (default 30d),\n"
+	"        or set it\n"
 	"\n"
 	"options (before or after the command):\n"
 	"  --db PATH      the database (default $AURORA_DB, else ./aurora.db)\n"
@@ -94,13 +111,15 @@ static const char usage_text[] =
 	"  --version      print the version\n"
 	"\n"
 	"exit status: 0 ok (also when the reader of stdout went away), 1 no such\n"
-	"row (show), 2 usage, 65 unreadable cursor file, 74 I/O error, 75 database\n"
-	"busy, 78 no database at PATH, no resume point for STAGE in it, or one that\n"
-	"predates delivery states (list --state, stats)\n";
+	"row (show), 2 usage, 65 unreadable cursor file or a bad stored retention,\n"
+	"74 I/O error, 75 database busy (prune: run again, it continues), 78 no\n"
+	"database at PATH, no resume point for STAGE in it, or one that predates\n"
+	"delivery states (list --state, stats)\n";
 
 static int usage_short(void)
 {
-	fputs("usage: aurora-inbox [--db PATH] list|show|follow|replay|stats [options]\n"
+	fputs("usage: aurora-inbox [--db PATH] list|show|follow|replay|stats|prune|retention\n"
+	      "       [options]\n"
 	      "try 'aurora-inbox --help' for more\n",
 	      stderr);
 	return AUR_EXIT_USAGE;
@@ -134,6 +153,10 @@ static void set_opt(int code, const char *arg, void *ctx)
 	case O_POLL: o->poll_ms = arg; break;
 	case O_JSON: o->json = 1; break;
 	case O_STATE: o->state = arg; break;
+	case O_OLDER_THAN: o->older_than = arg; break;
+	case O_DRY_RUN: o->dry_run = 1; break;
+	case O_BATCH: o->batch = arg; break;
+	case O_PAUSE: o->pause_ms = arg; break;
 	}
 }
 
@@ -162,6 +185,10 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "poll-ms", required_argument, NULL, O_POLL },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "state", required_argument, NULL, O_STATE },
+		{ "older-than", required_argument, NULL, O_OLDER_THAN },
+		{ "dry-run", no_argument, NULL, O_DRY_RUN },
+		{ "batch", required_argument, NULL, O_BATCH },
+		{ "pause-ms", required_argument, NULL, O_PAUSE },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const struct aur_cli_command cmds[] = {
@@ -174,6 +201,9 @@ static int parse(int argc, char **argv, struct opts *o)
 			    AUR_CLI_OPT(O_POLL), 0, 0 },
 		{ "replay", AUR_CLI_OPT(O_SINCE) | AUR_CLI_OPT(O_FROM) | AUR_CLI_OPT(O_UNTIL) |
 			    AUR_CLI_OPT(O_PLATFORM), 0, 0 },
+		{ "prune", AUR_CLI_OPT(O_OLDER_THAN) | AUR_CLI_OPT(O_DRY_RUN) | AUR_CLI_OPT(O_JSON) |
+			   AUR_CLI_OPT(O_BATCH) | AUR_CLI_OPT(O_PAUSE), 0, 0 },
+		{ "retention", AUR_CLI_OPT(O_JSON), 0, 1 },
 	};
 	const unsigned long global = AUR_CLI_OPT(O_DB);
 	struct aur_cli_command with_db[sizeof(cmds) / sizeof(cmds[0])];
@@ -261,6 +291,25 @@ static int check_platform(sqlite3 *db, const char *platform)
 	aur_err("unknown platform '%.64s'; platforms: %s", platform, names ? names : "");
 	free(names);
 	return AUR_EXIT_USAGE;
+}
+
+/* Open the database to write (prune, retention): it must exist; a migration may run. */
+static int open_writer(const char *path, sqlite3 **db)
+{
+	struct stat sb;
+	char err[512] = "";
+	int rc;
+
+	if (stat(path, &sb) < 0) {
+		aur_err("no database at %s (check --db and AURORA_DB)", path);
+		return errno == ENOENT ? AUR_EXIT_CONFIG : AUR_EXIT_IOERR;
+	}
+	rc = aur_db_open(db, path, NULL, err, sizeof(err));
+	if (rc == -ENODATA) {
+		aur_err("%s", err);
+		return AUR_EXIT_CONFIG;
+	}
+	return rc < 0 ? failed(rc, err) : 0;
 }
 
 /* A write to stdout failed: EXIT_GONE when the reader went away, else 74. */
@@ -507,6 +556,125 @@ static int cmd_show(sqlite3 *db, const struct opts *o)
 	return rc;
 }
 
+/*
+ * The retention options shared with aurora-incident prune: AGE (else the
+ * setting key), --batch, --pause-ms. 0, or an exit code.
+ */
+static int prune_options(sqlite3 *db, const struct opts *o, struct aur_retention_options *ro, char **age)
+{
+	char err[512] = "";
+	long long ms = 0;
+	long long v;
+
+	aur_retention_options_init(ro);
+	ro->dry_run = o->dry_run;
+	if (o->batch) {
+		if (aur_cli_parse_ll(o->batch, 1, 100000, &v) < 0)
+			return usage_error("--batch wants rows per transaction (1 to 100000): %s", o->batch);
+		ro->batch = (int)v;
+	}
+	if (o->pause_ms) {
+		if (aur_cli_parse_ll(o->pause_ms, 0, 60000, &v) < 0)
+			return usage_error("--pause-ms wants milliseconds (0 to 60000): %s", o->pause_ms);
+		ro->pause_ms = (int)v;
+	}
+	if (o->older_than) {
+		if (aur_retention_parse(o->older_than, &ms) < 0 || ms == 0)
+			return usage_error("--older-than wants an age of an hour or more (30d, 12h, 2w): %s",
+					   o->older_than);
+		*age = aur_xstrdup(o->older_than);
+	} else if (aur_retention_get(db, AUR_RETENTION_INBOX_KEY, AUR_RETENTION_INBOX_DEFAULT, age, &ms, err,
+				     sizeof(err)) < 0) {
+		aur_err("%s (aurora-inbox retention AGE sets it)", err);
+		return AUR_EXIT_DATAERR;
+	}
+	ro->cutoff_ms = ms ? aur_time_now_ms() - ms : 0;
+	return 0;
+}
+
+static int cmd_prune(sqlite3 *db, const struct opts *o)
+{
+	struct aur_retention_options ro;
+	struct aur_retention_inbox_counts c;
+	struct aur_buf b;
+	char err[512] = "";
+	char *age = NULL;
+	int rc;
+
+	aur_buf_init(&b, 0);
+	rc = prune_options(db, o, &ro, &age);
+	if (rc != 0)
+		goto out;
+	if (ro.cutoff_ms == 0) {
+		aur_info("retention is %s: nothing to prune", age);
+		goto out;
+	}
+	rc = aur_retention_prune_inbox(db, &ro, &c, err, sizeof(err));
+	if (rc < 0) {
+		aur_err("%s", err);
+		rc = aur_cli_exit_code(rc == -EINVAL ? -EIO : rc);
+	}
+	if (rc == 0 && c.kept_unread > 0)
+		aur_warn("%lld deliveries older than %s kept: stage %s has not read past inbox id %lld (a stage no "
+			 "longer run holds them: see aurora-inbox(1), RETENTION)", c.kept_unread, age,
+			 c.slowest_stage, c.mark);
+	errno = 0;
+	if (o->json) {
+		struct aur_jsonl_writer w;
+
+		aur_jsonl_writer_init(&w, stdout, -1);
+		if (aur_jsonl_write(&w, aur_retention_inbox_json(&c, &ro, age)) < 0 && rc == 0)
+			rc = write_failed();
+	} else {
+		aur_retention_inbox_text(&c, &ro, age, &b);
+		if (fwrite(b.data, 1, b.len, stdout) != b.len && rc == 0)
+			rc = write_failed();
+	}
+out:
+	free(age);
+	aur_buf_release(&b);
+	return rc;
+}
+
+/* retention: print the age prune uses, or set it ("default" removes the setting). */
+static int cmd_retention(sqlite3 *db, const struct opts *o)
+{
+	char err[512] = "";
+	char *age = NULL;
+	long long ms;
+	int rc;
+
+	if (o->arg) {
+		rc = aur_retention_set(db, AUR_RETENTION_INBOX_KEY, strcmp(o->arg, "default") ? o->arg : NULL, err,
+				       sizeof(err));
+		if (rc == -EINVAL)
+			return usage_error("retention: %s", err);
+		if (rc < 0)
+			return failed(rc, err);
+	}
+	if (aur_retention_get(db, AUR_RETENTION_INBOX_KEY, AUR_RETENTION_INBOX_DEFAULT, &age, &ms, err,
+			      sizeof(err)) < 0) {
+		aur_err("%s", err);
+		return AUR_EXIT_DATAERR;
+	}
+	errno = 0;
+	if (o->json) {
+		struct aur_jsonl_writer w;
+		jv r = jv_object();
+
+		r = jv_object_set(r, jv_string("v"), jv_number(1));
+		r = jv_object_set(r, jv_string("type"), jv_string("retention"));
+		r = jv_object_set(r, jv_string("table"), jv_string("inbox"));
+		r = jv_object_set(r, jv_string("retention"), jv_string(age));
+		aur_jsonl_writer_init(&w, stdout, -1);
+		rc = aur_jsonl_write(&w, r) < 0 ? write_failed() : 0;
+	} else {
+		rc = printf("%s\n", age) < 0 ? write_failed() : 0;
+	}
+	free(age);
+	return rc;
+}
+
 static int cmd_replay(sqlite3 *db, const struct opts *o)
 {
 	struct aur_inboxscan s;
@@ -674,7 +842,10 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		goto out;
 	path = aur_db_default_path(o.db);
-	rc = open_reader(path, &db);
+	if (!strcmp(o.cmd, "prune") || !strcmp(o.cmd, "retention"))
+		rc = open_writer(path, &db);
+	else
+		rc = open_reader(path, &db);
 	if (rc == 0 && o.platform)
 		rc = check_platform(db, o.platform);
 	if (rc != 0)
@@ -687,6 +858,10 @@ int main(int argc, char **argv)
 		rc = cmd_follow(db, path, &o);
 	else if (!strcmp(o.cmd, "stats"))
 		rc = cmd_stats(db, &o);
+	else if (!strcmp(o.cmd, "prune"))
+		rc = cmd_prune(db, &o);
+	else if (!strcmp(o.cmd, "retention"))
+		rc = cmd_retention(db, &o);
 	else
 		rc = cmd_replay(db, &o);
 out:

@@ -1,6 +1,7 @@
 /*
  * aurora-incident - the operator's interface to incidents: list, show,
- * create, resolve, reopen, merge, ack, comment, postmortem, watch.
+ * create, resolve, reopen, merge, ack, comment, postmortem, watch; prune
+ * and retention (lib/retention.c).
  *
  * People get tables and pages, tools get --json (one compact object per
  * line). The lifecycle is enforced by lib/incident.c: an illegal transition
@@ -35,7 +36,9 @@
 #include "jsonvalid.h"
 #include "log.h"
 #include "postmortem.h"
+#include "retention.h"
 #include "timeutil.h"
+#include "xalloc.h"
 #include "banned.h"
 
 #define PROG "aurora-incident"
@@ -44,7 +47,8 @@
 
 enum {
 	O_DB = 256, O_STATUS, O_SERVICE, O_SINCE, O_LIMIT, O_JSON, O_TITLE, O_SEVERITY, O_SOURCE_TYPE,
-	O_METADATA, O_REASON, O_INTO, O_REGENERATE, O_FROM, O_POLL, O_CONFIG, O_TEMPLATE, O_LLM_TIMEOUT, O_BY, O_VERSION
+	O_METADATA, O_REASON, O_INTO, O_REGENERATE, O_FROM, O_POLL, O_CONFIG, O_TEMPLATE, O_LLM_TIMEOUT, O_BY,
+	O_RESOLVED_BEFORE, O_DRY_RUN, O_BATCH, O_PAUSE, O_VERSION
 };
 
 /* option bits, to refuse an option the subcommand does not take */
@@ -92,6 +96,15 @@ static const char usage_text[] =
 	"        FILE (default $AURORA_RCA_CONFIG, aurora-rca's configuration) within\n"
 	"        SECONDS (default 60), else, or when it fails, or with --template,\n"
 	"        from the template\n"
+	"  prune [--resolved-before AGE] [--dry-run] [--json] [--batch N] [--pause-ms N]\n"
+	"        delete incidents resolved (or merged) more than AGE ago (90d, 12h,\n"
+	"        2w; default the retention setting) with their alerts, links, events,\n"
+	"        thoughts, suggestions and comments, except what an open incident or\n"
+	"        a silent heartbeat refers to; N incidents per transaction (default\n"
+	"        100), N ms between them (default 10)\n"
+	"  retention [AGE|never|default]\n"
+	"        print the age prune uses without --resolved-before (default 90d), or\n"
+	"        set it\n"
 	"  watch [--from EVENT_ID] [--poll-ms N] [--json]\n"
 	"        print events as they are committed, until SIGINT or SIGTERM;\n"
 	"        start at EVENT_ID (inclusive), else after the newest event; N is\n"
@@ -105,13 +118,15 @@ static const char usage_text[] =
 	"  --version      print the version\n"
 	"\n"
 	"exit status: 0 ok, 1 no such incident, 2 usage, 65 illegal transition or\n"
-	"invalid field, 74 I/O error, 75 database busy, 78 no (aurora) database at PATH\n"
+	"invalid field or a bad stored retention, 74 I/O error, 75 database busy\n"
+	"(prune: run again, it continues), 78 no (aurora) database at PATH\n"
 	"or a bad LLM configuration (a model failing is not an error: the template\n"
 	"writes the postmortem and one line on stderr says why)\n";
 
 static int usage_short(void)
 {
-	fputs("usage: aurora-incident [--db PATH] list|show|create|resolve|reopen|merge|ack|comment|postmortem|watch "
+	fputs("usage: aurora-incident [--db PATH] list|show|create|resolve|reopen|merge|ack|comment|postmortem|watch|"
+	      "prune|retention "
 	      "[options]\n"
 	      "try 'aurora-incident --help' for more\n",
 	      stderr);
@@ -164,6 +179,10 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "template", no_argument, NULL, O_TEMPLATE },
 		{ "llm-timeout", required_argument, NULL, O_LLM_TIMEOUT },
 		{ "by", required_argument, NULL, O_BY },
+		{ "resolved-before", required_argument, NULL, O_RESOLVED_BEFORE },
+		{ "dry-run", no_argument, NULL, O_DRY_RUN },
+		{ "batch", required_argument, NULL, O_BATCH },
+		{ "pause-ms", required_argument, NULL, O_PAUSE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -185,6 +204,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "comment", B(O_BY), 2 },
 		{ "postmortem", B(O_REGENERATE) | B(O_CONFIG) | B(O_TEMPLATE) | B(O_LLM_TIMEOUT), 1 },
 		{ "watch", B(O_FROM) | B(O_POLL) | B(O_JSON), 0 },
+		{ "prune", B(O_RESOLVED_BEFORE) | B(O_DRY_RUN) | B(O_JSON) | B(O_BATCH) | B(O_PAUSE), 0 },
+		{ "retention", B(O_JSON), -1 }, /* -1: an optional argument */
 	};
 	int level = AUR_LOG_WARN;
 	int c;
@@ -225,8 +246,9 @@ static int parse(int argc, char **argv, struct opts *o)
 	for (int b = O_STATUS; b < O_VERSION; b++)
 		if ((o->seen & B(b)) && !(cmds[i].allowed & B(b)))
 			return usage_error("%s does not take --%s", o->cmd, longopts[b - O_DB].name);
-	if (o->nargs != cmds[i].nargs)
+	if (cmds[i].nargs < 0 ? o->nargs > 1 : o->nargs != cmds[i].nargs)
 		return cmds[i].nargs == 2 ? usage_error("%s needs an ID and a TEXT", o->cmd)
+		       : cmds[i].nargs < 0 ? usage_error("%s takes at most one argument", o->cmd)
 		       : cmds[i].nargs	  ? usage_error("%s needs one ID", o->cmd)
 					  : usage_error("%s takes no arguments", o->cmd);
 	if (!strcmp(o->cmd, "create") && !OPT(o, O_TITLE))
@@ -556,6 +578,111 @@ static int cmd_postmortem(sqlite3 *db, const struct opts *o)
 	return rc;
 }
 
+/* The age prune uses: --resolved-before, else the setting (0: never). 0, or an exit code. */
+static int prune_age(sqlite3 *db, const struct opts *o, char **age, long long *ms)
+{
+	char err[512] = "";
+
+	if (OPT(o, O_RESOLVED_BEFORE)) {
+		if (aur_retention_parse(OPT(o, O_RESOLVED_BEFORE), ms) < 0 || *ms == 0)
+			return usage_error("--resolved-before wants an age of an hour or more (90d, 12h, 2w): %s",
+					   OPT(o, O_RESOLVED_BEFORE));
+		*age = aur_xstrdup(OPT(o, O_RESOLVED_BEFORE));
+		return 0;
+	}
+	if (aur_retention_get(db, AUR_RETENTION_INCIDENTS_KEY, AUR_RETENTION_INCIDENTS_DEFAULT, age, ms, err,
+			      sizeof(err)) < 0) {
+		aur_err("%s (aurora-incident retention AGE sets it)", err);
+		return AUR_EXIT_DATAERR;
+	}
+	return 0;
+}
+
+static int cmd_prune(sqlite3 *db, const struct opts *o)
+{
+	struct aur_retention_options ro;
+	struct aur_retention_incident_counts c;
+	struct aur_buf b;
+	char err[512] = "";
+	char *age = NULL;
+	long long ms = 0;
+	long long batch = AUR_RETENTION_BATCH_DEFAULT;
+	long long pause = AUR_RETENTION_PAUSE_DEFAULT_MS;
+	int rc;
+
+	if (OPT(o, O_BATCH) && aur_cli_parse_ll(OPT(o, O_BATCH), 1, 100000, &batch) < 0)
+		return usage_error("--batch wants incidents per transaction (1 to 100000): %s", OPT(o, O_BATCH));
+	if (OPT(o, O_PAUSE) && aur_cli_parse_ll(OPT(o, O_PAUSE), 0, 60000, &pause) < 0)
+		return usage_error("--pause-ms wants milliseconds (0 to 60000): %s", OPT(o, O_PAUSE));
+	aur_retention_options_init(&ro);
+	aur_buf_init(&b, 0);
+	ro.dry_run = OPT(o, O_DRY_RUN) != NULL;
+	ro.batch = (int)batch;
+	ro.pause_ms = (int)pause;
+	rc = prune_age(db, o, &age, &ms);
+	if (rc != 0 || ms == 0) {
+		if (rc == 0)
+			aur_info("retention is %s: nothing to prune", age);
+		goto out;
+	}
+	ro.cutoff_ms = aur_time_now_ms() - ms;
+	rc = aur_retention_prune_incidents(db, &ro, &c, err, sizeof(err));
+	if (rc < 0)
+		rc = failed(rc == -EINVAL ? -EIO : rc, err);
+	if (OPT(o, O_JSON)) {
+		int wrc = put_json(aur_retention_incidents_json(&c, &ro, age));
+
+		rc = rc ? rc : wrc;
+	} else {
+		int wrc;
+
+		aur_retention_incidents_text(&c, &ro, age, &b);
+		wrc = flush_buf(&b);
+		rc = rc ? rc : wrc;
+	}
+out:
+	free(age);
+	aur_buf_release(&b);
+	return rc;
+}
+
+/* retention: print the age prune uses, or set it ("default" removes the setting). */
+static int cmd_retention(sqlite3 *db, const struct opts *o)
+{
+	char err[512] = "";
+	char *age = NULL;
+	long long ms;
+	int rc;
+
+	if (o->arg) {
+		rc = aur_retention_set(db, AUR_RETENTION_INCIDENTS_KEY, strcmp(o->arg, "default") ? o->arg : NULL, err,
+				       sizeof(err));
+		if (rc == -EINVAL)
+			return usage_error("retention: %s", err);
+		if (rc < 0)
+			return failed(rc, err);
+	}
+	if (aur_retention_get(db, AUR_RETENTION_INCIDENTS_KEY, AUR_RETENTION_INCIDENTS_DEFAULT, &age, &ms, err,
+			      sizeof(err)) < 0) {
+		aur_err("%s", err);
+		return AUR_EXIT_DATAERR;
+	}
+	if (OPT(o, O_JSON)) {
+		jv r = jv_object();
+
+		r = jv_object_set(r, jv_string("v"), jv_number(1));
+		r = jv_object_set(r, jv_string("type"), jv_string("retention"));
+		r = jv_object_set(r, jv_string("table"), jv_string("incidents"));
+		r = jv_object_set(r, jv_string("retention"), jv_string(age));
+		rc = put_json(r);
+	} else {
+		errno = 0;
+		rc = printf("%s\n", age) < 0 ? write_failed() : 0;
+	}
+	free(age);
+	return rc;
+}
+
 /* Block SIGTERM, SIGINT and SIGHUP and read them from a signalfd; -1 on failure. */
 static int stop_signals(void)
 {
@@ -689,6 +816,10 @@ int main(int argc, char **argv)
 		rc = cmd_postmortem(db, &o);
 	else if (!strcmp(o.cmd, "watch"))
 		rc = cmd_watch(db, path, &o);
+	else if (!strcmp(o.cmd, "prune"))
+		rc = cmd_prune(db, &o);
+	else if (!strcmp(o.cmd, "retention"))
+		rc = cmd_retention(db, &o);
 	else if (!strcmp(o.cmd, "ack") || !strcmp(o.cmd, "comment"))
 		rc = cmd_people(db, &o);
 	else
