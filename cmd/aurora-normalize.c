@@ -50,7 +50,7 @@ static const char usage_long[] =
 	"      --db PATH         read connector base URLs from this database when it exists\n"
 	"                        ($AURORA_DB); never created, opened read-only\n"
 	"      --splunk-service-fields LIST   Splunk result fields naming the service\n"
-	"                        (default service,app,source)\n"
+	"                        (default service,service_name,app)\n"
 	"      --splunk-severity-fields LIST  ... the severity (default severity,urgency,log_level)\n"
 	"      --splunk-host-fields LIST      ... the host (default host)\n"
 	"      --splunk-status-fields LIST    ... a resolve (default aurora_status,alert_status,status)\n"

@@ -426,6 +426,24 @@ teardown() {
 		and .context.management_zones == ["Payments"]'
 }
 
+@test "dynatrace: problem details under the names templates give them, times from startTime" {
+	printf '%s' '{"State":"OPEN","PID":"-1_1V2","ProblemTitle":"CPU saturation","ProblemSeverity":"RESOURCE_CONTENTION",
+		"ProblemDetails":{"id":"-1_1V2","startTime":1741086000000,"endTime":-1,"status":"OPEN"}}' \
+		>"$BATS_TEST_TMPDIR/named.json"
+	printf '%s' '{"State":"RESOLVED","PID":"-2_1V2","ProblemTitle":"","ProblemSeverity":"MONITORING_UNAVAILABLE",
+		"problemDetailsJSON":{"id":"-2_1V2","displayName":"P-2","startTime":1741086000000,
+		"endTime":1741089600000,"status":"CLOSED"},"ProblemDetailsText":"Host unreachable"}' \
+		>"$BATS_TEST_TMPDIR/lower.json"
+	add_raw dynatrace "$BATS_TEST_TMPDIR/named.json"
+	add_raw dynatrace "$BATS_TEST_TMPDIR/lower.json"
+	normalize 0
+	expect '.[0] | .status == "firing" and .severity == "medium" and .title == "CPU saturation"
+		and .started_at == "2025-03-04T11:00:00.000Z" and .ended_at == null and .description == null'
+	expect '.[1] | .status == "resolved" and .severity == "low" and .title == "Dynatrace problem P-2"
+		and .started_at == "2025-03-04T11:00:00.000Z" and .ended_at == "2025-03-04T12:00:00.000Z"
+		and .description == "Host unreachable"'
+}
+
 # ---- Splunk -----------------------------------------------------------------
 
 @test "splunk: a result row - identity from search and app, sid as the occurrence" {
@@ -464,6 +482,22 @@ teardown() {
 	normalize 0
 	expect '([.[].status] == ["firing", "resolved"]) and (.[0].dedup_key == .[1].dedup_key)
 		and .[1].ended_at == "2025-03-04T12:19:00.000Z"'
+}
+
+@test "splunk: a result's source (the file its event came from) is not the service unless asked" {
+	printf '%s' '{"sid":"s1","search_name":"sudo","app":"search","owner":"admin",
+		"result":{"source":"/var/log/auth.log","host":"myserver","_time":"1483557272"}}' \
+		>"$BATS_TEST_TMPDIR/source.json"
+	printf '%s' '{"sid":"s2","search_name":"errors","app":"search",
+		"result":{"source":"/var/log/app.log","service_name":"billing","app":"billing-ui"}}' \
+		>"$BATS_TEST_TMPDIR/names.json"
+	add_raw splunk "$BATS_TEST_TMPDIR/source.json"
+	add_raw splunk "$BATS_TEST_TMPDIR/names.json"
+	normalize 0
+	expect '.[0] | .service == null and .host == "myserver" and .dedup_key == "search/sudo|host=myserver"'
+	expect '.[1].service == "billing"'
+	normalize 0 --splunk-service-fields source
+	expect '.[0].service == "/var/log/auth.log" and .[1].service == "/var/log/app.log"'
 }
 
 # ---- Jenkins and CloudBees CI ----------------------------------------------
