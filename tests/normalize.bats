@@ -336,9 +336,44 @@ teardown() {
 @test "datadog: without a cycle key the identity is the monitor and its scope" {
 	add_raw datadog datadog/no-cycle-key.json
 	normalize 0
-	expect 'length == 1 and (.[0] | .dedup_key == "5551212/host:db-1" and .severity == "low"
+	expect 'length == 1 and (.[0] | .dedup_key == "5551212/host:db-1" and .severity == "medium"
 		and .service == "users-db" and .host == "db-1" and .started_at == "2025-03-04T10:45:00.000Z"
 		and .link == "https://app.datadoghq.com/monitors/5551212")'
+}
+
+@test "datadog: a multi-alert monitor is one alert per group, named by the scope or the title" {
+	# one monitor (42) alerting for two hosts; the template has no alert_scope,
+	# the group is only in the title; web-2 recovers, web-1 does not
+	local g
+	for g in web-1 web-2; do
+		printf '{"title":"[Triggered on {host:%s}] Disk full","alert_id":"42","alert_transition":"Triggered",
+			"alert_type":"error","priority":"normal","date":"1741085100000"}' "$g" >"$BATS_TEST_TMPDIR/$g.json"
+		add_raw datadog "$BATS_TEST_TMPDIR/$g.json"
+	done
+	printf '%s' '{"title":"[Recovered on {host:web-2}] Disk full","alert_id":"42","alert_transition":"Recovered",
+		"alert_type":"success","date":"1741085400000"}' >"$BATS_TEST_TMPDIR/recovered.json"
+	add_raw datadog "$BATS_TEST_TMPDIR/recovered.json"
+	normalize 0
+	expect '[.[].dedup_key] == ["42/host:web-1", "42/host:web-2", "42/host:web-2"]
+		and [.[].status] == ["firing", "firing", "resolved"] and [.[].host] == ["web-1", "web-2", "web-2"]
+		and .[0].severity == "high" and .[2].ended_at == "2025-03-04T10:50:00.000Z"'
+}
+
+@test "datadog: variables nested under metadata or kept upper-case, event_tags and date_posix" {
+	printf '%s' '{"body":"%%%\ndisk /var above 95%\n%%%","title":"[Triggered on {host:web-1}] Disk full",
+		"date":"1741085100000","metadata":{"ALERT_ID":"42","ALERT_TRANSITION":"Triggered",
+		"ALERT_SCOPE":"host:web-1","ALERT_TYPE":"warning","ALERT_PRIORITY":"P2","TAGS":"monitor,service:files"}}' \
+		>"$BATS_TEST_TMPDIR/metadata.json"
+	printf '%s' '{"ALERT_ID":"7","ALERT_TITLE":"[Triggered on {host:db-1}] Lag","ALERT_TRANSITION":"Triggered",
+		"ALERT_TYPE":"error","PRIORITY":"P1","event_tags":"host:db-1,service:users-db,monitor",
+		"date_posix":"1741085100"}' >"$BATS_TEST_TMPDIR/upper.json"
+	add_raw datadog "$BATS_TEST_TMPDIR/metadata.json"
+	add_raw datadog "$BATS_TEST_TMPDIR/upper.json"
+	normalize 0
+	expect '.[0] | .dedup_key == "42/host:web-1" and .severity == "high" and .service == "files"
+		and .title == "Disk full" and .description == "disk /var above 95%"'
+	expect '.[1] | .dedup_key == "7/host:db-1" and .severity == "critical" and .service == "users-db"
+		and .host == "db-1" and .title == "Lag" and .started_at == "2025-03-04T10:45:00.000Z"'
 }
 
 # ---- Netdata ----------------------------------------------------------------
