@@ -10,8 +10,9 @@
 # older V1 one {"messages":[{type, data:{incident}, created_on}]} are
 # mapped the same way, one record per message.
 #
-# Time: the incident's created_at (V1: created_on), else the event's own
-# time (V3 occurred_at, V1/V2 created_on): a V3 incident.triggered often
+# Time: the incident's reopened_at (a reopened incident fires again from
+# then), else its created_at (V1: created_on), else the event's own time
+# (V3 occurred_at, V1/V2 created_on): a V3 incident.triggered often
 # carries no created_at, and the event is when it started.
 #
 # Input: one raw record {v, type:"raw", id, platform, received_at, headers,
@@ -56,7 +57,7 @@ def incident_alert($e; $d; $version):
 		entity: $d.incident_key,
 		tags: {urgency: $d.urgency, priority: ($d.priority | ref_name),
 			team: ([$d.teams | arr[] | ref_name | strings] | if length > 0 then join(",") else null end)},
-		started_at: ($d.created_at // $d.created_on // $e.occurred_at // $e.created_on),
+		started_at: ($d.reopened_at // $d.created_at // $d.created_on // $e.occurred_at // $e.created_on),
 		ended_at: (if $status == "resolved" then $e.occurred_at // $e.created_on // $d.last_status_change_at
 			// $d.last_status_change_on else null end),
 		link: $d.html_url,
