@@ -21,7 +21,9 @@
 # own names ({"metadata": {"ALERT_ID": "$ALERT_ID", ...}}, as Datadog's
 # StackPulse and Torq integration pages suggest) or keep them upper-case at
 # the top are read too; event_tags (older templates) is the tags, and
-# date_posix (epoch seconds) the time when date is absent.
+# date_posix (epoch seconds) the time when date is absent. A monitor's
+# "Test Notifications" run ("[TEST]" after the title's head, "Test
+# notification triggered by ..." in the message) is a test.
 #
 # Input: one raw record {v, type:"raw", id, platform, received_at, headers,
 # body}; $config: {base_url:{datadog:URL}, ...}: the site for monitor links
@@ -93,7 +95,13 @@ def lookup($table): if type == "string" then $table[.] else null end;
 else . end
 | (.headers | if type == "object" then .["content-type"] else null end) as $ctype
 | ($raw | fields | variables) as $b
-| ($b.title // $b.event_title // $b.alert_title | title_parts) as $tp
+| ($b.title // $b.event_title // $b.alert_title | title_parts) as $tp0
+# a monitor's "Test Notifications" run: "[Triggered] [TEST] Host down",
+# "Test notification triggered by <user>." in the message
+| ($tp0.text | type == "string" and startswith("[TEST] ")) as $test_title
+| ($tp0 | if $test_title then .text |= ltrimstr("[TEST] ") else . end) as $tp
+| ($test_title or ($b.body // $b.event_msg // $b.text_only_msg // $b.message
+	| type == "string" and test("(^|\\n)Test notification triggered by "))) as $test
 | ($b.alert_transition // $b.transition // $tp.transition) as $transition
 | $b.alert_type as $atype
 | ($b.tags // $b.event_tags | tag_object) as $tags
@@ -118,6 +126,7 @@ else . end
 | {
 	type: "alert",
 	source: "datadog",
+	test: $test,
 	dedup_key: $key,
 	status: $status,
 	severity: (($b.alert_priority // $tp.priority | lookup(priorities))
