@@ -52,7 +52,7 @@ static const char usage_long[] =
 	"                        ($AURORA_DB, else ./aurora.db); never created, opened\n"
 	"                        read-only\n"
 	"      --splunk-service-fields LIST   Splunk result fields naming the service\n"
-	"                        (default service,app,source)\n"
+	"                        (default service,service_name,app)\n"
 	"      --splunk-severity-fields LIST  ... the severity (default severity,urgency,log_level)\n"
 	"      --splunk-host-fields LIST      ... the host (default host)\n"
 	"      --splunk-status-fields LIST    ... a resolve (default aurora_status,alert_status,status)\n"

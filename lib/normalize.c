@@ -981,7 +981,7 @@ int aur_normalize_new(struct aur_normalizer **out, const struct aur_normalize_op
 	}
 	splunk = jv_object();
 	splunk = jv_object_set(splunk, jv_string("service_fields"),
-			       field_list(o->splunk_service_fields, "service,app,source"));
+			       field_list(o->splunk_service_fields, "service,service_name,app"));
 	splunk = jv_object_set(splunk, jv_string("severity_fields"),
 			       field_list(o->splunk_severity_fields, "severity,urgency,log_level"));
 	splunk = jv_object_set(splunk, jv_string("host_fields"), field_list(o->splunk_host_fields, "host"));

@@ -41,7 +41,7 @@ struct aur_normalize_options {
 	const char *jenkins_url;
 	const char *cloudbees_url;
 	/* comma lists of Splunk result fields; NULL: the defaults */
-	const char *splunk_service_fields;  /* service,app,source */
+	const char *splunk_service_fields;  /* service,service_name,app */
 	const char *splunk_severity_fields; /* severity,urgency,log_level */
 	const char *splunk_host_fields;     /* host */
 	const char *splunk_status_fields;   /* aurora_status,alert_status,status */

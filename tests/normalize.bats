@@ -340,9 +340,44 @@ teardown() {
 @test "datadog: without a cycle key the identity is the monitor and its scope" {
 	add_raw datadog datadog/no-cycle-key.json
 	normalize 0
-	expect 'length == 1 and (.[0] | .dedup_key == "5551212/host:db-1" and .severity == "low"
+	expect 'length == 1 and (.[0] | .dedup_key == "5551212/host:db-1" and .severity == "medium"
 		and .service == "users-db" and .host == "db-1" and .started_at == "2025-03-04T10:45:00.000Z"
 		and .link == "https://app.datadoghq.com/monitors/5551212")'
+}
+
+@test "datadog: a multi-alert monitor is one alert per group, named by the scope or the title" {
+	# one monitor (42) alerting for two hosts; the template has no alert_scope,
+	# the group is only in the title; web-2 recovers, web-1 does not
+	local g
+	for g in web-1 web-2; do
+		printf '{"title":"[Triggered on {host:%s}] Disk full","alert_id":"42","alert_transition":"Triggered",
+			"alert_type":"error","priority":"normal","date":"1741085100000"}' "$g" >"$BATS_TEST_TMPDIR/$g.json"
+		add_raw datadog "$BATS_TEST_TMPDIR/$g.json"
+	done
+	printf '%s' '{"title":"[Recovered on {host:web-2}] Disk full","alert_id":"42","alert_transition":"Recovered",
+		"alert_type":"success","date":"1741085400000"}' >"$BATS_TEST_TMPDIR/recovered.json"
+	add_raw datadog "$BATS_TEST_TMPDIR/recovered.json"
+	normalize 0
+	expect '[.[].dedup_key] == ["42/host:web-1", "42/host:web-2", "42/host:web-2"]
+		and [.[].status] == ["firing", "firing", "resolved"] and [.[].host] == ["web-1", "web-2", "web-2"]
+		and .[0].severity == "high" and .[2].ended_at == "2025-03-04T10:50:00.000Z"'
+}
+
+@test "datadog: variables nested under metadata or kept upper-case, event_tags and date_posix" {
+	printf '%s' '{"body":"%%%\ndisk /var above 95%\n%%%","title":"[Triggered on {host:web-1}] Disk full",
+		"date":"1741085100000","metadata":{"ALERT_ID":"42","ALERT_TRANSITION":"Triggered",
+		"ALERT_SCOPE":"host:web-1","ALERT_TYPE":"warning","ALERT_PRIORITY":"P2","TAGS":"monitor,service:files"}}' \
+		>"$BATS_TEST_TMPDIR/metadata.json"
+	printf '%s' '{"ALERT_ID":"7","ALERT_TITLE":"[Triggered on {host:db-1}] Lag","ALERT_TRANSITION":"Triggered",
+		"ALERT_TYPE":"error","PRIORITY":"P1","event_tags":"host:db-1,service:users-db,monitor",
+		"date_posix":"1741085100"}' >"$BATS_TEST_TMPDIR/upper.json"
+	add_raw datadog "$BATS_TEST_TMPDIR/metadata.json"
+	add_raw datadog "$BATS_TEST_TMPDIR/upper.json"
+	normalize 0
+	expect '.[0] | .dedup_key == "42/host:web-1" and .severity == "high" and .service == "files"
+		and .title == "Disk full" and .description == "disk /var above 95%"'
+	expect '.[1] | .dedup_key == "7/host:db-1" and .severity == "critical" and .service == "users-db"
+		and .host == "db-1" and .title == "Lag" and .started_at == "2025-03-04T10:45:00.000Z"'
 }
 
 # ---- Netdata ----------------------------------------------------------------
@@ -430,6 +465,24 @@ teardown() {
 		and .context.management_zones == ["Payments"]'
 }
 
+@test "dynatrace: problem details under the names templates give them, times from startTime" {
+	printf '%s' '{"State":"OPEN","PID":"-1_1V2","ProblemTitle":"CPU saturation","ProblemSeverity":"RESOURCE_CONTENTION",
+		"ProblemDetails":{"id":"-1_1V2","startTime":1741086000000,"endTime":-1,"status":"OPEN"}}' \
+		>"$BATS_TEST_TMPDIR/named.json"
+	printf '%s' '{"State":"RESOLVED","PID":"-2_1V2","ProblemTitle":"","ProblemSeverity":"MONITORING_UNAVAILABLE",
+		"problemDetailsJSON":{"id":"-2_1V2","displayName":"P-2","startTime":1741086000000,
+		"endTime":1741089600000,"status":"CLOSED"},"ProblemDetailsText":"Host unreachable"}' \
+		>"$BATS_TEST_TMPDIR/lower.json"
+	add_raw dynatrace "$BATS_TEST_TMPDIR/named.json"
+	add_raw dynatrace "$BATS_TEST_TMPDIR/lower.json"
+	normalize 0
+	expect '.[0] | .status == "firing" and .severity == "medium" and .title == "CPU saturation"
+		and .started_at == "2025-03-04T11:00:00.000Z" and .ended_at == null and .description == null'
+	expect '.[1] | .status == "resolved" and .severity == "low" and .title == "Dynatrace problem P-2"
+		and .started_at == "2025-03-04T11:00:00.000Z" and .ended_at == "2025-03-04T12:00:00.000Z"
+		and .description == "Host unreachable"'
+}
+
 # ---- Splunk -----------------------------------------------------------------
 
 @test "splunk: a result row - identity from search and app, sid as the occurrence" {
@@ -468,6 +521,22 @@ teardown() {
 	normalize 0
 	expect '([.[].status] == ["firing", "resolved"]) and (.[0].dedup_key == .[1].dedup_key)
 		and .[1].ended_at == "2025-03-04T12:19:00.000Z"'
+}
+
+@test "splunk: a result's source (the file its event came from) is not the service unless asked" {
+	printf '%s' '{"sid":"s1","search_name":"sudo","app":"search","owner":"admin",
+		"result":{"source":"/var/log/auth.log","host":"myserver","_time":"1483557272"}}' \
+		>"$BATS_TEST_TMPDIR/source.json"
+	printf '%s' '{"sid":"s2","search_name":"errors","app":"search",
+		"result":{"source":"/var/log/app.log","service_name":"billing","app":"billing-ui"}}' \
+		>"$BATS_TEST_TMPDIR/names.json"
+	add_raw splunk "$BATS_TEST_TMPDIR/source.json"
+	add_raw splunk "$BATS_TEST_TMPDIR/names.json"
+	normalize 0
+	expect '.[0] | .service == null and .host == "myserver" and .dedup_key == "search/sudo|host=myserver"'
+	expect '.[1].service == "billing"'
+	normalize 0 --splunk-service-fields source
+	expect '.[0].service == "/var/log/auth.log" and .[1].service == "/var/log/app.log"'
 }
 
 # ---- Jenkins and CloudBees CI ----------------------------------------------

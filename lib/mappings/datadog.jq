@@ -7,11 +7,23 @@
 # fields when Datadog encoded them as a form (aurora-inbox hands those over
 # as an object of strings; a single "payload" field holding JSON works too).
 #
-# Identity: alert_cycle_key (trigger to recovery), else alert_id plus
-# alert_scope, else aggreg_key, else the title without its "[Triggered on
-# ...]" head. Recovered (or alert_type success) is resolved. Severity:
-# alert_priority P1..P5, else priority (normal, high, low), else
-# alert_type. The service is the service: tag (or scope).
+# Identity: alert_cycle_key (trigger to recovery), else alert_id plus the
+# group (alert_scope, else the {group} of a "[Triggered on {host:web-1}]"
+# title), else aggreg_key, else the title without its head plus its group:
+# a multi-alert monitor alerting for several groups is one alert per group,
+# and the recovery of one group never resolves another. Recovered (or
+# alert_type success) is resolved. Severity: alert_priority P1..P5 (or the
+# title's [Pn], or a P1..P5 under priority: a template's name for
+# $ALERT_PRIORITY), else alert_type (error, warning, info), else priority -
+# $PRIORITY is the event's priority (normal, low), not a severity, so it
+# only counts when nothing else says. The service is the service: tag (or
+# scope). Templates that nest the variables under "metadata" with their
+# own names ({"metadata": {"ALERT_ID": "$ALERT_ID", ...}}, as Datadog's
+# StackPulse and Torq integration pages suggest) or keep them upper-case at
+# the top are read too; event_tags (older templates) is the tags, and
+# date_posix (epoch seconds) the time when date is absent. A monitor's
+# "Test Notifications" run ("[TEST]" after the title's head, "Test
+# notification triggered by ..." in the message) is a test.
 #
 # Input: one raw record {v, type:"raw", id, platform, received_at, headers,
 # body}; $config: {base_url:{datadog:URL}, ...}: the site for monitor links
@@ -43,6 +55,15 @@ def fields:
 		| if ($inner | type) == "object" then $inner else . end
 	else . end;
 
+# {"metadata": {"ALERT_ID": ...}} and top-level "ALERT_ID": the variables
+# under their own names, lower-cased, beside the fields the template names
+# itself (which win)
+def variables:
+	([(.metadata | if type == "object" then to_entries[] else empty end), to_entries[]]
+	 | map(select(.key | test("^[A-Z][A-Z0-9_]*$")) | {key: (.key | ascii_downcase), value: .value})
+	 | from_entries) as $vars
+	| $vars + with_entries(select(.key | test("^[A-Z][A-Z0-9_]*$") | not));
+
 # "[P1] [Triggered on {host:web-7}] CPU high" -> priority, transition, scope and plain title
 def title_parts:
 	if type != "string" then {text: null}
@@ -73,18 +94,26 @@ def lookup($table): if type == "string" then $table[.] else null end;
 	error("body is not a JSON object (\($raw | type)); Datadog needs a JSON payload template or form fields")
 else . end
 | (.headers | if type == "object" then .["content-type"] else null end) as $ctype
-| ($raw | fields) as $b
-| ($b.title // $b.event_title // $b.alert_title | title_parts) as $tp
+| ($raw | fields | variables) as $b
+| ($b.title // $b.event_title // $b.alert_title | title_parts) as $tp0
+# a monitor's "Test Notifications" run: "[Triggered] [TEST] Host down",
+# "Test notification triggered by <user>." in the message
+| ($tp0.text | type == "string" and startswith("[TEST] ")) as $test_title
+| ($tp0 | if $test_title then .text |= ltrimstr("[TEST] ") else . end) as $tp
+| ($test_title or ($b.body // $b.event_msg // $b.text_only_msg // $b.message
+	| type == "string" and test("(^|\\n)Test notification triggered by "))) as $test
 | ($b.alert_transition // $b.transition // $tp.transition) as $transition
 | $b.alert_type as $atype
-| ($b.tags | tag_object) as $tags
+| ($b.tags // $b.event_tags | tag_object) as $tags
 | ($b.alert_scope // $b.scope | if . == "" then null else . end) as $scope_s
+# the group this notification is for: the scope, else the title's {group}
+| ($scope_s // $tp.scope | if . == "" then null else . end) as $group
 | (($scope_s // $tp.scope) | tag_object) as $scope
 | ($b.alert_id // $b.monitor_id | if . == "" then null else . end) as $alert_id
 | (if $transition == "Recovered" or $transition == "recovered" or $atype == "success"
    then "resolved" else "firing" end) as $status
 | ((if $b.alert_cycle_key == "" then null else $b.alert_cycle_key end)
-	// (if $alert_id != null then "\($alert_id)" + (if $scope_s != null then "/\($scope_s)" else "" end)
+	// (if $alert_id != null then "\($alert_id)" + (if $group != null then "/\($group)" else "" end)
 	    else null end)
 	// (if $b.aggreg_key == "" then null else $b.aggreg_key end)
 	// (if $tp.text != null and $tp.text != "" then "title:" + $tp.text
@@ -97,11 +126,13 @@ else . end
 | {
 	type: "alert",
 	source: "datadog",
+	test: $test,
 	dedup_key: $key,
 	status: $status,
 	severity: (($b.alert_priority // $tp.priority | lookup(priorities))
-		// ($b.priority | lookup(event_priorities))
+		// ($b.priority | lookup(priorities))
 		// ($atype | lookup(alert_types))
+		// ($b.priority | lookup(event_priorities))
 		// "medium"),
 	title: (if $tp.text != null and $tp.text != "" then $tp.text else "Datadog monitor \($alert_id // $key)" end),
 	description: ($b.body // $b.event_msg // $b.text_only_msg // $b.message // $b.text
@@ -112,8 +143,8 @@ else . end
 	entity: ($scope_s // $tp.scope // $b.hostname),
 	environment: ($tags.env // $tags.environment // $scope.env // $scope.environment),
 	tags: $tags,
-	started_at: ($b.date // $b.last_updated),
-	ended_at: (if $status == "resolved" then $b.date // $b.last_updated else null end),
+	started_at: ($b.date // $b.date_posix // $b.last_updated),
+	ended_at: (if $status == "resolved" then $b.date // $b.date_posix // $b.last_updated else null end),
 	link: ((if $b.link == "" then null else $b.link end)
 		// (if $alert_id != null then ($site | rtrimstr("/")) + "/monitors/\($alert_id)" else null end)),
 	context: {

@@ -6,6 +6,11 @@
 #    ProblemURL, ImpactedEntity, ImpactedEntities, Tags, ProblemDetailsJSON}
 # and also ProblemDetailsJSONv2, ProblemDetailsText, "Problem URL", and
 # placeholders quoted by mistake ("{ImpactedEntities}" arriving as text).
+# Common templates name the details differently: {ProblemDetailsJSON} under
+# "ProblemDetails", "problemDetailsJSON" or "Problem Details JSON" (an
+# object), {ProblemDetailsText|HTML|Markdown} under "ProblemDetails" (a
+# string, kept as the description). The details' startTime / endTime
+# (epoch ms) are the alert's times.
 #
 # Identity is PID (stable from OPEN to RESOLVED). State OPEN is firing;
 # RESOLVED, CLOSED or MERGED, or status CLOSED in the problem details, is
@@ -55,8 +60,14 @@ def upper($table): if type == "string" then $table[.] // ascii_upcase else "" en
 | if ($b | type) != "object" then
 	error("body is not a JSON object (\($b | type))")
 else . end
-| ($b.ProblemDetailsJSON | unquote | obj) as $d1
-| ($b.ProblemDetailsJSONv2 | unquote | obj) as $d2
+# the first of the names templates give the v1 details that holds an object
+# ([...][0], not first(): libjq 1.6's try inside unquote catches first's break)
+| ([($b.ProblemDetailsJSON, $b.problemDetailsJSON, $b.ProblemDetails, $b["Problem Details JSON"],
+	$b.problemDetails) | unquote | objects][0] // {}) as $d1
+# an empty placeholder ("ProblemTitle": "") says nothing
+| (first(($b.ProblemDetailsText, $b.ProblemDetailsMarkdown, $b.ProblemDetailsHTML, $b.ProblemDetails,
+	$b["Problem Details Text"], $b["Problem Details HTML"]) | strings | select(. != "")) // null) as $details_text
+| ([($b.ProblemDetailsJSONv2, $b.problemDetailsJSONv2) | unquote | objects][0] // {}) as $d2
 | ($b.PID // $b.Pid // $b.pid // $d1.id // $d2.problemId) as $pid
 | ($b.ProblemID // $b.ProblemId // $d1.displayName // $d2.displayId) as $problem_id
 | if ($pid == null or $pid == "") and ($problem_id == null or $problem_id == "") then
@@ -66,7 +77,7 @@ else . end
 | ($d1.status // $d2.status | upper(states)) as $dstatus
 | (if $state == "RESOLVED" or $state == "CLOSED" or $state == "MERGED" or $dstatus == "CLOSED"
    then "resolved" else "firing" end) as $status
-| ($b.ProblemTitle // $d2.title // $b.Title) as $title
+| (first(($b.ProblemTitle, $d2.title, $b.Title, $b.title) | strings | select(. != "")) // null) as $title
 | ([$b.ImpactedEntities | unquote | arr[] | objects | select(length > 0)]
    + [$d2.impactedEntities | arr[] | objects
       | {type: (.entityId | obj | .type // null), name: .name, entity: (.entityId | obj | .id // null)}]) as $entities
@@ -91,7 +102,7 @@ else . end
 		// (if $test then "info" else "medium" end)),
 	test: $test,
 	title: ($title // "Dynatrace problem \($problem_id // $pid)"),
-	description: ($b.ProblemDetailsText // $b.ProblemDetailsMarkdown),
+	description: $details_text,
 	service: ($svc_entity // $tags.service // $impacted // $entities[0].name),
 	host: ($host_entity // $tags.host),
 	entity: ($entities[0].entity // ($rc_entity.entityId | obj | .id) // $entities[0].name // $impacted),

@@ -6,8 +6,14 @@
 # whose identity is the PagerDuty incident id; triggered and acknowledged
 # are firing, resolved is resolved. Events about something else (a note, a
 # responder, a status update, a service) become notes. pagey.ping is a test.
-# The deprecated V2 envelope {"messages":[...]} is mapped the same way, one
-# record per message.
+# The deprecated V2 envelope {"messages":[{event, incident, ...}]} and the
+# older V1 one {"messages":[{type, data:{incident}, created_on}]} are
+# mapped the same way, one record per message.
+#
+# Time: the incident's reopened_at (a reopened incident fires again from
+# then), else its created_at (V1: created_on), else the event's own time
+# (V3 occurred_at, V1/V2 created_on): a V3 incident.triggered often
+# carries no created_at, and the event is when it started.
 #
 # Input: one raw record {v, type:"raw", id, platform, received_at, headers,
 # body}; $config: {base_url:{PLATFORM:URL}, splunk:{...}} (unused here).
@@ -35,7 +41,7 @@ def severity_of($d):
 	// "medium";
 
 def incident_alert($e; $d; $version):
-	($e.event_type // $e.event) as $type
+	($e.event_type // $e.event // $e.type) as $type
 	| (if $d.status == "resolved" or $type == "incident.resolved" or $type == "incident.resolve"
 	   then "resolved" else "firing" end) as $status
 	| {
@@ -51,7 +57,7 @@ def incident_alert($e; $d; $version):
 		entity: $d.incident_key,
 		tags: {urgency: $d.urgency, priority: ($d.priority | ref_name),
 			team: ([$d.teams | arr[] | ref_name | strings] | if length > 0 then join(",") else null end)},
-		started_at: ($d.created_at // $d.created_on),
+		started_at: ($d.reopened_at // $d.created_at // $d.created_on // $e.occurred_at // $e.created_on),
 		ended_at: (if $status == "resolved" then $e.occurred_at // $e.created_on // $d.last_status_change_at
 			// $d.last_status_change_on else null end),
 		link: $d.html_url,
@@ -105,6 +111,7 @@ def v3($e):
 def v2($m):
 	if ($m | type) != "object" then error("messages[] holds a \($m | type), not a message object")
 	elif ($m.incident | type) == "object" then incident_alert($m; $m.incident; 2)
+	elif ($m.data | obj | .incident | type) == "object" then incident_alert($m; $m.data.incident; 1)
 	else {type: "note", source: "pagerduty", kind: ($m.event // $m.type // "pagerduty_v2_message"),
 	      title: "PagerDuty V2 \($m.event // $m.type // "message") without an incident",
 	      occurred_at: $m.created_on, context: {webhook_version: 2, message_id: $m.id}}

@@ -11,8 +11,10 @@
 # resolved, ok, clear, recovered or closed in a status field.
 #
 # Which result fields hold the service, severity, host and status comes
-# from $config.splunk (aurora-normalize --splunk-*-fields):
-#   {service_fields:["service","app","source"],
+# from $config.splunk (aurora-normalize --splunk-*-fields). A result's
+# source is the file or input its event was read from (/var/log/auth.log),
+# not a service, so it is never read as one by default:
+#   {service_fields:["service","service_name","app"],
 #    severity_fields:["severity","urgency","log_level"],
 #    host_fields:["host"], status_fields:["aurora_status","alert_status","status"]}
 #
@@ -55,7 +57,7 @@ elif $b.sid == null and $b.search_name == null and $b.result == null then
 else . end
 | ($config | obj | .splunk | obj) as $cfg
 | ($b.result | if type == "array" then (.[0] // {}) else . end | obj) as $row
-| pick($row; $cfg.service_fields | fieldlist(["service", "app", "source"])) as $service
+| pick($row; $cfg.service_fields | fieldlist(["service", "service_name", "app"])) as $service
 | pick($row; $cfg.host_fields | fieldlist(["host"])) as $host
 | ($cfg.status_fields | fieldlist(["aurora_status", "alert_status", "status"])) as $status_fields
 | ([$status_fields[] as $f | $row[$f] | select(is_resolve)] | length > 0) as $resolved
