@@ -84,7 +84,8 @@ def normalize(cases, options):
                                  "received_at": e.get("received_at", RECEIVED_AT),
                                  "remote": "192.0.2.1", "headers": headers, "body": c["body"]}))
     env = dict(os.environ)
-    for k in ("AURORA_DB", "AURORA_MAPPINGS", "AURORA_JENKINS_URL", "AURORA_CLOUDBEES_URL"):
+    for k in ("AURORA_DB", "AURORA_MAPPINGS", "AURORA_JENKINS_URL", "AURORA_CLOUDBEES_URL",
+              "AURORA_PROMETHEUS_URL"):
         env.pop(k, None)
     p = subprocess.run(["aurora-normalize", *options], input="\n".join(lines) + "\n",
                        capture_output=True, text=True, env=env)
