@@ -62,8 +62,10 @@ def exporter:
 # exporter's own address, not a host the alert is about
 def cluster_exporter: type == "string" and (ascii_downcase | test("kube-state-metrics|pushgateway|otel-collector"));
 
-# namespaces that hold the platform, not an application
-def system_namespace: . as $n | ["kube-system", "kube-public", "kube-node-lease", "monitoring", "default"] | index($n) != null;
+# namespaces that hold the platform, not an application (comparisons, not
+# index/1, which leaks in jq 1.6)
+def system_namespace:
+	. == "kube-system" or . == "kube-public" or . == "kube-node-lease" or . == "monitoring" or . == "default";
 
 # a pod's workload, as lib/textvec.c reads it: "api-7d9f8b6c5d-x2x4q" and
 # "ledger-0" are pods of "api" and "ledger"
