@@ -1,16 +1,21 @@
 # grafana.jq - Grafana alerting webhooks into aurora alert records.
 #
-# Formats: unified alerting ("version":"1", the default contact point),
-# Grafana Cloud / Mimir contact points in the Alertmanager format
-# ("version":"4"), and legacy dashboard alerting (Grafana 10 and older).
+# Formats: unified alerting ("version":"1", the default contact point,
+# Grafana 8 to 12), Grafana Cloud / Mimir contact points in the
+# Alertmanager format ("version":"4"), and legacy dashboard alerting
+# (Grafana 10 and older).
 #
 # One alert record per alert of the group, each with that alert's own
 # status (the group says "firing" while any alert fires); identity is the
-# alert's fingerprint; labels are kept whole; a relative generatorURL is
-# joined to externalURL; the Test button's TestAlert is marked as a test.
+# alert's fingerprint; labels are kept whole. The service is the alert's
+# subject read from its labels as aurora's correlation reads them
+# (lib/subject.c; see alertmanager.jq). A relative generatorURL is joined
+# to externalURL. The Test button's alert (TestAlert) and the legacy Test
+# button's (rule id 0, "Test notification" / "Test rule") are tests.
 #
 # Input: one raw record {v, type:"raw", id, platform, received_at, headers,
-# body}; $config: {base_url:{PLATFORM:URL}, splunk:{...}} (unused here).
+# body}; $config: {base_url:{PLATFORM:URL}, splunk:{...}} (base_url.grafana:
+# the base of an Alertmanager-format alert's relative Prometheus link).
 # Output: alert and note objects. aurora-normalize completes them: it adds
 # v, fingerprint, inbox_id and received_at, turns timestamps of any form
 # into RFC 3339 UTC, text fields into strings or null, drops null and empty
