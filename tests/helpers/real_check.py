@@ -91,6 +91,9 @@ def normalize(cases, options):
                        capture_output=True, text=True, env=env)
     if p.returncode not in (0, 1):
         raise RuntimeError(f"aurora-normalize {options} exited {p.returncode}: {p.stderr}")
+    # under make check a sanitizer report exits 1 too, like a rejected line
+    if "Sanitizer" in p.stderr or "runtime error:" in p.stderr:
+        raise RuntimeError(f"aurora-normalize {options}: sanitizer report: {p.stderr}")
     out = {}
     for line in p.stdout.splitlines():
         rec = json.loads(line)
