@@ -30,7 +30,8 @@
 
 static const char usage_short[] =
 	"usage: aurora-normalize [--mappings DIR] [--platform NAME] [--strict] [--check]\n"
-	"                        [--jenkins-url URL] [--cloudbees-url URL] [--db PATH]\n"
+	"                        [--jenkins-url URL] [--cloudbees-url URL]\n"
+	"                        [--prometheus-url URL] [--db PATH]\n"
 	"                        [--splunk-{service,severity,host,status}-fields LIST]\n"
 	"                        [-q] [-v] [FILE...]\n"
 	"       aurora-normalize -h | --help | --version\n";
@@ -48,6 +49,8 @@ static const char usage_long[] =
 	"      --check           compile every mapping, list them, and exit (78 on an error)\n"
 	"      --jenkins-url URL base of relative Jenkins URLs ($AURORA_JENKINS_URL)\n"
 	"      --cloudbees-url URL  the same for CloudBees CI ($AURORA_CLOUDBEES_URL)\n"
+	"      --prometheus-url URL base of Alertmanager alerts' relative generatorURL\n"
+	"                        ($AURORA_PROMETHEUS_URL)\n"
 	"      --db PATH         read connector base URLs from this database when it exists\n"
 	"                        ($AURORA_DB, else ./aurora.db); never created, opened\n"
 	"                        read-only\n"
@@ -72,6 +75,7 @@ enum {
 	OPT_MAPPINGS,
 	OPT_JENKINS_URL,
 	OPT_CLOUDBEES_URL,
+	OPT_PROMETHEUS_URL,
 	OPT_DB,
 	OPT_SPLUNK_SERVICE,
 	OPT_SPLUNK_SEVERITY,
@@ -87,6 +91,7 @@ static const struct option long_options[] = {
 	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "jenkins-url", required_argument, NULL, OPT_JENKINS_URL },
 	{ "cloudbees-url", required_argument, NULL, OPT_CLOUDBEES_URL },
+	{ "prometheus-url", required_argument, NULL, OPT_PROMETHEUS_URL },
 	{ "db", required_argument, NULL, OPT_DB },
 	{ "splunk-service-fields", required_argument, NULL, OPT_SPLUNK_SERVICE },
 	{ "splunk-severity-fields", required_argument, NULL, OPT_SPLUNK_SEVERITY },
@@ -247,6 +252,7 @@ int main(int argc, char **argv)
 	struct aur_buf out;
 	struct counts c = { 0 };
 	const char *mappings = NULL, *jenkins = NULL, *cloudbees = NULL, *db = NULL;
+	const char *prometheus = NULL;
 	char err[1024];
 	int strict = 0, check = 0, verbosity = 0;
 	int code = AUR_EXIT_SOFTWARE;
@@ -275,6 +281,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_CLOUDBEES_URL:
 			cloudbees = optarg;
+			break;
+		case OPT_PROMETHEUS_URL:
+			prometheus = optarg;
 			break;
 		case OPT_DB:
 			db = optarg;
@@ -321,6 +330,7 @@ int main(int argc, char **argv)
 	o.mappings_dir = env_or(mappings, "AURORA_MAPPINGS");
 	o.jenkins_url = env_or(jenkins, "AURORA_JENKINS_URL");
 	o.cloudbees_url = env_or(cloudbees, "AURORA_CLOUDBEES_URL");
+	o.prometheus_url = env_or(prometheus, "AURORA_PROMETHEUS_URL");
 	o.db_path = aur_db_default_path(db);
 
 	rc = aur_normalize_new(&n, &o, err, sizeof(err));

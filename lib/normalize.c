@@ -972,6 +972,8 @@ int aur_normalize_new(struct aur_normalizer **out, const struct aur_normalize_op
 		base = jv_object_set(base, jv_string("jenkins"), jv_string(o->jenkins_url));
 	if (o->cloudbees_url && *o->cloudbees_url)
 		base = jv_object_set(base, jv_string("cloudbees"), jv_string(o->cloudbees_url));
+	if (o->prometheus_url && *o->prometheus_url)
+		base = jv_object_set(base, jv_string("alertmanager"), jv_string(o->prometheus_url));
 	if (o->db_path && *o->db_path) {
 		rc = read_db_base_urls(n, o->db_path, &base, err, errlen);
 		if (rc < 0) {

@@ -40,6 +40,9 @@ struct aur_normalize_options {
 	/* bases for relative Jenkins / CloudBees CI URLs; NULL: the database's */
 	const char *jenkins_url;
 	const char *cloudbees_url;
+	/* base of Alertmanager alerts' relative generatorURL (the Prometheus
+	 * external URL); NULL: the alertmanager connector's base URL, else none */
+	const char *prometheus_url;
 	/* comma lists of Splunk result fields; NULL: the defaults */
 	const char *splunk_service_fields;  /* service,service_name,app */
 	const char *splunk_severity_fields; /* severity,urgency,log_level */

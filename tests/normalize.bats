@@ -137,7 +137,7 @@ teardown() {
 	expect 'length == 1 and (.[0] | .source == "grafana" and .dedup_key == "0123456789abcdef"
 		and .severity == "high" and .service == "storefront" and .environment == "prod"
 		and .title == "ErrorRateHigh" and .description == "5xx above 5% for 10 minutes"
-		and .link == "https://acme.grafana.net/alertmanager/alerting/grafana/err1/view"
+		and .link == "https://acme.grafana.net/alerting/grafana/err1/view"
 		and .context.payload_version == "4")'
 }
 
@@ -240,8 +240,34 @@ teardown() {
 		and .severity == "critical" and .started_at == "2026-03-03T18:00:06.464Z"
 		and .context.notification_reason == "new alerts in group"'
 	expect '.[1] | .ended_at == "2026-03-03T17:59:00.000Z"'
-	expect '.[2] | .service == "shop" and .title == "PodCrashLooping" and .link == null
+	expect '.[2] | .service == "search" and .title == "PodCrashLooping"
+		and .link == "http://alertmanager.example.test:9093/#/alerts?filter=%7Balertname%3D%22PodCrashLooping%22%2Cnamespace%3D%22shop%22%2Cseverity%3D%22critical%22%2Cpod%3D%22search-1%22%7D"
 		and .started_at == "2026-03-03T17:01:00.000Z"'
+}
+
+@test "alertmanager: a relative generatorURL resolves against --prometheus-url, then \$AURORA_PROMETHEUS_URL, then the connector's base URL; never a bare path" {
+	add_raw alertmanager "$FIXTURES/real/alertmanager/am025-ksm-deployment-relative-url.json"
+	local graph='/prometheus/graph?g0.expr=kube_deployment_spec_replicas%7Bjob%3D%22kube-state-metrics%22%7D+%3E+kube_deployment_status_replicas_available%7Bjob%3D%22kube-state-metrics%22%7D&g0.tab=1'
+	local db=$BATS_TEST_TMPDIR/conn.db
+	normalize 0
+	expect 'length == 1 and (.[0].link | startswith("http://alertmanager.example.test:9093/#/alerts?filter=%7Balertname%3D%22KubeDeploymentReplicasMismatch%22"))
+		and .[0].context.generator_url == $g' --arg g "$graph"
+	# a path from the root keeps the URL's scheme and host; a relative one goes below its path
+	normalize 0 --prometheus-url http://prom.example.test:9090/prometheus/
+	expect '.[0].link == "http://prom.example.test:9090" + $g' --arg g "$graph"
+	AURORA_PROMETHEUS_URL=http://env.example.test normalize 0
+	expect '.[0].link == "http://env.example.test" + $g' --arg g "$graph"
+	run -0 --separate-stderr aurora-connector --db "$db" base-url alertmanager https://db.example.test
+	normalize 0 --db "$db"
+	expect '.[0].link == "https://db.example.test" + $g' --arg g "$graph"
+	AURORA_PROMETHEUS_URL=http://env.example.test normalize 0 --db "$db" --prometheus-url http://opt.example.test
+	expect '.[0].link == "http://opt.example.test" + $g' --arg g "$graph"
+	# a base that is not an http(s) URL is no base
+	normalize 0 --prometheus-url prom:9090
+	expect '.[0].link | startswith("http://alertmanager.example.test:9093/#/alerts?filter=")'
+	add_raw alertmanager "$FIXTURES/real/alertmanager/am025-node-exporter-two-nodes.json"
+	normalize 0 --prometheus-url http://opt.example.test
+	expect 'length == 3 and (.[1].link | startswith("http://prometheus-k8s-0:9090/graph?"))'
 }
 
 @test "alertmanager: a group of 10000 alerts" {
