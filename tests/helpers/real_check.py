@@ -12,7 +12,7 @@ Each DIR (tests/fixtures/real/<platform>) holds cases, a case being
                          time of reading instead of the payload's shows it)",
          "headers": {...},       request headers, lower-case (optional)
          "options": [...],       aurora-normalize options (optional)
-         "rejected": true,       the body is refused: no record, a reason on stderr
+         "rejected": true,       the body is refused: no record, an error record
          "records": [...]}       else every record the body becomes, in order
 Each expected record is matched against the printed one field by field:
 objects by the keys they name (recursively), arrays and scalars exactly; the
@@ -98,16 +98,20 @@ def normalize(cases, options):
     if "Sanitizer" in p.stderr or "runtime error:" in p.stderr:
         raise RuntimeError(f"aurora-normalize {options}: sanitizer report: {p.stderr}")
     out = {}
+    errs = {}
     for line in p.stdout.splitlines():
         rec = json.loads(line)
+        # a delivery it cannot use is an error record (aurora(7)): the reason, not a record
+        if rec.get("type") == "error":
+            errs[rec.get("inbox_id")] = rec.get("reason")
+            continue
         out.setdefault(rec.get("inbox_id"), []).append(rec)
-    errs = {}
     for line in p.stderr.splitlines():
         # "aurora-normalize: line N: platform (inbox ID): reason"
         if "(inbox " in line:
             i = line.split("(inbox ", 1)[1].split(")", 1)[0]
             if i.isdigit():
-                errs[int(i)] = line
+                errs.setdefault(int(i), line)
     return out, errs
 
 
