@@ -42,4 +42,8 @@ void aur_conncache_invalidate(struct aur_conncache *cc, const char *platform);
 /* aur_connector_public_url through the cache's connection. Caller frees. */
 char *aur_conncache_public_url(struct aur_conncache *cc);
 
+/* aur_connector_last_rejection through the cache's connection (never cached). */
+int aur_conncache_last_rejection(struct aur_conncache *cc, const char *platform, struct aur_rejection *out,
+				 char *err, size_t errlen);
+
 #endif
