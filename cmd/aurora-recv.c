@@ -94,7 +94,8 @@ static const char usage[] =
 	"  --grafana-timestamp-header NAME\n"
 	"                            (default X-Grafana-Alerting-Signature-Timestamp)\n"
 	"  --no-shape-check          store any well-formed JSON, without checking it has\n"
-	"                            its platform's shape (else: 422 and the quarantine)\n"
+	"                            its platform's shape (else: 422 and the quarantine;\n"
+	"                            also AURORA_SHAPE_CHECK=off)\n"
 	"  --quarantine-max N        quarantined deliveries kept per platform, the oldest\n"
 	"                            go first (default 10000; 0: no cap)\n"
 	"  --no-auth                 operator routes without an operator token; only\n"
@@ -716,6 +717,12 @@ out:
 	return rc;
 }
 
+/* AURORA_SHAPE_CHECK=off (or 0, no, false): as --no-shape-check. */
+static int shape_check_off(const char *v)
+{
+	return v && (!strcmp(v, "off") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "false"));
+}
+
 static void options_init(struct options *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -723,6 +730,7 @@ static void options_init(struct options *o)
 	o->http.log = log_line;
 	aur_recv_options_init(&o->recv);
 	o->recv.log = log_line;
+	o->recv.shape_check = !shape_check_off(getenv("AURORA_SHAPE_CHECK"));
 	aur_committer_options_init(&o->commit);
 	o->commit.log = log_line;
 	aur_db_options_init(&o->dbo);
