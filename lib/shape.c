@@ -10,17 +10,24 @@
 /* Most fields one platform looks for. */
 #define WANT_MAX 24
 
-enum kind { K_NONE = 0, K_OBJECT, K_ARRAY, K_STRING, K_NUMBER, K_BOOL, K_NULL };
+enum kind { K_NONE = 0, K_OBJECT, K_ARRAY, K_STRING, K_NUMBER, K_BOOL, K_NULL, K_ANY };
 
 static const char *const kind_names[] = {
 	[K_NONE] = "nothing", [K_OBJECT] = "an object", [K_ARRAY] = "an array", [K_STRING] = "a string",
-	[K_NUMBER] = "a number", [K_BOOL] = "a boolean", [K_NULL] = "null",
+	[K_NUMBER] = "a number", [K_BOOL] = "a boolean", [K_NULL] = "null", [K_ANY] = "anything",
 };
 
-/* A field looked for: its name, and whether it matches loosely (case and separators ignored). */
+/*
+ * A field looked for: its name, whether it matches loosely (case and
+ * separators ignored), and the kind that settles it alone (K_ANY: any value
+ * but null; K_NONE: it only counts with others). A field that settles it
+ * ends the scan there: an Alertmanager body is known by its "alerts" array,
+ * usually its third field, without reading the alerts.
+ */
 struct want {
 	const char *key; /* loose ones written normalized: lowercase letters and digits */
 	int loose;
+	enum kind enough;
 };
 
 /* What was found for each wanted field: its kind and its value's text. */
@@ -189,33 +196,42 @@ static size_t loosen(const char *key, size_t len, char *out)
 	return m;
 }
 
-static void match(const struct want *w, size_t nw, const char *key, size_t klen, const struct found *v,
-		  struct found *found)
+/* Which of w the field key is (a name matches one at most), or -1. */
+static int which(const struct want *w, size_t nw, const char *key, size_t klen)
 {
 	char loose[KEY_MAX];
 	size_t llen;
 
 	if (klen > KEY_MAX)
-		return;
+		return -1;
 	llen = loosen(key, klen, loose);
 	for (size_t k = 0; k < nw; k++) {
 		size_t wl = strlen(w[k].key);
 
 		if (w[k].loose ? (wl == llen && !memcmp(w[k].key, loose, llen))
 			       : (wl == klen && !memcmp(w[k].key, key, klen)))
-			found[k] = *v; /* the last of a repeated field wins, as in jq */
+			return (int)k;
 	}
+	return -1;
+}
+
+/* Does a value of kind settle the check for w? */
+static int settles(const struct want *w, enum kind kind)
+{
+	return (w->enough == K_ANY && kind != K_NULL) || (w->enough != K_NONE && w->enough == kind);
 }
 
 /*
  * The members of the object whose text is s[0..n) (from its '{'): for each
- * of w, what it holds. 0, or -1 when the text cannot be read.
+ * of w, what it holds. 0; 1 when a field that settles the check was found
+ * (the scan stops there); -1 when the text cannot be read.
  */
 static int scan_object(const unsigned char *s, size_t n, const struct want *w, size_t nw, struct found *found)
 {
 	struct scan t = { s, n, 0 };
 	char key[KEY_MAX];
 	size_t klen;
+	int k;
 
 	memset(found, 0, nw * sizeof(*found));
 	skip_ws(&t);
@@ -237,10 +253,15 @@ static int scan_object(const unsigned char *s, size_t n, const struct want *w, s
 		skip_ws(&t);
 		v.kind = kind_at(&t);
 		v.at = t.i;
+		k = which(w, nw, key, klen);
+		/* settled before its value is read: the alerts are never scanned */
+		if (k >= 0 && settles(&w[k], v.kind))
+			return 1;
 		if (skip_value(&t) < 0)
 			return -1;
 		v.len = t.i - v.at;
-		match(w, nw, key, klen, &v, found);
+		if (k >= 0)
+			found[k] = v; /* the last of a repeated field wins, as in jq */
 		skip_ws(&t);
 		if (t.i < t.n && t.s[t.i] == ',')
 			t.i++;
@@ -279,7 +300,8 @@ struct shape {
 
 /* Grafana: unified alerting's "alerts" array (also Cloud's Alertmanager format), or a legacy rule. */
 static const struct want grafana_want[] = {
-	{ "alerts", 0 }, { "ruleId", 0 }, { "ruleName", 0 }, { "ruleUrl", 0 }, { "evalMatches", 0 },
+	{ "alerts", 0, K_ARRAY }, { "ruleId", 0, K_ANY }, { "ruleName", 0, K_ANY }, { "ruleUrl", 0, K_ANY },
+	{ "evalMatches", 0, K_ANY },
 };
 
 static int grafana(const unsigned char *body, const struct found *f, char *why, size_t n)
@@ -296,7 +318,7 @@ static int grafana(const unsigned char *body, const struct found *f, char *why, 
 }
 
 /* Alertmanager: webhook version 4 and every other: an "alerts" array. */
-static const struct want alertmanager_want[] = { { "alerts", 0 } };
+static const struct want alertmanager_want[] = { { "alerts", 0, K_ARRAY } };
 
 static int alertmanager(const unsigned char *body, const struct found *f, char *why, size_t n)
 {
@@ -311,7 +333,7 @@ static int alertmanager(const unsigned char *body, const struct found *f, char *
 }
 
 /* PagerDuty: V3 one "event" object; V1 and V2 a "messages" array. */
-static const struct want pagerduty_want[] = { { "event", 0 }, { "messages", 0 } };
+static const struct want pagerduty_want[] = { { "event", 0, K_OBJECT }, { "messages", 0, K_ARRAY } };
 
 static int pagerduty(const unsigned char *body, const struct found *f, char *why, size_t n)
 {
@@ -332,12 +354,12 @@ static int pagerduty(const unsigned char *body, const struct found *f, char *why
  * template or named after one of Datadog's $VARIABLES will do.
  */
 static const struct want datadog_want[] = {
-	{ "id", 1 },           { "title", 1 },        { "body", 1 },          { "eventtitle", 1 },
-	{ "eventmsg", 1 },     { "eventtype", 1 },    { "textonlymsg", 1 },   { "alertid", 1 },
-	{ "alerttitle", 1 },   { "alertstatus", 1 },  { "alertcyclekey", 1 }, { "alerttransition", 1 },
-	{ "alerttype", 1 },    { "alertpriority", 1 }, { "alertscope", 1 },   { "alertquery", 1 },
-	{ "alertmetric", 1 },  { "aggregkey", 1 },    { "monitorid", 1 },     { "transition", 1 },
-	{ "lastupdated", 1 },  { "date", 1 },         { "tags", 1 },          { "hostname", 1 },
+	{ "id", 1, K_ANY },           { "title", 1, K_ANY },        { "body", 1, K_ANY },          { "eventtitle", 1, K_ANY },
+	{ "eventmsg", 1, K_ANY },     { "eventtype", 1, K_ANY },    { "textonlymsg", 1, K_ANY },   { "alertid", 1, K_ANY },
+	{ "alerttitle", 1, K_ANY },   { "alertstatus", 1, K_ANY },  { "alertcyclekey", 1, K_ANY }, { "alerttransition", 1, K_ANY },
+	{ "alerttype", 1, K_ANY },    { "alertpriority", 1, K_ANY }, { "alertscope", 1, K_ANY },   { "alertquery", 1, K_ANY },
+	{ "alertmetric", 1, K_ANY },  { "aggregkey", 1, K_ANY },    { "monitorid", 1, K_ANY },     { "transition", 1, K_ANY },
+	{ "lastupdated", 1, K_ANY },  { "date", 1, K_ANY },         { "tags", 1, K_ANY },          { "hostname", 1, K_ANY },
 };
 
 static int datadog(const unsigned char *body, const struct found *f, char *why, size_t n)
@@ -357,10 +379,11 @@ static int datadog(const unsigned char *body, const struct found *f, char *why, 
  * notice (status {"reachable": ...}).
  */
 static const struct want netdata_want[] = {
-	{ "alarm", 1 }, { "alarmid", 1 }, { "uniqueid", 1 }, { "alert", 1 }, { "alerturl", 1 },
-	{ "alarmurl", 1 }, { "token", 1 }, { "name", 1 }, { "status", 1 },
+	{ "alarm", 1, K_ANY }, { "alarmid", 1, K_ANY }, { "uniqueid", 1, K_ANY }, { "alert", 1, K_ANY },
+	{ "alerturl", 1, K_ANY }, { "alarmurl", 1, K_ANY }, { "token", 1, K_ANY }, { "name", 1, K_NONE },
+	{ "status", 1, K_NONE },
 };
-static const struct want reachable_want[] = { { "reachable", 0 } };
+static const struct want reachable_want[] = { { "reachable", 0, K_NONE } };
 
 static int netdata(const unsigned char *body, const struct found *f, char *why, size_t n)
 {
@@ -378,12 +401,12 @@ static int netdata(const unsigned char *body, const struct found *f, char *why, 
 
 /* Dynatrace: a custom template of problem placeholders, under whatever names it gives them. */
 static const struct want dynatrace_want[] = {
-	{ "pid", 1 },                  { "problemid", 1 },           { "problemtitle", 1 },
-	{ "problemurl", 1 },           { "problemseverity", 1 },     { "problemimpact", 1 },
-	{ "problemdetailsjson", 1 },   { "problemdetailsjsonv2", 1 }, { "problemdetailstext", 1 },
-	{ "problemdetailshtml", 1 },   { "problemdetailsmarkdown", 1 }, { "impactedentity", 1 },
-	{ "impactedentities", 1 },     { "impactedentitynames", 1 }, { "namesofimpactedentities", 1 },
-	{ "state", 1 },                { "displayid", 1 },           { "problem", 1 },
+	{ "pid", 1, K_ANY },                  { "problemid", 1, K_ANY },           { "problemtitle", 1, K_ANY },
+	{ "problemurl", 1, K_ANY },           { "problemseverity", 1, K_ANY },     { "problemimpact", 1, K_ANY },
+	{ "problemdetailsjson", 1, K_ANY },   { "problemdetailsjsonv2", 1, K_ANY }, { "problemdetailstext", 1, K_ANY },
+	{ "problemdetailshtml", 1, K_ANY },   { "problemdetailsmarkdown", 1, K_ANY }, { "impactedentity", 1, K_ANY },
+	{ "impactedentities", 1, K_ANY },     { "impactedentitynames", 1, K_ANY }, { "namesofimpactedentities", 1, K_ANY },
+	{ "state", 1, K_ANY },                { "displayid", 1, K_ANY },           { "problem", 1, K_ANY },
 };
 
 static int dynatrace(const unsigned char *body, const struct found *f, char *why, size_t n)
@@ -398,7 +421,7 @@ static int dynatrace(const unsigned char *body, const struct found *f, char *why
 
 /* Splunk: the webhook alert action's sid, search_name, results_link, result. */
 static const struct want splunk_want[] = {
-	{ "sid", 0 }, { "search_name", 0 }, { "results_link", 0 }, { "result", 0 },
+	{ "sid", 0, K_ANY }, { "search_name", 0, K_ANY }, { "results_link", 0, K_ANY }, { "result", 0, K_ANY },
 };
 
 static int splunk(const unsigned char *body, const struct found *f, char *why, size_t n)
@@ -416,10 +439,10 @@ static int splunk(const unsigned char *body, const struct found *f, char *why, s
  * Global Build Notification, a pipeline's own httpRequest).
  */
 static const struct want jenkins_want[] = {
-	{ "build", 1 },      { "buildnumber", 1 }, { "buildurl", 1 },   { "buildname", 1 },
-	{ "buildstatus", 1 }, { "buildresult", 1 }, { "jobname", 1 },   { "projectname", 1 },
-	{ "fullname", 1 },   { "fullurl", 1 },     { "eventtype", 1 },  { "phase", 1 },
-	{ "result", 1 },     { "job", 1 },
+	{ "build", 1, K_ANY },      { "buildnumber", 1, K_ANY }, { "buildurl", 1, K_ANY },   { "buildname", 1, K_ANY },
+	{ "buildstatus", 1, K_ANY }, { "buildresult", 1, K_ANY }, { "jobname", 1, K_ANY },   { "projectname", 1, K_ANY },
+	{ "fullname", 1, K_ANY },   { "fullurl", 1, K_ANY },     { "eventtype", 1, K_ANY },  { "phase", 1, K_ANY },
+	{ "result", 1, K_ANY },     { "job", 1, K_ANY },
 };
 
 static int jenkins(const unsigned char *body, const struct found *f, char *why, size_t n)
@@ -465,6 +488,7 @@ int aur_shape_check(const char *platform, const void *body, size_t len, char *wh
 	struct scan t = { body, len, 0 };
 	char detail[512];
 	enum kind top;
+	int rc;
 
 	if (!sh)
 		return 0;
@@ -476,8 +500,9 @@ int aur_shape_check(const char *platform, const void *body, size_t len, char *wh
 		snprintf(why, n, "not %s: the body is %s, not an object", sh->what, kind_names[top]);
 		return -EINVAL;
 	}
-	if (sh->nwant > WANT_MAX || scan_object(t.s + t.i, t.n - t.i, sh->want, sh->nwant, found) < 0)
-		return 0; /* unreadable here: the mapping decides */
+	rc = sh->nwant > WANT_MAX ? -1 : scan_object(t.s + t.i, t.n - t.i, sh->want, sh->nwant, found);
+	if (rc != 0)
+		return 0; /* settled by one field; or unreadable here, and the mapping decides */
 	if (sh->check(t.s + t.i, found, detail, sizeof(detail)) == 0)
 		return 0;
 	snprintf(why, n, "not %s: %s", sh->what, detail);
