@@ -70,7 +70,8 @@ struct aur_inbox_limits {
 	long long dedup_window_ms; /* body-hash retries are recognised this long */
 	int commit_deadline_ms;    /* a delivery waits for the write lock at most this long in all,
 				      counted from aur_committer_submit; then -EBUSY */
-	long long quarantine_max;  /* quarantine rows kept per platform, the oldest go first; <= 0: no cap */
+	long long quarantine_max;  /* quarantine rows kept per platform, the oldest go first, trimmed
+				      every 64th row (so up to 64 more for a while); <= 0: no cap */
 };
 
 /* Defaults: 200/s, burst 2000, 10 minutes, 5000 ms, 10000 quarantine rows. */
