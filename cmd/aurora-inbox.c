@@ -568,9 +568,8 @@ static int quarantine_change(const char *path, const struct opts *o, long long i
 		goto out;
 	}
 	errno = 0;
-	if (inbox_id && printf("quarantine %lld replayed as inbox %lld\n", id, inbox_id) < 0)
-		rc = write_failed();
-	else if (!inbox_id && printf("quarantine %lld dropped\n", id) < 0)
+	if ((inbox_id ? printf("quarantine %lld replayed as inbox %lld\n", id, inbox_id)
+		      : printf("quarantine %lld dropped\n", id)) < 0)
 		rc = write_failed();
 out:
 	aur_db_close(db);
@@ -584,6 +583,7 @@ static int cmd_quarantine(sqlite3 *db, const char *path, struct opts *o)
 	long long count = 0;
 	char err[512] = "";
 	int row_rc = 0;
+	int show;
 	int rc;
 
 	if (!o->arg)
@@ -600,15 +600,15 @@ static int cmd_quarantine(sqlite3 *db, const char *path, struct opts *o)
 					 sizeof(err));
 		return rc < 0 ? failed(rc, err) : row_rc;
 	}
-	if (strcmp(o->arg, "show") && strcmp(o->arg, "replay") && strcmp(o->arg, "drop"))
+	show = !strcmp(o->arg, "show");
+	if (!show && strcmp(o->arg, "replay") != 0 && strcmp(o->arg, "drop") != 0)
 		return usage_error("quarantine wants list, show ID, replay ID or drop ID, not '%s'", o->arg);
-	if (o->platform || o->limit || (o->json && strcmp(o->arg, "show")))
-		return usage_error("quarantine %s takes only an id%s", o->arg,
-				   strcmp(o->arg, "show") ? "" : " and --json");
+	if (o->platform || o->limit || (o->json && !show))
+		return usage_error("quarantine %s takes only an id%s", o->arg, show ? " and --json" : "");
 	rc = quarantine_id(o, &id);
 	if (rc != 0)
 		return rc;
-	if (strcmp(o->arg, "show"))
+	if (!show)
 		return quarantine_change(path, o, id);
 	rc = aur_quarantine_scan(db, NULL, id, 1, quarantine_body, o, &row_rc, &count, err, sizeof(err));
 	if (rc < 0)

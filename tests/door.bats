@@ -30,6 +30,7 @@ tokens() {
 	local p
 	for p in "${PLATFORMS[@]}"; do
 		new_token "$p"
+		# shellcheck disable=SC2153 # new_token sets TOKEN
 		TOKENS[$p]=$TOKEN
 	done
 }
@@ -49,7 +50,7 @@ text() {
 # tcp_recv: aurora-recv under tcpserver (one process per connection); sets RECV_URL
 tcp_recv() {
 	tcpserver -1 -H -R -l localhost 127.0.0.1 0 aurora-recv -v --db "$AURORA_DB" \
-		--log-file "$BATS_TEST_TMPDIR/tcp.log" "$@" >"$BATS_TEST_TMPDIR/tcp.out" 2>"$BATS_TEST_TMPDIR/tcp.err" 3>&- &
+		--log-file "$BATS_TEST_TMPDIR/tcp.log" >"$BATS_TEST_TMPDIR/tcp.out" 2>"$BATS_TEST_TMPDIR/tcp.err" 3>&- &
 	PIDS+=("$!")
 	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp.out" ] && break; sleep 0.05; done
 	[ -s "$BATS_TEST_TMPDIR/tcp.out" ] || fail "tcpserver did not start: $(cat "$BATS_TEST_TMPDIR/tcp.err")"
@@ -116,9 +117,10 @@ declare -gA MISSING=(
 	tokens
 	recv_start
 	hold_lock 1
-	local start=$(date +%s%N)
+	local start ms
+	start=$(date +%s%N)
 	deliver alertmanager "$(text bad.json '{"receiver":"x","status":"firing"}')"
-	local ms=$((($(date +%s%N) - start) / 1000000))
+	ms=$((($(date +%s%N) - start) / 1000000))
 	assert_output 422
 	[ "$ms" -ge 700 ] || fail "answered after $ms ms, while the database was locked"
 	# answered means committed: the row is there for any reader at once
