@@ -43,9 +43,10 @@ struct scan {
 	size_t i;
 };
 
+/* Whitespace as libjq reads it (it also takes \f and \v, and the receiver lets libjq decide). */
 static int is_ws(unsigned char c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
 static void skip_ws(struct scan *t)
@@ -492,10 +493,13 @@ int aur_shape_check(const char *platform, const void *body, size_t len, char *wh
 
 	if (!sh)
 		return 0;
+	/* libjq takes a UTF-8 byte order mark */
+	if (len >= 3 && !memcmp(body, "\xef\xbb\xbf", 3))
+		t.i = 3;
 	skip_ws(&t);
 	top = kind_at(&t);
-	if (top == K_NONE)
-		return 0;
+	if (top == K_NONE || (top == K_NUMBER && !memchr("-0123456789", t.s[t.i], 11)))
+		return 0; /* nothing this scanner knows: lenient */
 	if (top != K_OBJECT) {
 		snprintf(why, n, "not %s: the body is %s, not an object", sh->what, kind_names[top]);
 		return -EINVAL;
