@@ -437,13 +437,17 @@ static int splunk(const unsigned char *body, const struct found *f, char *why, s
 /*
  * Jenkins and CloudBees CI: the Notification plugin's "build" (with or
  * without a phase), and the other notifiers' fields (Outbound WebHook,
- * Global Build Notification, a pipeline's own httpRequest).
+ * Global Build Notification, Statistics Gatherer, Lightstep incident
+ * response, a pipeline's own httpRequest).
  */
 static const struct want jenkins_want[] = {
 	{ "build", 1, K_ANY },      { "buildnumber", 1, K_ANY }, { "buildurl", 1, K_ANY },   { "buildname", 1, K_ANY },
 	{ "buildstatus", 1, K_ANY }, { "buildresult", 1, K_ANY }, { "jobname", 1, K_ANY },   { "projectname", 1, K_ANY },
 	{ "fullname", 1, K_ANY },   { "fullurl", 1, K_ANY },     { "eventtype", 1, K_ANY },  { "phase", 1, K_ANY },
-	{ "result", 1, K_ANY },     { "job", 1, K_ANY },
+	{ "result", 1, K_ANY },     { "job", 1, K_ANY },        { "ciurl", 1, K_ANY },
+	{ "jenkinsurl", 1, K_ANY }, { "fulljobname", 1, K_ANY }, { "jenkinsqueueid", 1, K_ANY },
+	{ "buildid", 1, K_ANY },    { "buildnum", 1, K_ANY },    { "buildstatusurl", 1, K_ANY },
+	{ "buildstatussummary", 1, K_ANY },
 };
 
 static int jenkins(const unsigned char *body, const struct found *f, char *why, size_t n)
@@ -452,7 +456,7 @@ static int jenkins(const unsigned char *body, const struct found *f, char *why, 
 	if (any(f, 0, COUNT(jenkins_want)))
 		return 0;
 	snprintf(why, n, "no \"build\" object (Notification plugin) and none of the other notifiers' fields"
-			 " (jobName, projectName, build_number, build_url, result)");
+			 " (jobName, projectName, build_number, build_url, result, ciUrl, ...)");
 	return -EINVAL;
 }
 
