@@ -502,7 +502,7 @@ int aur_shape_check(const char *platform, const void *body, size_t len, char *wh
 		t.i = 3;
 	skip_ws(&t);
 	top = kind_at(&t);
-	if (top == K_NONE || (top == K_NUMBER && !memchr("-0123456789", t.s[t.i], 11)))
+	if (top == K_NONE || (top == K_NUMBER && t.s[t.i] != '-' && (t.s[t.i] < '0' || t.s[t.i] > '9')))
 		return 0; /* nothing this scanner knows: lenient */
 	if (top != K_OBJECT) {
 		snprintf(why, n, "not %s: the body is %s, not an object", sh->what, kind_names[top]);
