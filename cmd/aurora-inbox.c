@@ -32,6 +32,7 @@
 #include "inboxscan.h"
 #include "jsonl.h"
 #include "log.h"
+#include "quarantine.h"
 #include "resume.h"
 #include "retention.h"
 #include "timeutil.h"
@@ -63,6 +64,7 @@ struct opts {
 	const char *pause_ms;
 	const char *cmd;
 	const char *arg;
+	const char *arg2;
 };
 
 static const char usage_text[] =
@@ -102,6 +104,14 @@ static const char usage_text[] =
 	"  retention [AGE|never|default]\n"
 	"        print the retention prune uses without --older-than (default 30d),\n"
 	"        or set it\n"
+	"  quarantine [list] [--platform P] [--limit N] [--json]\n"
+	"        the deliveries refused at the door (422), newest first\n"
+	"  quarantine show ID [--json]\n"
+	"        one quarantined body as it came (the whole record with --json)\n"
+	"  quarantine replay ID\n"
+	"        move it into the inbox as a delivery (one transaction)\n"
+	"  quarantine drop ID\n"
+	"        delete it\n"
 	"\n"
 	"options (before or after the command):\n"
 	"  --db PATH      the database (default $AURORA_DB, else ./aurora.db)\n"
@@ -111,15 +121,15 @@ static const char usage_text[] =
 	"  --version      print the version\n"
 	"\n"
 	"exit status: 0 ok (also when the reader of stdout went away), 1 no such\n"
-	"row (show), 2 usage, 65 unreadable cursor file or a bad stored retention,\n"
-	"74 I/O error, 75 database busy (prune: run again, it continues), 78 no\n"
-	"database at PATH, no resume point for STAGE in it, or one that predates\n"
-	"delivery states (list --state, stats)\n";
+	"row (show, quarantine show|replay|drop), 2 usage, 65 unreadable cursor file\n"
+	"or a bad stored retention, 74 I/O error, 75 database busy (prune: run again,\n"
+	"it continues), 78 no database at PATH, no resume point for STAGE in it, or\n"
+	"one that predates delivery states (list --state, stats)\n";
 
 static int usage_short(void)
 {
-	fputs("usage: aurora-inbox [--db PATH] list|show|follow|replay|stats|prune|retention\n"
-	      "       [options]\n"
+	fputs("usage: aurora-inbox [--db PATH] list|show|follow|replay|stats|prune|retention|\n"
+	      "       quarantine [options]\n"
 	      "try 'aurora-inbox --help' for more\n",
 	      stderr);
 	return AUR_EXIT_USAGE;
@@ -204,6 +214,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "prune", AUR_CLI_OPT(O_OLDER_THAN) | AUR_CLI_OPT(O_DRY_RUN) | AUR_CLI_OPT(O_JSON) |
 			   AUR_CLI_OPT(O_BATCH) | AUR_CLI_OPT(O_PAUSE), 0, 0 },
 		{ "retention", AUR_CLI_OPT(O_JSON), 0, 1 },
+		{ "quarantine", AUR_CLI_OPT(O_PLATFORM) | AUR_CLI_OPT(O_LIMIT) | AUR_CLI_OPT(O_JSON), 0, 2 },
 	};
 	const unsigned long global = AUR_CLI_OPT(O_DB);
 	struct aur_cli_command with_db[sizeof(cmds) / sizeof(cmds[0])];
@@ -229,6 +240,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		aur_log_set_level(cli.log_level);
 	o->cmd = cli.cmd->name;
 	o->arg = cli.args[0];
+	o->arg2 = cli.nargs > 1 ? cli.args[1] : NULL;
 	if (o->state && !state_known(o->state))
 		return usage_error("unknown state '%s'; states: alerts note test error unknown pending", o->state);
 	return -1;
@@ -829,6 +841,133 @@ out:
 	return rc;
 }
 
+/* quarantine list: a table, or records as JSON lines. */
+static int quarantine_row(sqlite3_stmt *st, void *arg)
+{
+	const struct opts *o = arg;
+	const unsigned char *remote = sqlite3_column_text(st, 3);
+
+	errno = 0;
+	if (o->json) {
+		struct aur_jsonl_writer w;
+
+		aur_jsonl_writer_init(&w, stdout, -1);
+		return aur_jsonl_write(&w, aur_quarantine_row(st)) < 0 ? write_failed() : 0;
+	}
+	if (printf("%7lld  %-24s  %-12s  %-15s  %8d  %s\n", sqlite3_column_int64(st, 0),
+		   (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 1),
+		   remote && *remote ? (const char *)remote : "-", sqlite3_column_bytes(st, 6),
+		   (const char *)sqlite3_column_text(st, 8)) < 0)
+		return write_failed();
+	return 0;
+}
+
+/* quarantine show: the body as it came, or the record with --json. */
+static int quarantine_body(sqlite3_stmt *st, void *arg)
+{
+	const struct opts *o = arg;
+	size_t len = (size_t)sqlite3_column_bytes(st, 6);
+	const void *body = sqlite3_column_blob(st, 6);
+
+	if (o->json)
+		return quarantine_row(st, arg);
+	errno = 0;
+	if (len && fwrite(body, 1, len, stdout) != len)
+		return write_failed();
+	return 0;
+}
+
+/* The quarantined delivery id of "quarantine CMD ID"; 0, or an exit code. */
+static int quarantine_id(const struct opts *o, long long *id)
+{
+	if (!o->arg2)
+		return usage_error("quarantine %s wants a quarantine id", o->arg);
+	if (aur_cli_parse_ll(o->arg2, 1, INT64_MAX, id) < 0)
+		return usage_error("quarantine %s wants a quarantine id: %s", o->arg, o->arg2);
+	return 0;
+}
+
+/* replay and drop write: the database read-write, with its migrations. */
+static int quarantine_change(const char *path, const struct opts *o, long long id)
+{
+	struct aur_db_options dbo;
+	sqlite3 *db = NULL;
+	long long inbox_id = 0;
+	char err[512] = "";
+	int rc;
+
+	aur_db_options_init(&dbo);
+	rc = aur_db_open(&db, path, &dbo, err, sizeof(err));
+	if (rc < 0) {
+		rc = failed(rc, err);
+		goto out;
+	}
+	if (!strcmp(o->arg, "replay"))
+		rc = aur_quarantine_replay(db, id, dbo.busy_timeout_ms, &inbox_id, err, sizeof(err));
+	else
+		rc = aur_quarantine_drop(db, id, dbo.busy_timeout_ms, err, sizeof(err));
+	if (rc == -ENOENT) {
+		aur_err("%s", err);
+		rc = AUR_EXIT_REJECTED;
+		goto out;
+	}
+	if (rc < 0) {
+		rc = failed(rc, err);
+		goto out;
+	}
+	errno = 0;
+	if ((inbox_id ? printf("quarantine %lld replayed as inbox %lld\n", id, inbox_id)
+		      : printf("quarantine %lld dropped\n", id)) < 0)
+		rc = write_failed();
+out:
+	aur_db_close(db);
+	return rc;
+}
+
+static int cmd_quarantine(sqlite3 *db, const char *path, struct opts *o)
+{
+	long long limit = DEFAULT_LIMIT;
+	long long id = 0;
+	long long count = 0;
+	char err[512] = "";
+	int row_rc = 0;
+	int show;
+	int rc;
+
+	if (!o->arg)
+		o->arg = "list";
+	if (!strcmp(o->arg, "list")) {
+		if (o->arg2)
+			return usage_error("quarantine list takes no argument: %s", o->arg2);
+		if (o->limit && aur_cli_parse_ll(o->limit, 0, INT64_MAX, &limit) < 0)
+			return usage_error("--limit wants a number (0 for all): %s", o->limit);
+		if (!o->json && printf("%7s  %-24s  %-12s  %-15s  %8s  %s\n", "ID", "RECEIVED AT", "PLATFORM",
+				       "REMOTE", "BYTES", "REASON") < 0)
+			return write_failed();
+		rc = aur_quarantine_scan(db, o->platform, 0, limit, quarantine_row, o, &row_rc, &count, err,
+					 sizeof(err));
+		return rc < 0 ? failed(rc, err) : row_rc;
+	}
+	show = !strcmp(o->arg, "show");
+	if (!show && strcmp(o->arg, "replay") != 0 && strcmp(o->arg, "drop") != 0)
+		return usage_error("quarantine wants list, show ID, replay ID or drop ID, not '%s'", o->arg);
+	if (o->platform || o->limit || (o->json && !show))
+		return usage_error("quarantine %s takes only an id%s", o->arg, show ? " and --json" : "");
+	rc = quarantine_id(o, &id);
+	if (rc != 0)
+		return rc;
+	if (!show)
+		return quarantine_change(path, o, id);
+	rc = aur_quarantine_scan(db, NULL, id, 1, quarantine_body, o, &row_rc, &count, err, sizeof(err));
+	if (rc < 0)
+		return failed(rc, err);
+	if (row_rc == 0 && count == 0) {
+		aur_err("no quarantined delivery with id %lld", id);
+		return AUR_EXIT_REJECTED;
+	}
+	return row_rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
@@ -862,6 +1001,8 @@ int main(int argc, char **argv)
 		rc = cmd_prune(db, &o);
 	else if (!strcmp(o.cmd, "retention"))
 		rc = cmd_retention(db, &o);
+	else if (!strcmp(o.cmd, "quarantine"))
+		rc = cmd_quarantine(db, path, &o);
 	else
 		rc = cmd_replay(db, &o);
 out:

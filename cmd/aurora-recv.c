@@ -93,6 +93,11 @@ static const char usage[] =
 	"  --signature-skew SEC      Grafana signature timestamp bound (default 300)\n"
 	"  --grafana-timestamp-header NAME\n"
 	"                            (default X-Grafana-Alerting-Signature-Timestamp)\n"
+	"  --no-shape-check          store any well-formed JSON, without checking it has\n"
+	"                            its platform's shape (else: 422 and the quarantine;\n"
+	"                            also AURORA_SHAPE_CHECK=off)\n"
+	"  --quarantine-max N        quarantined deliveries kept per platform, the oldest\n"
+	"                            go first (default 10000; 0: no cap)\n"
 	"  --no-auth                 operator routes without an operator token; only\n"
 	"                            when listening on loopback (webhook tokens and\n"
 	"                            signatures are still checked)\n"
@@ -187,7 +192,8 @@ enum {
 	OP_DB = 256, OP_LISTEN, OP_PORT_FILE, OP_MAX_BODY, OP_MAX_HEADER_BYTES, OP_MAX_HEADERS, OP_READ_TIMEOUT,
 	OP_MAX_CONNECTIONS, OP_THREADS, OP_RATE, OP_BURST, OP_DEDUP, OP_MAX_BATCH, OP_SYNC, OP_BUSY, OP_SKEW,
 	OP_TS_HEADER, OP_LOG_FILE, OP_SYSLOG, OP_VERSION, OP_NO_AUTH, OP_SSE_HEARTBEAT, OP_MAX_STREAMS,
-	OP_HEAD_TIMEOUT, OP_BODY_TIMEOUT, OP_MAX_PER_ADDRESS, OP_MAX_READING, OP_RCA_CONFIG
+	OP_HEAD_TIMEOUT, OP_BODY_TIMEOUT, OP_MAX_PER_ADDRESS, OP_MAX_READING, OP_RCA_CONFIG, OP_NO_SHAPE_CHECK,
+	OP_QUARANTINE_MAX
 };
 
 static int parse_options(int argc, char **argv, struct options *o, char *err, size_t errlen)
@@ -217,6 +223,8 @@ static int parse_options(int argc, char **argv, struct options *o, char *err, si
 		{ "log-file", required_argument, NULL, OP_LOG_FILE },
 		{ "syslog", no_argument, NULL, OP_SYSLOG },
 		{ "no-auth", no_argument, NULL, OP_NO_AUTH },
+		{ "no-shape-check", no_argument, NULL, OP_NO_SHAPE_CHECK },
+		{ "quarantine-max", required_argument, NULL, OP_QUARANTINE_MAX },
 		{ "sse-heartbeat", required_argument, NULL, OP_SSE_HEARTBEAT },
 		{ "max-streams", required_argument, NULL, OP_MAX_STREAMS },
 		{ "rca-config", required_argument, NULL, OP_RCA_CONFIG },
@@ -331,6 +339,13 @@ static int parse_options(int argc, char **argv, struct options *o, char *err, si
 			break;
 		case OP_NO_AUTH:
 			o->no_auth = 1;
+			break;
+		case OP_NO_SHAPE_CHECK:
+			o->recv.shape_check = 0;
+			break;
+		case OP_QUARANTINE_MAX:
+			bad = parse_int("quarantine-max", optarg, 0, 100000000, &n, err, errlen);
+			o->commit.limits.quarantine_max = n;
 			break;
 		case OP_SSE_HEARTBEAT:
 			bad = parse_int("sse-heartbeat", optarg, 1, 3600, &n, err, errlen);
@@ -702,6 +717,12 @@ out:
 	return rc;
 }
 
+/* AURORA_SHAPE_CHECK=off (or 0, no, false): as --no-shape-check. */
+static int shape_check_off(const char *v)
+{
+	return v && (!strcmp(v, "off") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "false"));
+}
+
 static void options_init(struct options *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -709,6 +730,7 @@ static void options_init(struct options *o)
 	o->http.log = log_line;
 	aur_recv_options_init(&o->recv);
 	o->recv.log = log_line;
+	o->recv.shape_check = !shape_check_off(getenv("AURORA_SHAPE_CHECK"));
 	aur_committer_options_init(&o->commit);
 	o->commit.log = log_line;
 	aur_db_options_init(&o->dbo);

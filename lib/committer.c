@@ -387,13 +387,26 @@ int aur_committer_store(struct aur_committer *c, struct aur_commit_item *it)
 	return 0;
 }
 
-void aur_committer_count_reject(struct aur_committer *c, const char *platform)
+/* A rejection the committer owns: the item, and its reason right behind it. */
+struct owned_reject {
+	struct aur_commit_item it;
+	char reason[512];
+};
+
+void aur_committer_count_reject(struct aur_committer *c, const char *platform, unsigned status,
+				const char *reason)
 {
-	struct aur_commit_item *it = aur_xcalloc(1, sizeof(*it));
+	struct owned_reject *r = aur_xcalloc(1, sizeof(*r));
+	struct aur_commit_item *it = &r->it;
 
 	it->owned = 1;
 	it->d.kind = AUR_DELIVERY_REJECT;
 	it->d.platform = platform;
+	it->d.status = status;
+	if (reason) {
+		snprintf(r->reason, sizeof(r->reason), "%s", reason);
+		it->d.reason = r->reason;
+	}
 	it->d.received_ms = aur_time_now_ms();
 	it->queued_ms = aur_time_mono_ms();
 	pthread_mutex_lock(&c->mu);

@@ -21,8 +21,10 @@
  * next delivery, or at aur_committer_close, so a string of bad requests
  * does not cost one commit each.
  *
- * Rejected requests only count (connectors.rejected_count); they ride in
- * the same batches.
+ * Rejected requests only count (connectors.rejected_count, and the last
+ * one's reason); they ride in the same batches. A delivery refused at the
+ * door (AUR_DELIVERY_QUARANTINE) is not one of them: it goes through
+ * submit or store like a delivery, so its 422 follows its commit.
  *
  * Threaded, WAL checkpoints move off the writer: a second connection in a
  * thread of its own checkpoints (PASSIVE) once the WAL passes 1000 pages,
@@ -97,9 +99,12 @@ int aur_committer_store(struct aur_committer *c, struct aur_commit_item *it);
 
 /*
  * Count a rejected request for platform, which must outlive the committer
- * (a static string, or a name from aur_conncache_lookup of a cache freed after it).
+ * (a static string, or a name from aur_conncache_lookup of a cache freed
+ * after it): answered status, because of reason (copied; NULL: only
+ * counted), which becomes the connector's last rejection.
  */
-void aur_committer_count_reject(struct aur_committer *c, const char *platform);
+void aur_committer_count_reject(struct aur_committer *c, const char *platform, unsigned status,
+				const char *reason);
 
 /*
  * Refuse new items, store what is queued (calling each done) and stop the

@@ -215,3 +215,14 @@ char *aur_conncache_public_url(struct aur_conncache *cc)
 	pthread_mutex_unlock(&cc->mu);
 	return url;
 }
+
+int aur_conncache_last_rejection(struct aur_conncache *cc, const char *platform, struct aur_rejection *out,
+				 char *err, size_t errlen)
+{
+	int rc;
+
+	pthread_mutex_lock(&cc->mu);
+	rc = aur_connector_last_rejection(cc->db, platform, out, err, errlen);
+	pthread_mutex_unlock(&cc->mu);
+	return rc;
+}

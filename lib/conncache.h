@@ -65,4 +65,8 @@ int aur_conncache_read(struct aur_conncache *cc, int (*fn)(sqlite3 *db, void *ar
 /* aur_connector_public_url through the cache's connection. Caller frees. */
 char *aur_conncache_public_url(struct aur_conncache *cc);
 
+/* aur_connector_last_rejection through the cache's connection (never cached). */
+int aur_conncache_last_rejection(struct aur_conncache *cc, const char *platform, struct aur_rejection *out,
+				 char *err, size_t errlen);
+
 #endif

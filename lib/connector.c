@@ -407,3 +407,32 @@ char *aur_connector_public_url(sqlite3 *db)
 		url[--n] = '\0';
 	return url;
 }
+
+int aur_connector_last_rejection(sqlite3 *db, const char *platform, struct aur_rejection *out, char *err,
+				 size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = aur_db_prepare(db, &st, "SELECT last_rejected_ms, last_rejected_status, last_rejected_reason"
+				     " FROM connectors WHERE platform = ?", err, errlen);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, platform, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->at_ms = sqlite3_column_int64(st, 0);
+		out->status = (unsigned)sqlite3_column_int(st, 1);
+		copy_col(st, 2, out->reason, sizeof(out->reason));
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		snprintf(err, errlen, "unknown platform '%.64s'", platform);
+		rc = -ENOENT;
+	} else {
+		snprintf(err, errlen, "connectors: %s", sqlite3_errmsg(db));
+		rc = aur_db_errno(rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}

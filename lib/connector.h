@@ -151,4 +151,15 @@ int aur_connector_set_test_token(sqlite3 *db, const char *platform, const char *
  */
 char *aur_connector_public_url(sqlite3 *db);
 
+/* A connector's last rejected delivery (aur_committer_count_reject, the quarantine). */
+struct aur_rejection {
+	long long at_ms;  /* 0 when none yet */
+	unsigned status;  /* the HTTP status answered: 422 refused at the door, 401, 415 ... */
+	char reason[512];
+};
+
+/* Load platform's last rejection into out. 0; -ENOENT for an unknown platform; aur_db_errno(). */
+int aur_connector_last_rejection(sqlite3 *db, const char *platform, struct aur_rejection *out, char *err,
+				 size_t errlen);
+
 #endif

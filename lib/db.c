@@ -324,6 +324,29 @@ static const char *const migrations[] = {
 	 */
 	"ALTER TABLE connectors ADD COLUMN added INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE connectors ADD COLUMN hmac_header TEXT;",
+	/*
+	 * 13: refused at the door (shape.h): a delivery whose body does not
+	 * have its platform's shape is answered 422 and kept here, not in the
+	 * inbox, until an operator replays it into the inbox or drops it
+	 * (aurora-inbox quarantine). And every connector's last rejection:
+	 * when, the status answered, and why.
+	 */
+	"CREATE TABLE quarantine ("
+	"  id INTEGER PRIMARY KEY,"
+	"  platform TEXT NOT NULL,"
+	"  received_at TEXT NOT NULL,"
+	"  received_ms INTEGER NOT NULL,"
+	"  remote TEXT NOT NULL DEFAULT '',"
+	"  content_type TEXT NOT NULL DEFAULT '',"
+	"  headers TEXT NOT NULL DEFAULT '{}',"
+	"  body BLOB NOT NULL,"
+	"  reason TEXT NOT NULL,"
+	"  test INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX quarantine_platform_id ON quarantine(platform, id);"
+	"ALTER TABLE connectors ADD COLUMN last_rejected_ms INTEGER;"
+	"ALTER TABLE connectors ADD COLUMN last_rejected_status INTEGER;"
+	"ALTER TABLE connectors ADD COLUMN last_rejected_reason TEXT;",
 };
 
 void aur_db_options_init(struct aur_db_options *o)

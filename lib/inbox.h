@@ -7,7 +7,10 @@
  * the first id; else the platform's token bucket (shared by every receiver
  * process through the rate_limits table) must hold a token; else the row is
  * inserted and the connector's counters move. Nothing is acknowledged before
- * aur_inbox_store returns 0, which is after COMMIT.
+ * aur_inbox_store returns 0, which is after COMMIT. A delivery refused at the
+ * door (shape.h) goes into the quarantine table instead, in the same
+ * transaction as the rest of its batch, after taking a token from the same
+ * bucket: a flood of bad payloads is bounded like one of good ones.
  *
  * Reading: rows become raw records
  *   {"v":1,"type":"raw","id","platform","received_at","remote","headers","body"}
@@ -23,7 +26,8 @@
 
 enum aur_delivery_kind {
 	AUR_DELIVERY_STORE = 0, /* a delivery to store */
-	AUR_DELIVERY_REJECT = 1 /* only count a rejected delivery for platform */
+	AUR_DELIVERY_REJECT = 1,    /* only count a rejected delivery for platform */
+	AUR_DELIVERY_QUARANTINE = 2 /* refused at the door: keep it in the quarantine, count it */
 };
 
 enum aur_delivery_result {
@@ -31,7 +35,8 @@ enum aur_delivery_result {
 	AUR_DELIVERY_STORED,       /* new row; id set */
 	AUR_DELIVERY_DUPLICATE,    /* a retry of an earlier delivery; id is the first one's */
 	AUR_DELIVERY_RATE_LIMITED, /* not stored; retry_after_s set */
-	AUR_DELIVERY_COUNTED       /* a REJECT entry was counted */
+	AUR_DELIVERY_COUNTED,      /* a REJECT entry was counted */
+	AUR_DELIVERY_QUARANTINED   /* a QUARANTINE entry was kept and counted; id is its quarantine id */
 };
 
 struct aur_delivery {
@@ -47,6 +52,12 @@ struct aur_delivery {
 	const char *delivery_id;   /* sender's delivery id (PagerDuty X-Webhook-Id), or NULL */
 	int test;                  /* sent by `aurora-connector test` */
 	long long received_ms;
+	/*
+	 * REJECT and QUARANTINE: the HTTP status answered and why, kept as the
+	 * connector's last rejection (reason NULL: only counted)
+	 */
+	unsigned status;
+	const char *reason;
 	/* out */
 	enum aur_delivery_result result;
 	long long id;
@@ -59,9 +70,11 @@ struct aur_inbox_limits {
 	long long dedup_window_ms; /* body-hash retries are recognised this long */
 	int commit_deadline_ms;    /* a delivery waits for the write lock at most this long in all,
 				      counted from aur_committer_submit; then -EBUSY */
+	long long quarantine_max;  /* quarantine rows kept per platform, the oldest go first, trimmed
+				      every 64th row (so up to 64 more for a while); <= 0: no cap */
 };
 
-/* Defaults: 200/s, burst 2000, 10 minutes, 5000 ms. */
+/* Defaults: 200/s, burst 2000, 10 minutes, 5000 ms, 10000 quarantine rows. */
 void aur_inbox_limits_init(struct aur_inbox_limits *l);
 
 struct aur_inbox_writer;

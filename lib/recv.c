@@ -11,6 +11,7 @@
 #include "jsonvalid.h"
 #include "log.h"
 #include "recv.h"
+#include "shape.h"
 #include "timeutil.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -41,6 +42,8 @@ struct wreq {
 	int need_signature;
 	int reading;                /* the body was asked for */
 	int suspended;
+	int quarantining;           /* refused at the door: the item goes to the quarantine */
+	char why[512];              /* why it was refused, for the answer and the connector row */
 	struct aur_commit_item item;
 	char *headers_json;
 	char body_sha256[AUR_HEX_SHA256_LEN + 1]; /* hashed here, in parallel, not in the one writer */
@@ -56,6 +59,7 @@ void aur_recv_options_init(struct aur_recv_options *o)
 	o->grafana_timestamp_header = "X-Grafana-Alerting-Signature-Timestamp";
 	o->signature_skew_s = 300;
 	o->operator_auth = NULL;
+	o->shape_check = 1;
 	o->log = NULL;
 }
 
@@ -247,6 +251,7 @@ static int content_type_ok(const char *platform, const char *ct, int *form)
 
 static enum aur_http_next reject(struct wreq *w, unsigned status, const char *why)
 {
+	snprintf(w->why, sizeof(w->why), "%s", why);
 	say(w->r, AUR_LOG_INFO, "%s %s from %s: %u %s", aur_http_method_name(w->req), aur_http_path(w->req),
 	    aur_http_remote(w->req), status, why);
 	if (status == 503)
@@ -347,6 +352,19 @@ static void on_stored(struct aur_commit_item *it, void *arg)
 		aur_http_resume(w->req);
 }
 
+/* 422, once the body is in the quarantine: {"error", "platform", "quarantine_id"}. */
+static enum aur_http_next answer_quarantined(struct wreq *w)
+{
+	jv body;
+
+	say(w->r, AUR_LOG_INFO, "%s %s from %s: 422 %s (quarantine id %lld)", aur_http_method_name(w->req),
+	    aur_http_path(w->req), aur_http_remote(w->req), w->why, w->item.d.id);
+	body = jv_object_set(jv_object(), jv_string("error"), jv_string(w->why));
+	body = jv_object_set(body, jv_string("platform"), jv_string(w->platform));
+	body = jv_object_set(body, jv_string("quarantine_id"), jv_number((double)w->item.d.id));
+	return aur_http_respond_json(w->req, 422, body);
+}
+
 static enum aur_http_next answer_stored(struct wreq *w)
 {
 	const struct aur_delivery *d = &w->item.d;
@@ -384,6 +402,8 @@ static enum aur_http_next answer_stored(struct wreq *w)
 		aur_http_add_header(w->req, "Retry-After", num);
 		return aur_http_respond_error(w->req, 429, "platform %s is over its rate limit; retry after %s s",
 					      w->platform, num);
+	case AUR_DELIVERY_QUARANTINED:
+		return answer_quarantined(w);
 	case AUR_DELIVERY_PENDING:
 	case AUR_DELIVERY_COUNTED:
 		break;
@@ -413,15 +433,20 @@ static enum aur_http_next webhook_body(struct wreq *w)
 	content_type_ok(w->platform, ct, &form);
 	if (!form && json_ok(body, len, why, sizeof(why)) < 0)
 		return reject(w, 400, why);
+	w->quarantining = !form && w->r->o.shape_check &&
+			  aur_shape_check(w->platform, body, len, w->why, sizeof(w->why)) < 0;
 	w->headers_json = kept_headers_json(w);
-	d->kind = AUR_DELIVERY_STORE;
+	d->kind = w->quarantining ? AUR_DELIVERY_QUARANTINE : AUR_DELIVERY_STORE;
+	d->status = w->quarantining ? 422 : 0;
+	d->reason = w->quarantining ? w->why : NULL;
 	d->platform = w->platform;
 	d->remote = aur_http_remote(w->req);
 	d->content_type = ct ? ct : "";
 	d->headers_json = w->headers_json;
 	d->body = body;
 	d->body_len = len;
-	aur_sha256_hex(body, len, w->body_sha256);
+	if (!w->quarantining)
+		aur_sha256_hex(body, len, w->body_sha256);
 	d->body_sha256 = w->body_sha256;
 	/* only PagerDuty promises a unique id per delivery; elsewhere a static header could merge deliveries */
 	d->delivery_id = !strcmp(w->platform, "pagerduty") ? aur_http_header(w->req, "X-Webhook-Id") : NULL;
@@ -449,6 +474,19 @@ static enum aur_http_next webhook_body(struct wreq *w)
 	return AUR_HTTP_SUSPENDED;
 }
 
+/* Count the request as rejected, with why it was, as the connector's last rejection. */
+static void count_reject(struct wreq *w, unsigned status)
+{
+	const char *why = w->why;
+
+	if (!why[0])
+		why = status == 0    ? "cut off before the body was complete"
+		      : status == 411 ? "Content-Length required"
+		      : status == 413 ? "body too large"
+				      : "refused";
+	aur_committer_count_reject(w->r->c, w->platform, status, why);
+}
+
 static void webhook_done(struct wreq *w)
 {
 	unsigned status = aur_http_status(w->req);
@@ -456,9 +494,10 @@ static void webhook_done(struct wreq *w)
 	if (status == 0 && w->reading)
 		say(w->r, AUR_LOG_INFO, "%s %s from %s: cut off before the body was complete",
 		    aur_http_method_name(w->req), aur_http_path(w->req), aur_http_remote(w->req));
-	/* a failed delivery counts; "try again later" (429, 503) does not */
-	if ((status >= 400 && status < 500 && status != 429) || (status == 0 && w->reading))
-		aur_committer_count_reject(w->r->c, w->platform);
+	/* a failed delivery counts; "try again later" (429, 503) does not; a quarantined one already did */
+	if (w->item.d.result != AUR_DELIVERY_QUARANTINED &&
+	    ((status >= 400 && status < 500 && status != 429) || (status == 0 && w->reading)))
+		count_reject(w, status);
 	/* the Basic password and the connector's secret do not outlive the request */
 	aur_wipe(w->basic, sizeof(w->basic));
 	aur_wipe(w->c.hmac_secret, sizeof(w->c.hmac_secret));
@@ -523,6 +562,26 @@ static jv add_delivery_states(struct aur_recv *r, const char *platform, jv body)
 	return s.body;
 }
 
+/*
+ * The status's "last_rejection": {"at", "status", "reason"} of the newest
+ * refused delivery, or null when none was (or it cannot be read now).
+ */
+static jv add_last_rejection(struct aur_recv *r, const char *platform, jv body)
+{
+	struct aur_rejection rej;
+	char err[256];
+	char when[32];
+	jv last = jv_null();
+
+	if (aur_conncache_last_rejection(r->cc, platform, &rej, err, sizeof(err)) == 0 && rej.at_ms) {
+		last = jv_object_set(jv_object(), jv_string("at"),
+				     jv_string(aur_time_format_ms(rej.at_ms, when, sizeof(when))));
+		last = jv_object_set(last, jv_string("status"), jv_number(rej.status));
+		last = jv_object_set(last, jv_string("reason"), jv_string(rej.reason));
+	}
+	return jv_object_set(body, jv_string("last_rejection"), last);
+}
+
 static enum aur_http_next status_route(struct aur_http_req *req, enum aur_http_phase phase, void *arg)
 {
 	struct aur_recv *r = arg;
@@ -566,6 +625,7 @@ static enum aur_http_next status_route(struct aur_http_req *req, enum aur_http_p
 	body = jv_object_set(body, jv_string("received"), jv_number((double)c.received));
 	body = jv_object_set(body, jv_string("rejected"), jv_number((double)c.rejected));
 	body = add_delivery_states(r, platform, body);
+	body = add_last_rejection(r, platform, body);
 	aur_buf_release(&url);
 	free(pub);
 	aur_wipe(c.hmac_secret, sizeof(c.hmac_secret));

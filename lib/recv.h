@@ -10,8 +10,11 @@
  * answers with {"error": "..."}: unknown platform 404, method 405, disabled
  * platform 404, token 401 (decided at header time when a token is set),
  * Content-Length missing 411 or over the limit 413, content type 415,
- * (body read), signature 401, empty or malformed JSON 400. Then the
- * delivery goes to the committer and the answer waits for its commit:
+ * (body read), signature 401, empty or malformed JSON 400. A JSON body
+ * without its platform's shape (shape.h) goes to the committer for the
+ * quarantine table and is answered 422 {"error","platform","quarantine_id"}
+ * once that commits. Else the delivery goes to the committer and the
+ * answer waits for its commit:
  * 202 {"accepted":true,"id":N} (plus "duplicate":true for a sender's retry),
  * 429 with Retry-After when the platform's bucket is empty, 503 with
  * Retry-After when the store cannot commit. Rejections on a known platform
@@ -30,6 +33,8 @@ struct aur_recv_options {
 	const char *grafana_timestamp_header; /* borrowed; default X-Grafana-Alerting-Signature-Timestamp */
 	long long signature_skew_s;           /* Grafana timestamp bound; default 300 */
 	struct aur_opauth *operator_auth;     /* borrowed; checks /api/{platform}/status (NULL: open) */
+	int shape_check;                      /* 1 (default): 422 and quarantine for a body without its
+						 platform's shape (shape.h); 0: any JSON goes in */
 	/* One line per event (level as in log.h); NULL drops them. */
 	void (*log)(int level, const char *msg);
 };

@@ -266,6 +266,8 @@ deliver_each_state() {
 		ALTER TABLE incident_alerts DROP COLUMN opened; ALTER TABLE incident_alerts DROP COLUMN notifications;
 		ALTER TABLE incident_alerts DROP COLUMN last_seen; ALTER TABLE incident_alerts DROP COLUMN status;
 		ALTER TABLE connectors DROP COLUMN added; ALTER TABLE connectors DROP COLUMN hmac_header;
+		DROP TABLE quarantine; ALTER TABLE connectors DROP COLUMN last_rejected_ms;
+		ALTER TABLE connectors DROP COLUMN last_rejected_status; ALTER TABLE connectors DROP COLUMN last_rejected_reason;
 		PRAGMA user_version = 9;
 		INSERT INTO inbox(platform, received_at, received_ms, body, body_sha256, test) VALUES
 			('alertmanager', '2026-03-04T10:00:00.000Z', 1772618400000, CAST('{}' AS BLOB), 'a', 1),
@@ -282,7 +284,7 @@ deliver_each_state() {
 	run -0 --separate-stderr aurora-connector show alertmanager --json
 	jq -e '.received == 2 and .failed_to_normalize == 0' <<<"$output"
 	run -0 sqlite3 "$AURORA_DB" "PRAGMA user_version; SELECT id || ':' || coalesce(state, 'pending') FROM inbox ORDER BY id"
-	assert_output "$(printf '12\n1:test\n2:unknown\n3:pending')"
+	assert_output "$(printf '13\n1:test\n2:unknown\n3:pending')"
 	run -0 --separate-stderr aurora-inbox list --state unknown --json
 	jq -e '.id == 2 and (.state_reason | startswith("decided before aurora recorded"))' <<<"$output"
 }
