@@ -171,21 +171,21 @@ inbox_fixture() {
 	old_rows 1000 40
 	sql "UPDATE stage_marks SET inbox_id = 1000 WHERE stage = 'correlate'"
 	run -0 --separate-stderr aurora-inbox prune --older-than 30d --batch 100 --pause-ms 0 --json
-	# 999 deleted (the newest stays) in 10 inbox transactions, plus one each for alerts, builds, events
-	jq -en 'input | .deleted.inbox == 999 and .batches == 13' <<<"$output"
+	# 999 deleted (the newest stays) in 10 inbox transactions, plus one each for alerts, builds,
+	# events and the quarantine
+	jq -en 'input | .deleted.inbox == 999 and .batches == 14' <<<"$output"
 	[ "$(sql 'SELECT count(*) FROM inbox')" = 1 ]
 	run -2 --separate-stderr aurora-inbox prune --batch 0
 	run -2 --separate-stderr aurora-inbox prune --pause-ms soon
 }
 
-@test "a quarantine table, when there is one, is pruned by age too" {
+@test "the quarantine is pruned by age too" {
 	old_rows 3 40
 	sql "UPDATE stage_marks SET inbox_id = 3 WHERE stage = 'correlate';
-		CREATE TABLE quarantine (id INTEGER PRIMARY KEY, platform TEXT, received_ms INTEGER, body BLOB);
-		INSERT INTO quarantine (platform, received_ms, body) VALUES
-			('grafana', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) - 40 * $DAY, 'a'),
-			('grafana', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) - 39 * $DAY, 'b'),
-			('grafana', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), 'c')"
+		INSERT INTO quarantine (platform, received_at, received_ms, body, reason) VALUES
+			('grafana', 'then', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) - 40 * $DAY, 'a', 'x'),
+			('grafana', 'then', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) - 39 * $DAY, 'b', 'x'),
+			('grafana', 'now', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), 'c', 'x')"
 	run -0 --separate-stderr aurora-inbox prune --older-than 30d --json
 	jq -en 'input | .deleted.quarantine == 2 and .deleted.inbox == 2' <<<"$output"
 	[ "$(sql 'SELECT group_concat(body) FROM quarantine')" = c ]

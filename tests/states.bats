@@ -51,6 +51,17 @@ deliver() {
 	[ "$output" = 202 ] || fail "delivery to $1 answered $output: $(cat "$RESP")"
 }
 
+# deliver_refused PLATFORM JSON: POST a body without the platform's shape: 422
+# at the door; then an operator replays it from the quarantine into the
+# inbox, where the pipeline meets a body it cannot use
+deliver_refused() {
+	printf '%s' "$2" >"$BATS_TEST_TMPDIR/delivery.json"
+	post "$1" "$BATS_TEST_TMPDIR/delivery.json" -H "Authorization: Bearer $(cat "$BATS_TEST_TMPDIR/$1.token")"
+	[ "$output" = 422 ] || fail "delivery to $1 answered $output: $(cat "$RESP")"
+	run -0 jq -e .quarantine_id "$RESP"
+	run -0 --separate-stderr aurora-inbox quarantine replay "$output"
+}
+
 # settled N: wait until N inbox rows exist and none is pending (10 s at most)
 settled() {
 	for _ in $(seq 1 200); do
@@ -74,7 +85,7 @@ NOT_SPLUNK='{"hello":"world"}'
 deliver_each_state() {
 	deliver alertmanager "$GROUP"
 	deliver alertmanager "$EMPTY"
-	deliver splunk "$NOT_SPLUNK"
+	deliver_refused splunk "$NOT_SPLUNK"
 	run -0 --separate-stderr aurora-connector test alertmanager --url "$RECV_URL"
 	settled 4
 }
@@ -116,7 +127,7 @@ deliver_each_state() {
 	assert_output ""
 	# a delivery no stage decided yet is pending
 	pipeline_stop
-	deliver splunk '{"hello":"later"}'
+	deliver_refused splunk '{"hello":"later"}'
 	run -0 --separate-stderr aurora-inbox list --state pending --json
 	jq -se 'map([.id, .state]) == [[5, "pending"]]' <<<"$output" || fail "$output"
 	run -2 --separate-stderr aurora-inbox list --state broken
@@ -166,7 +177,7 @@ deliver_each_state() {
 @test "a record aurora-correlate rejects, and a mapping that makes nothing, end as errors that say why" {
 	pipeline_start
 	deliver alertmanager "$GROUP"
-	deliver grafana '{"anything":1}'
+	deliver_refused grafana '{"anything":1}'
 	settled 2
 	pipeline_stop
 	# an operator's mapping that makes nothing of a Grafana delivery
@@ -195,28 +206,30 @@ deliver_each_state() {
 	assert_output 200
 	json '.received == 0 and .rejected == 0 and .failed_to_normalize == 0 and .last_error == null'
 	deliver_each_state
-	deliver splunk '{"hello":"again"}'
+	deliver_refused splunk '{"hello":"again"}'
 	settled 5
 	post splunk "$BATS_TEST_TMPDIR/delivery.json" -H "Authorization: Bearer wrong"
 	assert_output 401
 	for _ in $(seq 1 100); do
 		api /api/splunk/status
-		jq -e '.rejected == 1' "$RESP" >/dev/null && break
+		jq -e '.rejected == 3' "$RESP" >/dev/null && break
 		sleep 0.05
 	done
-	json '.platform == "splunk" and .received == 2 and .rejected == 1 and .failed_to_normalize == 2
+	# two refused at the door (422) and replayed by hand, then a wrong token (401): a replay
+	# is no new reception, so received stays 0
+	json '.platform == "splunk" and .received == 0 and .rejected == 3 and .failed_to_normalize == 2
 		and .last_error.inbox_id == 5
 		and .last_error.reason == "not a Splunk webhook: no sid, search_name or result"
 		and (.last_error.received_at | test("^20[0-9-]{8}T[0-9:.]{12}Z$"))'
 	api /api/alertmanager/status
 	json '.failed_to_normalize == 0 and .last_error == null'
 	run -0 --separate-stderr aurora-connector show splunk --json
-	jq -e '.received == 2 and .rejected == 1 and .failed_to_normalize == 2 and .last_error.inbox_id == 5' <<<"$output"
+	jq -e '.received == 0 and .rejected == 3 and .failed_to_normalize == 2 and .last_error.inbox_id == 5' <<<"$output"
 	run -0 --separate-stderr aurora-connector show splunk
 	assert_line --regexp '^failed_to_normalize +2$'
 	assert_line --regexp '^last_error +inbox 5, received 20[0-9-]{8}T[0-9:.]{12}Z: not a Splunk webhook: no sid, search_name or result$'
 	run -0 --separate-stderr aurora-connector list
-	assert_line --regexp '^splunk +yes +on +set +n/a +2 +1 +2 '
+	assert_line --regexp '^splunk +yes +on +set +n/a +0 +3 +2 '
 	run -0 --separate-stderr aurora-connector list --json
 	jq -se 'map(select(.platform == "splunk"))[0].failed_to_normalize == 2' <<<"$output"
 	api /api/connectors
@@ -242,7 +255,7 @@ deliver_each_state() {
 	stream_start plain
 	SSE_QUERY='?named=1' stream_start named
 	pipeline_start
-	deliver splunk "$NOT_SPLUNK"
+	deliver_refused splunk "$NOT_SPLUNK"
 	settled 1
 	wait_file_line "$BATS_TEST_TMPDIR/plain.sse" '^data: .*delivery_error'
 	wait_file_line "$BATS_TEST_TMPDIR/named.sse" '^event: delivery.error$'
