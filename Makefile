@@ -2,8 +2,9 @@
 #
 #   make            build build/aurora-*
 #   make check      build with ASan+UBSan into build-san/ and run the bats suite on it,
-#                   then the browser tests on it
+#                   then the browser tests on it, then check-tests
 #   make check-browser  the page in headless Chromium (tests/browser), screenshots in build/screenshots
+#   make check-tests  each command's bats files against a silent stub of it: lists the tests that still pass
 #   make lint       cppcheck, clang-tidy, mandoc -Tlint, shellcheck, banned functions
 #   make run        install what is missing, build, start aurora on 127.0.0.1
 #   make bench      the performance figures of the issues, each beside its baseline
@@ -64,7 +65,7 @@ $(1)/obj/lib $(1)/obj/cmd $(1)/obj/build/gen $(1)/obj/tests/unit:
 	mkdir -p $$@
 endef
 
-.PHONY: all san check check-browser test lint run bench fuzz install uninstall clean deps
+.PHONY: all san check check-browser check-tests test lint run bench fuzz install uninstall clean deps
 .SECONDARY:
 
 all: $(addprefix build/,$(CMDS)) build/unit-tests
@@ -86,10 +87,11 @@ deps:
 # the whole suite against the sanitized build; TESTS=tests/x.bats for one file
 TESTS ?= $(BATS)
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
-check: san
+check: san all
 	sh scripts/check $(CURDIR)/build-san $(TESTS)
 ifeq ($(origin TESTS),file)
 	sh scripts/check-browser $(CURDIR)/build-san
+	sh scripts/check-tests $(CURDIR)/build
 endif
 
 # the page in Debian's Chromium through playwright-core (scripts/install-deps installs both)
@@ -98,6 +100,10 @@ check-browser: all
 
 test: all
 	AURORA_BIN=$(CURDIR)/build bats $(TESTS)
+
+# can the tests fail: each command's bats files against a stub that prints nothing (CMDS_STUB=aurora-x for one)
+check-tests: all
+	sh scripts/check-tests $(CURDIR)/build $(CMDS_STUB)
 
 lint: build/gen/embedded.h
 	sh scripts/lint

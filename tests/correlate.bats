@@ -15,9 +15,9 @@ setup() {
 	alert datadog cyc1 firing 2026-03-03T18:01:00Z "Checkout API" "checkout error rate high" >> "$IN"
 	correlate "$IN"
 	[ "$status" -eq 0 ]
-	decision 1 | jq -e '.type == "decision" and .action == "created" and .incident_id == 1
+	expect_decision 1 '.type == "decision" and .action == "created" and .incident_id == 1
 		and .source == "grafana" and .dedup_key == "fp1" and .v == 1'
-	decision 2 | jq -e '.action == "attached" and .incident_id == 1
+	expect_decision 2 '.action == "attached" and .incident_id == 1
 		and .correlation.strategy == "service_match" and .correlation.score == 0.9
 		and .correlation.matched_incident == 1 and (.correlation.reason | test("checkout"))'
 	[ "$(sql 'SELECT count(*) FROM incidents')" = 1 ]
@@ -31,8 +31,8 @@ setup() {
 	alert grafana fp1 firing 2026-03-03T22:04:00Z checkout "checkout slow" >> "$IN"
 	correlate "$IN"
 	[ "$status" -eq 0 ]
-	decision 2 | jq -e '.action == "deduplicated" and .incident_id == 1 and .correlation.strategy == "dedup"'
-	decision 3 | jq -e '.action == "deduplicated" and .incident_id == 1'
+	expect_decision 2 '.action == "deduplicated" and .incident_id == 1 and .correlation.strategy == "dedup"'
+	expect_decision 3 '.action == "deduplicated" and .incident_id == 1'
 	[ "$(sql 'SELECT count(*) || " " || max(count) FROM alerts')" = "1 3" ]
 	[ "$(sql 'SELECT count(*) FROM incidents')" = 1 ]
 }
@@ -41,7 +41,7 @@ setup() {
 	INBOX_ID=7 alert grafana fp1 firing 2026-03-03T18:00:00Z checkout "checkout slow" >> "$IN"
 	INBOX_ID=7 alert grafana fp1 firing 2026-03-03T18:00:00Z checkout "checkout slow" >> "$IN"
 	correlate "$IN"
-	decision 2 | jq -e '.action == "deduplicated" and (.correlation.reason | test("already counted"))'
+	expect_decision 2 '.action == "deduplicated" and (.correlation.reason | test("already counted"))'
 	[ "$(sql 'SELECT count FROM alerts')" = 1 ]
 }
 
@@ -52,9 +52,9 @@ setup() {
 	alert grafana g1 resolved 2026-03-03T03:11:00Z payments "payments 5xx ratio above 5%" >> "$IN"
 	correlate "$IN" --quiet-period 0
 	[ "$status" -eq 0 ]
-	decision 3 | jq -e '.action == "resolved" and .incident_id == 1'
+	expect_decision 3 '.action == "resolved" and .incident_id == 1'
 	[ "$(sql 'SELECT status FROM incidents WHERE id = 1')" = resolved ]
-	decision 4 | jq -e '.action == "resolved" and .incident_id == 1'
+	expect_decision 4 '.action == "resolved" and .incident_id == 1'
 	[ "$(sql 'SELECT status FROM incidents WHERE id = 1')" = resolved ]
 	sql "SELECT data FROM events WHERE type = 'incident.status_changed'" |
 		jq -e '.from == "investigating" and .to == "resolved" and .reason == "all 2 alerts resolved"'
@@ -67,8 +67,8 @@ setup() {
 	alert grafana g1 firing 2026-03-03T03:10:00Z payments "payments errors" >> "$IN"
 	correlate "$IN" --quiet-period 0
 	[ "$status" -eq 0 ]
-	decision 3 | jq -e '.action == "created" and .incident_id == 2'
-	decision 4 | jq -e '.action == "attached" and .incident_id == 2'
+	expect_decision 3 '.action == "created" and .incident_id == 2'
+	expect_decision 4 '.action == "attached" and .incident_id == 2'
 	[ "$(sql 'SELECT incident_id FROM alerts WHERE dedup_key = "g1"')" = 2 ]
 	[ "$(sql 'SELECT status FROM incidents WHERE id = 1')" = resolved ]
 	# a recurrence that creates its incident links back to the earlier one
@@ -77,7 +77,7 @@ setup() {
 	alert datadog d1 resolved 2026-03-03T03:12:00Z payments "payments latency" >> "$IN"
 	alert grafana g1 firing 2026-03-03T08:00:00Z payments "payments errors" >> "$IN"
 	correlate "$IN" --quiet-period 0
-	decision 3 | jq -e '.action == "created" and .incident_id == 3 and (.correlation.reason | test("recurs after incident 2"))'
+	expect_decision 3 '.action == "created" and .incident_id == 3 and (.correlation.reason | test("recurs after incident 2"))'
 	[ "$(sql 'SELECT previous_incident FROM incidents WHERE id = 3')" = 2 ]
 }
 
@@ -86,23 +86,23 @@ setup() {
 	alert grafana c1 firing 2026-03-03T18:00:30Z search "search errors talking to users-db" >> "$IN"
 	alert grafana c2 firing 2026-03-03T18:01:00Z profile "profile consumer lag growing" >> "$IN"
 	correlate "$IN"
-	decision 2 | jq -e '.action == "attached" and .incident_id == 1 and .correlation.strategy == "service_mention"
+	expect_decision 2 '.action == "attached" and .incident_id == 1 and .correlation.strategy == "service_mention"
 		and .correlation.score == 0.85'
-	decision 3 | jq -e '.action == "created" and .incident_id == 2'
+	expect_decision 3 '.action == "created" and .incident_id == 2'
 	# the other order: the clients first, then the database they named
 	aurora_fresh_db
 	: > "$IN"
 	alert grafana c1 firing 2026-03-03T18:00:00Z search "search errors talking to orders-db" >> "$IN"
 	alert alertmanager db1 firing 2026-03-03T18:01:00Z orders-db "orders-db connection pool exhausted" >> "$IN"
 	correlate "$IN"
-	decision 2 | jq -e '.action == "attached" and .incident_id == 1 and .correlation.strategy == "service_mention"'
+	expect_decision 2 '.action == "attached" and .incident_id == 1 and .correlation.strategy == "service_mention"'
 }
 
 @test "a hyphenated host name is not a mention of its first word" {
 	alert netdata "catalog-db-1:disk" firing 2026-03-03T15:00:00Z "" "disk_space_usage on catalog-db-1" "disk /var space" catalog-db-1 >> "$IN"
 	alert datadog cyc firing 2026-03-03T15:02:00Z catalog "catalog container OOM killed" >> "$IN"
 	correlate "$IN"
-	decision 2 | jq -e '.action == "created" and .incident_id == 2'
+	expect_decision 2 '.action == "created" and .incident_id == 2'
 }
 
 @test "the same alarm on a fleet of numbered hosts is one incident" {
@@ -110,16 +110,16 @@ setup() {
 		alert netdata "search-$h:cpu" firing "2026-03-03T21:00:1${h}Z" "" "10min_cpu_usage on search-$h" "average CPU" "search-$h" >> "$IN"
 	done
 	correlate "$IN"
-	decision 1 | jq -e '.action == "created"'
-	decision 2 | jq -e '.action == "attached" and .incident_id == 1 and .correlation.strategy == "service_match"'
-	decision 3 | jq -e '.action == "attached" and .incident_id == 1'
+	expect_decision 1 '.action == "created"'
+	expect_decision 2 '.action == "attached" and .incident_id == 1 and .correlation.strategy == "service_match"'
+	expect_decision 3 '.action == "attached" and .incident_id == 1'
 }
 
 @test "semantic_similarity joins alerts without a service that say the same thing" {
 	alert splunk s1 firing 2026-03-03T12:00:00Z "" "disk latency spike on storage array" >> "$IN"
 	alert dynatrace p1 firing 2026-03-03T12:02:00Z "" "storage array disk latency spike" >> "$IN"
 	correlate "$IN"
-	decision 2 | jq -e '.action == "attached" and .correlation.strategy == "semantic_similarity"
+	expect_decision 2 '.action == "attached" and .correlation.strategy == "semantic_similarity"
 		and .correlation.score >= 0.7 and (.correlation.reason | test("cosine"))'
 }
 
@@ -127,21 +127,21 @@ setup() {
 	alert grafana s1 firing 2026-03-03T12:00:00Z search "search requests slow" >> "$IN"
 	alert datadog c1 firing 2026-03-03T12:01:00Z cart "cart container OOM killed" >> "$IN"
 	correlate "$IN"
-	decision 2 | jq -e '.action == "created" and .incident_id == 2 and .correlation.strategy == "time_cluster"
+	expect_decision 2 '.action == "created" and .incident_id == 2 and .correlation.strategy == "time_cluster"
 		and .correlation.matched_incident == 1 and (.correlation.reason | test("under 0.75"))'
 	aurora_fresh_db
 	correlate "$IN" --time-score 0.8
-	decision 2 | jq -e '.action == "attached" and .incident_id == 1 and .correlation.strategy == "time_cluster"'
+	expect_decision 2 '.action == "attached" and .incident_id == 1 and .correlation.strategy == "time_cluster"'
 }
 
 @test "an open incident past the window is no candidate" {
 	alert grafana s1 firing 2026-03-03T12:00:00Z search "search requests slow" >> "$IN"
 	alert grafana s2 firing 2026-03-03T13:00:00Z search "search p99 above 2s" >> "$IN"
 	correlate "$IN"
-	decision 2 | jq -e '.action == "created" and .incident_id == 2'
+	expect_decision 2 '.action == "created" and .incident_id == 2'
 	aurora_fresh_db
 	correlate "$IN" --window 2h
-	decision 2 | jq -e '.action == "attached" and .incident_id == 1'
+	expect_decision 2 '.action == "attached" and .incident_id == 1'
 }
 
 @test "jenkins builds are logged while RCA is off for the connector, and make incidents when it is on" {
@@ -149,16 +149,16 @@ setup() {
 	alert jenkins shop-api resolved 2026-03-03T09:20:00Z shop-api "shop-api build #129 SUCCESS" >> "$IN"
 	correlate "$IN"
 	[ "$status" -eq 0 ]
-	decision 1 | jq -e '.action == "logged" and .incident_id == null'
-	decision 2 | jq -e '.action == "logged" and .incident_id == null'
+	expect_decision 1 '.action == "logged" and .incident_id == null'
+	expect_decision 2 '.action == "logged" and .incident_id == null'
 	[ "$(sql 'SELECT count(*) FROM incidents')" = 0 ]
 	[ "$(sql 'SELECT count(*) || " " || status FROM alerts')" = "1 resolved" ]
 
 	aurora_fresh_db
 	aurora-connector rca jenkins on >/dev/null
 	correlate "$IN" --quiet-period 0
-	decision 1 | jq -e '.action == "created" and .incident_id == 1'
-	decision 2 | jq -e '.action == "resolved" and .incident_id == 1'
+	expect_decision 1 '.action == "created" and .incident_id == 1'
+	expect_decision 2 '.action == "resolved" and .incident_id == 1'
 	[ "$(sql 'SELECT status FROM incidents WHERE id = 1')" = resolved ]
 }
 
@@ -167,8 +167,8 @@ setup() {
 	alert pagerduty ping firing 2026-03-03T12:00:00Z "" "pagey ping" | jq -c '.test = true' >> "$IN"
 	correlate "$IN"
 	[ "$status" -eq 0 ]
-	decision 1 | jq -e '.type == "decision" and .action == "logged" and .incident_id == null and .inbox_id == 3'
-	decision 2 | jq -e '.action == "logged" and .incident_id == null'
+	expect_decision 1 '.type == "decision" and .action == "logged" and .incident_id == null and .inbox_id == 3'
+	expect_decision 2 '.action == "logged" and .incident_id == null'
 	[ "$(sql 'SELECT count(*) FROM incidents')" = 0 ]
 }
 
@@ -180,10 +180,10 @@ setup() {
 	echo '{"v":1,"type":"alert","source":"grafana","dedup_key":"x","status":"firing"}' >> "$IN"
 	echo '{"v":1,"type":"raw","id":1}' >> "$IN"
 	alert grafana fp2 firing 2026-03-03T18:01:00Z checkout "checkout errors" >> "$IN"
-	correlate "$IN"
+	WANT=1 correlate "$IN"
 	[ "$status" -eq 1 ]
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/out.jsonl")" -eq 2 ]
-	decision 2 | jq -e '.action == "attached" and .dedup_key == "fp2"'
+	expect_decision 2 '.action == "attached" and .dedup_key == "fp2"'
 	[[ "$stderr" == *"line 2: invalid JSON"* ]]
 	[[ "$stderr" == *"line 3: alert record without dedup_key"* ]]
 	[[ "$stderr" == *"line 4: alert status must be firing or resolved"* ]]
@@ -191,7 +191,7 @@ setup() {
 	[[ "$stderr" == *"line 6: not an alert record (type raw)"* ]]
 	[[ "$stderr" == *"5 records rejected"* ]]
 	aurora_fresh_db
-	correlate "$IN" --strict
+	WANT=65 correlate "$IN" --strict
 	[ "$status" -eq 65 ]
 }
 
@@ -207,6 +207,9 @@ setup() {
 	sleep 1
 	correlate "$IN"
 	sql "SELECT id, title, status, started_at, last_activity_ms FROM incidents" > "$BATS_TEST_TMPDIR/second.sql"
+	# four decisions and two incidents, not two empty runs that agree
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/first.jsonl")" -eq 4 ]
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/first.sql")" -eq 2 ]
 	cmp "$BATS_TEST_TMPDIR/first.jsonl" "$BATS_TEST_TMPDIR/out.jsonl"
 	cmp "$BATS_TEST_TMPDIR/first.sql" "$BATS_TEST_TMPDIR/second.sql"
 }
@@ -220,7 +223,7 @@ setup() {
 	: > "$IN"
 	alert grafana a firing 2026-03-03T18:05:00Z checkout "checkout slow" >> "$IN"
 	correlate "$IN"
-	decision 1 | jq -e '.action == "deduplicated" and .incident_id == 2'
+	expect_decision 1 '.action == "deduplicated" and .incident_id == 2'
 }
 
 @test "incident severity is the worst of its alerts" {
@@ -257,7 +260,7 @@ setup() {
 	exec 9>"$BATS_TEST_TMPDIR/hold"
 	echo "BEGIN EXCLUSIVE; SELECT 1;" >&9
 	sleep 0.3
-	correlate "$IN" --busy-timeout 200
+	WANT=75 correlate "$IN" --busy-timeout 200
 	echo "COMMIT;" >&9
 	exec 9>&-
 	wait "$holder"
@@ -288,9 +291,9 @@ teardown() {
 	AURORA_EMBED_URL="http://127.0.0.1:$EMBED_PORT/v1/embeddings" AURORA_EMBED_MODEL=nomic-embed-text \
 		AURORA_EMBED_KEY=sk-test correlate "$IN"
 	[ "$status" -eq 0 ]
-	decision 2 | jq -e '.action == "attached" and .correlation.strategy == "semantic_similarity"
+	expect_decision 2 '.action == "attached" and .correlation.strategy == "semantic_similarity"
 		and .correlation.score >= 0.9'
-	decision 3 | jq -e '.action == "created"'
+	expect_decision 3 '.action == "created"'
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/embed.log")" -eq 3 ]
 	head -n 1 "$BATS_TEST_TMPDIR/embed.log" | jq -e '.path == "/v1/embeddings" and .authorization == "Bearer sk-test"
 		and .body.model == "nomic-embed-text" and .body.input == "disk latency spike on storage array"'
@@ -304,14 +307,14 @@ teardown() {
 	AURORA_EMBED_URL="http://127.0.0.1:$port/v1/embeddings" correlate "$IN"
 	[ "$status" -eq 0 ]
 	[[ "$stderr" == *"line 1: embeddings endpoint http://127.0.0.1:$port/v1/embeddings"*"using the built-in vectorizer"* ]]
-	decision 2 | jq -e '.action == "attached" and .correlation.strategy == "semantic_similarity"'
+	expect_decision 2 '.action == "attached" and .correlation.strategy == "semantic_similarity"'
 }
 
 @test "an alert naming a host of an incident by its own name joins it" {
 	alert alertmanager d1 firing 2026-03-03T15:00:00Z "" "disk almost full" "/var above 90%" "db-3.prod:9100" >> "$IN"
 	alert grafana e1 firing 2026-03-03T15:01:00Z orders "orders timeouts talking to db-3" >> "$IN"
 	correlate "$IN"
-	decision 2 | jq -e '.action == "attached" and .incident_id == 1 and .correlation.strategy == "service_mention"
+	expect_decision 2 '.action == "attached" and .incident_id == 1 and .correlation.strategy == "service_mention"
 		and (.correlation.reason | test("db-3"))'
 }
 
@@ -319,10 +322,10 @@ teardown() {
 	alert grafana s1 firing 2026-03-03T12:00:00Z search "search requests slow" "median response time doubled" >> "$IN"
 	alert grafana c1 firing 2026-03-03T12:01:00Z cart "cart requests slow" "median response time doubled" >> "$IN"
 	correlate "$IN"
-	decision 2 | jq -e '.action == "created" and .incident_id == 2'
+	expect_decision 2 '.action == "created" and .incident_id == 2'
 	aurora_fresh_db
 	correlate "$IN" --semantic-across-services
-	decision 2 | jq -e '.action == "attached" and .correlation.strategy == "semantic_similarity"'
+	expect_decision 2 '.action == "attached" and .correlation.strategy == "semantic_similarity"'
 }
 
 @test "two clients naming the same dependency join before the dependency alerts itself" {
@@ -330,9 +333,9 @@ teardown() {
 	alert grafana p1 firing 2026-03-03T18:01:30Z payments "payments errors talking to orders-db" >> "$IN"
 	alert grafana s1 firing 2026-03-03T18:02:00Z search "search p99 latency above 2s" >> "$IN"
 	correlate "$IN"
-	decision 2 | jq -e '.action == "attached" and .incident_id == 1 and .correlation.strategy == "service_mention"
+	expect_decision 2 '.action == "attached" and .incident_id == 1 and .correlation.strategy == "service_mention"
 		and .correlation.reason == "both name '"'"'orders-db'"'"'"'
-	decision 3 | jq -e '.action == "created" and .incident_id == 2'
+	expect_decision 3 '.action == "created" and .incident_id == 2'
 }
 
 @test "a file that is not an aurora database is refused (78) and left untouched, not migrated" {
@@ -620,7 +623,7 @@ heartbeat() {
 	[ "$status" -eq 0 ]
 	# five records, and one decision more: the silence found at 10:20
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/out.jsonl")" = 6 ]
-	decision 4 | jq -en 'input | .action == "created" and .correlation.strategy == "heartbeat_silence"
+	expect_decision 4 '.action == "created" and .correlation.strategy == "heartbeat_silence"
 		and .source == "alertmanager" and .dedup_key == "silence:wd" and .service == "alertmanager"
 		and (.title | test("alerting path from alertmanager is silent: no \"Watchdog\" since 2026-03-17T10:00:00"))
 		and (.correlation.reason | test("for 10m"))'

@@ -48,7 +48,7 @@ teardown() {
 	done
 }
 
-@test "the built-in mappings are plain jq programs the jq command line runs too" {
+@test "the built-in mappings are plain jq programs the jq command line runs too, to the same records" {
 	local p f
 	for p in grafana alertmanager pagerduty datadog netdata dynatrace splunk jenkins; do
 		f=$(find "$NFIX/$p" -name '*.json' | sort | head -1)
@@ -56,6 +56,13 @@ teardown() {
 		run -0 jq -c --argjson config '{}' -f "$AURORA_TOP/lib/mappings/$p.jq" "$IN"
 		jq -e -s 'length >= 1 and all(.[]; .type == "alert" or .type == "note")' <<<"$output" >/dev/null ||
 			fail "$p.jq under jq: $output"
+		jq -c '[.type, .dedup_key, .status, .title]' <<<"$output" >"$BATS_TEST_TMPDIR/by-jq"
+		# aurora-normalize runs the same program: the same records, before it completes them
+		normalize 0
+		jq -c '[.type, .dedup_key, .status, .title]' "$OUT" >"$BATS_TEST_TMPDIR/by-normalize"
+		[ -s "$BATS_TEST_TMPDIR/by-normalize" ] || fail "aurora-normalize printed nothing for $p"
+		cmp "$BATS_TEST_TMPDIR/by-jq" "$BATS_TEST_TMPDIR/by-normalize" ||
+			fail "$p: jq and aurora-normalize differ: $(cat "$BATS_TEST_TMPDIR/by-jq" "$BATS_TEST_TMPDIR/by-normalize")"
 		: >"$IN"
 	done
 }

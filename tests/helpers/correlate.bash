@@ -16,11 +16,12 @@ alert() {
 		+ (if $inbox > 0 then {inbox_id: $inbox} else {} end)'
 }
 
-# correlate FILE [ARGS...]: run aurora-correlate on FILE into $BATS_TEST_TMPDIR/out.jsonl
+# correlate FILE [ARGS...]: run aurora-correlate on FILE into $BATS_TEST_TMPDIR/out.jsonl;
+# it must exit WANT (default 0)
 correlate() {
 	local in=$1
 	shift
-	run --separate-stderr aurora-correlate --db "$AURORA_DB" "$@" < "$in"
+	run "-${WANT:-0}" --separate-stderr aurora-correlate --db "$AURORA_DB" "$@" < "$in"
 	printf '%s\n' "$output" > "$BATS_TEST_TMPDIR/out.jsonl"
 }
 
