@@ -68,11 +68,12 @@ hmac() {
 }
 
 # http CURL-ARGS...: curl with the answer's body in $RESP and headers in
-# $RESP_HEADERS; $output is the status code.
+# $RESP_HEADERS; $output is the status code. A receiver that never answers
+# fails the test after a minute instead of hanging the suite.
 http() {
 	RESP=$BATS_TEST_TMPDIR/resp.body
 	RESP_HEADERS=$BATS_TEST_TMPDIR/resp.headers
-	run -0 curl -sS -o "$RESP" -D "$RESP_HEADERS" -w '%{http_code}' "$@"
+	run -0 curl -sS --max-time 60 -o "$RESP" -D "$RESP_HEADERS" -w '%{http_code}' "$@"
 }
 
 # post PLATFORM FILE [CURL-ARGS...]: POST FILE as JSON to the webhook route.
