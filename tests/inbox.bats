@@ -166,7 +166,7 @@ ids_in() {
 	[ "$output" = "$first" ]
 	run -0 --separate-stderr aurora-inbox --platform=alertmanager --json list --db="$other"
 	[ "$output" = "$first" ]
-	printf '%s\n' "$output" | jq -e '.id == 2 and .platform == "alertmanager"'
+	jq -en 'input | .id == 2 and .platform == "alertmanager"' <<<"$output"
 }
 
 @test "show prints one record pretty for people, one line with --json; an unknown id exits 1" {
@@ -332,7 +332,7 @@ ids_in() {
 	aurora-inbox follow --from 1 > "$BATS_TEST_TMPDIR/fifo" 2> "$BATS_TEST_TMPDIR/err" &
 	FOLLOW_PID=$!
 	head -n 1 "$BATS_TEST_TMPDIR/fifo" > "$BATS_TEST_TMPDIR/first"
-	jq -e '.id == 1' "$BATS_TEST_TMPDIR/first"
+	jq -en 'input | .id == 1' <"$BATS_TEST_TMPDIR/first"
 	wait_exit "$FOLLOW_PID"
 	FOLLOW_PID=
 	[ "$waited" -eq 0 ]
@@ -362,9 +362,12 @@ ids_in() {
 	inbox_fill 3 grafana
 	sqlite3 "$AURORA_DB" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
 	before=$(sha256sum < "$AURORA_DB")
-	run -0 aurora-inbox list --json
-	run -0 aurora-inbox replay --since 1h
-	run -0 aurora-inbox show 2
+	run -0 --separate-stderr aurora-inbox list --json
+	jq -en '[inputs] | length == 3' <<<"$output"
+	run -0 --separate-stderr aurora-inbox replay --since 1h
+	jq -en '[inputs] | length == 3 and .[1].id == 2' <<<"$output"
+	run -0 --separate-stderr aurora-inbox show 2
+	[ -n "$output" ]
 	[ "$(sha256sum < "$AURORA_DB")" = "$before" ]
 	[ "$(sqlite3 "$AURORA_DB" 'SELECT count(*) FROM inbox')" = 3 ]
 }
