@@ -259,13 +259,14 @@ static int count_batch(struct aur_inbox_writer *w, struct aur_delivery **batch, 
 	return rc;
 }
 
-static int insert(struct aur_inbox_writer *w, struct aur_delivery *d, const char *key, const char *sha)
+/*
+ * Parameters 1 to 7 of an inbox or quarantine row: platform, received_at
+ * (written into when, which must outlive the step), received_ms, remote,
+ * content_type, headers, body.
+ */
+static void bind_delivery(sqlite3_stmt *st, const struct aur_delivery *d, char *when, size_t whenlen)
 {
-	sqlite3_stmt *st = w->st[ST_INSERT];
-	char when[32];
-	int rc;
-
-	aur_time_format_ms(d->received_ms, when, sizeof(when));
+	aur_time_format_ms(d->received_ms, when, whenlen);
 	sqlite3_bind_text(st, 1, d->platform, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, d->received_ms);
@@ -273,6 +274,15 @@ static int insert(struct aur_inbox_writer *w, struct aur_delivery *d, const char
 	sqlite3_bind_text(st, 5, d->content_type ? d->content_type : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, d->headers_json ? d->headers_json : "{}", -1, SQLITE_STATIC);
 	sqlite3_bind_blob64(st, 7, d->body_len ? d->body : "", d->body_len, SQLITE_STATIC);
+}
+
+static int insert(struct aur_inbox_writer *w, struct aur_delivery *d, const char *key, const char *sha)
+{
+	sqlite3_stmt *st = w->st[ST_INSERT];
+	char when[32];
+	int rc;
+
+	bind_delivery(st, d, when, sizeof(when));
 	sqlite3_bind_text(st, 8, sha, -1, SQLITE_STATIC);
 	if (key)
 		sqlite3_bind_text(st, 9, key, -1, SQLITE_STATIC);
@@ -320,14 +330,7 @@ static int quarantine(struct aur_inbox_writer *w, const struct aur_inbox_limits 
 		d->result = AUR_DELIVERY_RATE_LIMITED;
 	if (rc <= 0)
 		return rc;
-	aur_time_format_ms(d->received_ms, when, sizeof(when));
-	sqlite3_bind_text(st, 1, d->platform, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, d->received_ms);
-	sqlite3_bind_text(st, 4, d->remote ? d->remote : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, d->content_type ? d->content_type : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, d->headers_json ? d->headers_json : "{}", -1, SQLITE_STATIC);
-	sqlite3_bind_blob64(st, 7, d->body_len ? d->body : "", d->body_len, SQLITE_STATIC);
+	bind_delivery(st, d, when, sizeof(when));
 	sqlite3_bind_text(st, 8, d->reason ? d->reason : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 9, d->test != 0);
 	rc = step_done(st);
