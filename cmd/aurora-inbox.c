@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -42,6 +43,7 @@
 #define PROG "aurora-inbox"
 #define DEFAULT_LIMIT 50
 #define EXIT_GONE (-1) /* internal: stdout's reader went away; exits 0 */
+#define EXIT_STOPPED (-2) /* internal: follow was asked to stop while writing; exits 0 */
 
 enum { O_DB = AUR_CLI_BASE, O_PLATFORM, O_SINCE, O_UNTIL, O_FROM, O_CURSOR, O_RESUME, O_LIMIT, O_POLL, O_JSON,
        O_STATE, O_OLDER_THAN, O_DRY_RUN, O_BATCH, O_PAUSE };
@@ -335,12 +337,97 @@ static int write_failed(void)
 
 enum emit_mode { EMIT_JSONL, EMIT_TABLE, EMIT_PRETTY };
 
+/* follow: a read transaction ends once its rows' bodies pass this (lib/inboxscan.h) */
+#define FOLLOW_BATCH_BYTES (4LL << 20)
+
 struct emit {
 	struct aur_jsonl_writer w;
 	enum emit_mode mode;
 	int with_state;     /* list: the row's state columns follow the raw ones */
 	const char *cursor; /* follow: rewritten after each batch */
+	/*
+	 * follow: records are written here while a batch's read transaction is
+	 * open, and to stdout only after it has ended. Written straight to a
+	 * pipe whose reader lags, they would keep the transaction open for as
+	 * long as the pipe stays full, and a reader that never lets go stops
+	 * the WAL from ever restarting (it grew without bound under load).
+	 */
+	FILE *spool;
+	char *spooled;
+	size_t spooled_len;
+	int stop_fd;     /* follow: the signalfd that asks it to stop */
 };
+
+/*
+ * Write len bytes to stdout, waiting for room with poll so that a signal on
+ * e->stop_fd (SIGTERM, SIGINT: blocked and read there) still ends follow
+ * while its reader lags: a write(2) blocked on a full pipe would wait for
+ * that reader only. A pipe with room takes PIPE_BUF bytes without blocking.
+ * 0, 1 when asked to stop, -1 with errno on a write error.
+ */
+static int write_stoppable(const struct emit *e, const char *p, size_t len)
+{
+	struct pollfd fds[2] = { { .fd = 1, .events = POLLOUT }, { .fd = e->stop_fd, .events = POLLIN } };
+
+	while (len > 0) {
+		size_t chunk = len < PIPE_BUF ? len : PIPE_BUF;
+		ssize_t n;
+
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (fds[1].revents & POLLIN)
+			return 1;
+		n = write(1, p, chunk);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Start the next batch's spool. 0, or an exit code. */
+static int spool_open(struct emit *e)
+{
+	e->spool = open_memstream(&e->spooled, &e->spooled_len);
+	if (!e->spool) {
+		aur_err("cannot buffer records: %s", strerror(errno));
+		return AUR_EXIT_SOFTWARE;
+	}
+	aur_jsonl_writer_init(&e->w, e->spool, 0);
+	return 0;
+}
+
+/* Write what the batch spooled to stdout and start a new spool. 0, or an exit code. */
+static int spool_flush(struct emit *e)
+{
+	int failed_write;
+
+	if (fclose(e->spool) != 0) {
+		e->spool = NULL;
+		free(e->spooled);
+		e->spooled = NULL;
+		aur_err("cannot buffer records: %s", strerror(errno));
+		return AUR_EXIT_SOFTWARE;
+	}
+	errno = 0;
+	/* nothing of follow's goes through stdout's buffer: the spool's bytes go straight out */
+	failed_write = write_stoppable(e, e->spooled, e->spooled_len);
+	free(e->spooled);
+	e->spooled = NULL;
+	e->spool = NULL;
+	if (failed_write < 0)
+		return write_failed();
+	if (failed_write > 0)
+		return EXIT_STOPPED;
+	return spool_open(e);
+}
 
 /* The row's state ("pending" while NULL), from the state columns of a scan with_state. */
 static const char *row_state(sqlite3_stmt *st)
@@ -417,8 +504,14 @@ static int emit_batch(long long last, void *arg)
 	char err[512];
 
 	errno = 0;
-	if (fflush(stdout) != 0)
+	if (e->spool) {
+		int rc = spool_flush(e);
+
+		if (rc != 0)
+			return rc;
+	} else if (fflush(stdout) != 0) {
 		return write_failed();
+	}
 	if (e->cursor && aur_follow_cursor_write(e->cursor, last, err, sizeof(err)) < 0) {
 		aur_err("%s", err);
 		return AUR_EXIT_IOERR;
@@ -807,11 +900,21 @@ static int cmd_follow(sqlite3 *db, const char *path, const struct opts *o)
 	}
 	if (rc < 0)
 		aur_warn("%s", err);
-	aur_jsonl_writer_init(&e.w, stdout, 1);
+	/* the spool holds one batch: a bound on its bodies keeps it small */
+	s.batch_bytes = FOLLOW_BATCH_BYTES;
+	e.stop_fd = fds[0].fd;
+	rc = spool_open(&e);
+	if (rc != 0)
+		goto out;
 	aur_debug("following %s after id %lld (%s)", path, s.after, f.ifd >= 0 ? "inotify" : "polling");
 	for (;;) {
 		count = 0;
 		rc = run_scan(db, &s, &e, &count);
+		if (rc == EXIT_STOPPED) {
+			aur_info("signal %d: stopping", aur_follow_stop_read(fds[0].fd));
+			rc = AUR_EXIT_OK;
+			break;
+		}
 		if (rc != 0)
 			break;
 		aur_follow_found(&f, count > 0);
@@ -835,6 +938,10 @@ static int cmd_follow(sqlite3 *db, const char *path, const struct opts *o)
 		}
 	}
 out:
+	if (e.spool) {
+		fclose(e.spool);
+		free(e.spooled);
+	}
 	aur_follow_release(&f);
 	if (fds[0].fd >= 0)
 		close(fds[0].fd);

@@ -274,7 +274,7 @@ deliver_each_state() {
 
 @test "a database from before delivery states: what the pipeline had passed is unknown, the rest pending" {
 	# schema 9, as the release before this one left it
-	sqlite3 "$AURORA_DB" "DROP INDEX inbox_state; ALTER TABLE inbox DROP COLUMN state;
+	sqlite3 "$AURORA_DB" "DROP INDEX inbox_state; DROP INDEX events_incident_type; ALTER TABLE inbox DROP COLUMN state;
 		ALTER TABLE inbox DROP COLUMN state_reason; ALTER TABLE inbox DROP COLUMN alert_count;
 		ALTER TABLE incident_alerts DROP COLUMN opened; ALTER TABLE incident_alerts DROP COLUMN notifications;
 		ALTER TABLE incident_alerts DROP COLUMN last_seen; ALTER TABLE incident_alerts DROP COLUMN status;
@@ -297,7 +297,7 @@ deliver_each_state() {
 	run -0 --separate-stderr aurora-connector show alertmanager --json
 	jq -e '.received == 2 and .failed_to_normalize == 0' <<<"$output"
 	run -0 sqlite3 "$AURORA_DB" "PRAGMA user_version; SELECT id || ':' || coalesce(state, 'pending') FROM inbox ORDER BY id"
-	assert_output "$(printf '13\n1:test\n2:unknown\n3:pending')"
+	assert_output "$(printf '14\n1:test\n2:unknown\n3:pending')"
 	run -0 --separate-stderr aurora-inbox list --state unknown --json
 	jq -e '.id == 2 and (.state_reason | startswith("decided before aurora recorded"))' <<<"$output"
 }
