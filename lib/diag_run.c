@@ -23,18 +23,11 @@
 #include "buf.h"
 #include "diag.h"
 #include "diag_impl.h"
+#include "timeutil.h"
 #include "xalloc.h"
 #include "banned.h"
 
 #define GRACE_MS 1000
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -167,7 +160,7 @@ int aur_diag_run(const struct aur_diag_policy *p, const struct aur_diag_cmd *cmd
 		snprintf(err, errlen, "diagnostic: /dev/null: %s", strerror(errno));
 		goto out;
 	}
-	start = now_ms();
+	start = aur_time_mono_ms();
 	deadline = start + timeout_ms;
 	pid = fork();
 	if (pid < 0) {
@@ -184,7 +177,7 @@ int aur_diag_run(const struct aur_diag_policy *p, const struct aur_diag_cmd *cmd
 	res->reaped = 0;
 
 	while (!exited) {
-		long long left = deadline - now_ms();
+		long long left = deadline - aur_time_mono_ms();
 		siginfo_t si;
 
 		if (left <= 0) {
@@ -225,7 +218,7 @@ int aur_diag_run(const struct aur_diag_policy *p, const struct aur_diag_cmd *cmd
 	}
 	/* what is still in the pipe, until the group's last writer is gone */
 	while (!eof) {
-		long long left = deadline + (res->timed_out ? GRACE_MS : 0) - now_ms();
+		long long left = deadline + (res->timed_out ? GRACE_MS : 0) - aur_time_mono_ms();
 		struct pollfd pf = { fds[0], POLLIN, 0 };
 		ssize_t r;
 
@@ -244,10 +237,10 @@ int aur_diag_run(const struct aur_diag_policy *p, const struct aur_diag_cmd *cmd
 	}
 	{
 		/* a SIGKILLed group had its second in the drain; a little more to reap */
-		long long until = res->timed_out ? deadline + GRACE_MS : now_ms() + GRACE_MS;
+		long long until = res->timed_out ? deadline + GRACE_MS : aur_time_mono_ms() + GRACE_MS;
 
-		if (until < now_ms() + 100)
-			until = now_ms() + 100;
+		if (until < aur_time_mono_ms() + 100)
+			until = aur_time_mono_ms() + 100;
 		for (;;) {
 			pid_t w = waitpid(pid, &status, WNOHANG);
 			if (w == pid) {
@@ -256,12 +249,12 @@ int aur_diag_run(const struct aur_diag_policy *p, const struct aur_diag_cmd *cmd
 			}
 			if (w < 0 && errno != EINTR)
 				break;
-			if (now_ms() >= until)
+			if (aur_time_mono_ms() >= until)
 				break;
 			sleep_ms(2);
 		}
 	}
-	res->elapsed_ms = now_ms() - start;
+	res->elapsed_ms = aur_time_mono_ms() - start;
 	if (res->reaped && WIFEXITED(status)) {
 		res->exited = 1;
 		res->exit_code = WEXITSTATUS(status);

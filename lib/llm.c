@@ -132,7 +132,7 @@ int aur_llm_config_parse(jv obj, struct aur_llm_config *cfg, char *err, size_t e
 				cfg->provider = AUR_LLM_ANTHROPIC;
 			else
 				r = llm_fail(err, errlen, -EINVAL,
-					 "llm.provider must be openai, azure, anthropic, ollama, vllm or llamacpp");
+					     "llm.provider must be openai, azure, anthropic, ollama, vllm or llamacpp");
 		} else if (strcmp(name, "url") == 0) {
 			r = cfg_string(jv_copy(v), name, &cfg->url, err, errlen);
 		} else if (strcmp(name, "model") == 0) {
@@ -160,7 +160,7 @@ int aur_llm_config_parse(jv obj, struct aur_llm_config *cfg, char *err, size_t e
 			cfg->max_retries = n == 0 ? -1 : (int)n;
 		} else if (strcmp(name, "api_key") == 0) {
 			r = llm_fail(err, errlen, -EINVAL,
-				 "llm.api_key is not read: put the key in a file (api_key_file) or a variable (api_key_env)");
+				     "llm.api_key is not read: put the key in a file (api_key_file) or a variable (api_key_env)");
 		} else {
 			r = llm_fail(err, errlen, -EINVAL, "llm.%.64s is not a known setting", name);
 		}
@@ -256,7 +256,7 @@ static int load_key(const struct aur_llm_config *cfg, char *key, char *err, size
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f) {
 			llm_fail(err, errlen, rc, "the api key %s %.200s holds a control character or more than one line",
-			     from, name);
+				 from, name);
 			goto out;
 		}
 	rc = 0;
@@ -506,7 +506,7 @@ int aur_llm_chat(const struct aur_llm_config *cfg, jv messages, jv tools, aur_ll
 
 		if (left <= 0) {
 			rc = llm_fail(err, errlen, -ETIMEDOUT, "%s: no answer within the time limit (%d attempts)", url,
-				  attempt);
+				      attempt);
 			goto out;
 		}
 		aur_llm_stream_free(a.stream);
@@ -548,7 +548,7 @@ int aur_llm_chat(const struct aur_llm_config *cfg, jv messages, jv tools, aur_ll
 		}
 		if (cc == CURLE_OPERATION_TIMEDOUT) {
 			rc = llm_fail(err, errlen, -ETIMEDOUT, "%s: no complete answer within the time limit (%d attempts)",
-				  url, attempt + 1);
+				      url, attempt + 1);
 			goto out;
 		}
 		if (cc == CURLE_OK && a.status >= 200 && a.status <= 299) {
@@ -582,7 +582,7 @@ int aur_llm_chat(const struct aur_llm_config *cfg, jv messages, jv tools, aur_ll
 		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 		if (wait >= deadline_ms - aur_time_mono_ms()) {
 			llm_fail(err, errlen, rc, "%s: %s (the next try, in %lld ms, would pass the time limit)", url, msg,
-			     wait);
+				 wait);
 			goto out;
 		}
 		sleep_ms(wait);

@@ -53,7 +53,7 @@ static int check_tool_calls(jv calls, int i, char *err, size_t errlen)
 		jv_free(args);
 		if (!ok)
 			return llm_fail(err, errlen, -EINVAL,
-				    "message %d: tool call %d needs a string id and name and object arguments", i, j);
+					"message %d: tool call %d needs a string id and name and object arguments", i, j);
 	}
 	return 0;
 }
