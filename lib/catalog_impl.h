@@ -1,7 +1,8 @@
 /*
- * catalog_impl.h - what the catalog's two halves share: the model and index
- * (catalog.c) and the readers of YAML, aliases files and directories
- * (catalog_read.c). Not for other modules: they use catalog.h.
+ * catalog_impl.h - what the catalog's files share: the model and index
+ * (catalog.c), its records (catalog_records.c), and the readers of aliases
+ * files and directories (catalog_read.c) and of Backstage YAML
+ * (catalog_yaml.c). Not for other modules: they use catalog.h.
  *
  * The readers declare components and add strings to them; cat_finish then
  * resolves the dependencies and builds the hash index the lookups use.
@@ -102,6 +103,22 @@ const char *cat_ref_name(const char *s, size_t *len);
 
 /* Resolve the dependencies and build the index. 0, or -EINVAL / -E2BIG with err. */
 int cat_finish(struct aur_catalog *c, char *err, size_t errlen);
+
+/* a path, and the "path:line" a reader names a place with */
+#define CAT_MAX_PATH 4096
+#define CAT_WHERE_MAX (CAT_MAX_PATH + 32)
+
+/* s without the blanks around it: points into s, *len updated. */
+const char *cat_trim(const char *s, size_t *len);
+/* The line (from 1) of byte offset in data. */
+size_t cat_line_at(const char *data, size_t len, size_t offset);
+/*
+ * Each item of a comma-separated list into node's list for what: an
+ * identity of that tool, aliases (AUR_CATALOG_ANY) or, when what < 0,
+ * dependencies. 0, or -EINVAL / -E2BIG with err naming where.
+ */
+int cat_add_items(struct cat_node *node, const char *s, size_t len, int what, const char *where, char *err,
+		  size_t errlen);
 
 /* Parse one file's bytes into c (not finished). 0, or a negative errno with err. */
 int cat_read_backstage(struct aur_catalog *c, const char *name, const char *data, size_t len, char *err,

@@ -51,7 +51,7 @@
  *     1024 bytes, 4096 bytes in all. Any other character - ; | & $ ` < > ( )
  *     { } [ ] \ ' " * ? ~ ! # ^ newline, control bytes, non-ASCII - refuses
  *     the command: it is never interpreted, escaped or dropped.
- *  2. The deny list (lib/diag.c, deny_*): programs that run other programs
+ *  2. The deny list (lib/diag_deny.c): programs that run other programs
  *     or change the machine (shells, interpreters, sudo, env, xargs, rm,
  *     kill, editors, ssh, wget, secret stores ...); per program, read-only
  *     verbs only (kubectl get/describe/logs/top/events ..., systemctl
@@ -68,8 +68,8 @@
  * A refusal is -EPERM with a reason meant for a thought: "refused: ...
  * because ...", with any secret in it redacted.
  *
- * Running (aur_diag_run): fork and execve of the resolved path, no shell;
- * stdin /dev/null; stdout and stderr into one pipe; the environment is
+ * Running (aur_diag_run, lib/diag_run.c): fork and execve of the resolved
+ * path, no shell; stdin /dev/null; stdout and stderr into one pipe; the environment is
  * PATH=/usr/local/bin:/usr/bin:/bin, LANG=C, LC_ALL=C, HOME=/nonexistent
  * and the @env settings, nothing else; working directory /; its own process
  * group; signals at their defaults; no core files; RLIMIT_FSIZE 0, so it
@@ -80,8 +80,8 @@
  * in all cases; a child that SIGKILL cannot end in that second (stuck in
  * the kernel) is left behind, reported as not reaped.
  *
- * Redaction (aur_diag_redact, applied to every output and reason): private
- * key blocks (every line saying PRIVATE KEY, and the key around it), Authorization values (Bearer/Basic/Token), `password=`,
+ * Redaction (aur_diag_redact in lib/diag_redact.c, applied to every output
+ * and reason): private key blocks (every line saying PRIVATE KEY, and the key around it), Authorization values (Bearer/Basic/Token), `password=`,
  * `token: `, `client_secret"` ... values, Kubernetes env values under a
  * secret-looking name, AWS access key ids, JWTs, GitHub,
  * GitLab, Slack, Google and OpenAI-style tokens, the password in URLs,
@@ -92,7 +92,8 @@
  * maximum, measured on log-like text with a secret every third line),
  * after the command has ended.
  *
- * Nothing here prints or logs.
+ * Nothing here prints or logs. lib/diag.c reads the allow-list and checks
+ * commands; diag_impl.h lists the module's other files and what they share.
  */
 #ifndef AURORA_DIAG_H
 #define AURORA_DIAG_H

@@ -1,3 +1,9 @@
+/*
+ * incident_text.c - incidents for people (incident_text.h): the list
+ * table, one line per event and the show page, each formatted from
+ * incident_view.h's JSON into a bounded buffer; also the writer and the
+ * field getters incident_text_md.c's postmortem uses (incident_text_impl.h).
+ */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,23 +13,18 @@
 #include "buf.h"
 #include "incident.h"
 #include "incident_text.h"
+#include "incident_text_impl.h"
 #include "timeutil.h"
 #include "xalloc.h"
 #include "banned.h"
 
-/* A writer that stops at the first failure and remembers it. */
-struct w {
-	struct aur_buf *b;
-	int rc;
-};
-
-static void put(struct w *w, const char *s)
+void itext_put(struct itext_w *w, const char *s)
 {
 	if (!w->rc)
 		w->rc = aur_buf_adds(w->b, s);
 }
 
-__attribute__((format(printf, 2, 3))) static void putf(struct w *w, const char *fmt, ...)
+void itext_putf(struct itext_w *w, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -35,7 +36,7 @@ __attribute__((format(printf, 2, 3))) static void putf(struct w *w, const char *
 }
 
 /* Append s with control characters as '?' (tabs as spaces; newlines kept when block). */
-static void put_clean(struct w *w, const char *s, int block)
+void itext_put_clean(struct itext_w *w, const char *s, int block)
 {
 	const char *p = s ? s : "";
 
@@ -55,17 +56,17 @@ static void put_clean(struct w *w, const char *s, int block)
 }
 
 /* Append s padded with spaces to width characters (bytes; good enough for a table). */
-static void put_pad(struct w *w, const char *s, size_t width)
+static void put_pad(struct itext_w *w, const char *s, size_t width)
 {
 	size_t before = w->b->len;
 
-	put_clean(w, s, 0);
+	itext_put_clean(w, s, 0);
 	for (size_t n = w->b->len - before; !w->rc && n < width; n++)
-		put(w, " ");
+		itext_put(w, " ");
 }
 
 /* Append s indented by ind on every line, ending in a newline. */
-static void put_indented(struct w *w, const char *s, const char *ind)
+static void put_indented(struct itext_w *w, const char *s, const char *ind)
 {
 	const char *p = s ? s : "";
 
@@ -74,9 +75,9 @@ static void put_indented(struct w *w, const char *s, const char *ind)
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
 		char *line = aur_xstrndup(p, n);
 
-		put(w, ind);
-		put_clean(w, line, 0);
-		put(w, "\n");
+		itext_put(w, ind);
+		itext_put_clean(w, line, 0);
+		itext_put(w, "\n");
 		free(line);
 		p += n + (nl ? 1 : 0);
 	}
@@ -86,7 +87,7 @@ static void put_indented(struct w *w, const char *s, const char *ind)
  * Field k of object o: the string (borrowed: o keeps its reference, so the
  * text lives as long as o), or NULL when absent or not a string.
  */
-static const char *gs(jv o, const char *k)
+const char *itext_gs(jv o, const char *k)
 {
 	jv v;
 	const char *s = NULL;
@@ -101,26 +102,26 @@ static const char *gs(jv o, const char *k)
 }
 
 /* Field k of object o as a string, or dflt when absent, null or empty. */
-static const char *gsd(jv o, const char *k, const char *dflt)
+const char *itext_gsd(jv o, const char *k, const char *dflt)
 {
-	const char *s = gs(o, k);
+	const char *s = itext_gs(o, k);
 
 	return s && *s ? s : dflt;
 }
 
 /* Whether the alert of correlation c opened its incident (older views have no "opened": no strategy then). */
-static int opened(jv c)
+int itext_opened(jv c)
 {
 	jv v = jv_object_get(jv_copy(c), jv_string("opened"));
 	int yes = jv_get_kind(v) == JV_KIND_TRUE ||
-		  (jv_get_kind(v) != JV_KIND_FALSE && !strcmp(gsd(c, "strategy", "none"), "none"));
+		  (jv_get_kind(v) != JV_KIND_FALSE && !strcmp(itext_gsd(c, "strategy", "none"), "none"));
 
 	jv_free(v);
 	return yes;
 }
 
 /* Field k as a number into *n: 1, or 0 when absent or not a number. */
-static int gn(jv o, const char *k, long long *n)
+int itext_gn(jv o, const char *k, long long *n)
 {
 	jv v;
 	int ok = 0;
@@ -137,7 +138,7 @@ static int gn(jv o, const char *k, long long *n)
 }
 
 /* Field k (a new reference; jv_invalid when absent). */
-static jv get(jv o, const char *k)
+jv itext_get(jv o, const char *k)
 {
 	if (jv_get_kind(o) != JV_KIND_OBJECT)
 		return jv_invalid();
@@ -145,9 +146,9 @@ static jv get(jv o, const char *k)
 }
 
 /* Array field k's length (0 when absent). */
-static int count_of(jv o, const char *k)
+int itext_count_of(jv o, const char *k)
 {
-	jv a = get(o, k);
+	jv a = itext_get(o, k);
 	int n = jv_get_kind(a) == JV_KIND_ARRAY ? jv_array_length(jv_copy(a)) : 0;
 
 	jv_free(a);
@@ -155,26 +156,26 @@ static int count_of(jv o, const char *k)
 }
 
 /* Append v as compact JSON (control characters escaped by jq already). */
-static void put_json(struct w *w, jv v)
+static void put_json(struct itext_w *w, jv v)
 {
 	jv text = jv_dump_string(jv_copy(v), 0);
 
-	put(w, jv_string_value(text));
+	itext_put(w, jv_string_value(text));
 	jv_free(text);
 }
 
-static void put_duration(struct w *w, long long ms)
+void itext_put_duration(struct itext_w *w, long long ms)
 {
 	long long s = ms > 0 ? ms / 1000 : 0;
 
 	if (s < 60)
-		putf(w, "%llds", s);
+		itext_putf(w, "%llds", s);
 	else if (s < 3600)
-		putf(w, "%lldm %llds", s / 60, s % 60);
+		itext_putf(w, "%lldm %llds", s / 60, s % 60);
 	else if (s < 86400)
-		putf(w, "%lldh %lldm", s / 3600, s % 3600 / 60);
+		itext_putf(w, "%lldh %lldm", s / 3600, s % 3600 / 60);
 	else
-		putf(w, "%lldd %lldh", s / 86400, s % 86400 / 3600);
+		itext_putf(w, "%lldd %lldh", s / 86400, s % 86400 / 3600);
 }
 
 int aur_incident_text_list_header(struct aur_buf *b)
@@ -185,81 +186,81 @@ int aur_incident_text_list_header(struct aur_buf *b)
 
 int aur_incident_text_list_row(jv e, struct aur_buf *b)
 {
-	struct w w = { b, 0 };
+	struct itext_w w = { b, 0 };
 	long long id = 0;
 	long long alerts = 0;
 
-	gn(e, "id", &id);
-	gn(e, "alert_count", &alerts);
-	putf(&w, "%6lld  ", id);
-	put_pad(&w, gsd(e, "status", "-"), 13);
-	put(&w, "  ");
-	put_pad(&w, gsd(e, "severity", "-"), 8);
-	put(&w, "  ");
-	put_pad(&w, gsd(e, "started_at", "-"), 24);
-	putf(&w, "  %6lld  ", alerts);
-	put_pad(&w, gsd(e, "service", "-"), 16);
-	put(&w, "  ");
-	put_clean(&w, gsd(e, "title", ""), 0);
-	put(&w, "\n");
+	itext_gn(e, "id", &id);
+	itext_gn(e, "alert_count", &alerts);
+	itext_putf(&w, "%6lld  ", id);
+	put_pad(&w, itext_gsd(e, "status", "-"), 13);
+	itext_put(&w, "  ");
+	put_pad(&w, itext_gsd(e, "severity", "-"), 8);
+	itext_put(&w, "  ");
+	put_pad(&w, itext_gsd(e, "started_at", "-"), 24);
+	itext_putf(&w, "  %6lld  ", alerts);
+	put_pad(&w, itext_gsd(e, "service", "-"), 16);
+	itext_put(&w, "  ");
+	itext_put_clean(&w, itext_gsd(e, "title", ""), 0);
+	itext_put(&w, "\n");
 	return w.rc;
 }
 
 /* The part of an event line after its type: "[sev] service: title (details)". */
-static void put_event_details(struct w *w, jv ev)
+void itext_put_event_details(struct itext_w *w, jv ev)
 {
-	jv data = get(ev, "data");
-	jv inc = get(data, "incident");
-	const char *type = gsd(ev, "event", "");
-	const char *service = gsd(inc, "service", NULL);
+	jv data = itext_get(ev, "data");
+	jv inc = itext_get(data, "incident");
+	const char *type = itext_gsd(ev, "event", "");
+	const char *service = itext_gsd(inc, "service", NULL);
 	long long from = 0;
 
 	if (jv_get_kind(inc) == JV_KIND_OBJECT) {
-		putf(w, " [%s] ", gsd(inc, "severity", "-"));
+		itext_putf(w, " [%s] ", itext_gsd(inc, "severity", "-"));
 		if (service) {
-			put_clean(w, service, 0);
-			put(w, ": ");
+			itext_put_clean(w, service, 0);
+			itext_put(w, ": ");
 		}
-		put_clean(w, gsd(inc, "title", ""), 0);
+		itext_put_clean(w, itext_gsd(inc, "title", ""), 0);
 	}
 	if (!strcmp(type, "incident.status_changed")) {
-		putf(w, " (%s -> %s", gsd(data, "from", "?"), gsd(data, "to", "?"));
-		if (gsd(data, "reason", NULL)) {
-			put(w, ": ");
-			put_clean(w, gs(data, "reason"), 0);
-		}
-		put(w, ")");
-	} else if (!strcmp(type, "delivery.error") && gn(data, "inbox_id", &from)) {
-		put(w, " ");
-		put_clean(w, gsd(data, "platform", "-"), 0);
-		putf(w, " delivery %lld not used: ", from);
-		put_clean(w, gsd(data, "reason", "-"), 0);
-	} else if (!strcmp(type, "incident.merged_in") && gn(data, "from", &from)) {
-		putf(w, " (incident #%lld merged in)", from);
+		itext_putf(w, " (%s -> %s", itext_gsd(data, "from", "?"), itext_gsd(data, "to", "?"));
+			   if (itext_gsd(data, "reason", NULL)) {
+			   itext_put(w, ": ");
+			   itext_put_clean(w, itext_gs(data, "reason"), 0);
+			   }
+			   itext_put(w, ")");
+	} else if (!strcmp(type, "delivery.error") && itext_gn(data, "inbox_id", &from)) {
+		itext_put(w, " ");
+		itext_put_clean(w, itext_gsd(data, "platform", "-"), 0);
+		itext_putf(w, " delivery %lld not used: ", from);
+		itext_put_clean(w, itext_gsd(data, "reason", "-"), 0);
+	} else if (!strcmp(type, "incident.merged_in") && itext_gn(data, "from", &from)) {
+		itext_putf(w, " (incident #%lld merged in)", from);
 	} else if ((!strcmp(type, "alert.attached") || !strcmp(type, "alert.resolved")) &&
-		   gn(data, "alert_id", &from)) {
-		jv score = get(data, "score");
+		   itext_gn(data, "alert_id", &from)) {
+		jv score = itext_get(data, "score");
 
-		putf(w, " (alert #%lld ", from);
-		put_clean(w, gsd(data, "title", ""), 0);
-		if (!strcmp(type, "alert.resolved")) {
-			put(w, " resolved");
-		} else {
-			put(w, " joined by ");
-			put_clean(w, gsd(data, "strategy", "-"), 0);
-			putf(w, " %.2f", jv_get_kind(score) == JV_KIND_NUMBER ? jv_number_value(score) : 0.0);
-			if (gsd(data, "reason", NULL)) {
-				put(w, ": ");
-				put_clean(w, gs(data, "reason"), 0);
-			}
-		}
-		put(w, ")");
+		itext_putf(w, " (alert #%lld ", from);
+			   itext_put_clean(w, itext_gsd(data, "title", ""), 0);
+			   if (!strcmp(type, "alert.resolved")) {
+			   itext_put(w, " resolved");
+			   } else {
+			   itext_put(w, " joined by ");
+			   itext_put_clean(w, itext_gsd(data, "strategy", "-"), 0);
+			   itext_putf(w, " %.2f", jv_get_kind(score) == JV_KIND_NUMBER ? jv_number_value(score) : 0.0);
+			   if (itext_gsd(data, "reason", NULL)) {
+			   itext_put(w, ": ");
+			   itext_put_clean(w, itext_gs(data, "reason"), 0);
+			   }
+			   }
+			   itext_put(w, ")");
 		jv_free(score);
 	} else if (jv_get_kind(data) == JV_KIND_OBJECT) {
 		jv rest = jv_object_delete(jv_copy(data), jv_string("incident"));
 
 		if (jv_object_length(jv_copy(rest)) > 0) {
-			put(w, " ");
+			itext_put(w, " ");
 			put_json(w, rest);
 		}
 		jv_free(rest);
@@ -270,97 +271,97 @@ static void put_event_details(struct w *w, jv ev)
 
 int aur_incident_text_event(jv ev, struct aur_buf *b)
 {
-	struct w w = { b, 0 };
+	struct itext_w w = { b, 0 };
 	long long inc = 0;
 
-	put_clean(&w, gsd(ev, "at", "-"), 0);
-	if (gn(ev, "incident_id", &inc))
-		putf(&w, " #%lld", inc);
-	put(&w, " ");
-	put_clean(&w, gsd(ev, "event", "-"), 0);
-	put_event_details(&w, ev);
-	put(&w, "\n");
+	itext_put_clean(&w, itext_gsd(ev, "at", "-"), 0);
+	if (itext_gn(ev, "incident_id", &inc))
+		itext_putf(&w, " #%lld", inc);
+	itext_put(&w, " ");
+	itext_put_clean(&w, itext_gsd(ev, "event", "-"), 0);
+	itext_put_event_details(&w, ev);
+	itext_put(&w, "\n");
 	return w.rc;
 }
 
-static void put_field(struct w *w, const char *name, const char *value)
+static void put_field(struct itext_w *w, const char *name, const char *value)
 {
-	putf(w, "%-14s", name);
-	put_clean(w, value && *value ? value : "-", 0);
-	put(w, "\n");
+	itext_putf(w, "%-14s", name);
+	itext_put_clean(w, value && *value ? value : "-", 0);
+	itext_put(w, "\n");
 }
 
-static void put_id_list(struct w *w, jv ids)
+static void put_id_list(struct itext_w *w, jv ids)
 {
 	int n = jv_get_kind(ids) == JV_KIND_ARRAY ? jv_array_length(jv_copy(ids)) : 0;
 
 	for (int i = 0; i < n; i++) {
 		jv v = jv_array_get(jv_copy(ids), i);
 
-		putf(w, "%s#%lld", i ? ", " : "", (long long)jv_number_value(v));
+		itext_putf(w, "%s#%lld", i ? ", " : "", (long long)jv_number_value(v));
 		jv_free(v);
 	}
 }
 
-static void put_alert(struct w *w, jv a)
+static void put_alert(struct itext_w *w, jv a)
 {
-	jv c = get(a, "correlation");
-	jv record = get(a, "record");
-	jv raw = get(a, "raw");
+	jv c = itext_get(a, "correlation");
+	jv record = itext_get(a, "record");
+	jv raw = itext_get(a, "raw");
 	long long id = 0;
 	long long count = 0;
 	long long inbox = 0;
 
-	gn(a, "id", &id);
-	gn(a, "count", &count);
-	putf(w, "  #%lld [%s] %s ", id, gsd(a, "severity", "-"), gsd(a, "status", "-"));
-	put_clean(w, gsd(a, "title", ""), 0);
-	put(w, "\n      ");
-	put_clean(w, gsd(a, "source", "-"), 0);
-	put(w, " ");
-	put_clean(w, gsd(a, "dedup_key", "-"), 0);
-	put(w, ", service ");
-	put_clean(w, gsd(a, "service", "-"), 0);
-	put(w, ", host ");
-	put_clean(w, gsd(a, "host", "-"), 0);
-	putf(w, ", seen %lld time%s, %s .. %s\n", count, count == 1 ? "" : "s", gsd(a, "first_seen", "-"),
-	     gsd(a, "last_seen", "-"));
+	itext_gn(a, "id", &id);
+	itext_gn(a, "count", &count);
+	itext_putf(w, "  #%lld [%s] %s ", id, itext_gsd(a, "severity", "-"), itext_gsd(a, "status", "-"));
+	itext_put_clean(w, itext_gsd(a, "title", ""), 0);
+	itext_put(w, "\n      ");
+	itext_put_clean(w, itext_gsd(a, "source", "-"), 0);
+	itext_put(w, " ");
+	itext_put_clean(w, itext_gsd(a, "dedup_key", "-"), 0);
+	itext_put(w, ", service ");
+	itext_put_clean(w, itext_gsd(a, "service", "-"), 0);
+	itext_put(w, ", host ");
+	itext_put_clean(w, itext_gsd(a, "host", "-"), 0);
+	itext_putf(w, ", seen %lld time%s, %s .. %s\n", count, count == 1 ? "" : "s", itext_gsd(a, "first_seen", "-"),
+		   itext_gsd(a, "last_seen", "-"));
 	if (jv_get_kind(c) == JV_KIND_OBJECT) {
-		jv score = get(c, "score");
+		jv score = itext_get(c, "score");
 		long long matched = 0;
 
-		if (opened(c)) {
-			put(w, "      opened the incident");
+		if (itext_opened(c)) {
+			itext_put(w, "      opened the incident");
 		} else {
-			put(w, "      joined by ");
-			put_clean(w, gsd(c, "strategy", "-"), 0);
-			putf(w, " (score %.2f", jv_get_kind(score) == JV_KIND_NUMBER ? jv_number_value(score) : 0.0);
-			if (gn(c, "matched_incident", &matched))
-				putf(w, ", matched #%lld", matched);
-			put(w, ")");
+			itext_put(w, "      joined by ");
+			itext_put_clean(w, itext_gsd(c, "strategy", "-"), 0);
+			itext_putf(w, " (score %.2f", jv_get_kind(score) == JV_KIND_NUMBER ? jv_number_value(score) : 0.0);
+				   if (itext_gn(c, "matched_incident", &matched))
+				   itext_putf(w, ", matched #%lld", matched);
+				   itext_put(w, ")");
 		}
-		if (gsd(c, "reason", NULL)) {
-			put(w, ": ");
-			put_clean(w, gs(c, "reason"), 0);
+		if (itext_gsd(c, "reason", NULL)) {
+			itext_put(w, ": ");
+			itext_put_clean(w, itext_gs(c, "reason"), 0);
 		}
-		put(w, "\n");
+		itext_put(w, "\n");
 		jv_free(score);
 	}
-	if (gsd(a, "link", NULL)) {
-		put(w, "      link: ");
-		put_clean(w, gs(a, "link"), 0);
-		put(w, "\n");
+	if (itext_gsd(a, "link", NULL)) {
+		itext_put(w, "      link: ");
+		itext_put_clean(w, itext_gs(a, "link"), 0);
+		itext_put(w, "\n");
 	}
-	put(w, "      record: ");
+	itext_put(w, "      record: ");
 	put_json(w, record);
-	put(w, "\n");
-	if (jv_get_kind(raw) == JV_KIND_OBJECT && gn(raw, "id", &inbox)) {
-		jv body = get(raw, "body");
+	itext_put(w, "\n");
+	if (jv_get_kind(raw) == JV_KIND_OBJECT && itext_gn(raw, "id", &inbox)) {
+		jv body = itext_get(raw, "body");
 
-		putf(w, "      delivery #%lld from %s at %s: ", inbox, gsd(raw, "platform", "-"),
-		     gsd(raw, "received_at", "-"));
+		itext_putf(w, "      delivery #%lld from %s at %s: ", inbox, itext_gsd(raw, "platform", "-"),
+			   itext_gsd(raw, "received_at", "-"));
 		put_json(w, body);
-		put(w, "\n");
+		itext_put(w, "\n");
 		jv_free(body);
 	}
 	jv_free(raw);
@@ -369,9 +370,9 @@ static void put_alert(struct w *w, jv a)
 }
 
 /* Each element of array field k of o through fn. */
-static void each(struct w *w, jv o, const char *k, void (*fn)(struct w *w, jv el))
+void itext_each(struct itext_w *w, jv o, const char *k, void (*fn)(struct itext_w *w, jv el))
 {
-	jv a = get(o, k);
+	jv a = itext_get(o, k);
 	int n = jv_get_kind(a) == JV_KIND_ARRAY ? jv_array_length(jv_copy(a)) : 0;
 
 	for (int i = 0; i < n && !w->rc; i++) {
@@ -383,456 +384,150 @@ static void each(struct w *w, jv o, const char *k, void (*fn)(struct w *w, jv el
 	jv_free(a);
 }
 
-static void put_event_line(struct w *w, jv ev)
+static void put_event_line(struct itext_w *w, jv ev)
 {
-	put(w, "  ");
+	itext_put(w, "  ");
 	if (!w->rc)
 		w->rc = aur_incident_text_event(ev, w->b);
 }
 
 /* aurora-rca stores an object {entity, kind, summary, confidence, evidence}; older text stays text. */
-static void put_root_cause(struct w *w, jv o)
+static void put_root_cause(struct itext_w *w, jv o)
 {
-	jv rc = get(o, "root_cause");
+	jv rc = itext_get(o, "root_cause");
 	jv conf;
 	jv ev;
 
 	if (jv_get_kind(rc) != JV_KIND_OBJECT) {
 		jv_free(rc);
-		put_indented(w, gsd(o, "root_cause", "(none yet)"), "  ");
+		put_indented(w, itext_gsd(o, "root_cause", "(none yet)"), "  ");
 		return;
 	}
-	put_indented(w, gsd(rc, "summary", "-"), "  ");
-	putf(w, "  kind %s, entity ", gsd(rc, "kind", "unknown"));
-	put_clean(w, gsd(rc, "entity", "-"), 0);
-	conf = get(rc, "confidence");
+	put_indented(w, itext_gsd(rc, "summary", "-"), "  ");
+	itext_putf(w, "  kind %s, entity ", itext_gsd(rc, "kind", "unknown"));
+	itext_put_clean(w, itext_gsd(rc, "entity", "-"), 0);
+	conf = itext_get(rc, "confidence");
 	if (jv_get_kind(conf) == JV_KIND_NUMBER)
-		putf(w, ", confidence %.2f", jv_number_value(conf));
+		itext_putf(w, ", confidence %.2f", jv_number_value(conf));
 	jv_free(conf);
-	put(w, "\n");
-	ev = get(rc, "evidence");
+	itext_put(w, "\n");
+	ev = itext_get(rc, "evidence");
 	for (int i = 0; jv_get_kind(ev) == JV_KIND_ARRAY && i < jv_array_length(jv_copy(ev)); i++) {
 		jv e = jv_array_get(jv_copy(ev), i);
 
-		put(w, "  evidence: ");
-		put_clean(w, gsd(e, "what", "-"), 0);
-		if (gsd(e, "link", NULL)) {
-			put(w, " ");
-			put_clean(w, gs(e, "link"), 0);
+		itext_put(w, "  evidence: ");
+		itext_put_clean(w, itext_gsd(e, "what", "-"), 0);
+		if (itext_gsd(e, "link", NULL)) {
+			itext_put(w, " ");
+			itext_put_clean(w, itext_gs(e, "link"), 0);
 		}
-		put(w, "\n");
+		itext_put(w, "\n");
 		jv_free(e);
 	}
 	jv_free(ev);
 	jv_free(rc);
 }
 
-static void put_thought(struct w *w, jv t)
+static void put_thought(struct itext_w *w, jv t)
 {
-	putf(w, "  %s [%s] ", gsd(t, "at", "-"), gsd(t, "kind", "thought"));
-	put_clean(w, gsd(t, "text", ""), 0);
-	put(w, "\n");
+	itext_putf(w, "  %s [%s] ", itext_gsd(t, "at", "-"), itext_gsd(t, "kind", "thought"));
+	itext_put_clean(w, itext_gsd(t, "text", ""), 0);
+	itext_put(w, "\n");
 }
 
-static void put_suggestion(struct w *w, jv s)
+static void put_suggestion(struct itext_w *w, jv s)
 {
 	long long id = 0;
 
-	gn(s, "id", &id);
-	putf(w, "  #%lld [%s, risk %s] ", id, gsd(s, "kind", "-"), gsd(s, "risk", "-"));
-	put_clean(w, gsd(s, "title", ""), 0);
-	put(w, "\n");
-	if (gsd(s, "command", NULL)) {
-		put(w, "      $ ");
-		put_clean(w, gs(s, "command"), 0);
-		put(w, "\n");
+	itext_gn(s, "id", &id);
+	itext_putf(w, "  #%lld [%s, risk %s] ", id, itext_gsd(s, "kind", "-"), itext_gsd(s, "risk", "-"));
+	itext_put_clean(w, itext_gsd(s, "title", ""), 0);
+	itext_put(w, "\n");
+	if (itext_gsd(s, "command", NULL)) {
+		itext_put(w, "      $ ");
+		itext_put_clean(w, itext_gs(s, "command"), 0);
+		itext_put(w, "\n");
 	}
-	if (gsd(s, "text", NULL))
-		put_indented(w, gs(s, "text"), "      ");
+	if (itext_gsd(s, "text", NULL))
+		put_indented(w, itext_gs(s, "text"), "      ");
 }
 
 /* "acknowledged  by NAME at TIME", when it is. */
-static void put_ack(struct w *w, jv o)
+static void put_ack(struct itext_w *w, jv o)
 {
-	jv ack = get(o, "acknowledged");
+	jv ack = itext_get(o, "acknowledged");
 
 	if (jv_get_kind(ack) == JV_KIND_OBJECT) {
-		putf(w, "%-14sby ", "acknowledged");
-		put_clean(w, gsd(ack, "by", "-"), 0);
-		putf(w, " at %s\n", gsd(ack, "at", "-"));
+		itext_putf(w, "%-14sby ", "acknowledged");
+		itext_put_clean(w, itext_gsd(ack, "by", "-"), 0);
+		itext_putf(w, " at %s\n", itext_gsd(ack, "at", "-"));
 	}
 	jv_free(ack);
 }
 
 int aur_incident_text_show(jv o, struct aur_buf *b)
 {
-	struct w w = { b, 0 };
-	jv merged_from = get(o, "merged_from");
-	jv meta = get(o, "metadata");
+	struct itext_w w = { b, 0 };
+	jv merged_from = itext_get(o, "merged_from");
+	jv meta = itext_get(o, "metadata");
 	long long id = 0;
 	long long n = 0;
 	long long dur = 0;
 
-	gn(o, "id", &id);
-	putf(&w, "incident #%lld: ", id);
-	put_clean(&w, gsd(o, "title", ""), 0);
-	put(&w, "\n");
-	putf(&w, "%-14s%s (rca %s)\n", "status", gsd(o, "status", "-"), gsd(o, "rca_state", "-"));
-	put_field(&w, "severity", gs(o, "severity"));
-	put_field(&w, "service", gs(o, "service"));
-	put_field(&w, "source", gs(o, "source_type"));
-	put_field(&w, "link", gs(o, "source_link"));
-	put_field(&w, "started", gs(o, "started_at"));
-	put_field(&w, "updated", gs(o, "updated_at"));
-	putf(&w, "%-14s%s", "resolved", gsd(o, "resolved_at", "-"));
-	if (gn(o, "duration_ms", &dur)) {
-		put(&w, " (after ");
-		put_duration(&w, dur);
-		put(&w, ")");
+	itext_gn(o, "id", &id);
+	itext_putf(&w, "incident #%lld: ", id);
+	itext_put_clean(&w, itext_gsd(o, "title", ""), 0);
+	itext_put(&w, "\n");
+	itext_putf(&w, "%-14s%s (rca %s)\n", "status", itext_gsd(o, "status", "-"), itext_gsd(o, "rca_state", "-"));
+	put_field(&w, "severity", itext_gs(o, "severity"));
+	put_field(&w, "service", itext_gs(o, "service"));
+	put_field(&w, "source", itext_gs(o, "source_type"));
+	put_field(&w, "link", itext_gs(o, "source_link"));
+	put_field(&w, "started", itext_gs(o, "started_at"));
+	put_field(&w, "updated", itext_gs(o, "updated_at"));
+	itext_putf(&w, "%-14s%s", "resolved", itext_gsd(o, "resolved_at", "-"));
+	if (itext_gn(o, "duration_ms", &dur)) {
+		itext_put(&w, " (after ");
+			  itext_put_duration(&w, dur);
+			  itext_put(&w, ")");
 	}
-	put(&w, "\n");
-	if (gn(o, "merged_into", &n))
-		putf(&w, "%-14s#%lld\n", "merged into", n);
+	itext_put(&w, "\n");
+	if (itext_gn(o, "merged_into", &n))
+		itext_putf(&w, "%-14s#%lld\n", "merged into", n);
 	put_ack(&w, o);
 	if (jv_get_kind(merged_from) == JV_KIND_ARRAY && jv_array_length(jv_copy(merged_from)) > 0) {
-		putf(&w, "%-14s", "merged from");
+		itext_putf(&w, "%-14s", "merged from");
 		put_id_list(&w, merged_from);
-		put(&w, "\n");
+		itext_put(&w, "\n");
 	}
-	if (gn(o, "previous_incident", &n))
-		putf(&w, "%-14s#%lld\n", "recurs", n);
+	if (itext_gn(o, "previous_incident", &n))
+		itext_putf(&w, "%-14s#%lld\n", "recurs", n);
 	if (jv_get_kind(meta) == JV_KIND_OBJECT && jv_object_length(jv_copy(meta)) > 0) {
-		putf(&w, "%-14s", "metadata");
+		itext_putf(&w, "%-14s", "metadata");
 		put_json(&w, meta);
-		put(&w, "\n");
+		itext_put(&w, "\n");
 	}
-	put(&w, "\nsummary:\n");
-	put_indented(&w, gsd(o, "summary", "(none yet)"), "  ");
-	put(&w, "\nroot cause:\n");
+	itext_put(&w, "\nsummary:\n");
+	put_indented(&w, itext_gsd(o, "summary", "(none yet)"), "  ");
+	itext_put(&w, "\nroot cause:\n");
 	put_root_cause(&w, o);
 	n = 0;
-	gn(o, "event_count", &n);
-	putf(&w, "\ntimeline (%lld event%s):\n", n, n == 1 ? "" : "s");
-	each(&w, o, "events", put_event_line);
+	itext_gn(o, "event_count", &n);
+	itext_putf(&w, "\ntimeline (%lld event%s):\n", n, n == 1 ? "" : "s");
+	itext_each(&w, o, "events", put_event_line);
 	n = 0;
-	gn(o, "alert_count", &n);
-	putf(&w, "\nalerts (%lld):\n", n);
-	each(&w, o, "alerts", put_alert);
-	putf(&w, "\nthoughts (%d):\n", count_of(o, "thoughts"));
-	each(&w, o, "thoughts", put_thought);
-	putf(&w, "\nsuggestions (%d):\n", count_of(o, "suggestions"));
-	each(&w, o, "suggestions", put_suggestion);
-	if (gsd(o, "postmortem", NULL)) {
-		put(&w, "\npostmortem:\n");
-		put_indented(&w, gs(o, "postmortem"), "  ");
+	itext_gn(o, "alert_count", &n);
+	itext_putf(&w, "\nalerts (%lld):\n", n);
+	itext_each(&w, o, "alerts", put_alert);
+	itext_putf(&w, "\nthoughts (%d):\n", itext_count_of(o, "thoughts"));
+	itext_each(&w, o, "thoughts", put_thought);
+	itext_putf(&w, "\nsuggestions (%d):\n", itext_count_of(o, "suggestions"));
+	itext_each(&w, o, "suggestions", put_suggestion);
+	if (itext_gsd(o, "postmortem", NULL)) {
+		itext_put(&w, "\npostmortem:\n");
+		put_indented(&w, itext_gs(o, "postmortem"), "  ");
 	}
 	jv_free(meta);
 	jv_free(merged_from);
-	return w.rc;
-}
-
-/* Markdown: s as a code span, with a fence longer than any run of backticks in it. */
-static void put_code(struct w *w, const char *s)
-{
-	size_t run = 0;
-	size_t longest = 0;
-	int pad;
-
-	for (const char *p = s; *p; p++) {
-		run = *p == '`' ? run + 1 : 0;
-		if (run > longest)
-			longest = run;
-	}
-	pad = *s == '`' || (*s && s[strlen(s) - 1] == '`');
-	for (size_t i = 0; i <= longest; i++)
-		put(w, "`");
-	if (pad)
-		put(w, " ");
-	put_clean(w, s, 0);
-	if (pad)
-		put(w, " ");
-	for (size_t i = 0; i <= longest; i++)
-		put(w, "`");
-}
-
-static void md_event(struct w *w, jv ev)
-{
-	put(w, "- ");
-	put_code(w, gsd(ev, "at", "-"));
-	put(w, " **");
-	put_clean(w, gsd(ev, "event", "-"), 0);
-	put(w, "**");
-	put_event_details(w, ev);
-	put(w, "\n");
-}
-
-/*
- * The investigation's finding: aurora-rca's object {entity, kind, summary,
- * confidence, evidence}, its summary first as a person reads it; a root
- * cause written as text (by hand, or before aurora-rca) stays text.
- */
-static void md_root_cause(struct w *w, jv o)
-{
-	jv rc = get(o, "root_cause");
-	jv conf;
-	jv ev;
-	int n;
-
-	if (jv_get_kind(rc) != JV_KIND_OBJECT) {
-		jv_free(rc);
-		put_clean(w, gsd(o, "root_cause", "_No root cause was recorded._"), 1);
-		return;
-	}
-	put_clean(w, gsd(rc, "summary", "_The investigation gave no summary._"), 1);
-	put(w, "\n\n- **Kind:** ");
-	put_clean(w, gsd(rc, "kind", "unknown"), 0);
-	put(w, "\n- **Blamed:** ");
-	if (gsd(rc, "entity", NULL))
-		put_code(w, gs(rc, "entity"));
-	else
-		put(w, "nothing in particular");
-	conf = get(rc, "confidence");
-	if (jv_get_kind(conf) == JV_KIND_NUMBER)
-		putf(w, "\n- **Confidence:** %.0f%%", jv_number_value(conf) * 100);
-	jv_free(conf);
-	put(w, "\n\n### Evidence\n\n");
-	ev = get(rc, "evidence");
-	n = jv_get_kind(ev) == JV_KIND_ARRAY ? jv_array_length(jv_copy(ev)) : 0;
-	if (n == 0)
-		put(w, "_The investigation named no evidence._\n");
-	for (int i = 0; i < n; i++) {
-		jv e = jv_array_get(jv_copy(ev), i);
-		long long eid = 0;
-
-		put(w, "- ");
-		put_clean(w, gsd(e, "what", "-"), 0);
-		if (gn(e, "id", &eid))
-			putf(w, " [id %lld]", eid);
-		if (gsd(e, "link", NULL)) {
-			put(w, " (<");
-			put_clean(w, gs(e, "link"), 0);
-			put(w, ">)");
-		}
-		put(w, "\n");
-		jv_free(e);
-	}
-	jv_free(ev);
-	jv_free(rc);
-}
-
-static void md_thought(struct w *w, jv t)
-{
-	put(w, "- ");
-	put_code(w, gsd(t, "at", "-"));
-	putf(w, " (%s) ", gsd(t, "kind", "thought"));
-	put_clean(w, gsd(t, "text", ""), 0);
-	put(w, "\n");
-}
-
-static void md_alert(struct w *w, jv a)
-{
-	jv c = get(a, "correlation");
-	long long count = 0;
-
-	gn(a, "count", &count);
-	put(w, "- **");
-	put_clean(w, gsd(a, "title", "(untitled)"), 0);
-	put(w, "** from ");
-	put_code(w, gsd(a, "source", "-"));
-	if (gsd(a, "service", NULL)) {
-		put(w, ", service ");
-		put_code(w, gs(a, "service"));
-	}
-	if (gsd(a, "host", NULL)) {
-		put(w, ", host ");
-		put_code(w, gs(a, "host"));
-	}
-	putf(w, "; %s, %s; seen %lld time%s from %s to %s", gsd(a, "severity", "-"), gsd(a, "status", "-"),
-	     count, count == 1 ? "" : "s", gsd(a, "first_seen", "-"), gsd(a, "last_seen", "-"));
-	if (jv_get_kind(c) == JV_KIND_OBJECT) {
-		jv score = get(c, "score");
-
-		if (opened(c)) {
-			put(w, "; opened the incident");
-		} else {
-			put(w, "; joined by ");
-			put_code(w, gsd(c, "strategy", "-"));
-			putf(w, " (score %.2f)", jv_get_kind(score) == JV_KIND_NUMBER ? jv_number_value(score) : 0.0);
-		}
-		if (gsd(c, "reason", NULL)) {
-			put(w, ": ");
-			put_clean(w, gs(c, "reason"), 0);
-		}
-		jv_free(score);
-	}
-	if (gsd(a, "link", NULL)) {
-		put(w, " (<");
-		put_clean(w, gs(a, "link"), 0);
-		put(w, ">)");
-	}
-	put(w, "\n");
-	jv_free(c);
-}
-
-static void md_action(struct w *w, jv s)
-{
-	put(w, "- [ ] **");
-	put_clean(w, gsd(s, "title", "(untitled)"), 0);
-	putf(w, "** (%s, risk %s)", gsd(s, "kind", "-"), gsd(s, "risk", "-"));
-	if (gsd(s, "text", NULL)) {
-		put(w, ": ");
-		put_clean(w, gs(s, "text"), 0);
-	}
-	put(w, "\n");
-	if (gsd(s, "command", NULL)) {
-		put(w, "  ");
-		put_code(w, gs(s, "command"));
-		put(w, "\n");
-	}
-}
-
-/* Add s to the array set (a JSON array of distinct strings) unless empty or present. */
-static jv add_distinct(jv set, const char *s)
-{
-	int n = jv_array_length(jv_copy(set));
-
-	if (!s || !*s)
-		return set;
-	for (int i = 0; i < n; i++) {
-		jv v = jv_array_get(jv_copy(set), i);
-		int same = !strcmp(jv_string_value(v), s);
-
-		jv_free(v);
-		if (same)
-			return set;
-	}
-	return jv_array_append(set, jv_string(s));
-}
-
-static void put_list(struct w *w, jv set, const char *none)
-{
-	int n = jv_array_length(jv_copy(set));
-
-	if (!n)
-		put(w, none);
-	for (int i = 0; i < n; i++) {
-		jv v = jv_array_get(jv_copy(set), i);
-
-		if (i)
-			put(w, ", ");
-		put_clean(w, jv_string_value(v), 0);
-		jv_free(v);
-	}
-}
-
-static void md_impact(struct w *w, jv o, long long now_ms)
-{
-	jv alerts = get(o, "alerts");
-	jv services = jv_array();
-	jv hosts = jv_array();
-	const char *status = gsd(o, "status", "");
-	const char *worst = gsd(o, "severity", "medium");
-	long long started = 0;
-	long long total = 0;
-	long long dur = 0;
-	long long n_alerts = 0;
-	int n = jv_get_kind(alerts) == JV_KIND_ARRAY ? jv_array_length(jv_copy(alerts)) : 0;
-
-	services = add_distinct(services, gs(o, "service"));
-	for (int i = 0; i < n; i++) {
-		jv a = jv_array_get(jv_copy(alerts), i);
-		long long c = 0;
-
-		services = add_distinct(services, gs(a, "service"));
-		hosts = add_distinct(hosts, gs(a, "host"));
-		if (gn(a, "count", &c))
-			total += c;
-		if (aur_incident_severity_rank(gs(a, "severity")) > aur_incident_severity_rank(worst))
-			worst = gs(a, "severity");
-		jv_free(a);
-	}
-	gn(o, "alert_count", &n_alerts);
-	put(w, "\n## Impact\n\n- **Duration:** ");
-	if (gn(o, "duration_ms", &dur)) {
-		put_duration(w, dur);
-		putf(w, ", from %s to %s\n", gsd(o, "started_at", "-"), gsd(o, "resolved_at", "-"));
-	} else {
-		if (strcmp(status, "merged") != 0 && gsd(o, "started_at", NULL) &&
-		    aur_time_parse_ms(gs(o, "started_at"), &started) == 0) {
-			put(w, "ongoing, ");
-			put_duration(w, now_ms - started);
-			putf(w, " so far (since %s)\n", gs(o, "started_at"));
-		} else {
-			putf(w, "from %s until it was merged\n", gsd(o, "started_at", "-"));
-		}
-	}
-	putf(w, "- **Alerts:** %lld distinct alert%s, %lld notification%s in total\n", n_alerts,
-	     n_alerts == 1 ? "" : "s", total, total == 1 ? "" : "s");
-	put(w, "- **Services:** ");
-	put_list(w, services, "none recorded");
-	put(w, "\n- **Hosts:** ");
-	put_list(w, hosts, "none recorded");
-	putf(w, "\n- **Severity:** %s", gsd(o, "severity", "-"));
-	if (strcmp(worst, gsd(o, "severity", "-")) != 0)
-		putf(w, " (highest alert severity: %s)", worst);
-	put(w, "\n");
-	jv_free(hosts);
-	jv_free(services);
-	jv_free(alerts);
-}
-
-int aur_incident_text_postmortem(jv o, long long now_ms, struct aur_buf *b)
-{
-	struct w w = { b, 0 };
-	const char *status = gsd(o, "status", "-");
-	char now[32];
-	long long id = 0;
-	long long n = 0;
-
-	gn(o, "id", &id);
-	aur_time_format_ms(now_ms, now, sizeof(now));
-	putf(&w, "# Postmortem: incident #%lld, ", id);
-	put_clean(&w, gsd(o, "title", "(untitled)"), 0);
-	putf(&w, "\n\n_Generated %s by aurora-incident from the incident record._\n", now);
-	if (!strcmp(status, "merged") && gn(o, "merged_into", &n))
-		putf(&w, "\n> **Note:** this incident was merged into incident #%lld; the alerts, "
-			 "investigation and action items moved there.\n", n);
-	else if (strcmp(status, "resolved") != 0)
-		putf(&w, "\n> **Note:** this incident is still open (status %s); this document describes it "
-			 "as of %s and will change.\n", status, now);
-	put(&w, "\n## Summary\n\n");
-	put_clean(&w, gsd(o, "summary", "_No summary was recorded._"), 1);
-	putf(&w, "\n\n- **Status:** %s\n- **Severity:** %s\n- **Service:** ", status, gsd(o, "severity", "-"));
-	put_clean(&w, gsd(o, "service", "-"), 0);
-	put(&w, "\n- **Source:** ");
-	put_clean(&w, gsd(o, "source_type", "-"), 0);
-	if (gsd(o, "source_link", NULL)) {
-		put(&w, " (<");
-		put_clean(&w, gs(o, "source_link"), 0);
-		put(&w, ">)");
-	}
-	putf(&w, "\n- **Started:** %s\n- **Resolved:** %s\n", gsd(o, "started_at", "-"),
-	     gsd(o, "resolved_at", "not resolved"));
-	md_impact(&w, o, now_ms);
-	n = 0;
-	gn(o, "event_count", &n);
-	putf(&w, "\n## Timeline\n\n");
-	if (n == 0)
-		put(&w, "_No events were recorded._\n");
-	each(&w, o, "events", md_event);
-	putf(&w, "\n## Root cause\n\n");
-	md_root_cause(&w, o);
-	putf(&w, "\n\nInvestigation state: %s.\n\n### Investigation notes\n\n", gsd(o, "rca_state", "-"));
-	if (!count_of(o, "thoughts"))
-		put(&w, "_No investigation notes were recorded._\n");
-	each(&w, o, "thoughts", md_thought);
-	put(&w, "\n## Contributing alerts\n\n");
-	if (!count_of(o, "alerts"))
-		put(&w, "_No alerts joined this incident._\n");
-	each(&w, o, "alerts", md_alert);
-	put(&w, "\n## Action items\n\n");
-	if (!count_of(o, "suggestions"))
-		put(&w, "_No action items were suggested._\n");
-	each(&w, o, "suggestions", md_action);
 	return w.rc;
 }

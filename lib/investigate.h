@@ -26,6 +26,10 @@
  * operators wrote: an alert's service is its component (aliases and tool
  * identities of one component are one service), and a component's
  * dependencies are evidence. Without one, nothing changes.
+ *
+ * investigate_impl.h lists the files of the built-in investigator and
+ * investigate_llm_impl.h those of the LLM one; investigate_catalog.c holds
+ * aur_inv_component_of, which both use.
  */
 #ifndef AURORA_INVESTIGATE_H
 #define AURORA_INVESTIGATE_H

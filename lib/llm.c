@@ -1,9 +1,10 @@
 /*
- * llm.c - streamed chat turns against OpenAI-compatible and Anthropic
- * endpoints; see llm.h. Three parts: the request translation (neutral
- * messages to each provider's body), the stream parsers (an SSE framer and
- * one event handler per provider, pure over bytes), and the HTTP call with
- * its retries, limits and key handling.
+ * llm.c - the LLM client's configuration, its results and the HTTP call
+ * (llm.h): the key read at each call and wiped after it, the provider's
+ * headers, retries of 429, 5xx and transport errors with backoff under one
+ * deadline, and the bounds of an error body. The request body comes from
+ * llm_request.c and the answer's bytes go through llm_stream.c's parser
+ * (llm_impl.h lists the module's files).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -21,15 +22,13 @@
 #include "buf.h"
 #include "jvio.h"
 #include "llm.h"
+#include "llm_impl.h"
 #include "timeutil.h"
 #include "xalloc.h"
 #include "banned.h"
 
 #define MAX_KEY 4096
 #define MAX_ERROR_BODY (64u << 10)
-#define MAX_ARGS_TEXT 4096
-#define MAX_PROVIDER_MSG 300
-#define DEFAULT_MAX_TOKENS 4096
 #define DEFAULT_RETRIES 4
 #define DEFAULT_CONNECT_MS 10000
 #define BACKOFF_FIRST_MS 500
@@ -37,9 +36,7 @@
 #define ANTHROPIC_VERSION "2023-06-01"
 #define AZURE_API_VERSION "2024-10-21"
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+int llm_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -84,7 +81,7 @@ static int cfg_string(jv v, const char *name, char **out, char *err, size_t errl
 	int rc = 0;
 
 	if (jv_get_kind(v) != JV_KIND_STRING || jv_string_length_bytes(jv_copy(v)) == 0) {
-		rc = fail(err, errlen, -EINVAL, "llm.%s must be a non-empty string", name);
+		rc = llm_fail(err, errlen, -EINVAL, "llm.%s must be a non-empty string", name);
 	} else {
 		free(*out);
 		*out = aur_xstrdup(jv_string_value(v));
@@ -99,7 +96,7 @@ static int cfg_number(jv v, const char *name, double lo, double hi, double *out,
 	int rc = 0;
 
 	if (jv_get_kind(v) != JV_KIND_NUMBER || jv_number_value(v) < lo || jv_number_value(v) > hi)
-		rc = fail(err, errlen, -EINVAL, "llm.%s must be a number from %.0f to %.0f", name, lo, hi);
+		rc = llm_fail(err, errlen, -EINVAL, "llm.%s must be a number from %.0f to %.0f", name, lo, hi);
 	else
 		*out = jv_number_value(v);
 	jv_free(v);
@@ -113,7 +110,7 @@ int aur_llm_config_parse(jv obj, struct aur_llm_config *cfg, char *err, size_t e
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (jv_get_kind(obj) != JV_KIND_OBJECT) {
-		fail(err, errlen, rc, "llm configuration must be a JSON object");
+		llm_fail(err, errlen, rc, "llm configuration must be a JSON object");
 		goto out;
 	}
 	jv_object_foreach(obj, k, v)
@@ -134,8 +131,8 @@ int aur_llm_config_parse(jv obj, struct aur_llm_config *cfg, char *err, size_t e
 			else if (strcmp(p, "anthropic") == 0)
 				cfg->provider = AUR_LLM_ANTHROPIC;
 			else
-				r = fail(err, errlen, -EINVAL,
-					 "llm.provider must be openai, azure, anthropic, ollama, vllm or llamacpp");
+				r = llm_fail(err, errlen, -EINVAL,
+					     "llm.provider must be openai, azure, anthropic, ollama, vllm or llamacpp");
 		} else if (strcmp(name, "url") == 0) {
 			r = cfg_string(jv_copy(v), name, &cfg->url, err, errlen);
 		} else if (strcmp(name, "model") == 0) {
@@ -162,10 +159,10 @@ int aur_llm_config_parse(jv obj, struct aur_llm_config *cfg, char *err, size_t e
 			r = cfg_number(jv_copy(v), name, 0, 20, &n, err, errlen);
 			cfg->max_retries = n == 0 ? -1 : (int)n;
 		} else if (strcmp(name, "api_key") == 0) {
-			r = fail(err, errlen, -EINVAL,
-				 "llm.api_key is not read: put the key in a file (api_key_file) or a variable (api_key_env)");
+			r = llm_fail(err, errlen, -EINVAL,
+				     "llm.api_key is not read: put the key in a file (api_key_file) or a variable (api_key_env)");
 		} else {
-			r = fail(err, errlen, -EINVAL, "llm.%.64s is not a known setting", name);
+			r = llm_fail(err, errlen, -EINVAL, "llm.%.64s is not a known setting", name);
 		}
 		jv_free(k);
 		jv_free(v);
@@ -174,7 +171,7 @@ int aur_llm_config_parse(jv obj, struct aur_llm_config *cfg, char *err, size_t e
 	}
 	if (!cfg->url) {
 		if (cfg->provider == AUR_LLM_AZURE) {
-			fail(err, errlen, rc, "llm.url is required for azure (https://R.openai.azure.com/openai/deployments/D)");
+			llm_fail(err, errlen, rc, "llm.url is required for azure (https://R.openai.azure.com/openai/deployments/D)");
 			goto out;
 		}
 		cfg->url = aur_xstrdup(cfg->provider == AUR_LLM_ANTHROPIC ? "https://api.anthropic.com/v1"
@@ -182,15 +179,15 @@ int aur_llm_config_parse(jv obj, struct aur_llm_config *cfg, char *err, size_t e
 									  : "https://api.openai.com/v1");
 	}
 	if (strncmp(cfg->url, "http://", 7) != 0 && strncmp(cfg->url, "https://", 8) != 0) {
-		fail(err, errlen, rc, "llm.url must start with http:// or https://");
+		llm_fail(err, errlen, rc, "llm.url must start with http:// or https://");
 		goto out;
 	}
 	if (!cfg->model && cfg->provider != AUR_LLM_AZURE) {
-		fail(err, errlen, rc, "llm.model is required for %s", aur_llm_provider_name(cfg->provider));
+		llm_fail(err, errlen, rc, "llm.model is required for %s", aur_llm_provider_name(cfg->provider));
 		goto out;
 	}
 	if (cfg->key_file && cfg->key_env) {
-		fail(err, errlen, rc, "llm.api_key_file and llm.api_key_env are exclusive");
+		llm_fail(err, errlen, rc, "llm.api_key_file and llm.api_key_env are exclusive");
 		goto out;
 	}
 	rc = 0;
@@ -220,806 +217,6 @@ void aur_llm_result_release(struct aur_llm_result *r)
 	r->stop = NULL;
 	r->tool_calls = jv_null();
 }
-
-/* ---- request translation ---- */
-
-static int kind_is(jv v, jv_kind k)
-{
-	return jv_get_kind(v) == k;
-}
-
-/* the content of a neutral message as a string: strings as they are, anything else as JSON text */
-static jv content_text(jv msg)
-{
-	jv c = jv_object_get(jv_copy(msg), jv_string("content"));
-
-	if (kind_is(c, JV_KIND_STRING))
-		return c;
-	if (kind_is(c, JV_KIND_NULL) || kind_is(c, JV_KIND_INVALID)) {
-		jv_free(c);
-		return jv_string("");
-	}
-	return jv_dump_string(c, 0);
-}
-
-static int check_tool_calls(jv calls, int i, char *err, size_t errlen)
-{
-	int n;
-
-	if (!kind_is(calls, JV_KIND_ARRAY))
-		return fail(err, errlen, -EINVAL, "message %d: tool_calls must be an array", i);
-	n = jv_array_length(jv_copy(calls));
-	for (int j = 0; j < n; j++) {
-		jv c = jv_array_get(jv_copy(calls), j);
-		jv id = jv_object_get(jv_copy(c), jv_string("id"));
-		jv name = jv_object_get(jv_copy(c), jv_string("name"));
-		jv args = jv_object_get(jv_copy(c), jv_string("arguments"));
-		int ok = kind_is(id, JV_KIND_STRING) && kind_is(name, JV_KIND_STRING) &&
-			 (kind_is(args, JV_KIND_OBJECT) || kind_is(args, JV_KIND_NULL) ||
-			  kind_is(args, JV_KIND_INVALID));
-
-		jv_free(c);
-		jv_free(id);
-		jv_free(name);
-		jv_free(args);
-		if (!ok)
-			return fail(err, errlen, -EINVAL,
-				    "message %d: tool call %d needs a string id and name and object arguments", i, j);
-	}
-	return 0;
-}
-
-static jv call_arguments(jv call)
-{
-	jv a = jv_object_get(call, jv_string("arguments"));
-
-	if (kind_is(a, JV_KIND_OBJECT))
-		return a;
-	jv_free(a);
-	return jv_object();
-}
-
-static jv openai_tool_calls(jv calls)
-{
-	jv out = jv_array();
-
-	jv_array_foreach(calls, j, c)
-	{
-		jv fn = JV_OBJECT(jv_string("name"), jv_object_get(jv_copy(c), jv_string("name")),
-				  jv_string("arguments"), jv_dump_string(call_arguments(jv_copy(c)), 0));
-
-		out = jv_array_append(out, JV_OBJECT(jv_string("id"), jv_object_get(jv_copy(c), jv_string("id")),
-						     jv_string("type"), jv_string("function"), jv_string("function"),
-						     fn));
-		jv_free(c);
-		(void)j;
-	}
-	jv_free(calls);
-	return out;
-}
-
-static jv anthropic_tool_uses(jv text, jv calls)
-{
-	jv out = jv_array();
-
-	if (jv_string_length_bytes(jv_copy(text)) > 0)
-		out = jv_array_append(out, JV_OBJECT(jv_string("type"), jv_string("text"), jv_string("text"), text));
-	else
-		jv_free(text);
-	if (kind_is(calls, JV_KIND_ARRAY)) {
-		jv_array_foreach(calls, j, c)
-		{
-			out = jv_array_append(out, JV_OBJECT(jv_string("type"), jv_string("tool_use"), jv_string("id"),
-							     jv_object_get(jv_copy(c), jv_string("id")),
-							     jv_string("name"),
-							     jv_object_get(jv_copy(c), jv_string("name")),
-							     jv_string("input"), call_arguments(jv_copy(c))));
-			jv_free(c);
-			(void)j;
-		}
-	}
-	jv_free(calls);
-	return out;
-}
-
-/* append blocks to the last message when it is a user turn, else start one: Anthropic
- * wants every tool_result of a turn in the one user message that follows it */
-static jv anthropic_user_blocks(jv msgs, jv blocks)
-{
-	int n = jv_array_length(jv_copy(msgs));
-
-	if (n > 0) {
-		jv last = jv_array_get(jv_copy(msgs), n - 1);
-		jv role = jv_object_get(jv_copy(last), jv_string("role"));
-		int user = strcmp(jv_string_value(role), "user") == 0;
-
-		jv_free(role);
-		if (user) {
-			jv content = jv_array_concat(jv_object_get(jv_copy(last), jv_string("content")), blocks);
-
-			last = jv_object_set(last, jv_string("content"), content);
-			return jv_array_set(msgs, n - 1, last);
-		}
-		jv_free(last);
-	}
-	return jv_array_append(msgs, JV_OBJECT(jv_string("role"), jv_string("user"), jv_string("content"), blocks));
-}
-
-static int translate_tools(const struct aur_llm_config *cfg, jv tools, jv *out, char *err, size_t errlen)
-{
-	int rc = 0;
-
-	*out = jv_array();
-	if (kind_is(tools, JV_KIND_NULL) || kind_is(tools, JV_KIND_INVALID))
-		return 0;
-	if (!kind_is(tools, JV_KIND_ARRAY))
-		return fail(err, errlen, -EINVAL, "tools must be an array");
-	jv_array_foreach(tools, i, t)
-	{
-		jv name = jv_object_get(jv_copy(t), jv_string("name"));
-		jv desc = jv_object_get(jv_copy(t), jv_string("description"));
-		jv params = jv_object_get(jv_copy(t), jv_string("parameters"));
-
-		jv_free(t);
-		if (rc == 0 && (!kind_is(name, JV_KIND_STRING) || !kind_is(params, JV_KIND_OBJECT))) {
-			rc = fail(err, errlen, -EINVAL, "tool %d needs a string name and an object parameters", i);
-		} else if (rc == 0) {
-			if (!kind_is(desc, JV_KIND_STRING)) {
-				jv_free(desc);
-				desc = jv_string("");
-			}
-			if (cfg->provider == AUR_LLM_ANTHROPIC)
-				*out = jv_array_append(*out, JV_OBJECT(jv_string("name"), name, jv_string("description"),
-								       desc, jv_string("input_schema"), params));
-			else
-				*out = jv_array_append(
-					*out, JV_OBJECT(jv_string("type"), jv_string("function"), jv_string("function"),
-							JV_OBJECT(jv_string("name"), name, jv_string("description"),
-								  desc, jv_string("parameters"), params)));
-			continue;
-		}
-		jv_free(name);
-		jv_free(desc);
-		jv_free(params);
-	}
-	return rc;
-}
-
-int aur_llm_request_body(const struct aur_llm_config *cfg, jv messages, jv tools, jv *out, char *err,
-			 size_t errlen)
-{
-	int anthropic = cfg->provider == AUR_LLM_ANTHROPIC;
-	jv msgs = jv_array();
-	jv ptools = jv_invalid();
-	jv system = jv_string("");
-	jv body = jv_invalid();
-	int rc = -EINVAL;
-
-	*out = jv_invalid();
-	if (!kind_is(messages, JV_KIND_ARRAY) || jv_array_length(jv_copy(messages)) == 0) {
-		fail(err, errlen, rc, "messages must be a non-empty array");
-		goto out;
-	}
-	jv_array_foreach(messages, i, m)
-	{
-		jv role = kind_is(m, JV_KIND_OBJECT) ? jv_object_get(jv_copy(m), jv_string("role")) : jv_invalid();
-		const char *r = kind_is(role, JV_KIND_STRING) ? jv_string_value(role) : "";
-		jv calls = kind_is(m, JV_KIND_OBJECT) ? jv_object_get(jv_copy(m), jv_string("tool_calls"))
-						     : jv_invalid();
-		jv text = kind_is(m, JV_KIND_OBJECT) ? content_text(m) : jv_string("");
-		int has_calls = !kind_is(calls, JV_KIND_NULL) && !kind_is(calls, JV_KIND_INVALID);
-		int bad = 0;
-
-		if (strcmp(r, "system") == 0) {
-			if (anthropic) {
-				if (jv_string_length_bytes(jv_copy(system)) > 0)
-					system = jv_string_append_str(system, "\n\n");
-				system = jv_string_concat(system, jv_copy(text));
-			} else {
-				msgs = jv_array_append(msgs, JV_OBJECT(jv_string("role"), jv_string("system"),
-								       jv_string("content"), jv_copy(text)));
-			}
-		} else if (strcmp(r, "user") == 0) {
-			if (anthropic)
-				msgs = anthropic_user_blocks(msgs, JV_ARRAY(JV_OBJECT(jv_string("type"), jv_string("text"),
-										  jv_string("text"), jv_copy(text))));
-			else
-				msgs = jv_array_append(msgs, JV_OBJECT(jv_string("role"), jv_string("user"),
-								       jv_string("content"), jv_copy(text)));
-		} else if (strcmp(r, "assistant") == 0) {
-			if (has_calls && check_tool_calls(calls, i, err, errlen) < 0) {
-				bad = 1;
-			} else if (anthropic) {
-				msgs = jv_array_append(msgs, JV_OBJECT(jv_string("role"), jv_string("assistant"),
-								       jv_string("content"),
-								       anthropic_tool_uses(jv_copy(text), jv_copy(calls))));
-			} else {
-				jv a = JV_OBJECT(jv_string("role"), jv_string("assistant"), jv_string("content"),
-						 jv_string_length_bytes(jv_copy(text)) > 0 || !has_calls ? jv_copy(text)
-													  : jv_null());
-
-				if (has_calls && jv_array_length(jv_copy(calls)) > 0)
-					a = jv_object_set(a, jv_string("tool_calls"), openai_tool_calls(jv_copy(calls)));
-				msgs = jv_array_append(msgs, a);
-			}
-		} else if (strcmp(r, "tool") == 0) {
-			jv id = jv_object_get(jv_copy(m), jv_string("tool_call_id"));
-
-			if (!kind_is(id, JV_KIND_STRING)) {
-				jv_free(id);
-				fail(err, errlen, -EINVAL, "message %d: a tool message needs a string tool_call_id", i);
-				bad = 1;
-			} else if (anthropic) {
-				msgs = anthropic_user_blocks(msgs, JV_ARRAY(JV_OBJECT(jv_string("type"),
-										  jv_string("tool_result"),
-										  jv_string("tool_use_id"), id,
-										  jv_string("content"), jv_copy(text))));
-			} else {
-				msgs = jv_array_append(msgs, JV_OBJECT(jv_string("role"), jv_string("tool"),
-								       jv_string("tool_call_id"), id,
-								       jv_string("content"), jv_copy(text)));
-			}
-		} else {
-			fail(err, errlen, -EINVAL, "message %d: role must be system, user, assistant or tool", i);
-			bad = 1;
-		}
-		jv_free(text);
-		jv_free(calls);
-		jv_free(role);
-		jv_free(m);
-		if (bad)
-			goto out;
-	}
-	if (translate_tools(cfg, tools, &ptools, err, errlen) < 0)
-		goto out;
-	body = jv_object();
-	if (cfg->model)
-		body = jv_object_set(body, jv_string("model"), jv_string(cfg->model));
-	body = jv_object_set(body, jv_string("max_tokens"),
-			     jv_number((double)(cfg->max_tokens > 0 ? cfg->max_tokens : DEFAULT_MAX_TOKENS)));
-	body = jv_object_set(body, jv_string("stream"), jv_true());
-	if (anthropic && jv_string_length_bytes(jv_copy(system)) > 0)
-		body = jv_object_set(body, jv_string("system"), jv_copy(system));
-	body = jv_object_set(body, jv_string("messages"), msgs);
-	msgs = jv_invalid();
-	if (jv_array_length(jv_copy(ptools)) > 0)
-		body = jv_object_set(body, jv_string("tools"), jv_copy(ptools));
-	*out = body;
-	body = jv_invalid();
-	rc = 0;
-out:
-	jv_free(msgs);
-	jv_free(ptools);
-	jv_free(system);
-	jv_free(body);
-	return rc;
-}
-
-/* ---- stream parsing ---- */
-
-struct call {
-	jv id;           /* string, or invalid until known */
-	jv name;
-	jv input;        /* Anthropic: content_block.input when no delta came */
-	struct aur_buf args;
-	int used;
-};
-
-struct aur_llm_stream {
-	enum aur_llm_provider provider;
-	aur_llm_text_fn on_text;
-	void *arg;
-	size_t max_total;
-	size_t max_event;
-	size_t total;
-	struct aur_buf line;   /* the line being read */
-	struct aur_buf data;   /* the event's data lines */
-	struct aur_buf event;  /* the event's name */
-	int have_data;
-	int after_cr;          /* the last byte was a CR: a LF next is part of that end of line */
-	struct aur_buf text;
-	char *stop;
-	int done;              /* [DONE] or message_stop seen */
-	int rc;                /* the first failure, sticky */
-	char errmsg[256];
-	struct call calls[AUR_LLM_MAX_TOOL_CALLS];
-	int ncalls;            /* one past the highest index used */
-	/* Anthropic content block index -> calls[] slot, -1 for text blocks */
-	int block_slot[AUR_LLM_MAX_TOOL_CALLS * 2];
-};
-
-struct aur_llm_stream *aur_llm_stream_new(enum aur_llm_provider p, size_t max_total, size_t max_event,
-					  aur_llm_text_fn on_text, void *arg)
-{
-	struct aur_llm_stream *s = aur_xcalloc(1, sizeof(*s));
-
-	s->provider = p;
-	s->on_text = on_text;
-	s->arg = arg;
-	s->max_total = max_total ? max_total : AUR_LLM_DEFAULT_MAX_RESPONSE;
-	s->max_event = max_event ? max_event : AUR_LLM_DEFAULT_MAX_EVENT;
-	aur_buf_init(&s->line, s->max_event);
-	aur_buf_init(&s->data, s->max_event);
-	aur_buf_init(&s->event, 256);
-	aur_buf_init(&s->text, s->max_total);
-	for (int i = 0; i < AUR_LLM_MAX_TOOL_CALLS; i++) {
-		s->calls[i].id = jv_invalid();
-		s->calls[i].name = jv_invalid();
-		s->calls[i].input = jv_invalid();
-		aur_buf_init(&s->calls[i].args, s->max_event);
-	}
-	for (size_t i = 0; i < sizeof(s->block_slot) / sizeof(s->block_slot[0]); i++)
-		s->block_slot[i] = -1;
-	return s;
-}
-
-void aur_llm_stream_free(struct aur_llm_stream *s)
-{
-	if (!s)
-		return;
-	aur_buf_release(&s->line);
-	aur_buf_release(&s->data);
-	aur_buf_release(&s->event);
-	aur_buf_release(&s->text);
-	for (int i = 0; i < AUR_LLM_MAX_TOOL_CALLS; i++) {
-		jv_free(s->calls[i].id);
-		jv_free(s->calls[i].name);
-		jv_free(s->calls[i].input);
-		aur_buf_release(&s->calls[i].args);
-	}
-	free(s->stop);
-	free(s);
-}
-
-static int sfail(struct aur_llm_stream *s, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int sfail(struct aur_llm_stream *s, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
-	va_end(ap);
-	s->rc = rc;
-	return rc;
-}
-
-static int add_text(struct aur_llm_stream *s, jv t)
-{
-	int rc = 0;
-	size_t n;
-
-	if (!kind_is(t, JV_KIND_STRING))
-		goto out;
-	n = (size_t)jv_string_length_bytes(jv_copy(t));
-	if (n == 0)
-		goto out;
-	if (aur_buf_add(&s->text, jv_string_value(t), n) < 0) {
-		rc = sfail(s, -EPROTO, "assistant text larger than %zu bytes", s->max_total);
-		goto out;
-	}
-	if (s->on_text) {
-		rc = s->on_text(s->arg, jv_string_value(t), n);
-		if (rc < 0)
-			sfail(s, rc, "the text callback stopped the stream");
-	}
-out:
-	jv_free(t);
-	return rc;
-}
-
-static void set_stop(struct aur_llm_stream *s, const char *raw)
-{
-	static const char *const map[][2] = {
-		{"stop", "end"},           {"end_turn", "end"},         {"stop_sequence", "end"},
-		{"tool_calls", "tool_calls"}, {"tool_use", "tool_calls"}, {"function_call", "tool_calls"},
-		{"length", "max_tokens"},  {"max_tokens", "max_tokens"},
-	};
-	const char *word = raw;
-
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(raw, map[i][0]) == 0)
-			word = map[i][1];
-	free(s->stop);
-	s->stop = aur_xstrndup(word, 64);
-}
-
-static int add_args(struct aur_llm_stream *s, struct call *c, jv piece)
-{
-	int rc = 0;
-
-	if (kind_is(piece, JV_KIND_STRING) &&
-	    aur_buf_add(&c->args, jv_string_value(piece), (size_t)jv_string_length_bytes(jv_copy(piece))) < 0)
-		rc = sfail(s, -EPROTO, "tool call arguments larger than %zu bytes", s->max_event);
-	jv_free(piece);
-	return rc;
-}
-
-/* the error object of an error event or an error body, as "type: message" without the key */
-static void error_message(jv e, char *out, size_t outlen)
-{
-	jv msg = jv_invalid();
-	jv type = jv_invalid();
-
-	if (kind_is(e, JV_KIND_OBJECT)) {
-		jv inner = jv_object_get(jv_copy(e), jv_string("error"));
-
-		if (kind_is(inner, JV_KIND_OBJECT)) {
-			msg = jv_object_get(jv_copy(inner), jv_string("message"));
-			type = jv_object_get(jv_copy(inner), jv_string("type"));
-		} else if (kind_is(inner, JV_KIND_STRING)) {
-			msg = jv_copy(inner);
-		}
-		jv_free(inner);
-		if (!kind_is(msg, JV_KIND_STRING)) {
-			jv_free(msg);
-			msg = jv_object_get(jv_copy(e), jv_string("message"));
-		}
-	}
-	snprintf(out, outlen, "%.40s%s%.*s", kind_is(type, JV_KIND_STRING) ? jv_string_value(type) : "",
-		 kind_is(type, JV_KIND_STRING) ? ": " : "", MAX_PROVIDER_MSG,
-		 kind_is(msg, JV_KIND_STRING) ? jv_string_value(msg) : "no message");
-	jv_free(msg);
-	jv_free(type);
-	jv_free(e);
-}
-
-static int openai_event(struct aur_llm_stream *s, jv ev)
-{
-	jv choice = jv_invalid();
-	jv delta = jv_invalid();
-	jv calls = jv_invalid();
-	jv fin = jv_invalid();
-	jv e = jv_object_get(jv_copy(ev), jv_string("error"));
-	int rc = 0;
-
-	if (kind_is(e, JV_KIND_OBJECT) || kind_is(e, JV_KIND_STRING)) {
-		char msg[MAX_PROVIDER_MSG + 64];
-
-		error_message(jv_copy(ev), msg, sizeof(msg));
-		rc = sfail(s, -EIO, "error in the stream: %s", msg);
-		goto out;
-	}
-	choice = jv_getpath(jv_copy(ev), JV_ARRAY(jv_string("choices"), jv_number(0)));
-	if (!kind_is(choice, JV_KIND_OBJECT))
-		goto out; /* a usage chunk, or a keep-alive: nothing for us */
-	delta = jv_object_get(jv_copy(choice), jv_string("delta"));
-	if (kind_is(delta, JV_KIND_OBJECT)) {
-		rc = add_text(s, jv_object_get(jv_copy(delta), jv_string("content")));
-		if (rc < 0)
-			goto out;
-		calls = jv_object_get(jv_copy(delta), jv_string("tool_calls"));
-	}
-	if (kind_is(calls, JV_KIND_ARRAY)) {
-		jv_array_foreach(calls, i, tc)
-		{
-			jv idx = kind_is(tc, JV_KIND_OBJECT) ? jv_object_get(jv_copy(tc), jv_string("index"))
-							    : jv_invalid();
-			double d = kind_is(idx, JV_KIND_NUMBER) ? jv_number_value(idx) : (double)i;
-			struct call *c;
-			jv id;
-			jv fn;
-
-			jv_free(idx);
-			if (!kind_is(tc, JV_KIND_OBJECT) || d < 0 || d >= AUR_LLM_MAX_TOOL_CALLS || d != (int)d) {
-				jv_free(tc);
-				rc = sfail(s, -EPROTO, "tool call index out of 0..%d", AUR_LLM_MAX_TOOL_CALLS - 1);
-				goto out;
-			}
-			c = &s->calls[(int)d];
-			c->used = 1;
-			if ((int)d >= s->ncalls)
-				s->ncalls = (int)d + 1;
-			id = jv_object_get(jv_copy(tc), jv_string("id"));
-			if (kind_is(id, JV_KIND_STRING)) {
-				jv_free(c->id);
-				c->id = id;
-			} else {
-				jv_free(id);
-			}
-			fn = jv_object_get(tc, jv_string("function"));
-			if (kind_is(fn, JV_KIND_OBJECT)) {
-				jv name = jv_object_get(jv_copy(fn), jv_string("name"));
-
-				/* the name comes whole in the first fragment; some servers repeat it */
-				if (kind_is(name, JV_KIND_STRING) && jv_string_length_bytes(jv_copy(name)) > 0) {
-					jv_free(c->name);
-					c->name = name;
-				} else {
-					jv_free(name);
-				}
-				rc = add_args(s, c, jv_object_get(jv_copy(fn), jv_string("arguments")));
-			}
-			jv_free(fn);
-			if (rc < 0)
-				goto out;
-		}
-	}
-	fin = jv_object_get(jv_copy(choice), jv_string("finish_reason"));
-	if (kind_is(fin, JV_KIND_STRING))
-		set_stop(s, jv_string_value(fin));
-out:
-	jv_free(e);
-	jv_free(fin);
-	jv_free(calls);
-	jv_free(delta);
-	jv_free(choice);
-	jv_free(ev);
-	return rc;
-}
-
-static int block_index(struct aur_llm_stream *s, jv ev, int *idx)
-{
-	jv i = jv_object_get(ev, jv_string("index"));
-	double d = kind_is(i, JV_KIND_NUMBER) ? jv_number_value(i) : -1;
-	int n = (int)(sizeof(s->block_slot) / sizeof(s->block_slot[0]));
-
-	jv_free(i);
-	if (d < 0 || d >= n || d != (int)d)
-		return sfail(s, -EPROTO, "content block index missing or out of 0..%d", n - 1);
-	*idx = (int)d;
-	return 0;
-}
-
-static int anthropic_event(struct aur_llm_stream *s, jv ev)
-{
-	jv type = jv_object_get(jv_copy(ev), jv_string("type"));
-	const char *t = kind_is(type, JV_KIND_STRING) ? jv_string_value(type) : "";
-	jv block = jv_invalid();
-	jv delta = jv_invalid();
-	int idx = 0;
-	int rc = 0;
-
-	if (strcmp(t, "content_block_start") == 0) {
-		jv btype;
-
-		rc = block_index(s, jv_copy(ev), &idx);
-		if (rc < 0)
-			goto out;
-		block = jv_object_get(jv_copy(ev), jv_string("content_block"));
-		btype = kind_is(block, JV_KIND_OBJECT) ? jv_object_get(jv_copy(block), jv_string("type"))
-						       : jv_invalid();
-		if (kind_is(btype, JV_KIND_STRING) && strcmp(jv_string_value(btype), "tool_use") == 0) {
-			struct call *c;
-
-			if (s->block_slot[idx] >= 0 || s->ncalls >= AUR_LLM_MAX_TOOL_CALLS) {
-				jv_free(btype);
-				rc = sfail(s, -EPROTO, "content block %d started twice, or more than %d tool calls",
-					   idx, AUR_LLM_MAX_TOOL_CALLS);
-				goto out;
-			}
-			s->block_slot[idx] = s->ncalls;
-			c = &s->calls[s->ncalls++];
-			c->used = 1;
-			jv_free(c->id);
-			jv_free(c->name);
-			jv_free(c->input);
-			c->id = jv_object_get(jv_copy(block), jv_string("id"));
-			c->name = jv_object_get(jv_copy(block), jv_string("name"));
-			c->input = jv_object_get(jv_copy(block), jv_string("input"));
-		} else if (kind_is(btype, JV_KIND_STRING) && strcmp(jv_string_value(btype), "text") == 0) {
-			rc = add_text(s, jv_object_get(jv_copy(block), jv_string("text")));
-		}
-		jv_free(btype);
-	} else if (strcmp(t, "content_block_delta") == 0) {
-		jv dtype;
-
-		rc = block_index(s, jv_copy(ev), &idx);
-		if (rc < 0)
-			goto out;
-		delta = jv_object_get(jv_copy(ev), jv_string("delta"));
-		dtype = kind_is(delta, JV_KIND_OBJECT) ? jv_object_get(jv_copy(delta), jv_string("type"))
-						       : jv_invalid();
-		if (!kind_is(dtype, JV_KIND_STRING)) {
-			rc = sfail(s, -EPROTO, "content_block_delta without a delta type");
-		} else if (strcmp(jv_string_value(dtype), "text_delta") == 0) {
-			rc = add_text(s, jv_object_get(jv_copy(delta), jv_string("text")));
-		} else if (strcmp(jv_string_value(dtype), "input_json_delta") == 0) {
-			if (s->block_slot[idx] < 0)
-				rc = sfail(s, -EPROTO, "input_json_delta for block %d, which is not a tool_use", idx);
-			else
-				rc = add_args(s, &s->calls[s->block_slot[idx]],
-					      jv_object_get(jv_copy(delta), jv_string("partial_json")));
-		}
-		/* thinking_delta, signature_delta, citations_delta: not the answer */
-		jv_free(dtype);
-	} else if (strcmp(t, "message_delta") == 0) {
-		jv stop = jv_getpath(jv_copy(ev), JV_ARRAY(jv_string("delta"), jv_string("stop_reason")));
-
-		if (kind_is(stop, JV_KIND_STRING))
-			set_stop(s, jv_string_value(stop));
-		jv_free(stop);
-	} else if (strcmp(t, "message_stop") == 0) {
-		s->done = 1;
-	} else if (strcmp(t, "error") == 0) {
-		char msg[MAX_PROVIDER_MSG + 64];
-
-		error_message(jv_copy(ev), msg, sizeof(msg));
-		rc = sfail(s, -EIO, "error in the stream: %s", msg);
-	}
-	/* message_start, content_block_stop, ping and event types added later: nothing to do */
-out:
-	jv_free(block);
-	jv_free(delta);
-	jv_free(type);
-	jv_free(ev);
-	return rc;
-}
-
-/* one complete SSE event: its data lines joined by LF */
-static int dispatch(struct aur_llm_stream *s)
-{
-	jv ev;
-	int rc = 0;
-
-	if (!s->have_data)
-		goto out;
-	if (s->provider != AUR_LLM_ANTHROPIC && s->data.len == 6 && memcmp(s->data.data, "[DONE]", 6) == 0) {
-		s->done = 1;
-		goto out;
-	}
-	if (s->done)
-		goto out; /* after the end, nothing more is the answer */
-	/* lib/jvio, not jv_parse_sized: libjq 1.6's parser leaks on some malformed text */
-	if (aur_jvio_parse(s->data.data ? s->data.data : "", s->data.len, &ev, NULL, 0) < 0)
-		ev = jv_invalid();
-	if (!kind_is(ev, JV_KIND_OBJECT)) {
-		jv_free(ev);
-		rc = sfail(s, -EPROTO, "an event's data is not a JSON object (%zu bytes from \"%.40s\")", s->data.len,
-			   s->data.data ? s->data.data : "");
-		goto out;
-	}
-	rc = s->provider == AUR_LLM_ANTHROPIC ? anthropic_event(s, ev) : openai_event(s, ev);
-out:
-	aur_buf_reset(&s->data);
-	aur_buf_reset(&s->event);
-	s->have_data = 0;
-	return rc;
-}
-
-/* one line of the event stream, without its end of line */
-static int line(struct aur_llm_stream *s)
-{
-	const char *l = s->line.data ? s->line.data : "";
-	size_t n = s->line.len;
-	const char *colon = memchr(l, ':', n);
-	size_t flen = colon ? (size_t)(colon - l) : n;
-	const char *v = colon ? colon + 1 : l + n;
-	size_t vlen = colon ? n - flen - 1 : 0;
-
-	if (n == 0)
-		return dispatch(s);
-	if (flen == 0)
-		return 0; /* a comment: keep-alives look like this */
-	if (vlen > 0 && *v == ' ')
-		v++, vlen--;
-	if (flen == 4 && memcmp(l, "data", 4) == 0) {
-		if ((s->have_data && aur_buf_add(&s->data, "\n", 1) < 0) || aur_buf_add(&s->data, v, vlen) < 0)
-			return sfail(s, -EPROTO, "an event larger than %zu bytes", s->max_event);
-		s->have_data = 1;
-	} else if (flen == 5 && memcmp(l, "event", 5) == 0) {
-		aur_buf_reset(&s->event);
-		if (aur_buf_add(&s->event, v, vlen) < 0)
-			return sfail(s, -EPROTO, "an event name longer than 256 bytes");
-	}
-	/* id, retry and unknown fields are ignored, as the SSE spec says */
-	return 0;
-}
-
-int aur_llm_stream_feed(struct aur_llm_stream *s, const char *data, size_t len, char *err, size_t errlen)
-{
-	size_t i = 0;
-	size_t whole = len;
-
-	if (s->rc < 0)
-		goto out;
-	/* the bytes up to the limit are parsed first, so any split fails the same way */
-	if (len > s->max_total - s->total)
-		len = s->max_total - s->total;
-	s->total += len;
-	while (i < len) {
-		const char *eol = NULL;
-		size_t run;
-
-		if (s->after_cr && data[i] == '\n') {
-			s->after_cr = 0;
-			i++;
-			continue;
-		}
-		s->after_cr = 0;
-		for (size_t j = i; j < len; j++)
-			if (data[j] == '\n' || data[j] == '\r') {
-				eol = data + j;
-				break;
-			}
-		run = eol ? (size_t)(eol - (data + i)) : len - i;
-		if (aur_buf_add(&s->line, data + i, run) < 0) {
-			sfail(s, -EPROTO, "a line longer than %zu bytes", s->max_event);
-			goto out;
-		}
-		i += run;
-		if (!eol)
-			break;
-		s->after_cr = *eol == '\r';
-		i++;
-		if (line(s) < 0)
-			goto out;
-		aur_buf_reset(&s->line);
-	}
-	if (s->rc == 0 && len < whole)
-		sfail(s, -EPROTO, "answer larger than %zu bytes", s->max_total);
-out:
-	if (s->rc < 0)
-		fail(err, errlen, s->rc, "%s", s->errmsg);
-	return s->rc;
-}
-
-/* the tool calls as [{id, name, arguments}], arguments parsed */
-static jv calls_result(struct aur_llm_stream *s)
-{
-	jv out = jv_array();
-
-	for (int i = 0; i < s->ncalls; i++) {
-		struct call *c = &s->calls[i];
-		char why[200] = "";
-		jv args;
-		jv o;
-
-		if (!c->used)
-			continue;
-		o = JV_OBJECT(jv_string("id"), kind_is(c->id, JV_KIND_STRING) ? jv_copy(c->id) : jv_string(""),
-			      jv_string("name"), kind_is(c->name, JV_KIND_STRING) ? jv_copy(c->name) : jv_string(""));
-		if (c->args.len == 0 && kind_is(c->input, JV_KIND_OBJECT))
-			args = jv_copy(c->input);
-		else if (c->args.len == 0)
-			args = jv_object(); /* a call without arguments: {} */
-		else if (aur_jvio_parse(c->args.data, c->args.len, &args, why, sizeof(why)) < 0)
-			args = jv_invalid();
-		if (kind_is(args, JV_KIND_OBJECT)) {
-			o = jv_object_set(o, jv_string("arguments"), args);
-		} else {
-			o = jv_object_set(o, jv_string("error"),
-					  jv_is_valid(args) ? jv_string("arguments are JSON but not an object")
-							    : jv_string_fmt("arguments are not valid JSON: %s", why));
-			jv_free(args);
-			o = jv_object_set(o, jv_string("arguments"), jv_null());
-			o = jv_object_set(o, jv_string("arguments_text"),
-					  jv_string_sized(c->args.data ? c->args.data : "",
-							  (int)(c->args.len < MAX_ARGS_TEXT ? c->args.len : MAX_ARGS_TEXT)));
-		}
-		out = jv_array_append(out, o);
-	}
-	return out;
-}
-
-int aur_llm_stream_finish(struct aur_llm_stream *s, struct aur_llm_result *res, char *err, size_t errlen)
-{
-	aur_llm_result_init(res);
-	if (s->rc < 0)
-		goto out;
-	/* a last line without its end of line, then the event it ends */
-	if (s->line.len > 0 && line(s) < 0)
-		goto out;
-	aur_buf_reset(&s->line);
-	if (dispatch(s) < 0)
-		goto out;
-	if (!s->done && !(s->provider != AUR_LLM_ANTHROPIC && s->stop)) {
-		sfail(s, -EPROTO, "the stream ended before its end (%s): truncated",
-		      s->provider == AUR_LLM_ANTHROPIC ? "no message_stop" : "no [DONE] nor finish_reason");
-		goto out;
-	}
-	res->text = aur_buf_detach(&s->text, NULL);
-	res->stop = aur_xstrdup(s->stop ? s->stop : "");
-	jv_free(res->tool_calls);
-	res->tool_calls = calls_result(s);
-out:
-	if (s->rc < 0)
-		fail(err, errlen, s->rc, "%s", s->errmsg);
-	return s->rc;
-}
-
-/* ---- the HTTP call ---- */
-
 /* the key from its file or variable into key[MAX_KEY]; "" when none is configured. A key
  * with a control character is refused: it would end the header line it is sent in. */
 static int load_key(const struct aur_llm_config *cfg, char *key, char *err, size_t errlen)
@@ -1036,14 +233,14 @@ static int load_key(const struct aur_llm_config *cfg, char *key, char *err, size
 
 		n = v ? strlen(v) : 0;
 		if (n == 0 || n >= MAX_KEY) {
-			fail(err, errlen, rc, "the api key variable %.64s is unset, empty or too long", name);
+			llm_fail(err, errlen, rc, "the api key variable %.64s is unset, empty or too long", name);
 			goto out;
 		}
 		memcpy(key, v, n + 1);
 	} else if (cfg->key_file) {
 		f = fopen(cfg->key_file, "r");
 		if (!f) {
-			fail(err, errlen, rc, "cannot read the api key file %.200s: %s", name, strerror(errno));
+			llm_fail(err, errlen, rc, "cannot read the api key file %.200s: %s", name, strerror(errno));
 			goto out;
 		}
 		n = fread(key, 1, MAX_KEY - 1, f);
@@ -1052,14 +249,14 @@ static int load_key(const struct aur_llm_config *cfg, char *key, char *err, size
 		while (n > 0 && isspace((unsigned char)key[n - 1]))
 			key[--n] = '\0';
 		if (n == 0) {
-			fail(err, errlen, rc, "the api key file %.200s is empty", name);
+			llm_fail(err, errlen, rc, "the api key file %.200s is empty", name);
 			goto out;
 		}
 	}
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f) {
-			fail(err, errlen, rc, "the api key %s %.200s holds a control character or more than one line",
-			     from, name);
+			llm_fail(err, errlen, rc, "the api key %s %.200s holds a control character or more than one line",
+				 from, name);
 			goto out;
 		}
 	rc = 0;
@@ -1233,8 +430,8 @@ static void body_message(const struct aur_buf *b, char *out, size_t outlen)
 
 	if (aur_jvio_parse(b->data ? b->data : "", b->len, &e, NULL, 0) < 0)
 		e = jv_invalid();
-	if (kind_is(e, JV_KIND_OBJECT)) {
-		error_message(e, out, outlen);
+	if (llm_kind_is(e, JV_KIND_OBJECT)) {
+		llm_error_message(e, out, outlen);
 	} else {
 		jv_free(e);
 		/* printable bytes only: an error page may hold anything */
@@ -1250,7 +447,7 @@ int aur_llm_chat(const struct aur_llm_config *cfg, jv messages, jv tools, aur_ll
 		 void *arg, long long deadline_ms, struct aur_llm_result *res, char *err, size_t errlen)
 {
 	char key[MAX_KEY];
-	char msg[MAX_PROVIDER_MSG + 128];
+	char msg[LLM_MAX_PROVIDER_MSG + 128];
 	struct curl_slist *headers = NULL;
 	struct attempt a;
 	char *url = NULL;
@@ -1298,7 +495,7 @@ int aur_llm_chat(const struct aur_llm_config *cfg, jv messages, jv tools, aur_ll
 	}
 	a.curl = curl_easy_init();
 	if (!a.curl) {
-		rc = fail(err, errlen, -ENOMEM, "cannot start libcurl");
+		rc = llm_fail(err, errlen, -ENOMEM, "cannot start libcurl");
 		goto out;
 	}
 	for (int attempt = 0;; attempt++) {
@@ -1308,8 +505,8 @@ int aur_llm_chat(const struct aur_llm_config *cfg, jv messages, jv tools, aur_ll
 		int retry;
 
 		if (left <= 0) {
-			rc = fail(err, errlen, -ETIMEDOUT, "%s: no answer within the time limit (%d attempts)", url,
-				  attempt);
+			rc = llm_fail(err, errlen, -ETIMEDOUT, "%s: no answer within the time limit (%d attempts)", url,
+				      attempt);
 			goto out;
 		}
 		aur_llm_stream_free(a.stream);
@@ -1339,19 +536,19 @@ int aur_llm_chat(const struct aur_llm_config *cfg, jv messages, jv tools, aur_ll
 		attempts = attempt + 1;
 		curl_easy_getinfo(a.curl, CURLINFO_RESPONSE_CODE, &a.status);
 		if (cc == CURLE_WRITE_ERROR && a.stream_rc == -EPROTO && !a.event_stream) {
-			rc = fail(err, errlen, -EPROTO, "%s: HTTP %ld answer is not an event stream", url, a.status);
+			rc = llm_fail(err, errlen, -EPROTO, "%s: HTTP %ld answer is not an event stream", url, a.status);
 			goto out;
 		}
 		if (cc == CURLE_WRITE_ERROR && a.stream_rc < 0) {
 			aur_llm_result_release(res);
 			aur_llm_stream_finish(a.stream, res, msg, sizeof(msg));
 			redact(msg, key);
-			rc = fail(err, errlen, a.stream_rc, "%s: %s", url, msg);
+			rc = llm_fail(err, errlen, a.stream_rc, "%s: %s", url, msg);
 			goto out;
 		}
 		if (cc == CURLE_OPERATION_TIMEDOUT) {
-			rc = fail(err, errlen, -ETIMEDOUT, "%s: no complete answer within the time limit (%d attempts)",
-				  url, attempt + 1);
+			rc = llm_fail(err, errlen, -ETIMEDOUT, "%s: no complete answer within the time limit (%d attempts)",
+				      url, attempt + 1);
 			goto out;
 		}
 		if (cc == CURLE_OK && a.status >= 200 && a.status <= 299) {
@@ -1359,7 +556,7 @@ int aur_llm_chat(const struct aur_llm_config *cfg, jv messages, jv tools, aur_ll
 			rc = aur_llm_stream_finish(a.stream, res, msg, sizeof(msg));
 			if (rc < 0) {
 				redact(msg, key);
-				fail(err, errlen, rc, "%s: %s", url, msg);
+				llm_fail(err, errlen, rc, "%s: %s", url, msg);
 			}
 			goto out;
 		}
@@ -1368,7 +565,7 @@ int aur_llm_chat(const struct aur_llm_config *cfg, jv messages, jv tools, aur_ll
 			snprintf(msg, sizeof(msg), "%s", curl_easy_strerror(cc));
 			rc = -EIO;
 		} else {
-			char pm[MAX_PROVIDER_MSG + 64];
+			char pm[LLM_MAX_PROVIDER_MSG + 64];
 
 			body_message(&a.errbody, pm, sizeof(pm));
 			redact(pm, key);
@@ -1378,14 +575,14 @@ int aur_llm_chat(const struct aur_llm_config *cfg, jv messages, jv tools, aur_ll
 								  : -EINVAL;
 		}
 		if (!retry || attempt >= retries) {
-			fail(err, errlen, rc, "%s: %s%s", url, msg, retry ? " (retries exhausted)" : "");
+			llm_fail(err, errlen, rc, "%s: %s%s", url, msg, retry ? " (retries exhausted)" : "");
 			goto out;
 		}
 		wait = a.retry_after_ms >= 0 ? a.retry_after_ms : backoff;
 		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 		if (wait >= deadline_ms - aur_time_mono_ms()) {
-			fail(err, errlen, rc, "%s: %s (the next try, in %lld ms, would pass the time limit)", url, msg,
-			     wait);
+			llm_fail(err, errlen, rc, "%s: %s (the next try, in %lld ms, would pass the time limit)", url, msg,
+				 wait);
 			goto out;
 		}
 		sleep_ms(wait);

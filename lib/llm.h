@@ -28,6 +28,10 @@
  * The stream parsers are pure functions over bytes fed in arbitrary pieces
  * (aur_llm_stream_*), unit-tested split at every byte and fuzzed by
  * tests/fuzz/llm_stream_fuzz.c.
+ *
+ * Three files hold the module (llm_impl.h, their shared part, says more):
+ * llm.c the configuration, results and the HTTP call; llm_request.c the
+ * request translation; llm_stream.c the stream parsers.
  */
 #ifndef AURORA_LLM_H
 #define AURORA_LLM_H

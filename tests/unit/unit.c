@@ -526,7 +526,7 @@ static void test_recent(void)
 }
 
 
-/* ---- lib/llm.c: stream parsers, request translation, configuration; and the
+/* ---- lib/llm*.c: stream parsers, request translation, configuration; and the
  * llm-chat test mode that tests/llm.bats drives against tests/helpers/llm-standin.py ---- */
 
 static const char llm_openai_stream[] =
