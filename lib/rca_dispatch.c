@@ -406,6 +406,37 @@ static int on_attached(struct rca *r, long long id, jv rec)
 	return rc;
 }
 
+/*
+ * The delivery that created incident id, read again: the pipeline started
+ * over from the resume point after aurora-rca could not claim the incident
+ * (a full disk, a lock held past the busy timeout), and aurora-correlate
+ * now calls it deduplicated. A later delivery of the same alert is not one.
+ */
+static int replays_creation(struct rca *r, long long id, jv rec)
+{
+	jv inbox = jv_object_get(jv_copy(rec), jv_string("inbox_id"));
+	long long inbox_id = jv_get_kind(inbox) == JV_KIND_NUMBER ? (long long)jv_number_value(inbox) : 0;
+	sqlite3_stmt *st = NULL;
+	char err[512];
+	int found = 0;
+
+	jv_free(inbox);
+	if (!r->stage || inbox_id <= r->marked)
+		return 0;
+	if (aur_db_prepare(r->db, &st,
+			   "SELECT 1 FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id"
+			   " WHERE ia.incident_id = ?1 AND ia.opened AND a.first_inbox_id = ?2",
+			   err, sizeof(err)) < 0) {
+		aur_warn("incident %lld: %s", id, err);
+		return 0;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, inbox_id);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
 static int handle(struct rca *r, jv rec, unsigned long *rejected, unsigned long lineno)
 {
 	jv type = jv_object_get(jv_copy(rec), jv_string("type"));
@@ -428,7 +459,8 @@ static int handle(struct rca *r, jv rec, unsigned long *rejected, unsigned long 
 	}
 	if (jv_get_kind(inc) != JV_KIND_NUMBER || jv_number_value(inc) < 1)
 		goto out;
-	if (!strcmp(jv_string_value(action), "created"))
+	if (!strcmp(jv_string_value(action), "created") ||
+	    (!strcmp(jv_string_value(action), "deduplicated") && replays_creation(r, (long long)jv_number_value(inc), rec)))
 		rc = on_created(r, (long long)jv_number_value(inc));
 	else if (!strcmp(jv_string_value(action), "attached"))
 		rc = on_attached(r, (long long)jv_number_value(inc), rec);
