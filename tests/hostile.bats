@@ -9,6 +9,7 @@
 # the right 4xx or a close; nothing is stored that should not be (the SQLite
 # file is read); the receiver serves on; its open files and memory come back.
 # Framing (RFC 9112) is tests/framing.bats; slow heads and caps tests/faults.bats.
+# shellcheck disable=SC2153 # new_token sets TOKEN, helpers/common FIXTURES
 
 bats_require_minimum_version 1.5.0
 load helpers/common
@@ -34,10 +35,10 @@ teardown() {
 	[ ! -s "$BATS_TEST_TMPDIR/tcp.err" ] || fail "stray output under tcpserver: $(cat "$BATS_TEST_TMPDIR/tcp.err")"
 }
 
-# tcp_start [TCPSERVER-OPTION...]: one aurora-recv process per connection under
+# tcp_start: one aurora-recv process per connection under
 # tcpserver, as inetd would run it; sets CONN_PORT.
 tcp_start() {
-	tcpserver -1 -H -R "$@" 127.0.0.1 0 aurora-recv -v --db "$AURORA_DB" \
+	tcpserver -1 -H -R 127.0.0.1 0 aurora-recv -v --db "$AURORA_DB" \
 		--log-file "$BATS_TEST_TMPDIR/conn.log" >"$BATS_TEST_TMPDIR/tcp.out" \
 		2>"$BATS_TEST_TMPDIR/tcp.err" 3>&- &
 	PIDS+=("$!")
@@ -107,7 +108,8 @@ head_clean() {
 
 # still_serving ENGINE N: GET /healthz is 200 at once; then delivery N is posted, its status in $output
 still_serving() {
-	local url=http://127.0.0.1:$(port_of "$1")
+	local url
+	url=http://127.0.0.1:$(port_of "$1")
 	run -0 curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$url/healthz"
 	assert_output 200
 	run -0 curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
@@ -149,7 +151,7 @@ rss() {
 	# a manual incident whose every field holds CR/LF: stored as sent, answered 201 with a Location of digits
 	local inc='{"source_type":"manual","alert_title":"t\r\nX-Evil: 1\r\n\r\n<b>","alert_service":"s\r\nSet-Cookie: a=b","source_link":"https://x.test/\r\nX-Evil: 2","alert_metadata":{"k\r\nX-Evil: 3":"v\r\n"}}'
 	for engine in listen conn; do
-		send "$engine" "POST /api/incidents HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer $OPTOKEN\r\nContent-Type: application/json\r\nContent-Length: $(printf '%s' "$inc" | wc -c)\r\nConnection: close\r\n\r\n$(sed 's/\\/\\\\/g' <<<"$inc")"
+		send "$engine" "POST /api/incidents HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer $OPTOKEN\r\nContent-Type: application/json\r\nContent-Length: $(printf '%s' "$inc" | wc -c)\r\nConnection: close\r\n\r\n${inc//\\/\\\\}"
 		answered 201 400
 		head_clean
 		if head -n 1 "$RAW" | grep -q ' 201 '; then
