@@ -219,7 +219,7 @@ rss() {
 	assert_equal "$(count inbox)" 0
 	assert_equal "$(count quarantine)" 0
 	# nothing was created outside the test's files (a path used as a file name would be)
-	run -0 find "$BATS_TEST_TMPDIR" /tmp -maxdepth 2 -newer "$BATS_TEST_TMPDIR/marker" -name '*passwd*'
+	run -0 find "$BATS_TEST_TMPDIR" "$AURORA_TOP" -maxdepth 3 -newer "$BATS_TEST_TMPDIR/marker" \( -name '*passwd*' -o -name 'inbox' \)
 	assert_output ''
 	still_serving listen 1
 	assert_output 202
@@ -300,7 +300,7 @@ pipeline() {
 	assert_output 202
 }
 
-@test "manual incidents: not UTF-8, nested 10,000 deep, 1 MiB strings, numbers out of range, bad ids and filters are 4xx; nothing is stored" {
+@test "manual incidents: not UTF-8, nested 10,000 deep, 1 MiB strings, numbers out of range, bad ids, filters and Last-Event-IDs are 4xx; nothing is stored" {
 	local engine b
 	printf '{"source_type":"manual","alert_title":"bad\xff\xfeutf8"}' >"$BATS_TEST_TMPDIR/i1.json"
 	python3 -c 'print("{\"source_type\":\"manual\",\"alert_title\":\"t\",\"alert_metadata\":" + "{\"a\":" * 10000 + "1" + "}" * 10000 + "}")' \
@@ -330,6 +330,11 @@ pipeline() {
 				api "$path"
 			fi
 			[[ $output == 40[04] ]] || fail "$engine $path: $output $(head -c 300 "$RESP")"
+		done
+		# the event stream's resume point: an id out of range is 400, not a stream from 0
+		for id in 99999999999999999999999 18446744073709551616 -1 1e999 abc; do
+			api -H "Last-Event-ID: $id" --max-time 5 /api/incidents/stream
+			[ "$output" = 400 ] || fail "$engine Last-Event-ID $id: $output $(head -c 300 "$RESP")"
 		done
 	done
 	assert_equal "$(count incidents)" 0
@@ -435,7 +440,7 @@ sqlize() {
 	recv_start -v --max-connections 32 --body-timeout 2 --read-timeout 30
 	LISTEN_PORT=$RECV_PORT
 	"$AURORA_TOP/tests/helpers/slowclients.py" --mode body --token "$TOKEN" --addresses 10 \
-		--ready "$BATS_TEST_TMPDIR/slow.ready" "$RECV_PORT" 40 6 >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- &
+		--ready "$BATS_TEST_TMPDIR/slow.ready" "$RECV_PORT" 40 5 >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- &
 	PIDS+=("$!")
 	for _ in $(seq 1 100); do [ -s "$BATS_TEST_TMPDIR/slow.ready" ] && break; sleep 0.05; done
 	for n in 1 2 3; do
