@@ -154,7 +154,16 @@ fill_disk() {
 			json '.error | test("disk is full")'
 		done
 	done
+	# a body refused at the door cannot be quarantined either: 503, not 422
+	python3 -c 'import json; print(json.dumps({"not_alerts": "x" * 50000}))' >"$BATS_TEST_TMPDIR/shapeless.json"
+	for url in "$RECV_URL" "$CONN_URL"; do
+		http -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" \
+			--data-binary "@$BATS_TEST_TMPDIR/shapeless.json" "$url/api/webhooks/alertmanager"
+		[ "$output" = 503 ] || fail "$url: $output $(cat "$RESP")"
+		[ -n "$(header Retry-After)" ]
+	done
 	assert_equal "$(rows)" 3
+	assert_equal "$(sq 'SELECT count(*) FROM quarantine')" 0
 	# aurora-correlate: deciding delivery 3 fails as a whole, its mark stays
 	run -0 --separate-stderr aurora-inbox replay --from 3
 	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/raw3.jsonl"
