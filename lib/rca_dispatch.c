@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -142,7 +143,7 @@ static int rate_take(struct rca *r, long long t)
 	return 1;
 }
 
-static void child(struct rca *r, long long id, int wfd)
+static void child(struct rca *r, long long id, int wfd, pid_t parent)
 {
 	struct aur_jsonl_writer w;
 	sqlite3 *db = NULL;
@@ -160,6 +161,13 @@ static void child(struct rca *r, long long id, int wfd)
 	 * pipes open (the next stage would wait for their end).
 	 */
 	alarm((unsigned)((r->timeout_ms + 999) / 1000 + 1));
+	/*
+	 * Nor may it go on beside the investigation the next start makes of the
+	 * same incident (crash recovery restarts it): two would conclude twice.
+	 * It dies with its parent, or at once when the parent is already gone.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(AUR_EXIT_TEMPFAIL);
 	{
 		int null = open("/dev/null", O_RDWR);
 
@@ -192,6 +200,7 @@ static int start_job(struct rca *r, long long id)
 	struct job *j = &r->jobs[r->njobs];
 	int fds[2];
 	pid_t pid;
+	pid_t parent = getpid();
 
 	if (pipe(fds) < 0)
 		return -errno;
@@ -209,7 +218,7 @@ static int start_job(struct rca *r, long long id)
 		close(fds[0]);
 		for (int k = 0; k < r->njobs; k++)
 			close(r->jobs[k].fd);
-		child(r, id, fds[1]);
+		child(r, id, fds[1], parent);
 	}
 	close(fds[1]);
 	j->id = id;

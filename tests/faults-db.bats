@@ -387,6 +387,39 @@ db.execute("ROLLBACK")
 	whole
 }
 
+@test "kill -9 of aurora-rca alone: its investigator dies with it, and the next start concludes once" {
+	INBOX_ID=1 build_alert >"$BATS_TEST_TMPDIR/in.jsonl"
+	run -0 --separate-stderr aurora-correlate --no-mark <"$BATS_TEST_TMPDIR/in.jsonl"
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/dec.jsonl"
+	AURORA_RCA_STEP_DELAY_MS=300 aurora-rca <"$BATS_TEST_TMPDIR/dec.jsonl" >/dev/null 2>"$BATS_TEST_TMPDIR/rca.err" 3>&- &
+	local parent=$! child state
+	PIDS+=("$parent")
+	for _ in $(seq 1 200); do
+		[ "$(sq 'SELECT count(*) >= 2 FROM incident_thoughts')" = 1 ] && break
+		sleep 0.05
+	done
+	child=$(pgrep -P "$parent")
+	[ -n "$child" ] || fail "no investigator child"
+	PIDS+=("$child")
+	kill -9 "$parent"
+	wait "$parent" || true
+	# an orphan going on would conclude beside the restarted investigation
+	for _ in $(seq 1 20); do
+		state=$(awk '/^State:/ { print $2 }' "/proc/$child/status" 2>/dev/null) || state=gone
+		[[ $state == Z || $state == gone || -z $state ]] && break
+		sleep 0.05
+	done
+	[[ $state == Z || $state == gone || -z $state ]] || fail "the investigator outlived its parent (state $state)"
+	run -0 --separate-stderr env AURORA_RCA_STEP_DELAY_MS=300 aurora-rca </dev/null
+	sleep 1
+	run -0 sq "SELECT rca_state, (SELECT count(*) FROM events WHERE type = 'rca.completed'),
+		(SELECT count(*) FROM events WHERE type = 'rca.restarted') FROM incidents WHERE id = 1"
+	assert_output 'complete|1|1'
+	run -0 sq "SELECT count(*) FROM (SELECT text FROM incident_thoughts GROUP BY text HAVING count(*) > 1)"
+	assert_output 0
+	whole
+}
+
 # build_alert: an alert record of a shipping outage after its deploy (an investigation of a few steps)
 build_alert() {
 	alert splunk s1 firing 2026-03-03T09:09:40Z shipping "Shipping 5xx spike" "errors after the deploy" shipping-1
