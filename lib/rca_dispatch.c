@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -142,7 +143,7 @@ static int rate_take(struct rca *r, long long t)
 	return 1;
 }
 
-static void child(struct rca *r, long long id, int wfd)
+static void child(struct rca *r, long long id, int wfd, pid_t parent)
 {
 	struct aur_jsonl_writer w;
 	sqlite3 *db = NULL;
@@ -160,6 +161,13 @@ static void child(struct rca *r, long long id, int wfd)
 	 * pipes open (the next stage would wait for their end).
 	 */
 	alarm((unsigned)((r->timeout_ms + 999) / 1000 + 1));
+	/*
+	 * Nor may it go on beside the investigation the next start makes of the
+	 * same incident (crash recovery restarts it): two would conclude twice.
+	 * It dies with its parent, or at once when the parent is already gone.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(AUR_EXIT_TEMPFAIL);
 	{
 		int null = open("/dev/null", O_RDWR);
 
@@ -192,6 +200,7 @@ static int start_job(struct rca *r, long long id)
 	struct job *j = &r->jobs[r->njobs];
 	int fds[2];
 	pid_t pid;
+	pid_t parent = getpid();
 
 	if (pipe(fds) < 0)
 		return -errno;
@@ -209,7 +218,7 @@ static int start_job(struct rca *r, long long id)
 		close(fds[0]);
 		for (int k = 0; k < r->njobs; k++)
 			close(r->jobs[k].fd);
-		child(r, id, fds[1]);
+		child(r, id, fds[1], parent);
 	}
 	close(fds[1]);
 	j->id = id;
@@ -406,6 +415,37 @@ static int on_attached(struct rca *r, long long id, jv rec)
 	return rc;
 }
 
+/*
+ * The delivery that created incident id, read again: the pipeline started
+ * over from the resume point after aurora-rca could not claim the incident
+ * (a full disk, a lock held past the busy timeout), and aurora-correlate
+ * now calls it deduplicated. A later delivery of the same alert is not one.
+ */
+static int replays_creation(struct rca *r, long long id, jv rec)
+{
+	jv inbox = jv_object_get(jv_copy(rec), jv_string("inbox_id"));
+	long long inbox_id = jv_get_kind(inbox) == JV_KIND_NUMBER ? (long long)jv_number_value(inbox) : 0;
+	sqlite3_stmt *st = NULL;
+	char err[512];
+	int found = 0;
+
+	jv_free(inbox);
+	if (!r->stage || inbox_id <= r->marked)
+		return 0;
+	if (aur_db_prepare(r->db, &st,
+			   "SELECT 1 FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id"
+			   " WHERE ia.incident_id = ?1 AND ia.opened AND a.first_inbox_id = ?2",
+			   err, sizeof(err)) < 0) {
+		aur_warn("incident %lld: %s", id, err);
+		return 0;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, inbox_id);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
 static int handle(struct rca *r, jv rec, unsigned long *rejected, unsigned long lineno)
 {
 	jv type = jv_object_get(jv_copy(rec), jv_string("type"));
@@ -428,7 +468,8 @@ static int handle(struct rca *r, jv rec, unsigned long *rejected, unsigned long 
 	}
 	if (jv_get_kind(inc) != JV_KIND_NUMBER || jv_number_value(inc) < 1)
 		goto out;
-	if (!strcmp(jv_string_value(action), "created"))
+	if (!strcmp(jv_string_value(action), "created") ||
+	    (!strcmp(jv_string_value(action), "deduplicated") && replays_creation(r, (long long)jv_number_value(inc), rec)))
 		rc = on_created(r, (long long)jv_number_value(inc));
 	else if (!strcmp(jv_string_value(action), "attached"))
 		rc = on_attached(r, (long long)jv_number_value(inc), rec);
