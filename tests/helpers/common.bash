@@ -70,3 +70,40 @@ not_aurora_untouched() {
 	assert_equal "$(sqlite3 "$BATS_TEST_TMPDIR/other.db" "PRAGMA journal_mode")" delete
 	cmp "$BATS_TEST_TMPDIR/text.db" "$BATS_TEST_TMPDIR/text.copy"
 }
+
+# ---- JSON assertions --------------------------------------------------------
+# Debian's jq 1.6 `jq -e F` exits 0 when it reads nothing, so `cmd | jq -e F`
+# passes when cmd printed nothing. These fail on empty input, and say why.
+#
+#   json_ok FILTER [JQ_OPTION...] <<<"$output"   one JSON value, FILTER true of it
+#   jsonl_ok FILTER [JQ_OPTION...] <FILE         one or more JSON values, FILTER
+#                                                true of them as one array (jq -s)
+# JQ_OPTIONs go before the filter: --arg NAME VALUE, --argjson, --slurpfile...
+
+json_ok() {
+	local filter=$1 in
+	shift
+	in=$(cat)
+	jq -en "$@" "[inputs] | length == 1 and (.[0] | $filter
+	)" <<<"$in" >/dev/null && return 0
+	json_failed "one JSON value" "$filter" "$in"
+}
+
+jsonl_ok() {
+	local filter=$1 in
+	shift
+	in=$(cat)
+	jq -en "$@" "[inputs] | length > 0 and ($filter
+	)" <<<"$in" >/dev/null && return 0
+	json_failed "JSON values" "$filter" "$in"
+}
+
+# json_failed WANTED FILTER INPUT: the message of a failed JSON assertion
+json_failed() {
+	if [ -z "${3//[[:space:]]/}" ]; then
+		echo "wanted $1, got nothing" >&2
+	else
+		printf 'wanted %s of which this is true:\n  %s\ngot:\n%s\n' "$1" "$2" "$(head -c 4000 <<<"$3")" >&2
+	fi
+	return 1
+}

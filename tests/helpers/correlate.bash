@@ -2,13 +2,14 @@
 # shellcheck disable=SC2154 # $output and $status come from bats' run
 #
 # alert SOURCE KEY STATUS TIME SERVICE TITLE [DESCRIPTION [HOST]]
-# prints one alert record line (the contract aurora-normalize writes).
+# prints one alert record line (the contract aurora-normalize writes); its
+# severity is $SEVERITY (default high), its inbox_id $INBOX_ID (default none).
 alert() {
 	jq -cn --arg source "$1" --arg key "$2" --arg status "$3" --arg at "$4" \
 		--arg service "$5" --arg title "$6" --arg desc "${7:-}" --arg host "${8:-}" \
-		--argjson inbox "${INBOX_ID:-0}" '
+		--argjson inbox "${INBOX_ID:-0}" --arg severity "${SEVERITY:-high}" '
 		{v: 1, type: "alert", source: $source, dedup_key: $key, fingerprint: ($source + ":" + $key),
-		 status: $status, severity: "high", title: $title, description: $desc,
+		 status: $status, severity: $severity, title: $title, description: $desc,
 		 service: (if $service == "" then null else $service end),
 		 host: (if $host == "" then null else $host end),
 		 tags: {}, labels: {}, started_at: $at, ended_at: null, link: "https://example.test/\($key)",
