@@ -281,17 +281,6 @@ keepalive_post() {
 	assert_equal "$(rows)" 1
 }
 
-# tcp_start [OPTION...]: aurora-recv under tcpserver on 127.0.0.1, one process per
-# connection, diagnostics in recv.log; sets RECV_PORT and RECV_URL.
-tcp_start() {
-	tcpserver -1 -H -R 127.0.0.1 0 aurora-recv -v --db "$AURORA_DB" --log-file "$BATS_TEST_TMPDIR/recv.log" "$@" \
-		>"$BATS_TEST_TMPDIR/tcp.out" 2>"$BATS_TEST_TMPDIR/tcp.err" 3>&- &
-	PIDS+=("$!")
-	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp.out" ] && break; sleep 0.05; done
-	RECV_PORT=$(cat "$BATS_TEST_TMPDIR/tcp.out")
-	RECV_URL=http://127.0.0.1:$RECV_PORT
-}
-
 @test "one connection: a trickling head is cut off at --head-timeout, a trickling body at --body-timeout" {
 	new_token grafana
 	tcp_start --head-timeout 2 --body-timeout 2 --read-timeout 30

@@ -14,11 +14,7 @@ setup() {
 }
 
 teardown() {
-	local pid
-	for pid in "${WATCH_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
+	stop_pids "${WATCH_PIDS[@]}"
 }
 
 # inbox_row ID PLATFORM BODY: an inbox row as aurora-recv stores it
@@ -51,27 +47,12 @@ snapshot() {
 		SELECT * FROM open_incident_services ORDER BY 1, 2;"
 }
 
-q() {
-	sqlite3 "$AURORA_DB" "$1"
-}
-
 # new_incident TITLE [STATUS]: a manual incident, optionally forced into STATUS
 new_incident() {
 	local id
 	id=$(aurora-incident create --title "$1" --service "svc-$1") || return 1
-	[ -z "${2:-}" ] || q "UPDATE incidents SET status = '$2' WHERE id = $id"
+	[ -z "${2:-}" ] || sql "UPDATE incidents SET status = '$2' WHERE id = $id"
 	echo "$id"
-}
-
-# wait_lines FILE N: until FILE has N lines, up to 5 s
-wait_lines() {
-	local i
-	for i in $(seq 1 500); do
-		[ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
-		sleep 0.01
-	done
-	echo "$1 has $(wc -l <"$1") lines, wanted $2" >&2
-	return 1
 }
 
 @test "--help prints the full usage on stdout and exits 0; --version prints the version" {
@@ -144,7 +125,7 @@ wait_lines() {
 	json_ok '.v == 1 and .type == "incident" and .id == 1 and .title == "DB down"
 		and .service == "users-db" and .severity == "critical" and .source_type == "grafana"
 		and .metadata == {"team":"db","runbook":"https://wiki/db"}' <<<"$output"
-	[ "$(q 'SELECT metadata FROM incidents WHERE id = 1')" = '{"team":"db","runbook":"https://wiki/db"}' ]
+	[ "$(sql 'SELECT metadata FROM incidents WHERE id = 1')" = '{"team":"db","runbook":"https://wiki/db"}' ]
 }
 
 @test "create: an invalid field exits 65, names the field, and creates nothing" {
@@ -172,8 +153,8 @@ wait_lines() {
 	run -65 --separate-stderr aurora-incident create --title "$(head -c 1001 /dev/zero | tr '\0' x)"
 	[[ $stderr == *"alert_title: longer than 1000 bytes"* ]]
 	[ -z "$output" ]
-	[ "$(q 'SELECT count(*) FROM incidents')" = 0 ]
-	[ "$(q 'SELECT count(*) FROM events')" = 0 ]
+	[ "$(sql 'SELECT count(*) FROM incidents')" = 0 ]
+	[ "$(sql 'SELECT count(*) FROM events')" = 0 ]
 }
 
 @test "list: a table for people, newest first; an empty database prints the header only" {
@@ -210,7 +191,7 @@ wait_lines() {
 	[ "$(ids)" = "[4]" ]
 	run -0 --separate-stderr aurora-incident list --json --status open
 	[ "$(ids)" = "[3,1]" ]
-	q "UPDATE incidents SET status = 'analyzed' WHERE id = 1"
+	sql "UPDATE incidents SET status = 'analyzed' WHERE id = 1"
 	run -0 --separate-stderr aurora-incident list --json --status analyzed
 	[ "$(ids)" = "[1]" ]
 	run -0 --separate-stderr aurora-incident list --json --status investigating
@@ -245,7 +226,7 @@ wait_lines() {
 		and .v == 1 and .type == "incident" and .severity == "critical" and .service == "checkout"
 		and .source_type == "grafana" and .source_link == "https://example.test/g1"
 		and .alert_count == 2 and (.alerts | length) == 2 and .event_count == (.events | length)' <<<"$output"
-	q "UPDATE incidents SET root_cause = 'Deploy v42 exhausted the users-db pool', summary = 'Checkout failing',
+	sql "UPDATE incidents SET root_cause = 'Deploy v42 exhausted the users-db pool', summary = 'Checkout failing',
 		status = 'analyzed', rca_state = 'complete' WHERE id = 1"
 	run -0 --separate-stderr aurora-incident show 1 --json
 	json_ok '.root_cause == "Deploy v42 exhausted the users-db pool" and .summary == "Checkout failing"
@@ -296,7 +277,7 @@ wait_lines() {
 
 @test "show for people: fields, summary, root cause, timeline, alerts with joins, thoughts, suggestions" {
 	two_incidents
-	q "UPDATE incidents SET root_cause = 'pool exhausted', summary = 'checkout failing' WHERE id = 1;
+	sql "UPDATE incidents SET root_cause = 'pool exhausted', summary = 'checkout failing' WHERE id = 1;
 		INSERT INTO incident_thoughts(incident_id, at, text) VALUES (1, '2026-03-03T18:02:00.000Z', 'looked at deploys');
 		INSERT INTO incident_suggestions(incident_id, at, kind, title, command, risk)
 		VALUES (1, '2026-03-03T18:03:00.000Z', 'diagnostic', 'Check the pool', 'psql -c \"show pool\"', 'none');"
@@ -365,7 +346,7 @@ wait_lines() {
 	run -0 --separate-stderr aurora-incident merge "$a" --into "$c"
 	assert_output "incident $a merged into $c"
 	run -0 --separate-stderr aurora-incident merge "$b" --into "$c"
-	[ "$(q "SELECT group_concat(status || ':' || ifnull(merged_into, '-'), ' ') FROM incidents ORDER BY id")" = \
+	[ "$(sql "SELECT group_concat(status || ':' || ifnull(merged_into, '-'), ' ') FROM incidents ORDER BY id")" = \
 		"merged:$c merged:$c investigating:-" ]
 	run -0 --separate-stderr aurora-incident show "$b" --json
 	json_ok '.events[-1].data | .from == "analyzed" and .to == "merged" and .reason == "merged into incident 3"' <<<"$output"
@@ -416,7 +397,7 @@ wait_lines() {
 
 @test "merge moves alerts, join records, thoughts and suggestions, with an event on both sides" {
 	two_incidents
-	q "INSERT INTO incident_thoughts(incident_id, at, text) VALUES (2, '2026-03-03T19:01:00.000Z', 'disk grows 1%/h');
+	sql "INSERT INTO incident_thoughts(incident_id, at, text) VALUES (2, '2026-03-03T19:01:00.000Z', 'disk grows 1%/h');
 		INSERT INTO incident_suggestions(incident_id, at, kind, title, risk) VALUES (2, '2026-03-03T19:02:00.000Z', 'fix', 'Rotate logs', 'low');"
 	run -0 --separate-stderr aurora-incident merge 2 --into 1
 	run -0 --separate-stderr aurora-incident show 2 --json
@@ -430,8 +411,8 @@ wait_lines() {
 		and [.thoughts[].text] == ["disk grows 1%/h"] and [.suggestions[].title] == ["Rotate logs"]
 		and ([.events[] | select(.event == "incident.merged_in") | .data.from] == [2])
 		and ([.events[] | select(.incident_id == 2) | .event] == ["incident.created", "incident.status_changed"])' <<<"$output"
-	[ "$(q 'SELECT count(*) FROM incident_alerts WHERE incident_id = 2')" = 0 ]
-	[ "$(q 'SELECT count(*) FROM open_incident_services WHERE incident_id = 2')" = 0 ]
+	[ "$(sql 'SELECT count(*) FROM incident_alerts WHERE incident_id = 2')" = 0 ]
+	[ "$(sql 'SELECT count(*) FROM open_incident_services WHERE incident_id = 2')" = 0 ]
 }
 
 @test "a recurrence after resolution keeps the alert listed under the earlier incident" {
@@ -477,13 +458,13 @@ wait_lines() {
 
 @test "postmortem: the sections, the timeline from the events, action items from the suggestions" {
 	two_incidents
-	q "UPDATE incidents SET summary = 'Checkout failed for 20 minutes.', root_cause = 'Deploy v42 exhausted the users-db pool' WHERE id = 1;
+	sql "UPDATE incidents SET summary = 'Checkout failed for 20 minutes.', root_cause = 'Deploy v42 exhausted the users-db pool' WHERE id = 1;
 		INSERT INTO incident_thoughts(incident_id, at, kind, text) VALUES (1, '2026-03-03T18:02:00.000Z', 'evidence', 'pool at 100/100 since 18:00');
 		INSERT INTO incident_suggestions(incident_id, at, kind, title, command, risk, text)
 		VALUES (1, '2026-03-03T18:03:00.000Z', 'fix', 'Roll back checkout to v41', 'kubectl rollout undo deploy/checkout', 'medium', 'v42 preceded the errors'),
 		       (1, '2026-03-03T18:04:00.000Z', 'action', 'Alert on pool saturation', '', 'none', '');"
 	aurora-incident resolve 1 --reason "rolled back" >/dev/null
-	q "SELECT '\`' || at || '\` **' || type || '**' FROM events WHERE incident_id = 1 ORDER BY id" >"$BATS_TEST_TMPDIR/events"
+	sql "SELECT '\`' || at || '\` **' || type || '**' FROM events WHERE incident_id = 1 ORDER BY id" >"$BATS_TEST_TMPDIR/events"
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/events")" -eq 3 ]
 	run -0 --separate-stderr aurora-incident postmortem 1
 	assert_line "# Postmortem: incident #1, CheckoutLatencyHigh"
@@ -516,19 +497,19 @@ wait_lines() {
 	first=$output
 	assert_line --partial "this incident is still open (status investigating)"
 	assert_line "_No action items were suggested._"
-	[ "$(q "SELECT count(*) FROM events WHERE type = 'postmortem.generated' AND incident_id = 2")" = 1 ]
-	[ "$(q 'SELECT postmortem FROM incidents WHERE id = 2')" = "$first" ]
-	q "INSERT INTO incident_suggestions(incident_id, at, kind, title, risk) VALUES (2, '2026-03-03T19:05:00.000Z', 'fix', 'Grow the volume', 'low')"
+	[ "$(sql "SELECT count(*) FROM events WHERE type = 'postmortem.generated' AND incident_id = 2")" = 1 ]
+	[ "$(sql 'SELECT postmortem FROM incidents WHERE id = 2')" = "$first" ]
+	sql "INSERT INTO incident_suggestions(incident_id, at, kind, title, risk) VALUES (2, '2026-03-03T19:05:00.000Z', 'fix', 'Grow the volume', 'low')"
 	run -0 --separate-stderr aurora-incident postmortem 2
 	[ "$output" = "$first" ]
-	[ "$(q "SELECT count(*) FROM events WHERE type = 'postmortem.generated'")" = 1 ]
+	[ "$(sql "SELECT count(*) FROM events WHERE type = 'postmortem.generated'")" = 1 ]
 	run -0 --separate-stderr aurora-incident postmortem 2 --regenerate
 	assert_line "- [ ] **Grow the volume** (fix, risk low)"
 	# the first generation is now part of the timeline
 	assert_line --partial "**postmortem.generated**"
-	[ "$(q "SELECT count(*) FROM events WHERE type = 'postmortem.generated'")" = 2 ]
-	[ "$(q "SELECT json_extract(data, '\$.regenerated') FROM events WHERE type = 'postmortem.generated' ORDER BY id")" = "$(printf '0\n1')" ]
-	[ "$(q 'SELECT status FROM incidents WHERE id = 2')" = investigating ]
+	[ "$(sql "SELECT count(*) FROM events WHERE type = 'postmortem.generated'")" = 2 ]
+	[ "$(sql "SELECT json_extract(data, '\$.regenerated') FROM events WHERE type = 'postmortem.generated' ORDER BY id")" = "$(printf '0\n1')" ]
+	[ "$(sql 'SELECT status FROM incidents WHERE id = 2')" = investigating ]
 	run -0 --separate-stderr aurora-incident show 2 --json
 	json_ok '(.postmortem | startswith("# Postmortem: incident #2"))' <<<"$output"
 }
@@ -541,7 +522,7 @@ wait_lines() {
 	assert_line "_No alerts joined this incident._"
 	run -1 --separate-stderr aurora-incident postmortem 9
 	[[ $stderr == *"no incident 9"* ]]
-	[ "$(q "SELECT count(*) FROM events WHERE type = 'postmortem.generated'")" = 1 ]
+	[ "$(sql "SELECT count(*) FROM events WHERE type = 'postmortem.generated'")" = 1 ]
 }
 
 @test "watch prints events another process appends, within a second, and stops cleanly on SIGINT" {

@@ -31,10 +31,6 @@ decision() {
 	sed -n "${1}p" "$BATS_TEST_TMPDIR/out.jsonl"
 }
 
-sql() {
-	sqlite3 "$AURORA_DB" "$@"
-}
-
 # amend FILTER: an alert line (stdin) changed by a jq FILTER: labels, tags, severity...
 amend() {
 	jq -c "$1"
@@ -43,4 +39,11 @@ amend() {
 # expect_decision N FILTER: decision N of the last correlate run satisfies FILTER (fails when there is none)
 expect_decision() {
 	decision "$1" | jq -en "input | $2"
+}
+
+# decide: aurora-correlate --no-mark on $IN, its decisions (there must be some) in $DEC
+decide() {
+	run -0 --separate-stderr aurora-correlate --db "$AURORA_DB" --no-mark <"$IN"
+	[ -n "$output" ] || fail "aurora-correlate decided nothing on $(cat "$IN")"
+	printf '%s\n' "$output" >"$DEC"
 }
