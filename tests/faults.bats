@@ -93,12 +93,15 @@ acks() {
 	new_token grafana
 	recv_start -v
 	local head="POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\n"
-	"$AURORA_TOP/tests/helpers/rawhttp.py" --timeout 10 --pause 1 "$RECV_PORT" "$head{\"a\":" '1}\n' \
-		>"$BATS_TEST_TMPDIR/late.out" 3>&- &
+	"$AURORA_TOP/tests/helpers/rawhttp.py" --timeout 10 --pause 2 --ready "$BATS_TEST_TMPDIR/late.sent" \
+		"$RECV_PORT" "$head{\"a\":" '1}\n' >"$BATS_TEST_TMPDIR/late.out" 3>&- &
 	PIDS+=("$!")
-	"$AURORA_TOP/tests/helpers/rawhttp.py" --timeout 10 "$RECV_PORT" "$head{\"b\":" \
-		>"$BATS_TEST_TMPDIR/never.out" 3>&- &
+	"$AURORA_TOP/tests/helpers/rawhttp.py" --timeout 10 --ready "$BATS_TEST_TMPDIR/never.sent" \
+		"$RECV_PORT" "$head{\"b\":" >"$BATS_TEST_TMPDIR/never.out" 3>&- &
 	PIDS+=("$!")
+	# both have sent their first half (python can be slow to start on a busy machine)
+	wait_file "$BATS_TEST_TMPDIR/late.sent" "${PIDS[0]}"
+	wait_file "$BATS_TEST_TMPDIR/never.sent" "${PIDS[1]}"
 	sleep 0.5
 	# both bodies are halfway when the receiver is told to stop
 	recv_stop
