@@ -143,7 +143,7 @@ analysis_of() {
 	checkout_fails
 	investigate "$BATS_TEST_TMPDIR/plain.db"
 	printf '%s\n' "$output" | jq -c 'select(.type == "analysis") | .root_cause' | sort >"$BATS_TEST_TMPDIR/plain.json"
-	json_ok '.kind == "unknown" and .entity == null' <"$BATS_TEST_TMPDIR/plain.json"
+	jsonl_ok 'all(.[]; .kind == "unknown" and .entity == null)' <"$BATS_TEST_TMPDIR/plain.json"
 	investigate "$AURORA_DB" --catalog "$CAT"
 	jq -en '[inputs | select(.type == "analysis")] | length >= 1 and all(.root_cause.kind == "unknown" and .root_cause.entity == null)' <<<"$output"
 	[ "$(sql "SELECT count(*) FROM incident_thoughts WHERE text LIKE 'Hypothesis %'")" = 0 ]

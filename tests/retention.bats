@@ -361,7 +361,7 @@ deliveries() {
 	deleted=0
 	while kill -0 "$sender" 2>/dev/null; do
 		run -0 --separate-stderr aurora-inbox prune --older-than 30d --batch 50 --pause-ms 0 --json
-		d=$(json_ok '.deleted.inbox' <<<"$output")
+		d=$(jq -en 'input | .deleted.inbox' <<<"$output")
 		deleted=$((deleted + d))
 		n=$((n + 1))
 	done
