@@ -169,7 +169,7 @@ hold_lock() {
 # new_operator_token NAME: an operator token from aurora-connector, in $OPTOKEN.
 new_operator_token() {
 	run -0 --separate-stderr aurora-connector operator-token "$1" --json
-	OPTOKEN=$(jq -er .token <<<"$output") || fail "no token in: $output"
+	OPTOKEN=$(jq -ern "input | .token" <<<"$output") || fail "no token in: $output"
 }
 
 # api CURL-ARGS... PATH: http with the operator token (Bearer) to $RECV_URL$PATH.
@@ -194,7 +194,7 @@ api_until() {
 create_incident() {
 	api -H 'Content-Type: application/json' --data-binary "$1" /api/incidents
 	[ "$output" = 201 ] || fail "POST /api/incidents answered $output: $(cat "$RESP")"
-	ID=$(jq -er .id "$RESP")
+	ID=$(jq -ern "input | .id" "$RESP")
 }
 
 # stream_start NAME [CURL-ARGS...]: curl -sN on the event stream of $RECV_URL in the
