@@ -2,7 +2,7 @@
 #
 #   make            build build/aurora-*
 #   make check      build with ASan+UBSan into build-san/ and run the bats suite on it,
-#                   then the browser tests on it
+#                   then the browser tests on it, then check-tests
 #   make check-browser  the page in headless Chromium (tests/browser), screenshots in build/screenshots
 #   make check-tests  each command's bats files against a silent stub of it: lists the tests that still pass
 #   make lint       cppcheck, clang-tidy, mandoc -Tlint, shellcheck, banned functions
@@ -91,6 +91,7 @@ check: san all
 	sh scripts/check $(CURDIR)/build-san $(TESTS)
 ifeq ($(origin TESTS),file)
 	sh scripts/check-browser $(CURDIR)/build-san
+	sh scripts/check-tests $(CURDIR)/build
 endif
 
 # the page in Debian's Chromium through playwright-core (scripts/install-deps installs both)

@@ -181,8 +181,7 @@ has_security_headers() {
 	"$(command -v tcpserver)" -1 -H -R -l localhost 127.0.0.1 0 aurora-recv --db "$AURORA_DB" \
 		--log-file "$BATS_TEST_TMPDIR/tcp.log" >"$BATS_TEST_TMPDIR/tcp.out" 2>"$BATS_TEST_TMPDIR/tcp.err" 3>&- &
 	PIDS+=("$!")
-	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp.out" ] && break; sleep 0.05; done
-	RECV_URL=http://127.0.0.1:$(head -1 "$BATS_TEST_TMPDIR/tcp.out")
+	tcp_wait
 	api /api/me
 	assert_output 200
 	json '. == {"name": "alice"}'
@@ -273,7 +272,7 @@ has_security_headers() {
 	api /api/incidents/2
 	json '.acknowledged == null and .comments == []'
 	run -0 --separate-stderr aurora-incident show 1 --json
-	jq -en 'input | .acknowledged.by == "alice"' <<<"$output"
+	json_ok '.acknowledged.by == "alice"' <<<"$output"
 }
 
 @test "comments: stored with who and when, on the timeline; 400 for an empty or 4001-byte text" {
@@ -334,7 +333,7 @@ has_security_headers() {
 	run -65 --separate-stderr aurora-incident comment 1 ''
 	run -2 --separate-stderr aurora-incident comment 1
 	run -0 --separate-stderr aurora-incident show 1 --json
-	jq -en 'input | .acknowledged.by == "bob" and .comments[0].text == "paged the owner" and .comments[0].by == "bob"' <<<"$output"
+	json_ok '.acknowledged.by == "bob" and .comments[0].text == "paged the owner" and .comments[0].by == "bob"' <<<"$output"
 	run -0 --separate-stderr aurora-incident show 1
 	[[ "$output" == *"acknowledged  by bob at "* ]] || fail "$output"
 	[[ "$output" == *"comment.added"* ]] || fail "$output"
@@ -428,13 +427,13 @@ update_of() {
 	act /api/incidents/1/comments '{"text":"hi"}'
 	act /api/incidents/1/merge '{"into":2}'
 	update_of s created
-	jq -en 'input | .event == "incident.created" and .incident_id == 1 and (.id | type == "number") and (.at | type == "string") and (.data.incident.id == 1)' <<<"$output"
+	json_ok '.event == "incident.created" and .incident_id == 1 and (.id | type == "number") and (.at | type == "string") and (.data.incident.id == 1)' <<<"$output"
 	update_of s status_changed
 	update_of s acknowledged
-	jq -en 'input | .incident_id == 1 and .data.by == "alice"' <<<"$output"
+	json_ok '.incident_id == 1 and .data.by == "alice"' <<<"$output"
 	update_of s comment_added
 	update_of s merged
-	jq -en 'input | .event == "incident.merged_in" and .incident_id == 2' <<<"$output"
+	json_ok '.event == "incident.merged_in" and .incident_id == 2' <<<"$output"
 	run -1 grep -c '^event:' "$BATS_TEST_TMPDIR/s.sse"
 	# every message is id, data, empty line; ids are the events' ids
 	diff <(sse_ids s) <(sqlite3 "$AURORA_DB" 'SELECT id FROM events ORDER BY id')
@@ -446,7 +445,7 @@ update_of() {
 	SSE_QUERY='?named=1' stream_start n
 	create_incident '{"source_type":"manual","alert_title":"named"}'
 	wait_file_line "$BATS_TEST_TMPDIR/n.sse" '^event: incident.created'
-	sse_data n | jq -en 'input | .type == "event" and .v == 1 and .event == "incident.created"'
+	sse_data n | json_ok '.type == "event" and .v == 1 and .event == "incident.created"'
 	create_incident '{"source_type":"manual","alert_title":"second"}'
 	stream_start r -H "Authorization: Bearer $OPTOKEN" -H 'Last-Event-ID: 1'
 	for _ in $(seq 1 100); do
@@ -454,7 +453,7 @@ update_of() {
 		sleep 0.05
 	done
 	assert_equal "$(sse_ids r | tr '\n' ' ')" '2 '
-	sse_data r | jq -en 'input | .type == "incident_update" and .kind == "created" and .incident_id == 2'
+	sse_data r | json_ok '.type == "incident_update" and .kind == "created" and .incident_id == 2'
 }
 
 @test "the cookie opens the stream for a browser (EventSource sends no Authorization)" {

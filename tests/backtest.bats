@@ -4,6 +4,7 @@
 # fixture: three checkout alerts a minute apart (one incident by default),
 # then two search alerts ten minutes apart (one incident by default).
 
+# shellcheck disable=SC2016 # jq's $names in the single-quoted filters of json_ok and jsonl_ok
 load helpers/common
 load helpers/inbox
 load helpers/backtest
@@ -42,7 +43,7 @@ teardown() {
 backtest() {
 	run -0 --separate-stderr aurora-correlate backtest --from 1 "$@"
 	[ -n "$output" ] || fail "no output; stderr: $stderr"
-	jq -sen 'input | (.[0].alerts_moved == (map(select(.type == "change") | .moved | length) | add // 0))
+	jsonl_ok '(.[0].alerts_moved == (map(select(.type == "change") | .moved | length) | add // 0))
 		and (.[0].changes == (map(select(.type == "change")) | length))' <<<"$output" ||
 		fail "moved alerts or changes do not add up: $output"
 }
@@ -58,15 +59,16 @@ summary() {
 	summary '{"deliveries": 5, "rejected": 0, "alerts": 5, "incidents_a": 2, "incidents_b": 5,
 		"alerts_moved": 3, "split": 2, "merged": 0, "changes": 2, "from_id": 1, "to_id": 5,
 		"from": "2026-03-17T10:00:00.000Z", "to": "2026-03-17T11:40:00.000Z"}'
-	jq -en 'input | .a.settings == [] and .b.settings == ["threshold=1"] and .warmup_deliveries == 0
+	# the summary comes first
+	jsonl_ok '.[0] | .a.settings == [] and .b.settings == ["threshold=1"] and .warmup_deliveries == 0
 		and .joins_a == {service_match: 3} and .joins_b == {}' <<<"$output"
 	# one change per A incident, in the order of the day; each names where B put its alerts
-	jq -sen 'input | map(select(.type == "change")) | length == 2
+	jsonl_ok 'map(select(.type == "change")) | length == 2
 		and (map(.a.incident) == [1, 2]) and (map(.a.service) == ["checkout", "search"])
 		and (map(.a.alerts) == [3, 2]) and all(.split) and all(.merged_with == [])
 		and (map(.b | length) == [3, 2])' <<<"$output"
 	# the moved alerts: A attached them, B opened an incident of its own, and says why
-	jq -sen 'input | map(select(.type == "change") | .moved[]) as $m
+	jsonl_ok 'map(select(.type == "change") | .moved[]) as $m
 		| ($m | map(.inbox_id)) == [2, 3, 5]
 		and ($m | all(.a.action == "attached" and .a.strategy == "service_match"))
 		and ($m | all(.b.action == "created" and (.b.reason | test("under 1.00"))))
@@ -76,7 +78,7 @@ summary() {
 @test "a shorter window splits only the alerts that come later than it" {
 	backtest --b window=5m
 	summary '{"incidents_a": 2, "incidents_b": 3, "alerts_moved": 1, "split": 1, "merged": 0, "changes": 1}'
-	jq -sen 'input | map(select(.type == "change")) | .[0]
+	jsonl_ok 'map(select(.type == "change")) | .[0]
 		| .a.service == "search" and (.moved | map(.inbox_id)) == [5]
 		and (.moved[0].b.reason | test("no open incident"))' <<<"$output"
 }
@@ -84,7 +86,7 @@ summary() {
 @test "the other way round, B merges what A splits, and the same alerts move" {
 	backtest --a threshold=1
 	summary '{"incidents_a": 5, "incidents_b": 2, "alerts_moved": 3, "split": 0, "merged": 2, "changes": 5}'
-	jq -sen 'input | map(select(.type == "change")) | .[0]
+	jsonl_ok 'map(select(.type == "change")) | .[0]
 		| .a.incident == 1 and .merged_with == [2, 3] and .moved == []
 		and .b == [{incident: 1, title: .b[0].title, service: "checkout",
 			started_at: "2026-03-17T10:00:00.000Z", alerts: 3, alerts_of_a: 1,
@@ -109,7 +111,7 @@ summary() {
 @test "switches and settings by the correlator's option names, with or without --" {
 	backtest --b --semantic-across-services --b=--threshold=1 --a time-score=0.7
 	summary '{"incidents_b": 5, "alerts_moved": 3}'
-	jq -en 'input | .b.settings == ["semantic-across-services", "threshold=1"]
+	jsonl_ok '.[0] | .b.settings == ["semantic-across-services", "threshold=1"]
 		and .a.settings == ["time-score=0.7"]' <<<"$output"
 }
 
@@ -123,7 +125,14 @@ summary() {
 		"$RECV_URL/api/webhooks/alertmanager"
 	[ "$output" = 202 ]
 	[ "$(stat -c %s "$AURORA_DB-wal")" -gt 0 ]
+	# the receiver checkpoints after it answers, sooner or later as the machine
+	# is busy: the files are compared once they hold still for half a second
 	before=$(sha256sum "$AURORA_DB" "$AURORA_DB-wal")
+	for _ in $(seq 1 20); do
+		sleep 0.5
+		[ "$(sha256sum "$AURORA_DB" "$AURORA_DB-wal")" = "$before" ] && break
+		before=$(sha256sum "$AURORA_DB" "$AURORA_DB-wal")
+	done
 	files_before=$(ls "$AURORA_DB"*)
 	backtest --b threshold=1 --b window=1s
 	summary '{"deliveries": 6, "alerts": 6, "incidents_a": 2, "incidents_b": 5}'
@@ -151,7 +160,7 @@ summary() {
 	run -0 --separate-stderr aurora-correlate backtest --from 2 --b threshold=1
 	summary '{"warmup_deliveries": 1, "deliveries": 4, "alerts": 4, "incidents_a": 1, "incidents_b": 4,
 		"alerts_moved": 2, "split": 2}'
-	jq -sen 'input | map(select(.type == "change")) | .[0].a
+	jsonl_ok 'map(select(.type == "change")) | .[0].a
 		| .incident == 1 and .started_at == "2026-03-17T10:00:00.000Z" and .alerts == 2' <<<"$output"
 	# without it, the 10:01 alert opens an incident of its own
 	run -0 --separate-stderr aurora-correlate backtest --from 2 --warmup 0 --b threshold=1
@@ -225,7 +234,7 @@ summary() {
 	POST_PID=$!
 	for _ in 1 2 3 4 5 6; do
 		run -0 --separate-stderr aurora-correlate backtest --from 1 --b threshold=1
-		jq -en 'input | .type == "summary" and .deliveries >= 5 and .alerts >= 5' <<<"$output"
+		jsonl_ok '.[0] | .type == "summary" and .deliveries >= 5 and .alerts >= 5' <<<"$output"
 		[[ "$stderr" != *locked* ]]
 	done
 	wait "$POST_PID"
@@ -285,7 +294,7 @@ summary() {
 	backtest --b threshold=0.7 --b time-window=30m
 	summary '{"deliveries": 4, "incidents_a": 2, "incidents_b": 1, "alerts_moved": 3, "split": 0, "merged": 1,
 		"changes": 2, "joins_b": {"time_cluster": 1, "service_match": 2}}'
-	jq -sen 'input | map(select(.type == "change"))
+	jsonl_ok 'map(select(.type == "change"))
 		| (.[0].a.incident == 1 and .[0].merged_with == [2] and .[0].moved == []
 		   and .[0].b[0].alerts_of_a == 1 and .[0].b[0].alerts == 4)
 		and (.[1].a.incident == 2 and .[1].merged_with == [1] and (.[1].moved | map(.inbox_id)) == [2, 3, 4]

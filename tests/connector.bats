@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # aurora-connector: the connectors page - switches, tokens, secrets, URLs, test deliveries.
 
+# shellcheck disable=SC2016 # jq's $names in the single-quoted filters of json_ok and jsonl_ok
 load helpers/common
 
 PLATFORMS="grafana alertmanager pagerduty datadog netdata dynatrace splunk jenkins cloudbees"
@@ -13,15 +14,8 @@ setup() {
 }
 
 teardown() {
-	local pid
-	for pid in $STANDIN_PID $RECV_PID; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-}
-
-sql() {
-	sqlite3 "$AURORA_DB" "$1"
+	# shellcheck disable=SC2086 # each is one pid or empty
+	stop_pids $STANDIN_PID $RECV_PID
 }
 
 # connector P: that platform's line of `list --json`
@@ -116,14 +110,14 @@ header() {
 	assert_line --index 9 --regexp '^cloudbees +yes +off +- +n/a '
 	run -0 --separate-stderr aurora-connector list --json
 	[ "${#lines[@]}" -eq 9 ]
-	printf '%s\n' "$output" | jq -se --arg ps "$PLATFORMS" '
+	jsonl_ok '
 		map(.platform) == ($ps | split(" ")) and
 		all(.[]; .v == 1 and .type == "connector" and .enabled == true and .token_set == false
 			and .secret_set == false and .connected == false and .received == 0 and .rejected == 0
 			and .last_webhook_received == null and .base_url == null
 			and .webhook_url == "http://127.0.0.1:9797/api/webhooks/" + .platform) and
 		(map(select(.rca == false)) | map(.platform)) == ["jenkins", "cloudbees"] and
-		(map(select(.signs)) | map(.platform)) == ["grafana", "pagerduty"]'
+		(map(select(.signs)) | map(.platform)) == ["grafana", "pagerduty"]' --arg ps "$PLATFORMS" <<<"$output"
 }
 
 @test "list shows counts, the last delivery and connected from the store" {
@@ -133,9 +127,9 @@ header() {
 		WHERE platform = 'datadog'"
 	sql "UPDATE connectors SET received_count = 1, last_received_ms = $((now - 25 * 3600 * 1000))
 		WHERE platform = 'splunk'"
-	connector datadog | jq -e '.received == 12 and .rejected == 3 and .connected == true
+	connector datadog | json_ok '.received == 12 and .rejected == 3 and .connected == true
 		and (.last_webhook_received | test("^20[0-9-]{8}T[0-9:.]{12}Z$"))'
-	connector splunk | jq -e '.connected == false and .last_webhook_received != null'
+	connector splunk | json_ok '.connected == false and .last_webhook_received != null'
 	run -0 --separate-stderr aurora-connector list
 	assert_line --regexp '^datadog +yes +on +- +n/a +12 +3 +0 +20[0-9-]{8}T[0-9:.]{12}Z +yes '
 }
@@ -145,12 +139,12 @@ header() {
 	[ -z "$output" ]
 	run -0 --separate-stderr aurora-connector rca jenkins on
 	run -0 --separate-stderr aurora-connector rca grafana off
-	connector netdata | jq -e '.enabled == false and .rca == true'
-	connector jenkins | jq -e '.enabled == true and .rca == true'
-	connector grafana | jq -e '.enabled == true and .rca == false'
-	connector cloudbees | jq -e '.rca == false'
+	connector netdata | json_ok '.enabled == false and .rca == true'
+	connector jenkins | json_ok '.enabled == true and .rca == true'
+	connector grafana | json_ok '.enabled == true and .rca == false'
+	connector cloudbees | json_ok '.rca == false'
 	run -0 --separate-stderr aurora-connector enable netdata
-	connector netdata | jq -e '.enabled == true'
+	connector netdata | json_ok '.enabled == true'
 	[ "$(sql "SELECT count(*) FROM connectors WHERE enabled = 1")" = 9 ]
 }
 
@@ -164,7 +158,7 @@ header() {
 	  "$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)" ]
 	sql "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
 	run -1 grep -q "$token" "$AURORA_DB"
-	connector grafana | jq -e '.token_set == true and (.webhook_url | contains("token") | not)'
+	connector grafana | json_ok '.token_set == true and (.webhook_url | contains("token") | not)'
 	# rotation: a new token, the old hash is gone
 	old=$(sql "SELECT token_hash FROM connectors WHERE platform = 'grafana'")
 	run -0 --separate-stderr aurora-connector token grafana
@@ -175,9 +169,9 @@ header() {
 @test "token --json prints platform, token and the webhook URL with the token" {
 	aurora-connector public-url https://aurora.example.test/hooks/
 	run -0 --separate-stderr aurora-connector --json token jenkins
-	printf '%s\n' "$output" | jq -e '(keys == ["platform","token","webhook_url"]) and .platform == "jenkins"
+	json_ok '(keys == ["platform","token","webhook_url"]) and .platform == "jenkins"
 		and (.token | test("^[0-9a-f]{64}$"))
-		and .webhook_url == "https://aurora.example.test/hooks/api/webhooks/jenkins?token=" + .token'
+		and .webhook_url == "https://aurora.example.test/hooks/api/webhooks/jenkins?token=" + .token' <<<"$output"
 	token=$(printf '%s\n' "$output" | jq -r .token)
 	[ "$(sql "SELECT token_hash FROM connectors WHERE platform = 'jenkins'")" = \
 	  "$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)" ]
@@ -201,17 +195,17 @@ header() {
 	printf '  pasted-secret\r\n' > "$BATS_TEST_TMPDIR/secret"
 	run -0 --separate-stderr aurora-connector secret pagerduty --stdin < "$BATS_TEST_TMPDIR/secret"
 	[ "$(sql "SELECT hmac_secret FROM connectors WHERE platform = 'pagerduty'")" = 'pasted-secret' ]
-	connector pagerduty | jq -e '.secret_set == true'
+	connector pagerduty | json_ok '.secret_set == true'
 	run -0 --separate-stderr aurora-connector secret pagerduty --clear
 	[ "$(sql "SELECT hmac_secret IS NULL FROM connectors WHERE platform = 'pagerduty'")" = 1 ]
-	connector pagerduty | jq -e '.secret_set == false'
+	connector pagerduty | json_ok '.secret_set == false'
 }
 
 @test "secret --json; a bad secret on stdin exits 65 and changes nothing" {
 	run -0 --separate-stderr aurora-connector secret grafana --json
-	printf '%s\n' "$output" | jq -e '.platform == "grafana" and .secret_set == true and (.secret | test("^[0-9a-f]{64}$"))'
+	json_ok '.platform == "grafana" and .secret_set == true and (.secret | test("^[0-9a-f]{64}$"))' <<<"$output"
 	run -0 --separate-stderr aurora-connector secret grafana --json --clear
-	printf '%s\n' "$output" | jq -e '. == {"platform":"grafana","secret_set":false}'
+	json_ok '. == {"platform":"grafana","secret_set":false}' <<<"$output"
 	run -65 --separate-stderr aurora-connector secret pagerduty --stdin < /dev/null
 	[[ $stderr == *"one line with the secret"* ]]
 	printf 'line one\nline two\n' > "$BATS_TEST_TMPDIR/two"
@@ -247,7 +241,7 @@ header() {
 	run -0 --separate-stderr aurora-connector base-url jenkins https://ci.example.test/jenkins/
 	run -0 --separate-stderr aurora-connector base-url jenkins
 	assert_output "https://ci.example.test/jenkins/"
-	connector jenkins | jq -e '.base_url == "https://ci.example.test/jenkins/"'
+	connector jenkins | json_ok '.base_url == "https://ci.example.test/jenkins/"'
 	run -2 --separate-stderr aurora-connector base-url jenkins "not a url"
 	run -0 --separate-stderr aurora-connector base-url jenkins --clear
 	[ "$(sql "SELECT base_url IS NULL FROM connectors WHERE platform = 'jenkins'")" = 1 ]
@@ -263,9 +257,9 @@ header() {
 	run -0 --separate-stderr aurora-connector credentials jenkins
 	assert_output "jenkins: user aurora-reader, API token set"
 	run -0 --separate-stderr aurora-connector credentials jenkins --json
-	jq -en 'input | . == {platform: "jenkins", user: "aurora-reader", token_set: true}' <<<"$output"
-	connector jenkins | jq -en 'input | .credentials_set == true and .credentials_user == "aurora-reader"'
-	connector cloudbees | jq -en 'input | .credentials_set == false and .credentials_user == null'
+	json_ok '. == {platform: "jenkins", user: "aurora-reader", token_set: true}' <<<"$output"
+	connector jenkins | json_ok '.credentials_set == true and .credentials_user == "aurora-reader"'
+	connector cloudbees | json_ok '.credentials_set == false and .credentials_user == null'
 	# the token is in no output of any command
 	run -0 --separate-stderr aurora-connector list
 	local out="$output $stderr"
@@ -304,7 +298,7 @@ header() {
 	[ "$output" = "$first" ]
 	run -0 --separate-stderr aurora-connector --json list --db="$other"
 	[ "$output" = "$first" ]
-	printf '%s\n' "$output" | jq -se 'map(select(.platform == "cloudbees"))[0].rca == true'
+	jsonl_ok 'map(select(.platform == "cloudbees"))[0].rca == true' <<<"$output"
 	[ ! -e ./aurora.db ]
 }
 
@@ -313,8 +307,8 @@ header() {
 	run -75 --separate-stderr aurora-connector test grafana --url "http://127.0.0.1:$port"
 	[[ $stderr == *"grafana: no answer from http://127.0.0.1:$port/api/webhooks/grafana"* ]]
 	run -75 --separate-stderr aurora-connector test datadog --url "http://127.0.0.1:$port" --json
-	printf '%s\n' "$output" | jq -e '.type == "connector_test" and .platform == "datadog" and .status == null
-		and .ok == false and (.error | length > 0)'
+	json_ok '.type == "connector_test" and .platform == "datadog" and .status == null
+		and .ok == false and (.error | length > 0)' <<<"$output"
 	[ "$(sql "SELECT count(*) FROM connectors WHERE test_token_hash IS NOT NULL")" = 0 ]
 }
 
@@ -340,8 +334,8 @@ header() {
 	expect="v1=$(openssl dgst -sha256 -hmac pd-secret -r < "$body" | cut -d' ' -f1)"
 	[ "$(header X-PagerDuty-Signature)" = "$expect" ]
 	[[ $(header X-Webhook-Id) =~ ^[0-9a-f]{32}$ ]]
-	jq -e '.event.event_type == "incident.triggered" and .event.resource_type == "incident"
-		and (.event.data.number | type) == "number" and .event.data.status == "triggered"' "$body"
+	json_ok '.event.event_type == "incident.triggered" and .event.resource_type == "incident"
+		and (.event.data.number | type) == "number" and .event.data.status == "triggered"' <"$body"
 	run -1 grep -q '@NOW\|@NONCE' "$body"
 }
 
@@ -357,8 +351,8 @@ header() {
 	body="$BATS_TEST_TMPDIR/standin/request.body"
 	expect=$({ printf '%s:' "$stamp"; cat "$body"; } | openssl dgst -sha256 -hmac "$secret" -r | cut -d' ' -f1)
 	[ "$(header X-Grafana-Alerting-Signature)" = "$expect" ]
-	jq -e --arg day "$(date -u +%Y-%m-%d)" '.version == "1" and .alerts[0].labels.alertname == "TestAlert"
-		and (.alerts[0].startsAt | startswith($day)) and (.alerts[0].fingerprint | test("^[0-9a-f]{16}$"))' "$body"
+	json_ok '.version == "1" and .alerts[0].labels.alertname == "TestAlert"
+		and (.alerts[0].startsAt | startswith($day)) and (.alerts[0].fingerprint | test("^[0-9a-f]{16}$"))' --arg day "$(date -u +%Y-%m-%d)" <"$body"
 	[ -z "$(header X-Webhook-Id)" ]
 }
 
@@ -368,7 +362,7 @@ header() {
 		rm -f "$BATS_TEST_TMPDIR/standin/request.body"
 		run -1 --separate-stderr aurora-connector test "$p" --url "http://127.0.0.1:$STANDIN_PORT"
 		body="$BATS_TEST_TMPDIR/standin/request.body"
-		jq -e 'type == "object"' "$body"
+		json_ok 'type == "object"' <"$body"
 		run -1 grep -q '@NOW\|@NONCE\|@@' "$body"
 		[ -z "$(header X-Grafana-Alerting-Signature)" ]
 		[ -z "$(header X-PagerDuty-Signature)" ]
@@ -383,7 +377,7 @@ header() {
 	kill "$STANDIN_PID"; wait "$STANDIN_PID" 2>/dev/null || true
 	standin "429 Too Many Requests" '{"error":"rate limited"}'
 	run -75 --separate-stderr aurora-connector test splunk --url "http://127.0.0.1:$STANDIN_PORT" --json
-	printf '%s\n' "$output" | jq -e '.status == 429 and .ok == false and .response == {"error":"rate limited"}'
+	json_ok '.status == 429 and .ok == false and .response == {"error":"rate limited"}' <<<"$output"
 	kill "$STANDIN_PID"; wait "$STANDIN_PID" 2>/dev/null || true
 	standin "413 Payload Too Large" '{"error":"too large"}'
 	run -1 --separate-stderr aurora-connector test jenkins --url "http://127.0.0.1:$STANDIN_PORT"
@@ -405,8 +399,8 @@ header() {
 	run -1 --separate-stderr aurora-connector test netdata
 	[[ $stderr == *"netdata is disabled"* ]]
 	head -n 1 "$BATS_TEST_TMPDIR/standin/request.headers" | grep -qx 'POST /api/webhooks/netdata HTTP/1.1'
-	jq -e '.alarm == "test_alarm" and .chart == "test.chart" and (.when | type) == "number"
-		and (.unique_id | type) == "number"' "$BATS_TEST_TMPDIR/standin/request.body"
+	json_ok '.alarm == "test_alarm" and .chart == "test.chart" and (.when | type) == "number"
+		and (.unique_id | type) == "number"' <"$BATS_TEST_TMPDIR/standin/request.body"
 }
 
 # The success path needs the real receiver (cmd/aurora-recv.c); the failure
@@ -429,14 +423,14 @@ header() {
 	done
 	# a second test is a new delivery, not a sender's retry
 	run -0 --separate-stderr aurora-connector test grafana --url "http://127.0.0.1:$port" --json
-	printf '%s\n' "$output" | jq -e '.status == 202 and .ok == true and .response.accepted == true
-		and .response.id == 10 and (.response.duplicate // false) == false'
+	json_ok '.status == 202 and .ok == true and .response.accepted == true
+		and .response.id == 10 and (.response.duplicate // false) == false' <<<"$output"
 	run -0 --separate-stderr aurora-inbox list --json
-	printf '%s\n' "$output" | jq -se --arg ps "$PLATFORMS" '
+	jsonl_ok '
 		length == 10 and all(.[]; .test == true and (.body | type) == "object")
-		and (.[0:9] | map(.platform)) == ($ps | split(" "))'
+		and (.[0:9] | map(.platform)) == ($ps | split(" "))' --arg ps "$PLATFORMS" <<<"$output"
 	run -0 --separate-stderr aurora-connector list --json
-	printf '%s\n' "$output" | jq -se 'all(.[]; .connected == true and .last_test_ok != null)'
+	jsonl_ok 'all(.[]; .connected == true and .last_test_ok != null)' <<<"$output"
 	[ "$(sql "SELECT count(*) FROM connectors WHERE test_token_hash IS NOT NULL")" = 0 ]
 }
 
@@ -451,14 +445,14 @@ header() {
 	[ "$(sql "SELECT count(*) FROM operator_tokens WHERE token_hash LIKE '%$first%'")" = 0 ]
 	sql "SELECT created_at FROM operator_tokens" | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$'
 	run -0 --separate-stderr aurora-connector operator-token alice --json
-	printf '%s\n' "$output" | jq -e '.name == "alice" and (.token | test("^[0-9a-f]{64}$")) and .rotated == true'
+	json_ok '.name == "alice" and (.token | test("^[0-9a-f]{64}$")) and .rotated == true' <<<"$output"
 	local second
 	second=$(jq -r .token <<<"$output")
 	[ "$second" != "$first" ]
 	[ "$(sql "SELECT count(*) FROM operator_tokens")" = 1 ]
 	[ "$(sql "SELECT token_hash FROM operator_tokens")" = "$(printf '%s' "$second" | sha256sum | cut -d' ' -f1)" ]
 	run -0 --separate-stderr aurora-connector operator-token bob --json
-	printf '%s\n' "$output" | jq -e '.name == "bob" and .rotated == false'
+	json_ok '.name == "bob" and .rotated == false' <<<"$output"
 }
 
 @test "operator-tokens lists names and creation times, never a token or its hash" {
@@ -475,8 +469,8 @@ header() {
 	assert_line --index 2 --regexp '^ops +[0-9]{4}-'
 	refute_output --partial "$token"
 	run -0 --separate-stderr aurora-connector operator-tokens --json
-	printf '%s\n' "$output" | jq -se 'map(.name) == ["dashboard.wall-1", "ops"]
-		and all(.[]; .v == 1 and .type == "operator_token" and keys == ["created_at", "name", "type", "v"])'
+	jsonl_ok 'map(.name) == ["dashboard.wall-1", "ops"]
+		and all(.[]; .v == 1 and .type == "operator_token" and keys == ["created_at", "name", "type", "v"])' <<<"$output"
 	refute_output --partial "$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)"
 }
 

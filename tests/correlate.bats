@@ -57,7 +57,7 @@ setup() {
 	expect_decision 4 '.action == "resolved" and .incident_id == 1'
 	[ "$(sql 'SELECT status FROM incidents WHERE id = 1')" = resolved ]
 	sql "SELECT data FROM events WHERE type = 'incident.status_changed'" |
-		jq -e '.from == "investigating" and .to == "resolved" and .reason == "all 2 alerts resolved"'
+		json_ok '.from == "investigating" and .to == "resolved" and .reason == "all 2 alerts resolved"'
 }
 
 @test "a resolved incident never absorbs new alerts: a recurrence opens a new incident linked to it" {
@@ -270,12 +270,9 @@ setup() {
 
 start_embeddings() {
 	python3 "$AURORA_TOP/tests/helpers/embeddings-standin.py" "$BATS_TEST_TMPDIR/embed.port" \
-		"$BATS_TEST_TMPDIR/embed.log" &
+		"$BATS_TEST_TMPDIR/embed.log" 3>&- &
 	EMBED_PID=$!
-	for _ in $(seq 1 100); do
-		[ -s "$BATS_TEST_TMPDIR/embed.port" ] && break
-		sleep 0.05
-	done
+	wait_file "$BATS_TEST_TMPDIR/embed.port" "$EMBED_PID"
 	EMBED_PORT=$(cat "$BATS_TEST_TMPDIR/embed.port")
 }
 
@@ -295,7 +292,7 @@ teardown() {
 		and .correlation.score >= 0.9'
 	expect_decision 3 '.action == "created"'
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/embed.log")" -eq 3 ]
-	head -n 1 "$BATS_TEST_TMPDIR/embed.log" | jq -e '.path == "/v1/embeddings" and .authorization == "Bearer sk-test"
+	head -n 1 "$BATS_TEST_TMPDIR/embed.log" | json_ok '.path == "/v1/embeddings" and .authorization == "Bearer sk-test"
 		and .body.model == "nomic-embed-text" and .body.input == "disk latency spike on storage array"'
 	[ "$(sql "SELECT substr(hex(vector), 9, 2) FROM incidents WHERE id = 1")" = 44 ]
 }

@@ -5,6 +5,7 @@
 # status; every shape a platform really sends, however unusual, goes in.
 # Both engines: the accept loop and one process per connection (tcpserver).
 
+# shellcheck disable=SC2016 # jq's $names in the single-quoted filters of json_ok and jsonl_ok
 bats_require_minimum_version 1.5.0
 load helpers/common
 load helpers/recv
@@ -21,7 +22,6 @@ setup() {
 }
 
 teardown() {
-	[ -z "${LOCK_PID:-}" ] || PIDS+=("$LOCK_PID")
 	recv_teardown
 }
 
@@ -52,9 +52,7 @@ tcp_recv() {
 	tcpserver -1 -H -R -l localhost 127.0.0.1 0 aurora-recv -v --db "$AURORA_DB" \
 		--log-file "$BATS_TEST_TMPDIR/tcp.log" >"$BATS_TEST_TMPDIR/tcp.out" 2>"$BATS_TEST_TMPDIR/tcp.err" 3>&- &
 	PIDS+=("$!")
-	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp.out" ] && break; sleep 0.05; done
-	[ -s "$BATS_TEST_TMPDIR/tcp.out" ] || fail "tcpserver did not start: $(cat "$BATS_TEST_TMPDIR/tcp.err")"
-	RECV_URL=http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/tcp.out")
+	tcp_wait
 }
 
 # q SQL: one value from the database
@@ -85,8 +83,8 @@ declare -gA MISSING=(
 	for p in "${PLATFORMS[@]}"; do
 		deliver "$p" "$f"
 		[ "$output" = 422 ] || fail "$p answered $output: $(cat "$RESP")"
-		jq -en --arg p "$p" --arg m "${MISSING[$p]}" 'input | (.error | startswith("not a") and contains($m))
-			and .platform == $p and (.quarantine_id | type == "number")' <"$RESP" >/dev/null ||
+		json_ok '(.error | startswith("not a") and contains($m))
+			and .platform == $p and (.quarantine_id | type == "number")' --arg p "$p" --arg m "${MISSING[$p]}" <"$RESP" >/dev/null ||
 			fail "$p: $(cat "$RESP")"
 		cp "$RESP" "$BATS_TEST_TMPDIR/answer.$p"
 	done
@@ -96,20 +94,16 @@ declare -gA MISSING=(
 		assert_equal "$(q "SELECT rejected_count, received_count FROM connectors WHERE platform = '$p'")" '1|0'
 		api "/api/$p/status"
 		assert_output 200
-		jq -en --slurpfile a "$BATS_TEST_TMPDIR/answer.$p" 'input | .rejected == 1 and .received == 0
+		json_ok '.rejected == 1 and .received == 0
 			and .last_rejection.status == 422 and .last_rejection.reason == $a[0].error
-			and (.last_rejection.at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T"))' <"$RESP" >/dev/null ||
+			and (.last_rejection.at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T"))' --slurpfile a "$BATS_TEST_TMPDIR/answer.$p" <"$RESP" >/dev/null ||
 			fail "$p status: $(cat "$RESP")"
 	done
 	# any rejection is the last one: a wrong token says so
 	http -H 'Content-Type: application/json' -H 'Authorization: Bearer wrong' --data-binary "@$f" \
 		"$RECV_URL/api/webhooks/splunk"
 	assert_output 401
-	for _ in $(seq 1 100); do
-		api /api/splunk/status
-		jq -e '.rejected == 2' "$RESP" >/dev/null && break
-		sleep 0.05
-	done
+	api_until /api/splunk/status '.rejected == 2'
 	json '.rejected == 2 and .last_rejection.status == 401 and .last_rejection.reason == "wrong token for platform splunk"'
 }
 
@@ -232,7 +226,7 @@ declare -gA MISSING=(
 		[ ! -e "$expect" ] || ct=$(jq -r '.headers["content-type"] // "application/json"' "$expect")
 		deliver "$p" "$f" "$ct"
 		if [ "$output" != 202 ]; then
-			[ "$output" = 422 ] && [ -e "$expect" ] && jq -e '.rejected == true' "$expect" >/dev/null ||
+			[ "$output" = 422 ] && [ -e "$expect" ] && json_ok '.rejected == true' <"$expect" >/dev/null ||
 				fail "$f: answered $output $(cat "$RESP")"
 		fi
 		n=$((n + 1))
@@ -262,7 +256,7 @@ declare -gA MISSING=(
 	assert_line --index 2 --regexp '^ +1 .* splunk +127\.0\.0\.1 +18 +not a Splunk webhook: no sid'
 	run -0 --separate-stderr aurora-inbox quarantine list --json --platform splunk
 	[ "${#lines[@]}" -eq 1 ]
-	jq -en 'input | .v == 1 and .type == "quarantined" and .id == 1 and .platform == "splunk"
+	json_ok '.v == 1 and .type == "quarantined" and .id == 1 and .platform == "splunk"
 		and .body == {"hello":"splunk"} and .content_type == "application/json"
 		and (.reason | startswith("not a Splunk webhook")) and .headers["content-type"] == "application/json"' \
 		<<<"$output" >/dev/null
@@ -270,12 +264,12 @@ declare -gA MISSING=(
 	run -0 --separate-stderr aurora-inbox quarantine show 2
 	assert_output '{"hello":"grafana"}'
 	run -0 --separate-stderr aurora-inbox --db "$AURORA_DB" quarantine show 2 --json
-	jq -en 'input | .id == 2 and .platform == "grafana" and .body.hello == "grafana"' <<<"$output" >/dev/null
+	json_ok '.id == 2 and .platform == "grafana" and .body.hello == "grafana"' <<<"$output" >/dev/null
 	# replay: an inbox row with the same body, gone from the quarantine
 	run -0 --separate-stderr aurora-inbox quarantine replay 1
 	assert_output 'quarantine 1 replayed as inbox 1'
 	run -0 --separate-stderr aurora-inbox show 1 --json
-	jq -en 'input | .type == "raw" and .id == 1 and .platform == "splunk" and .body == {"hello":"splunk"}
+	json_ok '.type == "raw" and .id == 1 and .platform == "splunk" and .body == {"hello":"splunk"}
 		and .remote == "127.0.0.1"' <<<"$output" >/dev/null
 	assert_equal "$(q "SELECT count(*) FROM quarantine WHERE id = 1")" 0
 	assert_equal "$(q "SELECT body_sha256 FROM inbox WHERE id = 1")" "$(sha256sum "$bad1" | cut -d' ' -f1)"

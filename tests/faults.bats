@@ -93,12 +93,15 @@ acks() {
 	new_token grafana
 	recv_start -v
 	local head="POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\n"
-	"$AURORA_TOP/tests/helpers/rawhttp.py" --timeout 10 --pause 1 "$RECV_PORT" "$head{\"a\":" '1}\n' \
-		>"$BATS_TEST_TMPDIR/late.out" 3>&- &
+	"$AURORA_TOP/tests/helpers/rawhttp.py" --timeout 10 --pause 2 --ready "$BATS_TEST_TMPDIR/late.sent" \
+		"$RECV_PORT" "$head{\"a\":" '1}\n' >"$BATS_TEST_TMPDIR/late.out" 3>&- &
 	PIDS+=("$!")
-	"$AURORA_TOP/tests/helpers/rawhttp.py" --timeout 10 "$RECV_PORT" "$head{\"b\":" \
-		>"$BATS_TEST_TMPDIR/never.out" 3>&- &
+	"$AURORA_TOP/tests/helpers/rawhttp.py" --timeout 10 --ready "$BATS_TEST_TMPDIR/never.sent" \
+		"$RECV_PORT" "$head{\"b\":" >"$BATS_TEST_TMPDIR/never.out" 3>&- &
 	PIDS+=("$!")
+	# both have sent their first half (python can be slow to start on a busy machine)
+	wait_file "$BATS_TEST_TMPDIR/late.sent" "${PIDS[0]}"
+	wait_file "$BATS_TEST_TMPDIR/never.sent" "${PIDS[1]}"
 	sleep 0.5
 	# both bodies are halfway when the receiver is told to stop
 	recv_stop
@@ -279,17 +282,6 @@ keepalive_post() {
 	done
 	assert_equal "$code" 202
 	assert_equal "$(rows)" 1
-}
-
-# tcp_start [OPTION...]: aurora-recv under tcpserver on 127.0.0.1, one process per
-# connection, diagnostics in recv.log; sets RECV_PORT and RECV_URL.
-tcp_start() {
-	tcpserver -1 -H -R 127.0.0.1 0 aurora-recv -v --db "$AURORA_DB" --log-file "$BATS_TEST_TMPDIR/recv.log" "$@" \
-		>"$BATS_TEST_TMPDIR/tcp.out" 2>"$BATS_TEST_TMPDIR/tcp.err" 3>&- &
-	PIDS+=("$!")
-	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp.out" ] && break; sleep 0.05; done
-	RECV_PORT=$(cat "$BATS_TEST_TMPDIR/tcp.out")
-	RECV_URL=http://127.0.0.1:$RECV_PORT
 }
 
 @test "one connection: a trickling head is cut off at --head-timeout, a trickling body at --body-timeout" {

@@ -25,9 +25,8 @@ setup() {
 		--log-file "$BATS_TEST_TMPDIR/conn.log" >"$BATS_TEST_TMPDIR/tcp.out" \
 		2>"$BATS_TEST_TMPDIR/tcp.err" 3>&- &
 	PIDS+=("$!")
-	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp.out" ] && break; sleep 0.05; done
+	wait_file "$BATS_TEST_TMPDIR/tcp.out" || fail "tcpserver did not start: $(cat "$BATS_TEST_TMPDIR/tcp.err")"
 	CONN_PORT=$(cat "$BATS_TEST_TMPDIR/tcp.out")
-	[ -n "$CONN_PORT" ] || fail "tcpserver did not start: $(cat "$BATS_TEST_TMPDIR/tcp.err")"
 	# the start of a delivery and a whole one, which is stored when it is read
 	POST="POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
 	HIDDEN="${POST}Content-Length: 10\r\nConnection: close\r\n\r\n{\"hid\":1}\n"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # aurora-inbox: list, show, follow, replay over a real SQLite inbox.
 
+# shellcheck disable=SC2016 # jq's $names in the single-quoted filters of json_ok and jsonl_ok
 load helpers/common
 load helpers/inbox
 
@@ -20,11 +21,11 @@ teardown() {
 # every raw record in FILE has exactly the contract's keys (list adds what became of the
 # delivery: state, state_reason, alert_count)
 all_raw() {
-	jq -se 'length > 0 and all(.[]; .v == 1 and .type == "raw" and (.id | type) == "number"
+	jsonl_ok 'length > 0 and all(.[]; .v == 1 and .type == "raw" and (.id | type) == "number"
 		and (.platform | type) == "string" and (.received_at | type) == "string"
 		and (.remote | type) == "string" and (.headers | type) == "object" and has("body")
 		and ((keys - ["test", "state", "state_reason", "alert_count"])
-			== (["v","type","id","platform","received_at","remote","headers","body"] | sort)))' "$1"
+			== (["v","type","id","platform","received_at","remote","headers","body"] | sort)))' <"$1"
 }
 
 # the ids in FILE, as one line "1 2 3"
@@ -115,14 +116,14 @@ ids_in() {
 	printf '%s\n' "$output" > "$BATS_TEST_TMPDIR/out"
 	all_raw "$BATS_TEST_TMPDIR/out"
 	[ "$(ids_in "$BATS_TEST_TMPDIR/out")" = "1 2 3 4" ]
-	sed -n 1p "$BATS_TEST_TMPDIR/out" | jq -e '.platform == "grafana" and .body == {"alerts":[{"status":"firing"}]}
+	sed -n 1p "$BATS_TEST_TMPDIR/out" | json_ok '.platform == "grafana" and .body == {"alerts":[{"status":"firing"}]}
 		and .remote == "192.0.2.7" and .headers == {"content-type":"application/json","user-agent":"bats"}
 		and (.received_at | test("^20[0-9-]{8}T[0-9:]{8}\\.[0-9]{3}Z$")) and (has("test") | not)'
-	sed -n 2p "$BATS_TEST_TMPDIR/out" | jq -e '.body == {"title":"CPU high","alert_transition":"Triggered","x":"A%"}'
-	sed -n 3p "$BATS_TEST_TMPDIR/out" | jq -e '.body == "not json at all"'
-	sed -n 4p "$BATS_TEST_TMPDIR/out" | jq -e '.test == true and .body.event.id == "E1"'
-	jq -se 'length == 4 and all(.[]; .state == "pending" and .state_reason == null and .alert_count == null)' \
-		"$BATS_TEST_TMPDIR/out"
+	sed -n 2p "$BATS_TEST_TMPDIR/out" | json_ok '.body == {"title":"CPU high","alert_transition":"Triggered","x":"A%"}'
+	sed -n 3p "$BATS_TEST_TMPDIR/out" | json_ok '.body == "not json at all"'
+	sed -n 4p "$BATS_TEST_TMPDIR/out" | json_ok '.test == true and .body.event.id == "E1"'
+	jsonl_ok 'length == 4 and all(.[]; .state == "pending" and .state_reason == null and .alert_count == null)' \
+		<"$BATS_TEST_TMPDIR/out"
 }
 
 @test "list shows the newest 50 by default; --limit N, --limit 0 for all, --since ID pages forward" {
@@ -147,7 +148,7 @@ ids_in() {
 	inbox_insert grafana '{"n":3}'
 	run -0 --separate-stderr aurora-inbox list --platform grafana --json
 	[ "${#lines[@]}" -eq 2 ]
-	printf '%s\n' "$output" | jq -se 'map(.platform) == ["grafana","grafana"] and map(.body.n) == [1,3]'
+	jsonl_ok 'map(.platform) == ["grafana","grafana"] and map(.body.n) == [1,3]' <<<"$output"
 	run -0 --separate-stderr aurora-inbox list --platform splunk --json
 	[ -z "$output" ]
 }
@@ -166,7 +167,7 @@ ids_in() {
 	[ "$output" = "$first" ]
 	run -0 --separate-stderr aurora-inbox --platform=alertmanager --json list --db="$other"
 	[ "$output" = "$first" ]
-	jq -en 'input | .id == 2 and .platform == "alertmanager"' <<<"$output"
+	json_ok '.id == 2 and .platform == "alertmanager"' <<<"$output"
 }
 
 @test "show prints one record pretty for people, one line with --json; an unknown id exits 1" {
@@ -175,7 +176,7 @@ ids_in() {
 	[ "${#lines[@]}" -gt 5 ]
 	assert_line --index 0 "{"
 	assert_line '  "type": "raw",'
-	printf '%s\n' "$output" | jq -e '.id == 1 and .body.status == "firing"'
+	json_ok '.id == 1 and .body.status == "firing"' <<<"$output"
 	pretty=$(printf '%s\n' "$output" | jq -c .)
 	run -0 --separate-stderr aurora-inbox show 1 --json
 	[ "${#lines[@]}" -eq 1 ]
@@ -190,7 +191,7 @@ ids_in() {
 	run -0 --separate-stderr aurora-inbox replay --from 1
 	printf '%s\n' "$output" > "$BATS_TEST_TMPDIR/out"
 	[ "$(lines_in "$BATS_TEST_TMPDIR/out")" -eq 1300 ]
-	jq -se '[.[].id] == [range(1; 1301)] and [.[].body.n] == [range(1; 1301)]' "$BATS_TEST_TMPDIR/out"
+	jsonl_ok '[.[].id] == [range(1; 1301)] and [.[].body.n] == [range(1; 1301)]' <"$BATS_TEST_TMPDIR/out"
 	run -0 --separate-stderr aurora-inbox list --json --limit 0 --since 700
 	[ "${#lines[@]}" -eq 600 ]
 }
@@ -244,7 +245,7 @@ ids_in() {
 	wait_lines "$out" 8
 	all_raw "$out"
 	[ "$(ids_in "$out")" = "2 3 4 5 6 7 8 9" ]
-	jq -se '.[0].body == {"n":2} and .[1].platform == "datadog" and [.[3:][].body.n] == [1,2,3,4,5]' "$out"
+	jsonl_ok '.[0].body == {"n":2} and .[1].platform == "datadog" and [.[3:][].body.n] == [1,2,3,4,5]' <"$out"
 	for _ in $(seq 1 100); do [ "$(cat "$cursor")" = 9 ] && break; sleep 0.05; done
 	[ "$(cat "$cursor")" = 9 ]
 	kill -TERM "$FOLLOW_PID"
@@ -278,7 +279,7 @@ ids_in() {
 	all_raw "$out2"
 	[ "$(ids_in "$out1")" = "4 5 6 7" ]
 	[ "$(ids_in "$out2")" = "8 9 10 11 12" ]
-	jq -se 'map(.platform) == ["netdata","netdata","netdata","splunk","splunk"]' "$out2"
+	jsonl_ok 'map(.platform) == ["netdata","netdata","netdata","splunk","splunk"]' <"$out2"
 }
 
 @test "a follow restarted before any row arrived misses nothing (the cursor is written at start)" {
@@ -295,7 +296,7 @@ ids_in() {
 	aurora-inbox follow --cursor "$cursor" > "$out" 2>/dev/null &
 	FOLLOW_PID=$!
 	wait_lines "$out" 1
-	jq -e '.id == 3 and .body.while == "down"' "$out"
+	json_ok '.id == 3 and .body.while == "down"' <"$out"
 }
 
 @test "follow --from ID starts there (inclusive) and --platform filters; --from wins over the cursor" {
@@ -332,7 +333,7 @@ ids_in() {
 	aurora-inbox follow --from 1 > "$BATS_TEST_TMPDIR/fifo" 2> "$BATS_TEST_TMPDIR/err" &
 	FOLLOW_PID=$!
 	head -n 1 "$BATS_TEST_TMPDIR/fifo" > "$BATS_TEST_TMPDIR/first"
-	jq -en 'input | .id == 1' <"$BATS_TEST_TMPDIR/first"
+	json_ok '.id == 1' <"$BATS_TEST_TMPDIR/first"
 	wait_exit "$FOLLOW_PID"
 	FOLLOW_PID=
 	[ "$waited" -eq 0 ]
@@ -385,14 +386,14 @@ inbox_insert_file() {
 	run -0 --separate-stderr aurora-inbox replay --from 1
 	[ "${#lines[@]}" -eq 3 ]
 	printf '%s\n' "${lines[0]}" > "$BATS_TEST_TMPDIR/am"
-	jq -e --slurpfile want "$FIXTURES/inbox/alertmanager-resolved.json" '.body == $want[0]
+	json_ok '.body == $want[0]
 		and .received_at == "2025-03-04T08:47:01.000Z"
-		and .body.commonAnnotations.summary == "Disk /var above 90% — “db-3” ✓"' "$BATS_TEST_TMPDIR/am"
-	printf '%s\n' "${lines[1]}" | jq -e '.body.title == "[Triggered on {host:web-7}] CPU high"
+		and .body.commonAnnotations.summary == "Disk /var above 90% — “db-3” ✓"' --slurpfile want "$FIXTURES/inbox/alertmanager-resolved.json" <"$BATS_TEST_TMPDIR/am"
+	json_ok '.body.title == "[Triggered on {host:web-7}] CPU high"
 		and .body.tags == "monitor,env:prod,service:web" and .body.date == "1741086900000"
-		and .body.body == "%%%\nCPU above 80%\n%%%" and .body.alert_transition == "Triggered"'
-	printf '%s\n' "${lines[2]}" | jq -e '(.body | type) == "string" and (.body | startswith("caf"))
-		and (.body | contains("not utf-8"))'
+		and .body.body == "%%%\nCPU above 80%\n%%%" and .body.alert_transition == "Triggered"' <<<"${lines[1]}"
+	json_ok '(.body | type) == "string" and (.body | startswith("caf"))
+		and (.body | contains("not utf-8"))' <<<"${lines[2]}"
 }
 
 @test "follow is woken by commits, not the poll, also through a symlinked database path" {
@@ -407,7 +408,7 @@ inbox_insert_file() {
 		wait_file "$cursor"
 		inbox_insert netdata '{"via":"inotify"}'
 		wait_lines "$out" 1
-		jq -e '.platform == "netdata" and .body.via == "inotify"' "$out"
+		json_ok '.platform == "netdata" and .body.via == "inotify"' <"$out"
 		kill "$FOLLOW_PID"
 		wait_exit "$FOLLOW_PID"
 		FOLLOW_PID=

@@ -4,6 +4,7 @@
 # investigation's tables are needed).
 
 load helpers/common
+load helpers/correlate
 
 setup() {
 	aurora_fresh_db
@@ -13,26 +14,7 @@ setup() {
 }
 
 teardown() {
-	local pid
-	for pid in "${WATCH_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-}
-
-# alert SOURCE KEY STATUS SEVERITY SERVICE TITLE RECEIVED_AT [INBOX_ID]: one alert record
-alert() {
-	jq -nc --arg s "$1" --arg k "$2" --arg st "$3" --arg sev "$4" --arg svc "$5" --arg t "$6" \
-		--arg at "$7" --arg inbox "${8:-}" \
-		'{v:1, type:"alert", source:$s, dedup_key:$k, status:$st, severity:$sev, title:$t,
-		  description:("alert " + $t), service:$svc, host:($svc + "-1"), started_at:$at,
-		  received_at:$at, link:("https://" + $s + ".example/" + $k)}
-		 + (if $inbox == "" then {} else {inbox_id:($inbox | tonumber)} end)'
-}
-
-# correlate FILE: run the records of FILE through aurora-correlate
-correlate() {
-	aurora-correlate <"$1" >"$BATS_TEST_TMPDIR/decisions.jsonl"
+	stop_pids "${WATCH_PIDS[@]}"
 }
 
 # inbox_row ID PLATFORM BODY: an inbox row as aurora-recv stores it
@@ -47,9 +29,9 @@ two_incidents() {
 	local f="$BATS_TEST_TMPDIR/alerts.jsonl"
 	inbox_row 1 grafana '{"title":"CheckoutLatencyHigh","state":"alerting"}'
 	{
-		alert grafana g1 firing high checkout CheckoutLatencyHigh 2026-03-03T18:00:06.464Z 1
-		alert grafana g2 firing critical checkout CheckoutErrorsHigh 2026-03-03T18:01:06.000Z
-		alert datadog d1 firing low batch "Disk almost full on batch-7" 2026-03-03T19:00:01.000Z
+		INBOX_ID=1 alert grafana g1 firing 2026-03-03T18:00:06.464Z checkout CheckoutLatencyHigh "p99 over 2 s" checkout-1
+		SEVERITY=critical alert grafana g2 firing 2026-03-03T18:01:06.000Z checkout CheckoutErrorsHigh
+		SEVERITY=low alert datadog d1 firing 2026-03-03T19:00:01.000Z batch "Disk almost full on batch-7"
 	} >"$f"
 	correlate "$f"
 }
@@ -65,27 +47,12 @@ snapshot() {
 		SELECT * FROM open_incident_services ORDER BY 1, 2;"
 }
 
-q() {
-	sqlite3 "$AURORA_DB" "$1"
-}
-
 # new_incident TITLE [STATUS]: a manual incident, optionally forced into STATUS
 new_incident() {
 	local id
 	id=$(aurora-incident create --title "$1" --service "svc-$1") || return 1
-	[ -z "${2:-}" ] || q "UPDATE incidents SET status = '$2' WHERE id = $id"
+	[ -z "${2:-}" ] || sql "UPDATE incidents SET status = '$2' WHERE id = $id"
 	echo "$id"
-}
-
-# wait_lines FILE N: until FILE has N lines, up to 5 s
-wait_lines() {
-	local i
-	for i in $(seq 1 500); do
-		[ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
-		sleep 0.01
-	done
-	echo "$1 has $(wc -l <"$1") lines, wanted $2" >&2
-	return 1
 }
 
 @test "--help prints the full usage on stdout and exits 0; --version prints the version" {
@@ -144,21 +111,21 @@ wait_lines() {
 	run -0 --separate-stderr aurora-incident create --title "Checkout is slow"
 	assert_output "1"
 	run -0 --separate-stderr aurora-incident show 1 --json
-	jq -e '.id == 1 and .title == "Checkout is slow" and .status == "investigating"
+	json_ok '.id == 1 and .title == "Checkout is slow" and .status == "investigating"
 		and .severity == "medium" and .service == "" and .source_type == "manual"
 		and .rca_state == "idle" and .metadata == {} and .alerts == [] and .alert_count == 0
 		and .resolved_at == null and .duration_ms == null' <<<"$output"
-	jq -e '.events | length == 1 and .[0].event == "incident.created" and .[0].incident_id == 1
+	json_ok '.events | length == 1 and .[0].event == "incident.created" and .[0].incident_id == 1
 		and .[0].data.source_type == "manual" and .[0].data.incident.title == "Checkout is slow"' <<<"$output"
 }
 
 @test "create --json prints the object; every field of POST /api/incidents is kept" {
 	run -0 --separate-stderr aurora-incident create --json --title "DB down" --service users-db \
 		--severity critical --source-type grafana --metadata '{"team":"db","runbook":"https://wiki/db"}'
-	jq -e '.v == 1 and .type == "incident" and .id == 1 and .title == "DB down"
+	json_ok '.v == 1 and .type == "incident" and .id == 1 and .title == "DB down"
 		and .service == "users-db" and .severity == "critical" and .source_type == "grafana"
 		and .metadata == {"team":"db","runbook":"https://wiki/db"}' <<<"$output"
-	[ "$(q 'SELECT metadata FROM incidents WHERE id = 1')" = '{"team":"db","runbook":"https://wiki/db"}' ]
+	[ "$(sql 'SELECT metadata FROM incidents WHERE id = 1')" = '{"team":"db","runbook":"https://wiki/db"}' ]
 }
 
 @test "create: an invalid field exits 65, names the field, and creates nothing" {
@@ -186,8 +153,8 @@ wait_lines() {
 	run -65 --separate-stderr aurora-incident create --title "$(head -c 1001 /dev/zero | tr '\0' x)"
 	[[ $stderr == *"alert_title: longer than 1000 bytes"* ]]
 	[ -z "$output" ]
-	[ "$(q 'SELECT count(*) FROM incidents')" = 0 ]
-	[ "$(q 'SELECT count(*) FROM events')" = 0 ]
+	[ "$(sql 'SELECT count(*) FROM incidents')" = 0 ]
+	[ "$(sql 'SELECT count(*) FROM events')" = 0 ]
 }
 
 @test "list: a table for people, newest first; an empty database prints the header only" {
@@ -204,11 +171,11 @@ wait_lines() {
 	two_incidents
 	run -0 --separate-stderr aurora-incident --json list
 	[ "${#lines[@]}" -eq 2 ]
-	jq -se 'map(.id) == [2, 1] and all(.[]; .v == 1 and .type == "incident"
+	jsonl_ok 'map(.id) == [2, 1] and all(.[]; .v == 1 and .type == "incident"
 		and (keys | sort) == (["v","type","id","title","status","severity","service","source_type",
 			"source_link","started_at","updated_at","resolved_at","duration_ms","rca_state",
 			"merged_into","previous_incident","alert_count"] | sort))
-		and .[1].alert_count == 2 and .[1].source_link == "https://grafana.example/g1"' <<<"$output"
+		and .[1].alert_count == 2 and .[1].source_link == "https://example.test/g1"' <<<"$output"
 }
 
 @test "list filters: --status (open too), --service, --since (relative and RFC 3339), --limit" {
@@ -224,7 +191,7 @@ wait_lines() {
 	[ "$(ids)" = "[4]" ]
 	run -0 --separate-stderr aurora-incident list --json --status open
 	[ "$(ids)" = "[3,1]" ]
-	q "UPDATE incidents SET status = 'analyzed' WHERE id = 1"
+	sql "UPDATE incidents SET status = 'analyzed' WHERE id = 1"
 	run -0 --separate-stderr aurora-incident list --json --status analyzed
 	[ "$(ids)" = "[1]" ]
 	run -0 --separate-stderr aurora-incident list --json --status investigating
@@ -249,38 +216,38 @@ wait_lines() {
 	two_incidents
 	run -0 --separate-stderr aurora-incident --db "$AURORA_DB" show 1 --json
 	[ "${#lines[@]}" -eq 1 ]
-	jq -e '(keys | sort) == (["v","type","id","title","status","severity","service","source_type",
+	json_ok '(keys | sort) == (["v","type","id","title","status","severity","service","source_type",
 		"source_link","started_at","updated_at","resolved_at","duration_ms","rca_state","summary",
 		"root_cause","postmortem","merged_into","previous_incident","merged_from","metadata",
 		"alert_count","event_count","alerts","events","thoughts","suggestions","acknowledged",
 		"comments"] | sort)' <<<"$output"
-	jq -e 'has("root_cause") and .root_cause == null and .summary == null and .postmortem == null
+	json_ok 'has("root_cause") and .root_cause == null and .summary == null and .postmortem == null
 		and .acknowledged == null and .comments == []
 		and .v == 1 and .type == "incident" and .severity == "critical" and .service == "checkout"
-		and .source_type == "grafana" and .source_link == "https://grafana.example/g1"
+		and .source_type == "grafana" and .source_link == "https://example.test/g1"
 		and .alert_count == 2 and (.alerts | length) == 2 and .event_count == (.events | length)' <<<"$output"
-	q "UPDATE incidents SET root_cause = 'Deploy v42 exhausted the users-db pool', summary = 'Checkout failing',
+	sql "UPDATE incidents SET root_cause = 'Deploy v42 exhausted the users-db pool', summary = 'Checkout failing',
 		status = 'analyzed', rca_state = 'complete' WHERE id = 1"
 	run -0 --separate-stderr aurora-incident show 1 --json
-	jq -e '.root_cause == "Deploy v42 exhausted the users-db pool" and .summary == "Checkout failing"
+	json_ok '.root_cause == "Deploy v42 exhausted the users-db pool" and .summary == "Checkout failing"
 		and .status == "analyzed" and .rca_state == "complete"' <<<"$output"
 }
 
 @test "show --json: alerts carry the record, the raw delivery and how they joined; events the timeline" {
 	two_incidents
 	run -0 --separate-stderr aurora-incident show 1 --json
-	jq -e '.alerts[0] | .source == "grafana" and .dedup_key == "g1" and .status == "firing"
+	json_ok '.alerts[0] | .source == "grafana" and .dedup_key == "g1" and .status == "firing"
 		and .severity == "high" and .title == "CheckoutLatencyHigh" and .service == "checkout"
 		and .host == "checkout-1" and .count == 1 and .first_inbox_id == 1 and .current_incident == 1
-		and .link == "https://grafana.example/g1"
+		and .link == "https://example.test/g1"
 		and .record.type == "alert" and .record.dedup_key == "g1"
 		and .raw.type == "raw" and .raw.id == 1 and .raw.platform == "grafana"
 		and .raw.body == {"title":"CheckoutLatencyHigh","state":"alerting"}
 		and .correlation.strategy == "none"' <<<"$output"
-	jq -e '.alerts[1] | .dedup_key == "g2" and .raw == null and .first_inbox_id == null
+	json_ok '.alerts[1] | .dedup_key == "g2" and .raw == null and .first_inbox_id == null
 		and .correlation.strategy == "service_match" and .correlation.score == 0.9
 		and .correlation.matched_incident == 1 and (.correlation.reason | test("checkout"))' <<<"$output"
-	jq -e '[.events[].event] == ["incident.created", "alert.attached"]
+	json_ok '[.events[].event] == ["incident.created", "alert.attached"]
 		and all(.events[]; .incident_id == 1 and (.id | type) == "number" and (.at | type) == "string")
 		and .events[1].data.strategy == "service_match"' <<<"$output"
 }
@@ -288,20 +255,20 @@ wait_lines() {
 @test "show: an alert that opened its incident says so, even when a candidate it did not join scored under the threshold" {
 	local f="$BATS_TEST_TMPDIR/alerts.jsonl"
 	{
-		alert grafana g1 firing critical checkout CheckoutLatencyHigh 2026-03-03T18:00:00.000Z
-		alert datadog d1 firing high backup "Disk almost full on backup host" 2026-03-03T18:00:30.000Z
-		alert datadog d2 firing high backup "Disk almost full on backup host, second volume" 2026-03-03T18:00:40.000Z
+		SEVERITY=critical alert grafana g1 firing 2026-03-03T18:00:00.000Z checkout CheckoutLatencyHigh
+		alert datadog d1 firing 2026-03-03T18:00:30.000Z backup "Disk almost full on backup host"
+		alert datadog d2 firing 2026-03-03T18:00:40.000Z backup "Disk almost full on backup host, second volume"
 	} >"$f"
 	correlate "$f"
 	# the second incident's opener had a time_cluster candidate (#1) it did not join
-	run -0 jq -sc '[.[] | [.action, .incident_id, .correlation.strategy]]' "$BATS_TEST_TMPDIR/decisions.jsonl"
+	run -0 jq -sc '[.[] | [.action, .incident_id, .correlation.strategy]]' "$BATS_TEST_TMPDIR/out.jsonl"
 	assert_output '[["created",1,"none"],["created",2,"time_cluster"],["attached",2,"service_match"]]'
 	run -0 --separate-stderr aurora-incident show 2
 	assert_line --regexp '^      opened the incident: best candidate 1 scored'
 	assert_line --partial 'joined by service_match'
 	refute_line --partial 'joined by time_cluster'
 	run -0 --separate-stderr aurora-incident show 2 --json
-	jq -en 'input | [.alerts[].correlation.opened] == [true, false]' <<<"$output"
+	json_ok '[.alerts[].correlation.opened] == [true, false]' <<<"$output"
 	run -0 --separate-stderr aurora-incident postmortem 2
 	assert_output --partial '; opened the incident: best candidate 1'
 	# shellcheck disable=SC2016
@@ -310,14 +277,14 @@ wait_lines() {
 
 @test "show for people: fields, summary, root cause, timeline, alerts with joins, thoughts, suggestions" {
 	two_incidents
-	q "UPDATE incidents SET root_cause = 'pool exhausted', summary = 'checkout failing' WHERE id = 1;
+	sql "UPDATE incidents SET root_cause = 'pool exhausted', summary = 'checkout failing' WHERE id = 1;
 		INSERT INTO incident_thoughts(incident_id, at, text) VALUES (1, '2026-03-03T18:02:00.000Z', 'looked at deploys');
 		INSERT INTO incident_suggestions(incident_id, at, kind, title, command, risk)
 		VALUES (1, '2026-03-03T18:03:00.000Z', 'diagnostic', 'Check the pool', 'psql -c \"show pool\"', 'none');"
 	run -0 --separate-stderr aurora-incident show 1
 	assert_line "incident #1: CheckoutLatencyHigh"
 	assert_line --regexp '^status +investigating \(rca idle\)$'
-	assert_line --regexp '^link +https://grafana.example/g1$'
+	assert_line --regexp '^link +https://example.test/g1$'
 	assert_line "  checkout failing"
 	assert_line "  pool exhausted"
 	assert_line "timeline (2 events):"
@@ -339,14 +306,14 @@ wait_lines() {
 }
 
 @test "show: control characters from a webhook never reach the terminal" {
-	printf '%s\n' "$(alert grafana esc firing high web $'evil\e[2J\x07title' 2026-03-03T18:00:00Z)" >"$BATS_TEST_TMPDIR/a.jsonl"
+	printf '%s\n' "$(alert grafana esc firing 2026-03-03T18:00:00Z web $'evil\e[2J\x07title')" >"$BATS_TEST_TMPDIR/a.jsonl"
 	correlate "$BATS_TEST_TMPDIR/a.jsonl"
 	run -0 --separate-stderr aurora-incident show 1
 	assert_line "incident #1: evil?[2J?title"
 	run -0 --separate-stderr aurora-incident list
 	refute_output --partial $'\e'
 	run -0 --separate-stderr aurora-incident show 1 --json
-	jq -e '.title == "evil\u001b[2J\u0007title"' <<<"$output"
+	json_ok '.title == "evil\u001b[2J\u0007title"' <<<"$output"
 }
 
 @test "lifecycle, legal: resolve (from investigating and analyzed), reopen, each with its event" {
@@ -356,17 +323,17 @@ wait_lines() {
 	run -0 --separate-stderr aurora-incident resolve "$a" --reason "rolled back v42"
 	assert_output "incident $a resolved"
 	run -0 --separate-stderr aurora-incident show "$a" --json
-	jq -e '.status == "resolved" and (.resolved_at | type) == "string" and .duration_ms >= 0
+	json_ok '.status == "resolved" and (.resolved_at | type) == "string" and .duration_ms >= 0
 		and (.events[-1] | .event == "incident.status_changed" and .data.from == "investigating"
 			and .data.to == "resolved" and .data.reason == "rolled back v42")' <<<"$output"
 	run -0 --separate-stderr aurora-incident resolve "$b"
 	run -0 --separate-stderr aurora-incident show "$b" --json
-	jq -e '.status == "resolved" and (.events[-1].data | .from == "analyzed" and .to == "resolved"
+	json_ok '.status == "resolved" and (.events[-1].data | .from == "analyzed" and .to == "resolved"
 		and .reason == "resolved by an operator")' <<<"$output"
 	run -0 --separate-stderr aurora-incident reopen "$a"
 	assert_output "incident $a reopened"
 	run -0 --separate-stderr aurora-incident show "$a" --json
-	jq -e '.status == "investigating" and .resolved_at == null and .duration_ms == null
+	json_ok '.status == "investigating" and .resolved_at == null and .duration_ms == null
 		and (.events[-1].data | .from == "resolved" and .to == "investigating")
 		and ([.events[].event] == ["incident.created", "incident.status_changed", "incident.status_changed"])' <<<"$output"
 }
@@ -379,10 +346,10 @@ wait_lines() {
 	run -0 --separate-stderr aurora-incident merge "$a" --into "$c"
 	assert_output "incident $a merged into $c"
 	run -0 --separate-stderr aurora-incident merge "$b" --into "$c"
-	[ "$(q "SELECT group_concat(status || ':' || ifnull(merged_into, '-'), ' ') FROM incidents ORDER BY id")" = \
+	[ "$(sql "SELECT group_concat(status || ':' || ifnull(merged_into, '-'), ' ') FROM incidents ORDER BY id")" = \
 		"merged:$c merged:$c investigating:-" ]
 	run -0 --separate-stderr aurora-incident show "$b" --json
-	jq -e '.events[-1].data | .from == "analyzed" and .to == "merged" and .reason == "merged into incident 3"' <<<"$output"
+	json_ok '.events[-1].data | .from == "analyzed" and .to == "merged" and .reason == "merged into incident 3"' <<<"$output"
 }
 
 @test "lifecycle, illegal: every refused move exits 65 and changes nothing, not even the events" {
@@ -430,36 +397,36 @@ wait_lines() {
 
 @test "merge moves alerts, join records, thoughts and suggestions, with an event on both sides" {
 	two_incidents
-	q "INSERT INTO incident_thoughts(incident_id, at, text) VALUES (2, '2026-03-03T19:01:00.000Z', 'disk grows 1%/h');
+	sql "INSERT INTO incident_thoughts(incident_id, at, text) VALUES (2, '2026-03-03T19:01:00.000Z', 'disk grows 1%/h');
 		INSERT INTO incident_suggestions(incident_id, at, kind, title, risk) VALUES (2, '2026-03-03T19:02:00.000Z', 'fix', 'Rotate logs', 'low');"
 	run -0 --separate-stderr aurora-incident merge 2 --into 1
 	run -0 --separate-stderr aurora-incident show 2 --json
-	jq -e '.status == "merged" and .merged_into == 1 and .alerts == [] and .alert_count == 0
+	json_ok '.status == "merged" and .merged_into == 1 and .alerts == [] and .alert_count == 0
 		and .thoughts == [] and .suggestions == []
 		and (.events[-1] | .event == "incident.status_changed" and .data.to == "merged")' <<<"$output"
 	run -0 --separate-stderr aurora-incident show 1 --json
-	jq -e '.status == "investigating" and .alert_count == 3 and .merged_from == [2] and .severity == "critical"
+	json_ok '.status == "investigating" and .alert_count == 3 and .merged_from == [2] and .severity == "critical"
 		and ([.alerts[].dedup_key] | sort) == ["d1", "g1", "g2"]
 		and (.alerts[] | select(.dedup_key == "d1") | .current_incident == 1 and .correlation.strategy == "none")
 		and [.thoughts[].text] == ["disk grows 1%/h"] and [.suggestions[].title] == ["Rotate logs"]
 		and ([.events[] | select(.event == "incident.merged_in") | .data.from] == [2])
 		and ([.events[] | select(.incident_id == 2) | .event] == ["incident.created", "incident.status_changed"])' <<<"$output"
-	[ "$(q 'SELECT count(*) FROM incident_alerts WHERE incident_id = 2')" = 0 ]
-	[ "$(q 'SELECT count(*) FROM open_incident_services WHERE incident_id = 2')" = 0 ]
+	[ "$(sql 'SELECT count(*) FROM incident_alerts WHERE incident_id = 2')" = 0 ]
+	[ "$(sql 'SELECT count(*) FROM open_incident_services WHERE incident_id = 2')" = 0 ]
 }
 
 @test "a recurrence after resolution keeps the alert listed under the earlier incident" {
 	local f="$BATS_TEST_TMPDIR/a.jsonl"
 	{
-		alert grafana r1 firing high api ApiDown 2026-03-03T10:00:00.000Z
-		alert grafana r1 resolved high api ApiDown 2026-03-03T10:05:00.000Z
-		alert grafana r1 firing high api ApiDown 2026-03-03T12:00:00.000Z
+		alert grafana r1 firing 2026-03-03T10:00:00.000Z api ApiDown
+		alert grafana r1 resolved 2026-03-03T10:05:00.000Z api ApiDown
+		alert grafana r1 firing 2026-03-03T12:00:00.000Z api ApiDown
 	} >"$f"
 	correlate "$f"
 	run -0 --separate-stderr aurora-incident show 2 --json
-	jq -e '.previous_incident == 1 and .alert_count == 1 and .alerts[0].current_incident == 2' <<<"$output"
+	json_ok '.previous_incident == 1 and .alert_count == 1 and .alerts[0].current_incident == 2' <<<"$output"
 	run -0 --separate-stderr aurora-incident show 1 --json
-	jq -e '.status == "resolved" and .alert_count == 1 and .alerts[0].dedup_key == "r1"
+	json_ok '.status == "resolved" and .alert_count == 1 and .alerts[0].dedup_key == "r1"
 		and .alerts[0].current_incident == 2 and .duration_ms == 300000
 		and (.events | map(.event) | index("alert.resolved") != null)' <<<"$output"
 }
@@ -467,20 +434,20 @@ wait_lines() {
 @test "an incident's alerts, show and postmortem count only what that incident saw, not a later recurrence" {
 	local f="$BATS_TEST_TMPDIR/a.jsonl"
 	{
-		alert grafana r1 firing high api ApiDown 2026-03-03T10:00:00.000Z
-		alert grafana r1 firing high api ApiDown 2026-03-03T10:01:00.000Z
-		alert grafana r1 firing high api ApiDown 2026-03-03T10:02:00.000Z
-		alert grafana r1 resolved high api ApiDown 2026-03-03T10:05:00.000Z
-		alert grafana r1 firing high api ApiDown 2026-03-03T12:00:00.000Z
-		alert grafana r1 firing high api ApiDown 2026-03-03T12:01:00.000Z
+		alert grafana r1 firing 2026-03-03T10:00:00.000Z api ApiDown
+		alert grafana r1 firing 2026-03-03T10:01:00.000Z api ApiDown
+		alert grafana r1 firing 2026-03-03T10:02:00.000Z api ApiDown
+		alert grafana r1 resolved 2026-03-03T10:05:00.000Z api ApiDown
+		alert grafana r1 firing 2026-03-03T12:00:00.000Z api ApiDown
+		alert grafana r1 firing 2026-03-03T12:01:00.000Z api ApiDown
 	} >"$f"
-	aurora-correlate --quiet-period 0 <"$f" >"$BATS_TEST_TMPDIR/decisions.jsonl"
+	correlate "$f" --quiet-period 0
 	run -0 --separate-stderr aurora-incident show 1 --json
-	jq -en 'input | .status == "resolved" and (.alerts | length == 1) and .alerts[0].count == 4
+	json_ok '.status == "resolved" and (.alerts | length == 1) and .alerts[0].count == 4
 		and .alerts[0].status == "resolved" and .alerts[0].last_seen == "2026-03-03T10:05:00.000Z"
 		and .alerts[0].first_seen == "2026-03-03T10:00:00.000Z"' <<<"$output"
 	run -0 --separate-stderr aurora-incident show 2 --json
-	jq -en 'input | .status == "investigating" and .alerts[0].count == 2 and .alerts[0].status == "firing"
+	json_ok '.status == "investigating" and .alerts[0].count == 2 and .alerts[0].status == "firing"
 		and .alerts[0].first_seen == "2026-03-03T12:00:00.000Z"' <<<"$output"
 	run -0 --separate-stderr aurora-incident postmortem 1
 	assert_line "- **Alerts:** 1 distinct alert, 4 notifications in total"
@@ -491,13 +458,13 @@ wait_lines() {
 
 @test "postmortem: the sections, the timeline from the events, action items from the suggestions" {
 	two_incidents
-	q "UPDATE incidents SET summary = 'Checkout failed for 20 minutes.', root_cause = 'Deploy v42 exhausted the users-db pool' WHERE id = 1;
+	sql "UPDATE incidents SET summary = 'Checkout failed for 20 minutes.', root_cause = 'Deploy v42 exhausted the users-db pool' WHERE id = 1;
 		INSERT INTO incident_thoughts(incident_id, at, kind, text) VALUES (1, '2026-03-03T18:02:00.000Z', 'evidence', 'pool at 100/100 since 18:00');
 		INSERT INTO incident_suggestions(incident_id, at, kind, title, command, risk, text)
 		VALUES (1, '2026-03-03T18:03:00.000Z', 'fix', 'Roll back checkout to v41', 'kubectl rollout undo deploy/checkout', 'medium', 'v42 preceded the errors'),
 		       (1, '2026-03-03T18:04:00.000Z', 'action', 'Alert on pool saturation', '', 'none', '');"
 	aurora-incident resolve 1 --reason "rolled back" >/dev/null
-	q "SELECT '\`' || at || '\` **' || type || '**' FROM events WHERE incident_id = 1 ORDER BY id" >"$BATS_TEST_TMPDIR/events"
+	sql "SELECT '\`' || at || '\` **' || type || '**' FROM events WHERE incident_id = 1 ORDER BY id" >"$BATS_TEST_TMPDIR/events"
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/events")" -eq 3 ]
 	run -0 --separate-stderr aurora-incident postmortem 1
 	assert_line "# Postmortem: incident #1, CheckoutLatencyHigh"
@@ -530,21 +497,21 @@ wait_lines() {
 	first=$output
 	assert_line --partial "this incident is still open (status investigating)"
 	assert_line "_No action items were suggested._"
-	[ "$(q "SELECT count(*) FROM events WHERE type = 'postmortem.generated' AND incident_id = 2")" = 1 ]
-	[ "$(q 'SELECT postmortem FROM incidents WHERE id = 2')" = "$first" ]
-	q "INSERT INTO incident_suggestions(incident_id, at, kind, title, risk) VALUES (2, '2026-03-03T19:05:00.000Z', 'fix', 'Grow the volume', 'low')"
+	[ "$(sql "SELECT count(*) FROM events WHERE type = 'postmortem.generated' AND incident_id = 2")" = 1 ]
+	[ "$(sql 'SELECT postmortem FROM incidents WHERE id = 2')" = "$first" ]
+	sql "INSERT INTO incident_suggestions(incident_id, at, kind, title, risk) VALUES (2, '2026-03-03T19:05:00.000Z', 'fix', 'Grow the volume', 'low')"
 	run -0 --separate-stderr aurora-incident postmortem 2
 	[ "$output" = "$first" ]
-	[ "$(q "SELECT count(*) FROM events WHERE type = 'postmortem.generated'")" = 1 ]
+	[ "$(sql "SELECT count(*) FROM events WHERE type = 'postmortem.generated'")" = 1 ]
 	run -0 --separate-stderr aurora-incident postmortem 2 --regenerate
 	assert_line "- [ ] **Grow the volume** (fix, risk low)"
 	# the first generation is now part of the timeline
 	assert_line --partial "**postmortem.generated**"
-	[ "$(q "SELECT count(*) FROM events WHERE type = 'postmortem.generated'")" = 2 ]
-	[ "$(q "SELECT json_extract(data, '\$.regenerated') FROM events WHERE type = 'postmortem.generated' ORDER BY id")" = "$(printf '0\n1')" ]
-	[ "$(q 'SELECT status FROM incidents WHERE id = 2')" = investigating ]
+	[ "$(sql "SELECT count(*) FROM events WHERE type = 'postmortem.generated'")" = 2 ]
+	[ "$(sql "SELECT json_extract(data, '\$.regenerated') FROM events WHERE type = 'postmortem.generated' ORDER BY id")" = "$(printf '0\n1')" ]
+	[ "$(sql 'SELECT status FROM incidents WHERE id = 2')" = investigating ]
 	run -0 --separate-stderr aurora-incident show 2 --json
-	jq -e '(.postmortem | startswith("# Postmortem: incident #2"))' <<<"$output"
+	json_ok '(.postmortem | startswith("# Postmortem: incident #2"))' <<<"$output"
 }
 
 @test "postmortem: a merged incident says where it went; an unknown id exits 1" {
@@ -555,7 +522,7 @@ wait_lines() {
 	assert_line "_No alerts joined this incident._"
 	run -1 --separate-stderr aurora-incident postmortem 9
 	[[ $stderr == *"no incident 9"* ]]
-	[ "$(q "SELECT count(*) FROM events WHERE type = 'postmortem.generated'")" = 1 ]
+	[ "$(sql "SELECT count(*) FROM events WHERE type = 'postmortem.generated'")" = 1 ]
 }
 
 @test "watch prints events another process appends, within a second, and stops cleanly on SIGINT" {
@@ -579,10 +546,10 @@ wait_lines() {
 	[ "$(wc -l <"$out")" -eq 2 ]
 	run -0 grep -cE '^20[0-9-]+T[0-9:.]+Z #3 incident.created \[high\] payments: Payments 502 \{"source_type":"manual"\}$' "$out"
 	run -0 grep -c ' #3 incident.status_changed \[high\] payments: Payments 502 (investigating -> resolved: done)$' "$out"
-	jq -se 'length == 2 and all(.[]; .v == 1 and .type == "event" and .incident_id == 3
+	jsonl_ok 'length == 2 and all(.[]; .v == 1 and .type == "event" and .incident_id == 3
 		and ((keys | sort) == (["v","type","id","at","event","incident_id","data"] | sort)))
 		and map(.event) == ["incident.created", "incident.status_changed"]
-		and .[1].data.reason == "done" and .[0].id + 1 == .[1].id' "$js"
+		and .[1].data.reason == "done" and .[0].id + 1 == .[1].id' <"$js"
 	kill -INT "${WATCH_PIDS[0]}"
 	kill -TERM "${WATCH_PIDS[1]}"
 	status=0
@@ -600,11 +567,11 @@ wait_lines() {
 	aurora-incident watch --from 2 --json --poll-ms 50 >"$js" &
 	WATCH_PIDS+=($!)
 	wait_lines "$js" 2
-	jq -se 'map(.id) == [2, 3] and map(.event) == ["alert.attached", "incident.created"]' "$js"
+	jsonl_ok 'map(.id) == [2, 3] and map(.event) == ["alert.attached", "incident.created"]' <"$js"
 	aurora-incident merge 2 --into 1 >/dev/null
 	wait_lines "$js" 4
-	jq -se 'map(.event)[2:] == ["incident.status_changed", "incident.merged_in"]
-		and .[2].incident_id == 2 and .[3].incident_id == 1' "$js"
+	jsonl_ok 'map(.event)[2:] == ["incident.status_changed", "incident.merged_in"]
+		and .[2].incident_id == 2 and .[3].incident_id == 1' <"$js"
 }
 
 @test "watch ends with 0 when the reader of its output goes away" {
@@ -613,7 +580,7 @@ wait_lines() {
 	timeout 10 aurora-incident watch --from 1 --json | head -n 1 >"$BATS_TEST_TMPDIR/one.jsonl"
 	codes="${PIPESTATUS[*]}"
 	[ "$codes" = "0 0" ]
-	jq -e '.id == 1 and .event == "incident.created"' "$BATS_TEST_TMPDIR/one.jsonl"
+	json_ok '.id == 1 and .event == "incident.created"' <"$BATS_TEST_TMPDIR/one.jsonl"
 }
 
 @test "a file that is not an aurora database is refused (78) by every subcommand, create too" {

@@ -34,11 +34,6 @@ request() {
 		timeout_ms: 10000} | '"${3:-.}" >"$1"
 }
 
-# the Nth request the stand-in received (0-based)
-received() {
-	jq -c -s ".[$1]" "$BATS_TEST_TMPDIR/requests.jsonl"
-}
-
 @test "openai: text streamed in deltas, the key only in the Authorization header" {
 	standin '[{"text": ["Disk ", "full ", "on db-1."]}]'
 	request "$BATS_TEST_TMPDIR/req.json" openai

@@ -9,6 +9,7 @@
 bats_require_minimum_version 1.5.0
 load helpers/common
 load helpers/normalize
+load helpers/peers
 
 setup() {
 	normalize_setup
@@ -54,7 +55,7 @@ teardown() {
 		f=$(find "$NFIX/$p" -name '*.json' | sort | head -1)
 		add_raw "$p" "$f"
 		run -0 jq -c --argjson config '{}' -f "$AURORA_TOP/lib/mappings/$p.jq" "$IN"
-		jq -e -s 'length >= 1 and all(.[]; .type == "alert" or .type == "note")' <<<"$output" >/dev/null ||
+		jsonl_ok 'length >= 1 and all(.[]; .type == "alert" or .type == "note")' <<<"$output" >/dev/null ||
 			fail "$p.jq under jq: $output"
 		jq -c '[.type, .dedup_key, .status, .title]' <<<"$output" >"$BATS_TEST_TMPDIR/by-jq"
 		# aurora-normalize runs the same program: the same records, before it completes them
@@ -933,31 +934,18 @@ add_body() {
 	need prometheus-alertmanager amtool aurora-recv aurora-connector aurora-inbox
 	start_recv
 	new_token alertmanager
-	local am_port cfg=$BATS_TEST_TMPDIR/alertmanager.yml started ended
-	am_port=$(free_port)
-	sed -e "s|'http://127.0.0.1:9797/api/webhooks/alertmanager'|'$RECV/api/webhooks/alertmanager'|" \
-		-e "s|'PASTE-TOKEN-HERE'|'$TOKEN'|" \
-		-e 's|group_wait: 30s |group_wait: 1s |' -e 's|group_interval: 5m |group_interval: 2s |' \
-		"$AURORA_TOP/examples/alertmanager.yml" >"$cfg"
-	grep -qF "$TOKEN" "$cfg" || fail "token not substituted into $cfg"
-	background alertmanager prometheus-alertmanager --config.file="$cfg" \
-		--storage.path="$BATS_TEST_TMPDIR/am" --web.listen-address="127.0.0.1:$am_port" \
-		--cluster.listen-address=
-	wait_port "$am_port" || fail "alertmanager: $(cat "$BATS_TEST_TMPDIR/alertmanager.log")"
-	for _ in $(seq 1 100); do
-		curl -fsS "http://127.0.0.1:$am_port/-/ready" >/dev/null 2>&1 && break
-		sleep 0.05
-	done
+	alertmanager_start
+	local started ended
 	started=$(date -u -d '-10 sec' +%Y-%m-%dT%H:%M:%SZ)
-	run -0 amtool --alertmanager.url="http://127.0.0.1:$am_port" alert add NormalizeE2E \
+	run -0 amtool --alertmanager.url="$AM" alert add NormalizeE2E \
 		severity=critical instance=db-3:9100 job=node service=orders-db \
 		--annotation=summary='e2e: disk almost full' --start="$started"
-	wait_inbox alertmanager 1
+	wait_inbox alertmanager 1 "$IN"
 	ended=$(date -u -d '-1 sec' +%Y-%m-%dT%H:%M:%SZ)
-	run -0 amtool --alertmanager.url="http://127.0.0.1:$am_port" alert add NormalizeE2E \
+	run -0 amtool --alertmanager.url="$AM" alert add NormalizeE2E \
 		severity=critical instance=db-3:9100 job=node service=orders-db \
 		--annotation=summary='e2e: disk almost full' --start="$started" --end="$ended"
-	wait_inbox alertmanager 2
+	wait_inbox alertmanager 2 "$IN"
 
 	normalize 0
 	expect 'length == 2 and ([.[].status] == ["firing", "resolved"])
@@ -982,7 +970,7 @@ add_body() {
 	run -0 --separate-stderr env NETDATA_USER_CONFIG_DIR="$dir" \
 		NETDATA_STOCK_CONFIG_DIR="$(dirname "$notify")/../conf.d" NETDATA_CACHE_DIR="$dir/cache" \
 		NETDATA_REGISTRY_URL=http://127.0.0.1:1 "$notify" test
-	wait_inbox netdata 3
+	wait_inbox netdata 3 "$IN"
 
 	normalize 0
 	expect 'length == 3 and ([.[].status] == ["firing", "firing", "resolved"])

@@ -6,6 +6,7 @@
 
 load helpers/common
 load helpers/recv
+load helpers/pipeline
 
 STORM="$FIXTURES/pipeline/storm.jsonl"
 
@@ -19,28 +20,9 @@ setup() {
 	done
 }
 
-# the pipeline's processes first: once their subshell is gone they have no parent to find them by
-pipeline_stop() {
-	[ -n "${PIPE_PID:-}" ] || return 0
-	pkill -TERM -P "$PIPE_PID" 2>/dev/null || true
-	wait "$PIPE_PID" 2>/dev/null || true
-	PIPE_PID=
-}
-
 teardown() {
 	pipeline_stop
 	recv_stop
-}
-
-pipeline_start() {
-	(
-		aurora-inbox follow --cursor "$BATS_TEST_TMPDIR/cursor" |
-			aurora-normalize |
-			aurora-correlate > "$BATS_TEST_TMPDIR/live.jsonl"
-	) 2> "$BATS_TEST_TMPDIR/pipeline.err" 3>&- &
-	PIPE_PID=$!
-	# follow starts after the newest row: wait until it is watching
-	sleep 0.5
 }
 
 # post every delivery of the storm to its platform's webhook, in order
@@ -57,30 +39,21 @@ post_storm() {
 	done < "$STORM"
 }
 
-# wait_lines FILE N: until FILE has N lines (10 s at most)
-wait_lines() {
-	for _ in $(seq 1 200); do
-		[ "$(wc -l < "$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
-		sleep 0.05
-	done
-	fail "$1 has $(wc -l < "$1") lines, want $2: $(cat "$BATS_TEST_TMPDIR/pipeline.err")"
-}
-
 @test "deliveries become incidents while they arrive, and a replay of the inbox makes the same ones" {
 	pipeline_start
 	post_storm
-	wait_lines "$BATS_TEST_TMPDIR/live.jsonl" 8
+	wait_lines "$BATS_TEST_TMPDIR/live.jsonl" 8 "$BATS_TEST_TMPDIR/pipeline.err"
 
 	# the live incidents: users-db with the client that names it (both
 	# alerts resolved: it waits the quiet period), cart from Datadog and
 	# PagerDuty, the web fleet
 	run -0 aurora-incident list --json
-	jq -se 'length == 3' <<<"$output"
+	jsonl_ok 'length == 3' <<<"$output"
 	run -0 aurora-incident show 1 --json
-	jq -e '.status == "investigating" and (.alerts | length) == 2
+	json_ok '.status == "investigating" and (.alerts | length) == 2
 		and all(.alerts[]; .status == "resolved")' <<<"$output"
-	jq -se 'map(select(.action == "attached")) | map(.correlation.strategy) | sort
-		== ["service_match", "service_match", "service_mention"]' "$BATS_TEST_TMPDIR/live.jsonl"
+	jsonl_ok 'map(select(.action == "attached")) | map(.correlation.strategy) | sort
+		== ["service_match", "service_match", "service_mention"]' <"$BATS_TEST_TMPDIR/live.jsonl"
 
 	aurora-inbox replay --from 1 | aurora-normalize |
 		aurora-correlate --db "$BATS_TEST_TMPDIR/replay.db" > "$BATS_TEST_TMPDIR/replay.jsonl"
@@ -99,15 +72,15 @@ wait_lines() {
 	pipeline_start
 	head -n 4 "$STORM" > "$BATS_TEST_TMPDIR/first.jsonl"
 	STORM="$BATS_TEST_TMPDIR/first.jsonl" post_storm
-	wait_lines "$BATS_TEST_TMPDIR/live.jsonl" 4
+	wait_lines "$BATS_TEST_TMPDIR/live.jsonl" 4 "$BATS_TEST_TMPDIR/pipeline.err"
 	pipeline_stop
 	cp "$BATS_TEST_TMPDIR/live.jsonl" "$BATS_TEST_TMPDIR/part1.jsonl"
 
 	tail -n 4 "$FIXTURES/pipeline/storm.jsonl" > "$BATS_TEST_TMPDIR/second.jsonl"
 	STORM="$BATS_TEST_TMPDIR/second.jsonl" post_storm
 	pipeline_start
-	wait_lines "$BATS_TEST_TMPDIR/live.jsonl" 4
+	wait_lines "$BATS_TEST_TMPDIR/live.jsonl" 4 "$BATS_TEST_TMPDIR/pipeline.err"
 	cat "$BATS_TEST_TMPDIR/part1.jsonl" "$BATS_TEST_TMPDIR/live.jsonl" |
-		jq -se 'map(.inbox_id) == [1, 2, 3, 4, 5, 6, 7, 8]'
+		jsonl_ok 'map(.inbox_id) == [1, 2, 3, 4, 5, 6, 7, 8]'
 	[ "$(sqlite3 "$AURORA_DB" 'SELECT count(*) FROM incidents')" = 3 ]
 }

@@ -4,6 +4,7 @@
 # (tests/helpers/llm-standin.py, OpenAI and Anthropic) with every way it falls
 # back to the template, the key kept out of everything.
 
+# shellcheck disable=SC2016 # jq's $names in the single-quoted filters of json_ok and jsonl_ok
 load helpers/common
 load helpers/llm
 load helpers/correlate
@@ -65,14 +66,6 @@ config() {
 		| '"${2:-.}" >"$BATS_TEST_TMPDIR/rca.json"
 }
 
-# no_key: the key is nowhere in what was printed or stored
-no_key() {
-	[[ $output != *"$KEY"* ]]
-	[[ $stderr != *"$KEY"* ]]
-	run -1 grep -c -- "$KEY" <(sqlite3 "$AURORA_DB" .dump)
-	[ "$output" = 0 ]
-}
-
 # stored: the stored postmortem of incident 1
 stored() {
 	sql 'SELECT postmortem FROM incidents WHERE id = 1'
@@ -132,7 +125,7 @@ template_fallback() {
 	[ -z "$stderr" ]
 	# the request: a system prompt asking for the sections, the facts as JSON, no tools, the key only in its header
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/requests.jsonl")" = 1 ]
-	jq -en --arg key "$KEY" 'input | .path == "/v1/chat/completions" and .headers.authorization == "Bearer \($key)"
+	json_ok '.path == "/v1/chat/completions" and .headers.authorization == "Bearer \($key)"
 		and (.body | has("tools") | not) and .body.model == "pm-model"
 		and (.body.messages[0].role == "system") and (.body.messages[0].content | test("blameless"))
 		and ([("Summary", "Impact", "Timeline", "Root cause", "Resolution", "Action items") as $s
@@ -143,7 +136,7 @@ template_fallback() {
 			and .root_cause.evidence[0].link == "https://example.test/g1"
 			and (.alerts[0].title == "checkout latency high") and (.alerts[0].host == "checkout-host-1")
 			and (.thoughts | length >= 2) and (.suggestions | length >= 1)
-			and ([.events[].event] | index("rca.completed") != null))' "$BATS_TEST_TMPDIR/requests.jsonl"
+			and ([.events[].event] | index("rca.completed") != null))' --arg key "$KEY" <"$BATS_TEST_TMPDIR/requests.jsonl"
 	# the key went in the header and nowhere else
 	[ "$(jq -c '.body' "$BATS_TEST_TMPDIR/requests.jsonl" | grep -c -- "$KEY")" = 0 ]
 	no_key
@@ -162,9 +155,9 @@ template_fallback() {
 	refute_line --partial '```'
 	[ "$(stored)" = "$output" ]
 	[ "$(generated_by)" = "llm:pm-model" ]
-	jq -en --arg key "$KEY" 'input | .path == "/v1/messages" and .headers["x-api-key"] == $key
+	json_ok '.path == "/v1/messages" and .headers["x-api-key"] == $key
 		and (.body | has("tools") | not) and (.body.system | test("blameless"))
-		and (.body.messages[0].content | tostring | test("checkout-host-1"))' "$BATS_TEST_TMPDIR/requests.jsonl"
+		and (.body.messages[0].content | tostring | test("checkout-host-1"))' --arg key "$KEY" <"$BATS_TEST_TMPDIR/requests.jsonl"
 	no_key
 	AURORA_RCA_CONFIG="$BATS_TEST_TMPDIR/rca.json" run -0 --separate-stderr aurora-incident postmortem 1 --regenerate
 	[[ $output == "$MODEL_DOC"* ]]
@@ -259,8 +252,8 @@ template_fallback() {
 	[ $((($(date +%s%N) - start) / 1000000)) -lt 1500 ]
 	wait "$pm"
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/pm.code")" 200
-	jq -en --arg d "$MODEL_DOC" 'input | .generated_by == "llm:pm-model" and .generated == true
-		and (.markdown | startswith($d))' "$BATS_TEST_TMPDIR/pm.json"
+	json_ok '.generated_by == "llm:pm-model" and .generated == true
+		and (.markdown | startswith($d))' --arg d "$MODEL_DOC" <"$BATS_TEST_TMPDIR/pm.json"
 	[ "$(generated_by)" = "llm:pm-model" ]
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/requests.jsonl")" = 1 ]
 }

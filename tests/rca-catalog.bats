@@ -116,10 +116,10 @@ analysis_of() {
 		jq -c '.labels = {db: "pg-ledger", namespace: "shop"}' >>"$IN"
 	# without the catalog the label's word stands alone, under the name it was given
 	investigate "$BATS_TEST_TMPDIR/plain.db"
-	analysis_of shop-frontend | jq -en 'input | .root_cause.kind == "dependency" and .root_cause.entity == "pg-ledger"'
+	analysis_of shop-frontend | json_ok '.root_cause.kind == "dependency" and .root_cause.entity == "pg-ledger"'
 	# with it: the component's catalog name, backed by its own alarm in the other incident
 	investigate "$AURORA_DB" --catalog "$CAT"
-	analysis_of shop-frontend | jq -en 'input | .root_cause.kind == "dependency" and .root_cause.entity == "payments-db"
+	analysis_of shop-frontend | json_ok '.root_cause.kind == "dependency" and .root_cause.entity == "payments-db"
 		and (.root_cause.evidence | map(.what) | index("too many connections (payments-db'"'"'s own alert, in another incident)") != null)'
 	[ "$(sql "SELECT count(*) FROM incident_thoughts WHERE text LIKE 'Hypothesis 1 (dependency, %): payments-db, %, and it alarms itself (in another incident)'")" = 1 ]
 }
@@ -130,7 +130,7 @@ analysis_of() {
 	investigate "$AURORA_DB" --catalog "$CAT"
 	# Datadog's service name and PagerDuty's service id are both checkout-service
 	for svc in checkout-web "Shop Checkout"; do
-		analysis_of "$svc" | jq -en 'input | .root_cause.kind == "dependency" and .root_cause.entity == "payments-db"
+		analysis_of "$svc" | json_ok '.root_cause.kind == "dependency" and .root_cause.entity == "payments-db"
 			and (.root_cause.evidence | map(.what)
 				| index("checkout-service depends on payments-db (catalog)") != null
 				and index("replication lag high (payments-db'"'"'s own alert, in another incident)") != null)'
@@ -143,7 +143,7 @@ analysis_of() {
 	checkout_fails
 	investigate "$BATS_TEST_TMPDIR/plain.db"
 	printf '%s\n' "$output" | jq -c 'select(.type == "analysis") | .root_cause' | sort >"$BATS_TEST_TMPDIR/plain.json"
-	jq -en 'input | .kind == "unknown" and .entity == null' "$BATS_TEST_TMPDIR/plain.json"
+	jsonl_ok 'all(.[]; .kind == "unknown" and .entity == null)' <"$BATS_TEST_TMPDIR/plain.json"
 	investigate "$AURORA_DB" --catalog "$CAT"
 	jq -en '[inputs | select(.type == "analysis")] | length >= 1 and all(.root_cause.kind == "unknown" and .root_cause.entity == null)' <<<"$output"
 	[ "$(sql "SELECT count(*) FROM incident_thoughts WHERE text LIKE 'Hypothesis %'")" = 0 ]
@@ -163,7 +163,7 @@ analysis_of() {
 	investigate "$BATS_TEST_TMPDIR/plain.db"
 	jq -en '[inputs | select(.type == "analysis")] | length >= 1 and all(.root_cause.kind == "unknown")' <<<"$output"
 	investigate "$AURORA_DB" --catalog "$CAT"
-	analysis_of checkout-web | jq -en 'input | .root_cause.kind == "deploy" and .root_cause.entity == "payments-db-deploy #77"
+	analysis_of checkout-web | json_ok '.root_cause.kind == "deploy" and .root_cause.entity == "payments-db-deploy #77"
 		and (.root_cause.evidence | map(.what) | index("checkout-service depends on payments-db (catalog)") != null)'
 	# a deploy of checkout itself, later, outweighs it
 	aurora_fresh_db
@@ -171,7 +171,7 @@ analysis_of() {
 	cat "$BATS_TEST_TMPDIR/more.jsonl" "$IN" | jq -sc 'sort_by(.inbox_id) | .[]' >"$BATS_TEST_TMPDIR/all.jsonl"
 	mv "$BATS_TEST_TMPDIR/all.jsonl" "$IN"
 	investigate "$AURORA_DB" --catalog "$CAT"
-	analysis_of checkout-web | jq -en 'input | .root_cause.kind == "deploy" and .root_cause.entity == "checkout-deploy #12"'
+	analysis_of checkout-web | json_ok '.root_cause.kind == "deploy" and .root_cause.entity == "checkout-deploy #12"'
 }
 
 @test "the LLM investigator's get_incident carries the component and its catalog dependencies" {
@@ -188,8 +188,8 @@ analysis_of() {
 		--config "$BATS_TEST_TMPDIR/rca.json" --catalog "$CAT" <"$DEC"
 	jq -en '[inputs | select(.type == "analysis")] | length >= 1 and all(.root_cause.entity == "payments-db")' <<<"$output"
 	jq -sc '.[0].body.messages[1].content' "$BATS_TEST_TMPDIR/requests.jsonl" >"$BATS_TEST_TMPDIR/first.json"
-	jq -en 'input | sub("^[^\n]*\n"; "") | fromjson
-		| .catalog == {component: "checkout-service", depends_on: ["payments-db", "cart"]}' "$BATS_TEST_TMPDIR/first.json"
+	json_ok 'sub("^[^\n]*\n"; "") | fromjson
+		| .catalog == {component: "checkout-service", depends_on: ["payments-db", "cart"]}' <"$BATS_TEST_TMPDIR/first.json"
 	# without a catalog, no such member
 	aurora_fresh_db
 	: >"$BATS_TEST_TMPDIR/requests.jsonl"
@@ -198,5 +198,5 @@ analysis_of() {
 	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" --no-mark -j 1 --investigator llm \
 		--config "$BATS_TEST_TMPDIR/rca.json" <"$DEC"
 	jq -sc '.[0].body.messages[1].content' "$BATS_TEST_TMPDIR/requests.jsonl" >"$BATS_TEST_TMPDIR/first.json"
-	jq -en 'input | sub("^[^\n]*\n"; "") | fromjson | has("catalog") | not' "$BATS_TEST_TMPDIR/first.json"
+	json_ok 'sub("^[^\n]*\n"; "") | fromjson | has("catalog") | not' <"$BATS_TEST_TMPDIR/first.json"
 }

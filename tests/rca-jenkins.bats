@@ -4,6 +4,7 @@
 # (HTTP basic), bounded in time and size, stored for the next investigation,
 # and the API token in no output. The Jenkins is tests/helpers/jenkins-standin.py.
 
+# shellcheck disable=SC2016 # jq's $names in the single-quoted filters of json_ok and jsonl_ok
 load helpers/common
 load helpers/correlate
 
@@ -49,12 +50,8 @@ jenkins_start() {
 	python3 "$AURORA_TOP/tests/helpers/jenkins-standin.py" "$BATS_TEST_TMPDIR/jport" \
 		"$BATS_TEST_TMPDIR/jenkins.json" "$REQ" 3>&- &
 	JPID=$!
-	for _ in $(seq 1 200); do
-		[ -s "$BATS_TEST_TMPDIR/jport" ] && break
-		sleep 0.05
-	done
+	wait_file "$BATS_TEST_TMPDIR/jport" "$JPID"
 	JPORT=$(cat "$BATS_TEST_TMPDIR/jport")
-	[ -n "$JPORT" ]
 	JBASE="http://127.0.0.1:$JPORT/jenkins/"
 }
 
@@ -113,13 +110,6 @@ fresh() {
 	: >"$REQ"
 }
 
-# decide: aurora-correlate on $IN into $DEC
-decide() {
-	run -0 --separate-stderr aurora-correlate --db "$AURORA_DB" --no-mark <"$IN"
-	printf '%s\n' "$output" >"$DEC"
-	[ -s "$DEC" ]
-}
-
 # failed_payments: one failed build of payments-build, an incident of its own (RCA on for jenkins)
 failed_payments() {
 	run -0 aurora-connector rca jenkins on
@@ -149,7 +139,7 @@ thoughts_like() {
 	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/rca.out"
 	# one request, for the console text, with the credentials
 	[ "$(requests)" -eq 1 ]
-	jq -en 'input | .path == "/jenkins/job/payments-build/77/consoleText" and .authorized' <"$REQ"
+	json_ok '.path == "/jenkins/job/payments-build/77/consoleText" and .authorized' <"$REQ"
 	run -0 --separate-stderr aurora-incident show 1 --json
 	jq -en --arg link "${JBASE}job/payments-build/77/console" 'input
 		| .status == "analyzed" and .rca_state == "complete"
@@ -195,7 +185,7 @@ thoughts_like() {
 	decide
 	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" <"$DEC"
 	[ "$(requests)" -eq 1 ]
-	jq -en 'input | .path == "/jenkins/job/shipping-deploy/508/consoleText" and .authorized' <"$REQ"
+	json_ok '.path == "/jenkins/job/shipping-deploy/508/consoleText" and .authorized' <"$REQ"
 	run -0 --separate-stderr aurora-incident show 1 --json
 	jq -en --arg link "${JBASE}job/shipping-deploy/508/console" 'input
 		| .status == "analyzed" and .root_cause.kind == "deploy" and .root_cause.entity == "shipping-deploy #508"
@@ -214,7 +204,7 @@ thoughts_like() {
 	decide
 	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" <"$DEC"
 	[ "$(requests)" -eq 1 ]
-	jq -en 'input | .path == "/cjoc/job/payments-build/77/consoleText" and .authorized' <"$REQ"
+	json_ok '.path == "/cjoc/job/payments-build/77/consoleText" and .authorized' <"$REQ"
 	[ "$(thoughts_like "The console of payments-build #77 (http://127.0.0.1:$JPORT/cjoc/job/payments-build/77/console) says: ERROR: test_totals failed%")" = 1 ]
 	[ "$(sql "SELECT count(*) FROM builds WHERE source = 'cloudbees' AND console_excerpt IS NOT NULL")" = 1 ]
 }
@@ -224,7 +214,7 @@ thoughts_like() {
 	failed_payments
 	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" <"$DEC"
 	[ "$(requests)" -eq 1 ]
-	jq -en 'input | .authorized == false' <"$REQ"
+	json_ok '.authorized == false' <"$REQ"
 	[ "$(thoughts_like "The console of payments-build #77 was not read from ${JBASE}job/payments-build/77/consoleText: HTTP 401: jenkins refused the credentials%")" = 1 ]
 	[ "$(sql 'SELECT status || " " || rca_state FROM incidents WHERE id = 1')" = "analyzed complete" ]
 	[ "$(sql "SELECT json_extract(root_cause, '$.kind') FROM incidents WHERE id = 1")" = build ]
@@ -316,7 +306,7 @@ thoughts_like() {
 	failed_payments
 	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" <"$DEC"
 	[ "$(requests)" -eq 1 ]
-	jq -en 'input | .path == "/jenkins/job/payments-build/77/consoleText"' <"$REQ"
+	json_ok '.path == "/jenkins/job/payments-build/77/consoleText"' <"$REQ"
 	[ "$(thoughts_like 'The console of payments-build #77 was not read from %: HTTP 302: a redirect, not followed%')" = 1 ]
 	[ "$(sql 'SELECT status FROM incidents WHERE id = 1')" = analyzed ]
 }
@@ -394,10 +384,10 @@ thoughts_like() {
 	nophase jenkins 43 FAILURE 2026-03-03T10:00:00Z >"$RAW"
 	# RCA off (the default): a firing alert, logged by aurora-correlate, no incident, nothing fetched
 	normalize_decide
-	jq -en 'input | .type == "alert" and .status == "firing" and .severity == "high" and .dedup_key == "api-build"
+	json_ok '.type == "alert" and .status == "firing" and .severity == "high" and .dedup_key == "api-build"
 		and .title == "Build api-build #43 failed" and .context.result == "FAILURE"' <"$IN"
-	jq -en --arg link "${JBASE}job/api-build/43/" 'input | .link == $link' <"$IN"
-	jq -en 'input | .action == "logged" and .incident_id == null' <"$DEC"
+	json_ok '.link == $link' --arg link "${JBASE}job/api-build/43/" <"$IN"
+	json_ok '.action == "logged" and .incident_id == null' <"$DEC"
 	run -0 aurora-rca --db "$AURORA_DB" <"$DEC"
 	[ -z "$output" ]
 	[ "$(sql 'SELECT count(*) FROM incidents')" = 0 ]
@@ -408,19 +398,19 @@ thoughts_like() {
 	configure
 	run -0 aurora-connector rca jenkins on
 	normalize_decide
-	jq -en 'input | .action == "created" and .incident_id == 1 and .source == "jenkins"' <"$DEC"
+	json_ok '.action == "created" and .incident_id == 1 and .source == "jenkins"' <"$DEC"
 	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" <"$DEC"
 	[ "$(requests)" -eq 1 ]
-	jq -en 'input | .path == "/jenkins/job/api-build/43/consoleText" and .authorized' <"$REQ"
+	json_ok '.path == "/jenkins/job/api-build/43/consoleText" and .authorized' <"$REQ"
 	run -0 --separate-stderr aurora-incident show 1 --json
-	jq -en 'input | .status == "analyzed" and .rca_state == "complete"
+	json_ok '.status == "analyzed" and .rca_state == "complete"
 		and .root_cause.kind == "build" and .root_cause.entity == "api-build #43"
 		and (.root_cause.summary | test("api contract v2 mismatch"))' <<<"$output"
 
 	# build #44 of the same job succeeds: the same alert resolves, in the same incident
 	nophase jenkins 44 SUCCESS 2026-03-03T10:20:00Z >"$RAW"
 	normalize_decide
-	jq -en 'input | .status == "resolved" and .dedup_key == "api-build" and .action == "resolved" and .incident_id == 1' <"$DEC"
+	json_ok '.status == "resolved" and .dedup_key == "api-build" and .action == "resolved" and .incident_id == 1' <"$DEC"
 	[ "$(sql "SELECT count(*) FROM alerts WHERE source = 'jenkins'")" = 1 ]
 	[ "$(sql "SELECT status FROM alerts WHERE source = 'jenkins'")" = resolved ]
 }

@@ -5,6 +5,7 @@
 # investigator (step cap, provider failure, a malformed answer), with the key
 # kept out of everything it writes.
 
+# shellcheck disable=SC2016 # jq's $names in the single-quoted filters of json_ok and jsonl_ok
 load helpers/common
 load helpers/llm
 load helpers/correlate
@@ -53,19 +54,6 @@ GOOD='{"summary": "checkout is slow because of its database", "root_cause": {"en
  {"kind": "reboot", "command": "reboot", "description": "not a kind", "risk": "high"},
  {"kind": "fix", "command": null, "description": "fail checkout-db over", "risk": "medium"}]}'
 
-# received N: the Nth request the stand-in got (0-based)
-received() {
-	jq -c -s ".[$1]" "$BATS_TEST_TMPDIR/requests.jsonl"
-}
-
-# no_key: the key is nowhere in what aurora-rca printed or stored
-no_key() {
-	[[ $output != *"$KEY"* ]]
-	[[ $stderr != *"$KEY"* ]]
-	run -1 grep -c -- "$KEY" <(sqlite3 "$AURORA_DB" .dump)
-	[ "$output" = 0 ]
-}
-
 @test "llm: without a configuration it is a configuration error (78); a bad one names the field" {
 	run -78 --separate-stderr aurora-rca --db "$AURORA_DB" --investigator llm <"$DEC"
 	[[ $stderr == *"no LLM configuration"* ]]
@@ -104,13 +92,13 @@ no_key() {
 	run -0 sql "SELECT kind || '|' || title || '|' || command || '|' || risk FROM incident_suggestions ORDER BY id"
 	assert_output "$(printf 'diagnostic|look at the host|uname -s|low\nfix|fail checkout-db over||medium')"
 	# the first request: the system prompt, the incident with its alert, the tools; the key only in its header
-	received 0 | jq -en 'input | .body.messages[0].role == "system"
+	received 0 | json_ok '.body.messages[0].role == "system"
 		and (.body.messages[0].content | test("read-only SRE investigator"))
 		and (.body.messages[1].content | test("checkout latency high"))
 		and ([.body.tools[].function.name] | index("run_diagnostic") != null)
 		and ([.body.tools[].function.name] | index("http_get") == null)'
 	# the second: both tool results, with the incident's alert in get_incident's
-	received 1 | jq -en 'input | [.body.messages[] | select(.role == "tool")] | length == 2
+	received 1 | json_ok '[.body.messages[] | select(.role == "tool")] | length == 2
 		and (.[0].tool_call_id == "c1") and (.[0].content | fromjson | .alerts[0].title == "checkout latency high")
 		and (.[1].tool_call_id == "c2") and (.[1].content | fromjson | type == "array")'
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/requests.jsonl")" = 2 ]
@@ -124,7 +112,7 @@ no_key() {
 	config
 	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" --investigator llm --config "$BATS_TEST_TMPDIR/rca.json" <"$DEC"
 	jq -en '[inputs] | .[-1].root_cause.entity == "checkout-db"' <<<"$output"
-	received 1 | jq -en 'input | [.body.messages[] | select(.role == "tool")] | length == 3
+	received 1 | json_ok '[.body.messages[] | select(.role == "tool")] | length == 3
 		and (.[0].content | test("^exit 0\nLinux"))
 		and (.[1].content | test("^refused: "))
 		and (.[2].content | test("already"))'
@@ -194,8 +182,8 @@ no_key() {
 	config '.http_allow = ["'"$base"'"]'
 	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" --investigator llm --config "$BATS_TEST_TMPDIR/rca.json" <"$DEC"
 	jq -en '[inputs] | .[-1].root_cause.entity == "checkout-db"' <<<"$output"
-	received 0 | jq -en 'input | [.body.tools[].function.name] | index("http_get") != null'
-	received 1 | jq -en 'input | [.body.messages[] | select(.role == "tool")] | length == 3
+	received 0 | json_ok '[.body.tools[].function.name] | index("http_get") != null'
+	received 1 | json_ok '[.body.messages[] | select(.role == "tool")] | length == 3
 		and (.[0].content | test("^HTTP 200\ncheckout-db: degraded"))
 		and (.[1].content | test("^refused: ")) and (.[2].content | test("^refused: "))'
 	[ "$(sql "SELECT count(*) FROM incident_thoughts WHERE text = 'http_get ${base}db.txt: HTTP 200, 44 bytes'")" = 1 ]
@@ -210,6 +198,6 @@ no_key() {
 	jq -en '[inputs] | .[-1].type == "analysis" and .[-1].status == "analyzed"' <<<"$output"
 	[ "$(sql "SELECT count(*) FROM incident_thoughts WHERE text LIKE 'Falling back to the built-in investigator: the LLM provider failed: %'")" = 1 ]
 	# the key went to the provider, in its header only
-	received 0 | jq -en --arg k "$KEY" 'input | .headers.authorization == "Bearer \($k)"'
+	received 0 | json_ok '.headers.authorization == "Bearer \($k)"' --arg k "$KEY"
 	no_key
 }

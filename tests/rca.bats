@@ -39,12 +39,6 @@ build() {
 		+ (if $inbox > 0 then {inbox_id: $inbox} else {} end)'
 }
 
-# decide: aurora-correlate on $IN into $DEC
-decide() {
-	run -0 --separate-stderr aurora-correlate --db "$AURORA_DB" --no-mark <"$IN"
-	printf '%s\n' "$output" >"$DEC"
-}
-
 # deploy_then_errors: a deploy of shipping, then shipping degrades in three tools
 deploy_then_errors() {
 	{
@@ -121,7 +115,7 @@ wait_sql() {
 	[ "$(sql "SELECT count(*) FROM incident_suggestions WHERE kind = 'fix' AND title LIKE 'roll back shipping-deploy%'")" = 1 ]
 	# show and the API see it all, the root cause as an object
 	run -0 --separate-stderr aurora-incident show 1 --json
-	jq -en 'input | .root_cause.entity == "shipping-deploy #508" and .rca_state == "complete"
+	json_ok '.root_cause.entity == "shipping-deploy #508" and .rca_state == "complete"
 		and (.thoughts | length >= 4) and (.thoughts | map(.id) == (map(.id) | sort))
 		and (.thoughts[0].text | test("^Gathered 3 alerts"))
 		and (.suggestions | length >= 2)' <<<"$output"
@@ -174,7 +168,7 @@ wait_sql() {
 	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" -j 1 <"$DEC"
 	run -0 sql "SELECT job || ' #' || number || ' ' || result FROM builds ORDER BY number"
 	assert_output "$(printf 'shipping-deploy #508 SUCCESS\nshipping-deploy #509 SUCCESS')"
-	aurora-incident show 1 --json | jq -en 'input | .root_cause.entity == "shipping-deploy #508"'
+	aurora-incident show 1 --json | json_ok '.root_cause.entity == "shipping-deploy #508"'
 }
 
 @test "the same decisions again change nothing: no second investigation, no thought twice" {
@@ -334,7 +328,7 @@ wait_sql() {
 	[ "$(sql 'SELECT rca_state FROM incidents WHERE id = 1')" = running ]
 	wait "$rca"
 	run -0 curl -s --max-time 5 "$RECV_URL/api/incidents/1"
-	jq -en 'input | .rca_state == "complete" and .status == "analyzed"
+	json_ok '.rca_state == "complete" and .status == "analyzed"
 		and .root_cause.entity == "shipping-deploy #508" and .root_cause.kind == "deploy"
 		and (.thoughts | length >= 4) and (.suggestions | length >= 2)' <<<"$output"
 }
@@ -425,9 +419,9 @@ wait_sql() {
 	: >"$IN"
 	INBOX_ID=5 alert grafana g9 firing 2026-03-03T09:20:00Z shipping "shipping p99 above 3s" >>"$IN"
 	decide
-	jq -en 'input | .action == "attached" and .incident_id == 1' <"$DEC"
+	json_ok '.action == "attached" and .incident_id == 1' <"$DEC"
 	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" <"$DEC"
-	jq -en 'input | .type == "thought" and .kind == "note" and (.text | test("^A later alert joined after the conclusion: grafana"))' <<<"$output"
+	json_ok '.type == "thought" and .kind == "note" and (.text | test("^A later alert joined after the conclusion: grafana"))' <<<"$output"
 	[ "$(sql 'SELECT root_cause FROM incidents WHERE id = 1')" = "$rc_before" ]
 	[ "$(sql "SELECT count(*) FROM events WHERE type = 'rca.completed'")" = 1 ]
 }

@@ -36,7 +36,7 @@ real() {
 @test "every case names its source, and its platform's SOURCES.md lists it with a licence" {
 	local n=0 dir case
 	while IFS= read -r f; do
-		jq -e 'has("source") and (.source | length > 0)' "$f" >/dev/null || fail "$f: no source"
+		json_ok 'has("source") and (.source | length > 0)' <"$f" >/dev/null || fail "$f: no source"
 		dir=$(dirname "$f")
 		case=$(basename "$f" .expect.json)
 		grep -F "$case" "$dir/SOURCES.md" | grep -qi 'licen[cs]e' ||

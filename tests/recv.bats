@@ -4,6 +4,7 @@
 # and without Accept, --inetd, tcpserver), and durability under concurrency
 # and kill -9. Real processes, real sockets on 127.0.0.1, real SQLite files.
 
+# shellcheck disable=SC2016 # jq's $names in the single-quoted filters of json_ok and jsonl_ok
 bats_require_minimum_version 1.5.0
 load helpers/common
 load helpers/recv
@@ -19,21 +20,7 @@ setup() {
 }
 
 teardown() {
-	local pid
-	for pid in "${PIDS[@]}" $LOCK_PID; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	recv_stop
-}
-
-# launcher NAME COMMAND...: a launcher (systemd-socket-activate, tcpserver)
-# in the background, its stderr in $BATS_TEST_TMPDIR/NAME.err; teardown ends it.
-launcher() {
-	local name=$1
-	shift
-	"$@" >"$BATS_TEST_TMPDIR/$name.out" 2>"$BATS_TEST_TMPDIR/$name.err" 3>&- &
-	PIDS+=("$!")
+	recv_teardown
 }
 
 # --- the command line -------------------------------------------------------
@@ -99,7 +86,7 @@ launcher() {
 	assert_equal "$(sqlite3 "$AURORA_DB" 'SELECT lower(hex(body)) FROM inbox WHERE id = 1')" \
 		"$(od -An -tx1 -v "$RECV_FIXTURES/grafana.json" | tr -d ' \n')"
 	run -0 sqlite3 -json "$AURORA_DB" 'SELECT platform, remote, content_type, headers, test FROM inbox'
-	jq -e 'length == 1 and (.[0] | .platform == "grafana" and .remote == "127.0.0.1"
+	json_ok 'length == 1 and (.[0] | .platform == "grafana" and .remote == "127.0.0.1"
 		and .content_type == "application/json" and .test == 0
 		and (.headers | fromjson | .["content-type"] == "application/json"
 			and .["x-request-id"] == "r-1" and (.["user-agent"] | startswith("curl/"))
@@ -182,13 +169,13 @@ launcher() {
 	raw "$RECV_PORT" "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
 	grep -q '^HTTP/1.1 411' "$RAW"
 	sed '1,/^\r$/d' "$RAW" >"$BATS_TEST_TMPDIR/raw.json"
-	jq -e '.error | test("Content-Length required")' "$BATS_TEST_TMPDIR/raw.json"
+	json_ok '.error | test("Content-Length required")' <"$BATS_TEST_TMPDIR/raw.json"
 	# the body is never sent: the answer must not wait for it
 	raw "$RECV_PORT" "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n"
 	grep -q '^HTTP/1.1 413' "$RAW"
 	[ "$RAW_MS" -lt 3000 ]
 	sed '1,/^\r$/d' "$RAW" >"$BATS_TEST_TMPDIR/raw.json"
-	jq -e '.error | test("5000 bytes passes the limit of 100 bytes")' "$BATS_TEST_TMPDIR/raw.json"
+	json_ok '.error | test("5000 bytes passes the limit of 100 bytes")' <"$BATS_TEST_TMPDIR/raw.json"
 	post grafana "$(body 1)" -H "Authorization: Bearer $TOKEN"
 	assert_output 202
 	assert_equal "$(rows)" 1
@@ -358,8 +345,8 @@ busy_within() {
 	post grafana "$f" -H "X-Grafana-Alerting-Signature: $sig" -H "X-Grafana-Alerting-Signature-Timestamp: $ts"
 	assert_output 202
 	run -0 sqlite3 "$AURORA_DB" 'SELECT headers FROM inbox WHERE id = 2'
-	jq -e --arg ts "$ts" --arg sig "$sig" '.["x-grafana-alerting-signature-timestamp"] == $ts
-		and .["x-grafana-alerting-signature"] == $sig' <<<"$output"
+	json_ok '.["x-grafana-alerting-signature-timestamp"] == $ts
+		and .["x-grafana-alerting-signature"] == $sig' --arg ts "$ts" --arg sig "$sig" <<<"$output"
 }
 
 @test "Grafana: a wrong, a missing and a stale signature are 401" {
@@ -503,9 +490,7 @@ recent_table() {
 	# a one-connection process sees what the accept loop stored
 	launcher tcp tcpserver -1 -H -R -l localhost 127.0.0.1 0 aurora-recv --db "$AURORA_DB" \
 		--log-file "$BATS_TEST_TMPDIR/tcp.log"
-	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp.out" ] && break; sleep 0.05; done
-	port=$(cat "$BATS_TEST_TMPDIR/tcp.out")
-	RECV_URL=http://127.0.0.1:$port
+	tcp_wait
 	post grafana "$f" -H "Authorization: Bearer $TOKEN"
 	json ".id == $first and .duplicate == true"
 	assert_equal "$(rows)" 1
@@ -643,11 +628,7 @@ recent_table() {
 	http -H 'Content-Type: text/csv' --data-binary "@$(body 3)" "$RECV_URL/api/webhooks/grafana?token=$TOKEN"
 	assert_output 415
 	# rejections are counted through the writer, with the next batch
-	for _ in $(seq 1 100); do
-		api /api/grafana/status
-		jq -e '.rejected == 2' "$RESP" >/dev/null && break
-		sleep 0.05
-	done
+	api_until /api/grafana/status '.rejected == 2'
 	json '.connected == true and (.last_webhook_received | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T"))
 		and .received == 1 and .rejected == 2'
 	api /api/nosuch/status
@@ -830,9 +811,7 @@ recent_table() {
 @test "tcpserver: POST and PUT with bodies are answered 202, the peer comes from TCPREMOTEIP" {
 	new_token grafana
 	launcher tcp tcpserver -1 -H -R -l localhost 127.0.0.1 0 aurora-recv -v --db "$AURORA_DB" --log-file "$BATS_TEST_TMPDIR/recv.log"
-	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp.out" ] && break; sleep 0.05; done
-	RECV_PORT=$(cat "$BATS_TEST_TMPDIR/tcp.out")
-	RECV_URL=http://127.0.0.1:$RECV_PORT
+	tcp_wait
 	post grafana "$(body 1)" -H "Authorization: Bearer $TOKEN"
 	assert_output 202
 	post grafana "$(body 2)" -X PUT -H "Authorization: Bearer $TOKEN"
@@ -852,8 +831,7 @@ recent_table() {
 	# inetd style: the connection on fds 0, 1 and 2; debug logging says a lot
 	launcher tcp env AURORA_LOG=debug tcpserver -1 -H -R -l localhost 127.0.0.1 0 \
 		sh -c 'exec aurora-recv -vv "$@" 2>&1' aurora-recv
-	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp.out" ] && break; sleep 0.05; done
-	RECV_PORT=$(cat "$BATS_TEST_TMPDIR/tcp.out")
+	tcp_wait
 	raw "$RECV_PORT" "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 8\r\nConnection: close\r\n\r\n{\"a\":1}\n"
 	grep -q '^HTTP/1.1 202' "$RAW"
 	sed '1,/^\r$/d' "$RAW" >"$BATS_TEST_TMPDIR/raw.json"
@@ -870,16 +848,6 @@ recent_table() {
 }
 
 # --- one connection per process: aurora's own HTTP/1.1 (tcpserver) ---------------
-
-# tcp_start [OPTION...]: aurora-recv under tcpserver on 127.0.0.1, one process per
-# connection, diagnostics in recv.log; sets RECV_PORT and RECV_URL.
-tcp_start() {
-	launcher tcp tcpserver -1 -H -R 127.0.0.1 0 aurora-recv -v --db "$AURORA_DB" \
-		--log-file "$BATS_TEST_TMPDIR/recv.log" "$@"
-	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp.out" ] && break; sleep 0.05; done
-	RECV_PORT=$(cat "$BATS_TEST_TMPDIR/tcp.out")
-	RECV_URL=http://127.0.0.1:$RECV_PORT
-}
 
 # send [--timeout SEC] [--pause SEC] [--after-100] PIECE...: the pieces (printf-like
 # escapes) on one connection to $RECV_PORT through tests/helpers/rawhttp.py; what
@@ -998,14 +966,14 @@ raw_body() {
 	run -0 status_lines
 	assert_output 'HTTP/1.1 400 Bad Request'
 	grep -aq '^Content-Type: application/json' "$RAW"
-	raw_body | jq -e '.error == "malformed request line: expected METHOD SP target SP HTTP/1.1"'
+	raw_body | json_ok '.error == "malformed request line: expected METHOD SP target SP HTTP/1.1"'
 	send 'GET /healthz HTTP/1.1 extra\r\nHost: t\r\n\r\n'
 	run -0 status_lines
 	assert_output 'HTTP/1.1 400 Bad Request'
 	send 'GET /healthz HTTP/2.0\r\nHost: t\r\n\r\n'
 	run -0 status_lines
 	assert_output 'HTTP/1.1 505 HTTP Version Not Supported'
-	raw_body | jq -e '.error | test("version 2.0 is not supported")'
+	raw_body | json_ok '.error | test("version 2.0 is not supported")'
 }
 
 @test "one connection: obsolete line folding, whitespace before ':', no ':' are 400; gzip coding 501" {
@@ -1013,19 +981,19 @@ raw_body() {
 	send 'GET /healthz HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n  continued\r\n\r\n'
 	run -0 status_lines
 	assert_output 'HTTP/1.1 400 Bad Request'
-	raw_body | jq -e '.error == "obsolete line folding in the header fields"'
+	raw_body | json_ok '.error == "obsolete line folding in the header fields"'
 	send 'GET /healthz HTTP/1.1\r\nHost : t\r\n\r\n'
 	run -0 status_lines
 	assert_output 'HTTP/1.1 400 Bad Request'
-	raw_body | jq -e '.error | test("whitespace between a header field name and")'
+	raw_body | json_ok '.error | test("whitespace between a header field name and")'
 	send 'GET /healthz HTTP/1.1\r\nHost: t\r\nno colon here\r\n\r\n'
 	run -0 status_lines
 	assert_output 'HTTP/1.1 400 Bad Request'
-	raw_body | jq -e ".error == \"header field without ':'\""
+	raw_body | json_ok '.error == "header field without \u0027:\u0027"'
 	send 'POST /healthz HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n'
 	run -0 status_lines
 	assert_output 'HTTP/1.1 501 Not Implemented'
-	raw_body | jq -e '.error | test("transfer coding")'
+	raw_body | json_ok '.error | test("transfer coding")'
 }
 
 @test "one connection: too many header fields or bytes are 431, and the connection ends" {
@@ -1034,11 +1002,11 @@ raw_body() {
 	assert_equal "$RAW_RC" 0
 	run -0 status_lines
 	assert_output 'HTTP/1.1 431 Request Header Fields Too Large'
-	raw_body | jq -e '.error == "request has 6 header fields (limit 5)"'
+	raw_body | json_ok '.error == "request has 6 header fields (limit 5)"'
 	send "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: $(printf '%0600d' 0)\r\n\r\n"
 	run -0 status_lines
 	assert_output 'HTTP/1.1 431 Request Header Fields Too Large'
-	raw_body | jq -e '.error | test("bytes \\(limit 512\\)$")'
+	raw_body | json_ok '.error | test("bytes \\(limit 512\\)$")'
 }
 
 @test "one connection: two Content-Lengths, or one beside chunked, are 400" {
@@ -1047,11 +1015,11 @@ raw_body() {
 	send "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 7\r\nContent-Length: 8\r\n\r\n{\"n\":1}"
 	run -0 status_lines
 	assert_output 'HTTP/1.1 400 Bad Request'
-	raw_body | jq -e '.error == "conflicting Content-Length values"'
+	raw_body | json_ok '.error == "conflicting Content-Length values"'
 	send "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n7\r\n{\"n\":1}\r\n0\r\n\r\n"
 	run -0 status_lines
 	assert_output 'HTTP/1.1 400 Bad Request'
-	raw_body | jq -e '.error == "both Content-Length and Transfer-Encoding"'
+	raw_body | json_ok '.error == "both Content-Length and Transfer-Encoding"'
 	send "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: -7\r\n\r\n"
 	run -0 status_lines
 	assert_output 'HTTP/1.1 400 Bad Request'
@@ -1059,7 +1027,7 @@ raw_body() {
 	send "POST /api/webhooks/grafana?token=$TOKEN HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 7\r\nContent-Length: 7\r\nConnection: close\r\n\r\n{\"n\":1}"
 	run -0 status_lines
 	assert_output 'HTTP/1.1 400 Bad Request'
-	raw_body | jq -e '.error == "repeated Content-Length"'
+	raw_body | json_ok '.error == "repeated Content-Length"'
 	assert_equal "$(rows)" 0
 }
 

@@ -5,8 +5,10 @@
 # its deliveries with the operator's jq mapping. Zabbix stands in for any
 # platform aurora does not know.
 
+# shellcheck disable=SC2016 # jq's $names in the single-quoted filters of json_ok and jsonl_ok
 load helpers/common
 load helpers/recv
+load helpers/pipeline
 
 ZABBIX_MAPPINGS="$FIXTURES/normalize/mappings/zabbix"
 PROBLEM="$FIXTURES/normalize/zabbix-problem.json"
@@ -19,14 +21,6 @@ setup() {
 	RECV_PID=
 	PIPE_PID=
 	PIDS=()
-}
-
-# the pipeline's processes first: once their subshell is gone they have no parent to find them by
-pipeline_stop() {
-	[ -n "${PIPE_PID:-}" ] || return 0
-	pkill -TERM -P "$PIPE_PID" 2>/dev/null || true
-	wait "$PIPE_PID" 2>/dev/null || true
-	PIPE_PID=
 }
 
 teardown() {
@@ -53,15 +47,6 @@ names() {
 	jq -rn '[inputs | .platform] | join(" ")' <<<"$output"
 }
 
-# wait_lines FILE N: until FILE has N lines (10 s at most)
-wait_lines() {
-	for _ in $(seq 1 200); do
-		[ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
-		sleep 0.05
-	done
-	fail "$1 has $(wc -l <"$1") lines, want $2: $(cat "$BATS_TEST_TMPDIR/pipeline.err")"
-}
-
 # post_until PLATFORM FILE STATUS [CURL-ARGS...]: post until the answer is
 # STATUS, for 3 s at most (the receiver's cache age is 1 s); fails otherwise
 post_until() {
@@ -78,34 +63,29 @@ post_until() {
 @test "an added platform end to end: Zabbix over HTTP with its token, the real pipeline, an incident, its recovery resolves it" {
 	add_zabbix
 	recv_start
-	(
-		aurora-inbox follow --cursor "$BATS_TEST_TMPDIR/cursor" |
-			aurora-normalize --mappings "$ZABBIX_MAPPINGS" |
-			aurora-correlate --quiet-period 0 >"$BATS_TEST_TMPDIR/live.jsonl"
-	) 2>"$BATS_TEST_TMPDIR/pipeline.err" 3>&- &
-	PIPE_PID=$!
-	# follow starts after the newest row: wait until it is watching
-	sleep 0.5
+	NORMALIZE_OPTS=(--mappings "$ZABBIX_MAPPINGS")
+	CORRELATE_OPTS=(--quiet-period 0)
+	pipeline_start
 
 	post zabbix "$PROBLEM" -H "Authorization: Bearer $TOKEN"
 	assert_output 202
 	answer '.accepted == true and (.id | type) == "number"'
-	wait_lines "$BATS_TEST_TMPDIR/live.jsonl" 1
+	wait_lines "$BATS_TEST_TMPDIR/live.jsonl" 1 "$BATS_TEST_TMPDIR/pipeline.err"
 	run -0 jq -enr 'input | select(.type == "decision") | [.action, .source, .status, .severity, .service, .host, .started_at, .incident_id] | @tsv' \
 		"$BATS_TEST_TMPDIR/live.jsonl"
 	assert_output "$(printf 'created\tzabbix\tfiring\thigh\tstorefront\tweb-2\t2026-03-04T10:15:00.000Z\t1')"
 	run -0 --separate-stderr aurora-incident show 1 --json
 	[ -n "$output" ]
-	jq -en 'input | .status == "investigating" and .severity == "high" and .service == "storefront"
+	json_ok '.status == "investigating" and .severity == "high" and .service == "storefront"
 		and .source_type == "zabbix" and (.title | test("High CPU utilization on web-2"))' <<<"$output"
 
 	post zabbix "$RECOVERY" -H "Authorization: Bearer $TOKEN"
 	assert_output 202
-	wait_lines "$BATS_TEST_TMPDIR/live.jsonl" 2
+	wait_lines "$BATS_TEST_TMPDIR/live.jsonl" 2 "$BATS_TEST_TMPDIR/pipeline.err"
 	run -0 jq -enr '[inputs] | .[1] | [.action, .status, .incident_id, .ended_at] | @tsv' "$BATS_TEST_TMPDIR/live.jsonl"
 	assert_output "$(printf 'resolved\tresolved\t1\t2026-03-04T10:41:00.000Z')"
 	run -0 --separate-stderr aurora-incident show 1 --json
-	jq -en 'input | .status == "resolved"' <<<"$output"
+	json_ok '.status == "resolved"' <<<"$output"
 	# nothing on the pipeline's stderr: every record had its mapping
 	run -0 cat "$BATS_TEST_TMPDIR/pipeline.err"
 	assert_output ''
@@ -135,7 +115,7 @@ post_until() {
 
 @test "--hmac-header: token only until a secret is set, then the hex HMAC-SHA256 of the body in that header" {
 	add_zabbix --hmac-header X-Zabbix-Signature
-	jq -en 'input | .platform == "zabbix" and .added == true and .hmac_header == "X-Zabbix-Signature"
+	json_ok '.platform == "zabbix" and .added == true and .hmac_header == "X-Zabbix-Signature"
 		and (.token as $t | .webhook_url | endswith("/api/webhooks/zabbix?token=" + $t))' <<<"$output"
 	[[ $stderr == *"deliveries are checked by token only until a secret is set (aurora-connector secret zabbix)"* ]]
 	recv_start
@@ -232,7 +212,7 @@ post_until() {
 	assert_equal "$(rows "WHERE platform = 'zabbix'")" 1
 	run -0 --separate-stderr aurora-inbox list --platform zabbix --json
 	[ -n "$output" ]
-	jq -en 'input | .platform == "zabbix" and .body.trigger_id == "20455"' <<<"$output"
+	json_ok '.platform == "zabbix" and .body.trigger_id == "20455"' <<<"$output"
 	run -2 --separate-stderr aurora-connector remove zabbix
 	[[ $stderr == *"unknown platform 'zabbix'; platforms: $BUILTINS (aurora-connector add NAME registers one)"* ]]
 	run -2 --separate-stderr aurora-connector token zabbix
@@ -297,7 +277,7 @@ post_until() {
 	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/raw.jsonl"
 	run -1 --separate-stderr aurora-normalize "$BATS_TEST_TMPDIR/raw.jsonl"
 	# the delivery's error record, for aurora-correlate to write down (aurora(7))
-	jq -en 'input | .type == "error" and .platform == "zabbix" and (.reason | test("write zabbix.jq"))' <<<"$output"
+	json_ok '.type == "error" and .platform == "zabbix" and (.reason | test("write zabbix.jq"))' <<<"$output"
 	[[ $stderr == *"unknown platform \"zabbix\": no built-in mapping: write zabbix.jq in a mappings directory and give it with --mappings DIR or \$AURORA_MAPPINGS"* ]]
 	mkdir "$BATS_TEST_TMPDIR/maps"
 	run -1 --separate-stderr aurora-normalize --mappings "$BATS_TEST_TMPDIR/maps" "$BATS_TEST_TMPDIR/raw.jsonl"
@@ -305,7 +285,7 @@ post_until() {
 	# the file it names is the fix
 	cp "$ZABBIX_MAPPINGS/zabbix.jq" "$BATS_TEST_TMPDIR/maps/zabbix.jq"
 	AURORA_MAPPINGS="$BATS_TEST_TMPDIR/maps" run -0 --separate-stderr aurora-normalize "$BATS_TEST_TMPDIR/raw.jsonl"
-	jq -en 'input | .type == "alert" and .source == "zabbix" and .dedup_key == "20455/web-2"' <<<"$output"
+	json_ok '.type == "alert" and .source == "zabbix" and .dedup_key == "20455/web-2"' <<<"$output"
 }
 
 @test "one-connection mode (tcpserver) serves an added platform too, and a removed one is 404" {
@@ -314,9 +294,7 @@ post_until() {
 	tcpserver -1 -H -R -l localhost 127.0.0.1 0 aurora-recv --db "$AURORA_DB" \
 		--log-file "$BATS_TEST_TMPDIR/recv.log" >"$BATS_TEST_TMPDIR/tcp.out" 2>"$BATS_TEST_TMPDIR/tcp.err" 3>&- &
 	PIDS+=("$!")
-	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp.out" ] && break; sleep 0.05; done
-	[ -s "$BATS_TEST_TMPDIR/tcp.out" ] || fail "tcpserver did not start: $(cat "$BATS_TEST_TMPDIR/tcp.err")"
-	RECV_URL=http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/tcp.out")
+	tcp_wait
 	post zabbix "$PROBLEM" -H "Authorization: Bearer $TOKEN" -H "X-Zabbix-Signature: $(hmac s3cret "$PROBLEM")"
 	assert_output 202
 	answer '.accepted == true'

@@ -21,10 +21,7 @@ teardown() {
 	for pid in $FEED_PID $SUPERVISOR_PID; do
 		pkill -TERM -P "$pid" 2>/dev/null || true
 	done
-	for pid in $FEED_PID $SUPERVISOR_PID; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
+	stop_pids $FEED_PID $SUPERVISOR_PID
 }
 
 # stage_kill NAME: kill -9 the supervised pipeline's NAME (aurora-inbox, ...)

@@ -3,6 +3,7 @@
 # and what they keep, the retention settings, pruning while the receiver and
 # the pipeline run, and the nightly replay example (examples/*.cron).
 
+# shellcheck disable=SC2016 # jq's $names in the single-quoted filters of json_ok and jsonl_ok
 load helpers/common
 load helpers/recv
 
@@ -24,10 +25,6 @@ teardown() {
 	recv_teardown
 }
 
-sql() {
-	sqlite3 -cmd '.timeout 5000' "$AURORA_DB" "$@"
-}
-
 # old_rows N DAYS: N inbox rows received DAYS days ago, in one transaction
 old_rows() {
 	sql "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < $1)
@@ -44,8 +41,8 @@ incident() {
 		VALUES ($1, 'incident $1', '$2', 'x', 0, 0, coalesce($at, 'x'), $at)"
 }
 
-# alert ID INCIDENT|NULL FIRST_INBOX LAST_INBOX [LAST_SEEN_DAYS_AGO]
-alert() {
+# alert_row ID INCIDENT|NULL FIRST_INBOX LAST_INBOX [LAST_SEEN_DAYS_AGO]
+alert_row() {
 	local seen=$((${5:-0} * DAY))
 	sql "INSERT INTO alerts(id, source, dedup_key, status, record, first_seen, first_seen_ms, last_seen,
 			last_seen_ms, first_inbox_id, last_inbox_id, incident_id)
@@ -88,13 +85,13 @@ inbox_fixture() {
 	sql "UPDATE stage_marks SET inbox_id = 8 WHERE stage = 'correlate'"
 	incident 1 investigating -
 	incident 2 resolved 1
-	alert 1 1 3 4
-	alert 2 1 NULL NULL
+	alert_row 1 1 3 4
+	alert_row 2 1 NULL NULL
 	link 1 2 5
-	alert 3 2 6 6
+	alert_row 3 2 6 6
 	# alerts of no incident: one last seen 40 days ago, one today
-	alert 4 NULL NULL NULL 40
-	alert 5 NULL NULL NULL 0
+	alert_row 4 NULL NULL NULL 40
+	alert_row 5 NULL NULL NULL 0
 	# builds: job a's 1 and 2 are old (2 is its newest: kept), job b's 7 is new
 	sql "INSERT INTO builds(source, job, number, at_ms, record) VALUES
 		('jenkins', 'a', 1, 0, '{}'), ('jenkins', 'a', 2, 1, '{}'),
@@ -110,7 +107,7 @@ inbox_fixture() {
 	inbox_fixture
 	run -0 --separate-stderr aurora-inbox prune --older-than 30d --json
 	[ -n "$output" ]
-	jq -en 'input | .v == 1 and .type == "prune" and .table == "inbox" and .older_than == "30d"
+	json_ok '.v == 1 and .type == "prune" and .table == "inbox" and .older_than == "30d"
 		and .dry_run == false and .deleted == {"inbox": 5, "alerts": 1, "builds": 1, "events": 1, "quarantine": 0}
 		and .kept == {"open_incident": 3, "unread": 2} and .slowest_stage == "correlate" and .mark == 8' <<<"$output"
 	# 1, 2, 6 (a resolved incident's), 7 and 8 are gone; 3-5 an open incident's, 9-10 unread
@@ -128,10 +125,10 @@ inbox_fixture() {
 	sql "UPDATE stage_marks SET inbox_id = 10 WHERE stage = 'correlate';
 		INSERT INTO stage_marks(stage, inbox_id, updated_ms) VALUES ('rca', 4, 0)"
 	run -0 --separate-stderr aurora-inbox prune --older-than 30d --json
-	jq -en 'input | .deleted.inbox == 4 and .kept.unread == 5 and .slowest_stage == "rca" and .mark == 4' <<<"$output"
+	json_ok '.deleted.inbox == 4 and .kept.unread == 5 and .slowest_stage == "rca" and .mark == 4' <<<"$output"
 	[ "$(sql 'SELECT group_concat(id) FROM inbox')" = 5,6,7,8,9,10 ]
 	run -0 --separate-stderr aurora-inbox prune --older-than 30d --json
-	jq -en 'input | .deleted.inbox == 0' <<<"$output"
+	json_ok '.deleted.inbox == 0' <<<"$output"
 	[ "$(sql 'SELECT count(*) FROM inbox')" = 6 ]
 }
 
@@ -139,7 +136,7 @@ inbox_fixture() {
 	old_rows 5 40
 	sql "UPDATE stage_marks SET inbox_id = 5 WHERE stage = 'correlate'"
 	run -0 --separate-stderr aurora-inbox prune --older-than 1h --json
-	jq -en 'input | .deleted.inbox == 4' <<<"$output"
+	json_ok '.deleted.inbox == 4' <<<"$output"
 	[ "$(sql 'SELECT group_concat(id) FROM inbox')" = 5 ]
 	recv_start --db "$AURORA_DB"
 	new_token grafana
@@ -154,7 +151,7 @@ inbox_fixture() {
 		(SELECT count(*) FROM builds), (SELECT count(*) FROM events)')
 	run -0 --separate-stderr aurora-inbox prune --older-than 30d --dry-run --json
 	[ -n "$output" ]
-	jq -en 'input | .dry_run == true and .batches == 0
+	json_ok '.dry_run == true and .batches == 0
 		and .deleted == {"inbox": 5, "alerts": 1, "builds": 1, "events": 1, "quarantine": 0}
 		and .kept == {"open_incident": 3, "unread": 2}' <<<"$output"
 	[ "$(sql 'SELECT (SELECT group_concat(id) FROM inbox), (SELECT count(*) FROM alerts),
@@ -173,7 +170,7 @@ inbox_fixture() {
 	run -0 --separate-stderr aurora-inbox prune --older-than 30d --batch 100 --pause-ms 0 --json
 	# 999 deleted (the newest stays) in 10 inbox transactions, plus one each for alerts, builds,
 	# events and the quarantine
-	jq -en 'input | .deleted.inbox == 999 and .batches == 14' <<<"$output"
+	json_ok '.deleted.inbox == 999 and .batches == 14' <<<"$output"
 	[ "$(sql 'SELECT count(*) FROM inbox')" = 1 ]
 	run -2 --separate-stderr aurora-inbox prune --batch 0
 	run -2 --separate-stderr aurora-inbox prune --pause-ms soon
@@ -187,7 +184,7 @@ inbox_fixture() {
 			('grafana', 'then', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) - 39 * $DAY, 'b', 'x'),
 			('grafana', 'now', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), 'c', 'x')"
 	run -0 --separate-stderr aurora-inbox prune --older-than 30d --json
-	jq -en 'input | .deleted.quarantine == 2 and .deleted.inbox == 2' <<<"$output"
+	json_ok '.deleted.quarantine == 2 and .deleted.inbox == 2' <<<"$output"
 	[ "$(sql 'SELECT group_concat(body) FROM quarantine')" = c ]
 }
 
@@ -199,7 +196,7 @@ inbox_fixture() {
 	run -0 --separate-stderr aurora-inbox retention 45d
 	[ "$output" = 45d ]
 	run -0 --separate-stderr aurora-inbox retention --json
-	jq -en 'input | .v == 1 and .type == "retention" and .table == "inbox" and .retention == "45d"' <<<"$output"
+	json_ok '.v == 1 and .type == "retention" and .table == "inbox" and .retention == "45d"' <<<"$output"
 	[ "$(sql "SELECT value FROM settings WHERE key = 'retention.inbox'")" = 45d ]
 
 	old_rows 3 40
@@ -207,7 +204,7 @@ inbox_fixture() {
 	sql "UPDATE stage_marks SET inbox_id = 6 WHERE stage = 'correlate'"
 	# 45d: only the 50-day-old rows (ids 4-5; 6 is the newest)
 	run -0 --separate-stderr aurora-inbox prune --json
-	jq -en 'input | .older_than == "45d" and .deleted.inbox == 2' <<<"$output"
+	json_ok '.older_than == "45d" and .deleted.inbox == 2' <<<"$output"
 	run -0 --separate-stderr aurora-inbox retention never
 	[ "$output" = never ]
 	run -0 --separate-stderr aurora-inbox prune --json
@@ -215,7 +212,7 @@ inbox_fixture() {
 	[ "$(sql 'SELECT count(*) FROM inbox')" = 4 ]
 	# an explicit age still works under never
 	run -0 --separate-stderr aurora-inbox prune --older-than 30d --json
-	jq -en 'input | .deleted.inbox == 3' <<<"$output"
+	json_ok '.deleted.inbox == 3' <<<"$output"
 
 	run -2 --separate-stderr aurora-inbox retention 30m
 	[[ "$stderr" == *"an hour or more"* ]]
@@ -259,10 +256,10 @@ incident_fixture() {
 		UPDATE incidents SET merged_into = 3 WHERE id = 6;
 		UPDATE incidents SET previous_incident = 8 WHERE id = 4;
 		INSERT INTO heartbeats(source, dedup_key, last_seen_ms, silent_incident) VALUES ('grafana', 'hb', 0, 7)"
-	alert 11 1 NULL NULL
-	alert 12 1 NULL NULL
-	alert 13 3 NULL NULL
-	alert 14 4 NULL NULL
+	alert_row 11 1 NULL NULL
+	alert_row 12 1 NULL NULL
+	alert_row 13 3 NULL NULL
+	alert_row 14 4 NULL NULL
 	link 1 11 NULL
 	link 1 12 NULL
 	link 4 12 NULL
@@ -279,7 +276,7 @@ incident_fixture() {
 	incident_fixture
 	run -0 --separate-stderr aurora-incident prune --resolved-before 90d --json
 	[ -n "$output" ]
-	jq -en 'input | .v == 1 and .type == "prune" and .table == "incidents" and .resolved_before == "90d"
+	json_ok '.v == 1 and .type == "prune" and .table == "incidents" and .resolved_before == "90d"
 		and .deleted == {"incidents": 3, "alerts": 1, "incident_alerts": 2, "events": 3, "thoughts": 1,
 			"suggestions": 1, "comments": 1}
 		and .kept.referenced == 2 and .unlinked == 2' <<<"$output"
@@ -294,7 +291,7 @@ incident_fixture() {
 	# what is left is what it was: show works on every kept incident
 	for id in 2 3 4 6 7; do
 		run -0 --separate-stderr aurora-incident show "$id" --json
-		jq -en --argjson id "$id" 'input | .id == $id' <<<"$output"
+		json_ok '.id == $id' --argjson id "$id" <<<"$output"
 	done
 }
 
@@ -302,13 +299,13 @@ incident_fixture() {
 	incident_fixture
 	before=$(sql .dump | md5sum)
 	run -0 --separate-stderr aurora-incident prune --dry-run --json
-	jq -en 'input | .dry_run == true and .resolved_before == "90d" and .deleted.incidents == 3
+	json_ok '.dry_run == true and .resolved_before == "90d" and .deleted.incidents == 3
 		and .deleted.alerts == 1 and .deleted.incident_alerts == 2 and .deleted.events == 3
 		and .deleted.comments == 1' <<<"$output"
 	[ "$(sql .dump | md5sum)" = "$before" ]
 	run -0 --separate-stderr aurora-incident retention 120d
 	run -0 --separate-stderr aurora-incident prune --json
-	jq -en 'input | .deleted.incidents == 0' <<<"$output"
+	json_ok '.deleted.incidents == 0' <<<"$output"
 	run -0 --separate-stderr aurora-incident prune
 	[[ "$output" == "pruned 0 incidents resolved or merged before "* ]] || fail "$output"
 	run -2 --separate-stderr aurora-incident prune --resolved-before 5m

@@ -9,6 +9,7 @@
 
 load helpers/common
 load helpers/recv
+load helpers/pipeline
 
 setup() {
 	aurora_fresh_db
@@ -22,26 +23,9 @@ setup() {
 	new_operator_token ops
 }
 
-# the pipeline's processes first: once their subshell is gone they have no parent to find them by
-pipeline_stop() {
-	[ -n "${PIPE_PID:-}" ] || return 0
-	pkill -TERM -P "$PIPE_PID" 2>/dev/null || true
-	wait "$PIPE_PID" 2>/dev/null || true
-	PIPE_PID=
-}
-
 teardown() {
 	pipeline_stop
 	recv_teardown
-}
-
-pipeline_start() {
-	(
-		aurora-inbox follow |
-			aurora-normalize |
-			aurora-correlate >"$BATS_TEST_TMPDIR/live.jsonl"
-	) 2>"$BATS_TEST_TMPDIR/pipeline.err" 3>&- &
-	PIPE_PID=$!
 }
 
 # deliver PLATFORM JSON: POST it to the platform's webhook; 202 expected
@@ -58,7 +42,7 @@ deliver_refused() {
 	printf '%s' "$2" >"$BATS_TEST_TMPDIR/delivery.json"
 	post "$1" "$BATS_TEST_TMPDIR/delivery.json" -H "Authorization: Bearer $(cat "$BATS_TEST_TMPDIR/$1.token")"
 	[ "$output" = 422 ] || fail "delivery to $1 answered $output: $(cat "$RESP")"
-	run -0 jq -e .quarantine_id "$RESP"
+	run -0 jq -en 'input | .quarantine_id' "$RESP"
 	run -0 --separate-stderr aurora-inbox quarantine replay "$output"
 }
 
@@ -91,11 +75,11 @@ deliver_each_state() {
 }
 
 @test "every delivery ends as alerts, note, test or error, each reached through the pipeline" {
-	pipeline_start
+	pipeline_start --resume correlate
 	deliver_each_state
 	run -0 --separate-stderr aurora-inbox list --json --limit 0
 	[ -n "$output" ]
-	jq -se 'map([.id, .platform, .state, .alert_count, .state_reason]) == [
+	jsonl_ok 'map([.id, .platform, .state, .alert_count, .state_reason]) == [
 		[1, "alertmanager", "alerts", 3, null],
 		[2, "alertmanager", "note", 0, null],
 		[3, "splunk", "error", 0, "not a Splunk webhook: no sid, search_name or result"],
@@ -110,7 +94,7 @@ deliver_each_state() {
 }
 
 @test "list shows the state column and --state keeps one state; an unknown state exits 2" {
-	pipeline_start
+	pipeline_start --resume correlate
 	deliver_each_state
 	run -0 --separate-stderr aurora-inbox list
 	assert_line --index 0 --regexp ' +TEST +STATE$'
@@ -120,22 +104,22 @@ deliver_each_state() {
 	assert_line --index 4 --regexp '^ +4  .* test +test$'
 	run -0 --separate-stderr aurora-inbox list --state error --json
 	[ -n "$output" ]
-	jq -se 'map(.id) == [3] and .[0].state == "error"' <<<"$output"
+	jsonl_ok 'map(.id) == [3] and .[0].state == "error"' <<<"$output"
 	run -0 --separate-stderr aurora-inbox list --json --state alerts --platform alertmanager
-	jq -se 'map(.id) == [1] and .[0].alert_count == 3' <<<"$output"
+	jsonl_ok 'map(.id) == [1] and .[0].alert_count == 3' <<<"$output"
 	run -0 --separate-stderr aurora-inbox list --json --state alerts --platform splunk
 	assert_output ""
 	# a delivery no stage decided yet is pending
 	pipeline_stop
 	deliver_refused splunk '{"hello":"later"}'
 	run -0 --separate-stderr aurora-inbox list --state pending --json
-	jq -se 'map([.id, .state]) == [[5, "pending"]]' <<<"$output" || fail "$output"
+	jsonl_ok 'map([.id, .state]) == [[5, "pending"]]' <<<"$output" || fail "$output"
 	run -2 --separate-stderr aurora-inbox list --state broken
 	[[ $stderr == *"unknown state 'broken'; states: alerts note test error unknown pending"* ]]
 }
 
 @test "stats counts deliveries per platform and state within the window; a split delivery counts once" {
-	pipeline_start
+	pipeline_start --resume correlate
 	deliver_each_state
 	# two days ago: outside the default window of 24 hours
 	sqlite3 "$AURORA_DB" "INSERT INTO inbox(platform, received_at, received_ms, body, body_sha256, state, state_reason)
@@ -143,15 +127,15 @@ deliver_each_state() {
 			CAST('{}' AS BLOB), 'x', 'error', 'old')"
 	run -0 --separate-stderr aurora-inbox stats --json
 	[ -n "$output" ]
-	jq -e '.type == "inbox_stats" and .platforms == [
+	json_ok '.type == "inbox_stats" and .platforms == [
 		{"platform": "alertmanager", "alerts": 1, "note": 1, "test": 1, "error": 0, "unknown": 0,
 		 "pending": 0, "total": 3, "alert_records": 3},
 		{"platform": "splunk", "alerts": 0, "note": 0, "test": 0, "error": 1, "unknown": 0,
 		 "pending": 0, "total": 1, "alert_records": 0}]' <<<"$output"
 	run -0 --separate-stderr aurora-inbox stats --since 3d --json
-	jq -e '.platforms[1] | .platform == "splunk" and .error == 2 and .total == 2' <<<"$output"
+	json_ok '.platforms[1] | .platform == "splunk" and .error == 2 and .total == 2' <<<"$output"
 	run -0 --separate-stderr aurora-inbox stats --since 3d --until 1d --json
-	jq -e '.platforms == [{"platform": "splunk", "alerts": 0, "note": 0, "test": 0, "error": 1,
+	json_ok '.platforms == [{"platform": "splunk", "alerts": 0, "note": 0, "test": 0, "error": 1,
 		"unknown": 0, "pending": 0, "total": 1, "alert_records": 0}]' <<<"$output"
 	run -0 --separate-stderr aurora-inbox stats
 	assert_line --index 1 --regexp '^PLATFORM +ALERTS +NOTE +TEST +ERROR +UNKNOWN +PENDING +TOTAL +RECORDS$'
@@ -161,7 +145,7 @@ deliver_each_state() {
 }
 
 @test "a delivery read twice (a restarted pipeline) keeps its count and says its error once" {
-	pipeline_start
+	pipeline_start --resume correlate
 	deliver_each_state
 	pipeline_stop
 	# the whole inbox again, as after a crash before the resume point moved
@@ -175,7 +159,7 @@ deliver_each_state() {
 }
 
 @test "a record aurora-correlate rejects, and a mapping that makes nothing, end as errors that say why" {
-	pipeline_start
+	pipeline_start --resume correlate
 	deliver alertmanager "$GROUP"
 	deliver_refused grafana '{"anything":1}'
 	settled 2
@@ -185,7 +169,7 @@ deliver_each_state() {
 	echo 'empty' >"$BATS_TEST_TMPDIR/maps/grafana.jq"
 	run -0 --separate-stderr aurora-inbox show 2 --json
 	run -0 --separate-stderr aurora-normalize --mappings "$BATS_TEST_TMPDIR/maps" <<<"$output"
-	jq -e '.type == "error" and .inbox_id == 2 and .reason == "the mapping made no record of it"' <<<"$output"
+	json_ok '.type == "error" and .inbox_id == 2 and .reason == "the mapping made no record of it"' <<<"$output"
 	[[ $stderr == *"grafana (inbox 2): the mapping made no record of it"* ]]
 	printf '%s\n' "$output" | aurora-correlate --no-mark >/dev/null
 	run -0 sqlite3 "$AURORA_DB" "SELECT state || '|' || state_reason FROM inbox WHERE id = 2"
@@ -201,7 +185,7 @@ deliver_each_state() {
 }
 
 @test "the status endpoint and aurora-connector show received, rejected, failed to normalize and the last error" {
-	pipeline_start
+	pipeline_start --resume correlate
 	api /api/splunk/status
 	assert_output 200
 	json '.received == 0 and .rejected == 0 and .failed_to_normalize == 0 and .last_error == null'
@@ -210,11 +194,7 @@ deliver_each_state() {
 	settled 5
 	post splunk "$BATS_TEST_TMPDIR/delivery.json" -H "Authorization: Bearer wrong"
 	assert_output 401
-	for _ in $(seq 1 100); do
-		api /api/splunk/status
-		jq -e '.rejected == 3' "$RESP" >/dev/null && break
-		sleep 0.05
-	done
+	api_until /api/splunk/status '.rejected == 3'
 	# two refused at the door (422) and replayed by hand, then a wrong token (401): a replay
 	# is no new reception, so received stays 0
 	json '.platform == "splunk" and .received == 0 and .rejected == 3 and .failed_to_normalize == 2
@@ -224,14 +204,14 @@ deliver_each_state() {
 	api /api/alertmanager/status
 	json '.failed_to_normalize == 0 and .last_error == null'
 	run -0 --separate-stderr aurora-connector show splunk --json
-	jq -e '.received == 0 and .rejected == 3 and .failed_to_normalize == 2 and .last_error.inbox_id == 5' <<<"$output"
+	json_ok '.received == 0 and .rejected == 3 and .failed_to_normalize == 2 and .last_error.inbox_id == 5' <<<"$output"
 	run -0 --separate-stderr aurora-connector show splunk
 	assert_line --regexp '^failed_to_normalize +2$'
 	assert_line --regexp '^last_error +inbox 5, received 20[0-9-]{8}T[0-9:.]{12}Z: not a Splunk webhook: no sid, search_name or result$'
 	run -0 --separate-stderr aurora-connector list
 	assert_line --regexp '^splunk +yes +on +set +n/a +0 +3 +2 '
 	run -0 --separate-stderr aurora-connector list --json
-	jq -se 'map(select(.platform == "splunk"))[0].failed_to_normalize == 2' <<<"$output"
+	jsonl_ok 'map(select(.platform == "splunk"))[0].failed_to_normalize == 2' <<<"$output"
 	api /api/connectors
 	json 'map(select(.platform == "splunk"))[0].last_error.inbox_id == 5'
 	run -2 --separate-stderr aurora-connector show nosuch
@@ -243,7 +223,7 @@ deliver_each_state() {
 	assert_output 200
 	json '.received == 0 and .last_webhook_received == null and .connected == true'
 	run -0 --separate-stderr aurora-connector show alertmanager --json
-	jq -e '.received == 0 and .last_webhook_received == null and (.last_test_ok | type) == "string"' <<<"$output"
+	json_ok '.received == 0 and .last_webhook_received == null and (.last_test_ok | type) == "string"' <<<"$output"
 	deliver alertmanager "$GROUP"
 	api /api/alertmanager/status
 	json '.received == 1 and (.last_webhook_received | test("^20[0-9-]{8}T"))'
@@ -254,7 +234,7 @@ deliver_each_state() {
 @test "a delivery error is an event on the stream with no incident, and aurora-incident watch prints it" {
 	stream_start plain
 	SSE_QUERY='?named=1' stream_start named
-	pipeline_start
+	pipeline_start --resume correlate
 	deliver_refused splunk "$NOT_SPLUNK"
 	settled 1
 	wait_file_line "$BATS_TEST_TMPDIR/plain.sse" '^data: .*delivery_error'
@@ -295,9 +275,9 @@ deliver_each_state() {
 	[[ $stderr == *"predates delivery states"* ]]
 	run -78 --separate-stderr aurora-inbox stats
 	run -0 --separate-stderr aurora-connector show alertmanager --json
-	jq -e '.received == 2 and .failed_to_normalize == 0' <<<"$output"
+	json_ok '.received == 2 and .failed_to_normalize == 0' <<<"$output"
 	run -0 sqlite3 "$AURORA_DB" "PRAGMA user_version; SELECT id || ':' || coalesce(state, 'pending') FROM inbox ORDER BY id"
 	assert_output "$(printf '14\n1:test\n2:unknown\n3:pending')"
 	run -0 --separate-stderr aurora-inbox list --state unknown --json
-	jq -e '.id == 2 and (.state_reason | startswith("decided before aurora recorded"))' <<<"$output"
+	json_ok '.id == 2 and (.state_reason | startswith("decided before aurora recorded"))' <<<"$output"
 }

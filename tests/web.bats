@@ -77,8 +77,6 @@ check_page() {
 	tcpserver -1 -H -R -l localhost 127.0.0.1 0 aurora-recv --db "$AURORA_DB" \
 		--log-file "$BATS_TEST_TMPDIR/recv.log" >"$BATS_TEST_TMPDIR/tcp.out" 2>"$BATS_TEST_TMPDIR/tcp.err" 3>&- &
 	TCP_PID=$!
-	for _ in $(seq 1 200); do [ -s "$BATS_TEST_TMPDIR/tcp.out" ] && break; sleep 0.05; done
-	[ -s "$BATS_TEST_TMPDIR/tcp.out" ] || fail "tcpserver did not start: $(cat "$BATS_TEST_TMPDIR/tcp.err")"
-	RECV_URL=http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/tcp.out")
+	tcp_wait
 	check_page
 }

@@ -36,37 +36,6 @@ inbox_fill() {
 			CAST(json_object('n', i) AS BLOB), lower(hex(randomblob(32))) FROM k;" >/dev/null
 }
 
-# The number of lines in FILE (0 when it does not exist).
-lines_in() {
-	if [ -f "$1" ]; then
-		wc -l < "$1" | tr -d ' '
-	else
-		echo 0
-	fi
-}
-
-# wait_lines FILE N: wait until FILE has at least N lines (up to ~10 s).
-wait_lines() {
-	local file=$1 n=$2
-
-	for _ in $(seq 1 200); do
-		[ "$(lines_in "$file")" -ge "$n" ] && return 0
-		sleep 0.05
-	done
-	echo "$file has $(lines_in "$file") lines, not $n" >&2
-	return 1
-}
-
-# wait_file FILE: wait until FILE exists and is not empty (up to ~10 s).
-wait_file() {
-	for _ in $(seq 1 200); do
-		[ -s "$1" ] && return 0
-		sleep 0.05
-	done
-	echo "$1 did not appear" >&2
-	return 1
-}
-
 # wait_exit PID: wait up to ~10 s for PID to end; its status goes to $waited.
 # shellcheck disable=SC2034 # $waited is what the caller reads
 wait_exit() {

@@ -13,12 +13,8 @@ standin() {
 	python3 "$AURORA_TOP/tests/helpers/llm-standin.py" "$BATS_TEST_TMPDIR/port" \
 		"$BATS_TEST_TMPDIR/script.json" "$BATS_TEST_TMPDIR/requests.jsonl" 3>&- &
 	STANDIN_PID=$!
-	for _ in $(seq 1 200); do
-		[ -s "$BATS_TEST_TMPDIR/port" ] && break
-		sleep 0.05
-	done
+	wait_file "$BATS_TEST_TMPDIR/port" "$STANDIN_PID"
 	LLM_PORT=$(cat "$BATS_TEST_TMPDIR/port")
-	[ -n "$LLM_PORT" ]
 }
 
 # standin_stop: end the stand-in, if one runs
@@ -28,4 +24,19 @@ standin_stop() {
 		wait "$STANDIN_PID" 2>/dev/null || true
 	fi
 	STANDIN_PID=
+}
+
+# received N: the Nth request the stand-in got (0-based), one JSON line
+received() {
+	jq -c -s ".[$1]" "$BATS_TEST_TMPDIR/requests.jsonl"
+}
+
+# no_key: the API key ($KEY) is nowhere in what the last run printed
+# ($output, $stderr) or in what the database holds
+# shellcheck disable=SC2154 # $output and $stderr come from bats' run
+no_key() {
+	[[ $output != *"$KEY"* ]]
+	[[ $stderr != *"$KEY"* ]]
+	run -1 grep -c -- "$KEY" <(sqlite3 "$AURORA_DB" .dump)
+	[ "$output" = 0 ]
 }

@@ -18,12 +18,7 @@ recv_start() {
 		--log-file "$BATS_TEST_TMPDIR/recv.log" "$@" \
 		>"$BATS_TEST_TMPDIR/recv.out" 2>"$BATS_TEST_TMPDIR/recv.err" 3>&- &
 	RECV_PID=$!
-	for _ in $(seq 1 200); do
-		[ -s "$portfile" ] && break
-		kill -0 "$RECV_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	[ -s "$portfile" ] || fail "aurora-recv did not start: $(cat "$BATS_TEST_TMPDIR"/recv.*)"
+	wait_file "$portfile" "$RECV_PID" || fail "aurora-recv did not start: $(cat "$BATS_TEST_TMPDIR"/recv.*)"
 	RECV_PORT=$(cat "$portfile")
 	RECV_URL=http://127.0.0.1:$RECV_PORT
 }
@@ -41,20 +36,39 @@ recv_stop() {
 }
 
 # recv_teardown: end the background helpers a test started (their pids in
-# PIDS), then the receiver (recv_stop's checks included).
+# PIDS, and LOCK_PID), then the receiver (recv_stop's checks included).
 recv_teardown() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
+	# shellcheck disable=SC2086 # LOCK_PID is one word or none
+	stop_pids "${PIDS[@]}" ${LOCK_PID:-}
 	recv_stop
 }
 
-# A token for platform $1 from aurora-connector, in $TOKEN.
-new_token() {
-	run -0 --separate-stderr aurora-connector token "$1" --json
-	TOKEN=$(jq -er .token <<<"$output") || fail "no token in: $output"
+# launcher NAME COMMAND...: a launcher (systemd-socket-activate, tcpserver) in
+# the background, its output in $BATS_TEST_TMPDIR/NAME.out and .err; its pid
+# goes in PIDS, so recv_teardown ends it.
+launcher() {
+	local name=$1
+	shift
+	"$@" >"$BATS_TEST_TMPDIR/$name.out" 2>"$BATS_TEST_TMPDIR/$name.err" 3>&- &
+	PIDS+=("$!")
+}
+
+# tcp_start [OPTION...]: aurora-recv under tcpserver on 127.0.0.1, one process per
+# connection, diagnostics in recv.log; sets RECV_PORT and RECV_URL.
+tcp_start() {
+	launcher tcp tcpserver -1 -H -R 127.0.0.1 0 aurora-recv -v --db "$AURORA_DB" \
+		--log-file "$BATS_TEST_TMPDIR/recv.log" "$@"
+	tcp_wait
+}
+
+# tcp_wait: wait until the tcpserver started with its output in
+# $BATS_TEST_TMPDIR/tcp.out (launcher tcp ...) prints its port; sets RECV_PORT
+# and RECV_URL
+tcp_wait() {
+	wait_file "$BATS_TEST_TMPDIR/tcp.out" ||
+		fail "tcpserver did not start: $(cat "$BATS_TEST_TMPDIR/tcp.err" 2>/dev/null)"
+	RECV_PORT=$(head -n 1 "$BATS_TEST_TMPDIR/tcp.out")
+	RECV_URL=http://127.0.0.1:$RECV_PORT
 }
 
 # set_secret PLATFORM SECRET
@@ -90,9 +104,9 @@ header() {
 		'tolower($1) == n { print $2 }'
 }
 
-# json FILTER: jq -e on the last answer's body
+# json FILTER: FILTER is true of the last answer's body (one JSON value)
 json() {
-	jq -e "$1" "$RESP" >/dev/null || fail "answer $(cat "$RESP") does not satisfy $1"
+	json_ok "$1" <"$RESP" || fail "answer $(cat "$RESP") does not satisfy $1"
 }
 
 # body N: a small distinct JSON body in $BATS_TEST_TMPDIR/body.N; prints the path.
@@ -155,7 +169,7 @@ hold_lock() {
 # new_operator_token NAME: an operator token from aurora-connector, in $OPTOKEN.
 new_operator_token() {
 	run -0 --separate-stderr aurora-connector operator-token "$1" --json
-	OPTOKEN=$(jq -er .token <<<"$output") || fail "no token in: $output"
+	OPTOKEN=$(jq -ern "input | .token" <<<"$output") || fail "no token in: $output"
 }
 
 # api CURL-ARGS... PATH: http with the operator token (Bearer) to $RECV_URL$PATH.
@@ -164,11 +178,23 @@ api() {
 	http -H "Authorization: Bearer $OPTOKEN" "${@:1:$#-1}" "$RECV_URL$path"
 }
 
+# api_until PATH FILTER: GET PATH (as api does) until its JSON answer satisfies
+# FILTER, up to ~5 s (counts that go through the writer come with its next
+# batch); the last answer is in $RESP.
+api_until() {
+	for _ in $(seq 1 100); do
+		api "$1"
+		json_ok "$2" <"$RESP" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "GET $1 still answers $(cat "$RESP"), of which $2 is not true"
+}
+
 # create_incident JSON: POST it to /api/incidents; 201 expected; the id in $ID.
 create_incident() {
 	api -H 'Content-Type: application/json' --data-binary "$1" /api/incidents
 	[ "$output" = 201 ] || fail "POST /api/incidents answered $output: $(cat "$RESP")"
-	ID=$(jq -er .id "$RESP")
+	ID=$(jq -ern "input | .id" "$RESP")
 }
 
 # stream_start NAME [CURL-ARGS...]: curl -sN on the event stream of $RECV_URL in the
