@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "be32.h"
 #include "semvec.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -33,31 +34,18 @@ int aur_semvec_of(const struct aur_embeddings *e, const struct aur_textvec_stats
 	return rc;
 }
 
-static void put_u32(unsigned char *p, uint32_t x)
-{
-	p[0] = (unsigned char)(x >> 24);
-	p[1] = (unsigned char)(x >> 16);
-	p[2] = (unsigned char)(x >> 8);
-	p[3] = (unsigned char)x;
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 void aur_semvec_blob(const struct aur_semvec *v, uint32_t count, struct aur_buf *out)
 {
 	unsigned char head[5];
 
-	put_u32(head, count);
+	aur_be32_store(head, count);
 	head[4] = v->dense ? 'D' : 'S';
 	aur_buf_reset(out);
 	aur_buf_add(out, head, sizeof(head));
 	if (v->dense) {
 		unsigned char dims[4];
 
-		put_u32(dims, (uint32_t)v->dims);
+		aur_be32_store(dims, (uint32_t)v->dims);
 		aur_buf_add(out, dims, 4);
 		aur_buf_add(out, v->v, v->dims * sizeof(float));
 	} else {
@@ -80,18 +68,18 @@ uint32_t aur_semvec_unblob(const void *blob, size_t len, struct aur_semvec *v)
 	if (!blob || len < 5)
 		return 0;
 	if (p[4] == 'D' && v->v && len >= 9) {
-		uint32_t dims = get_u32(p + 5);
+		uint32_t dims = aur_be32_load(p + 5);
 
 		if (dims == 0 || dims > AUR_EMBEDDINGS_MAX_DIMS || len != 9 + (size_t)dims * sizeof(float))
 			return 0;
 		memcpy(v->v, p + 9, (size_t)dims * sizeof(float));
 		v->dims = dims;
 		v->dense = 1;
-		return get_u32(p);
+		return aur_be32_load(p);
 	}
 	if (p[4] != 'S' || aur_textvec_from_blob(p + 5, len - 5, &v->sparse) < 0)
 		return 0;
-	return get_u32(p);
+	return aur_be32_load(p);
 }
 
 double aur_semvec_cosine(const struct aur_semvec *a, const struct aur_semvec *b)
