@@ -117,7 +117,7 @@ static int validate(jv body, struct aur_incident_new *n, jv keep[5], char **meta
 		snprintf(err, errlen, "body: must be a JSON object");
 		return -EINVAL;
 	}
-	rc = field_string(body, "source_type", 1, AUR_INCIDENT_SOURCE_TYPE_MAX, &source_type, &keep[0], err,
+	rc = field_string(body, "source_type", 1, AUR_API_INCIDENTS_SOURCE_TYPE_MAX, &source_type, &keep[0], err,
 			  errlen);
 	if (rc < 0)
 		return rc;
@@ -126,9 +126,9 @@ static int validate(jv body, struct aur_incident_new *n, jv keep[5], char **meta
 		return -EINVAL;
 	}
 	n->source_type = source_type;
-	rc = field_string(body, "alert_title", 1, AUR_INCIDENT_TITLE_MAX, &n->title, &keep[1], err, errlen);
+	rc = field_string(body, "alert_title", 1, AUR_API_INCIDENTS_TITLE_MAX, &n->title, &keep[1], err, errlen);
 	if (rc >= 0)
-		rc = field_string(body, "alert_service", 0, AUR_INCIDENT_SERVICE_MAX, &n->service, &keep[2], err,
+		rc = field_string(body, "alert_service", 0, AUR_API_INCIDENTS_SERVICE_MAX, &n->service, &keep[2], err,
 				  errlen);
 	if (rc >= 0)
 		rc = field_string(body, "severity", 0, 16, &n->severity, &keep[3], err, errlen);
@@ -138,7 +138,7 @@ static int validate(jv body, struct aur_incident_new *n, jv keep[5], char **meta
 		rc = -EINVAL;
 	}
 	if (rc >= 0)
-		rc = field_string(body, "source_link", 0, AUR_INCIDENT_LINK_MAX, &n->source_link, &keep[4], err,
+		rc = field_string(body, "source_link", 0, AUR_API_INCIDENTS_LINK_MAX, &n->source_link, &keep[4], err,
 				  errlen);
 	if (rc < 0)
 		return rc;
@@ -258,7 +258,8 @@ void aur_api_incidents_act(struct aur_api_req *r, jv body)
 			snprintf(r->err, sizeof(r->err), "text: 1 to %d bytes of UTF-8", AUR_INCIDENT_COMMENT_MAX);
 			r->rc = -EINVAL;
 		} else {
-			r->rc = aur_incident_write_comment(a->wdb, r->id, r->who, text, now, NULL, r->err, sizeof(r->err));
+			r->rc = aur_incident_write_comment(a->wdb, r->id, r->who, text, now, NULL, r->err,
+							   sizeof(r->err));
 		}
 		break;
 	default:
@@ -296,7 +297,8 @@ static jv stored_by(sqlite3 *db, long long id)
  * is set (it may take up to o.postmortem_timeout_ms; then this runs on a
  * thread of its own with a connection of its own: api.c's slow writers).
  */
-void aur_api_incidents_postmortem(struct aur_api_req *r, sqlite3 *db, const struct aur_llm_config *llm, jv body)
+void aur_api_incidents_postmortem(struct aur_api_req *r, sqlite3 *db, const struct aur_llm_config *llm,
+				  jv body)
 {
 	struct aur_api *a = r->a;
 	struct aur_postmortem_options po = { llm, a->o.postmortem_timeout_ms };
@@ -320,8 +322,8 @@ void aur_api_incidents_postmortem(struct aur_api_req *r, sqlite3 *db, const stru
 	if (r->rc < 0)
 		return;
 	if (why[0])
-		AUR_API_LOG(a, AUR_LOG_WARN, "incident %lld: the model's postmortem was not used (%s); the template wrote it",
-		    r->id, why);
+		AUR_API_LOG(a, AUR_LOG_WARN,
+			    "incident %lld: the model's postmortem was not used (%s); the template wrote it", r->id, why);
 	r->out = jv_object_set(jv_object(), jv_string("markdown"), jv_string(md));
 	r->out = jv_object_set(r->out, jv_string("generated_by"), generated ? jv_string(by) : stored_by(db, r->id));
 	r->out = jv_object_set(r->out, jv_string("generated"), jv_bool(generated));

@@ -20,10 +20,10 @@
 #include "llm.h"
 
 /* Limits on the fields of a manual incident. */
-#define AUR_INCIDENT_TITLE_MAX 1000
-#define AUR_INCIDENT_SERVICE_MAX 256
-#define AUR_INCIDENT_SOURCE_TYPE_MAX 64
-#define AUR_INCIDENT_LINK_MAX 2048
+#define AUR_API_INCIDENTS_TITLE_MAX 1000
+#define AUR_API_INCIDENTS_SERVICE_MAX 256
+#define AUR_API_INCIDENTS_SOURCE_TYPE_MAX 64
+#define AUR_API_INCIDENTS_LINK_MAX 2048
 
 /*
  * Create a manual incident from the fields of POST /api/incidents, body (an
@@ -55,7 +55,8 @@ void aur_api_incidents_act(struct aur_api_req *r, jv body);
  * on a thread of its own with a connection of its own). body consumed;
  * r->rc, and r->out {"markdown", "generated_by", "generated"} when 0.
  */
-void aur_api_incidents_postmortem(struct aur_api_req *r, sqlite3 *db, const struct aur_llm_config *llm, jv body);
+void aur_api_incidents_postmortem(struct aur_api_req *r, sqlite3 *db, const struct aur_llm_config *llm,
+				  jv body);
 
 /* GET /api/incidents, GET /api/incidents/{id}, GET /api/incidents/stream: answered (or the stream started). */
 enum aur_http_next aur_api_incidents_list(struct aur_api_req *r);

@@ -270,8 +270,8 @@ static jv error_decision(jv rec, char *reason, size_t reasonlen)
 }
 
 /*
- * Decide alert a: first what time alone decides by its time (quiet periods
- * that passed, heartbeats gone silent), then the alert itself.
+ * Decide alert a: first what its time alone decides (quiet periods that
+ * have passed, heartbeats gone silent), then the alert itself.
  */
 static int decide(struct aur_correlator *c, const struct aur_correlate_alert *a, const char *record_text,
 		  struct aur_correlate_verdict *v, char *err, size_t errlen)

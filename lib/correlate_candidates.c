@@ -135,8 +135,8 @@ static int gather_learned(struct search *c, const struct aur_correlate_alert *a,
  * incident's service, the incident's alerts depend on the alert's service,
  * or both depend on the same one.
  */
-static int gather_dependencies(struct search *c, const struct aur_correlate_alert *a, struct aur_correlate_candidate *cand,
-			       size_t *ncand)
+static int gather_dependencies(struct search *c, const struct aur_correlate_alert *a,
+			       struct aur_correlate_candidate *cand, size_t *ncand)
 {
 	long long ids[TERM_CANDIDATES];
 	char term[AUR_SUBJECT_NAME_MAX + 8];
