@@ -29,8 +29,10 @@
 #include "exitcodes.h"
 #include "follow.h"
 #include "incident_text.h"
+#include "api_incidents.h"
 #include "incident_view.h"
 #include "incident_watch.h"
+#include "incident_write.h"
 #include "investigate.h"
 #include "jsonl.h"
 #include "jsonvalid.h"
@@ -440,7 +442,7 @@ static int cmd_create(sqlite3 *db, const struct opts *o)
 		}
 		body = jv_object_set(body, jv_string("alert_metadata"), meta);
 	}
-	rc = aur_incident_create_from_json(db, body, aur_time_now_ms(), &id, err, sizeof(err));
+	rc = aur_api_incidents_create(db, body, aur_time_now_ms(), &id, err, sizeof(err));
 	if (rc < 0)
 		return failed(rc, err);
 	if (OPT(o, O_JSON))
@@ -464,11 +466,11 @@ static int cmd_change(sqlite3 *db, const struct opts *o)
 	if (rc != 0)
 		return rc;
 	if (into)
-		rc = aur_incident_merge_into(db, id, into, now, err, sizeof(err));
+		rc = aur_incident_write_merge(db, id, into, now, err, sizeof(err));
 	else if (!strcmp(o->cmd, "reopen"))
-		rc = aur_incident_reopen(db, id, now, err, sizeof(err));
+		rc = aur_incident_write_reopen(db, id, now, err, sizeof(err));
 	else
-		rc = aur_incident_resolve(db, id, OPT(o, O_REASON), now, err, sizeof(err));
+		rc = aur_incident_write_resolve(db, id, OPT(o, O_REASON), now, err, sizeof(err));
 	if (rc < 0)
 		return failed(rc, err);
 	errno = 0;
@@ -502,9 +504,9 @@ static int cmd_people(sqlite3 *db, const struct opts *o)
 	if (rc != 0)
 		return rc;
 	if (!strcmp(o->cmd, "ack"))
-		rc = aur_incident_acknowledge(db, id, author(o), now, err, sizeof(err));
+		rc = aur_incident_write_acknowledge(db, id, author(o), now, err, sizeof(err));
 	else
-		rc = aur_incident_comment(db, id, author(o), o->arg2, now, &cid, err, sizeof(err));
+		rc = aur_incident_write_comment(db, id, author(o), o->arg2, now, &cid, err, sizeof(err));
 	if (rc < 0)
 		return failed(rc, err);
 	errno = 0;

@@ -1,8 +1,8 @@
 /*
  * api.h - aurora-recv's incident API, for operators and their tools:
  *
- *   POST /api/incidents          a manual incident (incident_view.h,
- *                                aur_incident_create_from_json):
+ *   POST /api/incidents          a manual incident (api_incidents.h,
+ *                                aur_api_incidents_create):
  *                                201 {"id":N} with Location
  *   GET  /api/incidents          the list, newest first; filters status,
  *                                service, since, limit, before
@@ -11,7 +11,7 @@
  *                                incident_update messages, or named events
  *                                with ?named=1
  *   POST /api/incidents/{id}/{action}   resolve, reopen, merge, acknowledge,
- *                                comments, postmortem (incident_view.h):
+ *                                comments, postmortem (incident_write.h):
  *                                200 the full object after the change, 409
  *                                for a move the lifecycle refuses
  *   GET  /api/connectors         every connector (connview.h)
@@ -35,6 +35,10 @@
  * it runs in place. In the accept loop a connector test, which waits for
  * its own delivery (at most 10 s), and a postmortem that a model writes
  * each get a thread of their own instead.
+ *
+ * api.c holds the routes and those threads; each resource is served by
+ * its own module: api_incidents.c (incidents, their actions and stream),
+ * api_connectors.c (connectors); api_req.h is what they share.
  */
 #ifndef AURORA_API_H
 #define AURORA_API_H

@@ -35,6 +35,10 @@
  * alone.
  * Time comes only from the records (received_at, else started_at), so a
  * replay of the same input makes the same incidents.
+ *
+ * Behind it: correlate_alert.h reads the record, correlate_decide.h decides
+ * by the alert's path, correlate_candidates.h searches the open incidents,
+ * correlate_store.h holds the prepared statements and semvec.h the vectors.
  */
 #ifndef AURORA_CORRELATE_H
 #define AURORA_CORRELATE_H

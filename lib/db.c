@@ -399,6 +399,17 @@ static void set_err(char *err, size_t errlen, const char *what, sqlite3 *db)
 		snprintf(err, errlen, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
 }
 
+int aur_db_step_end(sqlite3 *db, int sqlite_rc, const char *what, char *err, size_t errlen)
+{
+	int rc;
+
+	if (sqlite_rc == SQLITE_DONE)
+		return 0;
+	set_err(err, errlen, what, db);
+	rc = aur_db_errno(sqlite_rc);
+	return rc ? rc : -EIO;
+}
+
 int aur_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 {
 	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);

@@ -50,6 +50,13 @@ void aur_db_close(sqlite3 *db);
  */
 int aur_db_errno(int sqlite_rc);
 
+/*
+ * The end of a step loop, or of a statement without results: 0 for
+ * SQLITE_DONE; otherwise aur_db_errno()'s error (-EIO for SQLITE_ROW) with
+ * err (may be NULL when errlen is 0) "what: SQLite's message".
+ */
+int aur_db_step_end(sqlite3 *db, int sqlite_rc, const char *what, char *err, size_t errlen);
+
 /* Run SQL without results (BEGIN, COMMIT, pragmas). 0 or aur_db_errno(); err filled. */
 int aur_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);
 

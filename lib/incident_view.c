@@ -1,20 +1,12 @@
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
 #include "db.h"
 #include "inbox.h"
-#include "incident.h"
-#include "incident_text.h"
 #include "incident_view.h"
 #include "timeutil.h"
-#include "xalloc.h"
 #include "banned.h"
-
-#define CREATE_DEADLINE_MS 5000
 
 /* Alerts of incident ?1: the ones that joined it plus the ones it holds without a join record. */
 #define ALERT_COUNT_SQL(id)                                                                        \
@@ -32,12 +24,6 @@
 	" resolved_at, rca_state, merged_into, previous_incident, started_ms, " ALERT_COUNT_SQL("incidents.id")
 /* the full object's extra columns, after INCIDENT_COLUMNS */
 #define INCIDENT_FULL_COLUMNS ", summary, root_cause, postmortem, metadata, acknowledged_by, acknowledged_at"
-
-static void set_err(char *err, size_t errlen, const char *what, sqlite3 *db)
-{
-	if (err && errlen)
-		snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(db));
-}
 
 static jv col_text(sqlite3_stmt *st, int i)
 {
@@ -92,16 +78,6 @@ static void read_end(sqlite3 *db, int began)
 {
 	if (began && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		aur_db_rollback(db);
-}
-
-/* Finish a step loop: SQLITE_DONE is success, anything else an error with err set. */
-static int step_end(sqlite3 *db, int rc, const char *what, char *err, size_t errlen)
-{
-	if (rc == SQLITE_DONE)
-		return 0;
-	set_err(err, errlen, what, db);
-	rc = aur_db_errno(rc);
-	return rc ? rc : -EIO;
 }
 
 void aur_incident_filter_init(struct aur_incident_filter *f)
@@ -188,7 +164,7 @@ int aur_incident_list(sqlite3 *db, const struct aur_incident_filter *f, jv *out,
 	sqlite3_bind_int64(st, 5, f->limit > 0 ? f->limit : -1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		list = jv_array_append(list, incident_entry(st));
-	rc = step_end(db, rc, "incidents", err, errlen);
+	rc = aur_db_step_end(db, rc, "incidents", err, errlen);
 out:
 	sqlite3_finalize(st);
 	read_end(db, began);
@@ -237,7 +213,7 @@ static int collect(sqlite3 *db, sqlite3_stmt *st, jv *obj, const char *key, jv (
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		list = jv_array_append(list, row(st));
-	rc = step_end(db, rc, key, err, errlen);
+	rc = aur_db_step_end(db, rc, key, err, errlen);
 	*obj = set(*obj, key, list);
 	return rc;
 }
@@ -377,7 +353,7 @@ static int add_alerts(sqlite3 *db, long long id, jv *obj, char *err, size_t errl
 		list = jv_array_append(list, a);
 		n++;
 	}
-	rc = step_end(db, rc, "alerts", err, errlen);
+	rc = aur_db_step_end(db, rc, "alerts", err, errlen);
 out:
 	*obj = set(*obj, "alerts", list);
 	sqlite3_finalize(st);
@@ -424,7 +400,7 @@ static int add_count(sqlite3 *db, long long id, const char *sql, jv *obj, const 
 		*obj = set(*obj, key, col_int(st, 0));
 		rc = 0;
 	} else {
-		rc = step_end(db, rc == SQLITE_DONE ? SQLITE_ERROR : rc, key, err, errlen);
+		rc = aur_db_step_end(db, rc == SQLITE_DONE ? SQLITE_ERROR : rc, key, err, errlen);
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -454,7 +430,7 @@ int aur_incident_show(sqlite3 *db, long long id, jv *out, char *err, size_t errl
 		goto out;
 	}
 	if (rc != SQLITE_ROW) {
-		rc = step_end(db, rc, "incident", err, errlen);
+		rc = aur_db_step_end(db, rc, "incident", err, errlen);
 		goto out;
 	}
 	jv_free(o);
@@ -518,194 +494,6 @@ jv aur_incident_show_json(sqlite3 *db, long long id, char *err, size_t errlen)
 	return out;
 }
 
-/*
- * Field key of body as a string into *s (borrowed from body): 0; 1 when
- * absent or null and optional; -EINVAL with err set otherwise.
- */
-static int field_string(jv body, const char *key, int required, size_t max, const char **s, jv *keep,
-			char *err, size_t errlen)
-{
-	jv v = jv_object_get(jv_copy(body), jv_string(key));
-	jv_kind k = jv_get_kind(v);
-	int rc = -EINVAL;
-
-	*s = NULL;
-	if (k == JV_KIND_INVALID || k == JV_KIND_NULL) {
-		jv_free(v);
-		if (!required)
-			return 1;
-		snprintf(err, errlen, "%s: required", key);
-		return -EINVAL;
-	}
-	if (k != JV_KIND_STRING) {
-		snprintf(err, errlen, "%s: must be a string", key);
-		goto out;
-	}
-	if ((size_t)jv_string_length_bytes(jv_copy(v)) > max) {
-		snprintf(err, errlen, "%s: longer than %zu bytes", key, max);
-		goto out;
-	}
-	if (required && !jv_string_length_bytes(jv_copy(v))) {
-		snprintf(err, errlen, "%s: must not be empty", key);
-		goto out;
-	}
-	*keep = v; /* the caller frees it once done with *s */
-	*s = jv_string_value(*keep);
-	return 0;
-out:
-	jv_free(v);
-	return rc;
-}
-
-/*
- * 0 when every number in v is finite; else -EINVAL with err naming where
- * (path, as jq would write it, cut to fit). libjq reads nan as NaN and
- * 1e999 as infinity, and writes them back as null and 1.797...e308: stored,
- * the metadata would say something else than what was sent.
- */
-static int finite_numbers(jv v, char *path, size_t len, size_t cap, char *err, size_t errlen)
-{
-	int rc = 0;
-
-	switch (jv_get_kind(v)) {
-	case JV_KIND_NUMBER:
-		if (!isfinite(jv_number_value(v))) {
-			snprintf(err, errlen, "%s: NaN or a number out of range (beyond 1.8e308) cannot be stored",
-				 path);
-			rc = -EINVAL;
-		}
-		break;
-	case JV_KIND_ARRAY:
-		for (int i = 0; i < jv_array_length(jv_copy(v)) && rc == 0; i++) {
-			jv e = jv_array_get(jv_copy(v), i);
-
-			snprintf(path + len, cap - len, "[%d]", i);
-			rc = finite_numbers(e, path, strlen(path), cap, err, errlen);
-			jv_free(e);
-		}
-		break;
-	case JV_KIND_OBJECT:
-		/* the iterator functions borrow v; key and value come back as copies */
-		for (int it = jv_object_iter(v); rc == 0 && jv_object_iter_valid(v, it);
-		     it = jv_object_iter_next(v, it)) {
-			jv k = jv_object_iter_key(v, it);
-			jv e = jv_object_iter_value(v, it);
-
-			snprintf(path + len, cap - len, ".%s", jv_string_value(k));
-			rc = finite_numbers(e, path, strlen(path), cap, err, errlen);
-			jv_free(k);
-			jv_free(e);
-		}
-		break;
-	default:
-		break;
-	}
-	path[len] = '\0';
-	return rc;
-}
-
-/* Validate body into n; strings stay borrowed from keep[], freed by the caller. */
-static int validate(jv body, struct aur_incident_new *n, jv keep[5], char **metadata, char *err, size_t errlen)
-{
-	const char *source_type = NULL;
-	jv meta;
-	int rc;
-
-	if (jv_get_kind(body) != JV_KIND_OBJECT) {
-		snprintf(err, errlen, "body: must be a JSON object");
-		return -EINVAL;
-	}
-	rc = field_string(body, "source_type", 1, AUR_INCIDENT_SOURCE_TYPE_MAX, &source_type, &keep[0], err,
-			  errlen);
-	if (rc < 0)
-		return rc;
-	if (strspn(source_type, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(source_type)) {
-		snprintf(err, errlen, "source_type: only a-z, 0-9, '_', '.' and '-' (got '%s')", source_type);
-		return -EINVAL;
-	}
-	n->source_type = source_type;
-	rc = field_string(body, "alert_title", 1, AUR_INCIDENT_TITLE_MAX, &n->title, &keep[1], err, errlen);
-	if (rc >= 0)
-		rc = field_string(body, "alert_service", 0, AUR_INCIDENT_SERVICE_MAX, &n->service, &keep[2], err,
-				  errlen);
-	if (rc >= 0)
-		rc = field_string(body, "severity", 0, 16, &n->severity, &keep[3], err, errlen);
-	if (rc >= 0 && n->severity && !aur_incident_severity_valid(n->severity)) {
-		snprintf(err, errlen, "severity: must be one of critical, high, medium, low, info (got '%s')",
-			 n->severity);
-		rc = -EINVAL;
-	}
-	if (rc >= 0)
-		rc = field_string(body, "source_link", 0, AUR_INCIDENT_LINK_MAX, &n->source_link, &keep[4], err,
-				  errlen);
-	if (rc < 0)
-		return rc;
-	meta = jv_object_get(jv_copy(body), jv_string("alert_metadata"));
-	switch (jv_get_kind(meta)) {
-	case JV_KIND_INVALID:
-	case JV_KIND_NULL:
-		jv_free(meta);
-		return 0;
-	case JV_KIND_OBJECT: {
-		char path[128] = "alert_metadata";
-		jv text;
-
-		rc = finite_numbers(meta, path, strlen(path), sizeof(path), err, errlen);
-		if (rc < 0) {
-			jv_free(meta);
-			return rc;
-		}
-		text = jv_dump_string(meta, 0);
-		free(*metadata);
-		*metadata = aur_xstrdup(jv_string_value(text));
-		jv_free(text);
-		return 0;
-	}
-	default:
-		jv_free(meta);
-		snprintf(err, errlen, "alert_metadata: must be a JSON object");
-		return -EINVAL;
-	}
-}
-
-int aur_incident_create_from_json(sqlite3 *db, jv body, long long now_ms, long long *id, char *err,
-				  size_t errlen)
-{
-	long long until;
-	struct aur_incident_new n = { 0 };
-	jv keep[5];
-	char *metadata = NULL;
-	char dummy[1];
-	int rc;
-
-	if (!err || !errlen) {
-		err = dummy;
-		errlen = sizeof(dummy);
-	}
-	for (int i = 0; i < 5; i++)
-		keep[i] = jv_null();
-	rc = validate(body, &n, keep, &metadata, err, errlen);
-	if (rc < 0)
-		goto out;
-	n.metadata_json = metadata;
-	n.started_ms = now_ms;
-	until = aur_db_deadline(CREATE_DEADLINE_MS);
-	rc = aur_db_begin_by(db, until, err, errlen);
-	if (rc < 0)
-		goto out;
-	rc = aur_incident_insert(db, &n, now_ms, id, err, errlen);
-	if (rc == 0)
-		rc = aur_db_commit_by(db, until, err, errlen);
-	if (rc < 0)
-		aur_db_rollback(db);
-out:
-	for (int i = 0; i < 5; i++)
-		jv_free(keep[i]);
-	jv_free(body);
-	free(metadata);
-	return rc;
-}
-
 int aur_incident_events_after(sqlite3 *db, long long after, int limit, jv *out, long long *last, char *err,
 			      size_t errlen)
 {
@@ -727,7 +515,7 @@ int aur_incident_events_after(sqlite3 *db, long long after, int limit, jv *out, 
 		*last = sqlite3_column_int64(st, 0);
 		list = jv_array_append(list, aur_incident_event_row(st, 1));
 	}
-	rc = step_end(db, rc, "events", err, errlen);
+	rc = aur_db_step_end(db, rc, "events", err, errlen);
 out:
 	sqlite3_finalize(st);
 	if (rc == 0) {
@@ -750,401 +538,8 @@ int aur_incident_events_max_id(sqlite3 *db, long long *id, char *err, size_t err
 		*id = sqlite3_column_int64(st, 0);
 		rc = 0;
 	} else {
-		rc = step_end(db, rc == SQLITE_DONE ? SQLITE_ERROR : rc, "events", err, errlen);
+		rc = aur_db_step_end(db, rc == SQLITE_DONE ? SQLITE_ERROR : rc, "events", err, errlen);
 	}
 	sqlite3_finalize(st);
-	return rc;
-}
-
-/* One status change or merge (dst > 0) in a transaction of its own. */
-static int move(sqlite3 *db, long long id, const char *to, const char *reason, long long dst, long long now_ms,
-		char *err, size_t errlen)
-{
-	long long until;
-	char dummy[1];
-	int rc;
-
-	if (!err || !errlen) {
-		err = dummy;
-		errlen = sizeof(dummy);
-	}
-	until = aur_db_deadline(CREATE_DEADLINE_MS);
-	rc = aur_db_begin_by(db, until, err, errlen);
-	if (rc < 0)
-		return rc;
-	if (dst > 0)
-		rc = aur_incident_merge(db, id, dst, now_ms, err, errlen);
-	else
-		rc = aur_incident_set_status(db, id, to, reason, now_ms, err, errlen);
-	if (rc == 0)
-		rc = aur_db_commit_by(db, until, err, errlen);
-	if (rc < 0)
-		aur_db_rollback(db);
-	return rc;
-}
-
-int aur_incident_resolve(sqlite3 *db, long long id, const char *reason, long long now_ms, char *err,
-			 size_t errlen)
-{
-	return move(db, id, "resolved", reason ? reason : "resolved by an operator", 0, now_ms, err, errlen);
-}
-
-int aur_incident_reopen(sqlite3 *db, long long id, long long now_ms, char *err, size_t errlen)
-{
-	return move(db, id, "investigating", "reopened by an operator", 0, now_ms, err, errlen);
-}
-
-int aur_incident_merge_into(sqlite3 *db, long long src, long long dst, long long now_ms, char *err,
-			    size_t errlen)
-{
-	if (dst <= 0) {
-		if (err && errlen)
-			snprintf(err, errlen, "no incident %lld", dst);
-		return -ENOENT;
-	}
-	return move(db, src, NULL, NULL, dst, now_ms, err, errlen);
-}
-
-/* The status and acknowledgement of id in *status, *by, *at (empty when none). 0, -ENOENT, -EBUSY, -EIO. */
-static int read_ack(sqlite3 *db, long long id, char *status, size_t slen, char *by, size_t blen, char *at,
-		    size_t alen, char *err, size_t errlen)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = aur_db_prepare(db, &st, "SELECT status, acknowledged_by, acknowledged_at FROM incidents WHERE id = ?",
-				err, errlen);
-
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *b = (const char *)sqlite3_column_text(st, 1);
-		const char *a = (const char *)sqlite3_column_text(st, 2);
-
-		snprintf(status, slen, "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(by, blen, "%s", b ? b : "");
-		snprintf(at, alen, "%s", a ? a : "");
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		snprintf(err, errlen, "no incident %lld", id);
-		rc = -ENOENT;
-	} else {
-		rc = step_end(db, rc, "incident", err, errlen);
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/* Inside the transaction: acknowledge id, or -EPERM with the reason. */
-static int acknowledge_in(sqlite3 *db, long long id, const char *by, long long now_ms, char *err, size_t errlen)
-{
-	char status[32];
-	char who[AUR_INCIDENT_AUTHOR_MAX + 1];
-	char when[40];
-	sqlite3_stmt *st = NULL;
-	int rc = read_ack(db, id, status, sizeof(status), who, sizeof(who), when, sizeof(when), err, errlen);
-
-	if (rc < 0)
-		return rc;
-	if (who[0]) {
-		snprintf(err, errlen, "incident %lld is already acknowledged by %s at %s", id, who, when);
-		return -EPERM;
-	}
-	if (strcmp(status, "investigating") != 0 && strcmp(status, "analyzed") != 0) {
-		snprintf(err, errlen, "incident %lld is %s: only an open incident (investigating or analyzed) can be "
-				      "acknowledged", id, status);
-		return -EPERM;
-	}
-	aur_time_format_ms(now_ms, when, sizeof(when));
-	rc = aur_db_prepare(db, &st, "UPDATE incidents SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ?", err,
-			    errlen);
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_text(st, 1, by, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, id);
-	rc = step_end(db, sqlite3_step(st), "acknowledge", err, errlen);
-	sqlite3_finalize(st);
-	if (rc == 0 && aur_incident_event(db, id, "incident.acknowledged", set(jv_object(), "by", jv_string(by)),
-					  now_ms) < 0) {
-		set_err(err, errlen, "event", db);
-		rc = -EIO;
-	}
-	return rc;
-}
-
-/* Inside the transaction: add a comment to id; *cid its id. */
-static int comment_in(sqlite3 *db, long long id, const char *by, const char *text, long long now_ms,
-		      long long *cid, char *err, size_t errlen)
-{
-	char status[32];
-	char who[AUR_INCIDENT_AUTHOR_MAX + 1];
-	char when[40];
-	sqlite3_stmt *st = NULL;
-	jv data;
-	int rc = read_ack(db, id, status, sizeof(status), who, sizeof(who), when, sizeof(when), err, errlen);
-
-	if (rc < 0)
-		return rc;
-	aur_time_format_ms(now_ms, when, sizeof(when));
-	rc = aur_db_prepare(db, &st, "INSERT INTO incident_comments (incident_id, at, author, text) VALUES (?, ?, ?, ?)",
-			    err, errlen);
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
-	rc = step_end(db, sqlite3_step(st), "comment", err, errlen);
-	sqlite3_finalize(st);
-	if (rc < 0)
-		return rc;
-	*cid = sqlite3_last_insert_rowid(db);
-	data = set(jv_object(), "comment_id", jv_number((double)*cid));
-	data = set(data, "by", jv_string(by));
-	data = set(data, "text", jv_string(text));
-	if (aur_incident_event(db, id, "comment.added", data, now_ms) < 0) {
-		set_err(err, errlen, "event", db);
-		rc = -EIO;
-	}
-	return rc;
-}
-
-/* 1 when text is valid UTF-8 without NUL. */
-static int utf8_ok(const char *text)
-{
-	const unsigned char *p = (const unsigned char *)text;
-
-	while (*p) {
-		int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
-
-		if (n < 0 || (n == 1 && *p < 0xc2))
-			return 0;
-		p++;
-		for (int i = 0; i < n; i++, p++)
-			if ((*p & 0xc0) != 0x80)
-				return 0;
-	}
-	return 1;
-}
-
-/* The author of an acknowledgement or comment: 1 to AUR_INCIDENT_AUTHOR_MAX bytes, UTF-8, no control character. */
-static int author_ok(const char *by)
-{
-	size_t n = strlen(by);
-
-	if (n == 0 || n > AUR_INCIDENT_AUTHOR_MAX || !utf8_ok(by))
-		return 0;
-	for (const char *p = by; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return 0;
-	return 1;
-}
-
-int aur_incident_acknowledge(sqlite3 *db, long long id, const char *by, long long now_ms, char *err,
-			     size_t errlen)
-{
-	long long until;
-	int rc;
-
-	if (!by || !author_ok(by)) {
-		snprintf(err, errlen, "by: 1 to %d bytes of text without control characters", AUR_INCIDENT_AUTHOR_MAX);
-		return -EINVAL;
-	}
-	until = aur_db_deadline(CREATE_DEADLINE_MS);
-	rc = aur_db_begin_by(db, until, err, errlen);
-	if (rc < 0)
-		return rc;
-	rc = acknowledge_in(db, id, by, now_ms, err, errlen);
-	if (rc == 0)
-		rc = aur_db_commit_by(db, until, err, errlen);
-	if (rc < 0)
-		aur_db_rollback(db);
-	return rc;
-}
-
-int aur_incident_comment(sqlite3 *db, long long id, const char *by, const char *text, long long now_ms,
-			 long long *comment_id, char *err, size_t errlen)
-{
-	long long until;
-	long long cid = 0;
-	int rc;
-
-	if (!by || !author_ok(by)) {
-		snprintf(err, errlen, "by: 1 to %d bytes of text without control characters", AUR_INCIDENT_AUTHOR_MAX);
-		return -EINVAL;
-	}
-	if (!text || !*text || strlen(text) > AUR_INCIDENT_COMMENT_MAX || !utf8_ok(text)) {
-		snprintf(err, errlen, "text: 1 to %d bytes of UTF-8", AUR_INCIDENT_COMMENT_MAX);
-		return -EINVAL;
-	}
-	until = aur_db_deadline(CREATE_DEADLINE_MS);
-	rc = aur_db_begin_by(db, until, err, errlen);
-	if (rc < 0)
-		return rc;
-	rc = comment_in(db, id, by, text, now_ms, &cid, err, errlen);
-	if (rc == 0)
-		rc = aur_db_commit_by(db, until, err, errlen);
-	if (rc < 0)
-		aur_db_rollback(db);
-	else if (comment_id)
-		*comment_id = cid;
-	return rc;
-}
-
-/* The stored postmortem of id into *md (NULL when none). 0, -ENOENT, -EBUSY, -EIO. */
-static int stored_postmortem(sqlite3 *db, long long id, char **md, char *err, size_t errlen)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = aur_db_prepare(db, &st, "SELECT postmortem FROM incidents WHERE id = ?", err, errlen);
-
-	*md = NULL;
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (sqlite3_column_type(st, 0) != SQLITE_NULL)
-			*md = aur_xstrdup((const char *)sqlite3_column_text(st, 0));
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		if (err && errlen)
-			snprintf(err, errlen, "no incident %lld", id);
-		rc = -ENOENT;
-	} else {
-		rc = step_end(db, rc, "incident", err, errlen);
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/* The template: aur_incident_text_postmortem, bounded. */
-static int template_postmortem(void *arg, jv incident, long long now_ms, char **md, char *by, size_t bylen, char *err,
-			       size_t errlen)
-{
-	struct aur_buf b;
-	long long id = 0;
-	int rc;
-
-	(void)arg;
-	aur_buf_init(&b, AUR_INCIDENT_POSTMORTEM_MAX);
-	rc = aur_incident_text_postmortem(incident, now_ms, &b);
-	if (rc < 0) {
-		jv v = jv_object_get(jv_copy(incident), jv_string("id"));
-
-		if (jv_get_kind(v) == JV_KIND_NUMBER)
-			id = (long long)jv_number_value(v);
-		jv_free(v);
-		if (err && errlen)
-			snprintf(err, errlen, "postmortem of incident %lld: longer than %zu bytes", id,
-				 AUR_INCIDENT_POSTMORTEM_MAX);
-		aur_buf_release(&b);
-		return rc;
-	}
-	*md = aur_buf_detach(&b, NULL);
-	if (!*md)
-		*md = aur_xstrdup("");
-	snprintf(by, bylen, "template");
-	aur_buf_release(&b);
-	return 0;
-}
-
-int aur_incident_postmortem(sqlite3 *db, long long id, int regenerate, long long now_ms, char **md,
-			    int *generated, char *err, size_t errlen)
-{
-	return aur_incident_postmortem_with(db, id, regenerate, now_ms, NULL, NULL, md, generated, err, errlen);
-}
-
-int aur_incident_postmortem_with(sqlite3 *db, long long id, int regenerate, long long now_ms,
-				 aur_incident_postmortem_fn write, void *arg, char **md, int *generated, char *err,
-				 size_t errlen)
-{
-	long long until;
-	sqlite3_stmt *st = NULL;
-	char when[32];
-	char by[128] = "";
-	char *doc = NULL;
-	size_t len = 0;
-	jv o = jv_invalid();
-	long long ev;
-	int began = 0;
-	int rc;
-
-	*md = NULL;
-	*generated = 0;
-	rc = stored_postmortem(db, id, md, err, errlen);
-	if (rc < 0 || (*md && !regenerate))
-		goto out;
-	free(*md);
-	*md = NULL;
-	/*
-	 * Written outside any transaction: a model may take a minute, and the
-	 * pipeline must not wait for it to write.
-	 */
-	rc = aur_incident_show(db, id, &o, err, errlen);
-	if (rc == 0)
-		rc = (write ? write : template_postmortem)(arg, o, now_ms, &doc, by, sizeof(by), err, errlen);
-	if (rc == 0 && !doc) {
-		snprintf(err, errlen, "postmortem of incident %lld: nothing was written", id);
-		rc = -EIO;
-	}
-	if (rc == 0)
-		len = strlen(doc);
-	if (rc == 0 && len > AUR_INCIDENT_POSTMORTEM_MAX) {
-		snprintf(err, errlen, "postmortem of incident %lld: longer than %zu bytes", id,
-			 AUR_INCIDENT_POSTMORTEM_MAX);
-		rc = -E2BIG;
-	}
-	if (rc < 0)
-		goto out;
-	until = aur_db_deadline(CREATE_DEADLINE_MS);
-	rc = aur_db_begin_by(db, until, err, errlen);
-	if (rc < 0)
-		goto out;
-	began = 1;
-	/* another process may have written one while we wrote ours */
-	rc = stored_postmortem(db, id, md, err, errlen);
-	if (rc < 0 || (*md && !regenerate))
-		goto out;
-	free(*md);
-	*md = NULL;
-	rc = aur_db_prepare(db, &st, "UPDATE incidents SET postmortem = ?, updated_at = ? WHERE id = ?", err, errlen);
-	if (rc < 0)
-		goto out;
-	aur_time_format_ms(now_ms, when, sizeof(when));
-	sqlite3_bind_text(st, 1, doc, (int)len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, id);
-	rc = step_end(db, sqlite3_step(st), "postmortem", err, errlen);
-	if (rc < 0)
-		goto out;
-	ev = aur_incident_event(db, id, "postmortem.generated",
-				set(set(set(jv_object(), "regenerated", jv_bool(regenerate)), "bytes",
-					jv_number((double)len)),
-				    "generated_by", jv_string(by)),
-				now_ms);
-	if (ev < 0) {
-		set_err(err, errlen, "events", db);
-		rc = (int)ev;
-		goto out;
-	}
-	rc = aur_db_commit_by(db, until, err, errlen);
-	if (rc == 0) {
-		*md = doc;
-		doc = NULL;
-		*generated = 1;
-	}
-out:
-	sqlite3_finalize(st);
-	if (began && rc < 0)
-		aur_db_rollback(db);
-	if (began && rc == 0 && !*generated)
-		aur_db_rollback(db); /* found one stored meanwhile: nothing written */
-	if (rc < 0) {
-		free(*md);
-		*md = NULL;
-	}
-	free(doc);
-	jv_free(o);
 	return rc;
 }

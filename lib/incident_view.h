@@ -1,7 +1,7 @@
 /*
  * incident_view.h - incidents as JSON: the list, the full object, the events
- * log, and manual creation (the read side of aurora-incident and of the
- * incident API of aurora-recv).
+ * log (the read side of aurora-incident and of the incident API of
+ * aurora-recv). The writes are incident_write.h's.
  *
  * The full object of one incident (aurora-incident show --json, GET
  * /api/incidents/{id}; field by field in aurora-incident(1)):
@@ -55,12 +55,6 @@
 #define AUR_INCIDENT_SHOW_MAX_EVENTS 2000 /* the first ones, in id order */
 #define AUR_INCIDENT_SHOW_MAX_ROWS 1000   /* thoughts, suggestions */
 
-/* Limits on the fields of a manual incident. */
-#define AUR_INCIDENT_TITLE_MAX 1000
-#define AUR_INCIDENT_SERVICE_MAX 256
-#define AUR_INCIDENT_SOURCE_TYPE_MAX 64
-#define AUR_INCIDENT_LINK_MAX 2048
-
 struct aur_incident_filter {
 	const char *status;  /* investigating|analyzed|resolved|merged, "open" for the first two;
 				NULL for all (borrowed) */
@@ -95,101 +89,6 @@ int aur_incident_show(sqlite3 *db, long long id, jv *out, char *err, size_t errl
  * -ENOENT when there is no such incident. Caller frees.
  */
 jv aur_incident_show_json(sqlite3 *db, long long id, char *err, size_t errlen);
-
-/*
- * Create a manual incident from the fields of POST /api/incidents, body (an
- * object; consumed):
- *   source_type     required, 1-64 of [a-z0-9_.-] ("manual" for a person)
- *   alert_title     required, a non-empty string of at most 1000 bytes
- *   alert_service   optional string (at most 256 bytes) or null
- *   severity        optional, critical|high|medium|low|info (default medium)
- *   alert_metadata  optional object or null (kept as the incident's metadata)
- *   source_link     optional string (at most 2048 bytes): a link back to the source
- * Other fields are ignored. The incident starts at now_ms, status
- * investigating, with its incident.created event.
- *
- * It BEGINs and COMMITs its own transaction (BEGIN IMMEDIATE, retried on
- * SQLITE_BUSY for up to 5 s): the caller must not have one open on db.
- * Returns 0 with *id set; -EINVAL with err naming the bad field ("severity:
- * must be one of ..."), nothing written; -EBUSY, -EIO (rolled back).
- */
-int aur_incident_create_from_json(sqlite3 *db, jv body, long long now_ms, long long *id, char *err,
-				  size_t errlen);
-
-/*
- * Operator moves, each in a transaction of its own (BEGIN IMMEDIATE, retried
- * on SQLITE_BUSY for up to 5 s; the caller must not have one open), with
- * the events aur_incident_set_status and aur_incident_merge append:
- *   resolve  investigating|analyzed -> resolved, for reason (NULL: "resolved
- *            by an operator")
- *   reopen   resolved -> investigating ("reopened by an operator")
- *   merge    src -> merged into dst (both open, different)
- * 0; -ENOENT (no such incident), -EPERM (the lifecycle refuses: nothing
- * changed, err names both states), -EBUSY, -EIO; err says what.
- */
-int aur_incident_resolve(sqlite3 *db, long long id, const char *reason, long long now_ms, char *err,
-			 size_t errlen);
-int aur_incident_reopen(sqlite3 *db, long long id, long long now_ms, char *err, size_t errlen);
-int aur_incident_merge_into(sqlite3 *db, long long src, long long dst, long long now_ms, char *err,
-			    size_t errlen);
-
-/*
- * People on an incident, each in a transaction of its own (as above):
- *   acknowledge  by (1-128 bytes of text, no control characters) takes an
- *                open incident at now_ms: "acknowledged": {"by", "at"}
- *                in the full object, an incident.acknowledged event
- *                {"by"}. Once only: acknowledging again, or an incident
- *                that is resolved or merged, is -EPERM (err says by whom
- *                and when, or the status). Reopening keeps it.
- *   comment      text (1 to 4000 bytes of UTF-8) by by, on any incident:
- *                a row of "comments" and a comment.added event
- *                {"comment_id", "by", "text"} on the timeline; *comment_id
- *                its id (may be NULL).
- * 0; -EINVAL (a bad by or text, nothing written), -ENOENT, -EPERM, -EBUSY,
- * -EIO.
- */
-#define AUR_INCIDENT_AUTHOR_MAX 128
-#define AUR_INCIDENT_COMMENT_MAX 4000
-int aur_incident_acknowledge(sqlite3 *db, long long id, const char *by, long long now_ms, char *err,
-			     size_t errlen);
-int aur_incident_comment(sqlite3 *db, long long id, const char *by, const char *text, long long now_ms,
-			 long long *comment_id, char *err, size_t errlen);
-
-/*
- * The postmortem of incident id into *md (caller frees with free()): the
- * stored one when there is one and regenerate is 0 (*generated = 0), else
- * a new one (aur_incident_text_postmortem at now_ms), stored on the
- * incident with a postmortem.generated event {"regenerated": bool,
- * "bytes": n, "generated_by":
- * "template"} (*generated = 1). Any incident may have one: the status never
- * changes (the lifecycle's "resolved -> resolved"), and the document says
- * when the incident is still open or was merged. Generating BEGINs and
- * COMMITs its own transaction: the caller must not have one open.
- * 0, -ENOENT, -EBUSY, -EIO, or -E2BIG past AUR_INCIDENT_POSTMORTEM_MAX.
- */
-#define AUR_INCIDENT_POSTMORTEM_MAX ((size_t)4 * 1024 * 1024)
-int aur_incident_postmortem(sqlite3 *db, long long id, int regenerate, long long now_ms, char **md,
-			    int *generated, char *err, size_t errlen);
-
-/*
- * A writer of postmortems: from the full incident object (borrowed, as
- * aur_incident_show gives it) into *md (malloc'd, NUL-terminated), and who
- * wrote it into by ("template", "llm:MODEL"). 0, or a negative errno with
- * err saying why (nothing is stored then).
- */
-typedef int (*aur_incident_postmortem_fn)(void *arg, jv incident, long long now_ms, char **md, char *by,
-					  size_t bylen, char *err, size_t errlen);
-
-/*
- * aur_incident_postmortem with another writer (NULL: the template). The
- * writer runs outside any transaction (a model may take a minute); the
- * document is stored only if no other was stored meanwhile (unless
- * regenerate), and the postmortem.generated event also says
- * "generated_by": what the writer put in by.
- */
-int aur_incident_postmortem_with(sqlite3 *db, long long id, int regenerate, long long now_ms,
-				 aur_incident_postmortem_fn write, void *arg, char **md, int *generated, char *err,
-				 size_t errlen);
 
 /*
  * One events row as an object {"id", "at", "event", "incident_id", "data"}

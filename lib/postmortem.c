@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "incident_text.h"
 #include "incident_view.h"
+#include "incident_write.h"
 #include "llm.h"
 #include "postmortem.h"
 #include "timeutil.h"
@@ -407,6 +408,6 @@ int aur_postmortem(sqlite3 *db, long long id, int regenerate, long long now_ms, 
 		fallback[0] = '\0';
 	if (bylen)
 		by[0] = '\0';
-	return aur_incident_postmortem_with(db, id, regenerate, now_ms, write_postmortem, &w, md, generated, err,
+	return aur_incident_write_postmortem_with(db, id, regenerate, now_ms, write_postmortem, &w, md, generated, err,
 					    errlen);
 }

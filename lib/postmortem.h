@@ -8,7 +8,7 @@
  * (its fields, root cause, alerts, thoughts, suggestions, events) as one
  * JSON document bounded in size. The answer is checked (not empty, not
  * over the cap, valid UTF-8, at least one Markdown heading, not cut at the
- * token limit) and stored like the template's (incident_view.h), with a
+ * token limit) and stored like the template's (incident_write.h), with a
  * closing line saying which model wrote it; the postmortem.generated event
  * says "generated_by": "llm:MODEL". Anything else - the provider
  * unreachable, slow past the time cap, answering 4xx/5xx through llm.c's
@@ -51,11 +51,11 @@ int aur_postmortem_check(const char *text, char *why, size_t whylen);
 
 /*
  * The postmortem of incident id into *md (caller frees), as
- * aur_incident_postmortem: the stored one unless regenerate, else a new
+ * aur_incident_write_postmortem: the stored one unless regenerate, else a new
  * one stored. by receives who wrote a new one ("template" or
  * "llm:MODEL"); fallback receives why the model's was not used when one
  * was configured and the template wrote it instead ("" otherwise).
- * 0, or what aur_incident_postmortem returns; a model's failure is never
+ * 0, or what aur_incident_write_postmortem returns; a model's failure is never
  * an error.
  */
 int aur_postmortem(sqlite3 *db, long long id, int regenerate, long long now_ms, const struct aur_postmortem_options *o,

@@ -139,3 +139,15 @@ int aur_time_parse_ms(const char *s, long long *ms)
 	      frac_ms;
 	return 0;
 }
+
+void aur_time_span_text(long long ms, char *out, size_t outlen)
+{
+	long long s = ms / 1000;
+
+	if (s < 60)
+		snprintf(out, outlen, "%llds", s);
+	else if (s < 3600)
+		snprintf(out, outlen, "%lldm", s / 60);
+	else
+		snprintf(out, outlen, "%lldh%02lldm", s / 3600, s / 60 % 60);
+}

@@ -21,5 +21,7 @@ char *aur_time_format_ms(long long ms, char *out, size_t outlen);
  * 0 with *ms set, or -EINVAL.
  */
 int aur_time_parse_ms(const char *s, long long *ms);
+/* A span of ms milliseconds as people write it, into out: "45s", "3m", "1h05m". */
+void aur_time_span_text(long long ms, char *out, size_t outlen);
 
 #endif
