@@ -598,6 +598,22 @@ int aur_jvio_dump(jv v, struct aur_buf *b)
 	return dump_rec(v, b, 0);
 }
 
+void aur_jvio_describe(jv v, char *out, size_t outlen)
+{
+	struct aur_buf b;
+
+	if (jv_get_kind(v) == JV_KIND_STRING) {
+		snprintf(out, outlen, "%s", jv_string_value(v));
+		return;
+	}
+	aur_buf_init(&b, 512);
+	if (aur_jvio_dump(v, &b) < 0)
+		snprintf(out, outlen, "%s", jv_kind_name(jv_get_kind(v)));
+	else
+		snprintf(out, outlen, "%s", b.data);
+	aur_buf_release(&b);
+}
+
 /* ---- reading lines ---------------------------------------------------- */
 
 #define CHUNK ((size_t)256 * 1024)

@@ -53,6 +53,12 @@ int aur_jvio_dump(jv v, struct aur_buf *b);
 /* Append s[0..len) (valid UTF-8) as a JSON string literal with quotes. */
 int aur_jvio_dump_str(const char *s, size_t len, struct aur_buf *b);
 
+/*
+ * v (borrowed) quoted for a message into out, cut to outlen: a string as
+ * it is, anything else as its JSON text (its kind's name when it has none).
+ */
+void aur_jvio_describe(jv v, char *out, size_t outlen);
+
 #define AUR_JVIO_MAX_LINE ((size_t)16 * 1024 * 1024)
 
 /*
