@@ -26,6 +26,7 @@
 #include "buf.h"
 #include "catalog.h"
 #include "diag.h"
+#include "form.h"
 #include "http_parse.h"
 #include "inbox.h"
 #include "llm.h"
@@ -387,7 +388,7 @@ static void test_buf(void)
 static void test_form(void)
 {
 	const char *form = "title=CPU+high%21&tags=env%3Aprod%2Cservice%3Aweb&empty=&bad=%zz";
-	jv obj = aur_inbox_form_decode(form, strlen(form));
+	jv obj = aur_form_decode(form, strlen(form));
 	jv v;
 
 	v = jv_object_get(jv_copy(obj), jv_string("title"));
