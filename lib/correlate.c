@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "be32.h"
 #include "buf.h"
 #include "catalog.h"
 #include "correlate.h"
@@ -486,32 +487,19 @@ static int read_alert(const struct aur_correlator *c, jv rec, struct alert_in *a
 	return 0;
 }
 
-static void put_u32(unsigned char *p, uint32_t x)
-{
-	p[0] = (unsigned char)(x >> 24);
-	p[1] = (unsigned char)(x >> 16);
-	p[2] = (unsigned char)(x >> 8);
-	p[3] = (unsigned char)x;
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Vector blobs: a 4-byte count of the texts averaged, a kind byte, the vector. */
 static void semvec_blob(const struct semvec *v, uint32_t count, struct aur_buf *out)
 {
 	unsigned char head[5];
 
-	put_u32(head, count);
+	aur_be32_store(head, count);
 	head[4] = v->dense ? 'D' : 'S';
 	aur_buf_reset(out);
 	aur_buf_add(out, head, sizeof(head));
 	if (v->dense) {
 		unsigned char dims[4];
 
-		put_u32(dims, (uint32_t)v->dims);
+		aur_be32_store(dims, (uint32_t)v->dims);
 		aur_buf_add(out, dims, 4);
 		aur_buf_add(out, v->v, v->dims * sizeof(float));
 	} else {
@@ -535,18 +523,18 @@ static uint32_t semvec_unblob(const void *blob, size_t len, struct semvec *v)
 	if (!blob || len < 5)
 		return 0;
 	if (p[4] == 'D' && v->v && len >= 9) {
-		uint32_t dims = get_u32(p + 5);
+		uint32_t dims = aur_be32_load(p + 5);
 
 		if (dims == 0 || dims > AUR_EMBEDDINGS_MAX_DIMS || len != 9 + (size_t)dims * sizeof(float))
 			return 0;
 		memcpy(v->v, p + 9, (size_t)dims * sizeof(float));
 		v->dims = dims;
 		v->dense = 1;
-		return get_u32(p);
+		return aur_be32_load(p);
 	}
 	if (p[4] != 'S' || aur_textvec_from_blob(p + 5, len - 5, &v->sparse) < 0)
 		return 0;
-	return get_u32(p);
+	return aur_be32_load(p);
 }
 
 static double semvec_cosine(const struct semvec *a, const struct semvec *b)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "be32.h"
 #include "sha256.h"
 #include "banned.h"
 
@@ -42,19 +43,6 @@ static uint32_t rotr(uint32_t x, unsigned n)
 	return (x >> n) | (x << (32 - n));
 }
 
-static uint32_t load_be32(const unsigned char *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
-}
-
-static void store_be32(unsigned char *p, uint32_t x)
-{
-	p[0] = (unsigned char)(x >> 24);
-	p[1] = (unsigned char)(x >> 16);
-	p[2] = (unsigned char)(x >> 8);
-	p[3] = (unsigned char)x;
-}
-
 /* FIPS 180-4 6.2.2: fold one 64-byte block into the hash value h */
 /*
  * One round, FIPS 180-4 6.2.2 step 3, with the eight working variables
@@ -76,7 +64,7 @@ static void compress(uint32_t h[8], const unsigned char *block)
 	uint32_t e = h[4], f = h[5], g = h[6], hh = h[7];
 
 	for (size_t t = 0; t < 16; t++)
-		w[t] = load_be32(block + 4 * t);
+		w[t] = aur_be32_load(block + 4 * t);
 	for (size_t t = 16; t < 64; t++) {
 		uint32_t s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3);
 		uint32_t s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10);
@@ -152,11 +140,11 @@ void aur_sha256_final(struct aur_sha256_ctx *ctx, unsigned char out[AUR_SHA256_L
 		ctx->buflen = 0;
 	}
 	memset(ctx->buf + ctx->buflen, 0, AUR_SHA256_BLOCK - 8 - ctx->buflen);
-	store_be32(ctx->buf + AUR_SHA256_BLOCK - 8, (uint32_t)(bits >> 32));
-	store_be32(ctx->buf + AUR_SHA256_BLOCK - 4, (uint32_t)bits);
+	aur_be32_store(ctx->buf + AUR_SHA256_BLOCK - 8, (uint32_t)(bits >> 32));
+	aur_be32_store(ctx->buf + AUR_SHA256_BLOCK - 4, (uint32_t)bits);
 	compress(ctx->h, ctx->buf);
 	for (size_t i = 0; i < 8; i++)
-		store_be32(out + 4 * i, ctx->h[i]);
+		aur_be32_store(out + 4 * i, ctx->h[i]);
 	wipe(ctx, sizeof(*ctx));
 }
 
