@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "jvio.h"
 #include "record.h"
 #include "sha256.h"
@@ -316,18 +317,14 @@ static void fingerprint(const char *src, size_t srclen, const char *key, size_t 
 {
 	struct aur_sha256_ctx ctx;
 	unsigned char md[AUR_SHA256_LEN];
-	static const char digits[] = "0123456789abcdef";
 
 	aur_sha256_init(&ctx);
 	aur_sha256_update(&ctx, src, srclen);
 	aur_sha256_update(&ctx, ":", 1);
 	aur_sha256_update(&ctx, key, keylen);
 	aur_sha256_final(&ctx, md);
-	for (size_t i = 0; i < 16; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 15];
-	}
-	hex[32] = '\0';
+	/* a fingerprint is the first 16 bytes of the digest, in hex */
+	aur_hex_encode(md, 16, hex);
 }
 
 /* Copy the members of rec that are none of aurora's fields. */
