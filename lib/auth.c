@@ -26,7 +26,7 @@ int aur_ct_streq(const char *a, size_t alen, const char *b, size_t blen)
 	return diff == 0;
 }
 
-void aur_wipe(void *p, size_t len)
+void aur_auth_wipe(void *p, size_t len)
 {
 	/* a memset the compiler may not drop as a dead store; a byte loop through volatile cost 1% of the receiver */
 	explicit_bzero(p, len);
@@ -52,7 +52,7 @@ int aur_random_hex(char *out, size_t outlen, size_t bytes)
 	if (getentropy(raw, bytes) != 0)
 		return -EIO;
 	aur_hex_encode(raw, bytes, out);
-	aur_wipe(raw, sizeof(raw));
+	aur_auth_wipe(raw, sizeof(raw));
 	return 0;
 }
 
@@ -136,7 +136,7 @@ int aur_basic_password(const char *value, char *out, size_t outlen)
 		return -E2BIG;
 	memcpy(out, colon + 1, pwlen);
 	out[pwlen] = '\0';
-	aur_wipe(decoded, sizeof(decoded));
+	aur_auth_wipe(decoded, sizeof(decoded));
 	return 0;
 }
 

@@ -29,7 +29,7 @@ int aur_ct_streq(const char *a, size_t alen, const char *b, size_t blen);
  * compiler keeps the stores even when p is freed or goes out of scope next:
  * for passwords and secrets that must not outlive their use.
  */
-void aur_wipe(void *p, size_t len);
+void aur_auth_wipe(void *p, size_t len);
 /* 1 when sha256(token) equals the stored hex digest, in constant time. */
 int aur_token_matches(const char *token, size_t tokenlen, const char *stored_hex);
 /*

@@ -275,7 +275,7 @@ char *aur_connector_names(sqlite3 *db, const char *sep)
 	aur_buf_init(&b, 0);
 	for (size_t i = 0; i < n; i++) {
 		aur_buf_addf(&b, "%s%s", i ? sep : "", v[i].platform);
-		aur_wipe(&v[i], sizeof(v[i]));
+		aur_auth_wipe(&v[i], sizeof(v[i]));
 	}
 	free(v);
 	return aur_buf_detach(&b, NULL);

@@ -366,7 +366,7 @@ static void test_random_wipe(void)
 	CHECK(aur_random_hex(a, 64, 32) == -EINVAL);
 	CHECK(aur_random_hex(a, sizeof(a), 129) == -EINVAL);
 	memset(secret, 0x5a, sizeof(secret));
-	aur_wipe(secret, sizeof(secret));
+	aur_auth_wipe(secret, sizeof(secret));
 	CHECK(secret[0] == 0 && secret[15] == 0 && !memcmp(secret, secret + 1, sizeof(secret) - 1));
 }
 
