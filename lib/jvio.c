@@ -612,7 +612,7 @@ void aur_jvio_describe(jv v, char *out, size_t outlen)
 	aur_buf_release(&b);
 }
 
-const char *aur_jv_str(jv o, const char *k)
+const char *aur_jvio_str(jv o, const char *k)
 {
 	jv v;
 	const char *s = NULL;

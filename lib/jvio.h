@@ -33,7 +33,7 @@
  * not a string). Borrowed: o holds the string, so it stays valid as long
  * as o does.
  */
-const char *aur_jv_str(jv o, const char *k);
+const char *aur_jvio_str(jv o, const char *k);
 
 /*
  * Parse exactly one JSON value from s[0..len) (whitespace around it is
