@@ -2,7 +2,7 @@
  * be32.h - 32-bit unsigned integers as four big-endian bytes, for the
  * formats aurora writes byte by byte: SHA-256's message schedule and
  * length (sha256.c), the count and size heading a stored vector
- * (correlate.c).
+ * (correlate.c) and a sparse vector's entries (textvec.c).
  */
 #ifndef AURORA_BE32_H
 #define AURORA_BE32_H

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "be32.h"
 #include "textvec.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -614,28 +615,15 @@ size_t aur_textvec_blob_size(const struct aur_textvec *v)
 	return 4 + v->n * 8;
 }
 
-static void put32(unsigned char *p, uint32_t x)
-{
-	p[0] = (unsigned char)(x >> 24);
-	p[1] = (unsigned char)(x >> 16);
-	p[2] = (unsigned char)(x >> 8);
-	p[3] = (unsigned char)x;
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 void aur_textvec_to_blob(const struct aur_textvec *v, unsigned char *out)
 {
-	put32(out, (uint32_t)v->n);
+	aur_be32_store(out, (uint32_t)v->n);
 	for (size_t i = 0; i < v->n; i++) {
 		uint32_t bits;
 
 		memcpy(&bits, &v->e[i].weight, 4);
-		put32(out + 4 + i * 8, v->e[i].bucket);
-		put32(out + 8 + i * 8, bits);
+		aur_be32_store(out + 4 + i * 8, v->e[i].bucket);
+		aur_be32_store(out + 8 + i * 8, bits);
 	}
 }
 
@@ -647,13 +635,13 @@ int aur_textvec_from_blob(const void *blob, size_t len, struct aur_textvec *v)
 	v->n = 0;
 	if (!blob || len < 4)
 		return -EINVAL;
-	n = get32(p);
+	n = aur_be32_load(p);
 	if (n > AUR_TEXTVEC_MAX_DIMS || len != 4 + (size_t)n * 8)
 		return -EINVAL;
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t bits = get32(p + 8 + (size_t)i * 8);
+		uint32_t bits = aur_be32_load(p + 8 + (size_t)i * 8);
 
-		v->e[i].bucket = get32(p + 4 + (size_t)i * 8) % AUR_TEXTVEC_BUCKETS;
+		v->e[i].bucket = aur_be32_load(p + 4 + (size_t)i * 8) % AUR_TEXTVEC_BUCKETS;
 		memcpy(&v->e[i].weight, &bits, 4);
 	}
 	v->n = n;
