@@ -166,18 +166,27 @@ int aur_jsonl_read_line(struct aur_jsonl_reader *r, char **line, size_t *len)
 	}
 }
 
+/* 1 when s[0..len) holds nothing but spaces, tabs and carriage returns */
+static int blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
 int aur_jsonl_read(struct aur_jsonl_reader *r, jv *out, char *err, size_t errlen)
 {
 	char why[256];
-	char *line;
-	size_t len;
+	char *line = NULL;
+	size_t len = 0;
 	int rc;
 
 	do {
 		rc = aur_jsonl_read_line(r, &line, &len);
 		if (rc <= 0)
 			return rc;
-	} while (strspn(line, " \t\r") == len);
+	} while (blank(line, len));
 	if (aur_jvio_parse(line, len, out, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "invalid JSON: %s", why);
 		return -EINVAL;
