@@ -300,7 +300,7 @@ static int cmd_list(sqlite3 *db, const struct opts *o)
 		free(url);
 	}
 	for (size_t i = 0; i < n; i++)
-		aur_wipe(&c[i], sizeof(c[i]));
+		aur_auth_wipe(&c[i], sizeof(c[i]));
 	free(c);
 	free(pub);
 	return rc;
@@ -435,7 +435,7 @@ static int cmd_token(sqlite3 *db, const struct opts *o, const struct aur_connect
 		aur_info("%s: the previous token no longer works", p);
 	rc = print_token(db, o, p, token, jv_object());
 out:
-	aur_wipe(token, sizeof(token));
+	aur_auth_wipe(token, sizeof(token));
 	return rc;
 }
 
@@ -479,7 +479,7 @@ static int cmd_add(sqlite3 *db, const struct opts *o)
 	extra = jv_object_set(extra, jv_string("hmac_header"), o->hmac_header ? jv_string(o->hmac_header) : jv_null());
 	rc = print_token(db, o, p, token, extra);
 out:
-	aur_wipe(token, sizeof(token));
+	aur_auth_wipe(token, sizeof(token));
 	return rc;
 }
 
@@ -992,7 +992,7 @@ int main(int argc, char **argv)
 		rc = cmd_switch(db, &o);
 	}
 out:
-	aur_wipe(&c, sizeof(c));
+	aur_auth_wipe(&c, sizeof(c));
 	aur_db_close(db);
 	if (curl_up)
 		curl_global_cleanup();

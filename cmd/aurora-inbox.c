@@ -297,7 +297,7 @@ static int check_platform(sqlite3 *db, const char *platform)
 	char *names;
 	int rc = aur_connector_load(db, platform, &c, err, sizeof(err));
 
-	aur_wipe(&c, sizeof(c));
+	aur_auth_wipe(&c, sizeof(c));
 	/* a store the registry cannot be read from (another version) filters by the name as given */
 	if (rc != -ENOENT || (aur_platform_name_ok(platform) && inbox_has(db, platform)))
 		return 0;

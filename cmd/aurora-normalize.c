@@ -173,7 +173,7 @@ static int write_failed(void)
 static int normalize_fd(struct aur_normalizer *n, int fd, const char *name, int flush,
 			struct aur_buf *out, struct counts *c)
 {
-	struct aur_jvio_reader r;
+	struct aur_jsonl_reader r;
 	struct aur_normalize_result res;
 	char err[1024];
 	char *line;
@@ -181,11 +181,11 @@ static int normalize_fd(struct aur_normalizer *n, int fd, const char *name, int 
 	int rc;
 	int code = AUR_EXIT_OK;
 
-	aur_jvio_reader_init(&r, fd, 0);
+	aur_jsonl_reader_init_fd(&r, fd, 0);
 	/* in a pipeline, a dead next stage ends this one now, not at its next alert */
-	aur_jvio_reader_watch(&r, STDOUT_FILENO);
+	aur_jsonl_reader_watch(&r, STDOUT_FILENO);
 	for (;;) {
-		rc = aur_jvio_read_line(&r, &line, &len);
+		rc = aur_jsonl_read_line(&r, &line, &len);
 		if (rc == 0)
 			break;
 		if (rc == -EPIPE) {
@@ -201,7 +201,7 @@ static int normalize_fd(struct aur_normalizer *n, int fd, const char *name, int 
 		if (rc == -E2BIG) {
 			c->rejected++;
 			aur_warn("%s%sline %lu: line longer than %zu bytes", name ? name : "", name ? ": " : "",
-				 r.lineno, AUR_JVIO_MAX_LINE);
+				 r.lineno, AUR_JSONL_MAX_LINE);
 			continue;
 		}
 		if (blank(line, len))
@@ -240,7 +240,7 @@ static int normalize_fd(struct aur_normalizer *n, int fd, const char *name, int 
 			break;
 		}
 	}
-	aur_jvio_reader_release(&r);
+	aur_jsonl_reader_release(&r);
 	return code;
 }
 

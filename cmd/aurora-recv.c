@@ -385,16 +385,6 @@ static int parse_options(int argc, char **argv, struct options *o, char *err, si
 	return OPT_OK;
 }
 
-static int same_file(int a, int b)
-{
-	struct stat sa;
-	struct stat sb;
-
-	if (fstat(a, &sa) < 0 || fstat(b, &sb) < 0)
-		return 0;
-	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
 /* Point fd at /dev/null: the launcher's copies of the client socket must not keep it open. */
 static void to_dev_null(int fd)
 {
@@ -872,9 +862,9 @@ int main(int argc, char **argv)
 	}
 	if (l.mode == AUR_LISTEN_SYSTEMD_CONN || l.mode == AUR_LISTEN_STDIN_CONN) {
 		/* only the connection's own fd may keep the socket open, and fd 2 must never reach it */
-		if (l.fd != 0 && same_file(0, l.fd))
+		if (l.fd != 0 && aur_listen_same_file(0, l.fd))
 			to_dev_null(0);
-		if (l.fd != 1 && same_file(1, l.fd))
+		if (l.fd != 1 && aur_listen_same_file(1, l.fd))
 			to_dev_null(1);
 		if (l.fd2_is_client)
 			to_dev_null(2);

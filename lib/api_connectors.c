@@ -212,7 +212,7 @@ enum aur_http_next aur_api_connectors_list(struct aur_api_req *r)
 		out = jv_array_append(out, aur_connview_add_states(v, db, c[i].platform));
 	}
 	for (size_t i = 0; i < n; i++)
-		aur_wipe(&c[i], sizeof(c[i]));
+		aur_auth_wipe(&c[i], sizeof(c[i]));
 	free(c);
 	aur_dbpool_put(r->a->pool, db);
 	free(pub);

@@ -9,37 +9,10 @@
 #include <sys/random.h>
 
 #include "auth.h"
+#include "hex.h"
 #include "sha256.h"
 #include "xalloc.h"
 #include "banned.h"
-
-static void to_hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-void aur_sha256_hex(const void *data, size_t len, char out[AUR_HEX_SHA256_LEN + 1])
-{
-	unsigned char md[AUR_SHA256_LEN];
-
-	aur_sha256(data, len, md);
-	to_hex(md, sizeof(md), out);
-}
-
-void aur_hmac_sha256_hex(const char *key, size_t keylen, const void *msg, size_t msglen,
-			 char out[AUR_HEX_SHA256_LEN + 1])
-{
-	unsigned char md[AUR_SHA256_LEN];
-
-	aur_hmac_sha256(key, keylen, msg, msglen, md);
-	to_hex(md, sizeof(md), out);
-}
 
 int aur_ct_streq(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -53,7 +26,7 @@ int aur_ct_streq(const char *a, size_t alen, const char *b, size_t blen)
 	return diff == 0;
 }
 
-void aur_wipe(void *p, size_t len)
+void aur_auth_wipe(void *p, size_t len)
 {
 	/* a memset the compiler may not drop as a dead store; a byte loop through volatile cost 1% of the receiver */
 	explicit_bzero(p, len);
@@ -78,8 +51,8 @@ int aur_random_hex(char *out, size_t outlen, size_t bytes)
 	/* getentropy(3): the kernel's CSPRNG, up to 256 bytes, blocks only before it is seeded */
 	if (getentropy(raw, bytes) != 0)
 		return -EIO;
-	to_hex(raw, bytes, out);
-	aur_wipe(raw, sizeof(raw));
+	aur_hex_encode(raw, bytes, out);
+	aur_auth_wipe(raw, sizeof(raw));
 	return 0;
 }
 
@@ -163,7 +136,7 @@ int aur_basic_password(const char *value, char *out, size_t outlen)
 		return -E2BIG;
 	memcpy(out, colon + 1, pwlen);
 	out[pwlen] = '\0';
-	aur_wipe(decoded, sizeof(decoded));
+	aur_auth_wipe(decoded, sizeof(decoded));
 	return 0;
 }
 

@@ -16,13 +16,9 @@
 
 #include <stddef.h>
 
-#define AUR_HEX_SHA256_LEN 64
+/* digests in hex (aur_sha256_hex, AUR_HEX_SHA256_LEN) are sha256.h's */
+#include "sha256.h"
 
-/* out gets 64 lowercase hex characters and a NUL. */
-void aur_sha256_hex(const void *data, size_t len, char out[AUR_HEX_SHA256_LEN + 1]);
-/* out gets HMAC-SHA256(key, msg) as 64 lowercase hex characters and a NUL. */
-void aur_hmac_sha256_hex(const char *key, size_t keylen, const void *msg, size_t msglen,
-			 char out[AUR_HEX_SHA256_LEN + 1]);
 /*
  * 1 when a and b are equal, comparing in time independent of where they
  * differ (lengths are not secret: different lengths compare unequal at once).
@@ -33,7 +29,7 @@ int aur_ct_streq(const char *a, size_t alen, const char *b, size_t blen);
  * compiler keeps the stores even when p is freed or goes out of scope next:
  * for passwords and secrets that must not outlive their use.
  */
-void aur_wipe(void *p, size_t len);
+void aur_auth_wipe(void *p, size_t len);
 /* 1 when sha256(token) equals the stored hex digest, in constant time. */
 int aur_token_matches(const char *token, size_t tokenlen, const char *stored_hex);
 /*

@@ -9,11 +9,13 @@
 
 #include <stdint.h>
 
+/* The value of the four bytes at p, most significant first. */
 static inline uint32_t aur_be32_load(const unsigned char *p)
 {
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
+/* x into the four bytes at p, most significant first. */
 static inline void aur_be32_store(unsigned char *p, uint32_t x)
 {
 	p[0] = (unsigned char)(x >> 24);

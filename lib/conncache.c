@@ -42,7 +42,7 @@ void aur_conncache_free(struct aur_conncache *cc)
 	if (!cc)
 		return;
 	for (size_t i = 0; i < cc->n; i++) {
-		aur_wipe(cc->e[i], sizeof(*cc->e[i]));
+		aur_auth_wipe(cc->e[i], sizeof(*cc->e[i]));
 		free(cc->e[i]);
 	}
 	free(cc->e);
@@ -102,7 +102,7 @@ static void read_names(struct aur_conncache *cc, long long max_age_ms, long long
 	for (size_t i = 0; i < n; i++) {
 		if (!find(cc, v[i].platform) && aur_platform_name_ok(v[i].platform))
 			add(cc, v[i].platform);
-		aur_wipe(&v[i], sizeof(v[i]));
+		aur_auth_wipe(&v[i], sizeof(v[i]));
 	}
 	free(v);
 }
@@ -172,7 +172,7 @@ int aur_conncache_get(struct aur_conncache *cc, const char *platform, long long 
 		rc = 1;
 	} else if (rc == -ENOENT) {
 		/* removed (aurora-connector remove): known again once the row is back */
-		aur_wipe(&e->c, sizeof(e->c));
+		aur_auth_wipe(&e->c, sizeof(e->c));
 		e->loaded_ms = now;
 		e->valid = 0;
 	} else if (e->valid) {

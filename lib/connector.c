@@ -44,7 +44,12 @@ int aur_platform_name_ok(const char *name)
 	return strspn(name, LOWER DIGITS "-_") == n;
 }
 
-int aur_platform_header_ok(const char *name)
+/*
+ * 1 when name may name the signature header of an added platform: 1 to
+ * AUR_HMAC_HEADER_MAX HTTP token characters, not Authorization (where the
+ * webhook token goes).
+ */
+static int header_name_ok(const char *name)
 {
 	size_t n = strlen(name);
 
@@ -182,7 +187,7 @@ int aur_connector_add(sqlite3 *db, const char *name, const char *hmac_header, co
 		snprintf(err, errlen, "%s is a built-in platform: it is there already", name);
 		return -EPERM;
 	}
-	if (hmac_header && *hmac_header && !aur_platform_header_ok(hmac_header)) {
+	if (hmac_header && *hmac_header && !header_name_ok(hmac_header)) {
 		snprintf(err, errlen, "'%.64s' is not a header name for the signature: 1 to %d token characters,"
 			 " not Authorization", hmac_header, AUR_HMAC_HEADER_MAX);
 		return -EINVAL;
@@ -270,7 +275,7 @@ char *aur_connector_names(sqlite3 *db, const char *sep)
 	aur_buf_init(&b, 0);
 	for (size_t i = 0; i < n; i++) {
 		aur_buf_addf(&b, "%s%s", i ? sep : "", v[i].platform);
-		aur_wipe(&v[i], sizeof(v[i]));
+		aur_auth_wipe(&v[i], sizeof(v[i]));
 	}
 	free(v);
 	return aur_buf_detach(&b, NULL);

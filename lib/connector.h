@@ -42,12 +42,6 @@ int aur_platform_builtin(const char *name);
  * (it is a URL path segment and a mapping's file name).
  */
 int aur_platform_name_ok(const char *name);
-/*
- * 1 when name may name the signature header of an added platform: 1 to
- * AUR_HMAC_HEADER_MAX HTTP token characters, not Authorization (where the
- * webhook token goes).
- */
-int aur_platform_header_ok(const char *name);
 /* 1 for the built-in platforms aurora reads from with API credentials (jenkins, cloudbees). */
 int aur_platform_has_api(const char *name);
 

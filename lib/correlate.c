@@ -257,7 +257,7 @@ static int step_sql(sqlite3 *db, const char *text)
 static jv error_decision(jv rec, char *reason, size_t reasonlen)
 {
 	struct aur_correlate_verdict v;
-	const char *why = aur_jv_str(rec, "reason");
+	const char *why = aur_jvio_str(rec, "reason");
 
 	if (why && !*why)
 		why = NULL;

@@ -13,7 +13,7 @@
 /* A string field of obj, borrowed from obj (which must outlive the use), or NULL. */
 static const char *str_field(jv obj, const char *key)
 {
-	const char *s = aur_jv_str(obj, key);
+	const char *s = aur_jvio_str(obj, key);
 
 	return s && *s ? s : NULL;
 }

@@ -314,7 +314,7 @@ char *aur_diag_redact(const char *text, size_t len, size_t *out_len, unsigned *c
 		}
 		aur_buf_add(&out, t + pos, len - pos);
 	}
-	aur_wipe(t, len);
+	aur_auth_wipe(t, len);
 	free(t);
 	free(s.v);
 	r = aur_buf_detach(&out, out_len);

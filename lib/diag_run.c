@@ -41,7 +41,7 @@ void aur_diag_result_release(struct aur_diag_result *res)
 	if (!res)
 		return;
 	if (res->output)
-		aur_wipe(res->output, res->output_len);
+		aur_auth_wipe(res->output, res->output_len);
 	free(res->output);
 	res->output = NULL;
 	res->output_len = 0;
@@ -268,7 +268,7 @@ int aur_diag_run(const struct aur_diag_policy *p, const struct aur_diag_cmd *cmd
 	rc = 0;
 out:
 	if (out.data)
-		aur_wipe(out.data, out.len);
+		aur_auth_wipe(out.data, out.len);
 	aur_buf_release(&out);
 	if (fds[0] >= 0)
 		close(fds[0]);

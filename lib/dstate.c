@@ -40,7 +40,8 @@ int aur_dstate_add(struct aur_dstate_tally *t, long long inbox_id, long long par
 	return part <= 0 || parts <= 0 || part >= parts;
 }
 
-const char *aur_dstate_of(const struct aur_dstate_tally *t)
+/* The state a complete tally gives: "alerts", "note", "test" or "error". */
+static const char *tally_state(const struct aur_dstate_tally *t)
 {
 	if (t->errors)
 		return "error";
@@ -83,7 +84,7 @@ static int error_event(sqlite3 *db, const struct aur_dstate_tally *t, const char
 
 int aur_dstate_write(sqlite3 *db, const struct aur_dstate_tally *t, char *err, size_t errlen)
 {
-	const char *state = aur_dstate_of(t);
+	const char *state = tally_state(t);
 	sqlite3_stmt *st;
 	char platform[72] = "";
 	char received[40] = "";

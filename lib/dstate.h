@@ -51,9 +51,6 @@ enum aur_dstate_kind { AUR_DSTATE_ALERT, AUR_DSTATE_NOTE, AUR_DSTATE_TEST, AUR_D
 int aur_dstate_add(struct aur_dstate_tally *t, long long inbox_id, long long part, long long parts,
 		   enum aur_dstate_kind kind, const char *reason);
 
-/* The state a complete tally gives: "alerts", "note", "test" or "error". */
-const char *aur_dstate_of(const struct aur_dstate_tally *t);
-
 /*
  * Write the state of t's delivery into its inbox row, in the caller's
  * transaction; when the row turns to error (it was not one before),

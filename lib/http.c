@@ -279,11 +279,6 @@ const char *aur_http_reason(unsigned status)
 	return status < 300 ? "OK" : status < 400 ? "Redirect" : status < 500 ? "Client Error" : "Server Error";
 }
 
-int aur_http_can_suspend(const struct aur_http *h)
-{
-	return h->can_suspend;
-}
-
 void aur_http_quiesce(struct aur_http *h)
 {
 	if (h->be && h->be->quiesce)

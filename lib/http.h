@@ -181,8 +181,6 @@ int aur_http_start_connection(struct aur_http *h, int fd, const char *remote, ch
  */
 int aur_http_run_connection(struct aur_http *h, const volatile sig_atomic_t *stop);
 
-/* 1 when handlers may suspend connections (the accept loop). */
-int aur_http_can_suspend(const struct aur_http *h);
 
 /* Accept loop: stop accepting new connections; the open ones are still served. */
 void aur_http_quiesce(struct aur_http *h);

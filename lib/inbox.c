@@ -2,11 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "buf.h"
 #include "db.h"
-#include "hex.h"
+#include "form.h"
 #include "inbox.h"
 #include "recent.h"
 #include "timeutil.h"
@@ -433,59 +432,6 @@ int aur_inbox_store(struct aur_inbox_writer *w, const struct aur_inbox_limits *l
 	return rc;
 }
 
-static jv form_unescape(const char *s, size_t n)
-{
-	struct aur_buf b;
-	jv out;
-
-	aur_buf_init(&b, 0);
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '+') {
-			c = ' ';
-		} else if (c == '%' && i + 2 < n && aur_hex_value((unsigned char)s[i + 1]) >= 0 &&
-			   aur_hex_value((unsigned char)s[i + 2]) >= 0) {
-			c = (char)(aur_hex_value((unsigned char)s[i + 1]) * 16 + aur_hex_value((unsigned char)s[i + 2]));
-			i += 2;
-		}
-		aur_buf_add(&b, &c, 1);
-	}
-	out = jv_string_sized(b.data ? b.data : "", (int)b.len);
-	aur_buf_release(&b);
-	return out;
-}
-
-jv aur_inbox_form_decode(const char *body, size_t len)
-{
-	jv obj = jv_object();
-	size_t i = 0;
-
-	while (i < len) {
-		size_t end = i;
-		size_t eq;
-
-		while (end < len && body[end] != '&')
-			end++;
-		eq = i;
-		while (eq < end && body[eq] != '=')
-			eq++;
-		if (end > i) {
-			jv key = form_unescape(body + i, eq - i);
-			jv val = eq < end ? form_unescape(body + eq + 1, end - eq - 1) : jv_string("");
-
-			obj = jv_object_set(obj, key, val);
-		}
-		i = end + 1;
-	}
-	return obj;
-}
-
-static int is_form(const char *content_type)
-{
-	return content_type && !strncasecmp(content_type, "application/x-www-form-urlencoded", 33);
-}
-
 jv aur_inbox_row_to_raw(sqlite3_stmt *st)
 {
 	const char *platform = (const char *)sqlite3_column_text(st, 1);
@@ -505,8 +451,8 @@ jv aur_inbox_row_to_raw(sqlite3_stmt *st)
 	}
 	if (!body)
 		body = "";
-	if (is_form(ctype)) {
-		payload = aur_inbox_form_decode(body, (size_t)body_len);
+	if (aur_form_is_type(ctype)) {
+		payload = aur_form_decode(body, (size_t)body_len);
 	} else {
 		payload = jv_parse_sized(body, body_len);
 		if (!jv_is_valid(payload)) {

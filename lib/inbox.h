@@ -106,11 +106,4 @@ int aur_inbox_store(struct aur_inbox_writer *w, const struct aur_inbox_limits *l
 /* Build the raw record of the current row of st (selected with AUR_INBOX_RAW_COLUMNS). Caller frees. */
 jv aur_inbox_row_to_raw(sqlite3_stmt *st);
 
-/*
- * Decode application/x-www-form-urlencoded text into an object of field ->
- * string (the last value wins for a repeated field). Invalid % escapes are
- * kept as written. Caller frees.
- */
-jv aur_inbox_form_decode(const char *body, size_t len);
-
 #endif

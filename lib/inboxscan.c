@@ -135,12 +135,6 @@ static int one_value(sqlite3 *db, sqlite3_stmt *st, long long def, long long *v,
 	return rc;
 }
 
-int aur_inboxscan_newest(sqlite3 *db, const char *platform, long long n, long long *after,
-			 char *err, size_t errlen)
-{
-	return aur_inboxscan_newest_in(db, platform, NULL, n, after, err, errlen);
-}
-
 int aur_inboxscan_newest_in(sqlite3 *db, const char *platform, const char *state, long long n,
 			    long long *after, char *err, size_t errlen)
 {

@@ -60,13 +60,10 @@ int aur_inboxscan_run(sqlite3 *db, struct aur_inboxscan *s, int (*row)(sqlite3_s
 
 /*
  * The id just before the oldest of the newest n rows of platform (NULL for
- * all), so that a scan after it sees those n rows; 0 when there are fewer.
- * 0 or aur_db_errno() with err set.
+ * all) in state (as struct aur_inboxscan's state; NULL for all), so that a
+ * scan after it sees those n rows; 0 when there are fewer. 0 or
+ * aur_db_errno() with err set.
  */
-int aur_inboxscan_newest(sqlite3 *db, const char *platform, long long n, long long *after,
-			 char *err, size_t errlen);
-
-/* The same among the rows in state (as struct aur_inboxscan's state; NULL for all). */
 int aur_inboxscan_newest_in(sqlite3 *db, const char *platform, const char *state, long long n,
 			    long long *after, char *err, size_t errlen);
 

@@ -28,7 +28,8 @@ static int is_open(const char *status)
 	return !strcmp(status, "investigating") || !strcmp(status, "analyzed");
 }
 
-int aur_incident_transition_allowed(const char *from, const char *to)
+/* 1 when the lifecycle allows from -> to. */
+static int transition_allowed(const char *from, const char *to)
 {
 	if (!strcmp(to, "analyzed"))
 		return !strcmp(from, "investigating");
@@ -203,7 +204,8 @@ static int status_of(sqlite3 *db, long long id, char *out, size_t outlen, char *
 	return rc;
 }
 
-int aur_incident_unindex(sqlite3 *db, long long id)
+/* Drop an incident from the candidate indexes. */
+static int unindex(sqlite3 *db, long long id)
 {
 	int rc = run(db, "DELETE FROM open_incident_services WHERE incident_id = ?", id, 0, NULL, NULL, NULL, 0);
 
@@ -285,7 +287,7 @@ int aur_incident_set_status(sqlite3 *db, long long id, const char *to, const cha
 	rc = status_of(db, id, from, sizeof(from), err, errlen);
 	if (rc < 0)
 		return rc;
-	if (!aur_incident_transition_allowed(from, to)) {
+	if (!transition_allowed(from, to)) {
 		snprintf(err, errlen, "incident %lld is %s: it cannot become %s", id, from, to);
 		return -EPERM;
 	}
@@ -300,7 +302,7 @@ int aur_incident_set_status(sqlite3 *db, long long id, const char *to, const cha
 		 " WHERE id = ?1",
 		 id, at_ms, to, when, err, errlen);
 	if (rc == 0 && is_open(from) && !is_open(to))
-		rc = aur_incident_unindex(db, id);
+		rc = unindex(db, id);
 	if (rc == 0 && !is_open(from) && is_open(to))
 		rc = reindex(db, id);
 	if (rc < 0)

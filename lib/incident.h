@@ -27,8 +27,6 @@
 /* SQL condition for an open incident (one that can take alerts). */
 #define AUR_INCIDENT_OPEN_SQL "status IN ('investigating', 'analyzed')"
 
-/* 1 when the lifecycle allows from -> to. */
-int aur_incident_transition_allowed(const char *from, const char *to);
 /* 1 for critical|high|medium|low|info. */
 int aur_incident_severity_valid(const char *s);
 /* Rank for comparisons: critical 5 ... info 1, unknown 0. */
@@ -77,7 +75,5 @@ long long aur_incident_event(sqlite3 *db, long long incident_id, const char *typ
 /* Add an open incident's service key and terms to the candidate indexes. */
 int aur_incident_index(sqlite3 *db, long long id, const char *service_key,
 		       const struct aur_textvec_terms *terms);
-/* Drop an incident from the candidate indexes. */
-int aur_incident_unindex(sqlite3 *db, long long id);
 
 #endif

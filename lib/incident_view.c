@@ -176,18 +176,6 @@ out:
 	return rc;
 }
 
-jv aur_incident_list_json(sqlite3 *db, const struct aur_incident_filter *f, char *err, size_t errlen)
-{
-	jv out;
-	int rc = aur_incident_list(db, f, &out, err, errlen);
-
-	if (rc < 0) {
-		jv_free(out);
-		return jv_invalid_with_msg(jv_number(rc));
-	}
-	return out;
-}
-
 jv aur_incident_event_row(sqlite3_stmt *st, int record)
 {
 	jv o = jv_object();
@@ -480,18 +468,6 @@ out:
 	}
 	jv_free(o);
 	return rc;
-}
-
-jv aur_incident_show_json(sqlite3 *db, long long id, char *err, size_t errlen)
-{
-	jv out;
-	int rc = aur_incident_show(db, id, &out, err, errlen);
-
-	if (rc < 0) {
-		jv_free(out);
-		return jv_invalid_with_msg(jv_number(rc));
-	}
-	return out;
 }
 
 int aur_incident_events_after(sqlite3 *db, long long after, int limit, jv *out, long long *last, char *err,

@@ -74,21 +74,8 @@ void aur_incident_filter_init(struct aur_incident_filter *f);
  */
 int aur_incident_list(sqlite3 *db, const struct aur_incident_filter *f, jv *out, char *err, size_t errlen);
 
-/*
- * The same as a value: the array, or an invalid jv whose message
- * (jv_invalid_get_msg) is the negative errno as a number. Caller frees.
- */
-jv aur_incident_list_json(sqlite3 *db, const struct aur_incident_filter *f, char *err, size_t errlen);
-
 /* The full object of incident id. 0 with *out set (caller frees), -ENOENT, -EBUSY, -EIO. */
 int aur_incident_show(sqlite3 *db, long long id, jv *out, char *err, size_t errlen);
-
-/*
- * The same as a value: the object, or an invalid jv (not found or failed)
- * whose message (jv_invalid_get_msg) is the negative errno as a number:
- * -ENOENT when there is no such incident. Caller frees.
- */
-jv aur_incident_show_json(sqlite3 *db, long long id, char *err, size_t errlen);
 
 /*
  * One events row as an object {"id", "at", "event", "incident_id", "data"}

@@ -31,7 +31,7 @@ static const char *resolve(const struct aur_catalog *c, enum aur_catalog_tool to
 /* Dynatrace's entity ids: the alert's entity, then each impacted entity's. */
 static const char *dynatrace_entity(const struct aur_catalog *c, jv record, jv ctx)
 {
-	const char *comp = resolve(c, AUR_CATALOG_DYNATRACE, aur_jv_str(record, "entity"));
+	const char *comp = resolve(c, AUR_CATALOG_DYNATRACE, aur_jvio_str(record, "entity"));
 	jv list = jv_get_kind(ctx) == JV_KIND_OBJECT ? jv_object_get(jv_copy(ctx), jv_string("impacted_entities"))
 						     : jv_invalid();
 
@@ -41,7 +41,7 @@ static const char *dynatrace_entity(const struct aur_catalog *c, jv record, jv c
 		for (int i = 0; i < n && !comp; i++) {
 			jv e = jv_array_get(jv_copy(list), i);
 
-			comp = resolve(c, AUR_CATALOG_DYNATRACE, aur_jv_str(e, "entity"));
+			comp = resolve(c, AUR_CATALOG_DYNATRACE, aur_jvio_str(e, "entity"));
 			jv_free(e);
 		}
 	}
@@ -56,13 +56,13 @@ static const char *first_known(const struct aur_catalog *c, enum aur_catalog_too
 	const char *comp = NULL;
 
 	for (int k = 0; names[k] && !comp; k++)
-		comp = resolve(c, tool, aur_jv_str(obj, names[k]));
+		comp = resolve(c, tool, aur_jvio_str(obj, names[k]));
 	return comp;
 }
 
 const char *aur_inv_component_of(const struct aur_catalog *c, jv record)
 {
-	const char *source = aur_jv_str(record, "source");
+	const char *source = aur_jvio_str(record, "source");
 	enum aur_catalog_tool tool = aur_catalog_tool_of_source(source);
 	const char *comp = NULL;
 	jv ctx, labels, tags;
@@ -73,13 +73,13 @@ const char *aur_inv_component_of(const struct aur_catalog *c, jv record)
 	labels = jv_object_get(jv_copy(record), jv_string("labels"));
 	tags = jv_object_get(jv_copy(record), jv_string("tags"));
 	if (tool == AUR_CATALOG_PAGERDUTY)
-		comp = resolve(c, tool, aur_jv_str(ctx, "service_id"));
+		comp = resolve(c, tool, aur_jvio_str(ctx, "service_id"));
 	else if (tool == AUR_CATALOG_DYNATRACE)
 		comp = dynatrace_entity(c, record, ctx);
 	if (!comp)
-		comp = resolve(c, tool, aur_jv_str(record, "service"));
+		comp = resolve(c, tool, aur_jvio_str(record, "service"));
 	if (!comp && tool == AUR_CATALOG_DATADOG)
-		comp = resolve(c, tool, aur_jv_str(tags, "service"));
+		comp = resolve(c, tool, aur_jvio_str(tags, "service"));
 	if (!comp)
 		comp = first_known(c, AUR_CATALOG_KUBERNETES, labels, workload_labels);
 	if (!comp && tool == AUR_CATALOG_DATADOG)

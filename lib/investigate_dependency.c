@@ -135,7 +135,7 @@ static void load_near(struct inv *v, long long id)
 		if (n->comp) {
 			n->id = sqlite3_column_int64(st, 0);
 			inv_copy_str(n->title, sizeof(n->title), (const char *)sqlite3_column_text(st, 1));
-			inv_copy_str(n->link, sizeof(n->link), aur_jv_str(r, "link"));
+			inv_copy_str(n->link, sizeof(n->link), aur_jvio_str(r, "link"));
 			v->nnear++;
 		}
 		jv_free(r);

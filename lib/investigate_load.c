@@ -33,8 +33,8 @@ static const char *dynatrace_root_cause(const struct aur_catalog *cat, jv ctx)
 	const char *const keys[] = { "entity_id", "entityId", "entity", "name", "entityName", NULL };
 
 	for (int k = 0; keys[k] && !comp; k++)
-		if (aur_jv_str(rc, keys[k]))
-			comp = aur_catalog_resolve(cat, AUR_CATALOG_DYNATRACE, aur_jv_str(rc, keys[k]));
+		if (aur_jvio_str(rc, keys[k]))
+			comp = aur_catalog_resolve(cat, AUR_CATALOG_DYNATRACE, aur_jvio_str(rc, keys[k]));
 	jv_free(rc);
 	return comp;
 }
@@ -61,18 +61,18 @@ static void load_alert(struct alert *a, sqlite3_stmt *st, const struct aur_catal
 	a->minor = !strcmp(a->severity, "info");
 	inv_lower_copy(a->text, sizeof(a->text), a->title);
 	if (jv_get_kind(r) == JV_KIND_OBJECT) {
-		inv_append(a->text, sizeof(a->text), aur_jv_str(r, "description"));
-		inv_copy_str(a->link, sizeof(a->link), aur_jv_str(r, "link"));
+		inv_append(a->text, sizeof(a->text), aur_jvio_str(r, "description"));
+		inv_copy_str(a->link, sizeof(a->link), aur_jvio_str(r, "link"));
 		labels = jv_object_get(jv_copy(r), jv_string("labels"));
 		ctx = jv_object_get(jv_copy(r), jv_string("context"));
 		{
 			long long t;
 
-			if (aur_jv_str(r, "started_at") && aur_time_parse_ms(aur_jv_str(r, "started_at"), &t) == 0)
+			if (aur_jvio_str(r, "started_at") && aur_time_parse_ms(aur_jvio_str(r, "started_at"), &t) == 0)
 				a->t = t;
 		}
-		if (!a->service[0] && aur_jv_str(r, "entity"))
-			inv_copy_str(a->service, sizeof(a->service), aur_jv_str(r, "entity"));
+		if (!a->service[0] && aur_jvio_str(r, "entity"))
+			inv_copy_str(a->service, sizeof(a->service), aur_jvio_str(r, "entity"));
 	}
 	if (jv_get_kind(labels) == JV_KIND_OBJECT) {
 		jv_object_foreach(jv_copy(labels), k, val) {
@@ -82,28 +82,28 @@ static void load_alert(struct alert *a, sqlite3_stmt *st, const struct aur_catal
 			jv_free(k);
 			jv_free(val);
 		}
-		inv_copy_str(a->ns, sizeof(a->ns), aur_jv_str(labels, "namespace"));
-		inv_copy_str(a->pod, sizeof(a->pod), aur_jv_str(labels, "pod"));
-		inv_copy_str(a->alarm, sizeof(a->alarm), aur_jv_str(labels, "alertname"));
+		inv_copy_str(a->ns, sizeof(a->ns), aur_jvio_str(labels, "namespace"));
+		inv_copy_str(a->pod, sizeof(a->pod), aur_jvio_str(labels, "pod"));
+		inv_copy_str(a->alarm, sizeof(a->alarm), aur_jvio_str(labels, "alertname"));
 		for (int k = 0; dep_labels[k] && !a->dep[0]; k++)
-			inv_copy_str(a->dep, sizeof(a->dep), aur_jv_str(labels, dep_labels[k]));
+			inv_copy_str(a->dep, sizeof(a->dep), aur_jvio_str(labels, dep_labels[k]));
 	}
 	if (jv_get_kind(ctx) == JV_KIND_OBJECT && (!strcmp(a->source, "jenkins") || !strcmp(a->source, "cloudbees"))) {
-		const char *result = aur_jv_str(ctx, "result");
+		const char *result = aur_jvio_str(ctx, "result");
 		jv n = jv_object_get(jv_copy(ctx), jv_string("build_number"));
 
-		if (result && aur_jv_str(ctx, "job") && jv_get_kind(n) == JV_KIND_NUMBER &&
+		if (result && aur_jvio_str(ctx, "job") && jv_get_kind(n) == JV_KIND_NUMBER &&
 		    (!strcasecmp(result, "FAILURE") || !strcasecmp(result, "UNSTABLE"))) {
-			snprintf(a->failed_build, sizeof(a->failed_build), "%s #%lld", aur_jv_str(ctx, "job"),
+			snprintf(a->failed_build, sizeof(a->failed_build), "%s #%lld", aur_jvio_str(ctx, "job"),
 				 (long long)jv_number_value(n));
-			inv_copy_str(a->job, sizeof(a->job), aur_jv_str(ctx, "job"));
+			inv_copy_str(a->job, sizeof(a->job), aur_jvio_str(ctx, "job"));
 			a->number = (long long)jv_number_value(n);
 			inv_copy_str(a->build_url, sizeof(a->build_url),
-				     aur_jv_str(ctx, "build_url") ? aur_jv_str(ctx, "build_url") : aur_jv_str(r, "link"));
-			inv_log_excerpt(aur_jv_str(ctx, "log_tail"), a->build_log, sizeof(a->build_log));
-			inv_copy_str(a->commit, sizeof(a->commit), aur_jv_str(ctx, "commit"));
-			if (aur_jv_str(ctx, "console_url"))
-				inv_copy_str(a->link, sizeof(a->link), aur_jv_str(ctx, "console_url"));
+				     aur_jvio_str(ctx, "build_url") ? aur_jvio_str(ctx, "build_url") : aur_jvio_str(r, "link"));
+			inv_log_excerpt(aur_jvio_str(ctx, "log_tail"), a->build_log, sizeof(a->build_log));
+			inv_copy_str(a->commit, sizeof(a->commit), aur_jvio_str(ctx, "commit"));
+			if (aur_jvio_str(ctx, "console_url"))
+				inv_copy_str(a->link, sizeof(a->link), aur_jvio_str(ctx, "console_url"));
 		}
 		jv_free(n);
 	}
@@ -111,12 +111,12 @@ static void load_alert(struct alert *a, sqlite3_stmt *st, const struct aur_catal
 		jv rc = jv_object_get(jv_copy(ctx), jv_string("root_cause"));
 
 		if (!a->alarm[0])
-			inv_copy_str(a->alarm, sizeof(a->alarm), aur_jv_str(ctx, "alarm"));
+			inv_copy_str(a->alarm, sizeof(a->alarm), aur_jvio_str(ctx, "alarm"));
 		if (jv_get_kind(rc) == JV_KIND_OBJECT) {
-			const char *name = aur_jv_str(rc, "name") ? aur_jv_str(rc, "name") : aur_jv_str(rc, "entityName");
+			const char *name = aur_jvio_str(rc, "name") ? aur_jvio_str(rc, "name") : aur_jvio_str(rc, "entityName");
 
 			if (!name)
-				name = aur_jv_str(rc, "entity");
+				name = aur_jvio_str(rc, "entity");
 			inv_copy_str(a->rc_entity, sizeof(a->rc_entity), name);
 		} else if (jv_get_kind(rc) == JV_KIND_STRING) {
 			inv_copy_str(a->rc_entity, sizeof(a->rc_entity), jv_string_value(rc));
@@ -168,26 +168,26 @@ static void load_build(struct build *b, sqlite3_stmt *st, const struct aur_catal
 	inv_copy_str(b->job, sizeof(b->job), (const char *)sqlite3_column_text(st, 2));
 	b->t = sqlite3_column_int64(st, 3);
 	if (jv_get_kind(r) == JV_KIND_OBJECT) {
-		inv_copy_str(b->link, sizeof(b->link), aur_jv_str(r, "link"));
+		inv_copy_str(b->link, sizeof(b->link), aur_jvio_str(r, "link"));
 		ctx = jv_object_get(jv_copy(r), jv_string("context"));
 	}
 	if (jv_get_kind(ctx) == JV_KIND_OBJECT) {
 		jv n = jv_object_get(jv_copy(ctx), jv_string("build_number"));
 		jv cul = jv_object_get(jv_copy(ctx), jv_string("culprits"));
 
-		if (aur_jv_str(ctx, "job"))
-			inv_copy_str(b->job, sizeof(b->job), aur_jv_str(ctx, "job"));
+		if (aur_jvio_str(ctx, "job"))
+			inv_copy_str(b->job, sizeof(b->job), aur_jvio_str(ctx, "job"));
 		if (jv_get_kind(n) == JV_KIND_NUMBER)
 			b->number = (long long)jv_number_value(n);
-		inv_copy_str(b->result, sizeof(b->result), aur_jv_str(ctx, "result"));
-		inv_copy_str(b->commit, sizeof(b->commit), aur_jv_str(ctx, "commit"));
-		inv_copy_str(b->branch, sizeof(b->branch), aur_jv_str(ctx, "branch"));
-		if (aur_jv_str(ctx, "console_url"))
-			inv_copy_str(b->link, sizeof(b->link), aur_jv_str(ctx, "console_url"));
-		inv_copy_str(b->console_url, sizeof(b->console_url), aur_jv_str(ctx, "console_url"));
+		inv_copy_str(b->result, sizeof(b->result), aur_jvio_str(ctx, "result"));
+		inv_copy_str(b->commit, sizeof(b->commit), aur_jvio_str(ctx, "commit"));
+		inv_copy_str(b->branch, sizeof(b->branch), aur_jvio_str(ctx, "branch"));
+		if (aur_jvio_str(ctx, "console_url"))
+			inv_copy_str(b->link, sizeof(b->link), aur_jvio_str(ctx, "console_url"));
+		inv_copy_str(b->console_url, sizeof(b->console_url), aur_jvio_str(ctx, "console_url"));
 		inv_copy_str(b->build_url, sizeof(b->build_url),
-			     aur_jv_str(ctx, "build_url") ? aur_jv_str(ctx, "build_url") : aur_jv_str(r, "link"));
-		b->has_log = aur_jv_str(ctx, "log_tail") && *aur_jv_str(ctx, "log_tail");
+			     aur_jvio_str(ctx, "build_url") ? aur_jvio_str(ctx, "build_url") : aur_jvio_str(r, "link"));
+		b->has_log = aur_jvio_str(ctx, "log_tail") && *aur_jvio_str(ctx, "log_tail");
 		if (jv_get_kind(cul) == JV_KIND_ARRAY) {
 			jv_array_foreach(cul, i, c) {
 				if (jv_get_kind(c) == JV_KIND_STRING)

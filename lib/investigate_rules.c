@@ -317,8 +317,8 @@ int inv_rule_previous(struct inv *v, char *err, size_t errlen)
 	if (have && sqlite3_column_type(st, 0) == SQLITE_TEXT &&
 	    !strcmp((const char *)sqlite3_column_text(st, 1), "complete")) {
 		jv prev = jv_parse((const char *)sqlite3_column_text(st, 0));
-		const char *kind = aur_jv_str(prev, "kind");
-		const char *entity = aur_jv_str(prev, "entity");
+		const char *kind = aur_jvio_str(prev, "kind");
+		const char *entity = aur_jvio_str(prev, "entity");
 		static const char *const kinds[] = { "deploy", "dependency", "host", "fleet", "config", "certificate",
 						     "dns", "capacity", NULL };
 
@@ -332,7 +332,7 @@ int inv_rule_previous(struct inv *v, char *err, size_t errlen)
 				h->score += 3.0;
 				h->support++;
 				snprintf(h->summary, sizeof(h->summary), "%s again, as in incident #%lld: %s", entity,
-					 v->previous, aur_jv_str(prev, "summary") ? aur_jv_str(prev, "summary") : "");
+					 v->previous, aur_jvio_str(prev, "summary") ? aur_jvio_str(prev, "summary") : "");
 				snprintf(h->why, sizeof(h->why),
 					 "the same alert fired in incident #%lld, whose investigation blamed %s (%s)",
 					 v->previous, entity, kind);

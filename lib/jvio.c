@@ -5,11 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "hex.h"
 #include "jvio.h"
-#include "pipe.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -598,130 +596,23 @@ int aur_jvio_dump(jv v, struct aur_buf *b)
 	return dump_rec(v, b, 0);
 }
 
-/* ---- reading lines ---------------------------------------------------- */
-
-#define CHUNK ((size_t)256 * 1024)
-
-void aur_jvio_reader_init(struct aur_jvio_reader *r, int fd, size_t max_line)
+void aur_jvio_describe(jv v, char *out, size_t outlen)
 {
-	r->fd = fd;
-	r->max_line = max_line ? max_line : AUR_JVIO_MAX_LINE;
-	r->buf = NULL;
-	r->cap = 0;
-	r->start = 0;
-	r->end = 0;
-	r->eof = 0;
-	r->lineno = 0;
-	r->watch_fd = -1;
-}
+	struct aur_buf b;
 
-void aur_jvio_reader_watch(struct aur_jvio_reader *r, int out_fd)
-{
-	r->watch_fd = aur_pipe_watchable(out_fd);
-}
-
-void aur_jvio_reader_release(struct aur_jvio_reader *r)
-{
-	if (!r)
+	if (jv_get_kind(v) == JV_KIND_STRING) {
+		snprintf(out, outlen, "%s", jv_string_value(v));
 		return;
-	free(r->buf);
-	r->buf = NULL;
-	r->cap = 0;
-	r->start = 0;
-	r->end = 0;
+	}
+	aur_buf_init(&b, 512);
+	if (aur_jvio_dump(v, &b) < 0)
+		snprintf(out, outlen, "%s", jv_kind_name(jv_get_kind(v)));
+	else
+		snprintf(out, outlen, "%s", b.data);
+	aur_buf_release(&b);
 }
 
-/* Read more bytes after r->end. 1 when some arrived, 0 at end of input, -EPIPE, -EIO. */
-static int fill(struct aur_jvio_reader *r)
-{
-	ssize_t n;
-	int rc;
-
-	if (r->start > 0) {
-		memmove(r->buf, r->buf + r->start, r->end - r->start);
-		r->end -= r->start;
-		r->start = 0;
-	}
-	if (r->cap - r->end < CHUNK + 1) {
-		r->cap = r->cap ? r->cap * 2 : 2 * CHUNK;
-		while (r->cap - r->end < CHUNK + 1)
-			r->cap *= 2;
-		r->buf = aur_xrealloc(r->buf, r->cap);
-	}
-	rc = aur_pipe_wait_input(r->fd, r->watch_fd);
-	if (rc < 0)
-		return rc == -EPIPE ? rc : -EIO;
-	do
-		n = read(r->fd, r->buf + r->end, r->cap - r->end - 1);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -EIO;
-	if (n == 0) {
-		r->eof = 1;
-		return 0;
-	}
-	r->end += (size_t)n;
-	return 1;
-}
-
-int aur_jvio_read_line(struct aur_jvio_reader *r, char **line, size_t *len)
-{
-	size_t scanned = 0;
-	int skipping = 0;
-	int rc;
-
-	/* give back what one huge line made the buffer grow to */
-	if (r->start == r->end && r->cap > 8 * CHUNK) {
-		free(r->buf);
-		r->buf = NULL;
-		r->cap = 0;
-		r->start = 0;
-		r->end = 0;
-	}
-
-	for (;;) {
-		char *base = r->buf + r->start;
-		char *nl = r->end > r->start + scanned ?
-			   memchr(base + scanned, '\n', r->end - r->start - scanned) : NULL;
-
-		if (nl) {
-			size_t n = (size_t)(nl - base);
-
-			r->start += n + 1;
-			r->lineno++;
-			if (skipping || n > r->max_line)
-				return -E2BIG;
-			*nl = '\0';
-			*line = base;
-			*len = n;
-			return 1;
-		}
-		scanned = r->end - r->start;
-		if (r->eof) {
-			if (scanned == 0 && !skipping)
-				return 0;
-			r->start = r->end;
-			r->lineno++;
-			if (skipping || scanned > r->max_line)
-				return -E2BIG;
-			base[scanned] = '\0'; /* fill() keeps one spare byte */
-			*line = base;
-			*len = scanned;
-			return 1;
-		}
-		if (scanned > r->max_line) {
-			/* too long: drop what we have and keep looking for its end */
-			skipping = 1;
-			r->start = r->end;
-			scanned = 0;
-		}
-		rc = fill(r);
-		if (rc < 0)
-			return rc;
-	}
-}
-
-const char *aur_jv_str(jv o, const char *k)
+const char *aur_jvio_str(jv o, const char *k)
 {
 	jv v;
 	const char *s = NULL;

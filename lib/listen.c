@@ -53,7 +53,7 @@ static int is_stream_socket(int fd, int *listening)
 	return 1;
 }
 
-static int same_file(int a, int b)
+int aur_listen_same_file(int a, int b)
 {
 	struct stat sa;
 	struct stat sb;
@@ -87,7 +87,11 @@ static void sockname(int fd, char *out, size_t outlen, int peer)
 		snprintf(out, outlen, "%s:%s", host, port);
 }
 
-void aur_listen_peer(int fd, char *out, size_t outlen)
+/*
+ * The peer of a one-connection mode, as text: TCPREMOTEIP, then
+ * REMOTE_ADDR, then getpeername(fd). Writes "" when none is known.
+ */
+static void peer_text(int fd, char *out, size_t outlen)
 {
 	const char *env = getenv("TCPREMOTEIP");
 
@@ -274,8 +278,8 @@ int aur_listen_detect(struct aur_listen *l, const char *listen_arg, char *err, s
 			return rc;
 	}
 	if (l->mode == AUR_LISTEN_SYSTEMD_CONN || l->mode == AUR_LISTEN_STDIN_CONN)
-		aur_listen_peer(l->fd, l->remote, sizeof(l->remote));
+		peer_text(l->fd, l->remote, sizeof(l->remote));
 	sockname(l->fd, l->local, sizeof(l->local), 0);
-	l->fd2_is_client = same_file(2, l->fd);
+	l->fd2_is_client = aur_listen_same_file(2, l->fd);
 	return 0;
 }

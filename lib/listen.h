@@ -46,12 +46,6 @@ const char *aur_listen_mode_name(enum aur_listen_mode mode);
 int aur_listen_detect(struct aur_listen *l, const char *listen_arg, char *err, size_t errlen);
 
 /*
- * The peer of a one-connection mode, as text: TCPREMOTEIP, then
- * REMOTE_ADDR, then getpeername(fd). Writes "" when none is known.
- */
-void aur_listen_peer(int fd, char *out, size_t outlen);
-
-/*
  * Is the local address of fd (a listening socket or a connection) on the
  * loopback interface: 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104, or a Unix
  * socket? 1 or 0; -errno when the socket cannot say. 0.0.0.0 and :: are
@@ -61,5 +55,11 @@ int aur_listen_is_loopback(int fd);
 
 /* The port a listening socket is bound to (for --listen with port 0); -1 on error. */
 int aur_listen_port(int fd);
+
+/*
+ * 1 when descriptors a and b are the same open file (device and inode):
+ * which of 0, 1 and 2 a launcher made copies of the connection.
+ */
+int aur_listen_same_file(int a, int b);
 
 #endif

@@ -262,7 +262,7 @@ static int load_key(const struct aur_llm_config *cfg, char *key, char *err, size
 	rc = 0;
 out:
 	if (rc < 0)
-		aur_wipe(key, MAX_KEY);
+		aur_auth_wipe(key, MAX_KEY);
 	return rc;
 }
 
@@ -396,7 +396,7 @@ static struct curl_slist *add_header(struct curl_slist *h, const char *name, con
 
 	snprintf(line, sizeof(line), "%s: %s", name, value);
 	n = curl_slist_append(h, line);
-	aur_wipe(line, sizeof(line));
+	aur_auth_wipe(line, sizeof(line));
 	if (!n) {
 		fputs("aurora: out of memory\n", stderr);
 		abort();
@@ -491,7 +491,7 @@ int aur_llm_chat(const struct aur_llm_config *cfg, jv messages, jv tools, aur_ll
 
 		snprintf(bearer, sizeof(bearer), "Bearer %s", key);
 		headers = add_header(headers, "Authorization", bearer);
-		aur_wipe(bearer, sizeof(bearer));
+		aur_auth_wipe(bearer, sizeof(bearer));
 	}
 	a.curl = curl_easy_init();
 	if (!a.curl) {
@@ -588,7 +588,7 @@ int aur_llm_chat(const struct aur_llm_config *cfg, jv messages, jv tools, aur_ll
 		sleep_ms(wait);
 	}
 out:
-	aur_wipe(key, sizeof(key));
+	aur_auth_wipe(key, sizeof(key));
 	if (rc < 0) {
 		aur_llm_result_release(res);
 		res->text = aur_xstrdup("");
@@ -602,7 +602,7 @@ out:
 		curl_easy_cleanup(a.curl);
 	/* curl_slist_free_all does not wipe: the header lines hold the key */
 	for (struct curl_slist *h = headers; h; h = h->next)
-		aur_wipe(h->data, strlen(h->data));
+		aur_auth_wipe(h->data, strlen(h->data));
 	curl_slist_free_all(headers);
 	aur_llm_stream_free(a.stream);
 	aur_buf_release(&a.errbody);

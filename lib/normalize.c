@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +12,10 @@
 
 #include "db.h"
 #include "embed.h"
+#include "form.h"
 #include "jvio.h"
 #include "normalize.h"
-#include "sha256.h"
+#include "record.h"
 #include "timeutil.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -26,47 +26,6 @@
 #define MAX_RECORDS_PER_LINE 1000000u
 /* bytes of output one raw record may produce */
 #define MAX_OUTPUT_BYTES ((size_t)1024 * 1024 * 1024)
-/* timestamps after 9999-12-31 are nonsense */
-#define MAX_TIME_MS 253402300800000LL
-
-/* The fields a mapping's record may carry, in the order they are printed. */
-enum field {
-	F_TYPE,
-	F_SOURCE,
-	F_KIND,
-	F_DEDUP_KEY,
-	F_STATUS,
-	F_SEVERITY,
-	F_TEST,
-	F_TITLE,
-	F_DESCRIPTION,
-	F_SERVICE,
-	F_HOST,
-	F_ENTITY,
-	F_ENVIRONMENT,
-	F_TAGS,
-	F_LABELS,
-	F_STARTED_AT,
-	F_ENDED_AT,
-	F_OCCURRED_AT,
-	F_LINK,
-	F_CONTEXT,
-	/* set by aurora-normalize whatever the mapping says */
-	F_V,
-	F_FINGERPRINT,
-	F_INBOX_ID,
-	F_INBOX_PART,
-	F_INBOX_PARTS,
-	F_RECEIVED_AT,
-	F_COUNT
-};
-
-static const char *const field_names[F_COUNT] = {
-	"type", "source", "kind", "dedup_key", "status", "severity", "test", "title",
-	"description", "service", "host", "entity", "environment", "tags", "labels",
-	"started_at", "ended_at", "occurred_at", "link", "context",
-	"v", "fingerprint", "inbox_id", "inbox_part", "inbox_parts", "received_at",
-};
 
 /* keys of the raw record */
 enum raw_field { R_TYPE, R_PLATFORM, R_ID, R_RECEIVED_AT, R_HEADERS, R_BODY, R_CONTENT_TYPE, R_TEST, R_COUNT };
@@ -91,33 +50,14 @@ struct aur_normalizer {
 	char *libdir;              /* absolute operator directory, for include/import */
 	char *default_platform;
 	jv config;
-	jv fkeys[F_COUNT];
 	jv rkeys[R_COUNT];
+	struct aur_record_printer *printer;
 	jv *outs;                  /* one raw record's output, before checking */
 	size_t nouts;
 	size_t capouts;
 	struct aur_buf msgs;       /* jq's compile messages */
-	struct aur_buf tmp_source; /* texts of numbers */
-	struct aur_buf tmp_key;
 	char remark[512];
 };
-
-/* what one raw record contributes to every record it produces */
-struct line_ctx {
-	const char *platform;
-	size_t platform_len;
-	jv id;               /* borrowed */
-	size_t part, parts;  /* this record is part of parts made from the delivery */
-	char received[32];   /* RFC 3339 */
-	long long received_ms;
-	int test;            /* the delivery came from aurora-connector test */
-};
-
-/* ---- small helpers ---------------------------------------------------- */
-
-#define ADD(b, lit) aur_buf_add((b), (lit), sizeof(lit) - 1)
-/* ,"name": and a text field's value (text_field); name is a literal */
-#define TEXT_FIELD(b, name, v) text_field((b), ",\"" name "\":", sizeof(",\"" name "\":") - 1, (v))
 
 static jv get(jv obj, jv key)
 {
@@ -127,529 +67,6 @@ static jv get(jv obj, jv key)
 static size_t str_len(jv s)
 {
 	return (size_t)jv_string_length_bytes(jv_copy(s));
-}
-
-/*
- * The text of v: a non-empty string as it is, a number or boolean as its
- * JSON text (kept in tmp). 1 with *s and *len set, or 0 for anything else.
- */
-static int text_of(jv v, struct aur_buf *tmp, const char **s, size_t *len)
-{
-	switch (jv_get_kind(v)) {
-	case JV_KIND_STRING:
-		*s = jv_string_value(v);
-		*len = str_len(v);
-		return *len > 0;
-	case JV_KIND_NUMBER:
-		aur_buf_reset(tmp);
-		if (aur_jvio_dump(v, tmp) < 0)
-			return 0;
-		*s = tmp->data;
-		*len = tmp->len;
-		return 1;
-	case JV_KIND_TRUE:
-		*s = "true";
-		*len = 4;
-		return 1;
-	case JV_KIND_FALSE:
-		*s = "false";
-		*len = 5;
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/* Print v as a string field: strings, numbers and booleans as text, the rest null. */
-static int put_text(struct aur_buf *b, jv v)
-{
-	int rc;
-
-	switch (jv_get_kind(v)) {
-	case JV_KIND_STRING:
-		if (str_len(v) == 0)
-			return ADD(b, "null");
-		return aur_jvio_dump_str(jv_string_value(v), str_len(v), b);
-	case JV_KIND_NUMBER:
-		rc = ADD(b, "\"");
-		if (rc == 0)
-			rc = aur_jvio_dump(v, b);
-		if (rc == 0)
-			rc = ADD(b, "\"");
-		return rc;
-	case JV_KIND_TRUE:
-		return ADD(b, "\"true\"");
-	case JV_KIND_FALSE:
-		return ADD(b, "\"false\"");
-	default:
-		return ADD(b, "null");
-	}
-}
-
-static int text_field(struct aur_buf *b, const char *key, size_t keylen, jv v)
-{
-	int rc = aur_buf_add(b, key, keylen);
-
-	return rc | put_text(b, v);
-}
-
-enum object_kind {
-	OBJ_AS_IS,    /* the object as the mapping made it */
-	OBJ_STRINGS,  /* tags, labels: strings kept (even ""), numbers and booleans as text, the rest dropped */
-	OBJ_SPARSE    /* context: null and empty-string members dropped */
-};
-
-/* Print v as an object field (see enum object_kind); anything but an object is {}. */
-static int put_object(struct aur_buf *b, jv v, enum object_kind kind)
-{
-	int rc;
-	int first = 1;
-
-	if (jv_get_kind(v) != JV_KIND_OBJECT)
-		return ADD(b, "{}");
-	if (kind == OBJ_AS_IS)
-		return aur_jvio_dump(v, b);
-	rc = ADD(b, "{");
-	for (int i = jv_object_iter(v); rc == 0 && jv_object_iter_valid(v, i); i = jv_object_iter_next(v, i)) {
-		jv x = jv_object_iter_value(v, i);
-		jv_kind xk = jv_get_kind(x);
-		int keep;
-		jv k;
-
-		if (kind == OBJ_STRINGS)
-			keep = xk == JV_KIND_STRING || xk == JV_KIND_NUMBER || xk == JV_KIND_TRUE ||
-			       xk == JV_KIND_FALSE;
-		else
-			keep = xk != JV_KIND_NULL && !(xk == JV_KIND_STRING && str_len(x) == 0);
-		if (!keep) {
-			jv_free(x);
-			continue;
-		}
-		k = jv_object_iter_key(v, i);
-		if (!first)
-			rc = ADD(b, ",");
-		first = 0;
-		if (rc == 0)
-			rc = aur_jvio_dump_str(jv_string_value(k), str_len(k), b);
-		if (rc == 0)
-			rc = ADD(b, ":");
-		if (rc == 0)
-			rc = kind == OBJ_STRINGS && xk != JV_KIND_STRING ? put_text(b, x) : aur_jvio_dump(x, b);
-		jv_free(k);
-		jv_free(x);
-	}
-	return rc ? rc : ADD(b, "}");
-}
-
-/* Epoch seconds, milliseconds, microseconds or nanoseconds, told apart by size. */
-static int epoch_ms(double d, long long *ms)
-{
-	double a;
-
-	if (!isfinite(d) || d <= 0)
-		return -1;
-	if (d >= 1e17)
-		a = d / 1e6;
-	else if (d >= 1e14)
-		a = d / 1e3;
-	else if (d >= 1e11)
-		a = d;
-	else
-		a = d * 1000.0;
-	if (a >= (double)MAX_TIME_MS)
-		return -1;
-	*ms = llround(a);
-	return *ms > 0 ? 0 : -1;
-}
-
-/* digits with at most one decimal point */
-static int is_decimal(const char *s, size_t len)
-{
-	int dots = 0;
-	int digits = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '.')
-			dots++;
-		else if (s[i] >= '0' && s[i] <= '9')
-			digits++;
-		else
-			return 0;
-	}
-	return digits > 0 && dots <= 1;
-}
-
-/* A timestamp of any form aurora meets into ms since the epoch; -1 when v is none. */
-static int time_of(jv v, long long *ms)
-{
-	const char *s;
-	size_t len;
-	char buf[64];
-
-	switch (jv_get_kind(v)) {
-	case JV_KIND_NUMBER:
-		return epoch_ms(jv_number_value(v), ms);
-	case JV_KIND_STRING:
-		s = jv_string_value(v);
-		len = str_len(v);
-		while (len && isspace((unsigned char)*s)) {
-			s++;
-			len--;
-		}
-		while (len && isspace((unsigned char)s[len - 1]))
-			len--;
-		if (len == 0 || len >= sizeof(buf))
-			return -1;
-		memcpy(buf, s, len);
-		buf[len] = '\0';
-		if (is_decimal(buf, len))
-			return epoch_ms(strtod(buf, NULL), ms);
-		if (aur_time_parse_ms(buf, ms) < 0)
-			return -1;
-		return *ms > 0 && *ms < MAX_TIME_MS ? 0 : -1;
-	default:
-		return -1;
-	}
-}
-
-static int put_time(struct aur_buf *b, long long ms)
-{
-	char t[32];
-	int rc;
-
-	if (ms < 0)
-		return ADD(b, "null");
-	aur_time_format_ms(ms, t, sizeof(t));
-	rc = ADD(b, "\"");
-	if (rc == 0)
-		rc = aur_buf_adds(b, t);
-	if (rc == 0)
-		rc = ADD(b, "\"");
-	return rc;
-}
-
-/* Lower-case copy of a short word into out (NUL-terminated); 0 when it does not fit. */
-static int lower_word(const char *s, size_t len, char *out, size_t outlen)
-{
-	if (len + 1 > outlen)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		out[i] = (char)tolower((unsigned char)s[i]);
-	out[len] = '\0';
-	return 1;
-}
-
-/* A value quoted for a message: strings as they are (cut), others as JSON. */
-static void describe(jv v, char *out, size_t outlen)
-{
-	struct aur_buf b;
-
-	if (jv_get_kind(v) == JV_KIND_STRING) {
-		snprintf(out, outlen, "%s", jv_string_value(v));
-		return;
-	}
-	aur_buf_init(&b, 512);
-	if (aur_jvio_dump(v, &b) < 0)
-		snprintf(out, outlen, "%s", jv_kind_name(jv_get_kind(v)));
-	else
-		snprintf(out, outlen, "%s", b.data);
-	aur_buf_release(&b);
-}
-
-/* ---- the record checker and printer ----------------------------------- */
-
-static const char *const severities[] = { "critical", "high", "medium", "low", "info" };
-
-static void fingerprint(const char *src, size_t srclen, const char *key, size_t keylen, char hex[33])
-{
-	struct aur_sha256_ctx ctx;
-	unsigned char md[AUR_SHA256_LEN];
-	static const char digits[] = "0123456789abcdef";
-
-	aur_sha256_init(&ctx);
-	aur_sha256_update(&ctx, src, srclen);
-	aur_sha256_update(&ctx, ":", 1);
-	aur_sha256_update(&ctx, key, keylen);
-	aur_sha256_final(&ctx, md);
-	for (size_t i = 0; i < 16; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 15];
-	}
-	hex[32] = '\0';
-}
-
-/* Copy the members of rec that are none of aurora's fields. */
-static int put_extras(struct aur_buf *b, jv rec)
-{
-	int rc = 0;
-
-	for (int i = jv_object_iter(rec); rc == 0 && jv_object_iter_valid(rec, i);
-	     i = jv_object_iter_next(rec, i)) {
-		jv k = jv_object_iter_key(rec, i);
-		const char *name = jv_string_value(k);
-		int known = 0;
-
-		for (int f = 0; f < F_COUNT && !known; f++)
-			known = !strcmp(name, field_names[f]);
-		if (!known) {
-			jv x = jv_object_iter_value(rec, i);
-
-			rc = ADD(b, ",");
-			if (rc == 0)
-				rc = aur_jvio_dump_str(name, str_len(k), b);
-			if (rc == 0)
-				rc = ADD(b, ":");
-			if (rc == 0)
-				rc = aur_jvio_dump(x, b);
-			jv_free(x);
-		}
-		jv_free(k);
-	}
-	return rc;
-}
-
-static int put_tail(struct aur_buf *b, const struct line_ctx *lc)
-{
-	int rc = ADD(b, ",\"inbox_id\":");
-
-	if (rc == 0)
-		rc = jv_is_valid(lc->id) ? aur_jvio_dump(lc->id, b) : ADD(b, "null");
-	/* numbered so a stage can tell it has all of a delivery (resume.h) */
-	if (rc == 0 && jv_get_kind(lc->id) != JV_KIND_NULL) {
-		char n[48];
-
-		snprintf(n, sizeof(n), ",\"inbox_part\":%zu,\"inbox_parts\":%zu", lc->part, lc->parts);
-		rc = aur_buf_adds(b, n);
-	}
-	if (rc == 0)
-		rc = ADD(b, ",\"received_at\":\"");
-	if (rc == 0)
-		rc = aur_buf_adds(b, lc->received);
-	if (rc == 0)
-		rc = ADD(b, "\"");
-	return rc;
-}
-
-/* The record's source, or the platform when it names none. */
-static void source_of(struct aur_normalizer *n, jv v, const struct line_ctx *lc, const char **s,
-		      size_t *len)
-{
-	const char *t;
-	size_t tl;
-
-	if (text_of(v, &n->tmp_source, &t, &tl)) {
-		*s = t;
-		*len = tl;
-	} else {
-		*s = lc->platform;
-		*len = lc->platform_len;
-	}
-}
-
-/* One record a mapping emitted, taken apart. */
-struct record {
-	jv f[F_COUNT];      /* each field, invalid when absent */
-	int present;        /* how many of them are present */
-	int test;
-	const char *key;    /* dedup_key as text, NULL when none */
-	size_t keylen;
-};
-
-static int put_note(struct aur_normalizer *n, const struct record *r, const struct line_ctx *lc,
-		    struct aur_buf *b)
-{
-	const char *src, *word;
-	size_t srclen, wlen;
-	long long ms;
-	int out = 0;
-
-	source_of(n, r->f[F_SOURCE], lc, &src, &srclen);
-	out |= ADD(b, "{\"v\":1,\"type\":\"note\",\"source\":");
-	out |= aur_jvio_dump_str(src, srclen, b);
-	out |= ADD(b, ",\"kind\":");
-	if (text_of(r->f[F_KIND], &n->tmp_source, &word, &wlen))
-		out |= aur_jvio_dump_str(word, wlen, b);
-	else
-		out |= ADD(b, "\"note\"");
-	if (r->test)
-		out |= ADD(b, ",\"test\":true");
-	out |= ADD(b, ",\"dedup_key\":");
-	out |= r->key ? aur_jvio_dump_str(r->key, r->keylen, b) : ADD(b, "null");
-	out |= ADD(b, ",\"title\":");
-	/* no title: the kind says what it is */
-	if (text_of(r->f[F_TITLE], &n->tmp_source, &word, &wlen) ||
-	    text_of(r->f[F_KIND], &n->tmp_source, &word, &wlen))
-		out |= aur_jvio_dump_str(word, wlen, b);
-	else
-		out |= ADD(b, "\"note\"");
-	out |= TEXT_FIELD(b, "description", r->f[F_DESCRIPTION]);
-	out |= TEXT_FIELD(b, "service", r->f[F_SERVICE]);
-	out |= TEXT_FIELD(b, "host", r->f[F_HOST]);
-	out |= TEXT_FIELD(b, "link", r->f[F_LINK]);
-	out |= ADD(b, ",\"occurred_at\":");
-	out |= put_time(b, time_of(r->f[F_OCCURRED_AT], &ms) == 0 ? ms : lc->received_ms);
-	out |= ADD(b, ",\"context\":");
-	out |= put_object(b, r->f[F_CONTEXT], OBJ_SPARSE);
-	return out ? -E2BIG : 0;
-}
-
-/* A word field (status, severity) in lower case into out; 0 when it is none or too long. */
-static int word_of(struct aur_normalizer *n, jv v, char *out, size_t outlen)
-{
-	const char *word;
-	size_t wlen;
-
-	return text_of(v, &n->tmp_source, &word, &wlen) && lower_word(word, wlen, out, outlen);
-}
-
-static int put_alert(struct aur_normalizer *n, const struct record *r, const struct line_ctx *lc,
-		     struct aur_buf *b, char *err, size_t errlen)
-{
-	const char *src, *word;
-	size_t srclen, wlen, i;
-	char status[16], severity[16], hex[33], what[64];
-	long long started, ended = -1;
-	int resolved;
-	int out = 0;
-
-	if (!word_of(n, r->f[F_STATUS], status, sizeof(status)) ||
-	    (strcmp(status, "firing") != 0 && strcmp(status, "resolved") != 0)) {
-		describe(r->f[F_STATUS], what, sizeof(what));
-		snprintf(err, errlen, "alert status must be firing or resolved, not %s", what);
-		return -EINVAL;
-	}
-	resolved = status[0] == 'r';
-	if (!word_of(n, r->f[F_SEVERITY], severity, sizeof(severity)))
-		severity[0] = '\0';
-	for (i = 0; i < sizeof(severities) / sizeof(severities[0]); i++)
-		if (!strcmp(severity, severities[i]))
-			break;
-	if (i == sizeof(severities) / sizeof(severities[0])) {
-		describe(r->f[F_SEVERITY], what, sizeof(what));
-		snprintf(err, errlen, "alert severity must be critical, high, medium, low or info, not %s",
-			 what);
-		return -EINVAL;
-	}
-	source_of(n, r->f[F_SOURCE], lc, &src, &srclen);
-	fingerprint(src, srclen, r->key, r->keylen, hex);
-	/*
-	 * ended_at: a resolved alert's end, else the delivery's time;
-	 * started_at: the platform's start, else the end of a resolved alert,
-	 * else the delivery's time
-	 */
-	if (resolved && time_of(r->f[F_ENDED_AT], &ended) < 0)
-		ended = lc->received_ms;
-	if (time_of(r->f[F_STARTED_AT], &started) < 0)
-		started = resolved ? ended : lc->received_ms;
-
-	out |= ADD(b, "{\"v\":1,\"type\":\"alert\",\"source\":");
-	out |= aur_jvio_dump_str(src, srclen, b);
-	out |= ADD(b, ",\"dedup_key\":");
-	out |= aur_jvio_dump_str(r->key, r->keylen, b);
-	out |= ADD(b, ",\"fingerprint\":\"");
-	out |= aur_buf_add(b, hex, 32);
-	out |= ADD(b, "\",\"status\":\"");
-	out |= aur_buf_adds(b, status);
-	out |= ADD(b, "\",\"severity\":\"");
-	out |= aur_buf_adds(b, severity);
-	out |= ADD(b, "\"");
-	if (r->test)
-		out |= ADD(b, ",\"test\":true");
-	out |= ADD(b, ",\"title\":");
-	if (text_of(r->f[F_TITLE], &n->tmp_source, &word, &wlen))
-		out |= aur_jvio_dump_str(word, wlen, b);
-	else
-		out |= aur_jvio_dump_str(r->key, r->keylen, b);
-	out |= TEXT_FIELD(b, "description", r->f[F_DESCRIPTION]);
-	out |= TEXT_FIELD(b, "service", r->f[F_SERVICE]);
-	out |= TEXT_FIELD(b, "host", r->f[F_HOST]);
-	out |= TEXT_FIELD(b, "entity", r->f[F_ENTITY]);
-	out |= TEXT_FIELD(b, "environment", r->f[F_ENVIRONMENT]);
-	out |= ADD(b, ",\"tags\":");
-	out |= put_object(b, r->f[F_TAGS], OBJ_STRINGS);
-	out |= ADD(b, ",\"labels\":");
-	out |= put_object(b, r->f[F_LABELS], OBJ_STRINGS);
-	out |= ADD(b, ",\"started_at\":");
-	out |= put_time(b, started);
-	out |= ADD(b, ",\"ended_at\":");
-	out |= put_time(b, ended);
-	out |= TEXT_FIELD(b, "link", r->f[F_LINK]);
-	out |= ADD(b, ",\"context\":");
-	out |= put_object(b, r->f[F_CONTEXT], OBJ_SPARSE);
-	if (out) {
-		snprintf(err, errlen, "record too large to print");
-		return -E2BIG;
-	}
-	return 0;
-}
-
-/*
- * Check one record a mapping emitted (rec, borrowed) and print it to b.
- * 0, or a negative errno with the reason in err (b may hold part of it).
- */
-static int finish(struct aur_normalizer *n, jv rec, const struct line_ctx *lc, struct aur_buf *b,
-		  struct aur_normalize_result *res, char *err, size_t errlen)
-{
-	struct record r = { .present = 0 };
-	const char *type = "alert";
-	int note;
-	int rc = -EINVAL;
-
-	if (jv_get_kind(rec) != JV_KIND_OBJECT) {
-		snprintf(err, errlen, "mapping emitted a %s, not a record object",
-			 jv_kind_name(jv_get_kind(rec)));
-		return -EINVAL;
-	}
-	for (int i = 0; i < F_COUNT; i++) {
-		r.f[i] = get(rec, n->fkeys[i]);
-		r.present += jv_is_valid(r.f[i]);
-	}
-	if (jv_get_kind(r.f[F_TYPE]) == JV_KIND_STRING) {
-		type = jv_string_value(r.f[F_TYPE]);
-	} else if (jv_is_valid(r.f[F_TYPE]) && jv_get_kind(r.f[F_TYPE]) != JV_KIND_NULL) {
-		snprintf(err, errlen, "record \"type\" is a %s", jv_kind_name(jv_get_kind(r.f[F_TYPE])));
-		goto out;
-	}
-	note = strcmp(type, "note") == 0;
-	if (!note && strcmp(type, "alert") != 0) {
-		snprintf(err, errlen, "record type \"%.40s\" is neither alert nor note", type);
-		goto out;
-	}
-	r.test = lc->test || jv_get_kind(r.f[F_TEST]) == JV_KIND_TRUE;
-	if (!text_of(r.f[F_DEDUP_KEY], &n->tmp_key, &r.key, &r.keylen)) {
-		r.key = NULL;
-		if (!note) {
-			snprintf(err, errlen, "alert without a dedup_key");
-			goto out;
-		}
-	}
-	if (note) {
-		rc = put_note(n, &r, lc, b);
-		if (rc < 0)
-			snprintf(err, errlen, "record too large to print");
-	} else {
-		rc = put_alert(n, &r, lc, b, err, errlen);
-	}
-	if (rc < 0)
-		goto out;
-	rc = put_tail(b, lc);
-	if (rc == 0 && r.present < jv_object_length(jv_copy(rec)))
-		rc = put_extras(b, rec);
-	if (rc == 0)
-		rc = ADD(b, "}\n");
-	if (rc < 0) {
-		snprintf(err, errlen, "record too large to print");
-		goto out;
-	}
-	if (res) {
-		res->alerts += !note;
-		res->notes += note;
-		res->tests += !note && r.test;
-	}
-out:
-	for (int i = 0; i < F_COUNT; i++)
-		jv_free(r.f[i]);
-	return rc;
 }
 
 /* ---- compiling -------------------------------------------------------- */
@@ -956,14 +373,11 @@ int aur_normalize_new(struct aur_normalizer **out, const struct aur_normalize_op
 	int rc = -EIO;
 
 	*out = NULL;
-	for (int i = 0; i < F_COUNT; i++)
-		n->fkeys[i] = jv_string(field_names[i]);
 	for (int i = 0; i < R_COUNT; i++)
 		n->rkeys[i] = jv_string(raw_names[i]);
 	n->config = jv_null();
 	aur_buf_init(&n->msgs, 4096);
-	aur_buf_init(&n->tmp_source, 0);
-	aur_buf_init(&n->tmp_key, 0);
+	n->printer = aur_record_printer_new();
 	if (o->default_platform && *o->default_platform)
 		n->default_platform = aur_xstrdup(o->default_platform);
 
@@ -1022,16 +436,13 @@ void aur_normalize_free(struct aur_normalizer *n)
 	for (size_t i = 0; i < n->nouts; i++)
 		jv_free(n->outs[i]);
 	free(n->outs);
-	for (int i = 0; i < F_COUNT; i++)
-		jv_free(n->fkeys[i]);
 	for (int i = 0; i < R_COUNT; i++)
 		jv_free(n->rkeys[i]);
 	jv_free(n->config);
 	free(n->libdir);
 	free(n->default_platform);
 	aur_buf_release(&n->msgs);
-	aur_buf_release(&n->tmp_source);
-	aur_buf_release(&n->tmp_key);
+	aur_record_printer_free(n->printer);
 	free(n);
 }
 
@@ -1100,7 +511,7 @@ static int run(struct aur_normalizer *n, struct mapping *m, jv raw, char *err, s
 			if (jv_invalid_has_msg(jv_copy(r))) {
 				jv msg = jv_invalid_get_msg(r);
 
-				describe(msg, err, errlen);
+				aur_jvio_describe(msg, err, errlen);
 				jv_free(msg);
 				return -EINVAL;
 			}
@@ -1124,69 +535,11 @@ static int run(struct aur_normalizer *n, struct mapping *m, jv raw, char *err, s
 	}
 }
 
-static int hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Percent- and plus-decode s[a..z) into out; the decoded length. */
-static size_t form_unescape(const char *s, size_t a, size_t z, char *out)
-{
-	size_t len = 0;
-
-	for (size_t i = a; i < z; i++) {
-		if (s[i] == '+') {
-			out[len++] = ' ';
-		} else if (s[i] == '%' && i + 2 < z && hexdigit(s[i + 1]) >= 0 &&
-			   hexdigit(s[i + 2]) >= 0) {
-			out[len++] = (char)(hexdigit(s[i + 1]) * 16 + hexdigit(s[i + 2]));
-			i += 2;
-		} else {
-			out[len++] = s[i];
-		}
-	}
-	return len;
-}
-
-/* An application/x-www-form-urlencoded text as an object of strings. */
-static jv form_decode(const char *s, size_t len)
-{
-	jv o = jv_object();
-	char *tmp = aur_xmalloc(len + 1);
-	size_t i = 0;
-
-	while (i < len) {
-		size_t amp = i, eq;
-
-		while (amp < len && s[amp] != '&')
-			amp++;
-		eq = i;
-		while (eq < amp && s[eq] != '=')
-			eq++;
-		if (amp > i) {
-			size_t kl = form_unescape(s, i, eq, tmp);
-			jv k = jv_string_sized(tmp, (int)kl);
-			size_t vl = eq < amp ? form_unescape(s, eq + 1, amp, tmp) : 0;
-
-			o = jv_object_set(o, k, jv_string_sized(tmp, (int)vl));
-		}
-		i = amp + 1;
-	}
-	free(tmp);
-	return o;
-}
-
 /* A raw record whose body is form text that nobody decoded yet: decode it. */
 static jv decode_form_body(struct aur_normalizer *n, jv raw)
 {
 	jv body = get(raw, n->rkeys[R_BODY]);
 	jv headers, ctype;
-	static const char form[] = "application/x-www-form-urlencoded";
 
 	if (jv_get_kind(body) != JV_KIND_STRING) {
 		jv_free(body);
@@ -1194,10 +547,9 @@ static jv decode_form_body(struct aur_normalizer *n, jv raw)
 	}
 	headers = get(raw, n->rkeys[R_HEADERS]);
 	ctype = jv_get_kind(headers) == JV_KIND_OBJECT ? get(headers, n->rkeys[R_CONTENT_TYPE]) : jv_null();
-	if (jv_get_kind(ctype) == JV_KIND_STRING &&
-	    !strncasecmp(jv_string_value(ctype), form, sizeof(form) - 1))
+	if (jv_get_kind(ctype) == JV_KIND_STRING && aur_form_is_type(jv_string_value(ctype)))
 		raw = jv_object_set(raw, jv_copy(n->rkeys[R_BODY]),
-				    form_decode(jv_string_value(body), str_len(body)));
+				    aur_form_decode(jv_string_value(body), str_len(body)));
 	jv_free(ctype);
 	jv_free(headers);
 	jv_free(body);
@@ -1219,7 +571,8 @@ static void quote_platform(jv p, char *out, size_t outlen)
 int aur_normalize_value(struct aur_normalizer *n, jv in, struct aur_buf *out,
 			struct aur_normalize_result *res, char *err, size_t errlen)
 {
-	struct line_ctx lc;
+	struct aur_record_delivery lc;
+	struct aur_record_counts counts = { 0 };
 	struct mapping *m;
 	jv raw = jv_invalid(), type = jv_invalid(), platform = jv_invalid(), id = jv_invalid();
 	jv received = jv_invalid(), body = jv_invalid(), flag = jv_invalid();
@@ -1268,7 +621,7 @@ int aur_normalize_value(struct aur_normalizer *n, jv in, struct aur_buf *out,
 	if (jv_get_kind(id) == JV_KIND_NUMBER || jv_get_kind(id) == JV_KIND_STRING) {
 		char idtext[48];
 
-		describe(id, idtext, sizeof(idtext));
+		aur_jvio_describe(id, idtext, sizeof(idtext));
 		snprintf(prefix, sizeof(prefix), "%.64s (inbox %s): ", jv_string_value(platform), idtext);
 	} else {
 		snprintf(prefix, sizeof(prefix), "%.64s: ", jv_string_value(platform));
@@ -1314,11 +667,11 @@ int aur_normalize_value(struct aur_normalizer *n, jv in, struct aur_buf *out,
 	if (jv_get_kind(received) == JV_KIND_INVALID || jv_get_kind(received) == JV_KIND_NULL) {
 		/* none given (a bare payload, a hand-written record): received as it is read */
 		lc.received_ms = aur_time_now_ms();
-	} else if (time_of(received, &lc.received_ms) < 0) {
+	} else if (aur_record_time_ms(received, &lc.received_ms) < 0) {
 		/* one given that cannot be read is never swapped for another time */
 		char what[64];
 
-		describe(received, what, sizeof(what));
+		aur_jvio_describe(received, what, sizeof(what));
 		snprintf(err, errlen, "%sreceived_at is not a time: %s", prefix, what);
 		goto out;
 	}
@@ -1338,11 +691,16 @@ int aur_normalize_value(struct aur_normalizer *n, jv in, struct aur_buf *out,
 	lc.parts = n->nouts;
 	for (size_t i = 0; i < n->nouts; i++) {
 		lc.part = i + 1;
-		rc = finish(n, n->outs[i], &lc, out, res, why, sizeof(why));
+		rc = aur_record_print(n->printer, n->outs[i], &lc, out, &counts, why, sizeof(why));
 		if (rc < 0) {
 			snprintf(err, errlen, "%s%s", prefix, why);
 			goto out;
 		}
+	}
+	if (res) {
+		res->alerts = counts.alerts;
+		res->notes = counts.notes;
+		res->tests = counts.tests;
 	}
 	rc = 0;
 out:
@@ -1351,7 +709,6 @@ out:
 		out->data[mark] = '\0';
 	}
 	if (rc < 0 && res) {
-		res->alerts = res->notes = res->tests = 0;
 		/* the reason without the prefix: the delivery is named apart */
 		snprintf(res->reason, sizeof(res->reason), "%s",
 			 !strncmp(err, prefix, strlen(prefix)) ? err + strlen(prefix) : err);

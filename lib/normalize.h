@@ -13,10 +13,10 @@
  *    "splunk": {"service_fields": [...], "severity_fields": [...],
  *               "host_fields": [...], "status_fields": [...]}}
  * and emits zero or more objects of type "alert" or "note". The normalizer
- * then checks and completes each one: it puts "v":1 and "type" first and
- * the fields in schema order, adds the fingerprint, inbox_id and
- * received_at, turns every timestamp into RFC 3339 UTC with milliseconds,
- * and prints it as one compact JSON line. aurora(7) has the schema.
+ * then hands each one to record.h, which checks and completes it: "v":1
+ * and "type" first and the fields in schema order, the fingerprint,
+ * inbox_id and received_at added, every timestamp in RFC 3339 UTC with
+ * milliseconds, one compact JSON line. aurora(7) has the schema.
  *
  * A raw record is accepted whole or rejected whole: when the mapping fails
  * (jq's error(), or a type error) or one of its records breaks the schema,

@@ -503,7 +503,7 @@ int aur_rca_build_seen(sqlite3 *db, int busy_ms, jv record, char *err, size_t er
 {
 	static const char *const times[] = { "ended_at", "started_at", "occurred_at", "received_at", NULL };
 	sqlite3_stmt *st = NULL;
-	const char *source = aur_jv_str(record, "source");
+	const char *source = aur_jvio_str(record, "source");
 	jv ctx;
 	jv num = jv_invalid();
 	jv text = jv_invalid();
@@ -515,14 +515,14 @@ int aur_rca_build_seen(sqlite3 *db, int busy_ms, jv record, char *err, size_t er
 	if (!source || (strcmp(source, "jenkins") != 0 && strcmp(source, "cloudbees") != 0))
 		return 0;
 	ctx = jv_object_get(jv_copy(record), jv_string("context"));
-	job = aur_jv_str(ctx, "job");
+	job = aur_jvio_str(ctx, "job");
 	if (jv_get_kind(ctx) == JV_KIND_OBJECT)
 		num = jv_object_get(jv_copy(ctx), jv_string("build_number"));
 	if (!job || jv_get_kind(num) != JV_KIND_NUMBER)
 		goto out;
-	result = aur_jv_str(ctx, "result");
+	result = aur_jvio_str(ctx, "result");
 	for (int i = 0; times[i]; i++)
-		if (aur_jv_str(record, times[i]) && aur_time_parse_ms(aur_jv_str(record, times[i]), &at) == 0)
+		if (aur_jvio_str(record, times[i]) && aur_time_parse_ms(aur_jvio_str(record, times[i]), &at) == 0)
 			break;
 	text = jv_dump_string(jv_copy(record), 0);
 	rc = begin(db, busy_ms, err, errlen);

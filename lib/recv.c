@@ -499,8 +499,8 @@ static void webhook_done(struct wreq *w)
 	    ((status >= 400 && status < 500 && status != 429) || (status == 0 && w->reading)))
 		count_reject(w, status);
 	/* the Basic password and the connector's secret do not outlive the request */
-	aur_wipe(w->basic, sizeof(w->basic));
-	aur_wipe(w->c.hmac_secret, sizeof(w->c.hmac_secret));
+	aur_auth_wipe(w->basic, sizeof(w->basic));
+	aur_auth_wipe(w->c.hmac_secret, sizeof(w->c.hmac_secret));
 	free(w->headers_json);
 	free(w);
 }
@@ -628,7 +628,7 @@ static enum aur_http_next status_route(struct aur_http_req *req, enum aur_http_p
 	body = add_last_rejection(r, platform, body);
 	aur_buf_release(&url);
 	free(pub);
-	aur_wipe(c.hmac_secret, sizeof(c.hmac_secret));
+	aur_auth_wipe(c.hmac_secret, sizeof(c.hmac_secret));
 	return aur_http_respond_json(req, 200, body);
 }
 

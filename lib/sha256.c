@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "be32.h"
+#include "hex.h"
 #include "sha256.h"
 #include "banned.h"
 
@@ -205,4 +206,21 @@ void aur_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msg
 	aur_hmac_sha256_init(&ctx, key, keylen);
 	aur_hmac_sha256_update(&ctx, msg, msglen);
 	aur_hmac_sha256_final(&ctx, out);
+}
+
+void aur_sha256_hex(const void *data, size_t len, char out[AUR_HEX_SHA256_LEN + 1])
+{
+	unsigned char md[AUR_SHA256_LEN];
+
+	aur_sha256(data, len, md);
+	aur_hex_encode(md, sizeof(md), out);
+}
+
+void aur_hmac_sha256_hex(const char *key, size_t keylen, const void *msg, size_t msglen,
+			 char out[AUR_HEX_SHA256_LEN + 1])
+{
+	unsigned char md[AUR_SHA256_LEN];
+
+	aur_hmac_sha256(key, keylen, msg, msglen, md);
+	aur_hex_encode(md, sizeof(md), out);
 }

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #define AUR_SHA256_LEN 32       /* digest bytes */
+#define AUR_HEX_SHA256_LEN 64   /* a digest's lowercase hex characters */
 #define AUR_SHA256_BLOCK 64     /* block bytes; HMAC keys longer than this are hashed first */
 
 struct aur_sha256_ctx {
@@ -61,5 +62,11 @@ void aur_hmac_sha256_final(struct aur_hmac_sha256_ctx *ctx, unsigned char out[AU
 /* out gets HMAC-SHA256(key, msg). */
 void aur_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
 		     unsigned char out[AUR_SHA256_LEN]);
+
+/* out gets SHA-256(data[0..len)) as 64 lowercase hex characters and a NUL. */
+void aur_sha256_hex(const void *data, size_t len, char out[AUR_HEX_SHA256_LEN + 1]);
+/* out gets HMAC-SHA256(key, msg) as 64 lowercase hex characters and a NUL. */
+void aur_hmac_sha256_hex(const char *key, size_t keylen, const void *msg, size_t msglen,
+			 char out[AUR_HEX_SHA256_LEN + 1]);
 
 #endif

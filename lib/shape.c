@@ -481,11 +481,6 @@ static const struct shape *shape_of(const char *platform)
 	return NULL;
 }
 
-int aur_shape_known(const char *platform)
-{
-	return shape_of(platform) != NULL;
-}
-
 int aur_shape_check(const char *platform, const void *body, size_t len, char *why, size_t n)
 {
 	const struct shape *sh = shape_of(platform);

@@ -30,9 +30,6 @@
 
 #include <stddef.h>
 
-/* 1 when platform has a shape check, 0 when any JSON is its shape. */
-int aur_shape_known(const char *platform);
-
 /*
  * Check the len bytes at body, one JSON value (the caller checked that),
  * against platform's shape. 0 when it fits, when platform has no check, or

@@ -500,13 +500,24 @@ static int woken(struct aur_sse *s)
 	return closing;
 }
 
+/* Streams open now. Any thread. */
+static unsigned count_streams(struct aur_sse *s)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&s->mu);
+	n = s->nsubs;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
 /* Sleep until a stream begins (0) or the notifier must stop (-1). */
 static int wait_for_listener(struct aur_sse *s)
 {
 	for (;;) {
 		struct pollfd fd = { .fd = s->wake[0], .events = POLLIN };
 
-		if (aur_sse_count(s) > 0)
+		if (count_streams(s) > 0)
 			return 0;
 		if (poll(&fd, 1, -1) < 0 && errno != EINTR)
 			return -1;
@@ -530,7 +541,7 @@ static void *notifier_main(void *arg)
 		int n;
 		int rc;
 
-		if (aur_sse_count(s) == 0) {
+		if (count_streams(s) == 0) {
 			/*
 			 * Nobody to tell: no inotify watch either, or every
 			 * write of the webhook load would wake this thread
@@ -749,16 +760,6 @@ void aur_sse_done(struct aur_sse *s, struct aur_sse_sub *sub)
 	aur_follow_release(&sub->follow);
 	aur_buf_release(&sub->out);
 	free(sub);
-}
-
-unsigned aur_sse_count(struct aur_sse *s)
-{
-	unsigned n;
-
-	pthread_mutex_lock(&s->mu);
-	n = s->nsubs;
-	pthread_mutex_unlock(&s->mu);
-	return n;
 }
 
 void aur_sse_close(struct aur_sse *s)

@@ -87,9 +87,6 @@ enum aur_http_next aur_sse_start(struct aur_sse *s, struct aur_http_req *req, lo
 /* The request of sub is over: forget and free it. NULL-safe. Any thread. */
 void aur_sse_done(struct aur_sse *s, struct aur_sse_sub *sub);
 
-/* Streams open now. Any thread. */
-unsigned aur_sse_count(struct aur_sse *s);
-
 /*
  * Refuse new streams, end every open one (each finishes its body at once,
  * so parked connections resume) and stop the notifier. Safe to call twice.

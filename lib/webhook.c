@@ -15,6 +15,21 @@
 #include "xalloc.h"
 #include "banned.h"
 
+#define HEADERS_MAX 8
+
+/* one POST: what to send */
+struct request {
+	const char *url;            /* borrowed */
+	const char *content_type;   /* borrowed; NULL for application/json */
+	const char *user_agent;     /* borrowed; NULL for libcurl's */
+	const char *bearer;         /* sent as Authorization: Bearer, or NULL */
+	const void *body;           /* borrowed */
+	size_t len;
+	long timeout_ms;            /* whole request; 0 for 10 s */
+	char *headers[HEADERS_MAX]; /* owned "Name: value" lines */
+	size_t nheaders;
+};
+
 char *aur_webhook_url(const char *base, const char *platform, const char *token)
 {
 	struct aur_buf b;
@@ -39,8 +54,17 @@ static const char *placeholder(const char *name, size_t len, const char *const v
 	return NULL;
 }
 
-int aur_webhook_render(const char *tmpl, size_t len, long long now_ms, const char *nonce,
-		       struct aur_buf *out)
+/*
+ * Fill a sample payload's placeholders, appending to out:
+ *   @NOW@        the time now, RFC 3339 UTC with milliseconds
+ *   @NOW_MS@     now as epoch milliseconds, @NOW_S@ as epoch seconds
+ *   @NONCE@      16 hex characters, @NONCE_DEC@ 15 decimal digits (from nonce)
+ * A JSON string that is exactly "@@NAME@@" becomes the bare value, for
+ * fields that are numbers ("@@NOW_MS@@" -> 1741087500123). Unknown
+ * @WORDS@ are kept. nonce must be at least 16 hex characters.
+ * 0, or -E2BIG past out's limit.
+ */
+static int render(const char *tmpl, size_t len, long long now_ms, const char *nonce, struct aur_buf *out)
 {
 	char now[32], now_ms_text[24], now_s_text[24], nonce_hex[17], nonce_dec[16];
 	const char *const vals[][2] = {
@@ -88,12 +112,13 @@ int aur_webhook_render(const char *tmpl, size_t len, long long now_ms, const cha
 	return rc;
 }
 
-void aur_webhook_request_init(struct aur_webhook_request *r)
+static void request_init(struct request *r)
 {
 	memset(r, 0, sizeof(*r));
 }
 
-void aur_webhook_request_release(struct aur_webhook_request *r)
+/* Free the owned header lines. NULL-safe. */
+static void request_release(struct request *r)
 {
 	if (!r)
 		return;
@@ -102,11 +127,12 @@ void aur_webhook_request_release(struct aur_webhook_request *r)
 	r->nheaders = 0;
 }
 
-int aur_webhook_add_header(struct aur_webhook_request *r, const char *name, const char *value)
+/* Add "name: value". 0, or -E2BIG when HEADERS_MAX are set. */
+static int add_header(struct request *r, const char *name, const char *value)
 {
 	struct aur_buf b;
 
-	if (r->nheaders >= AUR_WEBHOOK_HEADERS_MAX)
+	if (r->nheaders >= HEADERS_MAX)
 		return -E2BIG;
 	aur_buf_init(&b, 0);
 	aur_buf_addf(&b, "%s: %s", name, value);
@@ -114,8 +140,14 @@ int aur_webhook_add_header(struct aur_webhook_request *r, const char *name, cons
 	return 0;
 }
 
-int aur_webhook_sign(struct aur_webhook_request *r, const char *platform, const char *secret,
-		     long long now_s)
+/*
+ * Add the headers a signing platform sends for r->body under secret:
+ * pagerduty "X-PagerDuty-Signature: v1=<hmac of body>"; grafana
+ * "X-Grafana-Alerting-Signature: <hmac of '<now_s>:<body>'>" and
+ * "X-Grafana-Alerting-Signature-Timestamp: <now_s>". Other platforms and
+ * an empty secret add nothing. 0 or -E2BIG.
+ */
+static int sign(struct request *r, const char *platform, const char *secret, long long now_s)
 {
 	char mac[AUR_HEX_SHA256_LEN + 1];
 	char value[AUR_HEX_SHA256_LEN + 8];
@@ -128,7 +160,7 @@ int aur_webhook_sign(struct aur_webhook_request *r, const char *platform, const 
 	if (!strcmp(platform, "pagerduty")) {
 		aur_hmac_sha256_hex(secret, strlen(secret), r->body, r->len, mac);
 		snprintf(value, sizeof(value), "v1=%s", mac);
-		rc = aur_webhook_add_header(r, "X-PagerDuty-Signature", value);
+		rc = add_header(r, "X-PagerDuty-Signature", value);
 	} else if (!strcmp(platform, "grafana")) {
 		snprintf(stamp, sizeof(stamp), "%lld", now_s);
 		aur_buf_init(&msg, 0);
@@ -136,14 +168,14 @@ int aur_webhook_sign(struct aur_webhook_request *r, const char *platform, const 
 		aur_buf_add(&msg, r->body, r->len);
 		aur_hmac_sha256_hex(secret, strlen(secret), msg.data, msg.len, mac);
 		aur_buf_release(&msg);
-		rc = aur_webhook_add_header(r, "X-Grafana-Alerting-Signature", mac);
+		rc = add_header(r, "X-Grafana-Alerting-Signature", mac);
 		if (rc == 0)
-			rc = aur_webhook_add_header(r, "X-Grafana-Alerting-Signature-Timestamp", stamp);
+			rc = add_header(r, "X-Grafana-Alerting-Signature-Timestamp", stamp);
 	}
 	return rc;
 }
 
-void aur_webhook_response_init(struct aur_webhook_response *resp)
+static void response_init(struct aur_webhook_response *resp)
 {
 	resp->status = 0;
 	resp->seconds = 0;
@@ -151,7 +183,7 @@ void aur_webhook_response_init(struct aur_webhook_response *resp)
 	aur_buf_init(&resp->body, AUR_WEBHOOK_RESPONSE_MAX);
 }
 
-void aur_webhook_response_release(struct aur_webhook_response *resp)
+static void response_release(struct aur_webhook_response *resp)
 {
 	if (resp)
 		aur_buf_release(&resp->body);
@@ -168,7 +200,15 @@ static size_t keep(char *data, size_t size, size_t n, void *arg)
 	return total;
 }
 
-int aur_webhook_post(const struct aur_webhook_request *r, struct aur_webhook_response *resp)
+/*
+ * POST r and wait for the answer. The caller has called curl_global_init.
+ * Redirects are not followed; loopback addresses never go through a proxy.
+ * Returns 0 when an HTTP answer arrived (any status); -ETIMEDOUT past
+ * r->timeout_ms; -ECONNREFUSED when nothing listens or the host is
+ * unreachable; -EINVAL for a URL libcurl cannot use; -EIO otherwise;
+ * resp->error says why.
+ */
+static int post(const struct request *r, struct aur_webhook_response *resp)
 {
 	struct curl_slist *hdrs = NULL;
 	struct curl_slist *tmp;
@@ -258,7 +298,7 @@ out:
 void aur_webhook_test_init(struct aur_webhook_test *t)
 {
 	memset(t, 0, sizeof(*t));
-	aur_webhook_response_init(&t->resp);
+	response_init(&t->resp);
 }
 
 void aur_webhook_test_release(struct aur_webhook_test *t)
@@ -267,7 +307,7 @@ void aur_webhook_test_release(struct aur_webhook_test *t)
 		return;
 	free(t->url);
 	t->url = NULL;
-	aur_webhook_response_release(&t->resp);
+	response_release(&t->resp);
 }
 
 int aur_webhook_test_send(sqlite3 *db, struct aur_webhook_test *t, char *err, size_t errlen)
@@ -276,7 +316,7 @@ int aur_webhook_test_send(sqlite3 *db, struct aur_webhook_test *t, char *err, si
 	char hash[AUR_HEX_SHA256_LEN + 1];
 	char nonce[17];
 	char id[33];
-	struct aur_webhook_request req;
+	struct request req;
 	struct aur_connector c;
 	struct aur_buf body;
 	long long now = aur_time_now_ms();
@@ -285,7 +325,7 @@ int aur_webhook_test_send(sqlite3 *db, struct aur_webhook_test *t, char *err, si
 	size_t len = 0;
 	int rc;
 
-	aur_webhook_request_init(&req);
+	request_init(&req);
 	aur_buf_init(&body, 0);
 	rc = aur_connector_load(db, t->platform, &c, err, errlen);
 	if (rc < 0)
@@ -313,7 +353,7 @@ int aur_webhook_test_send(sqlite3 *db, struct aur_webhook_test *t, char *err, si
 	rc = aur_connector_set_test_token(db, t->platform, hash, now + TEST_TOKEN_TTL_MS, err, errlen);
 	if (rc < 0)
 		goto out;
-	aur_webhook_render(sample, len, now, nonce, &body);
+	render(sample, len, now, nonce, &body);
 	base = t->base ? aur_xstrdup(t->base) : aur_connector_public_url(db);
 	t->url = aur_webhook_url(base, t->platform, NULL);
 	req.url = t->url;
@@ -322,11 +362,11 @@ int aur_webhook_test_send(sqlite3 *db, struct aur_webhook_test *t, char *err, si
 	req.body = body.data;
 	req.len = body.len;
 	req.timeout_ms = t->timeout_ms;
-	aur_webhook_sign(&req, t->platform, c.hmac_secret, now / 1000);
+	sign(&req, t->platform, c.hmac_secret, now / 1000);
 	if (!strcmp(t->platform, "pagerduty"))
-		aur_webhook_add_header(&req, "X-Webhook-Id", id);
+		add_header(&req, "X-Webhook-Id", id);
 	t->sent = 1;
-	rc = aur_webhook_post(&req, &t->resp);
+	rc = post(&req, &t->resp);
 	/*
 	 * A receiver that read this connector less than 100 ms ago (a delivery
 	 * a moment before) reads it again for a token it does not know only
@@ -337,15 +377,15 @@ int aur_webhook_test_send(sqlite3 *db, struct aur_webhook_test *t, char *err, si
 		struct timespec pause = { 0, 150 * 1000000L };
 
 		nanosleep(&pause, NULL);
-		aur_webhook_response_release(&t->resp);
-		aur_webhook_response_init(&t->resp);
-		rc = aur_webhook_post(&req, &t->resp);
+		response_release(&t->resp);
+		response_init(&t->resp);
+		rc = post(&req, &t->resp);
 	}
 	/* one use: whatever the answer, the token is spent (best effort: the answer matters more) */
 	aur_connector_set_test_token(db, t->platform, NULL, 0, err, errlen);
 out:
 	memset(token, 0, sizeof(token));
-	aur_webhook_request_release(&req);
+	request_release(&req);
 	aur_buf_release(&body);
 	free(base);
 	return rc;

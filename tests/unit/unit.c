@@ -26,11 +26,15 @@
 #include "buf.h"
 #include "catalog.h"
 #include "diag.h"
+#include "form.h"
 #include "http_parse.h"
 #include "inbox.h"
+#include "jsonl.h"
+#include "jvio.h"
 #include "llm.h"
 #include "postmortem.h"
 #include "recent.h"
+#include "record.h"
 #include "sha256.h"
 #include "timeutil.h"
 #include "banned.h"
@@ -362,7 +366,7 @@ static void test_random_wipe(void)
 	CHECK(aur_random_hex(a, 64, 32) == -EINVAL);
 	CHECK(aur_random_hex(a, sizeof(a), 129) == -EINVAL);
 	memset(secret, 0x5a, sizeof(secret));
-	aur_wipe(secret, sizeof(secret));
+	aur_auth_wipe(secret, sizeof(secret));
 	CHECK(secret[0] == 0 && secret[15] == 0 && !memcmp(secret, secret + 1, sizeof(secret) - 1));
 }
 
@@ -387,7 +391,7 @@ static void test_buf(void)
 static void test_form(void)
 {
 	const char *form = "title=CPU+high%21&tags=env%3Aprod%2Cservice%3Aweb&empty=&bad=%zz";
-	jv obj = aur_inbox_form_decode(form, strlen(form));
+	jv obj = aur_form_decode(form, strlen(form));
 	jv v;
 
 	v = jv_object_get(jv_copy(obj), jv_string("title"));
@@ -403,6 +407,155 @@ static void test_form(void)
 	CHECK(jv_get_kind(v) == JV_KIND_STRING && !strcmp(jv_string_value(v), "%zz"));
 	jv_free(v);
 	jv_free(obj);
+}
+
+/* a FILE holding text, at its start, for the line reader */
+static FILE *file_of(const char *text, size_t len)
+{
+	FILE *f = tmpfile();
+
+	if (f) {
+		fwrite(text, 1, len, f);
+		fflush(f);
+		rewind(f);
+	}
+	return f;
+}
+
+static void test_jsonl_reader(void)
+{
+	static const char text[] = "{\"a\":1}\n\n \t\r\n[1,2\n\"0123456789abcdef\"\n\"\\u00e9\"";
+	struct aur_jsonl_reader r;
+	FILE *f = file_of(text, sizeof(text) - 1);
+	char err[256] = "";
+	jv v;
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	aur_jsonl_reader_init(&r, f, 16);
+	CHECK(aur_jsonl_read(&r, &v, err, sizeof(err)) == 1 && r.lineno == 1);
+	CHECK(jv_get_kind(v) == JV_KIND_OBJECT && !strcmp(r.line, "{\"a\":1}"));
+	jv_free(v);
+	/* blank lines are skipped; a broken line says why */
+	CHECK(aur_jsonl_read(&r, &v, err, sizeof(err)) == -EINVAL && r.lineno == 4);
+	CHECK(!strncmp(err, "invalid JSON: ", 14));
+	CHECK(aur_jsonl_read(&r, &v, err, sizeof(err)) == -E2BIG && r.lineno == 5);
+	/* the last line needs no newline */
+	CHECK(aur_jsonl_read(&r, &v, err, sizeof(err)) == 1 && r.lineno == 6);
+	CHECK(jv_get_kind(v) == JV_KIND_STRING && !strcmp(jv_string_value(v), "\xc3\xa9"));
+	jv_free(v);
+	CHECK(aur_jsonl_read(&r, &v, err, sizeof(err)) == 0);
+	CHECK(aur_jsonl_reader_ready(&r) == 1);
+	aur_jsonl_reader_release(&r);
+	fclose(f);
+}
+
+/* lines longer than one read(2) block, and lines split across blocks */
+static void test_jsonl_long_lines(void)
+{
+	struct aur_buf text;
+	struct aur_jsonl_reader r;
+	char *line;
+	size_t len, sizes[] = { 1, 300000, 5, 700000, 0, 262143, 262144, 3 };
+	size_t n = sizeof(sizes) / sizeof(sizes[0]);
+	int ok = 1;
+	FILE *f;
+
+	aur_buf_init(&text, 0);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < sizes[i]; j++)
+			aur_buf_add(&text, &"abcdefghij"[(i + j) % 10], 1);
+		aur_buf_add(&text, "\n", 1);
+	}
+	f = file_of(text.data, text.len);
+	CHECK(f != NULL);
+	if (!f)
+		goto out;
+	aur_jsonl_reader_init(&r, f, 500000);
+	for (size_t i = 0; i < n; i++) {
+		int rc = aur_jsonl_read_line(&r, &line, &len);
+
+		if (sizes[i] > 500000)
+			ok &= rc == -E2BIG;
+		else
+			ok &= rc == 1 && len == sizes[i] && strlen(line) == len &&
+			      (len == 0 || line[len - 1] == "abcdefghij"[(i + len - 1) % 10]);
+	}
+	CHECK(ok);
+	CHECK(aur_jsonl_read_line(&r, &line, &len) == 0 && r.lineno == n);
+	aur_jsonl_reader_release(&r);
+	fclose(f);
+out:
+	aur_buf_release(&text);
+}
+
+/* the writer prints what libjq prints, also what is too deep for jvio */
+static void test_jsonl_writer(void)
+{
+	struct aur_jsonl_writer w;
+	FILE *f = tmpfile();
+	jv deep = jv_number(1);
+	jv plain = jv_parse("{\"b\":[1,2.5,\"x\\n\"],\"a\":null,\"c\":1e300}");
+	jv want = jv_dump_string(jv_copy(plain), 0);
+	jv want_deep;
+	char got[8192];
+	size_t n;
+
+	CHECK(f != NULL);
+	if (!f) {
+		jv_free(plain);
+		jv_free(want);
+		jv_free(deep);
+		return;
+	}
+	for (int i = 0; i < AUR_JVIO_MAX_DUMP_DEPTH + 5; i++)
+		deep = jv_array_append(jv_array(), deep);
+	want_deep = jv_dump_string(jv_copy(deep), 0);
+	aur_jsonl_writer_init(&w, f, -1);
+	CHECK(w.flush == 0);
+	CHECK(aur_jsonl_write(&w, plain) == 0);
+	CHECK(aur_jsonl_write(&w, deep) == 0);
+	fflush(f);
+	rewind(f);
+	n = fread(got, 1, sizeof(got) - 1, f);
+	got[n] = '\0';
+	n = strlen(jv_string_value(want));
+	CHECK(!strncmp(got, jv_string_value(want), n) && got[n] == '\n');
+	CHECK(!strncmp(got + n + 1, jv_string_value(want_deep), strlen(jv_string_value(want_deep))));
+	jv_free(want);
+	jv_free(want_deep);
+	fclose(f);
+}
+
+static void test_form_type(void)
+{
+	CHECK(aur_form_is_type("application/x-www-form-urlencoded"));
+	CHECK(aur_form_is_type("Application/X-WWW-Form-Urlencoded; charset=utf-8"));
+	CHECK(!aur_form_is_type("application/json"));
+	CHECK(!aur_form_is_type(NULL));
+}
+
+/* aur_record_time_ms of v (consumed): 0 with *ms, or -1 */
+static int time_ms(jv v, long long *ms)
+{
+	int rc = aur_record_time_ms(v, ms);
+
+	jv_free(v);
+	return rc;
+}
+
+static void test_record_time(void)
+{
+	long long ms = 0;
+
+	CHECK(time_ms(jv_number(1700000000), &ms) == 0 && ms == 1700000000000LL);
+	CHECK(time_ms(jv_number(1700000000123.0), &ms) == 0 && ms == 1700000000123LL);
+	CHECK(time_ms(jv_string(" 1700000000.5 "), &ms) == 0 && ms == 1700000000500LL);
+	CHECK(time_ms(jv_string("2023-11-14T22:13:20Z"), &ms) == 0 && ms == 1700000000000LL);
+	CHECK(time_ms(jv_string("next tuesday"), &ms) < 0);
+	CHECK(time_ms(jv_number(-5), &ms) < 0);
+	CHECK(time_ms(jv_null(), &ms) < 0);
 }
 
 static enum http_path_fault path_fault(const char *path)
@@ -1843,6 +1996,11 @@ int main(int argc, char **argv)
 	test_random_wipe();
 	test_buf();
 	test_form();
+	test_form_type();
+	test_jsonl_reader();
+	test_jsonl_long_lines();
+	test_jsonl_writer();
+	test_record_time();
 	test_recent();
 	test_framing();
 	test_llm();
