@@ -156,6 +156,26 @@ static int put_text(struct aur_buf *b, jv v)
 	}
 }
 
+/*
+ * A title as a JSON string, cut at AUR_RECORD_TITLE_MAX bytes (on a UTF-8
+ * character boundary, with an ellipsis): a title is shown in lists, pages and
+ * every event of the stream, and an alert named by a megabyte of text would
+ * carry it everywhere. POST /api/incidents refuses titles over the same size.
+ */
+static int put_title(struct aur_buf *b, const char *s, size_t len)
+{
+	char cut[AUR_RECORD_TITLE_MAX];
+	size_t n = AUR_RECORD_TITLE_MAX - 3;
+
+	if (len <= AUR_RECORD_TITLE_MAX)
+		return aur_jvio_dump_str(s, len, b);
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	memcpy(cut, s, n);
+	memcpy(cut + n, "\xE2\x80\xA6", 3); /* U+2026 HORIZONTAL ELLIPSIS */
+	return aur_jvio_dump_str(cut, n + 3, b);
+}
+
 static int text_field(struct aur_buf *b, const char *key, size_t keylen, jv v)
 {
 	int rc = aur_buf_add(b, key, keylen);
@@ -428,7 +448,7 @@ static int put_note(struct aur_record_printer *p, const struct record *r, const 
 	/* no title: the kind says what it is */
 	if (text_of(r->f[F_TITLE], &p->tmp_source, &word, &wlen) ||
 	    text_of(r->f[F_KIND], &p->tmp_source, &word, &wlen))
-		out |= aur_jvio_dump_str(word, wlen, b);
+		out |= put_title(b, word, wlen);
 	else
 		out |= ADD(b, "\"note\"");
 	out |= TEXT_FIELD(b, "description", r->f[F_DESCRIPTION]);
@@ -506,9 +526,9 @@ static int put_alert(struct aur_record_printer *p, const struct record *r, const
 		out |= ADD(b, ",\"test\":true");
 	out |= ADD(b, ",\"title\":");
 	if (text_of(r->f[F_TITLE], &p->tmp_source, &word, &wlen))
-		out |= aur_jvio_dump_str(word, wlen, b);
+		out |= put_title(b, word, wlen);
 	else
-		out |= aur_jvio_dump_str(r->key, r->keylen, b);
+		out |= put_title(b, r->key, r->keylen);
 	out |= TEXT_FIELD(b, "description", r->f[F_DESCRIPTION]);
 	out |= TEXT_FIELD(b, "service", r->f[F_SERVICE]);
 	out |= TEXT_FIELD(b, "host", r->f[F_HOST]);

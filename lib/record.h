@@ -26,6 +26,9 @@
 #include "buf.h"
 
 /* What one delivery (a raw record) contributes to every record made from it. */
+/* Bytes of a record's title at most; a longer one is cut, ending in an ellipsis. */
+#define AUR_RECORD_TITLE_MAX 1000
+
 struct aur_record_delivery {
 	const char *platform;  /* borrowed: the source of records that name none */
 	size_t platform_len;

@@ -979,3 +979,17 @@ add_body() {
 			and .source == "netdata" and .host == $h and .context.chart == "test.chart")' \
 		--arg h "$(hostname)"
 }
+
+@test "a title over 1000 bytes is cut on a character boundary and ends in an ellipsis; a shorter one is kept whole" {
+	# 3000 bytes of two-byte characters, then one of exactly 1000 bytes
+	jq -c --arg long "$(printf 'é%.0s' $(seq 1 1500))" --arg edge "$(printf 'x%.0s' $(seq 1 1000))" \
+		'.alerts[0].labels.alertname = $long | .alerts[1].labels.alertname = $edge
+		 | .alerts[0].annotations = {} | .alerts[1].annotations = {}' \
+		"$NFIX/alertmanager/mixed-group.json" >"$BATS_TEST_TMPDIR/long.json"
+	add_raw alertmanager "$BATS_TEST_TMPDIR/long.json"
+	normalize 0
+	expect 'length >= 2
+		and (.[0].title | utf8bytelength <= 1000 and endswith("…") and startswith("éé")
+			and (rtrimstr("…") | test("^é+$")))
+		and (.[1].title == ("x" * 1000))'
+}
