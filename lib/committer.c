@@ -48,18 +48,6 @@ struct aur_committer {
 
 /* WAL pages past which the writer asks for a checkpoint (SQLite's own default). */
 #define CHECKPOINT_PAGES 1000
-/*
- * WAL frames past which the checkpointer also waits, RESTART_WAIT_MS at most,
- * for the readers still on the WAL, so that the next write starts it again
- * from the beginning. The pipeline's stages read many times a second, one
- * starting before the last has ended: some reader is always on the WAL, and
- * PASSIVE checkpoints alone never let it restart (in a ten-minute soak at
- * 500 deliveries/s it grew to 5 GB, and every reader's page lookups with
- * it). While it waits, the writer waits too: at most that long, once per
- * RESTART_FRAMES frames written.
- */
-#define RESTART_FRAMES 16384
-#define RESTART_WAIT_MS 100
 
 void aur_committer_options_init(struct aur_committer_options *o)
 {
@@ -79,20 +67,6 @@ static void append(struct aur_committer *c, struct aur_commit_item *it)
 	c->tail = it;
 }
 
-static void checkpoint(sqlite3 *db)
-{
-	int frames = 0;
-	int copied = 0;
-
-	/* PASSIVE: copies what it can without waiting for, or blocking, anyone */
-	if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied) != SQLITE_OK ||
-	    frames < RESTART_FRAMES)
-		return;
-	/* the connection's busy timeout is RESTART_WAIT_MS (start_checkpointer) */
-	if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, &frames, &copied) == SQLITE_OK)
-		aur_debug("checkpoint: the WAL restarts after %d frames", frames);
-}
-
 static void *checkpointer_main(void *arg)
 {
 	struct aur_committer *c = arg;
@@ -110,7 +84,8 @@ static void *checkpointer_main(void *arg)
 			break;
 		c->ckpt_wanted = 0;
 		pthread_mutex_unlock(&c->mu);
-		checkpoint(c->ckpt_db);
+		/* PASSIVE: copies what it can without waiting for, or blocking, anyone */
+		sqlite3_wal_checkpoint_v2(c->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		pthread_mutex_lock(&c->mu);
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -144,7 +119,6 @@ static void start_checkpointer(struct aur_committer *c)
 	aur_db_options_init(&o);
 	if (aur_db_open(&c->ckpt_db, path, &o, err, sizeof(err)) < 0)
 		return;
-	sqlite3_busy_timeout(c->ckpt_db, RESTART_WAIT_MS);
 	if (pthread_create(&c->ckpt_thread, NULL, checkpointer_main, c) != 0) {
 		aur_db_close(c->ckpt_db);
 		c->ckpt_db = NULL;
