@@ -170,7 +170,9 @@ static int check_command(struct aur_cli *cli, const struct aur_cli_spec *spec, c
 	}
 	if (extra || cli->nargs < cli->cmd->min_args ||
 	    (cli->cmd->max_args >= 0 && cli->nargs > cli->cmd->max_args)) {
-		if (cli->cmd->max_args == 0)
+		if (!name && cli->nargs > cli->cmd->max_args && cli->cmd->max_args < AUR_CLI_MAX_ARGS)
+			snprintf(err, errlen, "unexpected argument '%s'", cli->args[cli->cmd->max_args]);
+		else if (cli->cmd->max_args == 0)
 			snprintf(err, errlen, "%s takes no arguments", what);
 		else
 			snprintf(err, errlen, "%s: wrong number of arguments", what);
