@@ -112,6 +112,14 @@ const char *aur_cmd_opt(const struct aur_cmd_ctx *ctx, int code)
 	return ctx->opt[code - AUR_CLI_BASE];
 }
 
+const char *aur_cmd_opt_named(const struct aur_cmd_ctx *ctx, const char *name)
+{
+	for (size_t i = 0; ctx->prog->longopts && ctx->prog->longopts[i].name; i++)
+		if (!strcmp(ctx->prog->longopts[i].name, name))
+			return aur_cmd_opt(ctx, ctx->prog->longopts[i].val);
+	return NULL;
+}
+
 const char *aur_cmd_arg(const struct aur_cmd_ctx *ctx, int i)
 {
 	return i >= 0 && i < ctx->nargs ? ctx->args[i] : NULL;

@@ -184,6 +184,9 @@ const volatile sig_atomic_t *aur_cmd_stop_flag(void);
 /* The value of option code (from AUR_CLI_BASE), "1" for a flag given, NULL when not given. */
 const char *aur_cmd_opt(const struct aur_cmd_ctx *ctx, int code);
 
+/* The same by the option's long name ("batch"): for code shared by two commands with their own codes. */
+const char *aur_cmd_opt_named(const struct aur_cmd_ctx *ctx, const char *name);
+
 /* ctx->args[i], or NULL past the last argument. */
 const char *aur_cmd_arg(const struct aur_cmd_ctx *ctx, int i);
 
