@@ -305,6 +305,10 @@ int aur_cmd_main(const struct aur_cmd_program *p, int argc, char **argv)
 		rc = open_db(&ctx);
 	if (rc == 0)
 		rc = ctx.cmd->run(&ctx);
+	aur_db_close(ctx.db);
+	ctx.db = NULL;
+	if (p->release)
+		p->release(&ctx);
 out:
 	aur_db_close(ctx.db);
 	free(ctx.args);

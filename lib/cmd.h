@@ -33,11 +33,12 @@
  *   3. --help prints help on stdout (exit 0), --version "NAME X.Y.Z";
  *      a usage error prints "NAME: what is wrong", the usage lines and
  *      "try 'NAME --help' for more" on stderr and exits AUR_EXIT_USAGE (2);
- *   4. calls check() (option values, usage errors; may change the
- *      database need, the options of the open and the flags);
+ *   4. calls check() (option values, usage errors, configuration to load
+ *      before the database is touched; may change the database need, the
+ *      options of the open and the flags);
  *   5. opens the database as the subcommand needs (enum aur_cmd_db);
  *   6. calls the subcommand's run();
- *   7. closes the database and checks stdout: fflush, ferror, fclose. A
+ *   7. closes the database, calls release(), and checks stdout: fflush, ferror, fclose. A
  *      failed write is exit 74 with "write error: ..." on stderr; a reader
  *      of stdout that went away (EPIPE) is exit 0 without a word for a
  *      subcommand flagged AUR_CMD_STREAM (a pipeline stage, aurora(7)),
@@ -135,6 +136,12 @@ struct aur_cmd_program {
 	 * ctx->dbo and ctx->flags. 0 to go on, else the exit code. May be NULL.
 	 */
 	int (*check)(struct aur_cmd_ctx *ctx);
+	/*
+	 * At the end, whatever happened after check() was called: free what
+	 * check() loaded into ctx->opts (a configuration checked before the
+	 * database is opened). May be NULL.
+	 */
+	void (*release)(struct aur_cmd_ctx *ctx);
 };
 
 /* What run() and check() get. Everything is borrowed for the run. */

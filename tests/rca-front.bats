@@ -39,3 +39,11 @@ setup() {
 	run -1 --separate-stderr aurora-rca <<<'not json'
 	[[ $stderr == *"1 record rejected"* ]]
 }
+
+@test "a configuration that cannot be used is 78 before the database is touched" {
+	run -78 --separate-stderr env -u AURORA_RCA_CONFIG aurora-rca --investigator llm </dev/null
+	[[ $stderr == *"no LLM configuration"* ]]
+	run -78 --separate-stderr aurora-rca --catalog "$BATS_TEST_TMPDIR/nowhere" </dev/null
+	[[ $stderr == *"--catalog:"* ]]
+	[ ! -e "$AURORA_DB" ]
+}
