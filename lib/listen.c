@@ -279,3 +279,26 @@ int aur_listen_detect(struct aur_listen *l, const char *listen_arg, char *err, s
 	l->fd2_is_client = same_file(2, l->fd);
 	return 0;
 }
+
+/* Point fd at /dev/null: the launcher's copies of the client socket must not keep it open. */
+static void to_dev_null(int fd)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null < 0)
+		return;
+	if (null != fd) {
+		dup2(null, fd);
+		close(null);
+	}
+}
+
+void aur_listen_isolate(const struct aur_listen *l)
+{
+	if (l->fd != 0 && same_file(0, l->fd))
+		to_dev_null(0);
+	if (l->fd != 1 && same_file(1, l->fd))
+		to_dev_null(1);
+	if (l->fd2_is_client)
+		to_dev_null(2);
+}
