@@ -74,16 +74,21 @@ int aur_cli_exit_code(int err)
 	switch (err) {
 	case 0:
 		return AUR_EXIT_OK;
+	case -ENOENT:
+		return AUR_EXIT_REJECTED;
+	case -EINVAL:
+	case -EPERM:
+	case -E2BIG:
+		return AUR_EXIT_DATAERR;
+	case -ENOMEM:
+		return AUR_EXIT_SOFTWARE;
 	case -EBUSY:
 	case -EAGAIN:
 	case -ETIMEDOUT:
 	case -ENOSPC: /* aurora(7): the disk is full is temporary */
 		return AUR_EXIT_TEMPFAIL;
-	case -ENOMEM:
-		return AUR_EXIT_SOFTWARE;
-	case -EINVAL:
-		return AUR_EXIT_DATAERR;
 	case -ENODATA: /* not an aurora database (aur_db_open) */
+	case -ENOEXEC:
 		return AUR_EXIT_CONFIG;
 	default:
 		return AUR_EXIT_IOERR;
@@ -100,18 +105,96 @@ static const char *long_name(const struct option *opts, int code)
 	return "?";
 }
 
-int aur_cli_parse(struct aur_cli *cli, int argc, char **argv, const struct option *longopts,
-		  const struct aur_cli_command *cmds, size_t ncmds,
-		  void (*set)(int code, const char *arg, void *ctx), void *ctx, char *err, size_t errlen)
+/* The getopt short string: "-qvh" and each of the spec's letters with ':' when it takes a value. */
+static int short_string(const struct aur_cli_spec *spec, char *out, size_t outlen)
 {
+	size_t n = 0;
+
+	n += (size_t)snprintf(out, outlen, "-qvh");
+	for (size_t i = 0; spec->shorts && spec->shorts[i].letter; i++) {
+		const struct option *o = NULL;
+
+		for (size_t j = 0; spec->longopts[j].name && !o; j++)
+			if (spec->longopts[j].val == spec->shorts[i].code)
+				o = &spec->longopts[j];
+		if (!o || n + 3 >= outlen)
+			return -EINVAL;
+		out[n++] = (char)spec->shorts[i].letter;
+		if (o->has_arg == required_argument)
+			out[n++] = ':';
+		out[n] = '\0';
+	}
+	return 0;
+}
+
+/* The long code of short letter c, or 0. */
+static int short_code(const struct aur_cli_spec *spec, int c)
+{
+	for (size_t i = 0; spec->shorts && spec->shorts[i].letter; i++)
+		if (spec->shorts[i].letter == c)
+			return spec->shorts[i].code;
+	return 0;
+}
+
+/* Keep an argument: in all (when given) and the first AUR_CLI_MAX_ARGS in cli->args. 1 when it fits nowhere. */
+static int add_arg(struct aur_cli *cli, const char **all, const char *arg)
+{
+	if (all)
+		all[cli->nargs] = arg;
+	if (cli->nargs < AUR_CLI_MAX_ARGS)
+		cli->args[cli->nargs] = arg;
+	else if (!all)
+		return 1;
+	cli->nargs++;
+	return 0;
+}
+
+/* Check the command named (or the one unnamed) and what it was given. */
+static int check_command(struct aur_cli *cli, const struct aur_cli_spec *spec, const char *name,
+			 unsigned long seen, int extra, char *err, size_t errlen)
+{
+	const char *what = name ? name : "it";
+
+	for (size_t i = 0; i < spec->ncmds && !cli->cmd; i++)
+		if (!spec->cmds[i].name || (name && !strcmp(spec->cmds[i].name, name)))
+			cli->cmd = &spec->cmds[i];
+	if (!cli->cmd) {
+		snprintf(err, errlen, "unknown command '%s'", name);
+		return -EINVAL;
+	}
+	for (int b = 0; b < CLI_MAX_OPTS; b++) {
+		if ((seen & (1ul << b)) && !((cli->cmd->options | spec->global) & (1ul << b))) {
+			snprintf(err, errlen, "%s does not take --%s", what, long_name(spec->longopts, AUR_CLI_BASE + b));
+			return -EINVAL;
+		}
+	}
+	if (extra || cli->nargs < cli->cmd->min_args ||
+	    (cli->cmd->max_args >= 0 && cli->nargs > cli->cmd->max_args)) {
+		if (cli->cmd->max_args == 0)
+			snprintf(err, errlen, "%s takes no arguments", what);
+		else
+			snprintf(err, errlen, "%s: wrong number of arguments", what);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int aur_cli_parse_spec(struct aur_cli *cli, const char **all_args, int argc, char **argv,
+		       const struct aur_cli_spec *spec, void (*set)(int code, const char *arg, void *ctx), void *ctx, char *err, size_t errlen)
+{
+	static const struct option none[] = { { NULL, 0, NULL, 0 } };
 	static const struct option common[] = {
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 	};
+	const struct option *longopts = spec->longopts ? spec->longopts : none;
+	struct aur_cli_spec s = *spec;
 	struct option all[CLI_MAX_OPTS + 5];
+	char shorts[3 * CLI_MAX_OPTS + 8];
 	unsigned long seen = 0;
+	int unnamed = spec->ncmds == 1 && !spec->cmds[0].name;
 	const char *name = NULL;
 	int extra = 0;
 	size_t n = 0;
@@ -119,6 +202,7 @@ int aur_cli_parse(struct aur_cli *cli, int argc, char **argv, const struct optio
 
 	memset(cli, 0, sizeof(*cli));
 	cli->log_level = -1;
+	s.longopts = longopts;
 	for (; longopts[n].name; n++) {
 		if (n >= CLI_MAX_OPTS || longopts[n].val < AUR_CLI_BASE ||
 		    longopts[n].val >= AUR_CLI_BASE + CLI_MAX_OPTS) {
@@ -127,20 +211,23 @@ int aur_cli_parse(struct aur_cli *cli, int argc, char **argv, const struct optio
 		}
 		all[n] = longopts[n];
 	}
+	if (short_string(&s, shorts, sizeof(shorts)) < 0) {
+		snprintf(err, errlen, "internal: bad short option table");
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
 		all[n++] = common[i];
 	memset(&all[n], 0, sizeof(all[n]));
 	opterr = 0;
 	optind = 0;
 	/* "-": every argument in order, non-options as code 1, wherever they stand */
-	while ((c = getopt_long(argc, argv, "-qvh", all, NULL)) != -1) {
-		if (c == 1 && !name) {
+	while ((c = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
+		if (c > 0 && c < AUR_CLI_BASE && short_code(&s, c))
+			c = short_code(&s, c);
+		if (c == 1 && !name && !unnamed) {
 			name = optarg;
 		} else if (c == 1) {
-			if (cli->nargs < AUR_CLI_MAX_ARGS)
-				cli->args[cli->nargs++] = optarg;
-			else
-				extra++;
+			extra += add_arg(cli, all_args, optarg);
 		} else if (c == 'q') {
 			cli->log_level = AUR_LOG_ERROR;
 		} else if (c == 'v') {
@@ -151,9 +238,13 @@ int aur_cli_parse(struct aur_cli *cli, int argc, char **argv, const struct optio
 			cli->version = 1;
 		} else if (c >= AUR_CLI_BASE) {
 			seen |= AUR_CLI_OPT(c);
-			set(c, optarg, ctx);
+			if (set)
+				set(c, optarg, ctx);
 		} else if (optopt >= AUR_CLI_BASE) {
 			snprintf(err, errlen, "--%s needs a value", long_name(longopts, optopt));
+			return -EINVAL;
+		} else if (optopt && short_code(&s, optopt)) {
+			snprintf(err, errlen, "-%c needs a value", optopt);
 			return -EINVAL;
 		} else {
 			snprintf(err, errlen, "unknown option %s", argv[optind - 1]);
@@ -161,38 +252,25 @@ int aur_cli_parse(struct aur_cli *cli, int argc, char **argv, const struct optio
 		}
 	}
 	for (; optind < argc; optind++) { /* after "--" */
-		if (!name)
+		if (!name && !unnamed)
 			name = argv[optind];
-		else if (cli->nargs < AUR_CLI_MAX_ARGS)
-			cli->args[cli->nargs++] = argv[optind];
 		else
-			extra++;
+			extra += add_arg(cli, all_args, argv[optind]);
 	}
 	if (cli->help || cli->version)
 		return 0;
-	if (!name) {
+	if (!name && !unnamed) {
 		snprintf(err, errlen, "no command given");
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < ncmds && !cli->cmd; i++)
-		if (!strcmp(cmds[i].name, name))
-			cli->cmd = &cmds[i];
-	if (!cli->cmd) {
-		snprintf(err, errlen, "unknown command '%s'", name);
-		return -EINVAL;
-	}
-	for (int b = 0; b < CLI_MAX_OPTS; b++) {
-		if ((seen & (1ul << b)) && !(cli->cmd->options & (1ul << b))) {
-			snprintf(err, errlen, "%s does not take --%s", name, long_name(longopts, AUR_CLI_BASE + b));
-			return -EINVAL;
-		}
-	}
-	if (extra || cli->nargs < cli->cmd->min_args || cli->nargs > cli->cmd->max_args) {
-		if (cli->cmd->max_args == 0)
-			snprintf(err, errlen, "%s takes no arguments", name);
-		else
-			snprintf(err, errlen, "%s: wrong number of arguments", name);
-		return -EINVAL;
-	}
-	return 0;
+	return check_command(cli, &s, name, seen, extra, err, errlen);
+}
+
+int aur_cli_parse(struct aur_cli *cli, int argc, char **argv, const struct option *longopts,
+		  const struct aur_cli_command *cmds, size_t ncmds,
+		  void (*set)(int code, const char *arg, void *ctx), void *ctx, char *err, size_t errlen)
+{
+	const struct aur_cli_spec spec = { longopts, NULL, cmds, ncmds, 0 };
+
+	return aur_cli_parse_spec(cli, NULL, argc, argv, &spec, set, ctx, err, errlen);
 }

@@ -20,27 +20,50 @@ struct aur_cli_command {
 	const char *name;
 	unsigned long options; /* AUR_CLI_OPT(code) for each option it takes */
 	int min_args;          /* arguments after the command name */
-	int max_args;
+	int max_args;          /* -1: any number (aur_cli_parse_spec with all_args) */
 };
 
 struct aur_cli {
 	const struct aur_cli_command *cmd; /* the command given (NULL with help or version) */
 	const char *args[AUR_CLI_MAX_ARGS];/* its arguments, borrowed from argv */
-	int nargs;
+	int nargs;                         /* how many were given */
 	int log_level;                     /* from -q/-v; -1 when neither was given */
 	int help;                          /* -h or --help */
 	int version;                       /* --version */
+};
+
+/* A short letter for a long option: { 'j', O_JOBS } makes -j N the same as --jobs N. */
+struct aur_cli_short {
+	int letter; /* 0 ends the list */
+	int code;   /* the long option's code (from AUR_CLI_BASE) */
+};
+
+/* What a program accepts: its options and its commands. */
+struct aur_cli_spec {
+	const struct option *longopts;      /* codes from AUR_CLI_BASE, {0}-terminated, at most 32 */
+	const struct aur_cli_short *shorts; /* NULL for none; -q -v -h are always there */
+	const struct aur_cli_command *cmds; /* one row named NULL: a program without commands,
+					       every non-option word is an argument */
+	size_t ncmds;
+	unsigned long global;               /* AUR_CLI_OPT bits every command takes */
 };
 
 /*
  * Parse argv the way every aurora command does: options may stand before
  * or after the command and between its arguments ("--" ends them); -q,
  * -v (twice for debug), -h/--help and --version are handled here, each of
- * longopts (codes from AUR_CLI_BASE) is handed to set(code, optarg, ctx) in
- * order. Then the command must be one of cmds, with an allowed number of
- * arguments and only the options it takes. Returns 0 (with help or version
- * set nothing else is checked), or -EINVAL with err saying what is wrong.
+ * the spec's options (codes from AUR_CLI_BASE) is handed to
+ * set(code, optarg, ctx) in order. Then the command must be one of the
+ * spec's, with an allowed number of arguments and only the options it
+ * takes. all_args, when not NULL, has room for argc pointers and gets
+ * every argument (cli->args only the first AUR_CLI_MAX_ARGS): a command
+ * whose max_args is -1 takes any number. Returns 0 (with help or version set nothing else is checked), or
+ * -EINVAL with err saying what is wrong.
  */
+int aur_cli_parse_spec(struct aur_cli *cli, const char **all_args, int argc, char **argv,
+		       const struct aur_cli_spec *spec, void (*set)(int code, const char *arg, void *ctx), void *ctx, char *err, size_t errlen);
+
+/* aur_cli_parse_spec with longopts and cmds, no short letters and no global options. */
 int aur_cli_parse(struct aur_cli *cli, int argc, char **argv, const struct option *longopts,
 		  const struct aur_cli_command *cmds, size_t ncmds,
 		  void (*set)(int code, const char *arg, void *ctx), void *ctx, char *err, size_t errlen);
@@ -62,10 +85,16 @@ int aur_cli_parse_duration_ms(const char *s, long long *ms);
 int aur_cli_parse_time_ms(const char *s, long long now_ms, long long *ms);
 
 /*
- * Map a negative errno from lib/ to the exit-code table: -EBUSY (and
- * -EAGAIN, -ETIMEDOUT, -ENOSPC) to 75, -ENOMEM to 70, -EINVAL to 65,
- * -ENODATA (not an aurora database) to 78, anything else (-EIO, ...) to
- * 74. 0 maps to 0.
+ * The one table from a negative errno of lib/ to an exit code
+ * (exitcodes.h, aurora(7)):
+ *   0                                       0  ok
+ *   -ENOENT                                 1  the thing asked for does not exist
+ *   -EINVAL, -EPERM, -E2BIG                65  invalid data, a refused change
+ *   -ENOMEM                                70  internal
+ *   -EBUSY, -EAGAIN, -ETIMEDOUT, -ENOSPC   75  temporary: try again
+ *   -ENODATA (not an aurora database),
+ *   -ENOEXEC (a mapping that does not run) 78  configuration
+ *   anything else (-EIO, -EPIPE ...)       74  input/output
  */
 int aur_cli_exit_code(int err);
 

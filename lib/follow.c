@@ -333,3 +333,69 @@ int aur_follow_stop_read(int fd)
 		return 0;
 	return (int)si.ssi_signo;
 }
+
+int aur_follow_loop_open(struct aur_follow_loop *l, const char *db_path, int poll_ms, char *err, size_t errlen)
+{
+	struct stat st;
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	l->follow.ifd = -1;
+	l->out_fd = -1;
+	l->poll_ms = poll_ms;
+	err[0] = '\0';
+	l->stop_fd = aur_follow_stop_fd();
+	if (l->stop_fd < 0) {
+		rc = l->stop_fd;
+		snprintf(err, errlen, "signalfd: %s", strerror(-rc));
+		return rc;
+	}
+	/* a pipe or socket on stdout reports its reader leaving even while we sleep */
+	if (fstat(1, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		l->out_fd = 1;
+	rc = aur_follow_init(&l->follow, db_path, err, errlen);
+	if (rc == -ENAMETOOLONG) {
+		aur_follow_loop_release(l);
+		return rc;
+	}
+	return 0;
+}
+
+void aur_follow_loop_release(struct aur_follow_loop *l)
+{
+	aur_follow_release(&l->follow);
+	if (l->stop_fd >= 0)
+		close(l->stop_fd);
+	l->stop_fd = -1;
+}
+
+int aur_follow_run(struct aur_follow_loop *l, int *look_rc, int *signo, char *err, size_t errlen)
+{
+	struct pollfd fds[2] = { { .fd = l->stop_fd, .events = POLLIN }, { .fd = l->out_fd, .events = 0 } };
+	size_t nfds = l->out_fd >= 0 ? 2 : 1;
+	long long found;
+	int rc;
+
+	*look_rc = 0;
+	*signo = 0;
+	for (;;) {
+		found = 0;
+		*look_rc = l->look(l->arg, &found);
+		if (*look_rc)
+			return AUR_FOLLOW_LOOK;
+		aur_follow_found(&l->follow, found > 0);
+		do {
+			rc = aur_follow_wait(&l->follow, l->poll_ms, fds, nfds);
+			if (fds[0].revents & POLLIN) {
+				*signo = aur_follow_stop_read(l->stop_fd);
+				return AUR_FOLLOW_STOPPED;
+			}
+			if (nfds > 1 && (fds[1].revents & (POLLERR | POLLHUP)))
+				return AUR_FOLLOW_GONE;
+		} while (rc == 0);
+		if (rc < 0) {
+			snprintf(err, errlen, "waiting for changes: %s", strerror(-rc));
+			return rc;
+		}
+	}
+}

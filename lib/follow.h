@@ -67,6 +67,51 @@ int aur_follow_wait(struct aur_follow *f, int poll_ms, struct pollfd *fds, size_
 void aur_follow_found(struct aur_follow *f, int found);
 
 /*
+ * The one follow loop (aurora-inbox follow, aurora-incident watch): look
+ * for new rows, then sleep in aur_follow_wait until the database may hold
+ * new commits, the poll interval passes, a stop signal comes or the
+ * reader of stdout goes away; and again.
+ */
+struct aur_follow_loop {
+	struct aur_follow follow; /* set up by aur_follow_loop_open */
+	int poll_ms;              /* fallback poll interval */
+	int stop_fd;              /* signalfd of SIGTERM, SIGINT, SIGHUP (aur_follow_stop_fd) */
+	int out_fd;               /* 1 when stdout is a pipe or socket (POLLERR/POLLHUP: the reader
+				     left), else -1 */
+	/*
+	 * Print what is new: set *found to how many rows it printed. 0 to go
+	 * on; anything else ends the loop and aur_follow_run returns it.
+	 */
+	int (*look)(void *arg, long long *found);
+	void *arg;
+};
+
+enum aur_follow_end {
+	AUR_FOLLOW_STOPPED = 0, /* a stop signal came: *signo says which */
+	AUR_FOLLOW_GONE = 1     /* the reader of stdout went away */
+};
+
+/*
+ * Ready l for db_path: the stop signals blocked and on a signalfd, stdout
+ * watched when it is a pipe or socket, inotify on the database's
+ * directory. Returns 0; when inotify cannot watch, 0 as well with the
+ * reason in err (polling alone: the caller may warn), else err empty.
+ * -ENAMETOOLONG (the name does not fit) or the signalfd's -errno with err
+ * set: l is released then.
+ */
+int aur_follow_loop_open(struct aur_follow_loop *l, const char *db_path, int poll_ms, char *err, size_t errlen);
+/* Close what aur_follow_loop_open opened. */
+void aur_follow_loop_release(struct aur_follow_loop *l);
+
+/*
+ * Run l until it ends: returns enum aur_follow_end (*signo set to the
+ * stop signal, else 0), l->look's value when it is not 0 (*look_rc, and
+ * AUR_FOLLOW_LOOK returned), or -errno when waiting fails (err set).
+ */
+#define AUR_FOLLOW_LOOK 2
+int aur_follow_run(struct aur_follow_loop *l, int *look_rc, int *signo, char *err, size_t errlen);
+
+/*
  * Open the database read-only for a reader. 0 with *db set (close with
  * aur_db_close); -ENOENT when there is no file at path (nothing is created);
  * -ENODATA when the file is not SQLite or has no inbox table; -EBUSY or -EIO as
