@@ -149,6 +149,15 @@ static int add_arg(struct aur_cli *cli, const char **all, const char *arg)
 	return 0;
 }
 
+/* 1 when one of several commands is named NULL: the one run when no command word is given. */
+static int has_default(const struct aur_cli_spec *spec)
+{
+	for (size_t i = 0; i < spec->ncmds; i++)
+		if (!spec->cmds[i].name)
+			return 1;
+	return 0;
+}
+
 /* Check the command named (or the one unnamed) and what it was given. */
 static int check_command(struct aur_cli *cli, const struct aur_cli_spec *spec, const char *name,
 			 unsigned long seen, int extra, char *err, size_t errlen)
@@ -156,7 +165,7 @@ static int check_command(struct aur_cli *cli, const struct aur_cli_spec *spec, c
 	const char *what = name ? name : "it";
 
 	for (size_t i = 0; i < spec->ncmds && !cli->cmd; i++)
-		if (!spec->cmds[i].name || (name && !strcmp(spec->cmds[i].name, name)))
+		if (spec->cmds[i].name ? name && !strcmp(spec->cmds[i].name, name) : !name)
 			cli->cmd = &spec->cmds[i];
 	if (!cli->cmd) {
 		snprintf(err, errlen, "unknown command '%s'", name);
@@ -170,7 +179,9 @@ static int check_command(struct aur_cli *cli, const struct aur_cli_spec *spec, c
 	}
 	if (extra || cli->nargs < cli->cmd->min_args ||
 	    (cli->cmd->max_args >= 0 && cli->nargs > cli->cmd->max_args)) {
-		if (cli->cmd->max_args == 0)
+		if (!name && cli->nargs > cli->cmd->max_args && cli->cmd->max_args < AUR_CLI_MAX_ARGS)
+			snprintf(err, errlen, "unexpected argument '%s'", cli->args[cli->cmd->max_args]);
+		else if (cli->cmd->max_args == 0)
 			snprintf(err, errlen, "%s takes no arguments", what);
 		else
 			snprintf(err, errlen, "%s: wrong number of arguments", what);
@@ -259,7 +270,7 @@ int aur_cli_parse_spec(struct aur_cli *cli, const char **all_args, int argc, cha
 	}
 	if (cli->help || cli->version)
 		return 0;
-	if (!name && !unnamed) {
+	if (!name && !unnamed && !has_default(spec)) {
 		snprintf(err, errlen, "no command given");
 		return -EINVAL;
 	}

@@ -43,7 +43,9 @@ struct aur_cli_spec {
 	const struct option *longopts;      /* codes from AUR_CLI_BASE, {0}-terminated, at most 32 */
 	const struct aur_cli_short *shorts; /* NULL for none; -q -v -h are always there */
 	const struct aur_cli_command *cmds; /* one row named NULL: a program without commands,
-					       every non-option word is an argument */
+					       every non-option word is an argument; a row named
+					       NULL among named ones: the command run when no
+					       command word is given (aurora-correlate < alerts) */
 	size_t ncmds;
 	unsigned long global;               /* AUR_CLI_OPT bits every command takes */
 };
