@@ -14,7 +14,6 @@
 #define _GNU_SOURCE
 
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cmd.h"
 #include "db.h"
 #include "exitcodes.h"
 #include "investigate.h"
@@ -31,9 +31,7 @@
 #include "receiver.h"
 #include "banned.h"
 
-static const char short_usage[] =
-	"usage: aurora-recv [--db PATH] [--listen ADDR:PORT] [options]\n"
-	"Try 'aurora-recv --help' for more information.\n";
+static const char short_usage[] = "usage: aurora-recv [--db PATH] [--listen ADDR:PORT] [options]\n";
 
 static const char usage[] =
 	"usage: aurora-recv [options]\n"
@@ -105,12 +103,41 @@ static const char usage[] =
 	"70 internal error; 74 I/O error; 75 database busy; 78 not an aurora database\n"
 	"or a bad --rca-config.\n";
 
+enum {
+	O_DB = AUR_CLI_BASE, O_LISTEN, O_PORT_FILE, O_LOG_FILE, O_SYSLOG, O_NO_AUTH, O_RCA_CONFIG, O_NO_SHAPE_CHECK,
+	O_SETTING /* from here on, aur_receiver_option_set by the option's name */
+};
+
+#define SETTING(name, i) { name, required_argument, NULL, O_SETTING + (i) }
+
+static const struct option longopts[] = {
+	{ "db", required_argument, NULL, O_DB },
+	{ "listen", required_argument, NULL, O_LISTEN },
+	{ "port-file", required_argument, NULL, O_PORT_FILE },
+	{ "log-file", required_argument, NULL, O_LOG_FILE },
+	{ "syslog", no_argument, NULL, O_SYSLOG },
+	{ "no-auth", no_argument, NULL, O_NO_AUTH },
+	{ "rca-config", required_argument, NULL, O_RCA_CONFIG },
+	{ "no-shape-check", no_argument, NULL, O_NO_SHAPE_CHECK },
+	SETTING("max-body", 0), SETTING("max-header-bytes", 1), SETTING("max-headers", 2),
+	SETTING("read-timeout", 3), SETTING("head-timeout", 4), SETTING("body-timeout", 5),
+	SETTING("max-connections", 6), SETTING("max-per-address", 7), SETTING("max-reading", 8),
+	SETTING("threads", 9), SETTING("rate", 10), SETTING("burst", 11), SETTING("dedup-window", 12),
+	SETTING("max-batch", 13), SETTING("sync", 14), SETTING("busy-timeout", 15), SETTING("signature-skew", 16),
+	SETTING("grafana-timestamp-header", 17), SETTING("quarantine-max", 18), SETTING("sse-heartbeat", 19),
+	SETTING("max-streams", 20),
+	{ NULL, 0, NULL, 0 },
+};
+
 struct options {
 	const char *listen;
 	const char *log_file;
 	int use_syslog;
-	int verbosity;
 	const char *rca_config;
+	char bad[256];  /* the first setting that did not parse */
+	struct aur_listen l; /* what the launcher handed over, learned before anything logs */
+	int handed;     /* aur_listen_detect's answer without --listen */
+	char lerr[512];
 	struct aur_receiver_options r;
 };
 
@@ -128,74 +155,25 @@ static void log_line(int level, const char *msg)
 	aur_log(level, "%s", msg);
 }
 
-enum { OPT_OK = 0, OPT_HELP, OPT_VERSION, OPT_ERROR };
-
-enum {
-	OP_DB = 256, OP_LISTEN, OP_PORT_FILE, OP_LOG_FILE, OP_SYSLOG, OP_VERSION, OP_NO_AUTH, OP_RCA_CONFIG,
-	OP_NO_SHAPE_CHECK, OP_SETTING /* aur_receiver_option_set by the option's name */
-};
-
-#define SETTING(name) { name, required_argument, NULL, OP_SETTING }
-
-static int parse_options(int argc, char **argv, struct options *o, char *err, size_t errlen)
+static void set_opt(struct aur_cmd_ctx *ctx, int code, const char *arg)
 {
-	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, OP_DB },
-		{ "listen", required_argument, NULL, OP_LISTEN },
-		{ "port-file", required_argument, NULL, OP_PORT_FILE },
-		SETTING("max-body"), SETTING("max-header-bytes"), SETTING("max-headers"), SETTING("read-timeout"),
-		SETTING("head-timeout"), SETTING("body-timeout"), SETTING("max-connections"),
-		SETTING("max-per-address"), SETTING("max-reading"), SETTING("threads"), SETTING("rate"),
-		SETTING("burst"), SETTING("dedup-window"), SETTING("max-batch"), SETTING("sync"),
-		SETTING("busy-timeout"), SETTING("signature-skew"), SETTING("grafana-timestamp-header"),
-		SETTING("quarantine-max"), SETTING("sse-heartbeat"), SETTING("max-streams"),
-		{ "log-file", required_argument, NULL, OP_LOG_FILE },
-		{ "syslog", no_argument, NULL, OP_SYSLOG },
-		{ "no-auth", no_argument, NULL, OP_NO_AUTH },
-		{ "no-shape-check", no_argument, NULL, OP_NO_SHAPE_CHECK },
-		{ "rca-config", required_argument, NULL, OP_RCA_CONFIG },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OP_VERSION },
-		{ NULL, 0, NULL, 0 },
-	};
-	int idx = 0;
-	int c;
+	struct options *o = ctx->opts;
+	char err[256];
 
-	/* getopt must not print: stderr may be the client's socket */
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":qvh", longopts, &idx)) != -1) {
-		switch (c) {
-		case OP_DB: o->r.db_path = optarg; break;
-		case OP_LISTEN: o->listen = optarg; break;
-		case OP_PORT_FILE: o->r.port_file = optarg; break;
-		case OP_LOG_FILE: o->log_file = optarg; break;
-		case OP_SYSLOG: o->use_syslog = 1; break;
-		case OP_NO_AUTH: o->r.no_auth = 1; break;
-		case OP_NO_SHAPE_CHECK: o->r.recv.shape_check = 0; break;
-		case OP_RCA_CONFIG: o->rca_config = optarg; break;
-		case 'q': o->verbosity--; break;
-		case 'v': o->verbosity++; break;
-		case 'h': return OPT_HELP;
-		case OP_VERSION: return OPT_VERSION;
-		case OP_SETTING:
-			if (aur_receiver_option_set(&o->r, longopts[idx].name, optarg, err, errlen) < 0)
-				return OPT_ERROR;
-			break;
-		case ':':
-			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
-			return OPT_ERROR;
-		default:
-			snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
-			return OPT_ERROR;
-		}
+	switch (code) {
+	case O_LISTEN: o->listen = arg; break;
+	case O_PORT_FILE: o->r.port_file = arg; break;
+	case O_LOG_FILE: o->log_file = arg; break;
+	case O_SYSLOG: o->use_syslog = 1; break;
+	case O_NO_AUTH: o->r.no_auth = 1; break;
+	case O_RCA_CONFIG: o->rca_config = arg; break;
+	case O_NO_SHAPE_CHECK: o->r.recv.shape_check = 0; break;
+	default:
+		if (aur_receiver_option_set(&o->r, longopts[code - O_DB].name, arg, err, sizeof(err)) < 0 &&
+		    !o->bad[0])
+			snprintf(o->bad, sizeof(o->bad), "%s", err);
+		break;
 	}
-	if (optind < argc) {
-		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
-		return OPT_ERROR;
-	}
-	return OPT_OK;
 }
 
 /* The exit code of a receiver that could not start or failed (receiver.h). */
@@ -266,19 +244,6 @@ static int serve_listener(const struct options *o, const struct aur_listen *l)
 	return AUR_EXIT_OK;
 }
 
-/* AURORA_SHAPE_CHECK=off (or 0, no, false): as --no-shape-check. */
-static int shape_check_off(const char *v)
-{
-	return v && (!strcmp(v, "off") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "false"));
-}
-
-static void options_init(struct options *o)
-{
-	memset(o, 0, sizeof(*o));
-	aur_receiver_options_init(&o->r, log_line, &stop_requested);
-	o->r.recv.shape_check = !shape_check_off(getenv("AURORA_SHAPE_CHECK"));
-}
-
 /*
  * --no-auth opens the operator routes to anyone who can connect: only
  * where nobody but this machine can. 1 (after saying why) when the
@@ -347,58 +312,73 @@ static int postmortem_model(struct options *o, struct aur_inv_llm **llm)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Option values; then where diagnostics go, before anything more is said. */
+static int check(struct aur_cmd_ctx *ctx)
 {
-	struct options o;
-	struct aur_listen l;
-	char perr[512] = "";
-	char lerr[512] = "";
-	struct aur_inv_llm *llm = NULL;
-	int prc;
-	int lrc;
-	int rc = AUR_EXIT_SOFTWARE;
+	struct options *o = ctx->opts;
 
-	signal(SIGPIPE, SIG_IGN);
-	aur_log_init("aurora-recv");
-	options_init(&o);
-	prc = parse_options(argc, argv, &o, perr, sizeof(perr));
-	if (prc == OPT_HELP || prc == OPT_VERSION) {
-		if (prc == OPT_HELP)
-			fputs(usage, stdout);
-		else
-			printf("aurora-recv %s\n", AURORA_VERSION);
-		return ferror(stdout) | fclose(stdout) ? AUR_EXIT_IOERR : AUR_EXIT_OK;
-	}
-	/* with bad options, only learn what fd 2 is: bind nothing */
-	lrc = aur_listen_detect(&l, prc == OPT_OK ? o.listen : NULL, lerr, sizeof(lerr));
-	if (choose_log_sink(&o, &l) < 0)
+	if (choose_log_sink(o, &o->l) < 0)
 		return AUR_EXIT_IOERR;
-	if (o.verbosity)
-		aur_log_set_level(aur_log_level() + o.verbosity);
-	if (prc == OPT_ERROR) {
-		if (aur_log_sink() == AUR_LOG_STDERR)
-			fprintf(stderr, "aurora-recv: %s\n%s", perr, short_usage);
-		else
-			aur_err("%s", perr);
-		return AUR_EXIT_USAGE;
+	if (o->bad[0])
+		return aur_cmd_usage(ctx, "%s", o->bad);
+	return 0;
+}
+
+static int run(struct aur_cmd_ctx *ctx)
+{
+	struct options *o = ctx->opts;
+	struct aur_inv_llm *llm = NULL;
+	int rc;
+
+	/* nothing handed over: bind --listen */
+	rc = o->handed == -ENOENT ? aur_listen_detect(&o->l, o->listen, o->lerr, sizeof(o->lerr)) : o->handed;
+	if (rc < 0) {
+		aur_err("%s", o->lerr);
+		return rc == -ENOENT || rc == -EINVAL ? AUR_EXIT_USAGE : AUR_EXIT_IOERR;
 	}
-	if (lrc < 0) {
-		aur_err("%s", lerr);
-		return lrc == -ENOENT || lrc == -EINVAL ? AUR_EXIT_USAGE : AUR_EXIT_IOERR;
-	}
-	if (lerr[0])
-		aur_warn("%s", lerr);
-	o.r.db_path = aur_db_default_path(o.r.db_path);
-	o.r.api.db_path = o.r.db_path;
-	if (o.r.no_auth && no_auth_refused(&l))
+	if (o->lerr[0])
+		aur_warn("%s", o->lerr);
+	o->r.db_path = ctx->db_path;
+	o->r.api.db_path = ctx->db_path;
+	if (o->r.no_auth && no_auth_refused(&o->l))
 		rc = AUR_EXIT_USAGE;
-	else if (postmortem_model(&o, &llm) < 0)
+	else if (postmortem_model(o, &llm) < 0)
 		rc = AUR_EXIT_CONFIG;
-	else if (l.mode == AUR_LISTEN_SYSTEMD_CONN || l.mode == AUR_LISTEN_STDIN_CONN)
-		rc = serve_connection(&o, &l);
+	else if (o->l.mode == AUR_LISTEN_SYSTEMD_CONN || o->l.mode == AUR_LISTEN_STDIN_CONN)
+		rc = serve_connection(o, &o->l);
 	else
-		rc = serve_listener(&o, &l);
-	close(l.fd);
+		rc = serve_listener(o, &o->l);
+	close(o->l.fd);
 	aur_inv_llm_free(llm);
 	return rc;
+}
+
+/* AURORA_SHAPE_CHECK=off (or 0, no, false): as --no-shape-check. */
+static int shape_check_off(const char *v)
+{
+	return v && (!strcmp(v, "off") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "false"));
+}
+
+int main(int argc, char **argv)
+{
+	static const struct aur_cmd cmds[] = {
+		{ NULL, ~0ul, 0, 0, AUR_CMD_DB_NONE, 0, run },
+	};
+	static struct options o;
+	static const struct aur_cmd_program program = {
+		.name = "aurora-recv", .usage = short_usage, .help = usage, .longopts = longopts,
+		.db_option = O_DB, .cmds = cmds, .ncmds = 1, .opts = &o, .set = set_opt, .check = check,
+	};
+
+	aur_log_init(program.name);
+	aur_receiver_options_init(&o.r, log_line, &stop_requested);
+	o.r.recv.shape_check = !shape_check_off(getenv("AURORA_SHAPE_CHECK"));
+	/*
+	 * What the launcher handed over is learned first, binding nothing: when
+	 * fd 2 is the client's socket, not even a usage error may go there.
+	 */
+	o.handed = aur_listen_detect(&o.l, NULL, o.lerr, sizeof(o.lerr));
+	if (o.l.fd2_is_client)
+		aur_log_set_sink(AUR_LOG_SYSLOG, NULL);
+	return aur_cmd_main(&program, argc, argv);
 }
