@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+#include "buf.h"
+
 #include "correlate.h"
 
 /*
@@ -26,5 +28,12 @@ const struct aur_correlate_option *aur_correlate_option_at(size_t i);
  */
 int aur_correlate_config_set(struct aur_correlate_config *cfg, const char *name, const char *value, char *err,
 			     size_t errlen);
+
+/*
+ * Append the table to b as --help lists it: "  --name VALUE  help" a
+ * line, the help on a line of its own under a long name. 0, or -ENOSPC
+ * past b's maximum.
+ */
+int aur_correlate_options_help(struct aur_buf *b);
 
 #endif
