@@ -7,19 +7,19 @@
  * time, so reading never waits for one. Children write their steps to the
  * store as they make them and pass thought, suggestion and analysis
  * records back through a pipe; this process prints them. At the end of
- * input it waits for every investigation. The options are read here; the
- * loop is rca_dispatch.c. See aurora-rca(1).
+ * input it waits for every investigation. The options are read here, the
+ * front door is lib/cmd.c, the loop is rca_dispatch.c. See aurora-rca(1).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "catalog.h"
 #include "cli.h"
+#include "cmd.h"
 #include "db.h"
 #include "exitcodes.h"
 #include "investigate.h"
@@ -30,13 +30,13 @@
 
 #define PROG "aurora-rca"
 
-static const char usage_short[] =
+static const char usage_text[] =
 	"usage: aurora-rca [--db PATH] [--investigator builtin|llm] [--config FILE] [--catalog PATH]\n"
 	"                  [-j N] [--timeout DUR] [--rate N/DUR] [--lookback DUR] [--fetch-timeout DUR]\n"
 	"                  [--busy-timeout MS] [--sync full|normal] [--mark STAGE | --no-mark] [--pass]\n"
 	"                  [--strict] [-q|-v] < decisions\n";
 
-static const char usage_long[] =
+static const char help_text[] =
 	"aurora-rca - investigate every new incident\n"
 	"\n"
 	"Reads decision records (aurora-correlate's output) on standard input. Each\n"
@@ -75,16 +75,27 @@ static const char usage_long[] =
 	"does not load.\n";
 
 enum {
-	O_DB = 256, O_INV, O_TIMEOUT, O_RATE, O_LOOKBACK, O_BUSY, O_MARK, O_NO_MARK, O_PASS, O_STRICT, O_VERSION, O_CONFIG,
-	O_FETCH_TIMEOUT, O_SYNC_LEVEL, O_CATALOG
+	O_DB = AUR_CLI_BASE, O_INV, O_TIMEOUT, O_RATE, O_LOOKBACK, O_BUSY, O_MARK, O_NO_MARK, O_PASS, O_STRICT,
+	O_CONFIG, O_FETCH_TIMEOUT, O_SYNC_LEVEL, O_CATALOG, O_JOBS
 };
 
-static volatile sig_atomic_t stop_requested;
+struct opts {
+	struct aur_rca_settings r;
+	const char *v[O_JOBS - O_DB + 1]; /* each option's value, by code - O_DB ("1" for a flag) */
+	int strict;
+};
 
-static void on_signal(int sig)
+#define OPT(o, code) ((o)->v[(code) - O_DB])
+
+static void set_opt(struct aur_cmd_ctx *ctx, int code, const char *arg)
 {
-	(void)sig;
-	stop_requested = 1;
+	struct opts *o = ctx->opts;
+
+	OPT(o, code) = arg ? arg : "1";
+	if (code == O_MARK)
+		OPT(o, O_NO_MARK) = NULL;
+	else if (code == O_NO_MARK)
+		OPT(o, O_MARK) = NULL;
 }
 
 static int parse_rate(const char *s, long long *n, long long *ms)
@@ -100,6 +111,119 @@ static int parse_rate(const char *s, long long *n, long long *ms)
 	return 0;
 }
 
+/* A duration option of at least 1 ms: 0, or a usage error. */
+static int duration(struct aur_cmd_ctx *ctx, const char *name, const char *v, long long *ms)
+{
+	if (v && (aur_cli_parse_duration_ms(v, ms) < 0 || *ms <= 0))
+		return aur_cmd_usage(ctx, "%s: '%s' is not a duration (like 90s, 5m, 1h)", name, v);
+	return 0;
+}
+
+/* Every option's value, into the settings; the database options for the front door. */
+static int check(struct aur_cmd_ctx *ctx)
+{
+	struct opts *o = ctx->opts;
+	struct aur_rca_settings *r = &o->r;
+	const char *v;
+	long long n;
+	int rc;
+
+	if ((v = OPT(o, O_JOBS)) && aur_cli_parse_ll(v, 1, AUR_RCA_JOBS_MAX, &n) < 0)
+		return aur_cmd_usage(ctx, "-j: '%s' is not a number from 1 to %d", v, AUR_RCA_JOBS_MAX);
+	r->jobs_max = v ? (int)n : r->jobs_max;
+	rc = duration(ctx, "--timeout", OPT(o, O_TIMEOUT), &r->timeout_ms);
+	if (rc == 0)
+		rc = duration(ctx, "--lookback", OPT(o, O_LOOKBACK), &r->io.lookback_ms);
+	if (rc != 0)
+		return rc;
+	if ((v = OPT(o, O_SYNC_LEVEL)) && strcmp(v, "full") != 0 && strcmp(v, "normal") != 0)
+		return aur_cmd_usage(ctx, "--sync: '%s' is not full or normal", v);
+	r->dbo.synchronous_full = v ? !strcmp(v, "full") : r->dbo.synchronous_full;
+	if ((v = OPT(o, O_FETCH_TIMEOUT)) && (aur_cli_parse_duration_ms(v, &n) < 0 || n > 600000))
+		return aur_cmd_usage(ctx, "--fetch-timeout: '%s' is not a duration up to 10m (like 5s, 500ms)", v);
+	r->io.fetch_timeout_ms = v ? n : r->io.fetch_timeout_ms;
+	if ((v = OPT(o, O_RATE)) && parse_rate(v, &r->rate_n, &r->rate_ms) < 0)
+		return aur_cmd_usage(ctx, "--rate: '%s' is not N/DURATION (like 30/10m)", v);
+	if ((v = OPT(o, O_BUSY)) && aur_cli_parse_ll(v, 1, 3600000, &n) < 0)
+		return aur_cmd_usage(ctx, "--busy-timeout: '%s' is not milliseconds", v);
+	r->dbo.busy_timeout_ms = v ? (int)n : r->dbo.busy_timeout_ms;
+	if ((v = OPT(o, O_MARK)) && (!*v || strlen(v) > 64))
+		return aur_cmd_usage(ctx, "--mark: a stage name of 1 to 64 characters");
+	r->stage = OPT(o, O_NO_MARK) ? NULL : v ? v : r->stage;
+	r->pass = OPT(o, O_PASS) != NULL;
+	o->strict = OPT(o, O_STRICT) != NULL;
+	v = OPT(o, O_INV) ? OPT(o, O_INV) : "builtin";
+	if (aur_investigator_find(v, &r->inv) < 0)
+		return aur_cmd_usage(ctx, "--investigator: '%s' is not builtin or llm", v);
+	/* for tests: a pause between the built-in investigator's steps (aurora-rca(1)) */
+	v = getenv("AURORA_RCA_STEP_DELAY_MS");
+	if (v && *v && aur_cli_parse_ll(v, 0, 600000, &n) == 0)
+		r->io.step_delay_ms = (int)n;
+	ctx->dbo = r->dbo;
+	return 0;
+}
+
+/* The LLM investigator's settings and the service catalog: 0, or 78 with the reason logged. */
+static int load(struct opts *o, struct aur_inv_llm **llm, struct aur_catalog **catalog)
+{
+	const char *config = OPT(o, O_CONFIG);
+	char err[1024];
+
+	if (!config || !*config)
+		config = getenv("AURORA_RCA_CONFIG");
+	if (!strcmp(o->r.inv->name, "llm")) {
+		if (!config || !*config) {
+			aur_err("--investigator llm: no LLM configuration: give --config FILE or set AURORA_RCA_CONFIG");
+			return AUR_EXIT_CONFIG;
+		}
+		if (aur_inv_llm_load(config, llm, err, sizeof(err)) < 0) {
+			aur_err("--config: %s", err);
+			return AUR_EXIT_CONFIG;
+		}
+		o->r.io.llm = *llm;
+	}
+	/* loaded once, before any child: every investigation reads the same graph */
+	if (OPT(o, O_CATALOG)) {
+		if (aur_catalog_load(catalog, OPT(o, O_CATALOG), err, sizeof(err)) < 0) {
+			aur_err("--catalog: %s", err);
+			return AUR_EXIT_CONFIG;
+		}
+		o->r.io.catalog = *catalog;
+	}
+	return 0;
+}
+
+static int run(struct aur_cmd_ctx *ctx)
+{
+	struct opts *o = ctx->opts;
+	struct aur_jsonl_reader in;
+	struct aur_inv_llm *llm = NULL;
+	struct aur_catalog *catalog = NULL;
+	unsigned long rejected = 0;
+	int gone = 0;
+	int rc;
+
+	aur_jsonl_reader_init(&in, stdin, 0);
+	rc = load(o, &llm, &catalog);
+	if (rc != 0)
+		goto out;
+	o->r.db_path = ctx->db_path;
+	rc = aur_rca_dispatch(&o->r, ctx->db, &in, aur_cmd_stop_flag(), &rejected, &gone);
+	if (gone) {
+		rc = AUR_CMD_GONE;
+		goto out;
+	}
+	if (rc == AUR_EXIT_OK && rejected) {
+		aur_warn("%lu record%s rejected", rejected, rejected == 1 ? "" : "s");
+		rc = o->strict ? AUR_EXIT_DATAERR : AUR_EXIT_REJECTED;
+	}
+out:
+	aur_jsonl_reader_release(&in);
+	aur_inv_llm_free(llm);
+	aur_catalog_free(catalog);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -107,7 +231,7 @@ int main(int argc, char **argv)
 		{ "investigator", required_argument, NULL, O_INV },
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "catalog", required_argument, NULL, O_CATALOG },
-		{ "jobs", required_argument, NULL, 'j' },
+		{ "jobs", required_argument, NULL, O_JOBS },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "rate", required_argument, NULL, O_RATE },
 		{ "lookback", required_argument, NULL, O_LOOKBACK },
@@ -118,217 +242,19 @@ int main(int argc, char **argv)
 		{ "no-mark", no_argument, NULL, O_NO_MARK },
 		{ "pass", no_argument, NULL, O_PASS },
 		{ "strict", no_argument, NULL, O_STRICT },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct aur_rca_settings r;
-	sqlite3 *db = NULL;
-	int gone = 0;
-	struct aur_jsonl_reader in;
-	struct sigaction sa;
-	const char *db_arg = NULL;
-	const char *inv_name = "builtin";
-	const char *config = NULL;
-	struct aur_inv_llm *llm = NULL;
-	const char *catalog_arg = NULL;
-	struct aur_catalog *catalog = NULL;
-	const char *delay;
-	char err[1024];
-	unsigned long rejected = 0;
-	int strict = 0;
-	int level;
-	int rc = AUR_EXIT_SOFTWARE;
-	int ch;
+	static const struct aur_cli_short shorts[] = { { 'j', O_JOBS }, { 0, 0 } };
+	static const struct aur_cmd cmds[] = {
+		{ NULL, ~0ul, 0, 0, AUR_CMD_DB_CREATE, AUR_CMD_STREAM, run },
+	};
+	static struct opts o;
+	static const struct aur_cmd_program program = {
+		.name = PROG, .usage = usage_text, .help = help_text, .longopts = longopts, .shorts = shorts,
+		.db_option = O_DB, .cmds = cmds, .ncmds = 1, .flags = AUR_CMD_STOP_FLAG, .opts = &o,
+		.set = set_opt, .check = check,
+	};
 
-	aur_log_init(PROG);
-	level = aur_log_level();
-	aur_rca_settings_init(&r);
-	aur_jsonl_reader_init(&in, stdin, 0);
-	while ((ch = getopt_long(argc, argv, "j:qvh", longopts, NULL)) != -1) {
-		long long n;
-		int bad = 0;
-
-		switch (ch) {
-		case O_DB:
-			db_arg = optarg;
-			break;
-		case O_INV:
-			inv_name = optarg;
-			break;
-		case O_CONFIG:
-			config = optarg;
-			break;
-		case O_CATALOG:
-			catalog_arg = optarg;
-			break;
-		case 'j':
-			if (aur_cli_parse_ll(optarg, 1, AUR_RCA_JOBS_MAX, &n) < 0) {
-				fprintf(stderr, "%s: -j: '%s' is not a number from 1 to %d\n", PROG, optarg, AUR_RCA_JOBS_MAX);
-				bad = 1;
-			} else {
-				r.jobs_max = (int)n;
-			}
-			break;
-		case O_TIMEOUT:
-		case O_LOOKBACK:
-			if (aur_cli_parse_duration_ms(optarg, &n) < 0 || n <= 0) {
-				fprintf(stderr, "%s: %s: '%s' is not a duration (like 90s, 5m, 1h)\n", PROG,
-					ch == O_TIMEOUT ? "--timeout" : "--lookback", optarg);
-				bad = 1;
-			} else if (ch == O_TIMEOUT) {
-				r.timeout_ms = n;
-			} else {
-				r.io.lookback_ms = n;
-			}
-			break;
-		case O_SYNC_LEVEL:
-			if (strcmp(optarg, "full") != 0 && strcmp(optarg, "normal") != 0) {
-				fprintf(stderr, "%s: --sync: '%s' is not full or normal\n", PROG, optarg);
-				bad = 1;
-			}
-			r.dbo.synchronous_full = !strcmp(optarg, "full");
-			break;
-		case O_FETCH_TIMEOUT:
-			if (aur_cli_parse_duration_ms(optarg, &n) < 0 || n > 600000) {
-				fprintf(stderr, "%s: --fetch-timeout: '%s' is not a duration up to 10m (like 5s, 500ms)\n",
-					PROG, optarg);
-				bad = 1;
-			} else {
-				r.io.fetch_timeout_ms = n;
-			}
-			break;
-		case O_RATE:
-			if (parse_rate(optarg, &r.rate_n, &r.rate_ms) < 0) {
-				fprintf(stderr, "%s: --rate: '%s' is not N/DURATION (like 30/10m)\n", PROG, optarg);
-				bad = 1;
-			}
-			break;
-		case O_BUSY:
-			if (aur_cli_parse_ll(optarg, 1, 3600000, &n) < 0) {
-				fprintf(stderr, "%s: --busy-timeout: '%s' is not milliseconds\n", PROG, optarg);
-				bad = 1;
-			} else {
-				r.dbo.busy_timeout_ms = (int)n;
-			}
-			break;
-		case O_MARK:
-			if (!*optarg || strlen(optarg) > 64) {
-				fprintf(stderr, "%s: --mark: a stage name of 1 to 64 characters\n", PROG);
-				bad = 1;
-			}
-			r.stage = optarg;
-			break;
-		case O_NO_MARK:
-			r.stage = NULL;
-			break;
-		case O_PASS:
-			r.pass = 1;
-			break;
-		case O_STRICT:
-			strict = 1;
-			break;
-		case 'q':
-			level--;
-			break;
-		case 'v':
-			level++;
-			break;
-		case 'h':
-			fputs(usage_long, stdout);
-			rc = fclose(stdout) == 0 ? AUR_EXIT_OK : AUR_EXIT_IOERR;
-			goto out;
-		case O_VERSION:
-			printf("%s %s\n", PROG, AURORA_VERSION);
-			rc = fclose(stdout) == 0 ? AUR_EXIT_OK : AUR_EXIT_IOERR;
-			goto out;
-		default:
-			bad = 1;
-			break;
-		}
-		if (bad) {
-			fputs(usage_short, stderr);
-			rc = AUR_EXIT_USAGE;
-			goto out;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "%s: unexpected argument '%s'\n%s", PROG, argv[optind], usage_short);
-		rc = AUR_EXIT_USAGE;
-		goto out;
-	}
-	aur_log_set_level(level);
-	rc = aur_investigator_find(inv_name, &r.inv);
-	if (rc < 0) {
-		fprintf(stderr, "%s: --investigator: '%s' is not builtin or llm\n%s", PROG, inv_name, usage_short);
-		rc = AUR_EXIT_USAGE;
-		goto out;
-	}
-	if (!config || !*config)
-		config = getenv("AURORA_RCA_CONFIG");
-	if (!strcmp(r.inv->name, "llm")) {
-		if (!config || !*config) {
-			aur_err("--investigator llm: no LLM configuration: give --config FILE or set AURORA_RCA_CONFIG");
-			rc = AUR_EXIT_CONFIG;
-			goto out;
-		}
-		rc = aur_inv_llm_load(config, &llm, err, sizeof(err));
-		if (rc < 0) {
-			aur_err("--config: %s", err);
-			rc = AUR_EXIT_CONFIG;
-			goto out;
-		}
-		r.io.llm = llm;
-	}
-	/* loaded once, before any child: every investigation reads the same graph */
-	if (catalog_arg) {
-		rc = aur_catalog_load(&catalog, catalog_arg, err, sizeof(err));
-		if (rc < 0) {
-			aur_err("--catalog: %s", err);
-			rc = AUR_EXIT_CONFIG;
-			goto out;
-		}
-		r.io.catalog = catalog;
-	}
-	/* for tests: a pause between the built-in investigator's steps (aurora-rca(1)) */
-	delay = getenv("AURORA_RCA_STEP_DELAY_MS");
-	if (delay && *delay) {
-		long long n;
-
-		if (aur_cli_parse_ll(delay, 0, 600000, &n) == 0)
-			r.io.step_delay_ms = (int)n;
-	}
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	r.db_path = aur_db_default_path(db_arg);
-	rc = aur_db_open(&db, r.db_path, &r.dbo, err, sizeof(err));
-	if (rc < 0) {
-		aur_err("%s", err);
-		rc = aur_cli_exit_code(rc);
-		goto out;
-	}
-	rc = aur_rca_dispatch(&r, db, &in, &stop_requested, &rejected, &gone);
-	if (gone) {
-		rc = AUR_EXIT_OK;
-		goto out;
-	}
-	if (rc == AUR_EXIT_OK && rejected) {
-		aur_warn("%lu record%s rejected", rejected, rejected == 1 ? "" : "s");
-		rc = strict ? AUR_EXIT_DATAERR : AUR_EXIT_REJECTED;
-	}
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		aur_err("writing standard output failed");
-		rc = AUR_EXIT_IOERR;
-	}
-out:
-	aur_db_close(db);
-	aur_jsonl_reader_release(&in);
-	aur_inv_llm_free(llm);
-	aur_catalog_free(catalog);
-	return rc;
+	aur_rca_settings_init(&o.r);
+	return aur_cmd_main(&program, argc, argv);
 }

@@ -185,7 +185,7 @@ static int check_command(struct aur_cli *cli, const struct aur_cli_spec *spec, c
 			snprintf(err, errlen, "%s takes no arguments", what);
 		else
 			snprintf(err, errlen, "%s: wrong number of arguments", what);
-		return -EINVAL;
+		return -ERANGE;
 	}
 	return 0;
 }
@@ -283,5 +283,7 @@ int aur_cli_parse(struct aur_cli *cli, int argc, char **argv, const struct optio
 {
 	const struct aur_cli_spec spec = { longopts, NULL, cmds, ncmds, 0 };
 
-	return aur_cli_parse_spec(cli, NULL, argc, argv, &spec, set, ctx, err, errlen);
+	int rc = aur_cli_parse_spec(cli, NULL, argc, argv, &spec, set, ctx, err, errlen);
+
+	return rc == -ERANGE ? -EINVAL : rc;
 }

@@ -110,9 +110,50 @@ int aur_cmd_printf(struct aur_cmd_ctx *ctx, const char *fmt, ...)
 	return rc < 0 ? aur_cmd_write_failed() : 0;
 }
 
+const char *aur_cmd_opt(const struct aur_cmd_ctx *ctx, int code)
+{
+	if (code < AUR_CLI_BASE || code >= AUR_CLI_BASE + AUR_CMD_MAX_OPTS)
+		return NULL;
+	return ctx->opt[code - AUR_CLI_BASE];
+}
+
 const char *aur_cmd_arg(const struct aur_cmd_ctx *ctx, int i)
 {
 	return i >= 0 && i < ctx->nargs ? ctx->args[i] : NULL;
+}
+
+int aur_cmd_follow(struct aur_cmd_ctx *ctx, int poll_ms, const char *what, int (*look)(void *arg, long long *found),
+		   void *arg)
+{
+	struct aur_follow_loop l;
+	char err[512] = "";
+	int look_rc = 0;
+	int signo = 0;
+	int rc;
+
+	rc = aur_follow_loop_open(&l, ctx->db_path, poll_ms, err, sizeof(err));
+	if (rc < 0)
+		return aur_cmd_fail(rc, err);
+	if (err[0])
+		aur_warn("%s", err);
+	l.look = look;
+	l.arg = arg;
+	aur_debug("following %s after %s (%s)", ctx->db_path, what, l.follow.ifd >= 0 ? "inotify" : "polling");
+	rc = aur_follow_run(&l, &look_rc, &signo, err, sizeof(err));
+	aur_follow_loop_release(&l);
+	switch (rc) {
+	case AUR_FOLLOW_STOPPED:
+		aur_info("signal %d: stopping", signo);
+		return AUR_EXIT_OK;
+	case AUR_FOLLOW_GONE:
+		aur_info("the reader of stdout went away");
+		return AUR_CMD_GONE;
+	case AUR_FOLLOW_LOOK:
+		return look_rc;
+	default:
+		aur_err("%s", err);
+		return AUR_EXIT_IOERR;
+	}
 }
 
 /* getopt's callback: --db is the front door's, the rest the program's. */
@@ -126,6 +167,8 @@ static void set_option(int code, const char *arg, void *p)
 	struct parse_arg *pa = p;
 	const struct aur_cmd_program *prog = pa->ctx->prog;
 
+	if (code >= AUR_CLI_BASE && code < AUR_CLI_BASE + AUR_CMD_MAX_OPTS)
+		pa->ctx->opt[code - AUR_CLI_BASE] = arg ? arg : "1";
 	if (prog->db_option && code == prog->db_option)
 		pa->db_arg = arg;
 	else if (prog->set)
@@ -144,6 +187,7 @@ static int parse(struct aur_cmd_ctx *ctx, int argc, char **argv)
 	struct parse_arg pa = { ctx, NULL };
 	struct aur_cli cli;
 	char err[256] = "";
+	int rc;
 
 	if (p->ncmds > sizeof(rows) / sizeof(rows[0])) {
 		aur_err("internal: too many commands");
@@ -157,7 +201,11 @@ static int parse(struct aur_cmd_ctx *ctx, int argc, char **argv)
 		rows[i].min_args = p->cmds[i].min_args;
 		rows[i].max_args = p->cmds[i].max_args;
 	}
-	if (aur_cli_parse_spec(&cli, ctx->args, argc, argv, &spec, set_option, &pa, err, sizeof(err)) < 0)
+	rc = aur_cli_parse_spec(&cli, ctx->args, argc, argv, &spec, set_option, &pa, err, sizeof(err));
+	if (rc == -ERANGE && p->cmds[cli.cmd - rows].arity)
+		return aur_cmd_usage(ctx, "%s %s", cli.cmd->name ? cli.cmd->name : p->name,
+				     p->cmds[cli.cmd - rows].arity);
+	if (rc < 0)
 		return aur_cmd_usage(ctx, "%s", err);
 	if (cli.help) {
 		fputs(p->help, stdout);

@@ -73,6 +73,8 @@ enum aur_cmd_db {
 
 struct aur_cmd_ctx;
 
+#define AUR_CMD_MAX_OPTS 32 /* option codes AUR_CLI_BASE .. AUR_CLI_BASE + 31 */
+
 /* One row of the table. */
 struct aur_cmd {
 	/*
@@ -84,6 +86,8 @@ struct aur_cmd {
 	unsigned long options; /* AUR_CLI_OPT(code) of each option it takes, beyond the global ones */
 	int min_args;          /* arguments after the name */
 	int max_args;          /* -1: any number (aurora-normalize's FILE...) */
+	const char *arity;     /* a wrong count says "NAME <arity>" ("needs one ID"); NULL: "takes no
+				  arguments" or "wrong number of arguments" */
 	enum aur_cmd_db db;
 	unsigned flags;        /* AUR_CMD_STREAM */
 	int (*run)(struct aur_cmd_ctx *ctx);
@@ -103,7 +107,9 @@ struct aur_cmd_program {
 	void *opts;                    /* the command's own option struct, as ctx->opts */
 	/*
 	 * Record one option (code from longopts; arg NULL for a flag) in
-	 * ctx->opts. Called in argv order; may be NULL when only --db exists.
+	 * ctx->opts, for what ctx->opt[] cannot say (the order of two
+	 * options). Called in argv order, after ctx->opt[] took the value;
+	 * NULL for most commands.
 	 */
 	void (*set)(struct aur_cmd_ctx *ctx, int code, const char *arg);
 	/*
@@ -121,6 +127,9 @@ struct aur_cmd_ctx {
 	const char **args;                  /* its arguments, from argv, NULL-terminated */
 	int nargs;
 	void *opts;                         /* prog->opts */
+	const char *opt[AUR_CMD_MAX_OPTS];  /* the last value of each option, by code - AUR_CLI_BASE
+					       ("1" for one without a value), NULL when not given:
+					       aur_cmd_opt() */
 	const char *db_path;                /* --db, $AURORA_DB or ./aurora.db */
 	enum aur_cmd_db db_need;            /* cmd->db unless check() changed it */
 	struct aur_db_options dbo;          /* defaults (aur_db_options_init); check() may change */
@@ -160,8 +169,22 @@ int aur_cmd_put_buf(struct aur_cmd_ctx *ctx, struct aur_buf *b);
 /* printf to ctx->out. 0 or aur_cmd_write_failed(). */
 int aur_cmd_printf(struct aur_cmd_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Follow ctx->db_path (follow.h, the one loop): call look(arg, &found)
+ * (rows printed: *found) once, then again each time the database may hold
+ * new commits or poll_ms passed, until SIGTERM, SIGINT or SIGHUP (exit 0),
+ * the reader of a pipe on stdout leaving (AUR_CMD_GONE) or look returning
+ * non-zero (returned: an exit code or AUR_CMD_GONE). what names the
+ * cursor in the debug line ("inbox id 12"). Logs why it ended.
+ */
+int aur_cmd_follow(struct aur_cmd_ctx *ctx, int poll_ms, const char *what, int (*look)(void *arg, long long *found),
+		   void *arg);
+
 /* The flag AUR_CMD_STOP_FLAG's handler sets to the signal's number (0 until then). */
 const volatile sig_atomic_t *aur_cmd_stop_flag(void);
+
+/* The value of option code (from AUR_CLI_BASE), "1" for a flag given, NULL when not given. */
+const char *aur_cmd_opt(const struct aur_cmd_ctx *ctx, int code);
 
 /* ctx->args[i], or NULL past the last argument. */
 const char *aur_cmd_arg(const struct aur_cmd_ctx *ctx, int i);
