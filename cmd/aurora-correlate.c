@@ -413,10 +413,10 @@ int main(int argc, char **argv)
 	static struct option longopts[MAX_OPTIONS + 1];
 	static struct aur_cmd cmds[] = {
 		{ NULL, OPT(CATALOG) | OPT(SYNC) | OPT(BUSY) | OPT(MARK) | OPT(NO_MARK) | OPT(STRICT), 0, 0,
-		  AUR_CMD_DB_CREATE, AUR_CMD_STREAM, run_correlate },
-		{ "catalog", 0, 1, -1, AUR_CMD_DB_NONE, 0, run_catalog },
+		  NULL, AUR_CMD_DB_CREATE, AUR_CMD_STREAM, run_correlate },
+		{ "catalog", 0, 1, -1, NULL, AUR_CMD_DB_NONE, 0, run_catalog },
 		{ "backtest", OPT(FROM) | OPT(TO) | OPT(A) | OPT(B) | OPT(MAPPINGS) | OPT(TEXT) | OPT(WARMUP), 0, 0,
-		  AUR_CMD_DB_NONE, 0, run_backtest },
+		  NULL, AUR_CMD_DB_NONE, 0, run_backtest },
 	};
 	static struct aur_buf help;
 	static struct opts o;

@@ -326,7 +326,7 @@ int main(int argc, char **argv)
 {
 	static const struct aur_cli_short shorts[] = { { 'p', O_PLATFORM }, { 0, 0 } };
 	static const struct aur_cmd cmds[] = {
-		{ NULL, ~0ul, 0, -1, AUR_CMD_DB_NONE, AUR_CMD_STREAM, run },
+		{ NULL, ~0ul, 0, -1, NULL, AUR_CMD_DB_NONE, AUR_CMD_STREAM, run },
 	};
 	static struct opts o;
 	static const struct aur_cmd_program program = {

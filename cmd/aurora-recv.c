@@ -362,7 +362,7 @@ static int shape_check_off(const char *v)
 int main(int argc, char **argv)
 {
 	static const struct aur_cmd cmds[] = {
-		{ NULL, ~0ul, 0, 0, AUR_CMD_DB_NONE, 0, run },
+		{ NULL, ~0ul, 0, 0, NULL, AUR_CMD_DB_NONE, 0, run },
 	};
 	static struct options o;
 	static const struct aur_cmd_program program = {
