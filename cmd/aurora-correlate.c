@@ -11,7 +11,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,78 +112,31 @@ enum {
 #define OWN_OPTIONS (O_SETTING - O_DB)
 #define MAX_OPTIONS 32
 
+/* What ctx->opt[] cannot hold: the order of --mark and --no-mark, every --a and --b. */
 struct opts {
 	struct aur_correlate_config cfg;
-	const char *catalog;
 	const char *stage;
-	int strict;
-	int sync_full;        /* --sync full: 1; normal (the default): 0 */
-	long long busy_ms;    /* --busy-timeout, 0 when not given */
-	const char *point[2]; /* backtest --from, --to */
-	const char *warmup;
-	int text;
 	struct aur_backtest_options bt;
 	struct aur_backtest_side side[2];
-	char bad[1100];       /* the first option value that did not parse */
+	char bad[1100]; /* the first --a or --b that did not parse, or a bad --mark */
 	int bad_exit;
 };
-
-/* The first bad option value wins: its message and exit code, for check(). */
-__attribute__((format(printf, 3, 4))) static void bad_value(struct opts *o, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (o->bad[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(o->bad, sizeof(o->bad), fmt, ap);
-	va_end(ap);
-	o->bad_exit = code;
-}
 
 static void set_opt(struct aur_cmd_ctx *ctx, int code, const char *arg)
 {
 	struct opts *o = ctx->opts;
 	char err[1024];
 
-	switch (code) {
-	case O_CATALOG: o->catalog = arg; break;
-	case O_MARK:
-		if (!*arg || strlen(arg) > 64)
-			bad_value(o, AUR_EXIT_USAGE, "--mark: a stage name of 1 to 64 characters%s", "");
-		o->stage = arg;
-		break;
-	case O_NO_MARK: o->stage = NULL; break;
-	case O_STRICT: o->strict = 1; break;
-	case O_SYNC:
-		o->sync_full = !strcmp(arg, "full");
-		if (!o->sync_full && strcmp(arg, "normal") != 0)
-			bad_value(o, AUR_EXIT_USAGE, "--sync: '%s' is not full or normal", arg);
-		break;
-	case O_BUSY:
-		if (aur_cli_parse_ll(arg, 1, 3600000, &o->busy_ms) < 0)
-			bad_value(o, AUR_EXIT_USAGE, "--busy-timeout: '%s' is not milliseconds", arg);
-		break;
-	case O_FROM: o->point[0] = arg; break;
-	case O_TO: o->point[1] = arg; break;
-	case O_MAPPINGS: o->bt.mappings_dir = arg; break;
-	case O_TEXT: o->text = 1; break;
-	case O_WARMUP:
-		if (!strcmp(arg, "0"))
-			o->bt.warmup_ms = 0;
-		else if (aur_cli_parse_duration_ms(arg, &o->bt.warmup_ms) < 0)
-			bad_value(o, AUR_EXIT_USAGE, "backtest: --warmup: '%s' is not a duration (0, 30m, 12h)", arg);
-		break;
-	case O_A:
-	case O_B:
-		if (aur_backtest_side_set(&o->side[code == O_B], arg, err, sizeof(err)) < 0)
-			bad_value(o, AUR_EXIT_DATAERR, code == O_B ? "backtest: --b %s" : "backtest: --a %s", err);
-		break;
-	default:
-		if (aur_correlate_config_set(&o->cfg, aur_correlate_option_at((size_t)(code - O_SETTING))->name, arg,
-					     err, sizeof(err)) < 0)
-			bad_value(o, AUR_EXIT_USAGE, "%s", err);
-		break;
+	if (code == O_MARK && (!*arg || strlen(arg) > 64) && !o->bad[0]) {
+		snprintf(o->bad, sizeof(o->bad), "--mark: a stage name of 1 to 64 characters");
+		o->bad_exit = AUR_EXIT_USAGE;
+	}
+	if (code == O_MARK || code == O_NO_MARK)
+		o->stage = code == O_MARK ? arg : NULL;
+	if ((code == O_A || code == O_B) && aur_backtest_side_set(&o->side[code == O_B], arg, err, sizeof(err)) < 0 &&
+	    !o->bad[0]) {
+		snprintf(o->bad, sizeof(o->bad), "backtest: --%s %s", code == O_B ? "b" : "a", err);
+		o->bad_exit = AUR_EXIT_DATAERR;
 	}
 }
 
@@ -207,11 +159,13 @@ static int range(struct aur_cmd_ctx *ctx, struct opts *o)
 		int is_id;
 		long long v;
 
-		if (!o->point[end])
+		const char *arg = aur_cmd_opt(ctx, end ? O_TO : O_FROM);
+
+		if (!arg && end)
 			continue;
-		if (aur_backtest_parse_point(o->point[end], now, &is_id, &v) < 0)
+		if (aur_backtest_parse_point(arg ? arg : "24h", now, &is_id, &v) < 0)
 			return aur_cmd_usage(ctx, "backtest: --%s: '%s' is not an inbox id or a time", end ? "to" : "from",
-					     o->point[end]);
+					     arg);
 		if (is_id)
 			*(end ? &o->bt.to_id : &o->bt.from_id) = v;
 		else
@@ -220,22 +174,39 @@ static int range(struct aur_cmd_ctx *ctx, struct opts *o)
 	return 0;
 }
 
+/* The values of the options: settings into the configuration, the rest into the front door's and backtest's. */
 static int check(struct aur_cmd_ctx *ctx)
 {
+	const struct aur_correlate_option *s;
 	struct opts *o = ctx->opts;
+	const char *v;
+	char err[1024];
+	long long n;
 
 	if (o->bad[0] && o->bad_exit == AUR_EXIT_USAGE)
 		return aur_cmd_usage(ctx, "%s", o->bad);
-	if (o->bad[0]) {
-		aur_err("%s", o->bad);
-		return o->bad_exit;
-	}
-	ctx->dbo.synchronous_full = o->sync_full;
-	if (o->busy_ms)
-		ctx->dbo.busy_timeout_ms = o->cfg.busy_ms = (int)o->busy_ms;
+	if (o->bad[0])
+		return aur_err("%s", o->bad), o->bad_exit;
+	for (size_t i = 0; (s = aur_correlate_option_at(i)) != NULL; i++)
+		if ((v = aur_cmd_opt(ctx, O_SETTING + (int)i)) &&
+		    aur_correlate_config_set(&o->cfg, s->name, s->value ? v : NULL, err, sizeof(err)) < 0)
+			return aur_cmd_usage(ctx, "%s", err);
+	if ((v = aur_cmd_opt(ctx, O_SYNC)) && strcmp(v, "full") != 0 && strcmp(v, "normal") != 0)
+		return aur_cmd_usage(ctx, "--sync: '%s' is not full or normal", v);
+	ctx->dbo.synchronous_full = v && !strcmp(v, "full");
+	if ((v = aur_cmd_opt(ctx, O_BUSY)) && aur_cli_parse_ll(v, 1, 3600000, &n) < 0)
+		return aur_cmd_usage(ctx, "--busy-timeout: '%s' is not milliseconds", v);
+	if (v)
+		ctx->dbo.busy_timeout_ms = o->cfg.busy_ms = (int)n;
+	if ((v = aur_cmd_opt(ctx, O_WARMUP)) && strcmp(v, "0") != 0 && aur_cli_parse_duration_ms(v, &o->bt.warmup_ms) < 0)
+		return aur_cmd_usage(ctx, "backtest: --warmup: '%s' is not a duration (0, 30m, 12h)", v);
+	if (v && !strcmp(v, "0"))
+		o->bt.warmup_ms = 0;
+	if ((v = aur_cmd_opt(ctx, O_MAPPINGS)))
+		o->bt.mappings_dir = v;
 	embed_env(&o->cfg);
-	for (int s = 0; s < 2; s++)
-		embed_env(&o->side[s].cfg);
+	for (int side = 0; side < 2; side++)
+		embed_env(&o->side[side].cfg);
 	return ctx->cmd->name && !strcmp(ctx->cmd->name, "backtest") ? range(ctx, o) : 0;
 }
 
@@ -256,7 +227,7 @@ static int run_correlate(struct aur_cmd_ctx *ctx)
 	int rc = AUR_EXIT_CONFIG;
 
 	aur_jsonl_reader_init(&in, stdin, 0);
-	if (o->catalog && aur_catalog_load(&catalog, o->catalog, err, sizeof(err)) < 0) {
+	if (aur_cmd_opt(ctx, O_CATALOG) && aur_catalog_load(&catalog, aur_cmd_opt(ctx, O_CATALOG), err, sizeof(err)) < 0) {
 		aur_err("--catalog: %s", err);
 		goto out;
 	}
@@ -297,7 +268,7 @@ static int run_correlate(struct aur_cmd_ctx *ctx)
 	}
 	if (rc == AUR_EXIT_OK && r.rejected) {
 		aur_warn("%lu record%s rejected", r.rejected, r.rejected == 1 ? "" : "s");
-		rc = o->strict ? AUR_EXIT_DATAERR : AUR_EXIT_REJECTED;
+		rc = aur_cmd_opt(ctx, O_STRICT) ? AUR_EXIT_DATAERR : AUR_EXIT_REJECTED;
 	}
 out:
 	aur_correlator_free(r.corr);
@@ -365,7 +336,7 @@ static int run_backtest(struct aur_cmd_ctx *ctx)
 		}
 		return rc == -ENOENT ? AUR_EXIT_NOINPUT : aur_cli_exit_code(rc);
 	}
-	rc = o->text ? aur_backtest_write_text(res, ctx->out) : aur_backtest_write_json(res, ctx->out);
+	rc = aur_cmd_opt(ctx, O_TEXT) ? aur_backtest_write_text(res, ctx->out) : aur_backtest_write_json(res, ctx->out);
 	aur_backtest_free(res);
 	return rc < 0 ? aur_cmd_write_failed() : AUR_EXIT_OK;
 }
@@ -380,8 +351,8 @@ static const char *help_text(struct aur_buf *b)
 	return b->data;
 }
 
-/* The command's own options, then one per correlation setting. */
-static const struct option *options(struct option *opts, unsigned long *settings)
+/* The command's own options, then one per correlation setting (their bits in *settings). */
+static void options(struct option *opts, unsigned long *settings)
 {
 	static const struct option own[OWN_OPTIONS] = {
 		{ "db", required_argument, NULL, O_DB }, { "catalog", required_argument, NULL, O_CATALOG },
@@ -392,18 +363,13 @@ static const struct option *options(struct option *opts, unsigned long *settings
 		{ "b", required_argument, NULL, O_B }, { "mappings", required_argument, NULL, O_MAPPINGS },
 		{ "text", no_argument, NULL, O_TEXT }, { "warmup", required_argument, NULL, O_WARMUP },
 	};
-	const struct aur_correlate_option *s;
-	size_t n = 0;
+	size_t n;
 
-	for (; n < OWN_OPTIONS; n++)
-		opts[n] = own[n];
+	memcpy(opts, own, sizeof(own));
+	n = aur_correlate_options_getopt(opts, OWN_OPTIONS, MAX_OPTIONS + 1, O_SETTING);
 	*settings = 0;
-	for (size_t i = 0; n < MAX_OPTIONS && (s = aur_correlate_option_at(i)) != NULL; i++, n++) {
-		opts[n] = (struct option){ s->name, s->value ? required_argument : no_argument, NULL, O_SETTING + (int)i };
-		*settings |= AUR_CLI_OPT(O_SETTING + (int)i);
-	}
-	opts[n] = (struct option){ NULL, 0, NULL, 0 };
-	return opts;
+	for (size_t i = OWN_OPTIONS; i < n; i++)
+		*settings |= AUR_CLI_OPT(opts[i].val);
 }
 
 #define OPT(x) AUR_CLI_OPT(O_##x)
@@ -436,6 +402,5 @@ int main(int argc, char **argv)
 	aur_backtest_side_init(&o.side[0]);
 	aur_backtest_side_init(&o.side[1]);
 	o.bt.mappings_dir = getenv("AURORA_MAPPINGS");
-	o.point[0] = "24h";
 	return aur_cmd_main(&program, argc, argv);
 }

@@ -123,3 +123,13 @@ int aur_correlate_options_help(struct aur_buf *b)
 	}
 	return rc;
 }
+
+size_t aur_correlate_options_getopt(struct option *opts, size_t n, size_t max, int first_code)
+{
+	const struct aur_correlate_option *o;
+
+	for (size_t i = 0; n + 1 < max && (o = aur_correlate_option_at(i)) != NULL; i++, n++)
+		opts[n] = (struct option){ o->name, o->value ? required_argument : no_argument, NULL, first_code + (int)i };
+	opts[n] = (struct option){ NULL, 0, NULL, 0 };
+	return n;
+}

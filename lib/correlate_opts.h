@@ -1,6 +1,7 @@
 #ifndef AURORA_CORRELATE_OPTS_H
 #define AURORA_CORRELATE_OPTS_H
 
+#include <getopt.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -28,6 +29,13 @@ const struct aur_correlate_option *aur_correlate_option_at(size_t i);
  */
 int aur_correlate_config_set(struct aur_correlate_config *cfg, const char *name, const char *value, char *err,
 			     size_t errlen);
+
+/*
+ * The table as getopt long options, after the n already in opts (room for
+ * max in all, the terminating zero entry included): option i gets code
+ * first_code + i. The new total, without the zero entry.
+ */
+size_t aur_correlate_options_getopt(struct option *opts, size_t n, size_t max, int first_code);
 
 /*
  * Append the table to b as --help lists it: "  --name VALUE  help" a
