@@ -34,15 +34,11 @@
 
 enum { O_DB = AUR_CLI_BASE, O_JSON, O_VALUE, O_STDIN, O_CLEAR, O_URL, O_TIMEOUT, O_HMAC_HEADER };
 
-struct opts {
-	const char *value;
-	const char *url;
-	const char *timeout;
-	const char *hmac_header;
-	int json;
-	int from_stdin;
-	int clear;
-};
+/* The values of the options, from the front door (NULL when not given). */
+#define JSON(ctx) (aur_cmd_opt(ctx, O_JSON) != NULL)
+#define CLEAR(ctx) (aur_cmd_opt(ctx, O_CLEAR) != NULL)
+#define FROM_STDIN(ctx) (aur_cmd_opt(ctx, O_STDIN) != NULL)
+#define VALUE(ctx, x) aur_cmd_opt(ctx, O_##x)
 
 static const char usage_lines[] =
 	"usage: aurora-connector [--db PATH] list|show|add|remove|enable|disable|rca|\n"
@@ -109,28 +105,11 @@ static const char usage_text[] =
 	"75 database busy or the receiver unreachable, timed out or failing (5xx, 429),\n"
 	"78 bad public URL or not an aurora database\n";
 
-static void set_opt(struct aur_cmd_ctx *ctx, int code, const char *arg)
-{
-	struct opts *o = ctx->opts;
-
-	switch (code) {
-	case O_JSON: o->json = 1; break;
-	case O_VALUE: o->value = arg; break;
-	case O_STDIN: o->from_stdin = 1; break;
-	case O_CLEAR: o->clear = 1; break;
-	case O_URL: o->url = arg; break;
-	case O_TIMEOUT: o->timeout = arg; break;
-	case O_HMAC_HEADER: o->hmac_header = arg; break;
-	}
-}
-
 static int check(struct aur_cmd_ctx *ctx)
 {
-	const struct opts *o = ctx->opts;
-
-	if (!!o->value + o->from_stdin + o->clear > 1)
+	if (!!VALUE(ctx, VALUE) + FROM_STDIN(ctx) + CLEAR(ctx) > 1)
 		return aur_cmd_usage(ctx, "--value, --stdin and --clear exclude each other");
-	if (o->clear && ctx->nargs > 1)
+	if (CLEAR(ctx) && ctx->nargs > 1)
 		return aur_cmd_usage(ctx, "%s: %s or --clear, not both", ctx->cmd->name,
 				     strcmp(ctx->cmd->name, "base-url") ? "a USER" : "a URL");
 	return 0;
@@ -172,26 +151,32 @@ static int load_platform(struct aur_cmd_ctx *ctx, struct aur_connector *c)
 	return rc < 0 ? failed(rc, err) : 0;
 }
 
+/* 0 when the registry has the platform of a command that takes one, else an exit code. */
+static int platform_known(struct aur_cmd_ctx *ctx)
+{
+	struct aur_connector c;
+	int rc = load_platform(ctx, &c);
+
+	aur_wipe(&c, sizeof(c));
+	return rc;
+}
+
 static int cmd_list(struct aur_cmd_ctx *ctx)
 {
-	const struct opts *o = ctx->opts;
 	char err[512] = "";
 
-	return reported(aur_connreport_list(ctx->out, ctx->db, o->json, err, sizeof(err)), err);
+	return reported(aur_connreport_list(ctx->out, ctx->db, JSON(ctx), err, sizeof(err)), err);
 }
 
 /* show P: one connector with what became of its deliveries (the status endpoint's view). */
 static int cmd_show(struct aur_cmd_ctx *ctx)
 {
-	const struct opts *o = ctx->opts;
-	struct aur_connector c;
 	char err[512] = "";
-	int rc = load_platform(ctx, &c);
+	int rc = platform_known(ctx);
 
-	aur_wipe(&c, sizeof(c));
 	if (rc != 0)
 		return rc;
-	return reported(aur_connreport_show(ctx->out, ctx->db, ctx->args[0], o->json, err, sizeof(err)), err);
+	return reported(aur_connreport_show(ctx->out, ctx->db, ctx->args[0], JSON(ctx), err, sizeof(err)), err);
 }
 
 /* A connadmin.h call that failed: its error as this command's exit code (see --help). */
@@ -209,9 +194,8 @@ static int admin_failed(struct aur_cmd_ctx *ctx, int rc, const char *err)
 /* Print a new webhook token of the platform once; extra's fields go in its JSON (consumed). */
 static int print_token(struct aur_cmd_ctx *ctx, const char *token, jv extra)
 {
-	const struct opts *o = ctx->opts;
 	char *pub = aur_connector_public_url(ctx->db);
-	int rc = aur_connreport_token(ctx->out, pub, ctx->args[0], token, extra, o->json);
+	int rc = aur_connreport_token(ctx->out, pub, ctx->args[0], token, extra, JSON(ctx));
 
 	free(pub);
 	return rc < 0 ? aur_cmd_write_failed() : 0;
@@ -239,12 +223,11 @@ static int cmd_token(struct aur_cmd_ctx *ctx)
 /* add NAME [--hmac-header HEADER]: the platform, and its token printed once. */
 static int cmd_add(struct aur_cmd_ctx *ctx)
 {
-	const struct opts *o = ctx->opts;
 	const char *p = ctx->args[0];
 	char token[AUR_CONNADMIN_TOKEN_LEN] = "";
 	char err[512] = "";
 	jv extra;
-	int rc = aur_connadmin_add(ctx->db, p, o->hmac_header, token, err, sizeof(err));
+	int rc = aur_connadmin_add(ctx->db, p, VALUE(ctx, HMAC_HEADER), token, err, sizeof(err));
 
 	if (rc < 0) {
 		aur_wipe(token, sizeof(token));
@@ -253,11 +236,11 @@ static int cmd_add(struct aur_cmd_ctx *ctx)
 	/* the two steps left before deliveries turn into alerts, said on stderr (-q hides them) */
 	aur_warn("%s: added; aurora-normalize needs its mapping, %s.jq in the mappings directory"
 		 " (--mappings DIR or $AURORA_MAPPINGS)", p, p);
-	if (o->hmac_header)
+	if (VALUE(ctx, HMAC_HEADER))
 		aur_warn("%s: deliveries are checked by token only until a secret is set (aurora-connector secret %s);"
-			 " then %s must carry the hex HMAC-SHA256 of the body", p, p, o->hmac_header);
+			 " then %s must carry the hex HMAC-SHA256 of the body", p, p, VALUE(ctx, HMAC_HEADER));
 	extra = jv_object_set(jv_object(), jv_string("added"), jv_true());
-	extra = jv_object_set(extra, jv_string("hmac_header"), o->hmac_header ? jv_string(o->hmac_header) : jv_null());
+	extra = jv_object_set(extra, jv_string("hmac_header"), VALUE(ctx, HMAC_HEADER) ? jv_string(VALUE(ctx, HMAC_HEADER)) : jv_null());
 	rc = print_token(ctx, token, extra);
 	aur_wipe(token, sizeof(token));
 	return rc;
@@ -279,7 +262,6 @@ static int cmd_remove(struct aur_cmd_ctx *ctx)
 
 static int cmd_secret(struct aur_cmd_ctx *ctx)
 {
-	const struct opts *o = ctx->opts;
 	struct aur_connector c;
 	char secret[AUR_SECRET_MAX + 2] = "";
 	char err[1024] = "";
@@ -287,11 +269,11 @@ static int cmd_secret(struct aur_cmd_ctx *ctx)
 	int rc = load_platform(ctx, &c);
 
 	if (rc == 0)
-		rc = aur_connadmin_secret(ctx->db, &c, o->value, o->from_stdin ? stdin : NULL, o->clear, secret, &made,
+		rc = aur_connadmin_secret(ctx->db, &c, VALUE(ctx, VALUE), FROM_STDIN(ctx) ? stdin : NULL, CLEAR(ctx), secret, &made,
 					  err, sizeof(err));
 	if (rc < 0)
 		rc = admin_failed(ctx, rc, err);
-	else if (rc == 0 && aur_connreport_secret(ctx->out, c.platform, made ? secret : NULL, !o->clear, o->json) < 0)
+	else if (rc == 0 && aur_connreport_secret(ctx->out, c.platform, made ? secret : NULL, !CLEAR(ctx), JSON(ctx)) < 0)
 		rc = aur_cmd_write_failed();
 	aur_wipe(&c, sizeof(c));
 	aur_wipe(secret, sizeof(secret));
@@ -302,11 +284,9 @@ static int cmd_switch(struct aur_cmd_ctx *ctx)
 {
 	const char *p = ctx->args[0];
 	const char *cmd = ctx->cmd->name;
-	struct aur_connector c;
 	char err[512] = "";
-	int rc = load_platform(ctx, &c);
+	int rc = platform_known(ctx);
 
-	aur_wipe(&c, sizeof(c));
 	if (rc != 0)
 		return rc;
 	if (!strcmp(cmd, "rca")) {
@@ -325,12 +305,10 @@ static int cmd_switch(struct aur_cmd_ctx *ctx)
 /* url P: the webhook URL, without a secret. */
 static int cmd_url(struct aur_cmd_ctx *ctx)
 {
-	struct aur_connector c;
 	char *pub;
 	char *url;
-	int rc = load_platform(ctx, &c);
+	int rc = platform_known(ctx);
 
-	aur_wipe(&c, sizeof(c));
 	if (rc != 0)
 		return rc;
 	pub = aur_connector_public_url(ctx->db);
@@ -366,13 +344,12 @@ static int cmd_public_url(struct aur_cmd_ctx *ctx)
 /* base-url P [URL | --clear]: print, set or clear the platform's own base URL. */
 static int cmd_base_url(struct aur_cmd_ctx *ctx)
 {
-	const struct opts *o = ctx->opts;
 	const char *url = aur_cmd_arg(ctx, 1);
 	struct aur_connector c;
 	char err[512] = "";
 	int rc = load_platform(ctx, &c);
 
-	if (rc == 0 && !url && !o->clear)
+	if (rc == 0 && !url && !CLEAR(ctx))
 		rc = c.base_url[0] ? aur_cmd_printf(ctx, "%s\n", c.base_url) : 0;
 	else if (rc == 0 && (rc = aur_connadmin_base_url(ctx->db, ctx->args[0], url, err, sizeof(err))) < 0)
 		rc = admin_failed(ctx, rc, err);
@@ -383,12 +360,11 @@ static int cmd_base_url(struct aur_cmd_ctx *ctx)
 /* credentials P [USER --stdin | --clear]: the token only ever from stdin; then what is set. */
 static int cmd_credentials(struct aur_cmd_ctx *ctx)
 {
-	const struct opts *o = ctx->opts;
 	const char *p = ctx->args[0];
 	const char *user = aur_cmd_arg(ctx, 1);
 	struct aur_connector c;
 	char err[512] = "";
-	int change = o->from_stdin || o->clear || user;
+	int change = FROM_STDIN(ctx) || CLEAR(ctx) || user;
 	int rc = load_platform(ctx, &c);
 
 	aur_wipe(&c, sizeof(c));
@@ -397,17 +373,17 @@ static int cmd_credentials(struct aur_cmd_ctx *ctx)
 		return AUR_EXIT_USAGE;
 	}
 	if (rc == 0 && change)
-		rc = aur_connadmin_credentials(ctx->db, p, user, o->from_stdin ? stdin : NULL, err, sizeof(err));
+		rc = aur_connadmin_credentials(ctx->db, p, user, FROM_STDIN(ctx) ? stdin : NULL, err, sizeof(err));
 	if (rc < 0)
 		return admin_failed(ctx, rc, err);
-	if (rc == 0 && change && o->clear)
+	if (rc == 0 && change && CLEAR(ctx))
 		aur_info("%s: credentials cleared", p);
 	else if (rc == 0 && change)
 		aur_info("%s: credentials set for user %s", p, user);
-	if (rc != 0 || (change && !o->json))
+	if (rc != 0 || (change && !JSON(ctx)))
 		return rc;
 	rc = load_platform(ctx, &c);
-	if (rc == 0 && aur_connreport_credentials(ctx->out, &c, o->json) < 0)
+	if (rc == 0 && aur_connreport_credentials(ctx->out, &c, JSON(ctx)) < 0)
 		rc = aur_cmd_write_failed();
 	aur_wipe(&c, sizeof(c));
 	return rc;
@@ -426,7 +402,6 @@ static int test_exit(int rc, long status)
 /* The outcome of a test delivery that was sent: said on stderr when it failed, printed, its exit code. */
 static int test_report(struct aur_cmd_ctx *ctx, struct aur_webhook_test *t, int rc)
 {
-	const struct opts *o = ctx->opts;
 	int code = test_exit(rc, t->resp.status);
 
 	if (rc < 0)
@@ -434,34 +409,31 @@ static int test_report(struct aur_cmd_ctx *ctx, struct aur_webhook_test *t, int 
 	else if (code != AUR_EXIT_OK)
 		aur_err("%s: the receiver answered %ld: %.*s", t->platform, t->resp.status, (int)t->resp.body.len,
 			t->resp.body.data ? t->resp.body.data : "");
-	if (aur_connreport_test(ctx->out, t, rc, code == AUR_EXIT_OK, o->json) < 0)
+	if (aur_connreport_test(ctx->out, t, rc, code == AUR_EXIT_OK, JSON(ctx)) < 0)
 		code = aur_cmd_write_failed();
 	return code;
 }
 
 static int cmd_test(struct aur_cmd_ctx *ctx)
 {
-	const struct opts *o = ctx->opts;
 	struct aur_webhook_test t;
-	struct aur_connector c;
 	long long timeout_s = 10;
 	char err[512] = "";
-	int rc = load_platform(ctx, &c);
+	int rc = platform_known(ctx);
 
-	aur_wipe(&c, sizeof(c));
 	if (rc != 0)
 		return rc;
-	if (o->timeout && aur_cli_parse_ll(o->timeout, 1, 3600, &timeout_s) < 0)
-		return aur_cmd_usage(ctx, "--timeout wants seconds (1 to 3600): %s", o->timeout);
-	if (o->url && !aur_connview_url_ok(o->url))
-		return aur_cmd_usage(ctx, "--url: an http:// or https:// base URL: %s", o->url);
+	if (VALUE(ctx, TIMEOUT) && aur_cli_parse_ll(VALUE(ctx, TIMEOUT), 1, 3600, &timeout_s) < 0)
+		return aur_cmd_usage(ctx, "--timeout wants seconds (1 to 3600): %s", VALUE(ctx, TIMEOUT));
+	if (VALUE(ctx, URL) && !aur_connview_url_ok(VALUE(ctx, URL)))
+		return aur_cmd_usage(ctx, "--url: an http:// or https:// base URL: %s", VALUE(ctx, URL));
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		aur_err("libcurl could not start");
 		return AUR_EXIT_SOFTWARE;
 	}
 	aur_webhook_test_init(&t);
 	t.platform = ctx->args[0];
-	t.base = o->url;
+	t.base = VALUE(ctx, URL);
 	t.timeout_ms = (long)timeout_s * 1000;
 	t.user_agent = PROG "/" AURORA_VERSION;
 	rc = aur_webhook_test_send(ctx->db, &t, err, sizeof(err));
@@ -481,7 +453,6 @@ static int cmd_test(struct aur_cmd_ctx *ctx)
 
 static int cmd_operator_token(struct aur_cmd_ctx *ctx)
 {
-	const struct opts *o = ctx->opts;
 	const char *name = ctx->args[0];
 	char token[AUR_CONNADMIN_TOKEN_LEN] = "";
 	char err[512] = "";
@@ -492,7 +463,7 @@ static int cmd_operator_token(struct aur_cmd_ctx *ctx)
 		rc = admin_failed(ctx, rc, err);
 	else if (rotated)
 		aur_info("operator token %s: the previous token no longer works", name);
-	if (rc == 0 && aur_connreport_operator_token(ctx->out, name, token, rotated, o->json) < 0)
+	if (rc == 0 && aur_connreport_operator_token(ctx->out, name, token, rotated, JSON(ctx)) < 0)
 		rc = aur_cmd_write_failed();
 	aur_wipe(token, sizeof(token));
 	return rc;
@@ -500,14 +471,13 @@ static int cmd_operator_token(struct aur_cmd_ctx *ctx)
 
 static int cmd_operator_tokens(struct aur_cmd_ctx *ctx)
 {
-	const struct opts *o = ctx->opts;
 	char err[512] = "";
 	jv list;
 	int rc = aur_optoken_list(ctx->db, &list, err, sizeof(err));
 
 	if (rc < 0)
 		return failed(rc, err);
-	return aur_connreport_operator_tokens(ctx->out, list, o->json) < 0 ? aur_cmd_write_failed() : 0;
+	return aur_connreport_operator_tokens(ctx->out, list, JSON(ctx)) < 0 ? aur_cmd_write_failed() : 0;
 }
 
 static int cmd_revoke_operator_token(struct aur_cmd_ctx *ctx)
@@ -560,10 +530,9 @@ int main(int argc, char **argv)
 		{ "operator-tokens", OPT(JSON), 0, 0, NULL, DB, 0, cmd_operator_tokens },
 		{ "revoke-operator-token", 0, 1, 1, NULL, DB, 0, cmd_revoke_operator_token },
 	};
-	static struct opts o;
 	static const struct aur_cmd_program program = {
 		.name = PROG, .usage = usage_lines, .help = usage_text, .longopts = longopts, .db_option = O_DB,
-		.cmds = cmds, .ncmds = sizeof(cmds) / sizeof(cmds[0]), .opts = &o, .set = set_opt, .check = check,
+		.cmds = cmds, .ncmds = sizeof(cmds) / sizeof(cmds[0]), .check = check,
 	};
 
 	return aur_cmd_main(&program, argc, argv);
