@@ -164,11 +164,15 @@ static int check_command(struct aur_cli *cli, const struct aur_cli_spec *spec, c
 {
 	const char *what = name ? name : "it";
 
-	for (size_t i = 0; i < spec->ncmds && !cli->cmd; i++)
-		if (spec->cmds[i].name ? name && !strcmp(spec->cmds[i].name, name) : !name)
+	for (size_t i = 0; i < spec->ncmds && !cli->cmd; i++) {
+		const char *row = spec->cmds[i].name;
+
+		/* the row named NULL runs when no command word was given */
+		if (row == name || (row && name && !strcmp(row, name)))
 			cli->cmd = &spec->cmds[i];
+	}
 	if (!cli->cmd) {
-		snprintf(err, errlen, "unknown command '%s'", name);
+		snprintf(err, errlen, "unknown command '%s'", what);
 		return -EINVAL;
 	}
 	for (int b = 0; b < CLI_MAX_OPTS; b++) {

@@ -3,6 +3,7 @@
 # (lib/cmd.c): usage errors, and a write that fails (a full disk) fails the
 # run with 74 whether records, --check's list or --help went there.
 
+# shellcheck disable=SC2016 # "$0" and "$AURORA_DB" expand in the inner shell of bash -c
 bats_require_minimum_version 1.5.0
 load helpers/common
 

@@ -3,6 +3,7 @@
 # usage errors, a failed write of --help, and a usage error under inetd,
 # where fd 2 is the client's socket and must never get a byte of it.
 
+# shellcheck disable=SC2016 # "$0" and "$AURORA_DB" expand in the inner shell of bash -c
 bats_require_minimum_version 1.5.0
 load helpers/common
 
