@@ -246,7 +246,7 @@ int main(int argc, char **argv)
 	};
 	static const struct aur_cli_short shorts[] = { { 'j', O_JOBS }, { 0, 0 } };
 	static const struct aur_cmd cmds[] = {
-		{ NULL, ~0ul, 0, 0, AUR_CMD_DB_CREATE, AUR_CMD_STREAM, run },
+		{ NULL, ~0ul, 0, 0, NULL, AUR_CMD_DB_CREATE, AUR_CMD_STREAM, run },
 	};
 	static struct opts o;
 	static const struct aur_cmd_program program = {

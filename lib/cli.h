@@ -59,12 +59,13 @@ struct aur_cli_spec {
  * spec's, with an allowed number of arguments and only the options it
  * takes. all_args, when not NULL, has room for argc pointers and gets
  * every argument (cli->args only the first AUR_CLI_MAX_ARGS): a command
- * whose max_args is -1 takes any number. Returns 0, -ERANGE when only the
- * number of arguments is wrong (cli->cmd set), or (with help or version set nothing else is checked), or
- * -EINVAL, with err saying what is wrong.
+ * whose max_args is -1 takes any number. Returns 0 (with help or version
+ * set nothing else is checked), -ERANGE when only the number of arguments
+ * is wrong (cli->cmd set), or -EINVAL; err says what is wrong.
  */
 int aur_cli_parse_spec(struct aur_cli *cli, const char **all_args, int argc, char **argv,
-		       const struct aur_cli_spec *spec, void (*set)(int code, const char *arg, void *ctx), void *ctx, char *err, size_t errlen);
+		       const struct aur_cli_spec *spec, void (*set)(int code, const char *arg, void *ctx),
+		       void *ctx, char *err, size_t errlen);
 
 /* aur_cli_parse_spec with longopts and cmds, no short letters and no global options. */
 int aur_cli_parse(struct aur_cli *cli, int argc, char **argv, const struct option *longopts,

@@ -112,8 +112,12 @@ int aur_retention_cmd_prune(struct aur_cmd_ctx *ctx, const struct aur_retention_
 	/* a prune cut short still says what it did */
 	if (rc < 0)
 		rc = aur_cmd_fail(rc == -EINVAL ? -EIO : rc, err);
-	wrc = r->json ? aur_cmd_put_json(ctx, json) : aur_cmd_put_buf(ctx, &b);
-	json = jv_invalid();
+	if (r->json) {
+		wrc = aur_cmd_put_json(ctx, json);
+		json = jv_invalid();
+	} else {
+		wrc = aur_cmd_put_buf(ctx, &b);
+	}
 	rc = rc ? rc : wrc;
 out:
 	jv_free(json);
