@@ -99,33 +99,6 @@ static int check(struct aur_cmd_ctx *ctx)
 	return 0;
 }
 
-static void retention_of(const struct aur_cmd_ctx *ctx, struct aur_retention_cmd *r)
-{
-	r->table = AUR_RETENTION_CMD_INBOX;
-	r->age_option = "older-than";
-	r->age = OPT(ctx, OLDER_THAN);
-	r->batch = OPT(ctx, BATCH);
-	r->pause_ms = OPT(ctx, PAUSE);
-	r->dry_run = OPT(ctx, DRY_RUN) != NULL;
-	r->json = OPT(ctx, JSON) != NULL;
-}
-
-static int cmd_prune(struct aur_cmd_ctx *ctx)
-{
-	struct aur_retention_cmd r;
-
-	retention_of(ctx, &r);
-	return aur_retention_cmd_prune(ctx, &r);
-}
-
-static int cmd_retention(struct aur_cmd_ctx *ctx)
-{
-	struct aur_retention_cmd r;
-
-	retention_of(ctx, &r);
-	return aur_retention_cmd_setting(ctx, &r, aur_cmd_arg(ctx, 0));
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -157,8 +130,8 @@ int main(int argc, char **argv)
 		{ "replay", B(SINCE) | B(FROM) | B(UNTIL) | B(PLATFORM), 0, 0, NULL, AUR_CMD_DB_READ, AUR_CMD_STREAM,
 		  aur_inbox_cmd_replay },
 		{ "prune", B(OLDER_THAN) | B(DRY_RUN) | B(JSON) | B(BATCH) | B(PAUSE), 0, 0, NULL, AUR_CMD_DB_WRITE, 0,
-		  cmd_prune },
-		{ "retention", B(JSON), 0, 1, NULL, AUR_CMD_DB_WRITE, 0, cmd_retention },
+		  aur_retention_cmd_inbox_prune },
+		{ "retention", B(JSON), 0, 1, NULL, AUR_CMD_DB_WRITE, 0, aur_retention_cmd_inbox_setting },
 		/* replay and drop write: check() says so */
 		{ "quarantine", B(PLATFORM) | B(LIMIT) | B(JSON), 0, 2, NULL, AUR_CMD_DB_READ, AUR_CMD_STREAM,
 		  aur_quarantine_cmd_run },

@@ -97,33 +97,6 @@ static int check(struct aur_cmd_ctx *ctx)
 	return 0;
 }
 
-static void retention_of(const struct aur_cmd_ctx *ctx, struct aur_retention_cmd *r)
-{
-	r->table = AUR_RETENTION_CMD_INCIDENTS;
-	r->age_option = "resolved-before";
-	r->age = OPT(ctx, RESOLVED_BEFORE);
-	r->batch = OPT(ctx, BATCH);
-	r->pause_ms = OPT(ctx, PAUSE);
-	r->dry_run = OPT(ctx, DRY_RUN) != NULL;
-	r->json = OPT(ctx, JSON) != NULL;
-}
-
-static int cmd_prune(struct aur_cmd_ctx *ctx)
-{
-	struct aur_retention_cmd r;
-
-	retention_of(ctx, &r);
-	return aur_retention_cmd_prune(ctx, &r);
-}
-
-static int cmd_retention(struct aur_cmd_ctx *ctx)
-{
-	struct aur_retention_cmd r;
-
-	retention_of(ctx, &r);
-	return aur_retention_cmd_setting(ctx, &r, aur_cmd_arg(ctx, 0));
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -169,8 +142,9 @@ int main(int argc, char **argv)
 		{ "watch", B(FROM) | B(POLL) | B(JSON), 0, 0, NULL, AUR_CMD_DB_WRITE, AUR_CMD_STREAM,
 		  aur_incident_cmd_watch },
 		{ "prune", B(RESOLVED_BEFORE) | B(DRY_RUN) | B(JSON) | B(BATCH) | B(PAUSE), 0, 0, NULL,
-		  AUR_CMD_DB_WRITE, 0, cmd_prune },
-		{ "retention", B(JSON), 0, 1, "takes at most one argument", AUR_CMD_DB_WRITE, 0, cmd_retention },
+		  AUR_CMD_DB_WRITE, 0, aur_retention_cmd_incidents_prune },
+		{ "retention", B(JSON), 0, 1, "takes at most one argument", AUR_CMD_DB_WRITE, 0,
+		  aur_retention_cmd_incidents_setting },
 	};
 	static const struct aur_cmd_program program = {
 		.name = PROG, .usage = usage_text, .help = help_text, .longopts = longopts,

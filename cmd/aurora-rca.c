@@ -81,6 +81,8 @@ enum {
 
 struct opts {
 	struct aur_rca_settings r;
+	struct aur_inv_llm *llm;         /* loaded by check(), freed by release() */
+	struct aur_catalog *catalog;
 	const char *v[O_JOBS - O_DB + 1]; /* each option's value, by code - O_DB ("1" for a flag) */
 	int strict;
 };
@@ -116,6 +118,36 @@ static int duration(struct aur_cmd_ctx *ctx, const char *name, const char *v, lo
 {
 	if (v && (aur_cli_parse_duration_ms(v, ms) < 0 || *ms <= 0))
 		return aur_cmd_usage(ctx, "%s: '%s' is not a duration (like 90s, 5m, 1h)", name, v);
+	return 0;
+}
+
+/* The LLM investigator's settings and the service catalog: 0, or 78 with the reason logged. */
+static int load(struct opts *o)
+{
+	const char *config = OPT(o, O_CONFIG);
+	char err[1024];
+
+	if (!config || !*config)
+		config = getenv("AURORA_RCA_CONFIG");
+	if (!strcmp(o->r.inv->name, "llm")) {
+		if (!config || !*config) {
+			aur_err("--investigator llm: no LLM configuration: give --config FILE or set AURORA_RCA_CONFIG");
+			return AUR_EXIT_CONFIG;
+		}
+		if (aur_inv_llm_load(config, &o->llm, err, sizeof(err)) < 0) {
+			aur_err("--config: %s", err);
+			return AUR_EXIT_CONFIG;
+		}
+		o->r.io.llm = o->llm;
+	}
+	/* loaded once, before any child: every investigation reads the same graph */
+	if (OPT(o, O_CATALOG)) {
+		if (aur_catalog_load(&o->catalog, OPT(o, O_CATALOG), err, sizeof(err)) < 0) {
+			aur_err("--catalog: %s", err);
+			return AUR_EXIT_CONFIG;
+		}
+		o->r.io.catalog = o->catalog;
+	}
 	return 0;
 }
 
@@ -160,67 +192,38 @@ static int check(struct aur_cmd_ctx *ctx)
 	if (v && *v && aur_cli_parse_ll(v, 0, 600000, &n) == 0)
 		r->io.step_delay_ms = (int)n;
 	ctx->dbo = r->dbo;
-	return 0;
+	/* a configuration that cannot be used is refused before the database is touched */
+	return load(o);
 }
 
-/* The LLM investigator's settings and the service catalog: 0, or 78 with the reason logged. */
-static int load(struct opts *o, struct aur_inv_llm **llm, struct aur_catalog **catalog)
+static void release(struct aur_cmd_ctx *ctx)
 {
-	const char *config = OPT(o, O_CONFIG);
-	char err[1024];
+	struct opts *o = ctx->opts;
 
-	if (!config || !*config)
-		config = getenv("AURORA_RCA_CONFIG");
-	if (!strcmp(o->r.inv->name, "llm")) {
-		if (!config || !*config) {
-			aur_err("--investigator llm: no LLM configuration: give --config FILE or set AURORA_RCA_CONFIG");
-			return AUR_EXIT_CONFIG;
-		}
-		if (aur_inv_llm_load(config, llm, err, sizeof(err)) < 0) {
-			aur_err("--config: %s", err);
-			return AUR_EXIT_CONFIG;
-		}
-		o->r.io.llm = *llm;
-	}
-	/* loaded once, before any child: every investigation reads the same graph */
-	if (OPT(o, O_CATALOG)) {
-		if (aur_catalog_load(catalog, OPT(o, O_CATALOG), err, sizeof(err)) < 0) {
-			aur_err("--catalog: %s", err);
-			return AUR_EXIT_CONFIG;
-		}
-		o->r.io.catalog = *catalog;
-	}
-	return 0;
+	aur_inv_llm_free(o->llm);
+	aur_catalog_free(o->catalog);
+	o->llm = NULL;
+	o->catalog = NULL;
 }
 
 static int run(struct aur_cmd_ctx *ctx)
 {
 	struct opts *o = ctx->opts;
 	struct aur_jsonl_reader in;
-	struct aur_inv_llm *llm = NULL;
-	struct aur_catalog *catalog = NULL;
 	unsigned long rejected = 0;
 	int gone = 0;
 	int rc;
 
 	aur_jsonl_reader_init(&in, stdin, 0);
-	rc = load(o, &llm, &catalog);
-	if (rc != 0)
-		goto out;
 	o->r.db_path = ctx->db_path;
 	rc = aur_rca_dispatch(&o->r, ctx->db, &in, aur_cmd_stop_flag(), &rejected, &gone);
 	if (gone) {
 		rc = AUR_CMD_GONE;
-		goto out;
-	}
-	if (rc == AUR_EXIT_OK && rejected) {
+	} else if (rc == AUR_EXIT_OK && rejected) {
 		aur_warn("%lu record%s rejected", rejected, rejected == 1 ? "" : "s");
 		rc = o->strict ? AUR_EXIT_DATAERR : AUR_EXIT_REJECTED;
 	}
-out:
 	aur_jsonl_reader_release(&in);
-	aur_inv_llm_free(llm);
-	aur_catalog_free(catalog);
 	return rc;
 }
 
@@ -252,7 +255,7 @@ int main(int argc, char **argv)
 	static const struct aur_cmd_program program = {
 		.name = PROG, .usage = usage_text, .help = help_text, .longopts = longopts, .shorts = shorts,
 		.db_option = O_DB, .cmds = cmds, .ncmds = 1, .flags = AUR_CMD_STOP_FLAG, .opts = &o,
-		.set = set_opt, .check = check,
+		.set = set_opt, .check = check, .release = release,
 	};
 
 	aur_rca_settings_init(&o.r);

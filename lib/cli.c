@@ -149,7 +149,16 @@ static int add_arg(struct aur_cli *cli, const char **all, const char *arg)
 	return 0;
 }
 
-/* 1 when one of several commands is named NULL: the one run when no command word is given. */
+/* 1 when word names one of the spec's commands. */
+static int names_command(const struct aur_cli_spec *spec, const char *word)
+{
+	for (size_t i = 0; i < spec->ncmds; i++)
+		if (spec->cmds[i].name && !strcmp(spec->cmds[i].name, word))
+			return 1;
+	return 0;
+}
+
+/* 1 when the spec has a command without a name: the default. */
 static int has_default(const struct aur_cli_spec *spec)
 {
 	for (size_t i = 0; i < spec->ncmds; i++)
@@ -158,26 +167,27 @@ static int has_default(const struct aur_cli_spec *spec)
 	return 0;
 }
 
-/* Check the command named (or the one unnamed) and what it was given. */
+/* Check the command named (or the default) and what it was given. */
 static int check_command(struct aur_cli *cli, const struct aur_cli_spec *spec, const char *name,
 			 unsigned long seen, int extra, char *err, size_t errlen)
 {
 	const char *what = name ? name : "it";
 
-	for (size_t i = 0; i < spec->ncmds && !cli->cmd; i++) {
-		const char *row = spec->cmds[i].name;
-
-		/* the row named NULL runs when no command word was given */
-		if (row == name || (row && name && !strcmp(row, name)))
+	for (size_t i = 0; i < spec->ncmds && !cli->cmd; i++)
+		if (name ? spec->cmds[i].name && !strcmp(spec->cmds[i].name, name) : !spec->cmds[i].name)
 			cli->cmd = &spec->cmds[i];
-	}
 	if (!cli->cmd) {
 		snprintf(err, errlen, "unknown command '%s'", what);
 		return -EINVAL;
 	}
 	for (int b = 0; b < CLI_MAX_OPTS; b++) {
 		if ((seen & (1ul << b)) && !((cli->cmd->options | spec->global) & (1ul << b))) {
-			snprintf(err, errlen, "%s does not take --%s", what, long_name(spec->longopts, AUR_CLI_BASE + b));
+			if (name)
+				snprintf(err, errlen, "%s does not take --%s", name,
+					 long_name(spec->longopts, AUR_CLI_BASE + b));
+			else
+				snprintf(err, errlen, "--%s goes with a command",
+					 long_name(spec->longopts, AUR_CLI_BASE + b));
 			return -EINVAL;
 		}
 	}
@@ -209,7 +219,8 @@ int aur_cli_parse_spec(struct aur_cli *cli, const char **all_args, int argc, cha
 	struct option all[CLI_MAX_OPTS + 5];
 	char shorts[3 * CLI_MAX_OPTS + 8];
 	unsigned long seen = 0;
-	int unnamed = spec->ncmds == 1 && !spec->cmds[0].name;
+	int dflt = has_default(spec);
+	int first = 1; /* the first word: a command's name, or with a default its first argument */
 	const char *name = NULL;
 	int extra = 0;
 	size_t n = 0;
@@ -239,9 +250,11 @@ int aur_cli_parse_spec(struct aur_cli *cli, const char **all_args, int argc, cha
 	while ((c = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
 		if (c > 0 && c < AUR_CLI_BASE && short_code(&s, c))
 			c = short_code(&s, c);
-		if (c == 1 && !name && !unnamed) {
+		if (c == 1 && first && (!dflt || names_command(&s, optarg))) {
 			name = optarg;
+			first = 0;
 		} else if (c == 1) {
+			first = 0;
 			extra += add_arg(cli, all_args, optarg);
 		} else if (c == 'q') {
 			cli->log_level = AUR_LOG_ERROR;
@@ -267,14 +280,15 @@ int aur_cli_parse_spec(struct aur_cli *cli, const char **all_args, int argc, cha
 		}
 	}
 	for (; optind < argc; optind++) { /* after "--" */
-		if (!name && !unnamed)
+		if (first && (!dflt || names_command(&s, argv[optind])))
 			name = argv[optind];
 		else
 			extra += add_arg(cli, all_args, argv[optind]);
+		first = 0;
 	}
 	if (cli->help || cli->version)
 		return 0;
-	if (!name && !unnamed && !has_default(spec)) {
+	if (!name && !dflt) {
 		snprintf(err, errlen, "no command given");
 		return -EINVAL;
 	}

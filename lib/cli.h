@@ -42,10 +42,9 @@ struct aur_cli_short {
 struct aur_cli_spec {
 	const struct option *longopts;      /* codes from AUR_CLI_BASE, {0}-terminated, at most 32 */
 	const struct aur_cli_short *shorts; /* NULL for none; -q -v -h are always there */
-	const struct aur_cli_command *cmds; /* one row named NULL: a program without commands,
-					       every non-option word is an argument; a row named
-					       NULL among named ones: the command run when no
-					       command word is given (aurora-correlate < alerts) */
+	const struct aur_cli_command *cmds; /* a row named NULL is the default: taken when the
+					       first word names no command, which is then its
+					       first argument (aurora-rca has only that row) */
 	size_t ncmds;
 	unsigned long global;               /* AUR_CLI_OPT bits every command takes */
 };

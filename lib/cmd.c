@@ -117,6 +117,14 @@ const char *aur_cmd_opt(const struct aur_cmd_ctx *ctx, int code)
 	return ctx->opt[code - AUR_CLI_BASE];
 }
 
+const char *aur_cmd_opt_named(const struct aur_cmd_ctx *ctx, const char *name)
+{
+	for (size_t i = 0; ctx->prog->longopts && ctx->prog->longopts[i].name; i++)
+		if (!strcmp(ctx->prog->longopts[i].name, name))
+			return aur_cmd_opt(ctx, ctx->prog->longopts[i].val);
+	return NULL;
+}
+
 const char *aur_cmd_arg(const struct aur_cmd_ctx *ctx, int i)
 {
 	return i >= 0 && i < ctx->nargs ? ctx->args[i] : NULL;
@@ -302,6 +310,10 @@ int aur_cmd_main(const struct aur_cmd_program *p, int argc, char **argv)
 		rc = open_db(&ctx);
 	if (rc == 0)
 		rc = ctx.cmd->run(&ctx);
+	aur_db_close(ctx.db);
+	ctx.db = NULL;
+	if (p->release)
+		p->release(&ctx);
 out:
 	aur_db_close(ctx.db);
 	free(ctx.args);

@@ -2,10 +2,25 @@
  * cmd.h - the front door of every aurora command (git's cmd_struct and
  * run_builtin): a table of subcommands and one main.
  *
- * A command file holds its usage text, an option struct, a table of
- * subcommands and their bodies, and a main of one line:
+ * A command file holds its usage and help text, its long options (codes
+ * from AUR_CLI_BASE), a table of subcommands and a main that hands them
+ * to the front door:
  *
- *	int main(int argc, char **argv) { return aur_cmd_main(&program, argc, argv); }
+ *	static const struct aur_cmd cmds[] = {
+ *		{ "list", AUR_CLI_OPT(O_JSON), 0, 0, NULL, AUR_CMD_DB_READ, AUR_CMD_STREAM, cmd_list },
+ *		{ "show", AUR_CLI_OPT(O_JSON), 1, 1, "needs one ID", AUR_CMD_DB_READ, AUR_CMD_STREAM, cmd_show },
+ *	};
+ *	static const struct aur_cmd_program program = {
+ *		.name = "aurora-x", .usage = usage_text, .help = help_text, .longopts = longopts,
+ *		.db_option = O_DB, .cmds = cmds, .ncmds = 2,
+ *	};
+ *	return aur_cmd_main(&program, argc, argv);
+ *
+ * A body reads its options with aur_cmd_opt(ctx, O_JSON) and its
+ * arguments with aur_cmd_arg(ctx, 0), uses ctx->db, prints to ctx->out
+ * (aur_cmd_printf, aur_cmd_put_json, aur_cmd_put_buf), reports a lib/
+ * failure with aur_cmd_fail and a bad value with aur_cmd_usage, and
+ * returns an exit code. Bodies of any size live in lib/<command>_cmd.c.
  *
  * aur_cmd_main then, in this order:
  *   1. aur_log_init(name); SIGPIPE ignored (a write to a closed pipe is
@@ -18,11 +33,12 @@
  *   3. --help prints help on stdout (exit 0), --version "NAME X.Y.Z";
  *      a usage error prints "NAME: what is wrong", the usage lines and
  *      "try 'NAME --help' for more" on stderr and exits AUR_EXIT_USAGE (2);
- *   4. calls check() (option values, usage errors; may change the
- *      database need, the options of the open and the flags);
+ *   4. calls check() (option values, usage errors, configuration to load
+ *      before the database is touched; may change the database need, the
+ *      options of the open and the flags);
  *   5. opens the database as the subcommand needs (enum aur_cmd_db);
  *   6. calls the subcommand's run();
- *   7. closes the database and checks stdout: fflush, ferror, fclose. A
+ *   7. closes the database, calls release(), and checks stdout: fflush, ferror, fclose. A
  *      failed write is exit 74 with "write error: ..." on stderr; a reader
  *      of stdout that went away (EPIPE) is exit 0 without a word for a
  *      subcommand flagged AUR_CMD_STREAM (a pipeline stage, aurora(7)),
@@ -78,9 +94,11 @@ struct aur_cmd_ctx;
 /* One row of the table. */
 struct aur_cmd {
 	/*
-	 * The word that names it, or NULL in a program of one command (aurora-rca,
-	 * aurora-normalize, aurora-recv): then the table has this one row and
-	 * every non-option word is an argument.
+	 * The word that names it, or NULL for the default command: the one
+	 * run when the first word names no command (then every word is its
+	 * argument). A program of one command (aurora-rca, aurora-normalize,
+	 * aurora-recv) has only that row; aurora-correlate has it beside
+	 * backtest.
 	 */
 	const char *name;
 	unsigned long options; /* AUR_CLI_OPT(code) of each option it takes, beyond the global ones */
@@ -99,7 +117,7 @@ struct aur_cmd_program {
 	const char *help;              /* --help text (stdout) */
 	const struct option *longopts; /* codes from AUR_CLI_BASE, {0}-terminated; NULL for none */
 	const struct aur_cli_short *shorts; /* short letters for some of them (-j, -p); NULL for none */
-	unsigned long global;          /* AUR_CLI_OPT bits every subcommand takes (--db ...) */
+	unsigned long global;          /* AUR_CLI_OPT bits every subcommand takes (db_option is added) */
 	int db_option;                 /* the code of --db (taken by the front door), 0 for none */
 	const struct aur_cmd *cmds;
 	size_t ncmds;
@@ -118,6 +136,12 @@ struct aur_cmd_program {
 	 * ctx->dbo and ctx->flags. 0 to go on, else the exit code. May be NULL.
 	 */
 	int (*check)(struct aur_cmd_ctx *ctx);
+	/*
+	 * At the end, whatever happened after check() was called: free what
+	 * check() loaded into ctx->opts (a configuration checked before the
+	 * database is opened). May be NULL.
+	 */
+	void (*release)(struct aur_cmd_ctx *ctx);
 };
 
 /* What run() and check() get. Everything is borrowed for the run. */
@@ -185,6 +209,9 @@ const volatile sig_atomic_t *aur_cmd_stop_flag(void);
 
 /* The value of option code (from AUR_CLI_BASE), "1" for a flag given, NULL when not given. */
 const char *aur_cmd_opt(const struct aur_cmd_ctx *ctx, int code);
+
+/* The same by the option's long name ("batch"): for code shared by two commands with their own codes. */
+const char *aur_cmd_opt_named(const struct aur_cmd_ctx *ctx, const char *name);
 
 /* ctx->args[i], or NULL past the last argument. */
 const char *aur_cmd_arg(const struct aur_cmd_ctx *ctx, int i);

@@ -17,22 +17,45 @@
 #include "xalloc.h"
 #include "banned.h"
 
-/* The stored setting of each table, its default, and what a batch counts. */
+enum table { INBOX, INCIDENTS };
+
+/* The stored setting of each table, its default, its age option, and what a batch counts. */
 static const struct {
 	const char *key;
 	const char *def;
-	const char *name;    /* the retention record's "table" */
-	const char *unit;    /* --batch counts these */
-	const char *example; /* ages to show in a message */
+	const char *name;       /* the retention record's "table" */
+	const char *age_option; /* the prune option that gives the age */
+	const char *unit;       /* --batch counts these */
+	const char *example;    /* ages to show in a message */
 } tables[] = {
-	[AUR_RETENTION_CMD_INBOX] = { AUR_RETENTION_INBOX_KEY, AUR_RETENTION_INBOX_DEFAULT, "inbox", "rows",
-				      "30d, 12h, 2w" },
-	[AUR_RETENTION_CMD_INCIDENTS] = { AUR_RETENTION_INCIDENTS_KEY, AUR_RETENTION_INCIDENTS_DEFAULT, "incidents",
-					  "incidents", "90d, 12h, 2w" },
+	[INBOX] = { AUR_RETENTION_INBOX_KEY, AUR_RETENTION_INBOX_DEFAULT, "inbox", "older-than", "rows",
+		    "30d, 12h, 2w" },
+	[INCIDENTS] = { AUR_RETENTION_INCIDENTS_KEY, AUR_RETENTION_INCIDENTS_DEFAULT, "incidents", "resolved-before",
+			"incidents", "90d, 12h, 2w" },
 };
 
+/* What prune and retention read from the command line. */
+struct retention_cmd {
+	enum table table;
+	const char *age;      /* the age option's value, or NULL: the setting */
+	const char *batch;    /* --batch, or NULL */
+	const char *pause_ms; /* --pause-ms, or NULL */
+	int dry_run;          /* --dry-run */
+	int json;             /* --json: one record instead of the table */
+};
+
+static void options(const struct aur_cmd_ctx *ctx, enum table t, struct retention_cmd *r)
+{
+	r->table = t;
+	r->age = aur_cmd_opt_named(ctx, tables[t].age_option);
+	r->batch = aur_cmd_opt_named(ctx, "batch");
+	r->pause_ms = aur_cmd_opt_named(ctx, "pause-ms");
+	r->dry_run = aur_cmd_opt_named(ctx, "dry-run") != NULL;
+	r->json = aur_cmd_opt_named(ctx, "json") != NULL;
+}
+
 /* The options of prune: --batch, --pause-ms, the age (else the setting; 0 ms: never). 0, or an exit code. */
-static int prune_options(struct aur_cmd_ctx *ctx, const struct aur_retention_cmd *r,
+static int prune_options(struct aur_cmd_ctx *ctx, const struct retention_cmd *r,
 			 struct aur_retention_options *ro, char **age, long long *ms)
 {
 	char err[512] = "";
@@ -53,7 +76,7 @@ static int prune_options(struct aur_cmd_ctx *ctx, const struct aur_retention_cmd
 	}
 	if (r->age) {
 		if (aur_retention_parse(r->age, ms) < 0 || *ms == 0)
-			return aur_cmd_usage(ctx, "--%s wants an age of an hour or more (%s): %s", r->age_option,
+			return aur_cmd_usage(ctx, "--%s wants an age of an hour or more (%s): %s", tables[r->table].age_option,
 					     tables[r->table].example, r->age);
 		*age = aur_xstrdup(r->age);
 	} else if (aur_retention_get(ctx->db, tables[r->table].key, tables[r->table].def, age, ms, err,
@@ -66,14 +89,14 @@ static int prune_options(struct aur_cmd_ctx *ctx, const struct aur_retention_cmd
 }
 
 /* Run the prune of the table; its counts as a record (*json) and a table (b). 0 or -errno. */
-static int prune(struct aur_cmd_ctx *ctx, const struct aur_retention_cmd *r, const struct aur_retention_options *ro,
+static int prune(struct aur_cmd_ctx *ctx, const struct retention_cmd *r, const struct aur_retention_options *ro,
 		 const char *age, jv *json, struct aur_buf *b, char *err, size_t errlen)
 {
 	struct aur_retention_inbox_counts ic;
 	struct aur_retention_incident_counts c;
 	int rc;
 
-	if (r->table == AUR_RETENTION_CMD_INCIDENTS) {
+	if (r->table == INCIDENTS) {
 		rc = aur_retention_prune_incidents(ctx->db, ro, &c, err, errlen);
 		*json = aur_retention_incidents_json(&c, ro, age);
 		aur_retention_incidents_text(&c, ro, age, b);
@@ -89,7 +112,7 @@ static int prune(struct aur_cmd_ctx *ctx, const struct aur_retention_cmd *r, con
 	return rc;
 }
 
-int aur_retention_cmd_prune(struct aur_cmd_ctx *ctx, const struct aur_retention_cmd *r)
+static int prune_cmd(struct aur_cmd_ctx *ctx, const struct retention_cmd *r)
 {
 	struct aur_retention_options ro;
 	struct aur_buf b;
@@ -126,7 +149,7 @@ out:
 	return rc;
 }
 
-int aur_retention_cmd_setting(struct aur_cmd_ctx *ctx, const struct aur_retention_cmd *r, const char *set)
+static int setting_cmd(struct aur_cmd_ctx *ctx, const struct retention_cmd *r, const char *set)
 {
 	const char *key = tables[r->table].key;
 	char err[512] = "";
@@ -158,4 +181,36 @@ int aur_retention_cmd_setting(struct aur_cmd_ctx *ctx, const struct aur_retentio
 	}
 	free(age);
 	return rc;
+}
+
+int aur_retention_cmd_inbox_prune(struct aur_cmd_ctx *ctx)
+{
+	struct retention_cmd r;
+
+	options(ctx, INBOX, &r);
+	return prune_cmd(ctx, &r);
+}
+
+int aur_retention_cmd_inbox_setting(struct aur_cmd_ctx *ctx)
+{
+	struct retention_cmd r;
+
+	options(ctx, INBOX, &r);
+	return setting_cmd(ctx, &r, aur_cmd_arg(ctx, 0));
+}
+
+int aur_retention_cmd_incidents_prune(struct aur_cmd_ctx *ctx)
+{
+	struct retention_cmd r;
+
+	options(ctx, INCIDENTS, &r);
+	return prune_cmd(ctx, &r);
+}
+
+int aur_retention_cmd_incidents_setting(struct aur_cmd_ctx *ctx)
+{
+	struct retention_cmd r;
+
+	options(ctx, INCIDENTS, &r);
+	return setting_cmd(ctx, &r, aur_cmd_arg(ctx, 0));
 }

@@ -29,7 +29,7 @@ setup() {
 	run -2 --separate-stderr aurora-correlate backtest --strict
 	[[ $stderr == *"backtest does not take --strict"* ]]
 	run -2 --separate-stderr aurora-correlate --from 1h < "$IN"
-	[[ $stderr == *"does not take --from"* ]]
+	[[ $stderr == *"--from goes with a command"* ]]
 	[ ! -e "$AURORA_DB" ]
 }
 

@@ -246,7 +246,7 @@ setup() {
 	run -2 --separate-stderr aurora-correlate --window soon
 	[[ "$stderr" == *"not a duration"* ]]
 	run -2 --separate-stderr aurora-correlate extra
-	[[ "$stderr" == *"unknown command 'extra'"* ]]
+	[[ "$stderr" == *"unexpected argument 'extra'"* ]]
 }
 
 @test "a database locked past the busy timeout exits 75 and the record is not half-written" {

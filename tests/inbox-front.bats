@@ -5,6 +5,7 @@
 # with 0 and one that changes the database with 74.
 
 load helpers/common
+load helpers/front
 
 SUBCOMMANDS=(list stats show follow replay prune retention quarantine)
 
@@ -14,32 +15,13 @@ setup() {
 	aurora-connector list >/dev/null
 }
 
-# closed_pipe CMD...: CMD with stdout a pipe whose reader has already gone; exits with CMD's status
-closed_pipe() {
-	bash -c 'set -o pipefail; { sleep 0.3; "$@"; } | true' closed_pipe "$@"
-}
-
-# to_full CMD...: CMD with stdout on /dev/full (every write fails with ENOSPC)
-to_full() {
-	"$@" >/dev/full
-}
-
 @test "--help after every subcommand prints the full usage on stdout and exits 0" {
-	local c
-	for c in "${SUBCOMMANDS[@]}"; do
-		run -0 --separate-stderr aurora-inbox "$c" --help
-		assert_output --partial "usage: aurora-inbox [--db PATH] COMMAND"
-		assert_output --partial "exit status:"
-		[ -z "$stderr" ]
-	done
+	help_after_each aurora-inbox "${SUBCOMMANDS[@]}"
 }
 
 @test "usage errors: what is wrong, the usage and 'try --help' on stderr, nothing on stdout, exit 2" {
-	run -2 --separate-stderr aurora-inbox list --frobnicate
-	[ -z "$output" ]
+	usage_error aurora-inbox list --frobnicate
 	[[ $stderr == *"aurora-inbox: unknown option --frobnicate"* ]]
-	[[ $stderr == *"usage: aurora-inbox"* ]]
-	[[ $stderr == *"try 'aurora-inbox --help' for more"* ]]
 	run -2 --separate-stderr aurora-inbox follow --poll-ms
 	[[ $stderr == *"--poll-ms needs a value"* ]]
 	run -2 --separate-stderr aurora-inbox prune --batch 0

@@ -5,6 +5,7 @@
 # with 0 and a changing one with 74.
 
 load helpers/common
+load helpers/front
 
 SUBCOMMANDS=(list show create resolve reopen merge ack comment postmortem watch prune retention)
 
@@ -12,32 +13,13 @@ setup() {
 	aurora_fresh_db
 }
 
-# closed_pipe CMD...: CMD with stdout a pipe whose reader has already gone; exits with CMD's status
-closed_pipe() {
-	bash -c 'set -o pipefail; { sleep 0.3; "$@"; } | true' closed_pipe "$@"
-}
-
-# to_full CMD...: CMD with stdout on /dev/full (every write fails with ENOSPC)
-to_full() {
-	"$@" >/dev/full
-}
-
 @test "--help after every subcommand prints the full usage on stdout and exits 0" {
-	local c
-	for c in "${SUBCOMMANDS[@]}"; do
-		run -0 --separate-stderr aurora-incident "$c" --help
-		assert_output --partial "usage: aurora-incident [--db PATH] COMMAND"
-		assert_output --partial "exit status:"
-		[ -z "$stderr" ]
-	done
+	help_after_each aurora-incident "${SUBCOMMANDS[@]}"
 }
 
 @test "usage errors: what is wrong, the usage and 'try --help' on stderr, nothing on stdout, exit 2" {
-	run -2 --separate-stderr aurora-incident list --frobnicate
-	[ -z "$output" ]
+	usage_error aurora-incident list --frobnicate
 	[[ $stderr == *"aurora-incident: unknown option --frobnicate"* ]]
-	[[ $stderr == *"usage: aurora-incident"* ]]
-	[[ $stderr == *"try 'aurora-incident --help' for more"* ]]
 	run -2 --separate-stderr aurora-incident list --limit
 	[[ $stderr == *"--limit needs a value"* ]]
 	run -2 --separate-stderr aurora-incident comment 1

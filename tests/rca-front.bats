@@ -3,22 +3,15 @@
 # usage errors (exit 2), help and version, stdout checked at the end.
 
 load helpers/common
+load helpers/front
 
 setup() {
 	aurora_fresh_db
 }
 
-# to_full CMD...: CMD with stdout on /dev/full (every write fails with ENOSPC)
-to_full() {
-	"$@" >/dev/full
-}
-
 @test "usage errors: what is wrong, the usage and 'try --help' on stderr, nothing on stdout, exit 2" {
-	run -2 --separate-stderr aurora-rca stray </dev/null
-	[ -z "$output" ]
+	usage_error aurora-rca stray </dev/null
 	[[ $stderr == *"aurora-rca: unexpected argument 'stray'"* ]]
-	[[ $stderr == *"usage: aurora-rca"* ]]
-	[[ $stderr == *"try 'aurora-rca --help' for more"* ]]
 	run -2 --separate-stderr aurora-rca -j </dev/null
 	[[ $stderr == *"-j needs a value"* ]]
 	run -2 --separate-stderr aurora-rca -j 0 </dev/null
@@ -45,4 +38,12 @@ to_full() {
 	[ -z "$stderr" ]
 	run -1 --separate-stderr aurora-rca <<<'not json'
 	[[ $stderr == *"1 record rejected"* ]]
+}
+
+@test "a configuration that cannot be used is 78 before the database is touched" {
+	run -78 --separate-stderr env -u AURORA_RCA_CONFIG aurora-rca --investigator llm </dev/null
+	[[ $stderr == *"no LLM configuration"* ]]
+	run -78 --separate-stderr aurora-rca --catalog "$BATS_TEST_TMPDIR/nowhere" </dev/null
+	[[ $stderr == *"--catalog:"* ]]
+	[ ! -e "$AURORA_DB" ]
 }
