@@ -130,8 +130,8 @@ const char *aur_cmd_arg(const struct aur_cmd_ctx *ctx, int i)
 	return i >= 0 && i < ctx->nargs ? ctx->args[i] : NULL;
 }
 
-int aur_cmd_follow(struct aur_cmd_ctx *ctx, int poll_ms, const char *what, int (*look)(void *arg, long long *found),
-		   void *arg)
+int aur_cmd_follow(struct aur_cmd_ctx *ctx, int poll_ms, const char *what,
+		   int (*look)(void *arg, int stop_fd, long long *found), void *arg)
 {
 	struct aur_follow_loop l;
 	char err[512] = "";
@@ -148,6 +148,10 @@ int aur_cmd_follow(struct aur_cmd_ctx *ctx, int poll_ms, const char *what, int (
 	l.arg = arg;
 	aur_debug("following %s after %s (%s)", ctx->db_path, what, l.follow.ifd >= 0 ? "inotify" : "polling");
 	rc = aur_follow_run(&l, &look_rc, &signo, err, sizeof(err));
+	if (rc == AUR_FOLLOW_LOOK && look_rc == AUR_CMD_STOPPED) {
+		rc = AUR_FOLLOW_STOPPED;
+		signo = aur_follow_stop_read(l.stop_fd);
+	}
 	aur_follow_loop_release(&l);
 	switch (rc) {
 	case AUR_FOLLOW_STOPPED:

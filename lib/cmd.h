@@ -194,15 +194,19 @@ int aur_cmd_put_buf(struct aur_cmd_ctx *ctx, struct aur_buf *b);
 int aur_cmd_printf(struct aur_cmd_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
- * Follow ctx->db_path (follow.h, the one loop): call look(arg, &found)
- * (rows printed: *found) once, then again each time the database may hold
- * new commits or poll_ms passed, until SIGTERM, SIGINT or SIGHUP (exit 0),
- * the reader of a pipe on stdout leaving (AUR_CMD_GONE) or look returning
- * non-zero (returned: an exit code or AUR_CMD_GONE). what names the
- * cursor in the debug line ("inbox id 12"). Logs why it ended.
+ * Follow ctx->db_path (follow.h, the one loop): call look(arg, stop_fd,
+ * &found) (rows printed: *found) once, then again each time the database
+ * may hold new commits or poll_ms passed, until SIGTERM, SIGINT or SIGHUP
+ * (exit 0), the reader of a pipe on stdout leaving (AUR_CMD_GONE) or look
+ * returning non-zero (returned: an exit code or AUR_CMD_GONE;
+ * AUR_CMD_STOPPED when look saw stop_fd readable while it waited to write:
+ * exit 0 as for a signal between looks). stop_fd is the signalfd of those
+ * signals. what names the cursor in the debug line ("inbox id 12"). Logs
+ * why it ended.
  */
-int aur_cmd_follow(struct aur_cmd_ctx *ctx, int poll_ms, const char *what, int (*look)(void *arg, long long *found),
-		   void *arg);
+#define AUR_CMD_STOPPED (-2)
+int aur_cmd_follow(struct aur_cmd_ctx *ctx, int poll_ms, const char *what,
+		   int (*look)(void *arg, int stop_fd, long long *found), void *arg);
 
 /* The flag AUR_CMD_STOP_FLAG's handler sets to the signal's number (0 until then). */
 const volatile sig_atomic_t *aur_cmd_stop_flag(void);

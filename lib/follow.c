@@ -380,7 +380,7 @@ int aur_follow_run(struct aur_follow_loop *l, int *look_rc, int *signo, char *er
 	*signo = 0;
 	for (;;) {
 		found = 0;
-		*look_rc = l->look(l->arg, &found);
+		*look_rc = l->look(l->arg, l->stop_fd, &found);
 		if (*look_rc)
 			return AUR_FOLLOW_LOOK;
 		aur_follow_found(&l->follow, found > 0);

@@ -79,10 +79,11 @@ struct aur_follow_loop {
 	int out_fd;               /* 1 when stdout is a pipe or socket (POLLERR/POLLHUP: the reader
 				     left), else -1 */
 	/*
-	 * Print what is new: set *found to how many rows it printed. 0 to go
-	 * on; anything else ends the loop and aur_follow_run returns it.
+	 * Print what is new: set *found to how many rows it printed; stop_fd
+	 * is there to poll while waiting to write. 0 to go on; anything else
+	 * ends the loop (aur_follow_run returns AUR_FOLLOW_LOOK).
 	 */
-	int (*look)(void *arg, long long *found);
+	int (*look)(void *arg, int stop_fd, long long *found);
 	void *arg;
 };
 

@@ -1,5 +1,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,8 @@
 #include "banned.h"
 
 #define OPT(ctx, x) aur_cmd_opt(ctx, AUR_INBOX_CMD_##x)
+/* follow: a read transaction ends once its rows' bodies pass this (lib/inboxscan.h) */
+#define FOLLOW_BATCH_BYTES (4LL << 20)
 
 static const char *const states[] = { "alerts", "note", "test", "error", "unknown", "pending", NULL };
 
@@ -82,7 +86,97 @@ struct emit {
 	int with_state;     /* list: the row's state columns follow the raw ones */
 	const char *cursor; /* follow: rewritten after each batch */
 	struct aur_inboxscan s;
+	/*
+	 * follow: records are written here while a batch's read transaction is
+	 * open, and to stdout only after it has ended. Written straight to a
+	 * pipe whose reader lags, they would keep the transaction open for as
+	 * long as the pipe stays full, and a reader that never lets go stops
+	 * the WAL from ever restarting (it grew without bound under load).
+	 */
+	FILE *spool;
+	char *spooled;
+	size_t spooled_len;
+	int stop_fd; /* follow: the signalfd that asks it to stop */
 };
+
+/*
+ * Write len bytes to stdout, waiting for room with poll so that a signal on
+ * e->stop_fd (SIGTERM, SIGINT: blocked and read there) still ends follow
+ * while its reader lags: a write(2) blocked on a full pipe would wait for
+ * that reader only. A pipe with room takes PIPE_BUF bytes without blocking.
+ * 0, 1 when asked to stop, -1 with errno on a write error.
+ */
+static int write_stoppable(const struct emit *e, const char *p, size_t len)
+{
+	struct pollfd fds[2] = { { .fd = fileno(e->ctx->out), .events = POLLOUT },
+				 { .fd = e->stop_fd, .events = POLLIN } };
+
+	while (len > 0) {
+		size_t chunk = len < PIPE_BUF ? len : PIPE_BUF;
+		ssize_t n;
+
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (fds[1].revents & POLLIN)
+			return 1;
+		n = write(fds[0].fd, p, chunk);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Start the next batch's spool. 0, or an exit code. */
+static int spool_open(struct emit *e)
+{
+	e->spool = open_memstream(&e->spooled, &e->spooled_len);
+	if (!e->spool) {
+		aur_err("cannot buffer records: %s", strerror(errno));
+		return AUR_EXIT_SOFTWARE;
+	}
+	aur_jsonl_writer_init(&e->w, e->spool, 0);
+	return 0;
+}
+
+static void spool_release(struct emit *e)
+{
+	if (e->spool)
+		fclose(e->spool);
+	free(e->spooled);
+	e->spool = NULL;
+	e->spooled = NULL;
+}
+
+/* Write what the batch spooled to stdout and start a new spool. 0, AUR_CMD_STOPPED, or an exit code. */
+static int spool_flush(struct emit *e)
+{
+	int failed_write;
+
+	if (fclose(e->spool) != 0) {
+		e->spool = NULL;
+		spool_release(e);
+		aur_err("cannot buffer records: %s", strerror(errno));
+		return AUR_EXIT_SOFTWARE;
+	}
+	e->spool = NULL;
+	errno = 0;
+	/* nothing of follow's goes through stdout's buffer: the spool's bytes go straight out */
+	failed_write = write_stoppable(e, e->spooled, e->spooled_len);
+	spool_release(e);
+	if (failed_write < 0)
+		return aur_cmd_write_failed();
+	if (failed_write > 0)
+		return AUR_CMD_STOPPED;
+	return spool_open(e);
+}
 
 static void emit_init(struct emit *e, struct aur_cmd_ctx *ctx, enum emit_mode mode, int flush)
 {
@@ -169,8 +263,14 @@ static int emit_batch(long long last, void *arg)
 	char err[512];
 
 	errno = 0;
-	if (fflush(e->ctx->out) != 0)
+	if (e->spool) {
+		int rc = spool_flush(e);
+
+		if (rc != 0)
+			return rc;
+	} else if (fflush(e->ctx->out) != 0) {
 		return aur_cmd_write_failed();
+	}
 	if (e->cursor && aur_follow_cursor_write(e->cursor, last, err, sizeof(err)) < 0) {
 		aur_err("%s", err);
 		return AUR_EXIT_IOERR;
@@ -408,9 +508,12 @@ static int follow_start(struct aur_cmd_ctx *ctx, long long *after)
 	return 0;
 }
 
-static int follow_look(void *arg, long long *found)
+static int follow_look(void *arg, int stop_fd, long long *found)
 {
-	return run_scan(arg, found);
+	struct emit *e = arg;
+
+	e->stop_fd = stop_fd;
+	return run_scan(e, found);
 }
 
 int aur_inbox_cmd_follow(struct aur_cmd_ctx *ctx)
@@ -430,6 +533,13 @@ int aur_inbox_cmd_follow(struct aur_cmd_ctx *ctx)
 	rc = follow_start(ctx, &e.s.after);
 	if (rc != 0)
 		return rc;
+	/* the spool holds one batch: a bound on its bodies keeps it small */
+	e.s.batch_bytes = FOLLOW_BATCH_BYTES;
+	rc = spool_open(&e);
+	if (rc != 0)
+		return rc;
 	snprintf(what, sizeof(what), "inbox id %lld", e.s.after);
-	return aur_cmd_follow(ctx, (int)poll_ms, what, follow_look, &e);
+	rc = aur_cmd_follow(ctx, (int)poll_ms, what, follow_look, &e);
+	spool_release(&e);
+	return rc;
 }

@@ -73,6 +73,8 @@ int aur_inboxscan_run(sqlite3 *db, struct aur_inboxscan *s, int (*row)(sqlite3_s
 	while (rc == 0 && left > 0 && *cb_rc == 0) {
 		long long want = left < batch ? left : batch;
 		long long got = 0;
+		long long bytes = 0;
+		int full = 0;
 		int step;
 
 		sqlite3_bind_int64(st, 1, s->after);
@@ -87,6 +89,12 @@ int aur_inboxscan_run(sqlite3 *db, struct aur_inboxscan *s, int (*row)(sqlite3_s
 				break;
 			s->after = sqlite3_column_int64(st, 0);
 			got++;
+			bytes += sqlite3_column_bytes(st, AUR_INBOXSCAN_BODY_COL);
+			if (s->batch_bytes > 0 && bytes >= s->batch_bytes) {
+				full = 1;
+				step = SQLITE_DONE;
+				break;
+			}
 		}
 		if (step != SQLITE_ROW && step != SQLITE_DONE) {
 			db_err(db, "inbox", err, errlen);
@@ -100,7 +108,7 @@ int aur_inboxscan_run(sqlite3 *db, struct aur_inboxscan *s, int (*row)(sqlite3_s
 		left -= got;
 		if (rc == 0 && *cb_rc == 0 && got > 0 && batch_done)
 			*cb_rc = batch_done(s->after, arg);
-		if (got < want)
+		if (got < want && !full)
 			break;
 	}
 	sqlite3_finalize(st);

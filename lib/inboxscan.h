@@ -30,6 +30,8 @@ struct aur_inboxscan {
 	int with_state;       /* select AUR_INBOXSCAN_STATE_COLUMNS after the raw columns */
 	long long limit;      /* at most this many rows per run; 0 for no limit */
 	int batch;            /* rows per read transaction (default AUR_INBOXSCAN_BATCH) */
+	long long batch_bytes;/* and a read transaction ends once its rows' bodies pass
+				 this many bytes (default 0: no bound) */
 };
 
 /*
@@ -39,6 +41,7 @@ struct aur_inboxscan {
  */
 #define AUR_INBOXSCAN_STATE_COLUMNS "state, state_reason, alert_count"
 #define AUR_INBOXSCAN_STATE_COL 8 /* the index of the first of them */
+#define AUR_INBOXSCAN_BODY_COL 6  /* body, in AUR_INBOX_RAW_COLUMNS */
 
 /* Fill s with the defaults above. */
 void aur_inboxscan_init(struct aur_inboxscan *s);

@@ -337,12 +337,14 @@ static int watch_flush(void *arg)
 	return fflush(wt->ctx->out) != 0 ? aur_cmd_write_failed() : 0;
 }
 
-static int watch_look(void *arg, long long *found)
+static int watch_look(void *arg, int stop_fd, long long *found)
 {
 	struct watch *wt = arg;
 	char err[512] = "";
 	int cb_rc = 0;
 	int rc = aur_incident_watch_look(&wt->w, found, &cb_rc, err, sizeof(err));
+
+	(void)stop_fd; /* watch's lines go out through stdio, a batch at a time */
 
 	return rc < 0 ? aur_cmd_fail(rc, err) : cb_rc;
 }
