@@ -9,13 +9,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "cli.h"
+#include "cmd.h"
 #include "db.h"
 #include "exitcodes.h"
 #include "jsonl.h"
@@ -26,17 +27,17 @@
 
 /* an output buffer larger than this is freed after its line */
 #define SHRINK_ABOVE ((size_t)4 * 1024 * 1024)
-#define EXIT_GONE (-1) /* internal: stdout's reader went away; exits 0 */
 
-static const char usage_short[] =
-	"usage: aurora-normalize [--mappings DIR] [--platform NAME] [--strict] [--check]\n"
-	"                        [--jenkins-url URL] [--cloudbees-url URL]\n"
-	"                        [--prometheus-url URL] [--db PATH]\n"
-	"                        [--splunk-{service,severity,host,status}-fields LIST]\n"
-	"                        [-q] [-v] [FILE...]\n"
-	"       aurora-normalize -h | --help | --version\n";
+#define USAGE \
+	"usage: aurora-normalize [--mappings DIR] [--platform NAME] [--strict] [--check]\n" \
+	"                        [--jenkins-url URL] [--cloudbees-url URL]\n" \
+	"                        [--prometheus-url URL] [--db PATH]\n" \
+	"                        [--splunk-{service,severity,host,status}-fields LIST]\n" \
+	"                        [-q] [-v] [FILE...]\n" \
+	"       aurora-normalize -h | --help | --version\n"
 
-static const char usage_long[] =
+static const char usage_short[] = USAGE;
+static const char usage_long[] = USAGE
 	"\n"
 	"Turn raw webhook deliveries (aurora-inbox's raw records, one JSON object a\n"
 	"line) into aurora alert and note records, one JSON object a line, through one\n"
@@ -70,39 +71,39 @@ static const char usage_long[] =
 	"See aurora-normalize(1) and aurora(7).\n";
 
 enum {
-	OPT_STRICT = 256,
-	OPT_CHECK,
-	OPT_MAPPINGS,
-	OPT_JENKINS_URL,
-	OPT_CLOUDBEES_URL,
-	OPT_PROMETHEUS_URL,
-	OPT_DB,
-	OPT_SPLUNK_SERVICE,
-	OPT_SPLUNK_SEVERITY,
-	OPT_SPLUNK_HOST,
-	OPT_SPLUNK_STATUS,
-	OPT_VERSION
+	O_DB = AUR_CLI_BASE, O_MAPPINGS, O_PLATFORM, O_STRICT, O_CHECK, O_JENKINS_URL, O_CLOUDBEES_URL,
+	O_PROMETHEUS_URL, O_SPLUNK_SERVICE, O_SPLUNK_SEVERITY, O_SPLUNK_HOST, O_SPLUNK_STATUS
 };
 
 static const struct option long_options[] = {
-	{ "mappings", required_argument, NULL, OPT_MAPPINGS },
-	{ "platform", required_argument, NULL, 'p' },
-	{ "strict", no_argument, NULL, OPT_STRICT },
-	{ "check", no_argument, NULL, OPT_CHECK },
-	{ "jenkins-url", required_argument, NULL, OPT_JENKINS_URL },
-	{ "cloudbees-url", required_argument, NULL, OPT_CLOUDBEES_URL },
-	{ "prometheus-url", required_argument, NULL, OPT_PROMETHEUS_URL },
-	{ "db", required_argument, NULL, OPT_DB },
-	{ "splunk-service-fields", required_argument, NULL, OPT_SPLUNK_SERVICE },
-	{ "splunk-severity-fields", required_argument, NULL, OPT_SPLUNK_SEVERITY },
-	{ "splunk-host-fields", required_argument, NULL, OPT_SPLUNK_HOST },
-	{ "splunk-status-fields", required_argument, NULL, OPT_SPLUNK_STATUS },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "db", required_argument, NULL, O_DB },
+	{ "mappings", required_argument, NULL, O_MAPPINGS },
+	{ "platform", required_argument, NULL, O_PLATFORM },
+	{ "strict", no_argument, NULL, O_STRICT },
+	{ "check", no_argument, NULL, O_CHECK },
+	{ "jenkins-url", required_argument, NULL, O_JENKINS_URL },
+	{ "cloudbees-url", required_argument, NULL, O_CLOUDBEES_URL },
+	{ "prometheus-url", required_argument, NULL, O_PROMETHEUS_URL },
+	{ "splunk-service-fields", required_argument, NULL, O_SPLUNK_SERVICE },
+	{ "splunk-severity-fields", required_argument, NULL, O_SPLUNK_SEVERITY },
+	{ "splunk-host-fields", required_argument, NULL, O_SPLUNK_HOST },
+	{ "splunk-status-fields", required_argument, NULL, O_SPLUNK_STATUS },
 	{ NULL, 0, NULL, 0 }
 };
+
+/* Each option's value by code - O_DB ("1" for a flag). */
+struct opts {
+	const char *v[O_SPLUNK_STATUS - O_DB + 1];
+};
+
+#define OPT(o, code) ((o)->v[(code) - O_DB])
+
+static void set_opt(struct aur_cmd_ctx *ctx, int code, const char *arg)
+{
+	struct opts *o = ctx->opts;
+
+	OPT(o, code) = arg ? arg : "1";
+}
 
 struct counts {
 	unsigned long lines;
@@ -124,8 +125,7 @@ static const char *env_or(const char *value, const char *name)
 
 static void print_mapping(const char *platform, const char *origin, void *arg)
 {
-	(void)arg;
-	printf("%s\t%s\n", platform, origin);
+	fprintf(arg, "%s\t%s\n", platform, origin);
 }
 
 /*
@@ -157,15 +157,6 @@ static int blank(const char *s, size_t len)
 	return strspn(s, " \t\r") == len;
 }
 
-/* A write to stdout failed: EXIT_GONE when its reader went away, else 74. */
-static int write_failed(void)
-{
-	if (errno == EPIPE)
-		return EXIT_GONE;
-	aur_err("write error: %s", strerror(errno));
-	return AUR_EXIT_IOERR;
-}
-
 /*
  * Normalize every line of fd (name is NULL for standard input). Returns
  * AUR_EXIT_OK, or the exit code of a failure that ends the run.
@@ -189,7 +180,7 @@ static int normalize_fd(struct aur_normalizer *n, int fd, const char *name, int 
 		if (rc == 0)
 			break;
 		if (rc == -EPIPE) {
-			code = EXIT_GONE;
+			code = AUR_CMD_GONE;
 			break;
 		}
 		if (rc == -EIO) {
@@ -225,8 +216,9 @@ static int normalize_fd(struct aur_normalizer *n, int fd, const char *name, int 
 		c->alerts += res.alerts;
 		c->notes += res.notes;
 		c->tests += res.tests;
+		errno = 0;
 		if (out->len && fwrite(out->data, 1, out->len, stdout) != out->len) {
-			code = write_failed();
+			code = aur_cmd_write_failed();
 			break;
 		}
 		aur_buf_reset(out);
@@ -236,7 +228,7 @@ static int normalize_fd(struct aur_normalizer *n, int fd, const char *name, int 
 			aur_buf_init(out, 0);
 		}
 		if (flush && fflush(stdout) != 0) {
-			code = write_failed();
+			code = aur_cmd_write_failed();
 			break;
 		}
 	}
@@ -244,151 +236,103 @@ static int normalize_fd(struct aur_normalizer *n, int fd, const char *name, int 
 	return code;
 }
 
-int main(int argc, char **argv)
+/* The normalizer's options: the command line's, else the environment's. */
+static void options(const struct aur_cmd_ctx *ctx, struct aur_normalize_options *no)
 {
-	struct aur_normalize_options o = { 0 };
-	struct aur_normalizer *n = NULL;
+	const struct opts *o = ctx->opts;
+
+	memset(no, 0, sizeof(*no));
+	no->default_platform = OPT(o, O_PLATFORM);
+	no->splunk_service_fields = OPT(o, O_SPLUNK_SERVICE);
+	no->splunk_severity_fields = OPT(o, O_SPLUNK_SEVERITY);
+	no->splunk_host_fields = OPT(o, O_SPLUNK_HOST);
+	no->splunk_status_fields = OPT(o, O_SPLUNK_STATUS);
+	no->mappings_dir = env_or(OPT(o, O_MAPPINGS), "AURORA_MAPPINGS");
+	no->jenkins_url = env_or(OPT(o, O_JENKINS_URL), "AURORA_JENKINS_URL");
+	no->cloudbees_url = env_or(OPT(o, O_CLOUDBEES_URL), "AURORA_CLOUDBEES_URL");
+	no->prometheus_url = env_or(OPT(o, O_PROMETHEUS_URL), "AURORA_PROMETHEUS_URL");
+	no->db_path = ctx->db_path;
+}
+
+/* Every FILE in turn (stdin for none or "-"). */
+static int normalize_files(struct aur_cmd_ctx *ctx, struct aur_normalizer *n, struct aur_buf *out,
+			   struct counts *c)
+{
 	struct aur_jsonl_writer w;
+	int code = AUR_EXIT_OK;
+
+	aur_jsonl_writer_init(&w, ctx->out, -1);
+	if (ctx->nargs == 0)
+		return normalize_fd(n, STDIN_FILENO, NULL, w.flush, out, c);
+	for (int i = 0; i < ctx->nargs && code == AUR_EXIT_OK; i++) {
+		const char *name = ctx->args[i];
+		int fd = strcmp(name, "-") ? open(name, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+
+		if (fd < 0) {
+			aur_err("%s: %s", name, strerror(errno));
+			return AUR_EXIT_IOERR;
+		}
+		code = normalize_fd(n, fd, name, w.flush, out, c);
+		if (fd != STDIN_FILENO)
+			close(fd);
+	}
+	return code;
+}
+
+static int run(struct aur_cmd_ctx *ctx)
+{
+	const struct opts *o = ctx->opts;
+	struct aur_normalize_options no;
+	struct aur_normalizer *n = NULL;
 	struct aur_buf out;
 	struct counts c = { 0 };
-	const char *mappings = NULL, *jenkins = NULL, *cloudbees = NULL, *db = NULL;
-	const char *prometheus = NULL;
 	char err[1024];
-	int strict = 0, check = 0, verbosity = 0;
-	int code = AUR_EXIT_SOFTWARE;
-	int opt, rc;
+	int code = AUR_EXIT_CONFIG;
 
-	aur_log_init("aurora-normalize");
-	signal(SIGPIPE, SIG_IGN);
+	options(ctx, &no);
 	aur_buf_init(&out, 0);
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "p:qvh", long_options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_MAPPINGS:
-			mappings = optarg;
-			break;
-		case 'p':
-			o.default_platform = optarg;
-			break;
-		case OPT_STRICT:
-			strict = 1;
-			break;
-		case OPT_CHECK:
-			check = 1;
-			break;
-		case OPT_JENKINS_URL:
-			jenkins = optarg;
-			break;
-		case OPT_CLOUDBEES_URL:
-			cloudbees = optarg;
-			break;
-		case OPT_PROMETHEUS_URL:
-			prometheus = optarg;
-			break;
-		case OPT_DB:
-			db = optarg;
-			break;
-		case OPT_SPLUNK_SERVICE:
-			o.splunk_service_fields = optarg;
-			break;
-		case OPT_SPLUNK_SEVERITY:
-			o.splunk_severity_fields = optarg;
-			break;
-		case OPT_SPLUNK_HOST:
-			o.splunk_host_fields = optarg;
-			break;
-		case OPT_SPLUNK_STATUS:
-			o.splunk_status_fields = optarg;
-			break;
-		case 'q':
-			verbosity--;
-			break;
-		case 'v':
-			verbosity++;
-			break;
-		case 'h':
-			fputs(usage_short, stdout);
-			fputs(usage_long, stdout);
-			code = AUR_EXIT_OK;
-			goto flush;
-		case OPT_VERSION:
-			printf("aurora-normalize %s\n", AURORA_VERSION);
-			code = AUR_EXIT_OK;
-			goto flush;
-		default:
-			if (optopt && optopt < 256)
-				fprintf(stderr, "aurora-normalize: bad option -%c\n", optopt);
-			else
-				fprintf(stderr, "aurora-normalize: bad option %s\n", argv[optind - 1]);
-			fputs(usage_short, stderr);
-			code = AUR_EXIT_USAGE;
-			goto out;
-		}
-	}
-	if (verbosity)
-		aur_log_set_level(aur_log_level() + verbosity);
-	o.mappings_dir = env_or(mappings, "AURORA_MAPPINGS");
-	o.jenkins_url = env_or(jenkins, "AURORA_JENKINS_URL");
-	o.cloudbees_url = env_or(cloudbees, "AURORA_CLOUDBEES_URL");
-	o.prometheus_url = env_or(prometheus, "AURORA_PROMETHEUS_URL");
-	o.db_path = aur_db_default_path(db);
-
-	rc = aur_normalize_new(&n, &o, err, sizeof(err));
-	if (rc < 0) {
+	if (aur_normalize_new(&n, &no, err, sizeof(err)) < 0) {
 		aur_err("%s", err);
-		code = AUR_EXIT_CONFIG;
 		goto out;
 	}
 	if (aur_normalize_remark(n))
 		aur_info("%s", aur_normalize_remark(n));
-	if (check) {
+	if (OPT(o, O_CHECK)) {
 		if (aur_normalize_check(n, err, sizeof(err)) < 0) {
 			aur_err("%s", err);
-			code = AUR_EXIT_CONFIG;
 			goto out;
 		}
-		aur_normalize_each(n, print_mapping, NULL);
-		code = AUR_EXIT_OK;
-		goto flush;
-	}
-
-	aur_jsonl_writer_init(&w, stdout, -1);
-	code = AUR_EXIT_OK;
-	if (optind >= argc) {
-		code = normalize_fd(n, STDIN_FILENO, NULL, w.flush, &out, &c);
-	} else {
-		for (int i = optind; i < argc && code == AUR_EXIT_OK; i++) {
-			int fd = strcmp(argv[i], "-") ? open(argv[i], O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
-
-			if (fd < 0) {
-				aur_err("%s: %s", argv[i], strerror(errno));
-				code = AUR_EXIT_IOERR;
-				break;
-			}
-			code = normalize_fd(n, fd, argv[i], w.flush, &out, &c);
-			if (fd != STDIN_FILENO)
-				close(fd);
-		}
-	}
-	aur_info("%lu lines: %lu alerts (%lu tests), %lu notes, %lu rejected", c.lines, c.alerts,
-		 c.tests, c.notes, c.rejected);
-	if (code == EXIT_GONE) {
-		aur_info("the reader of standard output went away: stopping");
+		aur_normalize_each(n, print_mapping, ctx->out);
 		code = AUR_EXIT_OK;
 		goto out;
 	}
-	if (c.rejected && code == AUR_EXIT_OK) {
-		if (verbosity <= 0)
+	code = normalize_files(ctx, n, &out, &c);
+	aur_info("%lu lines: %lu alerts (%lu tests), %lu notes, %lu rejected", c.lines, c.alerts,
+		 c.tests, c.notes, c.rejected);
+	if (code == AUR_CMD_GONE) {
+		aur_info("the reader of standard output went away: stopping");
+	} else if (c.rejected && code == AUR_EXIT_OK) {
+		if (aur_log_level() < AUR_LOG_INFO)
 			aur_warn("%lu of %lu lines rejected", c.rejected, c.lines);
-		code = strict ? AUR_EXIT_DATAERR : AUR_EXIT_REJECTED;
-	}
-flush:
-	if (ferror(stdout) || fclose(stdout) != 0) {
-		aur_err("write error on standard output");
-		code = AUR_EXIT_IOERR;
+		code = OPT(o, O_STRICT) ? AUR_EXIT_DATAERR : AUR_EXIT_REJECTED;
 	}
 out:
 	aur_normalize_free(n);
 	aur_buf_release(&out);
 	return code;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct aur_cli_short shorts[] = { { 'p', O_PLATFORM }, { 0, 0 } };
+	static const struct aur_cmd cmds[] = {
+		{ NULL, ~0ul, 0, -1, NULL, AUR_CMD_DB_NONE, AUR_CMD_STREAM, run },
+	};
+	static struct opts o;
+	static const struct aur_cmd_program program = {
+		.name = "aurora-normalize", .usage = usage_short, .help = usage_long, .longopts = long_options,
+		.shorts = shorts, .db_option = O_DB, .cmds = cmds, .ncmds = 1, .opts = &o, .set = set_opt,
+	};
+
+	return aur_cmd_main(&program, argc, argv);
 }

@@ -69,19 +69,6 @@ static int rotate_token(sqlite3 *db, const char *p, jv *out, char *err, size_t e
 	return rc;
 }
 
-/* 1 when url's authority holds user info ("https://user:pw@host/"), as aurora-connector refuses. */
-static int has_userinfo(const char *url)
-{
-	const char *host = strstr(url, "://");
-	size_t len;
-
-	if (!host)
-		return 0;
-	host += 3;
-	len = strcspn(host, "/");
-	return memchr(host, '@', len) != NULL;
-}
-
 static int set_base_url(sqlite3 *db, const char *p, jv body, char *err, size_t errlen)
 {
 	jv url = jv_object_get(jv_copy(body), jv_string("url"));
@@ -91,7 +78,7 @@ static int set_base_url(sqlite3 *db, const char *p, jv body, char *err, size_t e
 		rc = aur_connector_set_base_url(db, p, NULL, err, errlen);
 	else if (jv_get_kind(url) != JV_KIND_STRING || !aur_connview_url_ok(jv_string_value(url)))
 		snprintf(err, errlen, "url: an http:// or https:// URL without query, fragment or spaces, or null");
-	else if (has_userinfo(jv_string_value(url)))
+	else if (aur_connview_url_has_userinfo(jv_string_value(url)))
 		snprintf(err, errlen, "url: no user or password in the URL (aurora-connector credentials keeps those)");
 	else
 		rc = aur_connector_set_base_url(db, p, jv_string_value(url), err, errlen);

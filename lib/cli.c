@@ -177,7 +177,7 @@ static int check_command(struct aur_cli *cli, const struct aur_cli_spec *spec, c
 		if (name ? spec->cmds[i].name && !strcmp(spec->cmds[i].name, name) : !spec->cmds[i].name)
 			cli->cmd = &spec->cmds[i];
 	if (!cli->cmd) {
-		snprintf(err, errlen, "unknown command '%s'", name);
+		snprintf(err, errlen, "unknown command '%s'", what);
 		return -EINVAL;
 	}
 	for (int b = 0; b < CLI_MAX_OPTS; b++) {
@@ -295,13 +295,3 @@ int aur_cli_parse_spec(struct aur_cli *cli, const char **all_args, int argc, cha
 	return check_command(cli, &s, name, seen, extra, err, errlen);
 }
 
-int aur_cli_parse(struct aur_cli *cli, int argc, char **argv, const struct option *longopts,
-		  const struct aur_cli_command *cmds, size_t ncmds,
-		  void (*set)(int code, const char *arg, void *ctx), void *ctx, char *err, size_t errlen)
-{
-	const struct aur_cli_spec spec = { longopts, NULL, cmds, ncmds, 0 };
-
-	int rc = aur_cli_parse_spec(cli, NULL, argc, argv, &spec, set, ctx, err, errlen);
-
-	return rc == -ERANGE ? -EINVAL : rc;
-}

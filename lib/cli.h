@@ -66,11 +66,6 @@ int aur_cli_parse_spec(struct aur_cli *cli, const char **all_args, int argc, cha
 		       const struct aur_cli_spec *spec, void (*set)(int code, const char *arg, void *ctx),
 		       void *ctx, char *err, size_t errlen);
 
-/* aur_cli_parse_spec with longopts and cmds, no short letters and no global options. */
-int aur_cli_parse(struct aur_cli *cli, int argc, char **argv, const struct option *longopts,
-		  const struct aur_cli_command *cmds, size_t ncmds,
-		  void (*set)(int code, const char *arg, void *ctx), void *ctx, char *err, size_t errlen);
-
 /* Parse a decimal integer in [min, max]. 0 with *out set, or -EINVAL / -ERANGE. */
 int aur_cli_parse_ll(const char *s, long long min, long long max, long long *out);
 

@@ -50,13 +50,18 @@ static void usage_lines(const struct aur_cmd_program *p)
 
 int aur_cmd_usage(const struct aur_cmd_ctx *ctx, const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
-	fprintf(stderr, "%s: ", ctx->prog->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* logs sent elsewhere (aurora-recv under inetd: fd 2 is the client): the reason alone, there */
+	if (aur_log_sink() != AUR_LOG_STDERR) {
+		aur_err("%s", msg);
+		return AUR_EXIT_USAGE;
+	}
+	fprintf(stderr, "%s: %s\n", ctx->prog->name, msg);
 	usage_lines(ctx->prog);
 	return AUR_EXIT_USAGE;
 }

@@ -167,7 +167,9 @@ int aur_cmd_main(const struct aur_cmd_program *p, int argc, char **argv);
 
 /*
  * A usage error: "NAME: <fmt>", the usage lines and "try 'NAME --help' for
- * more" on stderr. Returns AUR_EXIT_USAGE (2).
+ * more" on stderr; only the message, through log.h, when the log sink is
+ * not stderr (aurora-recv with fd 2 a client's socket). Returns
+ * AUR_EXIT_USAGE (2).
  */
 int aur_cmd_usage(const struct aur_cmd_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

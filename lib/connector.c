@@ -441,3 +441,43 @@ int aur_connector_last_rejection(sqlite3 *db, const char *platform, struct aur_r
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int aur_connector_api_user_ok(const char *user)
+{
+	size_t n = strlen(user);
+
+	if (n == 0 || n > AUR_API_USER_MAX)
+		return 0;
+	for (const char *p = user; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == ':' || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+int aur_connector_read_secret(FILE *in, char *out, size_t outlen, char *err, size_t errlen)
+{
+	size_t n = fread(out, 1, outlen - 1, in);
+	size_t lead;
+	int extra;
+
+	if (ferror(in)) {
+		snprintf(err, errlen, "reading the secret from stdin: %s", strerror(errno));
+		return -EIO;
+	}
+	out[n] = '\0';
+	if (n == outlen - 1 && (extra = getc(in)) != EOF && extra != '\n') {
+		snprintf(err, errlen, "the secret on stdin is longer than %zu bytes", outlen - 2);
+		return -E2BIG;
+	}
+	/* a pasted secret: the line end and surrounding blanks are not part of it */
+	while (n > 0 && out[n - 1] && strchr(" \t\r\n", out[n - 1]))
+		out[--n] = '\0';
+	lead = strspn(out, " \t");
+	memmove(out, out + lead, n - lead + 1);
+	n -= lead;
+	if (n == 0 || strlen(out) != n || strcspn(out, "\r\n") != n) {
+		snprintf(err, errlen, "stdin must hold one line with the secret");
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -20,6 +20,8 @@
 #define AURORA_CONNECTOR_H
 
 #include <stddef.h>
+#include <stdio.h>
+
 #include <sqlite3.h>
 
 #include "auth.h"
@@ -44,6 +46,20 @@ int aur_platform_builtin(const char *name);
 int aur_platform_name_ok(const char *name);
 /* 1 for the built-in platforms aurora reads from with API credentials (jenkins, cloudbees). */
 int aur_platform_has_api(const char *name);
+
+/*
+ * 1 when user can be the user of API reads over HTTP basic: 1 to
+ * AUR_API_USER_MAX bytes, no colon, no blank or control character.
+ */
+int aur_connector_api_user_ok(const char *user);
+
+/*
+ * Read a secret or API token from in: one line, without its line end and
+ * surrounding blanks, into out (outlen bytes: at most outlen - 2 of
+ * secret). 0; -EIO on a read error (errno says which); -E2BIG when longer;
+ * -EINVAL when in does not hold one non-empty line. err says which.
+ */
+int aur_connector_read_secret(FILE *in, char *out, size_t outlen, char *err, size_t errlen);
 
 struct aur_connector {
 	char platform[AUR_PLATFORM_NAME_MAX + 1];

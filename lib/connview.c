@@ -75,3 +75,15 @@ int aur_connview_url_ok(const char *url)
 		return 0;
 	return url[scheme] != '\0' && url[scheme] != '/';
 }
+
+int aur_connview_url_has_userinfo(const char *url)
+{
+	const char *host = strstr(url, "://");
+	size_t len;
+
+	if (!host)
+		return 0;
+	host += 3;
+	len = strcspn(host, "/");
+	return memchr(host, '@', len) != NULL;
+}

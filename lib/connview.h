@@ -44,4 +44,7 @@ jv aur_connview_add_states(jv v, sqlite3 *db, const char *platform);
  */
 int aur_connview_url_ok(const char *url);
 
+/* 1 when url's authority holds user info ("https://user:pw@host/"). */
+int aur_connview_url_has_userinfo(const char *url);
+
 #endif

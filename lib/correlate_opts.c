@@ -106,3 +106,30 @@ int aur_correlate_config_set(struct aur_correlate_config *cfg, const char *name,
 	snprintf(err, errlen, "--%s: not a correlation setting", name);
 	return -ENOENT;
 }
+
+int aur_correlate_options_help(struct aur_buf *b)
+{
+	const struct aur_correlate_option *o;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && (o = aur_correlate_option_at(i)) != NULL; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "--%s%s%s", o->name, o->value ? " " : "", o->value ? o->value : "");
+		if (strlen(name) < 20)
+			rc = aur_buf_addf(b, "  %-20s %s\n", name, o->help);
+		else
+			rc = aur_buf_addf(b, "  %s\n  %-20s %s\n", name, "", o->help);
+	}
+	return rc;
+}
+
+size_t aur_correlate_options_getopt(struct option *opts, size_t n, size_t max, int first_code)
+{
+	const struct aur_correlate_option *o;
+
+	for (size_t i = 0; n + 1 < max && (o = aur_correlate_option_at(i)) != NULL; i++, n++)
+		opts[n] = (struct option){ o->name, o->value ? required_argument : no_argument, NULL, first_code + (int)i };
+	opts[n] = (struct option){ NULL, 0, NULL, 0 };
+	return n;
+}

@@ -1,7 +1,10 @@
 #ifndef AURORA_CORRELATE_OPTS_H
 #define AURORA_CORRELATE_OPTS_H
 
+#include <getopt.h>
 #include <stddef.h>
+
+#include "buf.h"
 
 #include "correlate.h"
 
@@ -26,5 +29,19 @@ const struct aur_correlate_option *aur_correlate_option_at(size_t i);
  */
 int aur_correlate_config_set(struct aur_correlate_config *cfg, const char *name, const char *value, char *err,
 			     size_t errlen);
+
+/*
+ * The table as getopt long options, after the n already in opts (room for
+ * max in all, the terminating zero entry included): option i gets code
+ * first_code + i. The new total, without the zero entry.
+ */
+size_t aur_correlate_options_getopt(struct option *opts, size_t n, size_t max, int first_code);
+
+/*
+ * Append the table to b as --help lists it: "  --name VALUE  help" a
+ * line, the help on a line of its own under a long name. 0, or -ENOSPC
+ * past b's maximum.
+ */
+int aur_correlate_options_help(struct aur_buf *b);
 
 #endif

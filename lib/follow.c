@@ -310,7 +310,7 @@ int aur_follow_open_db(sqlite3 **db, const char *path, char *err, size_t errlen)
 	return rc;
 }
 
-int aur_follow_stop_fd(void)
+static int aur_follow_stop_fd(void)
 {
 	sigset_t set;
 	int fd;

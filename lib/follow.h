@@ -120,13 +120,7 @@ int aur_follow_run(struct aur_follow_loop *l, int *look_rc, int *signo, char *er
  */
 int aur_follow_open_db(sqlite3 **db, const char *path, char *err, size_t errlen);
 
-/*
- * Block SIGTERM, SIGINT and SIGHUP and return a non-blocking signalfd that
- * reports them, for a poll set; -errno on failure. Call before any thread
- * starts; the caller closes the descriptor.
- */
-int aur_follow_stop_fd(void);
-/* Read one signal from that descriptor: its number, or 0 when none is pending. */
+/* Read one signal from a loop's stop_fd: its number, or 0 when none is pending. */
 int aur_follow_stop_read(int fd);
 
 /*

@@ -53,7 +53,7 @@ static int is_stream_socket(int fd, int *listening)
 	return 1;
 }
 
-int aur_listen_same_file(int a, int b)
+static int same_file(int a, int b)
 {
 	struct stat sa;
 	struct stat sb;
@@ -280,6 +280,29 @@ int aur_listen_detect(struct aur_listen *l, const char *listen_arg, char *err, s
 	if (l->mode == AUR_LISTEN_SYSTEMD_CONN || l->mode == AUR_LISTEN_STDIN_CONN)
 		peer_text(l->fd, l->remote, sizeof(l->remote));
 	sockname(l->fd, l->local, sizeof(l->local), 0);
-	l->fd2_is_client = aur_listen_same_file(2, l->fd);
+	l->fd2_is_client = same_file(2, l->fd);
 	return 0;
+}
+
+/* Point fd at /dev/null: the launcher's copies of the client socket must not keep it open. */
+static void to_dev_null(int fd)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null < 0)
+		return;
+	if (null != fd) {
+		dup2(null, fd);
+		close(null);
+	}
+}
+
+void aur_listen_isolate(const struct aur_listen *l)
+{
+	if (l->fd != 0 && same_file(0, l->fd))
+		to_dev_null(0);
+	if (l->fd != 1 && same_file(1, l->fd))
+		to_dev_null(1);
+	if (l->fd2_is_client)
+		to_dev_null(2);
 }

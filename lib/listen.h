@@ -32,6 +32,14 @@ struct aur_listen {
 	char local[64];        /* "ip:port" this end listens or answers on */
 };
 
+/*
+ * A connection handed over (systemd accept=yes, inetd): only l->fd may keep
+ * the client socket open, so fds 0 and 1 that are copies of it point at
+ * /dev/null from here on, and fd 2 when l->fd2_is_client (choose another
+ * log sink first).
+ */
+void aur_listen_isolate(const struct aur_listen *l);
+
 /* Human name of a mode, for logs ("systemd accept=no", "inetd", ...). */
 const char *aur_listen_mode_name(enum aur_listen_mode mode);
 
@@ -55,11 +63,5 @@ int aur_listen_is_loopback(int fd);
 
 /* The port a listening socket is bound to (for --listen with port 0); -1 on error. */
 int aur_listen_port(int fd);
-
-/*
- * 1 when descriptors a and b are the same open file (device and inode):
- * which of 0, 1 and 2 a launcher made copies of the connection.
- */
-int aur_listen_same_file(int a, int b);
 
 #endif

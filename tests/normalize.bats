@@ -35,7 +35,7 @@ teardown() {
 @test "a bad option is a usage error: exit 2, short usage on stderr, nothing on stdout" {
 	run -2 --separate-stderr aurora-normalize --no-such-option
 	assert_output ""
-	[[ $stderr == *"bad option --no-such-option"* ]]
+	[[ $stderr == *"unknown option --no-such-option"* ]]
 	[[ $stderr == *"usage: aurora-normalize"* ]]
 	run -2 --separate-stderr aurora-normalize --mappings
 	assert_output ""

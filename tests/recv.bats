@@ -41,7 +41,7 @@ teardown() {
 @test "a bad option, value or argument exits 2 with a short usage on stderr" {
 	run -2 --separate-stderr aurora-recv --no-such-option
 	assert_output ""
-	[[ $stderr == *"unknown option '--no-such-option'"* ]]
+	[[ $stderr == *"unknown option --no-such-option"* ]]
 	[[ $stderr == *"usage: aurora-recv"* ]]
 	run -2 --separate-stderr aurora-recv --max-body 0 --listen 127.0.0.1:0
 	[[ $stderr == *"--max-body: '0' is not a number"* ]]
