@@ -680,7 +680,8 @@ int aur_jvio_read_line(struct aur_jvio_reader *r, char **line, size_t *len)
 	}
 
 	for (;;) {
-		char *base = r->buf + r->start;
+		/* no buffer before the first read: NULL plus 0 is undefined behaviour */
+		char *base = r->buf ? r->buf + r->start : NULL;
 		char *nl = r->end > r->start + scanned ?
 			   memchr(base + scanned, '\n', r->end - r->start - scanned) : NULL;
 

@@ -1,0 +1,168 @@
+/*
+ * jsonl_fuzz - libFuzzer target for the JSON-lines readers: lib/jsonl.c
+ * (aur_jsonl_read, what aurora-inbox, -correlate and -rca read their
+ * input with) and lib/jvio.c (aur_jvio_read_line and aur_jvio_parse,
+ * aurora-normalize's fast path), on one hostile stream.
+ *
+ * The first byte picks the line limit (1 to 4096 bytes, or the default);
+ * the rest is the stream, read from a file descriptor as the commands read
+ * stdin. Beyond the sanitizers:
+ *   - both readers see the same lines: the same count, the same lines too
+ *     long (over the limit, skipped whole), and jsonl's lines are jvio's
+ *     without the blank ones;
+ *   - jsonl parses a line exactly as libjq's jv_parse_sized does;
+ *   - aur_jvio_parse agrees with libjq: whatever libjq reads, jvio reads to
+ *     the same value; what jvio alone reads holds a \u escape (the lone
+ *     surrogate jvio.h documents) and nothing else.
+ * Built and run by scripts/fuzz (make fuzz) and replayed by make check.
+ */
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <jq.h>
+
+#include "jsonl.h"
+#include "jvio.h"
+#include "banned.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void fail(const char *what, const char *line, size_t len)
+{
+	fprintf(stderr, "jsonl_fuzz: %s: %.*s\n", what, (int)(len < 300 ? len : 300), line ? line : "");
+	abort();
+}
+
+/* The compact text of v (consumed), to compare values that jv_equal cannot (nan). */
+static char *dump(jv v)
+{
+	jv s = jv_dump_string(v, 0);
+	char *out = strdup(jv_string_value(s));
+
+	jv_free(s);
+	if (!out)
+		abort();
+	return out;
+}
+
+static int blank(const char *line, size_t len)
+{
+	return strspn(line, " \t\r") >= len;
+}
+
+/* jvio's parser against libjq's on one line */
+static void check_parse(const char *line, size_t len)
+{
+	char err[256];
+	jv mine;
+	jv lib = jv_parse_sized(line, (int)len);
+	int ok = aur_jvio_parse(line, len, &mine, err, sizeof(err)) == 0;
+
+	if (jv_is_valid(lib)) {
+		char *a;
+		char *b;
+
+		if (!ok)
+			fail("libjq reads a line jvio refuses", line, len);
+		a = dump(jv_copy(lib));
+		b = dump(mine);
+		if (strcmp(a, b) != 0)
+			fail("jvio and libjq read different values", line, len);
+		free(a);
+		free(b);
+	} else if (ok) {
+		if (!memmem(line, len, "\\u", 2))
+			fail("jvio reads a line libjq refuses, without a \\u escape", line, len);
+		jv_free(mine);
+	} else if (!err[0]) {
+		fail("jvio refused without a reason", line, len);
+	}
+	jv_free(lib);
+}
+
+/* A descriptor reading data[0..size) from its start. */
+static int stream_of(const uint8_t *data, size_t size)
+{
+	int fd = memfd_create("jsonl_fuzz", 0);
+
+	if (fd < 0 || (size && write(fd, data, size) != (ssize_t)size) || lseek(fd, 0, SEEK_SET) != 0)
+		abort();
+	return fd;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct aur_jsonl_reader jr;
+	struct aur_jvio_reader vr;
+	size_t max_line;
+	FILE *in;
+	int vfd;
+	char err[512];
+
+	if (size < 1)
+		return 0;
+	max_line = data[0] == 0 ? 0 : (size_t)data[0] * 16;
+	vfd = stream_of(data + 1, size - 1);
+	in = fdopen(stream_of(data + 1, size - 1), "r");
+	if (!in)
+		abort();
+	aur_jsonl_reader_init(&jr, in, max_line);
+	aur_jvio_reader_init(&vr, vfd, max_line);
+	for (;;) {
+		char *line = NULL;
+		size_t len = 0;
+		int vrc;
+		int jrc;
+		jv v = jv_invalid();
+
+		/* the next line jsonl will read: jvio's next non-blank one */
+		do
+			vrc = aur_jvio_read_line(&vr, &line, &len);
+		while (vrc == 1 && blank(line, len));
+		err[0] = '\0';
+		jrc = aur_jsonl_read(&jr, &v, err, sizeof(err));
+		if (vrc == 0 || vrc == -E2BIG) {
+			if (jrc != vrc)
+				fail(vrc ? "jsonl reads a line jvio finds too long" : "jsonl reads past jvio's end",
+				     jr.line, jr.len);
+		} else if (vrc == 1) {
+			jv lib = jv_parse_sized(line, (int)len);
+
+			if (jrc != (jv_is_valid(lib) ? 1 : -EINVAL))
+				fail("jsonl and libjq disagree on a line", line, len);
+			if (jrc == 1) {
+				char *a = dump(jv_copy(lib));
+				char *b = dump(jv_copy(v));
+
+				if (strcmp(a, b) != 0)
+					fail("jsonl changed a value", line, len);
+				free(a);
+				free(b);
+			} else if (strncmp(err, "invalid JSON: ", 14) != 0) {
+				fail("a refusal without its reason", err, strlen(err));
+			}
+			jv_free(lib);
+			check_parse(line, len);
+		} else {
+			fail("jvio failed to read", NULL, 0);
+		}
+		if (jrc == 1)
+			jv_free(v);
+		if (jr.lineno != vr.lineno && vrc != 0)
+			fail("the readers count lines differently", line, len);
+		if (vrc == 0)
+			break;
+	}
+	aur_jsonl_reader_release(&jr);
+	aur_jvio_reader_release(&vr);
+	fclose(in);
+	close(vfd);
+	return 0;
+}
