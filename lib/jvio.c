@@ -680,8 +680,8 @@ int aur_jvio_read_line(struct aur_jvio_reader *r, char **line, size_t *len)
 	}
 
 	for (;;) {
-		/* no buffer before the first read: NULL plus 0 is undefined behaviour */
-		char *base = r->buf ? r->buf + r->start : NULL;
+		/* before the first read buf is NULL (and start 0): NULL plus 0 is undefined behaviour */
+		char *base = r->start ? r->buf + r->start : r->buf;
 		char *nl = r->end > r->start + scanned ?
 			   memchr(base + scanned, '\n', r->end - r->start - scanned) : NULL;
 

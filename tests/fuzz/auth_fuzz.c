@@ -245,9 +245,9 @@ static void basic(const char *value, const char *user, const char *password)
 	rc = aur_basic_password(value, out, 4);
 	if (rc == 0 && strlen(out) > 3)
 		fail("a password past a small buffer", NULL);
-	n = (size_t)snprintf(plain, sizeof(plain), "%.200s:%.300s", user, password);
-	if (n >= sizeof(plain) || strchr(user, ':'))
+	if (strlen(user) > 200 || strlen(password) > 300 || strchr(user, ':'))
 		return;
+	n = (size_t)snprintf(plain, sizeof(plain), "%s:%s", user, password);
 	memcpy(header, "Basic ", 6);
 	b64((const unsigned char *)plain, n, header + 6);
 	if (aur_basic_password(header, out, sizeof(out)) != 0 || strcmp(out, password) != 0)
