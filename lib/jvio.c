@@ -178,6 +178,11 @@ static int parse_string(struct parser *ps, jv *out)
 	long n;
 
 	while (q < ps->end && *q != '"') {
+		/* as libjq (and RFC 8259): U+0000 through U+001F only escaped */
+		if ((unsigned char)*q < 0x20) {
+			ps->p = q;
+			return fail(ps, "control character in string");
+		}
 		if (*q == '\\') {
 			escaped = 1;
 			q++;
