@@ -178,8 +178,11 @@ static int parse_string(struct parser *ps, jv *out)
 	long n;
 
 	while (q < ps->end && *q != '"') {
-		/* as libjq (and RFC 8259): U+0000 through U+001F only escaped */
-		if ((unsigned char)*q < 0x20) {
+		/*
+		 * control characters only escaped, as libjq 1.6 has it: it refuses
+		 * 0x01 to 0x1e raw and lets a raw NUL and 0x1f through
+		 */
+		if (*q > 0 && *q < 0x1f) {
 			ps->p = q;
 			return fail(ps, "control character in string");
 		}
