@@ -139,8 +139,15 @@ fuzz:
 	sh scripts/fuzz
 
 # line coverage of lib/ by the bats suite (gcc --coverage into build-cov/, gcovr), TESTS= for some
+# (every program of it links tests/coverage/gcov_exit.c: _exit writes the counters first;
+# the programs are linked again each time, as their link line is not a file make compares)
 COV_TARGETS := $(addprefix build-cov/,$(CMDS)) build-cov/unit-tests $(addprefix build-cov/fuzz/,$(FUZZERS))
+build-cov/%: LDLIBS += build-cov/gcov_exit.o -Wl,--wrap=_exit
+build-cov/gcov_exit.o: tests/coverage/gcov_exit.c | build-cov/obj/lib
+	$(CC) -c -O0 -o $@ $<
 coverage:
+	$(MAKE) build-cov/gcov_exit.o
+	rm -f $(COV_TARGETS)
 	$(MAKE) $(COV_TARGETS)
 	sh scripts/coverage $(CURDIR)/build-cov $(TESTS)
 
