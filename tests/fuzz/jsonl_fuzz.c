@@ -11,9 +11,11 @@
  *     long (over the limit, skipped whole), and jsonl's lines are jvio's
  *     without the blank ones;
  *   - jsonl parses a line exactly as libjq's jv_parse_sized does;
- *   - aur_jvio_parse agrees with libjq: whatever libjq reads, jvio reads to
- *     the same value (but for libjq's NUL literal, below); what jvio alone
- *     reads holds a \u escape (the lone surrogate jvio.h documents).
+ *   - aur_jvio_parse agrees with libjq: whatever strict JSON libjq reads
+ *     (lib/jsonvalid.c judges; libjq 1.6 also reads 01 and worse), jvio
+ *     reads to the same value; what jvio alone reads holds a \u escape (the
+ *     lone surrogate jvio.h documents); and jvio reads whatever
+ *     lib/jsonvalid.c calls JSON.
  * Built and run by scripts/fuzz (make fuzz) and replayed by make check.
  */
 #define _GNU_SOURCE
@@ -29,6 +31,7 @@
 #include <jq.h>
 
 #include "jsonl.h"
+#include "jsonvalid.h"
 #include "jvio.h"
 #include "banned.h"
 
@@ -65,17 +68,24 @@ static void check_parse(const char *line, size_t len)
 	jv lib = jv_parse_sized(line, (int)len);
 	int ok = aur_jvio_parse(line, len, &mine, err, sizeof(err)) == 0;
 
+	if (!ok && aur_jsonvalid_check(line, len))
+		fail("jvio refuses a line lib/jsonvalid.c calls strict JSON", line, len);
+
 	if (jv_is_valid(lib)) {
 		char *a;
 		char *b;
 
-		/* libjq 1.6 reads a literal that starts with a NUL byte as 0 ({"a":\0x} is {"a":0}): jvio does not */
-		if (!ok && memchr(line, '\0', len)) {
+		/*
+		 * libjq 1.6 reads more than JSON: numbers such as 00 or 01, a
+		 * literal that starts with a NUL byte (as 0: {"a":\0x} is
+		 * {"a":0}); jvio, as lib/jsonvalid.c, does not
+		 */
+		if (!ok && !aur_jsonvalid_check(line, len)) {
 			jv_free(lib);
 			return;
 		}
 		if (!ok)
-			fail("libjq reads a line jvio refuses", line, len);
+			fail("libjq reads a line of strict JSON jvio refuses", line, len);
 		a = dump(jv_copy(lib));
 		b = dump(mine);
 		if (strcmp(a, b) != 0)
