@@ -8,7 +8,8 @@
 #   make lint       cppcheck, clang-tidy, mandoc -Tlint, shellcheck, banned functions
 #   make run        install what is missing, build, start aurora on 127.0.0.1
 #   make bench      the performance figures of the issues, each beside its baseline
-#   make fuzz       libFuzzer targets under tests/fuzz (clang)
+#   make fuzz       libFuzzer targets under tests/fuzz (clang), FUZZ_SECONDS each
+#   make coverage   the bats suite against a gcov build (build-cov/): line coverage of lib/
 #   make install    PREFIX=/usr/local DESTDIR= BINDIR= MANDIR= SHAREDIR=
 
 VERSION   := 0.1.0
@@ -38,6 +39,9 @@ LDLIBS    := -Wl,--as-needed -ljq $(SQLITE_LIBS) $(shell pkg-config --libs libcu
 CRYPTO_CFLAGS := $(shell pkg-config --cflags libcrypto)
 CRYPTO_LIBS   := $(shell pkg-config --libs libcrypto)
 SAN       := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# make coverage: gcov counters, unoptimized so lines map to code; warnings stay warnings
+# (at -O0 gcc 12 reports -Wrestrict where -O2 sees none: the plain build is the judge)
+COV       := --coverage -O0 -Wno-error
 
 CMDS      := $(patsubst cmd/%.c,%,$(wildcard cmd/aurora-*.c))
 LIB_SRC   := $(wildcard lib/*.c)
@@ -47,6 +51,9 @@ SAMPLES   := $(wildcard lib/samples/*.json)
 WEB       := $(wildcard web/*.html web/*.js web/*.css)
 MANPAGES  := $(wildcard man/*.1 man/*.7)
 BATS      := $(sort $(wildcard tests/*.bats))
+# fuzz targets (tests/fuzz): libFuzzer's in build-fuzz/ (make fuzz), and in every
+# variant a replay of their corpora without libFuzzer (tests/fuzz/replay.c, tests/fuzz.bats)
+FUZZERS   := $(patsubst tests/fuzz/%.c,%,$(filter-out tests/fuzz/replay.c,$(wildcard tests/fuzz/*.c)))
 
 # one variant of the build per directory: build/ (plain) and build-san/ (sanitizers)
 define variant
@@ -65,14 +72,26 @@ $(1)/obj/lib $(1)/obj/cmd $(1)/obj/build/gen $(1)/obj/tests/unit:
 	mkdir -p $$@
 endef
 
-.PHONY: all san check check-browser check-tests test lint run bench fuzz install uninstall clean deps
+.PHONY: all san check check-browser check-tests test lint run bench fuzz coverage install uninstall clean deps
 .SECONDARY:
 
-all: $(addprefix build/,$(CMDS)) build/unit-tests
-san: $(addprefix build-san/,$(CMDS)) build-san/unit-tests
+all: $(addprefix build/,$(CMDS)) build/unit-tests $(addprefix build/fuzz/,$(FUZZERS))
+san: $(addprefix build-san/,$(CMDS)) build-san/unit-tests $(addprefix build-san/fuzz/,$(FUZZERS))
 
 $(eval $(call variant,build,))
 $(eval $(call variant,build-san,$(SAN)))
+$(eval $(call variant,build-cov,$(COV)))
+
+# a fuzz target with tests/fuzz/replay.c as its main (libcrypto: sha256_fuzz's reference)
+define fuzz_variant
+$(1)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(1)/libaurora.a $(LIB_HDR) | $(1)/fuzz
+	$$(CC) $$(ALL_CFLAGS) $$(CRYPTO_CFLAGS) $(2) -o $$@ $$< tests/fuzz/replay.c $(1)/libaurora.a $$(LDLIBS) $$(CRYPTO_LIBS)
+$(1)/fuzz:
+	mkdir -p $$@
+endef
+$(eval $(call fuzz_variant,build,))
+$(eval $(call fuzz_variant,build-san,$(SAN)))
+$(eval $(call fuzz_variant,build-cov,$(COV)))
 
 # mappings, sample payloads and the page (web/) are data files compiled into the binaries
 build/gen/embedded.c: scripts/embed $(MAPPINGS) $(SAMPLES) $(WEB)
@@ -116,8 +135,22 @@ run:
 bench: all
 	sh scripts/bench
 
+# FUZZ_SECONDS per target (default 180), FUZZ_TARGETS=x_fuzz for some, FUZZ_JOBS
 fuzz:
 	sh scripts/fuzz
+
+# line coverage of lib/ by the bats suite (gcc --coverage into build-cov/, gcovr), TESTS= for some
+# (every program of it links tests/coverage/gcov_exit.c: _exit writes the counters first;
+# the programs are linked again each time, as their link line is not a file make compares)
+COV_TARGETS := $(addprefix build-cov/,$(CMDS)) build-cov/unit-tests $(addprefix build-cov/fuzz/,$(FUZZERS))
+build-cov/%: LDLIBS += build-cov/gcov_exit.o -Wl,--wrap=_exit
+build-cov/gcov_exit.o: tests/coverage/gcov_exit.c | build-cov/obj/lib
+	$(CC) -c -O0 -o $@ $<
+coverage:
+	$(MAKE) build-cov/gcov_exit.o
+	rm -f $(COV_TARGETS)
+	$(MAKE) $(COV_TARGETS)
+	sh scripts/coverage $(CURDIR)/build-cov $(TESTS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
@@ -137,4 +170,4 @@ uninstall:
 	rm -rf $(DESTDIR)$(SHAREDIR)
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-cov

@@ -212,8 +212,11 @@ int aur_verify_grafana(const char *secret, const char *signature, const char *ti
 			return -EACCES;
 		}
 		if (ts < now_s - max_skew_s || ts > now_s + max_skew_s) {
-			snprintf(reason, reasonlen, "signature timestamp is %lld s away from now (limit %lld s)",
-				 ts > now_s ? ts - now_s : now_s - ts, max_skew_s);
+			/* in unsigned arithmetic: from a timestamp near LLONG_MIN the distance overflows long long */
+			snprintf(reason, reasonlen, "signature timestamp is %llu s away from now (limit %lld s)",
+				 ts > now_s ? (unsigned long long)ts - (unsigned long long)now_s
+					    : (unsigned long long)now_s - (unsigned long long)ts,
+				 max_skew_s);
 			return -EACCES;
 		}
 		msg = aur_xmalloc(tslen + 1 + len);

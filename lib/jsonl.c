@@ -136,7 +136,8 @@ int aur_jsonl_read_line(struct aur_jsonl_reader *r, char **line, size_t *len)
 		r->end = 0;
 	}
 	for (;;) {
-		char *base = r->buf + r->start;
+		/* before the first read buf is NULL (and start 0): NULL plus 0 is undefined behaviour */
+		char *base = r->start ? r->buf + r->start : r->buf;
 		char *nl = r->end > r->start + scanned ?
 			   memchr(base + scanned, '\n', r->end - r->start - scanned) : NULL;
 

@@ -176,6 +176,14 @@ static int parse_string(struct parser *ps, jv *out)
 	long n;
 
 	while (q < ps->end && *q != '"') {
+		/*
+		 * control characters only escaped, as libjq 1.6 has it: it refuses
+		 * 0x01 to 0x1e raw and lets a raw NUL and 0x1f through
+		 */
+		if (*q > 0 && *q < 0x1f) {
+			ps->p = q;
+			return fail(ps, "control character in string");
+		}
 		if (*q == '\\') {
 			escaped = 1;
 			q++;

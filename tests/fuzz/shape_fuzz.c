@@ -64,7 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t k = 0; k < sizeof(platforms) / sizeof(platforms[0]); k++) {
 		int rc = aur_shape_check(platforms[k], data, size, why, sizeof(why));
 
-		if (rc != 0 && jv_get_kind(v) == JV_KIND_OBJECT && strstr(why, "not an object")) {
+		/* the body's own refusal; a member's ("\"event\" is a string, not an object") may stand */
+		if (rc != 0 && jv_get_kind(v) == JV_KIND_OBJECT && strstr(why, "the body is ")) {
 			fprintf(stderr, "%s called an object not an object: %s\n", platforms[k], why);
 			abort();
 		}
