@@ -176,6 +176,13 @@ static int blank(const char *s, size_t len)
 	return 1;
 }
 
+void aur_jsonl_invalid(char *err, size_t errlen, const char *why, const char *line, size_t len)
+{
+	/* the line's start, as libjq's messages quoted it: the log escapes what is not text */
+	snprintf(err, errlen, "invalid JSON: %s (while parsing '%.*s%s')", why, (int)(len < 80 ? len : 80),
+		 line, len > 80 ? "..." : "");
+}
+
 int aur_jsonl_read(struct aur_jsonl_reader *r, jv *out, char *err, size_t errlen)
 {
 	char why[256];
@@ -189,7 +196,7 @@ int aur_jsonl_read(struct aur_jsonl_reader *r, jv *out, char *err, size_t errlen
 			return rc;
 	} while (blank(line, len));
 	if (aur_jvio_parse(line, len, out, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "invalid JSON: %s", why);
+		aur_jsonl_invalid(err, errlen, why, line, len);
 		return -EINVAL;
 	}
 	return 1;

@@ -87,6 +87,12 @@ int aur_jsonl_read_line(struct aur_jsonl_reader *r, char **line, size_t *len);
  */
 int aur_jsonl_read(struct aur_jsonl_reader *r, jv *out, char *err, size_t errlen);
 
+/*
+ * The message of a line that is not JSON: "invalid JSON: " and why, then
+ * the line's first 80 bytes quoted, as aur_jsonl_read gives it.
+ */
+void aur_jsonl_invalid(char *err, size_t errlen, const char *why, const char *line, size_t len);
+
 struct aur_jsonl_writer {
 	FILE *out;    /* borrowed */
 	int flush;    /* flush after every record */

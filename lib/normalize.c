@@ -13,6 +13,7 @@
 #include "db.h"
 #include "embed.h"
 #include "form.h"
+#include "jsonl.h"
 #include "jvio.h"
 #include "normalize.h"
 #include "record.h"
@@ -735,7 +736,7 @@ int aur_normalize_line(struct aur_normalizer *n, const char *line, size_t len,
 	if (res)
 		memset(res, 0, sizeof(*res));
 	if (aur_jvio_parse(line, len, &v, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "invalid JSON: %s", why);
+		aur_jsonl_invalid(err, errlen, why, line, len);
 		return -EINVAL;
 	}
 	return aur_normalize_value(n, v, out, res, err, errlen);

@@ -252,7 +252,8 @@ clean_log() {
 }
 
 @test "aurora-correlate quotes bad input with its control characters escaped" {
-	printf '{"v":1,"type":"alert\033[31m"}\nxx\033]0;title\007 \302\233 caf\303\251\n' >"$BATS_TEST_TMPDIR/bad.jsonl"
+	# the type holds ESC [31m as JSON writes it (a raw ESC in a string is not JSON)
+	printf '{"v":1,"type":"alert\\u001b[31m"}\nxx\033]0;title\007 \302\233 caf\303\251\n' >"$BATS_TEST_TMPDIR/bad.jsonl"
 	run -1 --separate-stderr aurora-correlate --db "$AURORA_DB" <"$BATS_TEST_TMPDIR/bad.jsonl"
 	printf '%s\n' "$stderr" >"$BATS_TEST_TMPDIR/correlate.err"
 	clean_log "$BATS_TEST_TMPDIR/correlate.err"
