@@ -164,16 +164,17 @@ static int put_text(struct aur_buf *b, jv v)
  */
 static int put_title(struct aur_buf *b, const char *s, size_t len)
 {
+	static const char ellipsis[] = { '\xE2', '\x80', '\xA6' }; /* U+2026 in UTF-8 */
 	char cut[AUR_RECORD_TITLE_MAX];
-	size_t n = AUR_RECORD_TITLE_MAX - 3;
+	size_t n = AUR_RECORD_TITLE_MAX - sizeof(ellipsis);
 
 	if (len <= AUR_RECORD_TITLE_MAX)
 		return aur_jvio_dump_str(s, len, b);
 	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
 		n--;
 	memcpy(cut, s, n);
-	memcpy(cut + n, "\xE2\x80\xA6", 3); /* U+2026 HORIZONTAL ELLIPSIS */
-	return aur_jvio_dump_str(cut, n + 3, b);
+	memcpy(cut + n, ellipsis, sizeof(ellipsis));
+	return aur_jvio_dump_str(cut, n + sizeof(ellipsis), b);
 }
 
 static int text_field(struct aur_buf *b, const char *key, size_t keylen, jv v)
