@@ -472,7 +472,10 @@ int aur_rca_incident_get(sqlite3 *db, long long id, struct aur_rca_incident *out
 				"SELECT i.status, i.rca_state, i.source_type, coalesce(c.rca, 1),"
 				" coalesce((SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'alert.attached'), 0)"
 				" > coalesce((SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'rca.completed'), 0),"
-				" i.started_ms FROM incidents i LEFT JOIN connectors c ON c.platform = i.source_type WHERE i.id = ?1",
+				" i.started_ms,"
+				" coalesce((SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'thought.added'), 0)"
+				" > coalesce((SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'rca.completed'), 0)"
+				" FROM incidents i LEFT JOIN connectors c ON c.platform = i.source_type WHERE i.id = ?1",
 				err, errlen);
 
 	memset(out, 0, sizeof(*out));
@@ -487,6 +490,7 @@ int aur_rca_incident_get(sqlite3 *db, long long id, struct aur_rca_incident *out
 		out->rca_on = sqlite3_column_int(st, 3);
 		out->joined_after = sqlite3_column_int(st, 4);
 		out->started_ms = sqlite3_column_int64(st, 5);
+		out->noted_after = sqlite3_column_int(st, 6);
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
 		snprintf(err, errlen, "no incident %lld", id);

@@ -96,7 +96,8 @@ struct aur_rca_incident {
 	char rca_state[16];
 	char source_type[32];
 	int rca_on;
-	int joined_after;
+	int joined_after; /* an alert joined after the last conclusion */
+	int noted_after;  /* and a thought was added after it: the late alerts were noted */
 	long long started_ms;
 };
 int aur_rca_incident_get(sqlite3 *db, long long id, struct aur_rca_incident *out, char *err, size_t errlen);

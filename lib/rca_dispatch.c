@@ -390,7 +390,12 @@ fail:
 	return rc;
 }
 
-/* An alert joined an incident whose investigation is complete: say so, never rewrite it. */
+/*
+ * An alert joined an incident whose investigation is complete: say so,
+ * never rewrite it. Said once per conclusion, by the first such alert: in a
+ * storm thousands follow, and a thought each would bury the investigation
+ * (and each insert compares against the incident's every thought).
+ */
 static int on_attached(struct rca *r, long long id, jv rec)
 {
 	struct aur_rca_incident inc;
@@ -401,9 +406,10 @@ static int on_attached(struct rca *r, long long id, jv rec)
 	int rc = aur_rca_incident_get(r->db, id, &inc, err, sizeof(err));
 
 	/* joined before the conclusion (a replay of old decisions): the investigation saw it */
-	if (rc == 0 && !strcmp(inc.rca_state, "complete") && inc.joined_after) {
+	if (rc == 0 && !strcmp(inc.rca_state, "complete") && inc.joined_after && !inc.noted_after) {
 		snprintf(text, sizeof(text),
-			 "A later alert joined after the conclusion: %s \"%s\"; the root cause above does not account for it",
+			 "A later alert joined after the conclusion: %s \"%s\"; the root cause above does not account for it"
+			 " (alerts that join after it are in the incident's alert list, not noted one by one)",
 			 jv_get_kind(source) == JV_KIND_STRING ? jv_string_value(source) : "?",
 			 jv_get_kind(title) == JV_KIND_STRING ? jv_string_value(title) : "");
 		rc = note(r, id, text);
@@ -424,25 +430,34 @@ static int on_attached(struct rca *r, long long id, jv rec)
 static int replays_creation(struct rca *r, long long id, jv rec)
 {
 	jv inbox = jv_object_get(jv_copy(rec), jv_string("inbox_id"));
+	jv source = jv_object_get(jv_copy(rec), jv_string("source"));
+	jv key = jv_object_get(jv_copy(rec), jv_string("dedup_key"));
 	long long inbox_id = jv_get_kind(inbox) == JV_KIND_NUMBER ? (long long)jv_number_value(inbox) : 0;
 	sqlite3_stmt *st = NULL;
 	char err[512];
 	int found = 0;
 
-	jv_free(inbox);
-	if (!r->stage || inbox_id <= r->marked)
-		return 0;
+	if (!r->stage || inbox_id <= r->marked || jv_get_kind(source) != JV_KIND_STRING ||
+	    jv_get_kind(key) != JV_KIND_STRING)
+		goto out;
+	/* by the alert's own key: the incident's rows are as many as its alerts */
 	if (aur_db_prepare(r->db, &st,
-			   "SELECT 1 FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id"
-			   " WHERE ia.incident_id = ?1 AND ia.opened AND a.first_inbox_id = ?2",
+			   "SELECT 1 FROM alerts a JOIN incident_alerts ia ON ia.incident_id = ?1 AND ia.alert_id = a.id"
+			   " WHERE a.source = ?3 AND a.dedup_key = ?4 AND a.first_inbox_id = ?2 AND ia.opened",
 			   err, sizeof(err)) < 0) {
 		aur_warn("incident %lld: %s", id, err);
-		return 0;
+		goto out;
 	}
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, inbox_id);
+	sqlite3_bind_text(st, 3, jv_string_value(source), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, jv_string_value(key), -1, SQLITE_STATIC);
 	found = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
+out:
+	jv_free(inbox);
+	jv_free(source);
+	jv_free(key);
 	return found;
 }
 

@@ -424,6 +424,15 @@ wait_sql() {
 	json_ok '.type == "thought" and .kind == "note" and (.text | test("^A later alert joined after the conclusion: grafana"))' <<<"$output"
 	[ "$(sql 'SELECT root_cause FROM incidents WHERE id = 1')" = "$rc_before" ]
 	[ "$(sql "SELECT count(*) FROM events WHERE type = 'rca.completed'")" = 1 ]
+	# the alerts after it are not noted one by one: a storm would bury the investigation
+	: >"$IN"
+	INBOX_ID=6 alert grafana g10 firing 2026-03-03T09:21:00Z shipping "shipping p99 above 4s" >>"$IN"
+	INBOX_ID=7 alert grafana g11 firing 2026-03-03T09:22:00Z shipping "shipping p99 above 5s" >>"$IN"
+	decide
+	[ "$(jq -c 'select(.action == "attached" and .incident_id == 1)' "$DEC" | wc -l)" = 2 ]
+	run -0 --separate-stderr aurora-rca --db "$AURORA_DB" <"$DEC"
+	[ "$(jq -c 'select(.type == "thought")' <<<"$output" | wc -l)" = 0 ]
+	[ "$(sql "SELECT count(*) FROM incident_thoughts WHERE incident_id = 1 AND text LIKE 'A later alert joined%'")" = 1 ]
 }
 
 @test "lines that are not decisions are rejected: exit 1, 65 under --strict" {
