@@ -84,7 +84,7 @@ $(eval $(call variant,build-cov,$(COV)))
 
 # a fuzz target with tests/fuzz/replay.c as its main (libcrypto: sha256_fuzz's reference)
 define fuzz_variant
-$(1)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(1)/libaurora.a $(LIB_HDR) | $(1)/fuzz
+$(1)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/harness.h $(1)/libaurora.a $(LIB_HDR) | $(1)/fuzz
 	$$(CC) $$(ALL_CFLAGS) $$(CRYPTO_CFLAGS) $(2) -o $$@ $$< tests/fuzz/replay.c $(1)/libaurora.a $$(LDLIBS) $$(CRYPTO_LIBS)
 $(1)/fuzz:
 	mkdir -p $$@

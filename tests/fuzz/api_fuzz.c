@@ -22,14 +22,11 @@
  */
 #define _GNU_SOURCE
 
-#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <jq.h>
 #include <sqlite3.h>
@@ -43,12 +40,12 @@
 #include "incident_view.h"
 #include "opauth.h"
 #include "sse.h"
+#include "harness.h"
 #include "banned.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define OUT_MAX (4u * 1024 * 1024)
 #define MAX_REQUESTS 8
 
 static const char *const routes[] = {
@@ -73,39 +70,10 @@ static const char *const routes[] = {
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
-struct peer {
-	int fd;
-	struct aur_buf in;
-	char *out;
-	size_t len;
-};
-
 static void fail(const char *what, const char *detail)
 {
 	fprintf(stderr, "api_fuzz: %s: %.400s\n", what, detail ? detail : "");
 	abort();
-}
-
-static void *client(void *arg)
-{
-	struct peer *p = arg;
-	size_t off = 0;
-
-	while (off < p->in.len) {
-		ssize_t n = send(p->fd, p->in.data + off, p->in.len - off, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	shutdown(p->fd, SHUT_WR);
-	for (;;) {
-		ssize_t n = recv(p->fd, p->out + p->len, OUT_MAX - p->len, 0);
-
-		if (n <= 0 || (p->len += (size_t)n) == OUT_MAX)
-			break;
-	}
-	return NULL;
 }
 
 /* One request: the route picked by body[0], the rest its body (or query). */
@@ -280,16 +248,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct aur_api *api = NULL;
 	struct aur_http *h = NULL;
 	sqlite3 *db = NULL;
-	struct peer p;
-	pthread_t t;
+	struct aur_buf in;
+	struct fuzz_peer p;
 	char err[512];
-	int sv[2];
 
 	if (size > 65536)
 		return 0;
-	aur_buf_init(&p.in, 0);
-	if (split_requests(&p.in, data, size) == 0) {
-		aur_buf_release(&p.in);
+	aur_buf_init(&in, 0);
+	if (split_requests(&in, data, size) == 0) {
+		aur_buf_release(&in);
 		return 0;
 	}
 	db = fresh_db();
@@ -306,18 +273,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	aur_http_new(&h, &ho);
 	if (aur_api_routes(api, h) < 0)
 		fail("cannot add the routes", NULL);
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
-		abort();
-	p.fd = sv[1];
-	p.out = malloc(OUT_MAX);
-	p.len = 0;
-	if (!p.out || pthread_create(&t, NULL, client, &p) != 0)
-		abort();
-	if (aur_http_start_connection(h, sv[0], "127.0.0.1", err, sizeof(err)) < 0 ||
-	    aur_http_run_connection(h, &stop) < 0)
+	if (fuzz_serve_one(h, "127.0.0.1", &stop, (const uint8_t *)in.data, in.len, &p, err, sizeof(err)) < 0)
 		fail("the connection failed", err);
-	pthread_join(t, NULL);
-	close(sv[1]);
 	aur_http_free(h);
 	aur_api_free(api);
 	aur_sse_free(sse);
@@ -330,6 +287,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_db(db);
 	aur_db_close(db);
 	free(p.out);
-	aur_buf_release(&p.in);
+	aur_buf_release(&in);
 	return 0;
 }

@@ -31,100 +31,16 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "harness.h"
 #include "banned.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define OUT_MAX (4u * 1024 * 1024)
-
 static struct aur_http *server;
 static struct sockaddr_in addr;
-
-struct peer {
-	int fd;
-	const uint8_t *data;
-	size_t size;
-};
-
-static void *sender(void *arg)
-{
-	struct peer *p = arg;
-	size_t off = 0;
-
-	while (off < p->size) {
-		ssize_t n = send(p->fd, p->data + off, p->size - off, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	shutdown(p->fd, SHUT_WR);
-	return NULL;
-}
-
-static enum aur_http_next body_route(struct aur_http_req *req, enum aur_http_phase phase, void *arg)
-{
-	size_t len;
-	const char *q;
-
-	(void)arg;
-	if (phase == AUR_HTTP_DONE)
-		return AUR_HTTP_ANSWERED;
-	if (phase == AUR_HTTP_HEADERS) {
-		q = aur_http_query(req, "answer");
-		if (q && *q == 'n')
-			return aur_http_respond_error(req, 401, "no");
-		if (q && *q == 'c')
-			return AUR_HTTP_CLOSE;
-		if (q && *q == 'x')
-			return AUR_HTTP_ANSWERED; /* a bug of a handler: the layer answers 500 */
-		return aur_http_expect_body(req);
-	}
-	if (phase == AUR_HTTP_BODY && aur_http_query(req, "suspend") && aur_http_suspend(req) == 0) {
-		/* resumed at once, from this thread, as a writer that was quick would */
-		aur_http_resume(req);
-		return AUR_HTTP_SUSPENDED;
-	}
-	aur_http_body(req, &len);
-	return aur_http_respond_json(req, 200, jv_object_set(jv_object(), jv_string("len"), jv_number((double)len)));
-}
-
-static enum aur_http_next lookup_route(struct aur_http_req *req, enum aur_http_phase phase, void *arg)
-{
-	static const char *const known[] = { "a", "b", NULL };
-	const char *v[4];
-	jv out;
-
-	(void)arg;
-	if (phase == AUR_HTTP_DONE)
-		return AUR_HTTP_ANSWERED;
-	out = jv_object();
-	v[0] = aur_http_query(req, "a");
-	v[1] = aur_http_cookie(req, "session");
-	v[2] = aur_http_header(req, "X-Test");
-	v[3] = aur_http_query_other(req, known);
-	for (int i = 0; i < 4; i++)
-		out = jv_object_set(out, jv_string_fmt("v%d", i), v[i] ? jv_string(v[i]) : jv_null());
-	/* the framing policy: a dot segment (plain or %2E) never reaches a route */
-	if (!strcmp(aur_http_param(req, 0), ".") || !strcmp(aur_http_param(req, 0), ".."))
-		abort();
-	out = jv_object_set(out, jv_string("param"), jv_string(aur_http_param(req, 0)));
-	out = jv_object_set(out, jv_string("remote"), jv_string(aur_http_remote(req)));
-	aur_http_add_header(req, "X-Fuzz", "1");
-	return aur_http_respond_json(req, 200, out);
-}
-
-static ssize_t more(void *arg, char *buf, size_t max)
-{
-	int *left = arg;
-
-	if (*left == 0)
-		return AUR_HTTP_STREAM_END;
-	(*left)--;
-	snprintf(buf, max, "data: %d\n\n", *left);
-	return (ssize_t)strlen(buf);
-}
+/* POST /body?suspend suspends and resumes: the accept loop can */
+static int may_suspend = 1;
 
 static enum aur_http_next stream_route(struct aur_http_req *req, enum aur_http_phase phase, void *arg)
 {
@@ -140,7 +56,7 @@ static enum aur_http_next stream_route(struct aur_http_req *req, enum aur_http_p
 		abort();
 	*left = 3;
 	aur_http_set_data(req, left);
-	return aur_http_respond_stream(req, 200, "text/event-stream", more, left, 1);
+	return aur_http_respond_stream(req, 200, "text/event-stream", fuzz_stream_more, left, 1);
 }
 
 static void stop_server(void)
@@ -174,8 +90,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	o.max_header_bytes = 1024;
 	o.max_headers = 16;
 	aur_http_new(&server, &o);
-	aur_http_route(server, AUR_HTTP_POST | AUR_HTTP_PUT, "/body", body_route, NULL);
-	aur_http_route(server, AUR_HTTP_GET, "/look/{}", lookup_route, NULL);
+	aur_http_route(server, AUR_HTTP_POST | AUR_HTTP_PUT, "/body", fuzz_body_route, &may_suspend);
+	aur_http_route(server, AUR_HTTP_GET, "/look/{}", fuzz_lookup_route, NULL);
 	aur_http_route(server, AUR_HTTP_GET, "/stream", stream_route, NULL);
 	if (aur_http_start_listener(server, fd, err, sizeof(err)) < 0) {
 		fprintf(stderr, "http_mhd_fuzz: %s\n", err);
@@ -222,10 +138,8 @@ static long check(const char *out, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct timeval tv = { 10, 0 };
-	struct peer p;
+	struct fuzz_peer p;
 	pthread_t t;
-	char *out;
-	size_t len = 0;
 	long bad;
 
 	p.fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -235,23 +149,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	setsockopt(p.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	p.data = data;
 	p.size = size;
-	out = malloc(OUT_MAX);
-	if (!out || pthread_create(&t, NULL, sender, &p) != 0)
+	p.out = malloc(FUZZ_OUT_MAX);
+	if (!p.out || pthread_create(&t, NULL, fuzz_sender, &p) != 0)
 		abort();
-	for (;;) {
-		ssize_t n = recv(p.fd, out + len, OUT_MAX - len, 0);
-
-		if (n <= 0 || (len += (size_t)n) == OUT_MAX)
-			break;
-	}
+	p.len = fuzz_recv(p.fd, p.out);
 	pthread_join(t, NULL);
 	close(p.fd);
-	bad = check(out, len);
-	if (bad >= 0) {
-		fprintf(stderr, "http_mhd_fuzz: not an answer at byte %ld of %zu:\n%.*s\n", bad, len,
-			(int)(len - (size_t)bad < 200 ? len - (size_t)bad : 200), out + bad);
-		abort();
-	}
-	free(out);
+	bad = check(p.out, p.len);
+	if (bad >= 0)
+		fuzz_not_an_answer("http_mhd_fuzz", p.out, p.len, bad);
+	free(p.out);
 	return 0;
 }

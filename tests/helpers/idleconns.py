@@ -14,24 +14,19 @@ closes the rest and exits 0; exit 1 when its own limits do not allow COUNT.
 import errno
 import resource
 import selectors
-import signal
 import socket
 import sys
 import time
 
+import conns
+
 
 def main(argv):
-    addresses, ready = 0, None
-    while argv and argv[0].startswith("--"):
-        opt, val = argv.pop(0), argv.pop(0)
-        if opt == "--addresses":
-            addresses = int(val)
-        elif opt == "--ready":
-            ready = val
-        else:
-            sys.stderr.write(f"idleconns.py: unknown option {opt}\n")
-            return 2
-    port, count, seconds = int(argv[0]), int(argv[1]), float(argv[2])
+    parsed = conns.parse("idleconns.py", argv, {"--addresses": int, "--ready": str})
+    if parsed is None:
+        return 2
+    opts, port, count, seconds = parsed
+    addresses, ready = opts.get("--addresses", 0), opts.get("--ready")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < count + 64:
         sys.stderr.write(f"idleconns.py: the limit of open files is {hard}, below {count + 64}\n")
@@ -40,10 +35,8 @@ def main(argv):
     sel = selectors.DefaultSelector()
     pending, opened, closed = {}, set(), 0
     for n in range(count):
-        s = socket.socket()
+        s = conns.client_socket(n, addresses)
         s.setblocking(False)
-        if addresses:
-            s.bind((f"127.0.1.{n % addresses + 1}", 0))
         rc = s.connect_ex(("127.0.0.1", port))
         if rc not in (0, errno.EINPROGRESS):
             s.close()
@@ -62,28 +55,13 @@ def main(argv):
                 s.close()
     for s in opened:
         sel.register(s, selectors.EVENT_READ)
-    if ready:
-        with open(ready, "w") as f:
-            f.write(f"open {len(opened)}\n")
-    end = time.monotonic() + seconds
-
-    def stop(signum, frame):
-        nonlocal end
-        end = 0
-
-    signal.signal(signal.SIGTERM, stop)
-    while opened and time.monotonic() < end:
-        for key, _ in sel.select(timeout=max(0.0, min(end - time.monotonic(), 0.5))):
-            s = key.fileobj
-            try:
-                data = s.recv(4096)
-            except OSError:
-                data = b""
-            if not data:
-                sel.unregister(s)
-                opened.discard(s)
-                s.close()
-                closed += 1
+    conns.write_ready(ready, len(opened))
+    hold = conns.Hold(seconds)
+    while opened and hold.left() > 0:
+        for s in conns.closed_by_server(sel, min(hold.left(), 0.5)):
+            opened.discard(s)
+            s.close()
+            closed += 1
     print(f"opened {len(opened) + closed} of {count}, closed {closed} by the server")
     for s in list(opened) + list(pending):
         s.close()

@@ -17,31 +17,20 @@ connections the server closed) and exits 0; exit 1 when a connection could
 not be opened.
 """
 import selectors
-import signal
-import socket
 import sys
 import time
 
+import conns
+
 
 def main(argv):
-    mode, interval, addresses, ready, token = "head", 0.5, 0, None, ""
-    while argv and argv[0].startswith("--"):
-        opt = argv.pop(0)
-        val = argv.pop(0)
-        if opt == "--mode":
-            mode = val
-        elif opt == "--interval":
-            interval = float(val)
-        elif opt == "--addresses":
-            addresses = int(val)
-        elif opt == "--ready":
-            ready = val
-        elif opt == "--token":
-            token = val
-        else:
-            sys.stderr.write(f"slowclients.py: unknown option {opt}\n")
-            return 2
-    port, count, seconds = int(argv[0]), int(argv[1]), float(argv[2])
+    parsed = conns.parse("slowclients.py", argv, {"--mode": str, "--interval": float, "--addresses": int,
+                                                  "--ready": str, "--token": str})
+    if parsed is None:
+        return 2
+    opts, port, count, seconds = parsed
+    mode, interval = opts.get("--mode", "head"), opts.get("--interval", 0.5)
+    addresses, ready, token = opts.get("--addresses", 0), opts.get("--ready"), opts.get("--token", "")
     if mode in ("head", "leave"):
         start = b"POST /api/webhooks/grafana HTTP/1.1\r\nHost: t\r\n"
     else:
@@ -50,9 +39,7 @@ def main(argv):
     sel = selectors.DefaultSelector()
     socks = []
     for n in range(count):
-        s = socket.socket()
-        if addresses:
-            s.bind((f"127.0.1.{n % addresses + 1}", 0))
+        s = conns.client_socket(n, addresses)
         try:
             s.connect(("127.0.0.1", port))
             s.sendall(start)
@@ -65,31 +52,15 @@ def main(argv):
         s.setblocking(False)
         sel.register(s, selectors.EVENT_READ)
         socks.append(s)
-    if ready:
-        with open(ready, "w") as f:
-            f.write(f"open {count}\n")
+    conns.write_ready(ready, count)
     if mode == "leave":
         print(f"left {count}")
         return 0
     closed = set()
-    end = time.monotonic() + seconds
-
-    def stop(signum, frame):
-        nonlocal end
-        end = 0
-
-    signal.signal(signal.SIGTERM, stop)
+    hold = conns.Hold(seconds)
     next_byte = time.monotonic() + interval
-    while time.monotonic() < end:
-        for key, _ in sel.select(timeout=max(0.0, min(end, next_byte) - time.monotonic())):
-            s = key.fileobj
-            try:
-                data = s.recv(4096)
-            except OSError:
-                data = b""
-            if not data:
-                sel.unregister(s)
-                closed.add(s)
+    while hold.left() > 0:
+        closed.update(conns.closed_by_server(sel, min(hold.end, next_byte) - time.monotonic()))
         if time.monotonic() >= next_byte:
             next_byte += interval
             for s in socks:
