@@ -426,6 +426,38 @@ build_alert() {
 	alert splunk s1 firing 2026-03-03T09:09:40Z shipping "Shipping 5xx spike" "errors after the deploy" shipping-1
 }
 
+@test "the disk fills during an investigation: its process exits 75 (temporary), not 70 (a bug); the incident waits for the next start, which concludes once" {
+	small_disk 8
+	INBOX_ID=1 build_alert >"$BATS_TEST_TMPDIR/in.jsonl"
+	run -0 --separate-stderr aurora-correlate --no-mark <"$BATS_TEST_TMPDIR/in.jsonl"
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/dec.jsonl"
+	AURORA_RCA_STEP_DELAY_MS=400 aurora-rca <"$BATS_TEST_TMPDIR/dec.jsonl" >"$BATS_TEST_TMPDIR/rca.out" \
+		2>"$BATS_TEST_TMPDIR/rca.err" 3>&- &
+	local parent=$! rc=0
+	PIDS+=("$parent")
+	for _ in $(seq 1 200); do
+		[ "$(sq 'SELECT count(*) >= 1 FROM incident_thoughts')" = 1 ] && break
+		sleep 0.05
+	done
+	assert_equal "$(sq 'SELECT rca_state FROM incidents WHERE id = 1')" running
+	fill_disk
+	wait "$parent" || rc=$?
+	# an investigation that failed is on its incident, not in the exit status; here nothing can be written
+	assert_equal "$rc" 0
+	grep -q 'incident 1: investigation failed: its process exited with status 75 (temporary: the database stayed locked or the disk is full)' \
+		"$BATS_TEST_TMPDIR/rca.err" || fail "$(cat "$BATS_TEST_TMPDIR/rca.err")"
+	grep -q 'disk is full' "$BATS_TEST_TMPDIR/rca.err" || fail "$(cat "$BATS_TEST_TMPDIR/rca.err")"
+	assert_equal "$(sq 'SELECT rca_state FROM incidents WHERE id = 1')" running
+	whole
+	# space returns: the next start restarts it and concludes once
+	rm "$DISK/filler"
+	run -0 --separate-stderr aurora-rca </dev/null
+	assert_equal "$(sq 'SELECT rca_state FROM incidents WHERE id = 1')" complete
+	run -0 sq "SELECT count(*) FROM (SELECT text FROM incident_thoughts GROUP BY text HAVING count(*) > 1)"
+	assert_output 0
+	whole
+}
+
 # --- power loss -------------------------------------------------------------------------------
 
 @test "power loss after each 202: a copy of the database and WAL taken with the receiver frozen holds every delivery answered so far" {
