@@ -71,8 +71,8 @@ static const char help_text[] =
 	"      --version         print the version\n"
 	"\n"
 	"Exit: 0 ok, 1 some records rejected, 2 usage, 65 rejected under --strict,\n"
-	"74 I/O error, 75 database busy, 78 investigator not available or a catalog that\n"
-	"does not load.\n";
+	"74 I/O error, 75 database busy or disk full, 78 investigator not available or a\n"
+	"catalog that does not load.\n";
 
 enum {
 	O_DB = AUR_CLI_BASE, O_INV, O_TIMEOUT, O_RATE, O_LOOKBACK, O_BUSY, O_MARK, O_NO_MARK, O_PASS, O_STRICT,

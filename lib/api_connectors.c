@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "connector.h"
 #include "connview.h"
+#include "jvio.h"
 #include "sha256.h"
 #include "webhook.h"
 #include "timeutil.h"
@@ -119,7 +120,9 @@ static int send_test(sqlite3 *db, struct aur_api_req *r, jv *out, char *err, siz
 		aur_webhook_test_release(&t);
 		return rc == -ENOENT ? -EIO : rc;
 	}
-	answer = jv_parse_sized(t.resp.body.data ? t.resp.body.data : "", (int)t.resp.body.len);
+	/* lib/jvio, not jv_parse_sized: libjq 1.6's parser leaks on some malformed text */
+	if (aur_jvio_parse(t.resp.body.data ? t.resp.body.data : "", t.resp.body.len, &answer, NULL, 0) < 0)
+		answer = jv_invalid();
 	if (rc == 0 && jv_get_kind(answer) == JV_KIND_OBJECT) {
 		jv_free(id);
 		id = jv_object_get(jv_copy(answer), jv_string("id"));

@@ -8,6 +8,7 @@
 #include "connreport.h"
 #include "connview.h"
 #include "jsonl.h"
+#include "jvio.h"
 #include "timeutil.h"
 #include "banned.h"
 
@@ -234,10 +235,13 @@ int aur_connreport_test(FILE *out, const struct aur_webhook_test *t, int rc, int
 {
 	const char *body = t->resp.body.data ? t->resp.body.data : "";
 	double ms = t->resp.seconds * 1000.0;
-	jv answer = jv_parse_sized(body, (int)t->resp.body.len);
+	jv answer;
 	jv id;
 	int wrc = 0;
 
+	/* lib/jvio, not jv_parse_sized: libjq 1.6's parser leaks on some malformed text */
+	if (aur_jvio_parse(body, t->resp.body.len, &answer, NULL, 0) < 0)
+		answer = jv_invalid();
 	errno = 0;
 	if (json) {
 		wrc = write_json(out, test_json(t, rc, ok, answer, body, ms));

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "embeddings.h"
+#include "jvio.h"
 #include "banned.h"
 
 #define MAX_ANSWER (8u << 20)
@@ -23,13 +24,14 @@ static size_t collect(char *p, size_t size, size_t n, void *arg)
 
 static int parse_answer(const struct aur_buf *b, float *out, size_t *dims, char *err, size_t errlen)
 {
-	jv answer = jv_parse_sized(b->data ? b->data : "", (int)b->len);
+	jv answer = jv_invalid();
 	jv vec = jv_invalid();
 	double norm = 0;
 	int n;
 	int rc = -EPROTO;
 
-	if (!jv_is_valid(answer)) {
+	/* lib/jvio, not jv_parse_sized: libjq 1.6's parser leaks on some malformed text */
+	if (aur_jvio_parse(b->data ? b->data : "", b->len, &answer, NULL, 0) < 0) {
 		snprintf(err, errlen, "embeddings endpoint answered with something that is not JSON");
 		goto out;
 	}

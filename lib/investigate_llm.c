@@ -26,6 +26,7 @@
 
 #include "investigate.h"
 #include "investigate_llm_impl.h"
+#include "jvio.h"
 #include "llm.h"
 #include "timeutil.h"
 #include "xalloc.h"
@@ -136,7 +137,9 @@ static int parse_answer(const char *text, char **summary, jv *root_cause, jv *su
 		snprintf(why, whylen, "the answer has no JSON object");
 		goto out;
 	}
-	doc = jv_parse_sized(a, (int)(b - a + 1));
+	/* lib/jvio, not jv_parse_sized: libjq 1.6's parser leaks on some malformed text */
+	if (aur_jvio_parse(a, (size_t)(b - a + 1), &doc, NULL, 0) < 0)
+		doc = jv_invalid();
 	if (jv_get_kind(doc) != JV_KIND_OBJECT) {
 		snprintf(why, whylen, "the answer is not a JSON object");
 		goto out;

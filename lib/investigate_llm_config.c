@@ -14,6 +14,7 @@
 #include "diag.h"
 #include "investigate.h"
 #include "investigate_llm_impl.h"
+#include "jvio.h"
 #include "llm.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -94,6 +95,7 @@ int aur_inv_llm_load(const char *path, struct aur_inv_llm **out, char *err, size
 	char *text = NULL;
 	int nprefix;
 	char sub[512];
+	char perr[256];
 	size_t len = 0;
 	long long n;
 	jv doc = jv_invalid(), v;
@@ -106,7 +108,12 @@ int aur_inv_llm_load(const char *path, struct aur_inv_llm **out, char *err, size
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		goto out;
 	}
-	doc = jv_parse_sized(text, (int)len);
+	/* lib/jvio, not jv_parse_sized: libjq 1.6's parser leaks on some malformed text */
+	if (aur_jvio_parse(text, len, &doc, perr, sizeof(perr)) < 0) {
+		snprintf(err, errlen, "%s: not JSON: %s", path, perr);
+		rc = -EINVAL;
+		goto out;
+	}
 	if (jv_get_kind(doc) != JV_KIND_OBJECT) {
 		snprintf(err, errlen, "%s: not a JSON object", path);
 		rc = -EINVAL;

@@ -20,6 +20,7 @@ struct parser {
 	char *err;
 	size_t errlen;
 	int depth;
+	int keep_inf;           /* an overflow is infinity, as libjq reads it */
 };
 
 static int parse_value(struct parser *ps, jv *out);
@@ -280,7 +281,7 @@ static int parse_number(struct parser *ps, jv *out)
 	if (tmp != stackbuf)
 		free(tmp);
 	/* libjq prints an overflow as the largest double: keep that value */
-	if (isinf(d))
+	if (isinf(d) && !ps->keep_inf)
 		d = d > 0 ? DBL_MAX : -DBL_MAX;
 	*out = jv_number(d);
 	return 0;
@@ -402,7 +403,7 @@ done:
 static int parse_value(struct parser *ps, jv *out)
 {
 	if (ps->p >= ps->end)
-		return fail(ps, "unexpected end of input");
+		return fail(ps, "expected a value"); /* "... at end of input" */
 	switch (*ps->p) {
 	case '{':
 		return parse_object(ps, out);
@@ -423,9 +424,9 @@ static int parse_value(struct parser *ps, jv *out)
 	}
 }
 
-int aur_jvio_parse(const char *s, size_t len, jv *out, char *err, size_t errlen)
+static int parse(const char *s, size_t len, int keep_inf, jv *out, char *err, size_t errlen)
 {
-	struct parser ps = { s, s, s + len, err, errlen, 0 };
+	struct parser ps = { s, s, s + len, err, errlen, 0, keep_inf };
 	jv v = jv_invalid();
 	int rc;
 
@@ -444,6 +445,16 @@ int aur_jvio_parse(const char *s, size_t len, jv *out, char *err, size_t errlen)
 	}
 	*out = v;
 	return 0;
+}
+
+int aur_jvio_parse(const char *s, size_t len, jv *out, char *err, size_t errlen)
+{
+	return parse(s, len, 0, out, err, errlen);
+}
+
+int aur_jvio_parse_inf(const char *s, size_t len, jv *out, char *err, size_t errlen)
+{
+	return parse(s, len, 1, out, err, errlen);
 }
 
 /* ---- printing --------------------------------------------------------- */

@@ -44,6 +44,13 @@ const char *aur_jvio_str(jv o, const char *k);
 int aur_jvio_parse(const char *s, size_t len, jv *out, char *err, size_t errlen);
 
 /*
+ * As aur_jvio_parse, but a number beyond the range of a double (1e999) is
+ * +-infinity, as libjq reads it, rather than the +-DBL_MAX libjq prints
+ * for it: for callers that refuse such numbers (the incident API).
+ */
+int aur_jvio_parse_inf(const char *s, size_t len, jv *out, char *err, size_t errlen);
+
+/*
  * Append v (borrowed) to b as compact JSON, the text jv_dump_string(v, 0)
  * would give. Returns 0; -E2BIG past b's limit or past
  * AUR_JVIO_MAX_DUMP_DEPTH, -EINVAL for an invalid jv. On failure b may hold

@@ -29,6 +29,22 @@ static int step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, char *err,
 	return rc ? rc : -EIO;
 }
 
+/*
+ * Append an event of type (data consumed): 0, or the negative errno of
+ * the failure with its message in err: a full disk stays -ENOSPC, which
+ * aurora-rca's exit status tells apart from an I/O error (aurora(7)).
+ */
+static int add_event(sqlite3 *db, long long id, const char *type, jv data, long long now, char *err,
+		     size_t errlen)
+{
+	long long ev = aur_incident_event(db, id, type, data, now);
+
+	if (ev >= 0)
+		return 0;
+	set_err(err, errlen, "event", db);
+	return (int)ev;
+}
+
 static jv col_text(sqlite3_stmt *st, int i)
 {
 	const char *t = (const char *)sqlite3_column_text(st, i);
@@ -149,11 +165,9 @@ int aur_rca_claim(sqlite3 *db, int busy_ms, long long id, char *why, size_t whyl
 	rc = step_done(db, st, "incident", err, errlen);
 	if (rc < 0)
 		goto out;
-	if (aur_incident_event(db, id, "rca.started", jv_object(), aur_time_now_ms()) < 0) {
-		set_err(err, errlen, "event", db);
-		rc = -EIO;
+	rc = add_event(db, id, "rca.started", jv_object(), aur_time_now_ms(), err, errlen);
+	if (rc < 0)
 		goto out;
-	}
 	rc = 1;
 out:
 	sqlite3_finalize(st);
@@ -218,11 +232,9 @@ static int add_step(sqlite3 *db, int busy_ms, long long id, const struct step *s
 	snprintf(name, sizeof(name), "%s_id", s->type);
 	data = jv_object_set(data, jv_string(name), jv_number((double)row));
 	snprintf(name, sizeof(name), "%s.added", s->type);
-	if (aur_incident_event(db, id, name, data, now) < 0) {
-		set_err(err, errlen, "event", db);
-		rc = -EIO;
+	rc = add_event(db, id, name, data, now, err, errlen);
+	if (rc < 0)
 		goto out;
-	}
 	rc = 1;
 out:
 	sqlite3_finalize(st);
@@ -333,11 +345,9 @@ int aur_rca_complete(sqlite3 *db, int busy_ms, long long id, const char *summary
 		jv data = jv_object_set(jv_object(), jv_string("summary"), jv_string(summary));
 
 		data = jv_object_set(data, jv_string("root_cause"), jv_copy(root_cause));
-		if (aur_incident_event(db, id, "rca.completed", data, now) < 0) {
-			set_err(err, errlen, "event", db);
-			rc = -EIO;
+		rc = add_event(db, id, "rca.completed", data, now, err, errlen);
+		if (rc < 0)
 			goto out;
-		}
 	}
 	rc = analysis_of(db, id, rec, err, errlen);
 out:
@@ -381,11 +391,9 @@ int aur_rca_fail(sqlite3 *db, int busy_ms, long long id, const char *event, cons
 
 		data = jv_object_set(data, jv_string("kind"), jv_string("error"));
 		data = jv_object_set(data, jv_string("text"), jv_string(why));
-		if (aur_incident_event(db, id, "thought.added", data, now) < 0) {
-			set_err(err, errlen, "event", db);
-			rc = -EIO;
+		rc = add_event(db, id, "thought.added", data, now, err, errlen);
+		if (rc < 0)
 			goto out;
-		}
 	}
 	sqlite3_finalize(st);
 	st = NULL;
@@ -396,12 +404,10 @@ int aur_rca_fail(sqlite3 *db, int busy_ms, long long id, const char *event, cons
 	rc = step_done(db, st, "incident", err, errlen);
 	if (rc < 0)
 		goto out;
-	if (aur_incident_event(db, id, event, jv_object_set(jv_object(), jv_string("reason"), jv_string(why)),
-			       now) < 0) {
-		set_err(err, errlen, "event", db);
-		rc = -EIO;
+	rc = add_event(db, id, event, jv_object_set(jv_object(), jv_string("reason"), jv_string(why)), now, err,
+		       errlen);
+	if (rc < 0)
 		goto out;
-	}
 	rc = analysis_of(db, id, rec, err, errlen);
 out:
 	sqlite3_finalize(st);
@@ -457,11 +463,8 @@ int aur_rca_event(sqlite3 *db, int busy_ms, long long id, const char *type, cons
 
 	if (rc < 0)
 		return rc;
-	if (aur_incident_event(db, id, type, jv_object_set(jv_object(), jv_string("reason"), jv_string(why)),
-			       aur_time_now_ms()) < 0) {
-		set_err(err, errlen, "event", db);
-		rc = -EIO;
-	}
+	rc = add_event(db, id, type, jv_object_set(jv_object(), jv_string("reason"), jv_string(why)),
+		       aur_time_now_ms(), err, errlen);
 	return end(db, busy_ms, rc, err, errlen);
 }
 

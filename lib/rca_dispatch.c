@@ -192,7 +192,13 @@ static void child(struct rca *r, long long id, int wfd, pid_t parent)
 		aur_warn("incident %lld: investigation failed: %s", id, err);
 	fflush(f);
 	aur_db_close(db);
-	_exit(rc < 0 ? AUR_EXIT_SOFTWARE : 0);
+	/*
+	 * The parent reports this status only when the failure could not be
+	 * written on the incident itself, which is a store that refuses
+	 * writes: the one table says which (75 a full disk or a lock, 74 an
+	 * I/O error), never "software" for a full disk.
+	 */
+	_exit(rc < 0 ? aur_cli_exit_code(rc) : 0);
 }
 
 static int start_job(struct rca *r, long long id)
@@ -273,6 +279,23 @@ static void pass_lines(struct rca *r, struct job *j)
 	}
 }
 
+/* What a child's exit status says, for its incident's error thought (aurora(7)). */
+static const char *exit_meaning(int status)
+{
+	if (!WIFEXITED(status))
+		return "";
+	switch (WEXITSTATUS(status)) {
+	case AUR_EXIT_TEMPFAIL:
+		return " (temporary: the database stayed locked or the disk is full)";
+	case AUR_EXIT_IOERR:
+		return " (an input/output error)";
+	case AUR_EXIT_SOFTWARE:
+		return " (an internal error)";
+	default:
+		return "";
+	}
+}
+
 /* The child is done (or killed): reap it and make its end visible. */
 static void finish_job(struct rca *r, int k, const char *killed_why)
 {
@@ -294,8 +317,8 @@ static void finish_job(struct rca *r, int k, const char *killed_why)
 		else if (WIFSIGNALED(status))
 			snprintf(why, sizeof(why), "investigation failed: its process died of signal %d", WTERMSIG(status));
 		else
-			snprintf(why, sizeof(why), "investigation failed: its process exited with status %d",
-				 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+			snprintf(why, sizeof(why), "investigation failed: its process exited with status %d%s",
+				 WIFEXITED(status) ? WEXITSTATUS(status) : -1, exit_meaning(status));
 		if (aur_rca_fail(r->db, r->dbo.busy_timeout_ms, j->id, "rca.failed", why, &rec, err, sizeof(err)) < 0)
 			aur_err("incident %lld: %s", j->id, err);
 		else
@@ -377,8 +400,10 @@ static int on_created(struct rca *r, long long id)
 		return note(r, id, text);
 	}
 	rc = aur_rca_claim(r->db, r->dbo.busy_timeout_ms, id, why, sizeof(why), err, sizeof(err));
-	if (rc < 0)
-		goto fail;
+	if (rc < 0) {
+		aur_err("incident %lld: claiming its investigation: %s", id, err);
+		return rc;
+	}
 	if (rc == 0) {
 		aur_debug("incident %lld: not investigated: %s", id, why);
 		return 0;
@@ -476,11 +501,12 @@ static int handle(struct rca *r, jv rec, unsigned long *rejected, unsigned long 
 		goto out;
 	}
 	/* builds are remembered whatever became of them: the next regression may be theirs */
-	if (aur_rca_build_seen(r->db, r->dbo.busy_timeout_ms, rec, err, sizeof(err)) < 0) {
+	rc = aur_rca_build_seen(r->db, r->dbo.busy_timeout_ms, rec, err, sizeof(err));
+	if (rc < 0) {
 		aur_err("line %lu: %s", lineno, err);
-		rc = -EIO;
 		goto out;
 	}
+	rc = 0;
 	if (jv_get_kind(inc) != JV_KIND_NUMBER || jv_number_value(inc) < 1)
 		goto out;
 	if (!strcmp(jv_string_value(action), "created") ||
@@ -638,7 +664,7 @@ static int run(struct rca *r, struct aur_jsonl_reader *in, unsigned long *reject
 			}
 			if (got < 0) {
 				aur_err("reading standard input: %s", strerror(-got));
-				rc = AUR_EXIT_IOERR;
+				rc = aur_cli_exit_code(got);
 				in_open = 0;
 				break;
 			}
@@ -647,7 +673,7 @@ static int run(struct rca *r, struct aur_jsonl_reader *in, unsigned long *reject
 			got = handle(r, rec, rejected, in->lineno);
 			if (got < 0) {
 				jv_free(rec);
-				rc = got == -EBUSY ? AUR_EXIT_TEMPFAIL : AUR_EXIT_IOERR;
+				rc = aur_cli_exit_code(got); /* aurora(7): a full disk is 75 as a lock is */
 				in_open = 0;
 				break;
 			}
@@ -662,6 +688,7 @@ static int run(struct rca *r, struct aur_jsonl_reader *in, unsigned long *reject
 	}
 	if (r->gone)
 		aur_info("the reader of standard output went away: stopping");
+	/* aurora(7): a failed write to standard output is 74, whatever its errno */
 	if (rc == AUR_EXIT_OK && r->ioerr)
 		rc = AUR_EXIT_IOERR;
 	return rc;
@@ -755,15 +782,16 @@ int aur_rca_dispatch(const struct aur_rca_settings *s, sqlite3 *db, struct aur_j
 			rc = first_mark(&r, err, sizeof(err));
 		if (rc < 0) {
 			aur_err("%s", err);
-			rc = rc == -EBUSY ? AUR_EXIT_TEMPFAIL : AUR_EXIT_IOERR;
+			rc = aur_cli_exit_code(rc);
 			goto out;
 		}
 		r.batch = r.marked;
 	}
 	aur_jsonl_reader_watch(in, STDOUT_FILENO);
 	aur_jsonl_writer_init(&r.out, stdout, -1);
-	if (recover(&r) < 0) {
-		rc = AUR_EXIT_TEMPFAIL;
+	rc = recover(&r);
+	if (rc < 0) {
+		rc = aur_cli_exit_code(rc);
 		goto out;
 	}
 	rc = run(&r, in, rejected);

@@ -433,8 +433,10 @@ static enum aur_http_next webhook_body(struct wreq *w)
 	content_type_ok(w->platform, ct, &form);
 	if (!form && json_ok(body, len, why, sizeof(why)) < 0)
 		return reject(w, 400, why);
-	w->quarantining = !form && w->r->o.shape_check &&
-			  aur_shape_check(w->platform, body, len, w->why, sizeof(w->why)) < 0;
+	/* a form is checked as the JSON its fields make: the same 422 and reason as that JSON would get */
+	w->quarantining = w->r->o.shape_check &&
+			  (form ? aur_shape_check_form(w->platform, body, len, w->why, sizeof(w->why))
+				: aur_shape_check(w->platform, body, len, w->why, sizeof(w->why))) < 0;
 	w->headers_json = kept_headers_json(w);
 	d->kind = w->quarantining ? AUR_DELIVERY_QUARANTINE : AUR_DELIVERY_STORE;
 	d->status = w->quarantining ? 422 : 0;

@@ -2,6 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
+#include "form.h"
+#include "jvio.h"
 #include "shape.h"
 #include "banned.h"
 
@@ -510,4 +513,63 @@ int aur_shape_check(const char *platform, const void *body, size_t len, char *wh
 		return 0;
 	snprintf(why, n, "not %s: %s", sh->what, detail);
 	return -EINVAL;
+}
+
+/*
+ * The JSON text a lone payload, json or data field of fields holds, when it
+ * is an object (lib/mappings/datadog.jq, fields: text with a NUL is not
+ * read); borrowed from fields. NULL otherwise.
+ */
+static const char *form_wrapped_json(jv fields, size_t *len)
+{
+	static const char *const wrappers[] = { "payload", "json", "data" };
+
+	if (jv_object_length(jv_copy(fields)) != 1)
+		return NULL;
+	for (size_t k = 0; k < COUNT(wrappers); k++) {
+		jv str = jv_object_get(jv_copy(fields), jv_string(wrappers[k]));
+		const char *s;
+		jv inner;
+		int object = 0;
+
+		if (jv_get_kind(str) != JV_KIND_STRING) {
+			jv_free(str);
+			continue;
+		}
+		/* fields holds the string too: it outlives str */
+		s = jv_string_value(str);
+		*len = (size_t)jv_string_length_bytes(jv_copy(str));
+		jv_free(str);
+		if (!memchr(s, '\0', *len) && aur_jvio_parse(s, *len, &inner, NULL, 0) == 0) {
+			object = jv_get_kind(inner) == JV_KIND_OBJECT;
+			jv_free(inner);
+		}
+		return object ? s : NULL;
+	}
+	return NULL;
+}
+
+int aur_shape_check_form(const char *platform, const void *body, size_t len, char *why, size_t n)
+{
+	jv fields;
+	struct aur_buf text;
+	const char *wrapped;
+	size_t wlen = 0;
+	int rc = 0;
+
+	if (!shape_of(platform))
+		return 0;
+	fields = aur_form_decode(body, len);
+	wrapped = form_wrapped_json(fields, &wlen);
+	if (wrapped) {
+		rc = aur_shape_check(platform, wrapped, wlen, why, n);
+	} else {
+		/* a decoded byte is at most six as JSON (\u0001); anything past that is not judged */
+		aur_buf_init(&text, len * 6 + 64);
+		if (aur_jvio_dump(fields, &text) == 0)
+			rc = aur_shape_check(platform, text.data, text.len, why, n);
+		aur_buf_release(&text);
+	}
+	jv_free(fields);
+	return rc;
 }

@@ -39,4 +39,14 @@
  */
 int aur_shape_check(const char *platform, const void *body, size_t len, char *why, size_t n);
 
+/*
+ * The same check for a form body (application/x-www-form-urlencoded, which
+ * Datadog sends when its webhook is set to "encode as form"): the JSON
+ * object one lone payload, json or data field holds, as Datadog's mapping
+ * reads it, else the object of the form's fields as aurora-inbox hands
+ * them on (lib/form.h). The same answers and reasons as aur_shape_check
+ * gives that JSON. Unlike it, this decodes and allocates: forms are rare.
+ */
+int aur_shape_check_form(const char *platform, const void *body, size_t len, char *why, size_t n);
+
 #endif

@@ -173,8 +173,9 @@ fill_disk() {
 	assert_equal "$(sq 'SELECT count(*) FROM incidents')" 2
 	assert_equal "$(mark correlate)" 0
 	# aurora-rca: the investigations of 1 and 2 cannot be written; nothing of them is
-	run -74 --separate-stderr aurora-rca <"$BATS_TEST_TMPDIR/decisions12.jsonl"
-	[[ $stderr == *"disk is full"* ]] || fail "$stderr"
+	# (75 as aurora(7) says for ENOSPC: temporary, like a lock), naming what failed
+	run -75 --separate-stderr aurora-rca <"$BATS_TEST_TMPDIR/decisions12.jsonl"
+	[[ $stderr == *"incident 1: claiming its investigation: "*"disk is full"* ]] || fail "$stderr"
 	run -0 sq "SELECT count(*) FROM incidents WHERE rca_state = 'idle'"
 	assert_output 2
 	assert_equal "$(sq 'SELECT count(*) FROM incident_thoughts')" 0
@@ -423,6 +424,38 @@ db.execute("ROLLBACK")
 # build_alert: an alert record of a shipping outage after its deploy (an investigation of a few steps)
 build_alert() {
 	alert splunk s1 firing 2026-03-03T09:09:40Z shipping "Shipping 5xx spike" "errors after the deploy" shipping-1
+}
+
+@test "the disk fills during an investigation: its process exits 75 (temporary), not 70 (a bug); the incident waits for the next start, which concludes once" {
+	small_disk 8
+	INBOX_ID=1 build_alert >"$BATS_TEST_TMPDIR/in.jsonl"
+	run -0 --separate-stderr aurora-correlate --no-mark <"$BATS_TEST_TMPDIR/in.jsonl"
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/dec.jsonl"
+	AURORA_RCA_STEP_DELAY_MS=400 aurora-rca <"$BATS_TEST_TMPDIR/dec.jsonl" >"$BATS_TEST_TMPDIR/rca.out" \
+		2>"$BATS_TEST_TMPDIR/rca.err" 3>&- &
+	local parent=$! rc=0
+	PIDS+=("$parent")
+	for _ in $(seq 1 200); do
+		[ "$(sq 'SELECT count(*) >= 1 FROM incident_thoughts')" = 1 ] && break
+		sleep 0.05
+	done
+	assert_equal "$(sq 'SELECT rca_state FROM incidents WHERE id = 1')" running
+	fill_disk
+	wait "$parent" || rc=$?
+	# an investigation that failed is on its incident, not in the exit status; here nothing can be written
+	assert_equal "$rc" 0
+	grep -q 'incident 1: investigation failed: its process exited with status 75 (temporary: the database stayed locked or the disk is full)' \
+		"$BATS_TEST_TMPDIR/rca.err" || fail "$(cat "$BATS_TEST_TMPDIR/rca.err")"
+	grep -q 'disk is full' "$BATS_TEST_TMPDIR/rca.err" || fail "$(cat "$BATS_TEST_TMPDIR/rca.err")"
+	assert_equal "$(sq 'SELECT rca_state FROM incidents WHERE id = 1')" running
+	whole
+	# space returns: the next start restarts it and concludes once
+	rm "$DISK/filler"
+	run -0 --separate-stderr aurora-rca </dev/null
+	assert_equal "$(sq 'SELECT rca_state FROM incidents WHERE id = 1')" complete
+	run -0 sq "SELECT count(*) FROM (SELECT text FROM incident_thoughts GROUP BY text HAVING count(*) > 1)"
+	assert_output 0
+	whole
 }
 
 # --- power loss -------------------------------------------------------------------------------

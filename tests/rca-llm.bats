@@ -65,6 +65,10 @@ GOOD='{"summary": "checkout is slow because of its database", "root_cause": {"en
 	printf '{"llm": {"provider": "openai", "model": "m"}, "max_stepz": 3}\n' >"$BATS_TEST_TMPDIR/bad.json"
 	AURORA_RCA_CONFIG="$BATS_TEST_TMPDIR/bad.json" run -78 --separate-stderr aurora-rca --db "$AURORA_DB" --investigator llm <"$DEC"
 	[[ $stderr == *"max_stepz"* ]]
+	# a file that is not JSON says where (lib/jvio's reason), and that it is not JSON
+	printf '{"llm": {"provider": "openai" "model": "m"}}\n' >"$BATS_TEST_TMPDIR/bad.json"
+	run -78 --separate-stderr aurora-rca --db "$AURORA_DB" --investigator llm --config "$BATS_TEST_TMPDIR/bad.json" <"$DEC"
+	[[ $stderr == *"bad.json: not JSON: expected ',' or '}': '\"' at byte 31"* ]] || fail "$stderr"
 }
 
 @test "llm: tool calls run and their results go back; the model's root cause is the analysis; thoughts in order" {

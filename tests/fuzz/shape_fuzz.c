@@ -11,6 +11,10 @@
  * search_name, results_link or result never by splunk, and an object is
  * never called "not an object".
  *
+ * Every input is also a Datadog form (aur_shape_check_form, any bytes): no
+ * crash, and a form with an alert_id field, which its mapping reads, is
+ * never refused.
+ *
  * Built and run by scripts/fuzz (make fuzz).
  */
 #include <stdint.h>
@@ -20,6 +24,7 @@
 
 #include <jq.h>
 
+#include "form.h"
 #include "shape.h"
 #include "banned.h"
 
@@ -56,6 +61,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 1 << 20)
 		return 0;
+	{
+		jv fields = aur_form_decode((const char *)data, size);
+		jv id = jv_object_get(jv_copy(fields), jv_string("alert_id"));
+		int rc = aur_shape_check_form("datadog", data, size, why, sizeof(why));
+
+		if (rc != 0 && jv_is_valid(id)) {
+			fprintf(stderr, "datadog refused a form with an alert_id field: %s\n", why);
+			abort();
+		}
+		jv_free(id);
+		jv_free(fields);
+	}
 	v = jv_parse_sized((const char *)data, (int)size);
 	if (!jv_is_valid(v)) {
 		jv_free(v);
