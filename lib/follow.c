@@ -112,51 +112,64 @@ static int drain(struct aur_follow *f)
 int aur_follow_wait(struct aur_follow *f, int poll_ms, struct pollfd *fds, size_t nfds)
 {
 	struct pollfd set[8];
-	size_t n = 0;
-	int timeout = f->settle >= 0 ? settle_ms[f->settle] : poll_ms;
-	int rc;
 
 	if (nfds > sizeof(set) / sizeof(set[0]) - 1)
 		return -EINVAL;
-	for (size_t i = 0; i < nfds; i++) {
-		set[n] = fds[i];
-		set[n++].revents = 0;
-	}
-	if (f->ifd >= 0) {
-		set[n].fd = f->ifd;
-		set[n].events = POLLIN;
-		set[n++].revents = 0;
-	}
-	f->woke = AUR_FOLLOW_WOKE_NONE;
-	rc = poll(set, (nfds_t)n, timeout);
-	if (rc < 0)
-		return errno == EINTR ? 0 : -errno;
-	for (size_t i = 0; i < nfds; i++)
-		fds[i].revents = set[i].revents;
-	if (rc == 0) {
-		/* a short wait ended: a commit may still be in flight; the poll interval: look anyway */
-		f->woke = f->settle >= 0 ? AUR_FOLLOW_WOKE_SETTLE : AUR_FOLLOW_WOKE_NONE;
-		return 1;
-	}
-	if (f->ifd >= 0 && set[nfds].revents) {
-		rc = drain(f);
+	for (;;) {
+		/*
+		 * Armed by a write: the look is settle_ms[0] away, and the rest
+		 * of the commit's writes (frames, then the sync) would only wake
+		 * us to wait again, so inotify is not watched until then.
+		 */
+		int armed = f->settle == 0;
+		int watch = f->ifd >= 0 && !armed;
+		int timeout = f->settle >= 0 ? settle_ms[f->settle] : poll_ms;
+		size_t n = 0;
+		int ready = 0;
+		int rc;
+
+		for (size_t i = 0; i < nfds; i++) {
+			set[n] = fds[i];
+			set[n++].revents = 0;
+		}
+		if (watch) {
+			set[n].fd = f->ifd;
+			set[n].events = POLLIN;
+			set[n++].revents = 0;
+		}
+		f->woke = AUR_FOLLOW_WOKE_NONE;
+		rc = poll(set, (nfds_t)n, timeout);
 		if (rc < 0)
-			return rc;
-		if (rc > 0) {
-			f->woke = AUR_FOLLOW_WOKE_EVENT;
+			return errno == EINTR ? 0 : -errno;
+		for (size_t i = 0; i < nfds; i++) {
+			fds[i].revents = set[i].revents;
+			ready |= set[i].revents != 0;
+		}
+		if (rc == 0) {
+			/* the writes seen while armed are covered by the look that follows */
+			if (armed && f->ifd >= 0 && (rc = drain(f)) < 0)
+				return rc;
+			/* a short wait ended: a commit may still be in flight; the poll interval: look anyway */
+			f->woke = f->settle >= 0 ? AUR_FOLLOW_WOKE_SETTLE : AUR_FOLLOW_WOKE_NONE;
 			return 1;
 		}
+		if (watch && set[nfds].revents) {
+			rc = drain(f);
+			if (rc < 0)
+				return rc;
+			/* a fresh write: its commit shows once its frames are written and synced */
+			if (rc > 0)
+				f->settle = 0;
+		}
+		if (ready)
+			return 0;
 	}
-	return 0;
 }
 
 void aur_follow_found(struct aur_follow *f, int found)
 {
 	if (found) {
 		f->settle = -1;
-	} else if (f->woke == AUR_FOLLOW_WOKE_EVENT) {
-		/* a fresh write: the commit is probably microseconds away */
-		f->settle = 0;
 	} else if (f->woke == AUR_FOLLOW_WOKE_SETTLE) {
 		f->settle++;
 		if (f->settle >= SETTLE_STEPS)

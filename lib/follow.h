@@ -6,11 +6,15 @@
  * IN_MOVED_TO); other files in the directory are ignored. A write to the
  * -wal is not yet a visible commit: SQLite writes the frames, syncs them,
  * and only then publishes the commit in the -shm index, which makes no
- * inotify event. So when a look after an event finds nothing new, the next
- * waits are short (1, 2, 4 ... 256 ms, restarting at each new write) until
- * rows show up or the schedule ends; after that only the fallback poll
- * remains. Idle, the process sleeps
- * in poll(2) and wakes once per poll interval.
+ * inotify event. So a write is answered with a look 1 ms later, not at
+ * once (a look at once found nothing nearly every time, and the commit's
+ * other writes woke it again and again: at 500 deliveries/s, seven looks in
+ * eight were empty); inotify is not read in that millisecond, the look
+ * covers what it would say. When a look after a write finds nothing new,
+ * the next waits are short (2, 4 ... 256 ms, back to 1 ms at each new
+ * write) until rows show up or the schedule ends; after that only the
+ * fallback poll remains. Idle, the process sleeps in poll(2) and wakes
+ * once per poll interval.
  *
  * When inotify is unavailable (no watches left, a file system without it),
  * aur_follow_init says why and the waiter polls at the fallback interval.
@@ -30,8 +34,7 @@
 
 enum aur_follow_woke {
 	AUR_FOLLOW_WOKE_NONE = 0,  /* poll interval, or the caller's fds */
-	AUR_FOLLOW_WOKE_EVENT,     /* inotify reported a write to the database or -wal */
-	AUR_FOLLOW_WOKE_SETTLE     /* a short wait after such a write ended */
+	AUR_FOLLOW_WOKE_SETTLE     /* a short wait after a write to the database or -wal ended */
 };
 
 struct aur_follow {
