@@ -117,9 +117,9 @@ int aur_follow_wait(struct aur_follow *f, int poll_ms, struct pollfd *fds, size_
 		return -EINVAL;
 	for (;;) {
 		/*
-		 * Armed by a write: the look is settle_ms[0] away, and the rest
-		 * of the commit's writes (frames, then the sync) would only wake
-		 * us to wait again, so inotify is not watched until then.
+		 * A look after a write found nothing: the next is settle_ms[0]
+		 * away, and the rest of the commit's writes would only wake us
+		 * to wait again, so inotify is not watched until then.
 		 */
 		int armed = f->settle == 0;
 		int watch = f->ifd >= 0 && !armed;
@@ -146,7 +146,7 @@ int aur_follow_wait(struct aur_follow *f, int poll_ms, struct pollfd *fds, size_
 			ready |= set[i].revents != 0;
 		}
 		if (rc == 0) {
-			/* the writes seen while armed are covered by the look that follows */
+			/* the writes of that millisecond are covered by the look that follows */
 			if (armed && f->ifd >= 0 && (rc = drain(f)) < 0)
 				return rc;
 			/* a short wait ended: a commit may still be in flight; the poll interval: look anyway */
@@ -157,9 +157,10 @@ int aur_follow_wait(struct aur_follow *f, int poll_ms, struct pollfd *fds, size_
 			rc = drain(f);
 			if (rc < 0)
 				return rc;
-			/* a fresh write: its commit shows once its frames are written and synced */
-			if (rc > 0)
-				f->settle = 0;
+			if (rc > 0) {
+				f->woke = AUR_FOLLOW_WOKE_EVENT;
+				return 1;
+			}
 		}
 		if (ready)
 			return 0;
@@ -168,12 +169,20 @@ int aur_follow_wait(struct aur_follow *f, int poll_ms, struct pollfd *fds, size_
 
 void aur_follow_found(struct aur_follow *f, int found)
 {
-	if (found) {
-		f->settle = -1;
-	} else if (f->woke == AUR_FOLLOW_WOKE_SETTLE) {
-		f->settle++;
+	if (f->woke == AUR_FOLLOW_WOKE_SETTLE) {
+		/*
+		 * Rows found do not end the short waits: a write drained before
+		 * this look may be the next commit's, still being synced, and
+		 * no event will tell when it shows.
+		 */
+		f->settle = found ? 1 : f->settle + 1;
 		if (f->settle >= SETTLE_STEPS)
 			f->settle = -1;
+	} else if (f->woke == AUR_FOLLOW_WOKE_EVENT) {
+		/* nothing yet: the commit is being synced; its other writes need not wake us */
+		f->settle = found ? 1 : 0;
+	} else if (found) {
+		f->settle = -1;
 	}
 	f->woke = AUR_FOLLOW_WOKE_NONE;
 }
