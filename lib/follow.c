@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "db.h"
 #include "follow.h"
+#include "timeutil.h"
 #include "banned.h"
 
 #define WATCH_MASK (IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO)
@@ -112,18 +113,21 @@ static int drain(struct aur_follow *f)
 int aur_follow_wait(struct aur_follow *f, int poll_ms, struct pollfd *fds, size_t nfds)
 {
 	struct pollfd set[8];
+	/*
+	 * A look after a write found nothing: the next is settle_ms[0] away,
+	 * and the rest of the commit's writes would only wake us to wait
+	 * again, so inotify is not watched until then.
+	 */
+	int armed = f->settle == 0;
+	int watch = f->ifd >= 0 && !armed;
+	/* one deadline for the whole wait: writes to other files in the directory do not push it back */
+	long long until = aur_time_mono_ms() + (f->settle >= 0 ? settle_ms[f->settle] : poll_ms);
 
 	if (nfds > sizeof(set) / sizeof(set[0]) - 1)
 		return -EINVAL;
 	for (;;) {
-		/*
-		 * A look after a write found nothing: the next is settle_ms[0]
-		 * away, and the rest of the commit's writes would only wake us
-		 * to wait again, so inotify is not watched until then.
-		 */
-		int armed = f->settle == 0;
-		int watch = f->ifd >= 0 && !armed;
-		int timeout = f->settle >= 0 ? settle_ms[f->settle] : poll_ms;
+		long long left = until - aur_time_mono_ms();
+		int timeout = left > 0 ? (int)left : 0;
 		size_t n = 0;
 		int ready = 0;
 		int rc;
