@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "db.h"
 #include "follow.h"
+#include "timeutil.h"
 #include "banned.h"
 
 #define WATCH_MASK (IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO)
@@ -112,55 +113,80 @@ static int drain(struct aur_follow *f)
 int aur_follow_wait(struct aur_follow *f, int poll_ms, struct pollfd *fds, size_t nfds)
 {
 	struct pollfd set[8];
-	size_t n = 0;
-	int timeout = f->settle >= 0 ? settle_ms[f->settle] : poll_ms;
-	int rc;
+	/*
+	 * A look after a write found nothing: the next is settle_ms[0] away,
+	 * and the rest of the commit's writes would only wake us to wait
+	 * again, so inotify is not watched until then.
+	 */
+	int armed = f->settle == 0;
+	int watch = f->ifd >= 0 && !armed;
+	/* one deadline for the whole wait: writes to other files in the directory do not push it back */
+	long long until = aur_time_mono_ms() + (f->settle >= 0 ? settle_ms[f->settle] : poll_ms);
 
 	if (nfds > sizeof(set) / sizeof(set[0]) - 1)
 		return -EINVAL;
-	for (size_t i = 0; i < nfds; i++) {
-		set[n] = fds[i];
-		set[n++].revents = 0;
-	}
-	if (f->ifd >= 0) {
-		set[n].fd = f->ifd;
-		set[n].events = POLLIN;
-		set[n++].revents = 0;
-	}
-	f->woke = AUR_FOLLOW_WOKE_NONE;
-	rc = poll(set, (nfds_t)n, timeout);
-	if (rc < 0)
-		return errno == EINTR ? 0 : -errno;
-	for (size_t i = 0; i < nfds; i++)
-		fds[i].revents = set[i].revents;
-	if (rc == 0) {
-		/* a short wait ended: a commit may still be in flight; the poll interval: look anyway */
-		f->woke = f->settle >= 0 ? AUR_FOLLOW_WOKE_SETTLE : AUR_FOLLOW_WOKE_NONE;
-		return 1;
-	}
-	if (f->ifd >= 0 && set[nfds].revents) {
-		rc = drain(f);
+	for (;;) {
+		long long left = until - aur_time_mono_ms();
+		int timeout = left > 0 ? (int)left : 0;
+		size_t n = 0;
+		int ready = 0;
+		int rc;
+
+		for (size_t i = 0; i < nfds; i++) {
+			set[n] = fds[i];
+			set[n++].revents = 0;
+		}
+		if (watch) {
+			set[n].fd = f->ifd;
+			set[n].events = POLLIN;
+			set[n++].revents = 0;
+		}
+		f->woke = AUR_FOLLOW_WOKE_NONE;
+		rc = poll(set, (nfds_t)n, timeout);
 		if (rc < 0)
-			return rc;
-		if (rc > 0) {
-			f->woke = AUR_FOLLOW_WOKE_EVENT;
+			return errno == EINTR ? 0 : -errno;
+		for (size_t i = 0; i < nfds; i++) {
+			fds[i].revents = set[i].revents;
+			ready |= set[i].revents != 0;
+		}
+		if (rc == 0) {
+			/* the writes of that millisecond are covered by the look that follows */
+			if (armed && f->ifd >= 0 && (rc = drain(f)) < 0)
+				return rc;
+			/* a short wait ended: a commit may still be in flight; the poll interval: look anyway */
+			f->woke = f->settle >= 0 ? AUR_FOLLOW_WOKE_SETTLE : AUR_FOLLOW_WOKE_NONE;
 			return 1;
 		}
+		if (watch && set[nfds].revents) {
+			rc = drain(f);
+			if (rc < 0)
+				return rc;
+			if (rc > 0) {
+				f->woke = AUR_FOLLOW_WOKE_EVENT;
+				return 1;
+			}
+		}
+		if (ready)
+			return 0;
 	}
-	return 0;
 }
 
 void aur_follow_found(struct aur_follow *f, int found)
 {
-	if (found) {
-		f->settle = -1;
-	} else if (f->woke == AUR_FOLLOW_WOKE_EVENT) {
-		/* a fresh write: the commit is probably microseconds away */
-		f->settle = 0;
-	} else if (f->woke == AUR_FOLLOW_WOKE_SETTLE) {
-		f->settle++;
+	if (f->woke == AUR_FOLLOW_WOKE_SETTLE) {
+		/*
+		 * Rows found do not end the short waits: a write drained before
+		 * this look may be the next commit's, still being synced, and
+		 * no event will tell when it shows.
+		 */
+		f->settle = found ? 1 : f->settle + 1;
 		if (f->settle >= SETTLE_STEPS)
 			f->settle = -1;
+	} else if (f->woke == AUR_FOLLOW_WOKE_EVENT) {
+		/* nothing yet: the commit is being synced; its other writes need not wake us */
+		f->settle = found ? 1 : 0;
+	} else if (found) {
+		f->settle = -1;
 	}
 	f->woke = AUR_FOLLOW_WOKE_NONE;
 }

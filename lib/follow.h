@@ -6,11 +6,17 @@
  * IN_MOVED_TO); other files in the directory are ignored. A write to the
  * -wal is not yet a visible commit: SQLite writes the frames, syncs them,
  * and only then publishes the commit in the -shm index, which makes no
- * inotify event. So when a look after an event finds nothing new, the next
- * waits are short (1, 2, 4 ... 256 ms, restarting at each new write) until
- * rows show up or the schedule ends; after that only the fallback poll
- * remains. Idle, the process sleeps
- * in poll(2) and wakes once per poll interval.
+ * inotify event. So a write is answered with a look at once and, when that
+ * finds nothing (the commit is being synced), with another 1 ms later;
+ * inotify is not read in that millisecond: the commit's other writes would
+ * only wake the process to wait again (at 500 deliveries/s, eight looks in
+ * nine were empty), and the look at its end covers them. After any look
+ * that followed a write the short waits go on, 2 ms after rows, else 4, 8
+ * ... 256 ms, a new write ending them: a write drained before a look that
+ * found rows may be the next commit's, still being synced, and nothing
+ * would say when it shows. When the schedule ends with nothing new, only
+ * the fallback poll remains. Idle, the process sleeps in poll(2) and wakes
+ * once per poll interval.
  *
  * When inotify is unavailable (no watches left, a file system without it),
  * aur_follow_init says why and the waiter polls at the fallback interval.
@@ -31,7 +37,7 @@
 enum aur_follow_woke {
 	AUR_FOLLOW_WOKE_NONE = 0,  /* poll interval, or the caller's fds */
 	AUR_FOLLOW_WOKE_EVENT,     /* inotify reported a write to the database or -wal */
-	AUR_FOLLOW_WOKE_SETTLE     /* a short wait after such a write ended */
+	AUR_FOLLOW_WOKE_SETTLE     /* a short wait after a write to the database or -wal ended */
 };
 
 struct aur_follow {
@@ -61,8 +67,8 @@ void aur_follow_release(struct aur_follow *f);
 int aur_follow_wait(struct aur_follow *f, int poll_ms, struct pollfd *fds, size_t nfds);
 
 /*
- * After each look: found is 1 when it printed rows. A look that found
- * nothing right after an event starts (or continues) the short waits.
+ * After each look: found is 1 when it printed rows. After a look that
+ * followed a write the short waits go on (above).
  */
 void aur_follow_found(struct aur_follow *f, int found);
 

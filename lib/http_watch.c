@@ -42,6 +42,7 @@
  */
 #define _GNU_SOURCE /* POLLRDHUP */
 
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -99,6 +100,7 @@ struct http_watch {
 	unsigned left;
 	long long reported_ms;
 	long long swept_ms;
+	long long wake_ms; /* when the sleeping watch wakes by itself; LLONG_MAX before it first sleeps */
 	/* the sweep's poll set, grown as needed */
 	struct pollfd *pfd;
 	struct watch_conn **pconn;
@@ -232,6 +234,7 @@ static void *watch_main(void *arg)
 				next = w->swept_ms + SWEEP_MS;
 		}
 		report(w, now);
+		w->wake_ms = next;
 		until.tv_sec = (time_t)(next / 1000);
 		until.tv_nsec = (long)(next % 1000) * 1000000L;
 		pthread_cond_timedwait(&w->cv, &w->mu, &until);
@@ -252,6 +255,7 @@ int aur_http_watch_new(struct http_watch **out, struct aur_http *h)
 	w->lists[LIST_BODY].timeout_ms = (long long)h->o.body_timeout_s * 1000;
 	w->max_waiting = h->o.max_reading;
 	w->reported_ms = aur_time_mono_ms() - REPORT_EVERY_MS;
+	w->wake_ms = LLONG_MAX;
 	pthread_mutex_init(&w->mu, NULL);
 	/* deadlines are on the monotonic clock (aur_time_mono_ms), and so is the wait */
 	pthread_condattr_init(&ca);
@@ -304,8 +308,14 @@ static void enter(struct http_watch *w, struct watch_conn *c, int i)
 		l->head = c;
 	l->tail = c;
 	w->waiting++;
-	/* a list that was empty may now hold the next deadline: the watch was sleeping past it */
-	if (l->head == c)
+	/*
+	 * The first to wait starts the sweeps; a list that was empty may now
+	 * hold the next deadline, if it comes before the watch wakes anyway.
+	 * A body list emptied and refilled at every request, and a wake-up of
+	 * the watch each time, for nothing: it wakes every SWEEP_MS while
+	 * connections wait, and deadlines are seconds away.
+	 */
+	if (w->waiting == 1 || (l->head == c && c->since_ms + l->timeout_ms < w->wake_ms))
 		pthread_cond_signal(&w->cv);
 }
 

@@ -535,11 +535,14 @@ int aur_inbox_cmd_follow(struct aur_cmd_ctx *ctx)
 		return rc;
 	/* the spool holds one batch: a bound on its bodies keeps it small */
 	e.s.batch_bytes = FOLLOW_BATCH_BYTES;
+	/* at a steady stream each look finds a row or two: preparing its query each time cost more */
+	e.s.keep = 1;
 	rc = spool_open(&e);
 	if (rc != 0)
 		return rc;
 	snprintf(what, sizeof(what), "inbox id %lld", e.s.after);
 	rc = aur_cmd_follow(ctx, (int)poll_ms, what, follow_look, &e);
 	spool_release(&e);
+	aur_inboxscan_release(&e.s);
 	return rc;
 }

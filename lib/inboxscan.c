@@ -47,6 +47,34 @@ void aur_inboxscan_init(struct aur_inboxscan *s)
 	s->with_state = 0;
 	s->limit = 0;
 	s->batch = AUR_INBOXSCAN_BATCH;
+	s->batch_bytes = 0;
+	s->keep = 0;
+	s->st = NULL;
+}
+
+void aur_inboxscan_release(struct aur_inboxscan *s)
+{
+	sqlite3_finalize(s->st);
+	s->st = NULL;
+}
+
+/* The scan's statement: the kept one, else prepared now. 0 or aur_db_errno() with err set. */
+static int scan_statement(sqlite3 *db, struct aur_inboxscan *s, sqlite3_stmt **st, char *err, size_t errlen)
+{
+	char sql[512];
+	int rc;
+
+	if (s->st) {
+		*st = s->st;
+		return 0;
+	}
+	snprintf(sql, sizeof(sql), "%s%s%s%s%s ORDER BY id LIMIT ?5", RANGE_COLS,
+		 s->with_state ? ", " AUR_INBOXSCAN_STATE_COLUMNS : "", RANGE_FROM, platform_term(s->platform),
+		 state_term(s->state));
+	rc = aur_db_prepare(db, st, sql, err, errlen);
+	if (rc == 0 && s->keep)
+		s->st = *st;
+	return rc;
 }
 
 static void db_err(sqlite3 *db, const char *what, char *err, size_t errlen)
@@ -61,15 +89,11 @@ int aur_inboxscan_run(sqlite3 *db, struct aur_inboxscan *s, int (*row)(sqlite3_s
 	long long left = s->limit > 0 ? s->limit : INT64_MAX;
 	int batch = s->batch > 0 ? s->batch : AUR_INBOXSCAN_BATCH;
 	sqlite3_stmt *st = NULL;
-	char sql[512];
 	int rc;
 
 	*cb_rc = 0;
 	*count = 0;
-	snprintf(sql, sizeof(sql), "%s%s%s%s%s ORDER BY id LIMIT ?5", RANGE_COLS,
-		 s->with_state ? ", " AUR_INBOXSCAN_STATE_COLUMNS : "", RANGE_FROM, platform_term(s->platform),
-		 state_term(s->state));
-	rc = aur_db_prepare(db, &st, sql, err, errlen);
+	rc = scan_statement(db, s, &st, err, errlen);
 	while (rc == 0 && left > 0 && *cb_rc == 0) {
 		long long want = left < batch ? left : batch;
 		long long got = 0;
@@ -111,7 +135,8 @@ int aur_inboxscan_run(sqlite3 *db, struct aur_inboxscan *s, int (*row)(sqlite3_s
 		if (got < want && !full)
 			break;
 	}
-	sqlite3_finalize(st);
+	if (st != s->st)
+		sqlite3_finalize(st);
 	return rc;
 }
 

@@ -32,6 +32,10 @@ struct aur_inboxscan {
 	int batch;            /* rows per read transaction (default AUR_INBOXSCAN_BATCH) */
 	long long batch_bytes;/* and a read transaction ends once its rows' bodies pass
 				 this many bytes (default 0: no bound) */
+	int keep;             /* keep the statement prepared between runs (follow looks
+				 again on every change: parsing and planning its query
+				 cost more than the look); aur_inboxscan_release ends it */
+	sqlite3_stmt *st;     /* the kept statement, NULL until a run with keep */
 };
 
 /*
@@ -57,6 +61,12 @@ void aur_inboxscan_init(struct aur_inboxscan *s);
 int aur_inboxscan_run(sqlite3 *db, struct aur_inboxscan *s, int (*row)(sqlite3_stmt *st, void *arg),
 		      int (*batch_done)(long long last, void *arg), void *arg, int *cb_rc,
 		      long long *count, char *err, size_t errlen);
+
+/*
+ * Finalize the statement a scan with keep holds. The filters must not change
+ * while it is kept: they are part of its text.
+ */
+void aur_inboxscan_release(struct aur_inboxscan *s);
 
 /*
  * The id just before the oldest of the newest n rows of platform (NULL for
