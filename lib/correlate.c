@@ -32,6 +32,7 @@ struct aur_correlator {
 	long long silence_checked_ms; /* when heartbeats were last looked at */
 	long long latest_ms;          /* the latest record time seen: is the input live? */
 	struct aur_dstate_tally tally; /* the records of the delivery being decided (dstate.h) */
+	int batch_used;               /* a record of the open batch has been decided (its savepoints) */
 };
 
 void aur_correlate_config_init(struct aur_correlate_config *c)
@@ -120,6 +121,7 @@ void aur_correlator_free(struct aur_correlator *c)
 
 int aur_correlator_begin(struct aur_correlator *c, char *err, size_t errlen)
 {
+	c->batch_used = 0;
 	return aur_db_begin(c->db, c->cfg.busy_ms, err, errlen);
 }
 
@@ -127,6 +129,7 @@ int aur_correlator_commit(struct aur_correlator *c, char *err, size_t errlen)
 {
 	int rc = aur_db_commit(c->db, c->cfg.busy_ms, err, errlen);
 
+	c->batch_used = 0;
 	if (rc < 0)
 		aur_correlator_rollback(c);
 	return rc;
@@ -137,6 +140,7 @@ void aur_correlator_rollback(struct aur_correlator *c)
 	char err[256];
 
 	aur_db_rollback(c->db);
+	c->batch_used = 0;
 	jv_free(c->extra);
 	c->extra = jv_array();
 	/* the statistics learned from rolled-back records go with them */
@@ -362,6 +366,17 @@ static int process_record(struct aur_correlator *c, jv rec, const char *record_t
 			rc = aur_db_commit(c->db, c->cfg.busy_ms, err, errlen);
 		if (rc < 0)
 			aur_db_rollback(c->db);
+	} else if (!c->batch_used) {
+		/*
+		 * The batch's first record: no earlier record's writes to keep, so
+		 * no savepoint (it would copy every page the record touches, and
+		 * records at 500/s come one to a batch). If it fails, the batch's
+		 * transaction goes with it.
+		 */
+		c->batch_used = 1;
+		rc = decide(c, &a, record_text, &v, err, errlen);
+		if (rc < 0)
+			aur_db_rollback(c->db);
 	} else {
 		/* inside the caller's batch: this record's writes stand or fall alone */
 		rc = step_sql(c->db, "SAVEPOINT record");
@@ -447,6 +462,7 @@ int aur_correlator_process(struct aur_correlator *c, jv rec, const char *record_
 			return rc;
 		}
 		own = 1;
+		c->batch_used = 0;
 	}
 	rc = process_record(c, rec, record_text, decision, &kind, reason, sizeof(reason), err, errlen);
 	if (rc == -EINVAL && inbox_id > 0) {
@@ -474,6 +490,8 @@ int aur_correlator_process(struct aur_correlator *c, jv rec, const char *record_
 	}
 	if (own && rc < 0 && rc != -EINVAL)
 		aur_correlator_rollback(c);
+	if (own)
+		c->batch_used = 0;
 	return rc;
 }
 

@@ -94,10 +94,11 @@ int aur_correlator_process(struct aur_correlator *c, jv record, const char *text
 
 /*
  * Group several records into one transaction: begin, process each (each
- * record's writes then live in a savepoint, so a rejected record leaves no
- * trace), commit. Decisions are final only once the commit returned 0; on
- * failure everything since begin is rolled back. Without begin, every
- * record is its own transaction.
+ * record's writes after the first's then live in a savepoint, so a record
+ * that fails leaves the earlier ones' writes; the first has none, and a
+ * failure while deciding it rolls the transaction back), commit. Decisions
+ * are final only once the commit returned 0; on failure everything since
+ * begin is rolled back. Without begin, every record is its own transaction.
  */
 int aur_correlator_begin(struct aur_correlator *c, char *err, size_t errlen);
 int aur_correlator_commit(struct aur_correlator *c, char *err, size_t errlen);

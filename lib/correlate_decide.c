@@ -43,8 +43,9 @@ static int touch_incident(struct aur_correlate_decider *d, const struct aur_corr
 	aur_semvec_add(&iv, inc.count, vec);
 	aur_buf_init(&blob, 0);
 	aur_semvec_blob(&iv, inc.count + 1, &blob);
-	rc = aur_correlate_store_touch(d->store, id, a->t_ms, when, sev, blob.data, blob.len,
-				       !a->info && !a->heartbeat);
+	/* NULL: the severity stays (the store then leaves the column alone) */
+	rc = aur_correlate_store_touch(d->store, id, a->t_ms, when, strcmp(sev, inc.severity) ? sev : NULL, blob.data,
+				       blob.len, !a->info && !a->heartbeat);
 	aur_buf_release(&blob);
 	return rc;
 }

@@ -16,11 +16,15 @@
 #define BATCH_MAX 128
 #define EXTRA_MAX 16 /* decisions a record's silence check can add */
 
+#define MARK_IDLE_MS 200 /* quiet input after which a mark still owed is written alone */
+
 struct batch {
 	jv d[BATCH_MAX + EXTRA_MAX];
 	size_t n;
 	int open;           /* a transaction is open for it */
 	long long complete; /* highest delivery complete in it */
+	long long written;  /* highest delivery complete in the batches written so far */
+	long long marking;  /* the mark the open transaction moves to (0: none) */
 };
 
 /* A failed write: -EPIPE when the reader went away (said by the caller), else -EIO, said here. */
@@ -44,7 +48,10 @@ static int flush_batch(struct aur_correlate_run *r, struct batch *b)
 		aur_log_to(r->log, AUR_LOG_ERROR, "committing %zu decision%s: %s", b->n, b->n == 1 ? "" : "s", err);
 		rc = -EBUSY;
 	}
+	if (b->open && rc == 0 && b->marking > r->marked)
+		r->marked = b->marking;
 	b->open = 0;
+	b->marking = 0;
 	errno = 0;
 	for (size_t i = 0; i < b->n; i++) {
 		if (rc == 0 && aur_jsonl_write(r->out, b->d[i]) < 0) {
@@ -57,25 +64,35 @@ static int flush_batch(struct aur_correlate_run *r, struct batch *b)
 	/* a live pipeline sees each batch at once, even when stdout is a file */
 	if (rc == 0 && b->n && fflush(r->out->out) != 0)
 		rc = write_error(r);
+	if (rc == 0)
+		b->written = b->complete;
 	b->n = 0;
 	return rc;
 }
 
+/* A mark is owed: batches are written past the deliveries the resume point says. */
+static int mark_owed(const struct aur_correlate_run *r, const struct batch *b)
+{
+	return r->stage && b->written > r->marked;
+}
+
 /*
- * The batch is committed and written: move the mark past its complete
- * deliveries, in a transaction of its own. A mark that cannot be written
- * now stays behind, which only means reading those deliveries again.
+ * The batches written so far: move the mark past their complete
+ * deliveries, in a transaction of its own. Only when the input is quiet or
+ * ends: while records come, the next batch's transaction carries it
+ * (open_batch). A mark that cannot be written now stays behind, which only
+ * means reading those deliveries again.
  */
 static void advance_mark(struct aur_correlate_run *r, const struct batch *b)
 {
 	char err[512];
 	int rc;
 
-	if (!r->stage || b->complete <= r->marked)
+	if (!mark_owed(r, b))
 		return;
 	rc = aur_db_begin(r->db, r->busy_ms, err, sizeof(err));
 	if (rc == 0)
-		rc = aur_resume_set(r->db, r->stage, b->complete, err, sizeof(err));
+		rc = aur_resume_set(r->db, r->stage, b->written, err, sizeof(err));
 	if (rc == 0)
 		rc = aur_db_commit(r->db, r->busy_ms, err, sizeof(err));
 	if (rc < 0) {
@@ -83,7 +100,32 @@ static void advance_mark(struct aur_correlate_run *r, const struct batch *b)
 		aur_log_to(r->log, AUR_LOG_WARN, "resume point stays at inbox id %lld: %s", r->marked, err);
 		return;
 	}
-	r->marked = b->complete;
+	r->marked = b->written;
+}
+
+/*
+ * Begin the batch's transaction, and in it move the mark past the batches
+ * already written: their decisions are out, so it may commit with this
+ * batch's rows, before this batch's own decisions are written. A record
+ * at a time, that is one commit per record instead of two.
+ */
+static int open_batch(struct aur_correlate_run *r, struct batch *b, char *err, size_t errlen)
+{
+	char why[512];
+
+	if (aur_correlator_begin(r->corr, err, errlen) < 0)
+		return -EBUSY;
+	b->open = 1;
+	if (!mark_owed(r, b))
+		return 0;
+	if (aur_resume_set(r->db, r->stage, b->written, why, sizeof(why)) < 0) {
+		aur_log_to(r->log, AUR_LOG_WARN, "resume point stays at inbox id %lld: %s", r->marked, why);
+		/* a failure that ended the transaction: the record begins its own */
+		b->open = !sqlite3_get_autocommit(r->db);
+		return 0;
+	}
+	b->marking = b->written;
+	return 0;
 }
 
 /* Decisions of incidents no record opened (a heartbeat's silence), after the record's own. */
@@ -162,13 +204,10 @@ static int one_record(struct aur_correlate_run *r, struct batch *b)
 	/* a rejected record still counts as handled for the resume point */
 	if (aur_resume_record(rec, &inbox_id) == 1 && inbox_id > b->complete)
 		b->complete = inbox_id;
-	if (!b->open && aur_jsonl_reader_ready(r->in)) {
-		if (aur_correlator_begin(r->corr, err, sizeof(err)) < 0) {
-			jv_free(rec);
-			aur_log_to(r->log, AUR_LOG_ERROR, "line %lu: %s", r->in->lineno, err);
-			return -EBUSY;
-		}
-		b->open = 1;
+	if (!b->open && open_batch(r, b, err, sizeof(err)) < 0) {
+		jv_free(rec);
+		aur_log_to(r->log, AUR_LOG_ERROR, "line %lu: %s", r->in->lineno, err);
+		return -EBUSY;
 	}
 	rc = aur_correlator_process(r->corr, rec, r->in->line, &decision, err, sizeof(err));
 	if (aur_correlator_take_warning(r->corr, warning, sizeof(warning)))
@@ -193,8 +232,13 @@ int aur_correlate_run(struct aur_correlate_run *r)
 	int rc = 0;
 
 	memset(&b, 0, sizeof(b));
-	b.complete = r->marked;
+	b.complete = b.written = r->marked;
 	while (!(r->stop && *r->stop)) {
+		/* quiet input: the mark still owed is written alone */
+		if (mark_owed(r, &b) && !aur_jsonl_reader_ready(r->in) && idle(r->in, MARK_IDLE_MS)) {
+			advance_mark(r, &b);
+			continue;
+		}
 		if (tick_ms > 0 && !aur_jsonl_reader_ready(r->in) && idle(r->in, tick_ms)) {
 			rc = tick(r, &b);
 			if (rc != 0)
@@ -209,7 +253,6 @@ int aur_correlate_run(struct aur_correlate_run *r)
 			rc = flush_batch(r, &b);
 			if (rc != 0)
 				break;
-			advance_mark(r, &b);
 		}
 	}
 	if (rc == 0) {

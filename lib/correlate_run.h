@@ -6,8 +6,9 @@
  * never waiting for more input), so a burst costs one commit instead of
  * one per record; a lone record is committed at once. Decisions are
  * written only after their commit, and the resume point (resume.h) moves
- * only after they are written: a crash anywhere leaves the deliveries in
- * flight to be read again, never skipped. While the input is idle and
+ * only after they are written (in the next batch's transaction, or alone
+ * once the input is quiet or ends): a crash anywhere leaves the deliveries
+ * in flight to be read again, never skipped. While the input is idle and
  * heartbeats are watched, the clock looks for silent ones.
  */
 #ifndef AURORA_CORRELATE_RUN_H

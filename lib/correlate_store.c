@@ -20,6 +20,8 @@ enum {
 	S_CAND_RECENT,
 	S_INC_GET,
 	S_INC_TOUCH,
+	S_INC_TOUCH_KEEP,
+	S_IA_OLD,
 	S_IA_INSERT,
 	S_FIRING_COUNT,
 	S_INC_ACTIVITY,
@@ -29,10 +31,15 @@ enum {
 	S_PENDING_SET,
 	S_PENDING_DUE,
 	S_DEP_LEARN,
+	S_DEP_ANY,
 	S_DEP_OF,
 	S_DEP_ON,
 	S_COUNT
 };
+
+#define AUR_STR_(x) #x
+#define AUR_STR(x) AUR_STR_(x)
+#define RECENT_MAX 4 /* incidents active within the time window that are candidates */
 
 static const char *const sql[S_COUNT] = {
 	[S_ALERT_GET] = "SELECT a.id, a.status, coalesce(a.incident_id, 0), coalesce(a.last_inbox_id, 0),"
@@ -52,8 +59,14 @@ static const char *const sql[S_COUNT] = {
 	/* newest first straight from the primary key: a common term costs at most the LIMIT */
 	[S_CAND_TERM] = "SELECT incident_id FROM open_incident_terms WHERE term = ?"
 			" ORDER BY incident_id DESC LIMIT 16",
-	[S_CAND_RECENT] = "SELECT id FROM incidents WHERE " AUR_INCIDENT_OPEN_SQL " AND last_activity_ms >= ?"
-			  " ORDER BY last_activity_ms DESC LIMIT 4",
+	/*
+	 * One open status at a time, straight from the index in its order:
+	 * the IN list of AUR_INCIDENT_OPEN_SQL and an ORDER BY across both
+	 * statuses cost two temporary tables per alert. aur_correlate_store_recent
+	 * merges the two as that query ordered them.
+	 */
+	[S_CAND_RECENT] = "SELECT id, last_activity_ms FROM incidents WHERE status = ?1 AND last_activity_ms >= ?2"
+			  " ORDER BY last_activity_ms DESC, id DESC LIMIT " AUR_STR(RECENT_MAX),
 	[S_INC_GET] = "SELECT status, last_activity_ms, vector, severity, merged_into, started_ms,"
 		      " resolve_pending_ms FROM incidents WHERE id = ?",
 	/* ?6: the alert counts as activity (not info): it also ends a quiet period */
@@ -61,14 +74,26 @@ static const char *const sql[S_COUNT] = {
 			" ELSE last_activity_ms END, updated_at = ?3, severity = ?4, vector = ?5,"
 			" resolve_pending_ms = CASE WHEN ?6 THEN NULL ELSE resolve_pending_ms END WHERE id = ?1",
 	/*
+	 * S_INC_TOUCH when the severity stays: setting it checks its CHECK
+	 * constraint, whose IN list SQLite builds as a temporary table each time.
+	 */
+	[S_INC_TOUCH_KEEP] = "UPDATE incidents SET last_activity_ms = CASE WHEN ?6 THEN max(last_activity_ms, ?2)"
+			     " ELSE last_activity_ms END, updated_at = ?3, vector = ?5,"
+			     " resolve_pending_ms = CASE WHEN ?6 THEN NULL ELSE resolve_pending_ms END WHERE id = ?1",
+	/*
+	 * The join already there, read apart from the write below: an INSERT
+	 * that selects from its own table goes through a temporary table.
+	 */
+	[S_IA_OLD] = "SELECT joined_at, opened, notifications FROM incident_alerts WHERE incident_id = ?1 AND alert_id = ?2",
+	/*
 	 * ?9: it opens the incident; one that opened it and fires again still
-	 * did. A row already there has counted this notification (S_IA_SEEN).
+	 * did. A row already there has counted this notification (S_IA_SEEN):
+	 * ?8 joined_at, ?11 notifications are the old row's (S_IA_OLD) when
+	 * there is one, ?12 the time of this join.
 	 */
 	[S_IA_INSERT] = "INSERT OR REPLACE INTO incident_alerts(incident_id, alert_id, strategy, score,"
 			" matched_incident, reason, inbox_id, joined_at, opened, notifications, last_seen, status)"
-			" SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, coalesce(old.joined_at, ?8), ?9 OR coalesce(old.opened, 0),"
-			" coalesce(old.notifications, 1), ?8, ?10"
-			" FROM (SELECT 1) LEFT JOIN incident_alerts old ON old.incident_id = ?1 AND old.alert_id = ?2",
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?10)",
 	/* a notification of an alert in an incident it is already part of */
 	[S_IA_SEEN] = "UPDATE incident_alerts SET notifications = notifications + 1, last_seen = ?3, status = ?4"
 		      " WHERE incident_id = ?1 AND alert_id = ?2",
@@ -86,6 +111,8 @@ static const char *const sql[S_COUNT] = {
 	[S_DEP_LEARN] = "INSERT INTO service_dependencies(service_key, depends_on, source, first_seen_ms, last_seen_ms)"
 			" VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT(service_key, depends_on)"
 			" DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
+	/* any at all: S_DEP_OF sorts in a temporary table even when it finds nothing */
+	[S_DEP_ANY] = "SELECT 1 FROM service_dependencies WHERE service_key = ? LIMIT 1",
 	[S_DEP_OF] = "SELECT depends_on, source FROM service_dependencies WHERE service_key = ?"
 		     " AND first_seen_ms < ?2 ORDER BY last_seen_ms DESC LIMIT 8",
 	[S_DEP_ON] = "SELECT service_key, source FROM service_dependencies WHERE depends_on = ?"
@@ -301,16 +328,13 @@ int aur_correlate_store_alert_counts(struct aur_correlate_store *s, long long id
 	return rc == SQLITE_ROW ? 0 : aur_db_errno(rc);
 }
 
-/* Incident ids from a candidate query: bound to text, or to since when text is NULL. */
-static int query_ids(sqlite3_stmt *st, const char *text, long long since, long long *ids, size_t max, size_t *n)
+/* Incident ids from a candidate query bound to text. */
+static int query_ids(sqlite3_stmt *st, const char *text, long long *ids, size_t max, size_t *n)
 {
 	int rc;
 
 	*n = 0;
-	if (text)
-		sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_int64(st, 1, since);
+	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (*n < max)
 			ids[(*n)++] = sqlite3_column_int64(st, 0);
@@ -321,19 +345,57 @@ static int query_ids(sqlite3_stmt *st, const char *text, long long since, long l
 int aur_correlate_store_by_service(struct aur_correlate_store *s, const char *key, long long *ids, size_t max,
 				   size_t *n)
 {
-	return query_ids(s->st[S_CAND_SERVICE], key, 0, ids, max, n);
+	return query_ids(s->st[S_CAND_SERVICE], key, ids, max, n);
 }
 
 int aur_correlate_store_by_term(struct aur_correlate_store *s, const char *term, long long *ids, size_t max,
 				size_t *n)
 {
-	return query_ids(s->st[S_CAND_TERM], term, 0, ids, max, n);
+	return query_ids(s->st[S_CAND_TERM], term, ids, max, n);
 }
 
+/* The open incidents of one status active since since_ms, newest first (ties: newest id first). */
+static int recent_of(sqlite3_stmt *st, const char *status, long long since_ms, long long *ids, long long *at,
+		     size_t *n)
+{
+	int rc;
+
+	*n = 0;
+	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, since_ms);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < RECENT_MAX) {
+		ids[*n] = sqlite3_column_int64(st, 0);
+		at[(*n)++] = sqlite3_column_int64(st, 1);
+	}
+	reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : aur_db_errno(rc);
+}
+
+/*
+ * The RECENT_MAX open incidents active last: the order of the one query
+ * "status IN (open) ORDER BY last_activity_ms DESC LIMIT 4" it replaces,
+ * ties included (an investigating incident before an analyzed one, then
+ * the newer id first), so that the same candidates come in the same order.
+ */
 int aur_correlate_store_recent(struct aur_correlate_store *s, long long since_ms, long long *ids, size_t max,
 			       size_t *n)
 {
-	return query_ids(s->st[S_CAND_RECENT], NULL, since_ms, ids, max, n);
+	long long inv[RECENT_MAX], inv_at[RECENT_MAX], ana[RECENT_MAX], ana_at[RECENT_MAX];
+	size_t ni = 0, na = 0, i = 0, j = 0;
+	int rc = recent_of(s->st[S_CAND_RECENT], "investigating", since_ms, inv, inv_at, &ni);
+
+	if (rc == 0)
+		rc = recent_of(s->st[S_CAND_RECENT], "analyzed", since_ms, ana, ana_at, &na);
+	*n = 0;
+	if (rc < 0)
+		return rc;
+	while (*n < max && *n < RECENT_MAX && (i < ni || j < na)) {
+		if (j >= na || (i < ni && inv_at[i] >= ana_at[j]))
+			ids[(*n)++] = inv[i++];
+		else
+			ids[(*n)++] = ana[j++];
+	}
+	return 0;
 }
 
 int aur_correlate_store_has_service_key(struct aur_correlate_store *s, long long id)
@@ -359,6 +421,15 @@ int aur_correlate_store_learned(struct aur_correlate_store *s, const char *key, 
 	int rc;
 
 	*n = 0;
+	if (!dependents) {
+		sqlite3_stmt *any = s->st[S_DEP_ANY];
+
+		sqlite3_bind_text(any, 1, key, -1, SQLITE_STATIC);
+		rc = sqlite3_step(any);
+		reset(any);
+		if (rc != SQLITE_ROW)
+			return rc == SQLITE_DONE ? 0 : aur_db_errno(rc);
+	}
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, before_ms);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < AUR_CORRELATE_LEARNED_MAX) {
@@ -411,12 +482,13 @@ int aur_correlate_store_incident(struct aur_correlate_store *s, long long id, st
 int aur_correlate_store_touch(struct aur_correlate_store *s, long long id, long long t_ms, const char *when,
 			      const char *severity, const void *blob, size_t bloblen, int activity)
 {
-	sqlite3_stmt *st = s->st[S_INC_TOUCH];
+	sqlite3_stmt *st = s->st[severity ? S_INC_TOUCH : S_INC_TOUCH_KEEP];
 
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, t_ms);
 	sqlite3_bind_text(st, 3, when, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, severity, -1, SQLITE_TRANSIENT);
+	if (severity)
+		sqlite3_bind_text(st, 4, severity, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(st, 5, blob, (int)bloblen, SQLITE_STATIC);
 	sqlite3_bind_int(st, 6, activity);
 	return step(st);
@@ -435,8 +507,26 @@ int aur_correlate_store_activity(struct aur_correlate_store *s, long long id, lo
 int aur_correlate_store_join(struct aur_correlate_store *s, long long id, long long alert_id,
 			     const struct aur_correlate_alert *a, const char *when, const struct aur_correlate_join *j)
 {
-	sqlite3_stmt *st = s->st[S_IA_INSERT];
+	sqlite3_stmt *st = s->st[S_IA_OLD];
+	char joined[64] = "";
+	int opened = j->opened;
+	long long notifications = 1;
+	int rc;
 
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, alert_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+
+		snprintf(joined, sizeof(joined), "%s", t ? t : "");
+		opened = opened || sqlite3_column_int64(st, 1) != 0;
+		notifications = sqlite3_column_int64(st, 2);
+	}
+	reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return aur_db_errno(rc);
+	st = s->st[S_IA_INSERT];
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, alert_id);
 	sqlite3_bind_text(st, 3, j->strategy, -1, SQLITE_STATIC);
@@ -446,9 +536,11 @@ int aur_correlate_store_join(struct aur_correlate_store *s, long long id, long l
 	sqlite3_bind_text(st, 6, j->reason, -1, SQLITE_STATIC);
 	if (a->inbox_id > 0)
 		sqlite3_bind_int64(st, 7, a->inbox_id);
-	sqlite3_bind_text(st, 8, when, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 9, j->opened);
+	sqlite3_bind_text(st, 8, rc == SQLITE_ROW ? joined : when, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 9, opened);
 	sqlite3_bind_text(st, 10, a->status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 11, notifications);
+	sqlite3_bind_text(st, 12, when, -1, SQLITE_STATIC);
 	return step(st);
 }
 

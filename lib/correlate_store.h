@@ -107,9 +107,9 @@ struct aur_correlate_incident {
 int aur_correlate_store_incident(struct aur_correlate_store *s, long long id, struct aur_correlate_incident *inc,
 				 struct aur_semvec *vec);
 /*
- * Incident id after an alert joined at t_ms: its severity and vector blob;
- * activity (not info, not a heartbeat) also moves its last activity on and
- * ends a quiet period.
+ * Incident id after an alert joined at t_ms: its severity (NULL: as it
+ * is) and vector blob; activity (not info, not a heartbeat) also moves its
+ * last activity on and ends a quiet period.
  */
 int aur_correlate_store_touch(struct aur_correlate_store *s, long long id, long long t_ms, const char *when,
 			      const char *severity, const void *blob, size_t bloblen, int activity);

@@ -445,17 +445,39 @@ static void pause_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* The connection's busy timeout (sqlite3_busy_timeout has no getter); 0 when it cannot be read. */
+/*
+ * The connection's busy timeout (sqlite3_busy_timeout has no getter); 0
+ * when it cannot be read. Through the connection's statement list: a
+ * pipeline stage asks at every BEGIN and COMMIT, one record at a time.
+ */
 static int busy_timeout_of(sqlite3 *db)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = aur_db_stmt(db, "PRAGMA busy_timeout", NULL, 0);
 	int ms = 0;
 
-	if (sqlite3_prepare_v2(db, "PRAGMA busy_timeout", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
+	if (st && sqlite3_step(st) == SQLITE_ROW)
 		ms = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	if (st)
+		sqlite3_reset(st);
 	return ms;
+}
+
+/*
+ * sqlite3_exec of one statement, prepared once: BEGIN IMMEDIATE and COMMIT
+ * once per record cost a parse each otherwise. Its rows, if any, are
+ * skipped.
+ */
+static int exec_cached(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = aur_db_stmt(db, sql, NULL, 0);
+	int rc;
+
+	if (!st)
+		return sqlite3_errcode(db);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 /*
@@ -474,7 +496,7 @@ static int exec_until(sqlite3 *db, const char *sql, long long until_ms, char *er
 		long long left = until_ms - now_ms();
 
 		sqlite3_busy_timeout(db, left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left);
-		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+		rc = exec_cached(db, sql);
 		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
 			break;
 		if (now_ms() >= until_ms)
@@ -670,7 +692,7 @@ out:
 	}
 	if (rc < 0 && err && errlen && !err[0])
 		snprintf(err, errlen, "cannot open database %s", path);
-	sqlite3_close(db);
+	aur_db_close(db); /* exec_until leaves its statements prepared */
 	return rc < 0 ? (rc == -EBUSY || rc == -ENOSPC || rc == -ENODATA ? rc : -EIO) : 0;
 }
 

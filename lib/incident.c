@@ -5,6 +5,7 @@
 
 #include "db.h"
 #include "incident.h"
+#include "jvio.h"
 #include "timeutil.h"
 #include "banned.h"
 
@@ -78,7 +79,7 @@ long long aur_incident_event(sqlite3 *db, long long incident_id, const char *typ
 {
 	sqlite3_stmt *st = NULL;
 	char when[32];
-	jv text;
+	struct aur_buf text;
 	long long id = -EIO;
 
 	if (jv_get_kind(data) != JV_KIND_OBJECT) {
@@ -101,7 +102,9 @@ long long aur_incident_event(sqlite3 *db, long long incident_id, const char *typ
 		sqlite3_reset(st);
 	}
 	st = NULL;
-	text = jv_dump_string(data, 0);
+	aur_buf_init(&text, 0);
+	aur_jvio_text(data, &text);
+	jv_free(data);
 	aur_time_format_ms(at_ms, when, sizeof(when));
 	if ((st = aur_db_stmt(db, "INSERT INTO events(at, type, incident_id, data) VALUES (?, ?, ?, ?)", NULL,
 			      0))) {
@@ -111,7 +114,7 @@ long long aur_incident_event(sqlite3 *db, long long incident_id, const char *typ
 		sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
 		if (incident_id > 0)
 			sqlite3_bind_int64(st, 3, incident_id);
-		sqlite3_bind_text(st, 4, jv_string_value(text), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, text.data ? text.data : "{}", text.data ? (int)text.len : -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
 		id = rc == SQLITE_DONE ? sqlite3_last_insert_rowid(db) : aur_db_errno(rc);
 		sqlite3_reset(st);
@@ -120,7 +123,7 @@ long long aur_incident_event(sqlite3 *db, long long incident_id, const char *typ
 	}
 	if (id == 0)
 		id = -EIO;
-	jv_free(text);
+	aur_buf_release(&text);
 	return id;
 }
 

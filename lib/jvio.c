@@ -615,6 +615,19 @@ int aur_jvio_dump(jv v, struct aur_buf *b)
 	return dump_rec(v, b, 0);
 }
 
+void aur_jvio_text(jv v, struct aur_buf *b)
+{
+	jv s;
+
+	aur_buf_reset(b);
+	if (aur_jvio_dump(v, b) == 0)
+		return;
+	aur_buf_reset(b);
+	s = jv_dump_string(jv_copy(v), 0);
+	aur_buf_add(b, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
+	jv_free(s);
+}
+
 void aur_jvio_describe(jv v, char *out, size_t outlen)
 {
 	struct aur_buf b;

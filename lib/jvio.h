@@ -58,6 +58,14 @@ int aur_jvio_parse_inf(const char *s, size_t len, jv *out, char *err, size_t err
  */
 int aur_jvio_dump(jv v, struct aur_buf *b);
 
+/*
+ * v (borrowed) as compact JSON in b (emptied first): aur_jvio_dump's text,
+ * or, where it fails (b's limit, depth), libjq's jv_dump_string(v, 0).
+ * For the text of a value stored in the database: libjq prints a small
+ * object at tens of thousands of instructions.
+ */
+void aur_jvio_text(jv v, struct aur_buf *b);
+
 /* Append s[0..len) (valid UTF-8) as a JSON string literal with quotes. */
 int aur_jvio_dump_str(const char *s, size_t len, struct aur_buf *b);
 

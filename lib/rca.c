@@ -470,20 +470,23 @@ int aur_rca_event(sqlite3 *db, int busy_ms, long long id, const char *type, cons
 
 int aur_rca_incident_get(sqlite3 *db, long long id, struct aur_rca_incident *out, char *err, size_t errlen)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = aur_db_prepare(db, &st,
-				"SELECT i.status, i.rca_state, i.source_type, coalesce(c.rca, 1),"
-				" coalesce((SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'alert.attached'), 0)"
-				" > coalesce((SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'rca.completed'), 0),"
-				" i.started_ms,"
-				" coalesce((SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'thought.added'), 0)"
-				" > coalesce((SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'rca.completed'), 0)"
-				" FROM incidents i LEFT JOIN connectors c ON c.platform = i.source_type WHERE i.id = ?1",
-				err, errlen);
+	/* from the connection's statement list: aurora-rca asks for every decision, and parsing it cost more than running it */
+	sqlite3_stmt *st = aur_db_stmt(db,
+				       "SELECT i.status, i.rca_state, i.source_type, coalesce(c.rca, 1),"
+				       " coalesce((SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'alert.attached'), 0)"
+				       " > coalesce((SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'rca.completed'), 0),"
+				       " i.started_ms,"
+				       " coalesce((SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'thought.added'), 0)"
+				       " > coalesce((SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'rca.completed'), 0)"
+				       " FROM incidents i LEFT JOIN connectors c ON c.platform = i.source_type WHERE i.id = ?1",
+				       err, errlen);
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (rc < 0)
-		return rc;
+	if (!st) {
+		rc = aur_db_errno(sqlite3_errcode(db));
+		return rc ? rc : -EIO;
+	}
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -502,7 +505,7 @@ int aur_rca_incident_get(sqlite3 *db, long long id, struct aur_rca_incident *out
 		set_err(err, errlen, "incident", db);
 		rc = aur_db_errno(rc);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 

@@ -64,12 +64,29 @@ def when: if type == "string" and startswith("0001-01-01") then null else . end;
 
 # names of the monitoring itself, as lib/subject.c has them: a label with
 # one of these says which exporter reported, not what the alert is about
+# (contains/1, not test/1: jq 1.6 compiles a regular expression at every
+# call. Its contains/1 stops at a NUL byte, which test/1 sees past: a
+# string with one is left to test/1.)
+def has_nul: tojson | contains("\\u0000");
 def exporter:
-	type == "string" and (ascii_downcase | test("kube-state-metrics|kubelet|node-exporter|blackbox|cadvisor|exporter|prometheus|alertmanager|pushgateway|kube-proxy|otel-collector"));
+	type == "string" and (ascii_downcase
+	| if has_nul then test("kube-state-metrics|kubelet|node-exporter|blackbox|cadvisor|exporter|prometheus|alertmanager|pushgateway|kube-proxy|otel-collector")
+	  else contains("kube-state-metrics") or contains("kubelet") or contains("node-exporter") or contains("blackbox")
+		or contains("cadvisor") or contains("exporter") or contains("prometheus") or contains("alertmanager")
+		or contains("pushgateway") or contains("kube-proxy") or contains("otel-collector") end);
 
 # exporters that report about the whole cluster: their instance is the
 # exporter's own address, not a host the alert is about
-def cluster_exporter: type == "string" and (ascii_downcase | test("kube-state-metrics|pushgateway|otel-collector"));
+def cluster_exporter:
+	type == "string" and (ascii_downcase
+	| if has_nul then test("kube-state-metrics|pushgateway|otel-collector")
+	  else contains("kube-state-metrics") or contains("pushgateway") or contains("otel-collector") end);
+
+# test("^[0-9.]+$"), the regular expression only for a string without letters
+def digits_dots: if ascii_downcase != ascii_upcase then false else test("^[0-9.]+$") end;
+
+# test("^https?://")
+def absolute_url: startswith("http://") or startswith("https://");
 
 # namespaces that hold the platform, not an application (comparisons, not
 # index/1, which leaks in jq 1.6)
@@ -96,9 +113,9 @@ def subject($l):
 		 | select($k != "namespace" or (system_namespace | not))
 		 | select($k != "container" or . != "POD")
 		 | if $k == "pod" then pod_workload elif $k == "target" then url_host else . end
-		 | select(. != null and . != "" and (test("^[0-9.]+$") | not))),
+		 | select(. != null and . != "" and (digits_dots | not))),
 		(if (($l.job | text // "") | test("blackbox|probe")) or (($l.instance | text // "") | contains("://"))
-		 then $l.instance | url_host | select(. != null and (test("^[0-9.]+$") | not)) else empty end),
+		 then $l.instance | url_host | select(. != null and (digits_dots | not)) else empty end),
 		null);
 
 # the host an alert is about: a host label, else its instance unless that
@@ -135,8 +152,8 @@ def origin: if type == "string" then capture("^(?<o>https?://[^/]+)").o // null 
 # in Alertmanager
 def alert_link($gen; $prom; $ext; $l):
 	($gen | text) as $g
-	| ($prom | if type == "string" and test("^https?://") then . else null end) as $p
-	| if $g != null and ($g | test("^https?://")) then $g
+	| ($prom | if type == "string" and absolute_url then . else null end) as $p
+	| if $g != null and ($g | absolute_url) then $g
 	elif $g != null and $p != null and ($g | startswith("/")) then $g | join_url($p | origin)
 	elif $g != null and $p != null then $g | join_url($p)
 	else am_link($ext; $l) end;
