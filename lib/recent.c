@@ -127,6 +127,20 @@ static struct slot *group_of(const struct aur_recent *r, uint64_t fp)
 	return slots(r) + ((size_t)fp & (NSLOTS - 1) & ~(size_t)(GROUP - 1));
 }
 
+/* The table on fd: 1 when the database its header names is gone, 0 when it stands, -1 when no header names one. */
+static int table_gone(int fd)
+{
+	struct header h;
+	struct stat st;
+
+	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h.magic, magic, sizeof(magic)) != 0 ||
+	    !h.db_path[0] || !memchr(h.db_path, '\0', sizeof(h.db_path)))
+		return -1;
+	if (stat(h.db_path, &st) < 0)
+		return errno == ENOENT || errno == ENOTDIR;
+	return (uint64_t)st.st_dev != h.db_dev || (uint64_t)st.st_ino != h.db_ino;
+}
+
 /*
  * Is the table on fd (locked exclusively: nobody maps it) one whose
  * database is gone? Only a table that names its database in this format
@@ -135,15 +149,7 @@ static struct slot *group_of(const struct aur_recent *r, uint64_t fp)
  */
 static int orphaned(int fd)
 {
-	struct header h;
-	struct stat st;
-
-	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h.magic, magic, sizeof(magic)) != 0 ||
-	    !h.db_path[0] || !memchr(h.db_path, '\0', sizeof(h.db_path)))
-		return 0;
-	if (stat(h.db_path, &st) < 0)
-		return errno == ENOENT || errno == ENOTDIR;
-	return (uint64_t)st.st_dev != h.db_dev || (uint64_t)st.st_ino != h.db_ino;
+	return table_gone(fd) == 1;
 }
 
 /*
@@ -259,7 +265,7 @@ int aur_recent_open(struct aur_recent **out, const char *db_path, char *err, siz
 	return rc;
 }
 
-/* Is the database this table is named after gone (deleted, or another file in its place)? */
+/* Is the file this process opened gone (deleted, or another file in its place)? */
 static int database_gone(const struct aur_recent *r)
 {
 	struct stat st;
@@ -277,9 +283,20 @@ void aur_recent_close(struct aur_recent *r)
 		return;
 	if (r->fd >= 0) {
 		munmap(r->map, MAP_BYTES);
-		/* the last user of a deleted database's table takes it along */
-		if (database_gone(r) && flock(r->fd, LOCK_EX | LOCK_NB) == 0 && still_named(r, r->fd))
-			shm_unlink(r->name);
+		/*
+		 * The last user of a deleted database's table takes it along. Gone is
+		 * judged by the table's header, not by the path this process opened:
+		 * the same file may be in use under a new name, or the inode reused by
+		 * a new database whose receiver took the table over (and wrote its
+		 * own path there) while this one ran on.
+		 */
+		if (flock(r->fd, LOCK_EX | LOCK_NB) == 0 && still_named(r, r->fd)) {
+			int gone = table_gone(r->fd);
+
+			/* a table nobody wrote a header to is this process's alone to judge */
+			if (gone == 1 || (gone < 0 && database_gone(r)))
+				shm_unlink(r->name);
+		}
 		close(r->fd);
 	} else {
 		free(r->map);

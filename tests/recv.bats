@@ -520,6 +520,34 @@ recent_table() {
 	assert_equal "$(rows)" 1
 }
 
+@test "a database renamed while its receiver runs keeps its table when that receiver exits: the table's header is judged, not the old path" {
+	local a=$AURORA_DB a2=$BATS_TEST_TMPDIR/renamed.db pid2 port2 f
+	new_token grafana
+	recv_start
+	post grafana "$(body 1)" -H "Authorization: Bearer $TOKEN"
+	json '.id == 1'
+	# the same file under a new name: the running receiver still has it open
+	for f in "" -wal -shm; do
+		[ ! -e "$a$f" ] || mv "$a$f" "$a2$f"
+	done
+	aurora-recv --listen 127.0.0.1:0 --port-file "$BATS_TEST_TMPDIR/port2" --db "$a2" \
+		--log-file "$BATS_TEST_TMPDIR/recv2.log" 2>"$BATS_TEST_TMPDIR/recv2.err" 3>&- &
+	pid2=$!
+	wait_file "$BATS_TEST_TMPDIR/port2" "$pid2"
+	port2=$(cat "$BATS_TEST_TMPDIR/port2")
+	run -0 curl -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+		-H "Authorization: Bearer $TOKEN" --data-binary "@$(body 2)" "http://127.0.0.1:$port2/api/webhooks/grafana"
+	[ "$output" = 202 ]
+	kill -TERM "$pid2"
+	wait "$pid2"
+	[ ! -s "$BATS_TEST_TMPDIR/recv2.err" ]
+	[ -e "$(recent_table "$a2")" ]
+	# the first receiver's path is gone; the database is not
+	recv_stop
+	[ -e "$(recent_table "$a2")" ]
+	[ "$(sqlite3 "$a2" 'SELECT count(*) FROM inbox')" = 2 ]
+}
+
 @test "the table of a deleted database is swept by the next receiver's first delivery, or by its last user at exit" {
 	local a=$AURORA_DB b=$BATS_TEST_TMPDIR/b.db c=$BATS_TEST_TMPDIR/c.db ta tb tc pid tok_a tok_b tok_c
 	# every database made before any is deleted: no device and inode used again
