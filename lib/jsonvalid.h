@@ -4,10 +4,10 @@
  * A receiver only needs to know that a body is JSON; building it with
  * libjq to throw it away was a fifth of aurora-recv's CPU per delivery.
  * This checks RFC 8259 syntax in one pass with no allocation. It is strict:
- * what it refuses may still be something libjq accepts (invalid UTF-8,
- * which libjq replaces; numbers like 01; nesting past
- * AUR_JSONVALID_MAX_DEPTH), so a caller that refuses input asks libjq
- * before it answers, and uses libjq's message (line and column).
+ * what it refuses may still be something lib/jvio reads (invalid UTF-8
+ * and a lone surrogate escape, which it replaces by U+FFFD), so a caller
+ * that refuses input asks jvio before it answers, and uses its message
+ * (what and where).
  */
 #ifndef AURORA_JSONVALID_H
 #define AURORA_JSONVALID_H

@@ -21,6 +21,7 @@ struct parser {
 	size_t errlen;
 	int depth;
 	int keep_inf;           /* an overflow is infinity, as libjq reads it */
+	size_t *at;             /* set: where it failed goes here, not in err */
 };
 
 static int parse_value(struct parser *ps, jv *out);
@@ -28,14 +29,22 @@ static int parse_value(struct parser *ps, jv *out);
 static int fail(struct parser *ps, const char *what)
 {
 	size_t at = (size_t)(ps->p - ps->start) + 1;
+	int n;
 
-	if (ps->p >= ps->end)
-		snprintf(ps->err, ps->errlen, "%s at end of input", what);
-	else if (*ps->p >= 0x21 && *ps->p <= 0x7e)
-		snprintf(ps->err, ps->errlen, "%s: '%c' at byte %zu", what, *ps->p, at);
+	if (ps->p >= ps->end) {
+		if (ps->at)
+			*ps->at = (size_t)(ps->end - ps->start);
+		snprintf(ps->err, ps->errlen, ps->at ? "%s" : "%s at end of input", what);
+		return -EINVAL;
+	}
+	if (*ps->p >= 0x21 && *ps->p <= 0x7e)
+		n = snprintf(ps->err, ps->errlen, "%s: '%c'", what, *ps->p);
 	else
-		snprintf(ps->err, ps->errlen, "%s: byte 0x%02x at byte %zu", what,
-			 (unsigned)(unsigned char)*ps->p, at);
+		n = snprintf(ps->err, ps->errlen, "%s: byte 0x%02x", what, (unsigned)(unsigned char)*ps->p);
+	if (ps->at)
+		*ps->at = at - 1;
+	else if (n >= 0 && (size_t)n < ps->errlen)
+		snprintf(ps->err + n, ps->errlen - (size_t)n, " at byte %zu", at);
 	return -EINVAL;
 }
 
@@ -424,13 +433,15 @@ static int parse_value(struct parser *ps, jv *out)
 	}
 }
 
-static int parse(const char *s, size_t len, int keep_inf, jv *out, char *err, size_t errlen)
+static int parse(const char *s, size_t len, int keep_inf, jv *out, char *err, size_t errlen, size_t *at)
 {
-	struct parser ps = { s, s, s + len, err, errlen, 0, keep_inf };
+	struct parser ps = { s, s, s + len, err, errlen, 0, keep_inf, at };
 	jv v = jv_invalid();
 	int rc;
 
 	if (len > INT32_MAX) {
+		if (at)
+			*at = 0;
 		snprintf(err, errlen, "document too large");
 		return -EINVAL;
 	}
@@ -449,12 +460,17 @@ static int parse(const char *s, size_t len, int keep_inf, jv *out, char *err, si
 
 int aur_jvio_parse(const char *s, size_t len, jv *out, char *err, size_t errlen)
 {
-	return parse(s, len, 0, out, err, errlen);
+	return parse(s, len, 0, out, err, errlen, NULL);
 }
 
 int aur_jvio_parse_inf(const char *s, size_t len, jv *out, char *err, size_t errlen)
 {
-	return parse(s, len, 1, out, err, errlen);
+	return parse(s, len, 1, out, err, errlen, NULL);
+}
+
+int aur_jvio_parse_at(const char *s, size_t len, jv *out, char *err, size_t errlen, size_t *at)
+{
+	return parse(s, len, 0, out, err, errlen, at);
 }
 
 /* ---- printing --------------------------------------------------------- */

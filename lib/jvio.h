@@ -51,6 +51,14 @@ int aur_jvio_parse(const char *s, size_t len, jv *out, char *err, size_t errlen)
 int aur_jvio_parse_inf(const char *s, size_t len, jv *out, char *err, size_t errlen);
 
 /*
+ * As aur_jvio_parse, for callers that say where in their own terms (a line
+ * and column): on failure err holds the reason alone ("expected ',' or
+ * '}': 'x'", "unterminated string") and *at the offset in s of the byte the
+ * parser stopped at, counted from 0; len when the text ended too soon.
+ */
+int aur_jvio_parse_at(const char *s, size_t len, jv *out, char *err, size_t errlen, size_t *at);
+
+/*
  * Append v (borrowed) to b as compact JSON, the text jv_dump_string(v, 0)
  * would give. Returns 0; -E2BIG past b's limit or past
  * AUR_JVIO_MAX_DUMP_DEPTH, -EINVAL for an invalid jv. On failure b may hold

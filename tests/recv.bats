@@ -217,7 +217,7 @@ teardown() {
 	assert_equal "$(rows)" 3
 }
 
-@test "malformed JSON is 400 with jq's line and column; an empty body is 400" {
+@test "malformed JSON is 400 with its line and column; an empty body is 400" {
 	new_token grafana
 	recv_start
 	printf '{"a": 1,\n "b": }\n' >"$BATS_TEST_TMPDIR/bad.json"

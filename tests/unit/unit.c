@@ -451,6 +451,29 @@ static void test_jsonl_reader(void)
 	fclose(f);
 }
 
+/* aur_jvio_parse_at: the reason alone and the offset; aur_jvio_parse keeps "at byte N" */
+static void test_jvio_parse_at(void)
+{
+	static const char sep[] = "{\"a\":[] \"b\":1}";
+	static const char cut[] = "[1,\n";
+	char err[128];
+	size_t at = 99;
+	jv v;
+
+	CHECK(aur_jvio_parse_at(sep, sizeof(sep) - 1, &v, err, sizeof(err), &at) == -EINVAL);
+	CHECK(at == 8 && !strcmp(err, "expected ',' or '}': '\"'"));
+	CHECK(aur_jvio_parse(sep, sizeof(sep) - 1, &v, err, sizeof(err)) == -EINVAL);
+	CHECK(!strcmp(err, "expected ',' or '}': '\"' at byte 9"));
+	CHECK(aur_jvio_parse_at(cut, sizeof(cut) - 1, &v, err, sizeof(err), &at) == -EINVAL);
+	CHECK(at == sizeof(cut) - 1 && !strcmp(err, "expected a value"));
+	CHECK(aur_jvio_parse(cut, sizeof(cut) - 1, &v, err, sizeof(err)) == -EINVAL);
+	CHECK(!strcmp(err, "expected a value at end of input"));
+	CHECK(aur_jvio_parse_at("[\x01]", 3, &v, err, sizeof(err), &at) == -EINVAL);
+	CHECK(at == 1 && !strcmp(err, "unexpected character: byte 0x01"));
+	CHECK(aur_jvio_parse_at(" [1] ", 5, &v, err, sizeof(err), &at) == 0 && jv_get_kind(v) == JV_KIND_ARRAY);
+	jv_free(v);
+}
+
 /* lines longer than one read(2) block, and lines split across blocks */
 static void test_jsonl_long_lines(void)
 {
@@ -2000,6 +2023,7 @@ int main(int argc, char **argv)
 	test_jsonl_reader();
 	test_jsonl_long_lines();
 	test_jsonl_writer();
+	test_jvio_parse_at();
 	test_record_time();
 	test_recent();
 	test_framing();
