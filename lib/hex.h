@@ -20,6 +20,21 @@ static inline int aur_hex_value(int c)
 	return -1;
 }
 
+/* The four hex digits at p (the caller checked that four bytes are there) as a number; -1 when not hex. */
+static inline long aur_hex4(const char *p)
+{
+	long v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		int h = aur_hex_value((unsigned char)p[i]);
+
+		if (h < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
 /* in[0..n) as 2n lowercase hex characters and a NUL into out (2n+1 bytes). */
 static inline void aur_hex_encode(const unsigned char *in, size_t n, char *out)
 {

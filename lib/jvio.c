@@ -55,21 +55,6 @@ static void skip_ws(struct parser *ps)
 		ps->p++;
 }
 
-/* Four hex digits at p (p + 4 <= end checked by the caller); -1 when not hex. */
-static long hex4(const char *p)
-{
-	long v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		int h = aur_hex_value(p[i]);
-
-		if (h < 0)
-			return -1;
-		v = v * 16 + h;
-	}
-	return v;
-}
-
 static size_t put_utf8(char *o, unsigned long c)
 {
 	if (c < 0x80) {
@@ -152,7 +137,7 @@ static long unescape(const char *s, size_t n, char *o, const char **bad)
 		}
 		if (e - p < 6)
 			return -1;
-		c = hex4(p + 2);
+		c = aur_hex4(p + 2);
 		if (c < 0)
 			return -1;
 		p += 6;
@@ -160,7 +145,7 @@ static long unescape(const char *s, size_t n, char *o, const char **bad)
 			long lo = -1;
 
 			if (e - p >= 6 && p[0] == '\\' && p[1] == 'u')
-				lo = hex4(p + 2);
+				lo = aur_hex4(p + 2);
 			if (lo >= 0xdc00 && lo <= 0xdfff) {
 				c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
 				p += 6;

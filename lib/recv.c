@@ -336,21 +336,6 @@ static void line_column(const char *s, size_t at, size_t *line, size_t *column)
 	*column = at - start + 1;
 }
 
-/* The four hex digits at p as a number; -1 when they are not hex. */
-static long hex4_at(const char *p)
-{
-	long v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		int h = aur_hex_value(p[i]);
-
-		if (h < 0)
-			return -1;
-		v = v * 16 + h;
-	}
-	return v;
-}
-
 /*
  * The offset of the first \uD800-\uDBFF escape in s that no \uDC00-\uDFFF
  * escape follows, or len when there is none. For text that is already
@@ -368,9 +353,9 @@ static size_t lone_high_surrogate(const char *s, size_t len)
 			i++;
 			continue;
 		}
-		hi = hex4_at(s + i + 2);
+		hi = aur_hex4(s + i + 2);
 		if (hi >= 0xD800 && hi <= 0xDBFF) {
-			lo = i + 12 <= len && s[i + 6] == '\\' && s[i + 7] == 'u' ? hex4_at(s + i + 8) : -1;
+			lo = i + 12 <= len && s[i + 6] == '\\' && s[i + 7] == 'u' ? aur_hex4(s + i + 8) : -1;
 			if (lo < 0xDC00 || lo > 0xDFFF)
 				return i;
 		}
