@@ -472,12 +472,10 @@ int aur_rca_incident_get(sqlite3 *db, long long id, struct aur_rca_incident *out
 {
 	/* from the connection's statement list: aurora-rca asks for every decision, and parsing it cost more than running it */
 	sqlite3_stmt *st = aur_db_stmt(db,
-				       "SELECT i.status, i.rca_state, i.source_type, coalesce(c.rca, 1),"
-				       " coalesce((SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'alert.attached'), 0)"
-				       " > coalesce((SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'rca.completed'), 0),"
-				       " i.started_ms,"
-				       " coalesce((SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'thought.added'), 0)"
-				       " > coalesce((SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'rca.completed'), 0)"
+				       "SELECT i.status, i.rca_state, i.source_type, coalesce(c.rca, 1), i.started_ms,"
+				       " (SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'alert.attached'),"
+				       " (SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'rca.completed'),"
+				       " (SELECT max(id) FROM events WHERE incident_id = i.id AND type = 'thought.added')"
 				       " FROM incidents i LEFT JOIN connectors c ON c.platform = i.source_type WHERE i.id = ?1",
 				       err, errlen);
 	int rc;
@@ -490,13 +488,15 @@ int aur_rca_incident_get(sqlite3 *db, long long id, struct aur_rca_incident *out
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
+		long long completed = sqlite3_column_int64(st, 6); /* none: NULL, read as 0 */
+
 		snprintf(out->status, sizeof(out->status), "%s", (const char *)sqlite3_column_text(st, 0));
 		snprintf(out->rca_state, sizeof(out->rca_state), "%s", (const char *)sqlite3_column_text(st, 1));
 		snprintf(out->source_type, sizeof(out->source_type), "%s", (const char *)sqlite3_column_text(st, 2));
 		out->rca_on = sqlite3_column_int(st, 3);
-		out->joined_after = sqlite3_column_int(st, 4);
-		out->started_ms = sqlite3_column_int64(st, 5);
-		out->noted_after = sqlite3_column_int(st, 6);
+		out->started_ms = sqlite3_column_int64(st, 4);
+		out->joined_after = sqlite3_column_int64(st, 5) > completed;
+		out->noted_after = sqlite3_column_int64(st, 7) > completed;
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
 		snprintf(err, errlen, "no incident %lld", id);

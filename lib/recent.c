@@ -127,18 +127,25 @@ static struct slot *group_of(const struct aur_recent *r, uint64_t fp)
 	return slots(r) + ((size_t)fp & (NSLOTS - 1) & ~(size_t)(GROUP - 1));
 }
 
+/* Is the file at path gone: deleted, or another file (not dev, ino) in its place? */
+static int file_gone(const char *path, uint64_t dev, uint64_t ino)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return errno == ENOENT || errno == ENOTDIR;
+	return (uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino;
+}
+
 /* The table on fd: 1 when the database its header names is gone, 0 when it stands, -1 when no header names one. */
 static int table_gone(int fd)
 {
 	struct header h;
-	struct stat st;
 
 	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h.magic, magic, sizeof(magic)) != 0 ||
 	    !h.db_path[0] || !memchr(h.db_path, '\0', sizeof(h.db_path)))
 		return -1;
-	if (stat(h.db_path, &st) < 0)
-		return errno == ENOENT || errno == ENOTDIR;
-	return (uint64_t)st.st_dev != h.db_dev || (uint64_t)st.st_ino != h.db_ino;
+	return file_gone(h.db_path, h.db_dev, h.db_ino);
 }
 
 /*
@@ -268,13 +275,7 @@ int aur_recent_open(struct aur_recent **out, const char *db_path, char *err, siz
 /* Is the file this process opened gone (deleted, or another file in its place)? */
 static int database_gone(const struct aur_recent *r)
 {
-	struct stat st;
-
-	if (!r->path[0])
-		return 0;
-	if (stat(r->path, &st) < 0)
-		return errno == ENOENT || errno == ENOTDIR;
-	return (uint64_t)st.st_dev != r->dev || (uint64_t)st.st_ino != r->ino;
+	return r->path[0] && file_gone(r->path, r->dev, r->ino);
 }
 
 void aur_recent_close(struct aur_recent *r)
